@@ -1,0 +1,186 @@
+"""Idempotency-Key handling for API writes.
+
+Contract (docs/api.md): the same key with the same request returns the first response again
+with `Idempotent-Replayed: true`; the same key with a different request is refused with 422
+`idempotency_key_reused`; a request while the first with that key still runs gets 409
+`idempotency_key_in_use`. 2xx and 4xx responses are kept; after a 5xx nothing is kept, so the
+client retries with the same key. Keys are per API client and kept OMS_IDEMPOTENCY_KEY_TTL.
+
+Two transactions: the claim commits on its own, so concurrent duplicates see it at once; the
+work and the stored response commit together, so a crash can never leave an order without its
+key marked done. A claim whose request died (process killed) frees itself after
+OMS_IDEMPOTENCY_LOCK_TIMEOUT.
+"""
+
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+
+from oms.api.errors import domain_error_response, exception_handler
+from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
+from oms.core.errors import DomainError
+from orders.models import ApiClient
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class _Claim(enum.Enum):
+    NEW = "new"
+    REPLAY = "replay"
+
+
+class InvalidIdempotencyKey(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            code="invalid_idempotency_key",
+            detail="Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            http_status=400,
+        )
+
+
+class IdempotencyKeyReused(DomainError):
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            code="idempotency_key_reused",
+            detail=f"Idempotency-Key {key!r} was already used for a different request.",
+            http_status=422,
+        )
+
+
+class IdempotencyKeyInUse(DomainError):
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            code="idempotency_key_in_use",
+            detail=f"A request with Idempotency-Key {key!r} is still being processed. Retry later.",
+            http_status=409,
+        )
+
+
+def request_fingerprint(method: str, path: str, data: Any) -> str:
+    """Same method, path and JSON content (key order and whitespace ignored) → same print."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def run_idempotent(
+    *,
+    client: ApiClient,
+    key: str | None,
+    method: str,
+    path: str,
+    data: Any,
+    handler: Callable[[], Response],
+) -> Response:
+    """Run `handler` at most once per (client, key); without a key, just run it."""
+    if key is None:
+        return handler()
+    if not _VALID_KEY.match(key):
+        raise InvalidIdempotencyKey()
+    fingerprint = request_fingerprint(method, path, data)
+    claim, record = _claim(client=client, key=key, method=method, path=path,
+                           fingerprint=fingerprint)
+    if claim is _Claim.REPLAY:
+        return Response(
+            record.response_body, status=record.response_status,
+            headers={REPLAYED_HEADER: "true"},
+        )
+    try:
+        with transaction.atomic():
+            response = handler()
+            _complete(record, response)
+        return response
+    except DomainError as exc:
+        response = domain_error_response(exc)
+    except APIException as exc:
+        maybe = exception_handler(exc, {})
+        if maybe is None:
+            _release(record)
+            raise
+        response = maybe
+    except BaseException:
+        _release(record)
+        raise
+    if response.status_code >= 500:
+        _release(record)
+    else:
+        _complete(record, response)
+    return response
+
+
+def _claim(
+    *, client: ApiClient, key: str, method: str, path: str, fingerprint: str
+) -> tuple[_Claim, IdempotencyKey]:
+    now = timezone.now()
+    lock_until = now + settings.OMS_IDEMPOTENCY_LOCK_TIMEOUT
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    api_client=client, key=key, method=method, path=path,
+                    fingerprint=fingerprint, status=IdempotencyKeyStatus.IN_PROGRESS,
+                    locked_until=lock_until, created_at=now,
+                    expires_at=now + settings.OMS_IDEMPOTENCY_KEY_TTL,
+                )
+            return _Claim.NEW, record
+        except IntegrityError:
+            pass
+        record = IdempotencyKey.objects.select_for_update(of=("self",)).get(
+            api_client=client, key=key
+        )
+        if record.expires_at <= now:
+            # An expired key is a new key: start over in the same row.
+            _reset(record, method=method, path=path, fingerprint=fingerprint, now=now)
+            return _Claim.NEW, record
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(key)
+        if record.status == IdempotencyKeyStatus.COMPLETED:
+            return _Claim.REPLAY, record
+        if record.locked_until is not None and record.locked_until > now:
+            raise IdempotencyKeyInUse(key)
+        # The first request died without finishing (its work rolled back): take the key over.
+        record.locked_until = lock_until
+        record.save(update_fields=["locked_until"])
+        return _Claim.NEW, record
+
+
+def _reset(
+    record: IdempotencyKey, *, method: str, path: str, fingerprint: str, now: Any
+) -> None:
+    record.method, record.path, record.fingerprint = method, path, fingerprint
+    record.status = IdempotencyKeyStatus.IN_PROGRESS
+    record.locked_until = now + settings.OMS_IDEMPOTENCY_LOCK_TIMEOUT
+    record.response_status, record.response_body = None, None
+    record.created_at, record.expires_at = now, now + settings.OMS_IDEMPOTENCY_KEY_TTL
+    record.save()
+
+
+def _complete(record: IdempotencyKey, response: Response) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        status=IdempotencyKeyStatus.COMPLETED,
+        locked_until=None,
+        response_status=response.status_code,
+        response_body=response.data,
+    )
+
+
+def _release(record: IdempotencyKey) -> None:
+    """Forget the key after a 5xx or a crash so the client can retry with it."""
+    IdempotencyKey.objects.filter(
+        pk=record.pk, status=IdempotencyKeyStatus.IN_PROGRESS
+    ).delete()
+
+
+def purge_expired_keys() -> int:
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

@@ -1,0 +1,36 @@
+"""The Celery app and its global task defaults.
+
+At-least-once delivery: late acks plus reject-on-worker-lost mean a task whose worker dies is
+delivered again, so every task must be idempotent (it re-reads state and does nothing when the
+work is already done). Prefetch 1 keeps a killed worker from taking a batch of messages with it.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+
+app = Celery("oms")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    # Redis redelivers an unacked message after this; it must exceed the longest task.
+    broker_transport_options={"visibility_timeout": 3600},
+    beat_schedule={
+        # Idempotency keys are promised for 7 days; deleting expired ones hourly keeps the table
+        # at about one week of write traffic.
+        "purge-expired-idempotency-keys": {
+            "task": "oms.api.tasks.purge_expired_idempotency_keys_task",
+            "schedule": 3600.0,
+        },
+    },
+)
+app.autodiscover_tasks()

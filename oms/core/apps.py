@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "oms.core"
+    label = "core"
+    verbose_name = "Core"
+
+    def ready(self) -> None:
+        # Celery signal receivers that carry the correlation id into tasks (infrastructure only).
+        from oms.core import task_context  # noqa: F401

@@ -1,0 +1,62 @@
+"""The event log: immutable facts, one stream per order, written in the business transaction.
+
+`record_event()` (oms/events/services.py) is the only writer. The ORM refuses updates and
+deletes (model and queryset level), the admin is read-only, and on PostgreSQL a trigger refuses
+UPDATE and DELETE for any client, so the log is an audit trail a DBA cannot edit by accident.
+"""
+
+import uuid
+from typing import Any, NoReturn
+
+from django.db import models
+
+
+class ImmutableEventError(Exception):
+    pass
+
+
+class EventQuerySet(models.QuerySet["Event"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise ImmutableEventError("events are immutable")
+
+    def delete(self) -> NoReturn:
+        raise ImmutableEventError("events are immutable")
+
+    def for_stream(self, stream: str) -> "EventQuerySet":
+        return self.filter(stream=stream).order_by("seq")
+
+
+class Event(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stream = models.CharField(max_length=100)
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=100, db_index=True)
+    schema_version = models.PositiveSmallIntegerField(default=1)
+    actor_kind = models.CharField(max_length=20)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True, db_index=True)
+    causation_id = models.UUIDField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField()
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "seq"], name="event_stream_seq_unique"),
+        ]
+        indexes = [models.Index(fields=["occurred_at"], name="event_occurred_at_idx")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.stream}#{self.seq} {self.type}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableEventError("events are immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ImmutableEventError("events are immutable")

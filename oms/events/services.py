@@ -1,0 +1,54 @@
+"""record_event(): the only way an Event is written."""
+
+import uuid
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from oms.core.actors import Actor
+from oms.core.correlation import get_correlation_id
+from oms.core.transactions import require_atomic
+from oms.events import registry
+from oms.events.models import Event
+
+
+def record_event(
+    *,
+    stream: str,
+    type: str,  # noqa: A002 - the event's type is what the catalogue calls it
+    actor: Actor,
+    payload: dict[str, Any],
+    causation_id: uuid.UUID | None = None,
+    correlation_id: str | None = None,
+    first_in_stream: bool = False,
+) -> Event:
+    """Append one event to `stream` inside the caller's transaction.
+
+    The caller must hold the lock on the stream's root row (the order), which serialises
+    sequence allocation; the (stream, seq) unique constraint turns a forgotten lock into an
+    IntegrityError instead of a silent duplicate. `first_in_stream` skips the sequence lookup
+    for a stream created in this very transaction (order capture).
+    """
+    require_atomic("record_event()")
+    event_type = registry.get(type)
+    if first_in_stream:
+        seq = 1
+    else:
+        last = Event.objects.filter(stream=stream).aggregate(last=Max("seq"))["last"]
+        seq = (last or 0) + 1
+    event = Event(
+        stream=stream,
+        seq=seq,
+        type=event_type.name,
+        schema_version=event_type.schema_version,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        correlation_id=correlation_id or get_correlation_id() or "",
+        causation_id=causation_id,
+        payload=payload,
+        occurred_at=timezone.now(),
+    )
+    event.save(force_insert=True)
+    return event

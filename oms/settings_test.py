@@ -1,0 +1,14 @@
+"""Test overrides: fast hashing, in-memory mail. The database and broker come from the
+environment that `make test` sets (PostgreSQL and Redis on 127.0.0.1)."""
+
+from oms.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run Celery tasks inline; tests that need a real worker start one explicitly.
+CELERY_TASK_ALWAYS_EAGER = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

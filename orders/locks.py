@@ -1,0 +1,14 @@
+"""Row locks for the order aggregate. Lock order across the project: order, then its lines
+(by id), then stock levels (by id). Every helper refuses to run outside a transaction."""
+
+from orders.models import Order
+from oms.core.errors import NotFound
+from oms.core.transactions import require_atomic
+
+
+def lock_order(order_id: int) -> Order:
+    require_atomic("lock_order()")
+    try:
+        return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+    except Order.DoesNotExist:
+        raise NotFound(f"Order {order_id} does not exist.", code="order_not_found") from None

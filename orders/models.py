@@ -1,0 +1,308 @@
+"""Channels, the API clients that speak for them, and orders with their lines and holds.
+
+Statuses are protected FSM fields: the transitions below only assign fields. Services in
+orders/services/ lock the row, call the transition, save with update_fields and record the event.
+"""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, FSMModelMixin, transition
+from simple_history.models import HistoricalRecords
+
+from inventory.models import Node, Product
+from oms.core.models import TimeStampedModel
+from oms.core.money import DECIMAL_PLACES, MAX_DIGITS
+
+
+def money_field(**kwargs: object) -> models.DecimalField:
+    return models.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, default=Decimal("0"), **kwargs
+    )
+
+
+class Channel(TimeStampedModel):
+    """A sales channel: web shop, POS, a marketplace, wholesale."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    default_currency = models.CharField(max_length=3, default="USD")
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiClient(TimeStampedModel):
+    """A system that calls the API on behalf of exactly one channel.
+
+    The key is shown once at creation; only its SHA-256 is stored (keys are 256-bit random, so
+    a fast hash is enough: there is nothing to brute-force). `prefix` finds the row without
+    scanning, and is safe to show in the admin and logs.
+    """
+
+    name = models.CharField(max_length=100)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_clients")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["last_used_at", "key_hash"])
+
+    class Meta:
+        ordering = ["channel__code", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.channel.code})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    BACKORDERED = "backordered", "Backordered"
+    ALLOCATED = "allocated", "Allocated"
+    RELEASED = "released", "Released to nodes"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_ORDER_STATUSES = [
+    OrderStatus.CREATED,
+    OrderStatus.BACKORDERED,
+    OrderStatus.ALLOCATED,
+    OrderStatus.RELEASED,
+    OrderStatus.PARTIALLY_SHIPPED,
+]
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    AUTHORIZED = "authorized", "Authorized"
+    PAID = "paid", "Paid (captured)"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+
+
+class DeliveryMethod(models.TextChoices):
+    SHIP = "ship", "Ship to address"
+    PICKUP = "pickup", "Pick up in store"
+    CURBSIDE = "curbside", "Curbside pickup"
+
+
+class ServiceLevel(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    EXPRESS = "express", "Express"
+    SAME_DAY = "same_day", "Same day"
+
+
+class OrderQuerySet(models.QuerySet["Order"]):
+    def for_channel(self, channel_id: int) -> "OrderQuerySet":
+        return self.filter(channel_id=channel_id)
+
+    def open(self) -> "OrderQuerySet":
+        return self.filter(status__in=OPEN_ORDER_STATUSES)
+
+
+class Order(FSMModelMixin, TimeStampedModel):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    number = models.CharField(max_length=20, unique=True, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(max_length=100)
+    status = FSMField(
+        max_length=24, choices=OrderStatus.choices, default=OrderStatus.CREATED, protected=True
+    )
+    payment_status = FSMField(
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, protected=True
+    )
+    payment_reference = models.CharField(max_length=100, blank=True)
+    payment_method = models.CharField(max_length=50, blank=True)
+    placed_at = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    subtotal = money_field(help_text="Sum of line totals before order-level shipping and tax.")
+    shipping_total = money_field()
+    discount_total = money_field()
+    tax_total = money_field()
+    grand_total = money_field()
+
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField(max_length=254, blank=True)
+    customer_phone = models.CharField(max_length=40, blank=True)
+
+    delivery_method = models.CharField(
+        max_length=10, choices=DeliveryMethod.choices, default=DeliveryMethod.SHIP
+    )
+    service_level = models.CharField(
+        max_length=10, choices=ServiceLevel.choices, default=ServiceLevel.STANDARD
+    )
+    pickup_node = models.ForeignKey(
+        Node, on_delete=models.PROTECT, null=True, blank=True, related_name="pickup_orders"
+    )
+    ship_name = models.CharField(max_length=200, blank=True)
+    ship_line1 = models.CharField(max_length=200, blank=True)
+    ship_line2 = models.CharField(max_length=200, blank=True)
+    ship_city = models.CharField(max_length=100, blank=True)
+    ship_region = models.CharField(max_length=100, blank=True)
+    ship_postal_code = models.CharField(max_length=20, blank=True)
+    ship_country = models.CharField(max_length=2, blank=True)
+    ship_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    ship_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    billing_address = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="order_channel_external_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(delivery_method="ship") | ~Q(ship_line1=""),
+                name="order_ship_needs_address",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivery_method="ship") | Q(pickup_node__isnull=False),
+                name="order_pickup_needs_node",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["channel", "-placed_at"], name="order_channel_placed_idx"),
+            models.Index(fields=["customer_email"], name="order_email_idx"),
+            models.Index(fields=["status", "-placed_at"], name="order_status_placed_idx"),
+            models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def stream(self) -> str:
+        """The event stream of this order: its fulfillments and returns belong to it too."""
+        return stream_for_order(self.number)
+
+    # --- transitions (fields only) -------------------------------------------------------
+    @transition(field=status, source=[OrderStatus.CREATED, OrderStatus.BACKORDERED,
+                                      OrderStatus.ALLOCATED, OrderStatus.RELEASED],
+                target=OrderStatus.CANCELLED)
+    def cancel(self, *, reason: str, at: datetime) -> None:
+        self.cancelled_at = at
+        self.cancel_reason = reason[:200]
+
+    @transition(field=payment_status, source=PaymentStatus.PENDING,
+                target=PaymentStatus.AUTHORIZED)
+    def authorize_payment(self, *, reference: str) -> None:
+        self.payment_reference = reference or self.payment_reference
+
+
+def stream_for_order(number: str) -> str:
+    return f"order:{number}"
+
+
+class LineStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    BACKORDERED = "backordered", "Backordered"
+    ALLOCATED = "allocated", "Allocated"
+    RELEASED = "released", "Released"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class OrderLine(FSMModelMixin, TimeStampedModel):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveSmallIntegerField()
+    external_line_id = models.CharField(max_length=100, blank=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    sku = models.CharField(max_length=64, help_text="SKU as captured (the product may change).")
+    name = models.CharField(max_length=255)
+    quantity = models.PositiveIntegerField()
+    unit_price = money_field()
+    discount = money_field()
+    tax = money_field()
+    total = money_field(help_text="quantity × unit_price − discount")
+    status = FSMField(
+        max_length=16, choices=LineStatus.choices, default=LineStatus.OPEN, protected=True
+    )
+
+    class Meta:
+        ordering = ["order_id", "line_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "line_number"], name="orderline_order_number_unique"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.line_number} {self.sku} × {self.quantity}"
+
+    @transition(field=status, source=[LineStatus.OPEN, LineStatus.BACKORDERED,
+                                      LineStatus.ALLOCATED, LineStatus.RELEASED],
+                target=LineStatus.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+
+class HoldKind(models.TextChoices):
+    FRAUD = "fraud", "Fraud review"
+    PAYMENT = "payment", "Payment"
+    ADDRESS = "address", "Address verification"
+    MANUAL = "manual", "Manual"
+
+
+class HoldStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RELEASED = "released", "Released"
+
+
+class Hold(FSMModelMixin, TimeStampedModel):
+    """A reason not to release the order to any node. Nothing ships while one is active."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    kind = models.CharField(max_length=10, choices=HoldKind.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    status = FSMField(
+        max_length=10, choices=HoldStatus.choices, default=HoldStatus.ACTIVE, protected=True
+    )
+    placed_by = models.CharField(max_length=200, blank=True)
+    released_by = models.CharField(max_length=200, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        constraints = [
+            # One active hold per kind per order: placing the same hold twice is a no-op.
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(status="active"),
+                name="hold_one_active_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} hold ({self.status})"
+
+    @transition(field=status, source=HoldStatus.ACTIVE, target=HoldStatus.RELEASED)
+    def release(self, *, by: str, at: datetime, note: str) -> None:
+        self.released_by = by
+        self.released_at = at
+        self.release_note = note[:500]
+
