@@ -110,6 +110,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Debug (the embedded demo) serves files straight from the app folders, no collectstatic.
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Request bodies: an order with a few hundred lines is well under 1 MiB; anything bigger is
@@ -148,7 +151,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "LineStatusEnum": "orders.models.LineStatus",
+        "HoldStatusEnum": "orders.models.HoldStatus",
+        "PaymentStatusEnum": "orders.models.PaymentStatus",
+    },
 }
 
 # Idempotency keys are kept this long (IETF draft: at least 24 h; we promise 7 days).

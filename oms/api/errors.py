@@ -11,6 +11,7 @@ the field path it concerns (empty when the failure is not about a field).
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.request import Request
@@ -51,6 +52,8 @@ def domain_error_response(exc: DomainError) -> Response:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("payload_too_large", str(exc)), status=413)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -103,9 +106,12 @@ def flatten_validation_errors(details: Any, path: str = "") -> list[FieldError]:
         return [FieldError(code=_friendly_code(code), detail=str(details["message"]), field=field)]
     if isinstance(details, dict):
         for key, value in details.items():
-            child = key if not path else f"{path}.{key}"
-            if key == "non_field_errors":
+            if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                child = f"{path}[{key}]"  # DRF keys list items by index
+            elif key == "non_field_errors":
                 child = path
+            else:
+                child = key if not path else f"{path}.{key}"
             found.extend(flatten_validation_errors(value, child))
     elif isinstance(details, list):
         is_items = any(isinstance(item, dict) and "message" not in item for item in details)

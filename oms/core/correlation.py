@@ -54,5 +54,8 @@ class CorrelationIdMiddleware:
 
 class CorrelationIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.correlation_id = get_correlation_id()
+        # django.request logs 4xx/5xx after the middleware has returned: fall back to the id
+        # the middleware left on the request.
+        request = getattr(record, "request", None)
+        record.correlation_id = get_correlation_id() or getattr(request, "correlation_id", None)
         return True

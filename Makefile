@@ -1,0 +1,54 @@
+# oms: `make run` (demo on SQLite, eager Celery) and `make test` (PostgreSQL + Redis).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BOOTSTRAP_PYTHON ?= $(shell command -v python3.12 2>/dev/null || pyenv which python3.12 2>/dev/null || echo python3)
+UV := .tools/bin/uv
+PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+PGHOST ?= 127.0.0.1
+PGPORT ?= 5432
+PGUSER ?= postgres
+TEST_DATABASE_URL ?= postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/oms
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(BOOTSTRAP_PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(BOOTSTRAP_PYTHON)
+	@touch $@
+
+install: .venv/.synced ## Create .venv and install the locked dependencies
+
+run: install ## Migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite, eager Celery)
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install ## Run the whole suite against PostgreSQL and Redis on 127.0.0.1
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) OMS_ALLOW_INSECURE_KEY=1 \
+		$(PY) -m pytest --create-db $(PYTEST_ARGS)
+
+lint: install ## ruff, formatting, import contracts, migrations up to date
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run
+
+fmt: install ## Format and autofix
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+bench: install ## Capture benchmark on PostgreSQL vs the SQL floor (prints the ratio)
+	PGHOST=$(PGHOST) PGPORT=$(PGPORT) PGUSER=$(PGUSER) bash bench/run.sh
+
+.PHONY: help install run test lint fmt bench

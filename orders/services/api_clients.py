@@ -1,0 +1,40 @@
+"""API clients: create (the key is returned once, never stored) and revoke."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from oms.api.keys import generate_key
+from oms.core.errors import NotFound
+from orders.models import ApiClient, Channel
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    client: ApiClient
+    key: str  # plaintext: show it once, then it is gone
+
+
+def create_api_client(*, channel_code: str, name: str) -> IssuedKey:
+    channel = Channel.objects.filter(code=channel_code).first()
+    if channel is None:
+        raise NotFound(f"No channel {channel_code!r}.", code="channel_not_found")
+    new_key = generate_key()
+    with transaction.atomic():
+        client = ApiClient(name=name, channel=channel, prefix=new_key.prefix,
+                           key_hash=new_key.key_hash)
+        client.save(force_insert=True)
+    return IssuedKey(client=client, key=new_key.plaintext)
+
+
+def revoke_api_client(*, client_id: int) -> ApiClient:
+    """Revoke a key at once; idempotent (revoking twice keeps the first revocation time)."""
+    with transaction.atomic():
+        client = ApiClient.objects.select_for_update(of=("self",)).filter(pk=client_id).first()
+        if client is None:
+            raise NotFound(f"No API client {client_id}.", code="api_client_not_found")
+        if client.revoked_at is None:
+            client.revoked_at = timezone.now()
+            client.save(update_fields=["revoked_at", "updated_at"])
+    return client
