@@ -22,9 +22,7 @@ class Product(TimeStampedModel):
     class Meta:
         ordering = ["sku"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(sku=""), name="product_sku_not_empty"
-            ),
+            models.CheckConstraint(condition=~Q(sku=""), name="product_sku_not_empty"),
         ]
 
     def __str__(self) -> str:

@@ -1,9 +1,9 @@
 """Row locks for the order aggregate. Lock order across the project: order, then its lines
 (by id), then stock levels (by id). Every helper refuses to run outside a transaction."""
 
-from orders.models import Order
 from oms.core.errors import NotFound
 from oms.core.transactions import require_atomic
+from orders.models import Order
 
 
 def lock_order(order_id: int) -> Order:

@@ -198,15 +198,21 @@ class Order(FSMModelMixin, TimeStampedModel):
         return stream_for_order(self.number)
 
     # --- transitions (fields only) -------------------------------------------------------
-    @transition(field=status, source=[OrderStatus.CREATED, OrderStatus.BACKORDERED,
-                                      OrderStatus.ALLOCATED, OrderStatus.RELEASED],
-                target=OrderStatus.CANCELLED)
+    @transition(
+        field=status,
+        source=[
+            OrderStatus.CREATED,
+            OrderStatus.BACKORDERED,
+            OrderStatus.ALLOCATED,
+            OrderStatus.RELEASED,
+        ],
+        target=OrderStatus.CANCELLED,
+    )
     def cancel(self, *, reason: str, at: datetime) -> None:
         self.cancelled_at = at
         self.cancel_reason = reason[:200]
 
-    @transition(field=payment_status, source=PaymentStatus.PENDING,
-                target=PaymentStatus.AUTHORIZED)
+    @transition(field=payment_status, source=PaymentStatus.PENDING, target=PaymentStatus.AUTHORIZED)
     def authorize_payment(self, *, reference: str) -> None:
         self.payment_reference = reference or self.payment_reference
 
@@ -253,9 +259,11 @@ class OrderLine(FSMModelMixin, TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.order_id}/{self.line_number} {self.sku} × {self.quantity}"
 
-    @transition(field=status, source=[LineStatus.OPEN, LineStatus.BACKORDERED,
-                                      LineStatus.ALLOCATED, LineStatus.RELEASED],
-                target=LineStatus.CANCELLED)
+    @transition(
+        field=status,
+        source=[LineStatus.OPEN, LineStatus.BACKORDERED, LineStatus.ALLOCATED, LineStatus.RELEASED],
+        target=LineStatus.CANCELLED,
+    )
     def cancel(self) -> None:
         pass
 
@@ -305,4 +313,3 @@ class Hold(FSMModelMixin, TimeStampedModel):
         self.released_by = by
         self.released_at = at
         self.release_note = note[:500]
-

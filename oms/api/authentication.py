@@ -38,9 +38,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if client is None or not matches(key, client.key_hash):
             raise exceptions.AuthenticationFailed("Unknown API key.", code="invalid_api_key")
         if client.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("This API key was revoked.", code="api_key_revoked")
+            raise exceptions.AuthenticationFailed(
+                "This API key was revoked.", code="api_key_revoked"
+            )
         now = timezone.now()
-        if client.last_used_at is None or (now - client.last_used_at).total_seconds() > _TOUCH_EVERY_SECONDS:
+        if (
+            client.last_used_at is None
+            or (now - client.last_used_at).total_seconds() > _TOUCH_EVERY_SECONDS
+        ):
             ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         return (None, client)
 

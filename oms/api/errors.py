@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oms.core.errors import DomainError, FieldError
@@ -33,7 +32,9 @@ _DRF_CODES = {
 
 
 def error_body(
-    code: str, detail: str, errors: list[dict[str, Any]] | None = None,
+    code: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "detail": detail, "errors": errors or []}
@@ -62,8 +63,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         errors = flatten_validation_errors(exc.get_full_details())
         noun = "error" if len(errors) == 1 else "errors"
         return Response(
-            error_body("validation_failed", f"The request has {len(errors)} {noun}.",
-                       [e.as_dict() for e in errors]),
+            error_body(
+                "validation_failed",
+                f"The request has {len(errors)} {noun}.",
+                [e.as_dict() for e in errors],
+            ),
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, exceptions.APIException):
@@ -73,8 +77,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
-        return Response(error_body(code, _detail_text(exc.detail)), status=exc.status_code,
-                        headers=headers)
+        return Response(
+            error_body(code, _detail_text(exc.detail)), status=exc.status_code, headers=headers
+        )
     return None  # a real bug: let it be a 500 and reach the logs
 
 

@@ -88,11 +88,13 @@ def run_idempotent(
     if not _VALID_KEY.match(key):
         raise InvalidIdempotencyKey()
     fingerprint = request_fingerprint(method, path, data)
-    claim, record = _claim(client=client, key=key, method=method, path=path,
-                           fingerprint=fingerprint)
+    claim, record = _claim(
+        client=client, key=key, method=method, path=path, fingerprint=fingerprint
+    )
     if claim is _Claim.REPLAY:
         return Response(
-            record.response_body, status=record.response_status,
+            record.response_body,
+            status=record.response_status,
             headers={REPLAYED_HEADER: "true"},
         )
     try:
@@ -127,9 +129,14 @@ def _claim(
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
-                    api_client=client, key=key, method=method, path=path,
-                    fingerprint=fingerprint, status=IdempotencyKeyStatus.IN_PROGRESS,
-                    locked_until=lock_until, created_at=now,
+                    api_client=client,
+                    key=key,
+                    method=method,
+                    path=path,
+                    fingerprint=fingerprint,
+                    status=IdempotencyKeyStatus.IN_PROGRESS,
+                    locked_until=lock_until,
+                    created_at=now,
                     expires_at=now + settings.OMS_IDEMPOTENCY_KEY_TTL,
                 )
             return _Claim.NEW, record
@@ -154,9 +161,7 @@ def _claim(
         return _Claim.NEW, record
 
 
-def _reset(
-    record: IdempotencyKey, *, method: str, path: str, fingerprint: str, now: Any
-) -> None:
+def _reset(record: IdempotencyKey, *, method: str, path: str, fingerprint: str, now: Any) -> None:
     record.method, record.path, record.fingerprint = method, path, fingerprint
     record.status = IdempotencyKeyStatus.IN_PROGRESS
     record.locked_until = now + settings.OMS_IDEMPOTENCY_LOCK_TIMEOUT
@@ -176,9 +181,7 @@ def _complete(record: IdempotencyKey, response: Response) -> None:
 
 def _release(record: IdempotencyKey) -> None:
     """Forget the key after a 5xx or a crash so the client can retry with it."""
-    IdempotencyKey.objects.filter(
-        pk=record.pk, status=IdempotencyKeyStatus.IN_PROGRESS
-    ).delete()
+    IdempotencyKey.objects.filter(pk=record.pk, status=IdempotencyKeyStatus.IN_PROGRESS).delete()
 
 
 def purge_expired_keys() -> int:

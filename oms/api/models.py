@@ -32,7 +32,9 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["api_client", "key"], name="idempotency_client_key_unique"),
+            models.UniqueConstraint(
+                fields=["api_client", "key"], name="idempotency_client_key_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -32,10 +32,20 @@ class AddressInputSerializer(serializers.Serializer):
     region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2 code.")
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False,
-                                        min_value=Decimal(-90), max_value=Decimal(90))
-    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False,
-                                         min_value=Decimal(-180), max_value=Decimal(180))
+    latitude = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        min_value=Decimal(-90),
+        max_value=Decimal(90),
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        min_value=Decimal(-180),
+        max_value=Decimal(180),
+    )
 
 
 class CustomerInputSerializer(serializers.Serializer):
@@ -46,10 +56,16 @@ class CustomerInputSerializer(serializers.Serializer):
 
 class DeliveryInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=DeliveryMethod.choices, default=DeliveryMethod.SHIP)
-    service_level = serializers.ChoiceField(choices=ServiceLevel.choices,
-                                            default=ServiceLevel.STANDARD)
-    pickup_node = serializers.CharField(max_length=32, required=False, allow_blank=True,
-                                        default="", help_text="Node code for pickup/curbside.")
+    service_level = serializers.ChoiceField(
+        choices=ServiceLevel.choices, default=ServiceLevel.STANDARD
+    )
+    pickup_node = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Node code for pickup/curbside.",
+    )
 
 
 class PaymentInputSerializer(serializers.Serializer):
@@ -68,21 +84,24 @@ class LineInputSerializer(serializers.Serializer):
     unit_price = MoneyInput()
     discount = MoneyInput(required=False, default=Decimal("0"))
     tax = MoneyInput(required=False, default=Decimal("0"))
-    external_line_id = serializers.CharField(max_length=100, required=False, allow_blank=True,
-                                             default="")
+    external_line_id = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default=""
+    )
 
     def validate_quantity(self, value: int) -> int:
         if value <= 0:
-            raise serializers.ValidationError("Quantity must be at least 1.",
-                                              code="quantity_not_positive")
+            raise serializers.ValidationError(
+                "Quantity must be at least 1.", code="quantity_not_positive"
+            )
         return value
 
 
 class OrderCreateInputSerializer(serializers.Serializer):
     """The canonical order. Amounts are decimal strings in the order's currency."""
 
-    external_id = serializers.CharField(max_length=100,
-                                        help_text="The channel's own order id; unique per channel.")
+    external_id = serializers.CharField(
+        max_length=100, help_text="The channel's own order id; unique per channel."
+    )
     placed_at = serializers.DateTimeField()
     currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217 code, e.g. USD.")
     customer = CustomerInputSerializer()
@@ -146,15 +165,34 @@ class OrderLineOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrderLine
-        fields = ["line_number", "external_line_id", "sku", "name", "quantity", "unit_price",
-                  "discount", "tax", "total", "status"]
+        fields = [
+            "line_number",
+            "external_line_id",
+            "sku",
+            "name",
+            "quantity",
+            "unit_price",
+            "discount",
+            "tax",
+            "total",
+            "status",
+        ]
 
 
 class HoldOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Hold
-        fields = ["id", "kind", "reason", "status", "placed_by", "created_at", "released_by",
-                  "released_at", "release_note"]
+        fields = [
+            "id",
+            "kind",
+            "reason",
+            "status",
+            "placed_by",
+            "created_at",
+            "released_by",
+            "released_at",
+            "release_note",
+        ]
 
 
 class OrderOutputSerializer(serializers.ModelSerializer):
@@ -173,42 +211,99 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["number", "public_id", "channel", "external_id", "status", "placed_at",
-                  "currency", "subtotal", "shipping_total", "discount_total", "tax_total",
-                  "grand_total", "customer", "delivery", "shipping_address", "billing_address",
-                  "payment", "notes", "lines", "holds", "created_at", "updated_at"]
+        fields = [
+            "number",
+            "public_id",
+            "channel",
+            "external_id",
+            "status",
+            "placed_at",
+            "currency",
+            "subtotal",
+            "shipping_total",
+            "discount_total",
+            "tax_total",
+            "grand_total",
+            "customer",
+            "delivery",
+            "shipping_address",
+            "billing_address",
+            "payment",
+            "notes",
+            "lines",
+            "holds",
+            "created_at",
+            "updated_at",
+        ]
 
     def to_representation(self, instance: Order) -> dict[str, Any]:
         self.context["currency"] = instance.currency
         return super().to_representation(instance)
 
-    @extend_schema_field({"type": "object", "properties": {
-        "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"}}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "email": {"type": "string"},
+                "phone": {"type": "string"},
+            },
+        }
+    )
     def get_customer(self, order: Order) -> dict[str, str]:
-        return {"name": order.customer_name, "email": order.customer_email,
-                "phone": order.customer_phone}
+        return {
+            "name": order.customer_name,
+            "email": order.customer_email,
+            "phone": order.customer_phone,
+        }
 
-    @extend_schema_field({"type": "object", "properties": {
-        "method": {"type": "string"}, "service_level": {"type": "string"},
-        "pickup_node": {"type": "string", "nullable": True}}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "method": {"type": "string"},
+                "service_level": {"type": "string"},
+                "pickup_node": {"type": "string", "nullable": True},
+            },
+        }
+    )
     def get_delivery(self, order: Order) -> dict[str, str | None]:
-        return {"method": order.delivery_method, "service_level": order.service_level,
-                "pickup_node": order.pickup_node.code if order.pickup_node else None}
+        return {
+            "method": order.delivery_method,
+            "service_level": order.service_level,
+            "pickup_node": order.pickup_node.code if order.pickup_node else None,
+        }
 
     @extend_schema_field({"type": "object", "nullable": True})
     def get_shipping_address(self, order: Order) -> dict[str, Any] | None:
         if not order.ship_line1:
             return None
-        return {"name": order.ship_name, "line1": order.ship_line1, "line2": order.ship_line2,
-                "city": order.ship_city, "region": order.ship_region,
-                "postal_code": order.ship_postal_code, "country": order.ship_country}
+        return {
+            "name": order.ship_name,
+            "line1": order.ship_line1,
+            "line2": order.ship_line2,
+            "city": order.ship_city,
+            "region": order.ship_region,
+            "postal_code": order.ship_postal_code,
+            "country": order.ship_country,
+        }
 
-    @extend_schema_field({"type": "object", "properties": {
-        "status": {"type": "string"}, "method": {"type": "string"},
-        "reference": {"type": "string"}}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string"},
+                "method": {"type": "string"},
+                "reference": {"type": "string"},
+            },
+        }
+    )
     def get_payment(self, order: Order) -> dict[str, str]:
-        return {"status": order.payment_status, "method": order.payment_method,
-                "reference": order.payment_reference}
+        return {
+            "status": order.payment_status,
+            "method": order.payment_method,
+            "reference": order.payment_reference,
+        }
 
 
 class OrderSummaryOutputSerializer(OrderOutputSerializer):
@@ -224,10 +319,27 @@ class EventOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Event
-        fields = ["id", "seq", "type", "schema_version", "occurred_at", "actor",
-                  "correlation_id", "causation_id", "payload"]
+        fields = [
+            "id",
+            "seq",
+            "type",
+            "schema_version",
+            "occurred_at",
+            "actor",
+            "correlation_id",
+            "causation_id",
+            "payload",
+        ]
 
-    @extend_schema_field({"type": "object", "properties": {
-        "kind": {"type": "string"}, "id": {"type": "string"}, "label": {"type": "string"}}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "kind": {"type": "string"},
+                "id": {"type": "string"},
+                "label": {"type": "string"},
+            },
+        }
+    )
     def get_actor(self, event: Event) -> dict[str, str]:
         return {"kind": event.actor_kind, "id": event.actor_id, "label": event.actor_label}

@@ -35,14 +35,25 @@ ERROR_SCHEMA = {
     "properties": {
         "code": {"type": "string"},
         "detail": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "code": {"type": "string"}, "field": {"type": "string", "nullable": True},
-            "detail": {"type": "string"}}}},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "field": {"type": "string", "nullable": True},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
         "extra": {"type": "object"},
     },
 }
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=False,
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Any unique string (a UUID is ideal). Retrying with the same key and body "
     "returns the first response; use a new key after a 4xx, the same after a 5xx.",
 )
@@ -70,8 +81,9 @@ class OrderListCreateView(generics.ListAPIView):
         responses={
             201: OrderOutputSerializer,
             400: OpenApiResponse(ERROR_SCHEMA, description="Invalid input (see errors[])"),
-            409: OpenApiResponse(ERROR_SCHEMA, description="duplicate_order or "
-                                 "idempotency_key_in_use"),
+            409: OpenApiResponse(
+                ERROR_SCHEMA, description="duplicate_order or idempotency_key_in_use"
+            ),
             413: OpenApiResponse(ERROR_SCHEMA, description="payload_too_large"),
             422: OpenApiResponse(ERROR_SCHEMA, description="idempotency_key_reused"),
         },
@@ -82,29 +94,41 @@ class OrderListCreateView(generics.ListAPIView):
         def create() -> Response:
             serializer = OrderCreateInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            order = capture_order(channel=client.channel, data=serializer.to_order_input(),
-                                  actor=Actor.for_api_client(client))
+            order = capture_order(
+                channel=client.channel,
+                data=serializer.to_order_input(),
+                actor=Actor.for_api_client(client),
+            )
             order = get_order_for_client(client, order.number)
             return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
 
         return run_idempotent(
-            client=client, key=request.headers.get(IDEMPOTENCY_HEADER), method=request.method,
-            path=request.path, data=request.data, handler=create,
+            client=client,
+            key=request.headers.get(IDEMPOTENCY_HEADER),
+            method=request.method,
+            path=request.path,
+            data=request.data,
+            handler=create,
         )
 
 
 class OrderDetailView(APIView):
-    @extend_schema(summary="Get one order", tags=["orders"],
-                   responses={200: OrderOutputSerializer, 404: OpenApiResponse(ERROR_SCHEMA)})
+    @extend_schema(
+        summary="Get one order",
+        tags=["orders"],
+        responses={200: OrderOutputSerializer, 404: OpenApiResponse(ERROR_SCHEMA)},
+    )
     def get(self, request: Request, number: str) -> Response:
         order = get_order_for_client(client_of(request), number)
         return Response(OrderOutputSerializer(order).data)
 
 
 class OrderEventsView(APIView):
-    @extend_schema(summary="The order's event timeline", tags=["orders"],
-                   responses={200: EventOutputSerializer(many=True),
-                              404: OpenApiResponse(ERROR_SCHEMA)})
+    @extend_schema(
+        summary="The order's event timeline",
+        tags=["orders"],
+        responses={200: EventOutputSerializer(many=True), 404: OpenApiResponse(ERROR_SCHEMA)},
+    )
     def get(self, request: Request, number: str) -> Response:
         events = order_events_for_client(client_of(request), number)
         return Response(EventOutputSerializer(events, many=True).data)
@@ -120,29 +144,50 @@ class HoldReleaseInputSerializer(serializers.Serializer):
 
 
 class OrderHoldsView(APIView):
-    @extend_schema(summary="Place a hold", tags=["holds"], request=HoldCreateInputSerializer,
-                   responses={201: HoldOutputSerializer, 404: OpenApiResponse(ERROR_SCHEMA),
-                              409: OpenApiResponse(ERROR_SCHEMA)})
+    @extend_schema(
+        summary="Place a hold",
+        tags=["holds"],
+        request=HoldCreateInputSerializer,
+        responses={
+            201: HoldOutputSerializer,
+            404: OpenApiResponse(ERROR_SCHEMA),
+            409: OpenApiResponse(ERROR_SCHEMA),
+        },
+    )
     def post(self, request: Request, number: str) -> Response:
         client = client_of(request)
         order = get_order_for_client(client, number)
         data = HoldCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hold = place_hold(order_id=order.pk, kind=data.validated_data["kind"],
-                          reason=data.validated_data["reason"],
-                          actor=Actor.for_api_client(client))
+        hold = place_hold(
+            order_id=order.pk,
+            kind=data.validated_data["kind"],
+            reason=data.validated_data["reason"],
+            actor=Actor.for_api_client(client),
+        )
         return Response(HoldOutputSerializer(hold).data, status=status.HTTP_201_CREATED)
 
 
 class OrderHoldReleaseView(APIView):
-    @extend_schema(summary="Release a hold", tags=["holds"], request=HoldReleaseInputSerializer,
-                   responses={200: HoldOutputSerializer, 404: OpenApiResponse(ERROR_SCHEMA),
-                              409: OpenApiResponse(ERROR_SCHEMA)})
+    @extend_schema(
+        summary="Release a hold",
+        tags=["holds"],
+        request=HoldReleaseInputSerializer,
+        responses={
+            200: HoldOutputSerializer,
+            404: OpenApiResponse(ERROR_SCHEMA),
+            409: OpenApiResponse(ERROR_SCHEMA),
+        },
+    )
     def post(self, request: Request, number: str, hold_id: int) -> Response:
         client = client_of(request)
         order = get_order_for_client(client, number)
         data = HoldReleaseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hold = release_hold(order_id=order.pk, hold_id=hold_id,
-                            note=data.validated_data["note"], actor=Actor.for_api_client(client))
+        hold = release_hold(
+            order_id=order.pk,
+            hold_id=hold_id,
+            note=data.validated_data["note"],
+            actor=Actor.for_api_client(client),
+        )
         return Response(HoldOutputSerializer(hold).data)

@@ -22,8 +22,9 @@ def create_api_client(*, channel_code: str, name: str) -> IssuedKey:
         raise NotFound(f"No channel {channel_code!r}.", code="channel_not_found")
     new_key = generate_key()
     with transaction.atomic():
-        client = ApiClient(name=name, channel=channel, prefix=new_key.prefix,
-                           key_hash=new_key.key_hash)
+        client = ApiClient(
+            name=name, channel=channel, prefix=new_key.prefix, key_hash=new_key.key_hash
+        )
         client.save(force_insert=True)
     return IssuedKey(client=client, key=new_key.plaintext)
 

@@ -113,8 +113,12 @@ def capture_order(*, channel: Channel, data: OrderInput, actor: Actor) -> Order:
         try:
             with transaction.atomic():
                 order = _insert_order(
-                    channel=channel, data=data, products=products, pickup_node=pickup_node,
-                    totals=totals, actor=actor,
+                    channel=channel,
+                    data=data,
+                    products=products,
+                    pickup_node=pickup_node,
+                    totals=totals,
+                    actor=actor,
                 )
                 transaction.on_commit(partial(orchestrate_order_task.delay, order.id))
             return order
@@ -122,40 +126,82 @@ def capture_order(*, channel: Channel, data: OrderInput, actor: Actor) -> Order:
             existing = Order.objects.filter(channel=channel, external_id=data.external_id).first()
             if existing is not None:  # a concurrent request with the same external id won
                 raise DuplicateOrder(
-                    channel_code=channel.code, external_id=data.external_id,
+                    channel_code=channel.code,
+                    external_id=data.external_id,
                     number=existing.number,
                 ) from None
             # Otherwise the random number collided: draw another.
     raise RuntimeError("could not allocate a unique order number in 3 attempts")
 
 
-def _validate(
-    *, channel: Channel, data: OrderInput
-) -> tuple[dict[str, Any], Node | None, _Totals]:
+def _validate(*, channel: Channel, data: OrderInput) -> tuple[dict[str, Any], Node | None, _Totals]:
     errors: list[FieldError] = []
     if not channel.is_active:
-        errors.append(FieldError(OrderErrorCode.CHANNEL_INACTIVE, f"Channel {channel.code} is inactive."))
+        errors.append(
+            FieldError(OrderErrorCode.CHANNEL_INACTIVE, f"Channel {channel.code} is inactive.")
+        )
     currency_ok = is_known_currency(data.currency)
     if not currency_ok:
         errors.append(
-            FieldError(OrderErrorCode.UNKNOWN_CURRENCY, f"{data.currency!r} is not an ISO 4217 currency.", "currency")
+            FieldError(
+                OrderErrorCode.UNKNOWN_CURRENCY,
+                f"{data.currency!r} is not an ISO 4217 currency.",
+                "currency",
+            )
         )
     products = products_by_sku([line.sku for line in data.lines])
     for index, line in enumerate(data.lines):
         path = f"lines[{index}]"
         product = products.get(normalize_sku(line.sku))
         if product is None:
-            errors.append(FieldError(LineErrorCode.UNKNOWN_SKU, f"No product with SKU {line.sku!r}.", f"{path}.sku"))
+            errors.append(
+                FieldError(
+                    LineErrorCode.UNKNOWN_SKU, f"No product with SKU {line.sku!r}.", f"{path}.sku"
+                )
+            )
         elif not product.is_active:
-            errors.append(FieldError(LineErrorCode.INACTIVE_SKU, f"Product {product.sku} is not for sale.", f"{path}.sku"))
+            errors.append(
+                FieldError(
+                    LineErrorCode.INACTIVE_SKU,
+                    f"Product {product.sku} is not for sale.",
+                    f"{path}.sku",
+                )
+            )
         if line.quantity <= 0:
-            errors.append(FieldError(LineErrorCode.QUANTITY_NOT_POSITIVE, "Quantity must be at least 1.", f"{path}.quantity"))
+            errors.append(
+                FieldError(
+                    LineErrorCode.QUANTITY_NOT_POSITIVE,
+                    "Quantity must be at least 1.",
+                    f"{path}.quantity",
+                )
+            )
         if currency_ok:
-            errors.extend(_scale_errors(data.currency, path, unit_price=line.unit_price, discount=line.discount, tax=line.tax))
+            errors.extend(
+                _scale_errors(
+                    data.currency,
+                    path,
+                    unit_price=line.unit_price,
+                    discount=line.discount,
+                    tax=line.tax,
+                )
+            )
         if line.discount > line.unit_price * max(line.quantity, 0):
-            errors.append(FieldError(LineErrorCode.DISCOUNT_EXCEEDS_PRICE, "The discount is larger than the line's price.", f"{path}.discount"))
+            errors.append(
+                FieldError(
+                    LineErrorCode.DISCOUNT_EXCEEDS_PRICE,
+                    "The discount is larger than the line's price.",
+                    f"{path}.discount",
+                )
+            )
     if currency_ok:
-        errors.extend(_scale_errors(data.currency, "", shipping_total=data.shipping_total, shipping_tax=data.shipping_tax))
+        errors.extend(
+            _scale_errors(
+                data.currency,
+                "",
+                shipping_total=data.shipping_total,
+                shipping_tax=data.shipping_tax,
+            )
+        )
         if data.expected_grand_total is not None:
             errors.extend(_scale_errors(data.currency, "", grand_total=data.expected_grand_total))
     pickup_node = _validate_delivery(data, errors)
@@ -199,22 +245,47 @@ def _validate_delivery(data: OrderInput, errors: list[FieldError]) -> Node | Non
             errors.append(
                 FieldError(
                     OrderErrorCode.SHIPPING_ADDRESS_REQUIRED,
-                    "Orders shipped to an address need shipping_address with line1, city and country.",
+                    "Orders shipped to an address need shipping_address with line1, city "
+                    "and country.",
                     "shipping_address",
                 )
             )
         return None
     if not data.pickup_node_code:
-        errors.append(FieldError(OrderErrorCode.PICKUP_NODE_REQUIRED, f"{data.delivery_method} orders need delivery.pickup_node.", "delivery.pickup_node"))
+        errors.append(
+            FieldError(
+                OrderErrorCode.PICKUP_NODE_REQUIRED,
+                f"{data.delivery_method} orders need delivery.pickup_node.",
+                "delivery.pickup_node",
+            )
+        )
         return None
     node = get_node_by_code(data.pickup_node_code)
     if node is None or not node.is_active:
-        errors.append(FieldError(OrderErrorCode.UNKNOWN_PICKUP_NODE, f"No active node {data.pickup_node_code!r}.", "delivery.pickup_node"))
+        errors.append(
+            FieldError(
+                OrderErrorCode.UNKNOWN_PICKUP_NODE,
+                f"No active node {data.pickup_node_code!r}.",
+                "delivery.pickup_node",
+            )
+        )
         return None
     if data.delivery_method == DeliveryMethod.PICKUP and not node.can_pickup:
-        errors.append(FieldError(OrderErrorCode.NODE_DOES_NOT_PICKUP, f"{node.code} does not offer store pickup.", "delivery.pickup_node"))
+        errors.append(
+            FieldError(
+                OrderErrorCode.NODE_DOES_NOT_PICKUP,
+                f"{node.code} does not offer store pickup.",
+                "delivery.pickup_node",
+            )
+        )
     if data.delivery_method == DeliveryMethod.CURBSIDE and not node.can_curbside:
-        errors.append(FieldError(OrderErrorCode.NODE_DOES_NOT_CURBSIDE, f"{node.code} does not offer curbside pickup.", "delivery.pickup_node"))
+        errors.append(
+            FieldError(
+                OrderErrorCode.NODE_DOES_NOT_CURBSIDE,
+                f"{node.code} does not offer curbside pickup.",
+                "delivery.pickup_node",
+            )
+        )
     return node
 
 

@@ -51,19 +51,25 @@ def release_hold(*, order_id: int, hold_id: int, actor: Actor, note: str = "") -
             raise NotFound(f"Order {order.number} has no hold {hold_id}.", code="hold_not_found")
         if hold.status != HoldStatus.ACTIVE:
             raise TransitionRefused(
-                OrderErrorCode.HOLD_NOT_ACTIVE, f"Hold {hold_id} is already released.",
+                OrderErrorCode.HOLD_NOT_ACTIVE,
+                f"Hold {hold_id} is already released.",
                 hold_id=hold_id,
             )
         hold.release(by=actor.label, at=timezone.now(), note=note)
-        hold.save(update_fields=["status", "released_by", "released_at", "release_note",
-                                 "updated_at"])
+        hold.save(
+            update_fields=["status", "released_by", "released_at", "release_note", "updated_at"]
+        )
         remaining = order.holds.filter(status=HoldStatus.ACTIVE).count()
         record_event(
             stream=order.stream,
             type=ORDER_HOLD_RELEASED,
             actor=actor,
-            payload={"hold_id": hold.pk, "kind": hold.kind, "note": note,
-                     "active_holds_remaining": remaining},
+            payload={
+                "hold_id": hold.pk,
+                "kind": hold.kind,
+                "note": note,
+                "active_holds_remaining": remaining,
+            },
         )
         if remaining == 0:
             transaction.on_commit(partial(orchestrate_order_task.delay, order.pk))

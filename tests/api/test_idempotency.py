@@ -46,12 +46,14 @@ def test_same_key_and_body_replays_the_first_response(web_api):
 
 def test_same_content_with_other_key_order_and_spacing_is_the_same_request(web_api):
     import json
+
     body = order_body()
     post(web_api, body, "key-1")
     reordered = json.dumps(dict(reversed(list(body.items()))), indent=4)
 
-    again = web_api.post("/api/v1/orders/", reordered, content_type="application/json",
-                         HTTP_IDEMPOTENCY_KEY="key-1")
+    again = web_api.post(
+        "/api/v1/orders/", reordered, content_type="application/json", HTTP_IDEMPOTENCY_KEY="key-1"
+    )
 
     assert again.status_code == 201
     assert again["Idempotent-Replayed"] == "true"
@@ -72,7 +74,8 @@ def test_a_request_while_the_first_still_runs_is_409(web_api):
     post(web_api, order_body(), "key-1")
     record = IdempotencyKey.objects.get(key="key-1")
     IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyKeyStatus.IN_PROGRESS, locked_until=timezone.now() + timedelta(seconds=30))
+        status=IdempotencyKeyStatus.IN_PROGRESS, locked_until=timezone.now() + timedelta(seconds=30)
+    )
 
     # when
     response = post(web_api, order_body(), "key-1")
@@ -103,13 +106,15 @@ def test_a_claim_left_by_a_dead_request_is_taken_over_after_the_lock_timeout(web
 
 def _fingerprint_of(body):
     from oms.api.idempotency import request_fingerprint
+
     return request_fingerprint("POST", "/api/v1/orders/", body)
 
 
 def test_a_4xx_is_kept_and_replayed(web_api):
     # given: the first attempt names an unknown SKU
-    body = order_body(lines=[{"sku": "LATER-1", "quantity": 1, "unit_price": "1.00"}],
-                      grand_total="6.00")
+    body = order_body(
+        lines=[{"sku": "LATER-1", "quantity": 1, "unit_price": "1.00"}], grand_total="6.00"
+    )
     first = post(web_api, body, "key-1")
     ProductFactory(sku="LATER-1")  # the product appears afterwards
 
@@ -188,8 +193,9 @@ def test_keys_are_kept_at_least_seven_days_then_purged(web_api):
     assert purge_expired_keys() == 1
 
 
-@pytest.mark.parametrize(("_case", "key"), [("too long", "k" * 256), ("space", "a b"),
-                                            ("non-ascii", "clé")])
+@pytest.mark.parametrize(
+    ("_case", "key"), [("too long", "k" * 256), ("space", "a b"), ("non-ascii", "clé")]
+)
 def test_malformed_keys_are_400(web_api, _case, key):
     response = post(web_api, order_body(), key)
 

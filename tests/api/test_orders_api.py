@@ -26,8 +26,13 @@ def order_body(external_id="W-100", **overrides):
         "currency": "USD",
         "customer": {"name": "Grace Hopper", "email": "Grace@Example.com", "phone": "+1 555 0100"},
         "delivery": {"method": "ship", "service_level": "express"},
-        "shipping_address": {"line1": "600 Pennsylvania Ave", "city": "Washington",
-                             "region": "DC", "postal_code": "20500", "country": "US"},
+        "shipping_address": {
+            "line1": "600 Pennsylvania Ave",
+            "city": "Washington",
+            "region": "DC",
+            "postal_code": "20500",
+            "country": "US",
+        },
         "lines": [
             {"sku": "TEE-1", "quantity": 2, "unit_price": "19.99", "tax": "3.20"},
             {"sku": "mug-2", "quantity": 1, "unit_price": "8.00"},
@@ -50,15 +55,18 @@ def test_post_creates_the_order_and_returns_it(web_api, skus):
     assert body["number"] == Order.objects.get().number
     assert body["status"] == "created"
     assert body["channel"] == "web"
-    assert (body["subtotal"], body["tax_total"], body["grand_total"]) == (
-        "47.98", "3.20", "56.18")
-    assert body["customer"] == {"name": "Grace Hopper", "email": "grace@example.com",
-                                "phone": "+1 555 0100"}
-    assert body["delivery"] == {"method": "ship", "service_level": "express",
-                                "pickup_node": None}
+    assert (body["subtotal"], body["tax_total"], body["grand_total"]) == ("47.98", "3.20", "56.18")
+    assert body["customer"] == {
+        "name": "Grace Hopper",
+        "email": "grace@example.com",
+        "phone": "+1 555 0100",
+    }
+    assert body["delivery"] == {"method": "ship", "service_level": "express", "pickup_node": None}
     assert body["payment"] == {"status": "authorized", "method": "card", "reference": "pi_123"}
     assert [(line["sku"], line["quantity"], line["total"]) for line in body["lines"]] == [
-        ("TEE-1", 2, "39.98"), ("MUG-2", 1, "8.00")]
+        ("TEE-1", 2, "39.98"),
+        ("MUG-2", 1, "8.00"),
+    ]
     assert list(Event.objects.values_list("type", flat=True)) == ["order.created"]
 
 
@@ -75,8 +83,7 @@ def test_get_order_and_its_events(web_api, skus):
     assert detail.json()["external_id"] == "W-100"
     assert events.status_code == 200
     [created] = events.json()
-    assert (created["seq"], created["type"], created["schema_version"]) == (
-        1, "order.created", 1)
+    assert (created["seq"], created["type"], created["schema_version"]) == (1, "order.created", 1)
     assert created["actor"]["kind"] == "api_client"
     assert created["payload"]["order"]["number"] == number
 
@@ -84,8 +91,9 @@ def test_get_order_and_its_events(web_api, skus):
 def test_list_filters_and_paginates_with_a_cursor(web_api, web_channel, skus):
     # given
     for i in range(3):
-        captured_order(web_channel, external_id=f"A-{i}", skus=["TEE-1"],
-                       customer_email=f"a{i}@example.com")
+        captured_order(
+            web_channel, external_id=f"A-{i}", skus=["TEE-1"], customer_email=f"a{i}@example.com"
+        )
 
     # when
     page1 = web_api.get("/api/v1/orders/?page_size=2").json()
@@ -109,13 +117,17 @@ def test_list_filters_and_paginates_with_a_cursor(web_api, web_channel, skus):
 
 def test_list_filters_by_placed_at_range(web_api, web_channel, skus):
     from datetime import UTC, datetime
-    captured_order(web_channel, external_id="OLD", skus=["TEE-1"],
-                   placed_at=datetime(2026, 1, 1, tzinfo=UTC))
-    captured_order(web_channel, external_id="NEW", skus=["TEE-1"],
-                   placed_at=datetime(2026, 6, 1, tzinfo=UTC))
+
+    captured_order(
+        web_channel, external_id="OLD", skus=["TEE-1"], placed_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    captured_order(
+        web_channel, external_id="NEW", skus=["TEE-1"], placed_at=datetime(2026, 6, 1, tzinfo=UTC)
+    )
 
     response = web_api.get(
-        "/api/v1/orders/?placed_after=2026-03-01T00:00:00Z&placed_before=2026-12-31T00:00:00Z")
+        "/api/v1/orders/?placed_after=2026-03-01T00:00:00Z&placed_before=2026-12-31T00:00:00Z"
+    )
 
     assert [o["external_id"] for o in response.json()["results"]] == ["NEW"]
 
@@ -135,26 +147,56 @@ def test_duplicate_external_id_is_409_naming_the_existing_order(web_api, skus):
 @pytest.mark.parametrize(
     ("_case", "overrides", "status", "expected"),
     [
-        ("unknown sku", {"lines": [{"sku": "NOPE", "quantity": 1, "unit_price": "1.00"}],
-                         "grand_total": None},
-         400, [("unknown_sku", "lines[0].sku")]),
-        ("quantity zero", {"lines": [{"sku": "TEE-1", "quantity": 0, "unit_price": "1.00"}]},
-         400, [("quantity_not_positive", "lines[0].quantity")]),
-        ("negative quantity on 2nd line",
-         {"lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "1.00"},
-                    {"sku": "TEE-1", "quantity": -3, "unit_price": "1.00"}]},
-         400, [("quantity_not_positive", "lines[1].quantity")]),
-        ("three decimals", {"shipping_total": "5.001", "grand_total": None},
-         400, [("invalid_money_scale", "shipping_total")]),
-        ("unknown currency", {"currency": "ABC", "grand_total": None},
-         400, [("unknown_currency", "currency")]),
+        (
+            "unknown sku",
+            {"lines": [{"sku": "NOPE", "quantity": 1, "unit_price": "1.00"}], "grand_total": None},
+            400,
+            [("unknown_sku", "lines[0].sku")],
+        ),
+        (
+            "quantity zero",
+            {"lines": [{"sku": "TEE-1", "quantity": 0, "unit_price": "1.00"}]},
+            400,
+            [("quantity_not_positive", "lines[0].quantity")],
+        ),
+        (
+            "negative quantity on 2nd line",
+            {
+                "lines": [
+                    {"sku": "TEE-1", "quantity": 1, "unit_price": "1.00"},
+                    {"sku": "TEE-1", "quantity": -3, "unit_price": "1.00"},
+                ]
+            },
+            400,
+            [("quantity_not_positive", "lines[1].quantity")],
+        ),
+        (
+            "three decimals",
+            {"shipping_total": "5.001", "grand_total": None},
+            400,
+            [("invalid_money_scale", "shipping_total")],
+        ),
+        (
+            "unknown currency",
+            {"currency": "ABC", "grand_total": None},
+            400,
+            [("unknown_currency", "currency")],
+        ),
         ("lowercase currency", {"currency": "usd"}, 400, [("invalid", "currency")]),
-        ("missing address", {"shipping_address": None}, 400,
-         [("shipping_address_required", "shipping_address")]),
+        (
+            "missing address",
+            {"shipping_address": None},
+            400,
+            [("shipping_address_required", "shipping_address")],
+        ),
         ("no lines", {"lines": []}, 400, [("empty", "lines")]),
         ("wrong total", {"grand_total": "1.00"}, 400, [("total_mismatch", "grand_total")]),
-        ("string quantity", {"lines": [{"sku": "TEE-1", "quantity": "two", "unit_price": "1"}]},
-         400, [("invalid", "lines[0].quantity")]),
+        (
+            "string quantity",
+            {"lines": [{"sku": "TEE-1", "quantity": "two", "unit_price": "1"}]},
+            400,
+            [("invalid", "lines[0].quantity")],
+        ),
         ("missing customer", {"customer": None}, 400, [("required", "customer")]),
     ],
 )
@@ -184,12 +226,14 @@ def test_pickup_at_a_node_that_does_not_do_pickups(web_api, skus):
 
     assert response.status_code == 400
     assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
-        ("node_does_not_pickup", "delivery.pickup_node")]
+        ("node_does_not_pickup", "delivery.pickup_node")
+    ]
 
 
 def test_malformed_json_is_400(web_api):
-    response = web_api.post("/api/v1/orders/", data='{"external_id": ',
-                            content_type="application/json")
+    response = web_api.post(
+        "/api/v1/orders/", data='{"external_id": ', content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_json"
@@ -214,16 +258,20 @@ def test_body_too_large_is_413(web_api, settings):
 
 
 def test_wrong_content_type_is_415(web_api):
-    response = web_api.post("/api/v1/orders/", data="external_id=1",
-                            content_type="application/x-www-form-urlencoded")
+    response = web_api.post(
+        "/api/v1/orders/", data="external_id=1", content_type="application/x-www-form-urlencoded"
+    )
 
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_media_type"
 
 
 def test_floats_are_read_as_exact_decimals(web_api, skus):
-    body = order_body(lines=[{"sku": "TEE-1", "quantity": 3, "unit_price": 0.1}],
-                      shipping_total=0.2, grand_total=0.5)
+    body = order_body(
+        lines=[{"sku": "TEE-1", "quantity": 3, "unit_price": 0.1}],
+        shipping_total=0.2,
+        grand_total=0.5,
+    )
     raw = json.dumps(body)
 
     response = web_api.post("/api/v1/orders/", data=raw, content_type="application/json")
@@ -253,6 +301,7 @@ def test_requests_without_a_valid_key_are_401(db, _case, header, code):
 
 def test_revoked_key_is_refused(web_channel):
     from orders.services.api_clients import revoke_api_client
+
     issued = issue_api_key(web_channel)
     revoke_api_client(client_id=issued.client.id)
 
@@ -270,17 +319,20 @@ def test_unknown_order_is_404(web_api):
 
 
 def test_correlation_id_is_echoed_and_recorded_on_events(web_api, skus):
-    response = web_api.post("/api/v1/orders/", order_body(), format="json",
-                            HTTP_X_CORRELATION_ID="checkout-42")
+    response = web_api.post(
+        "/api/v1/orders/", order_body(), format="json", HTTP_X_CORRELATION_ID="checkout-42"
+    )
 
     assert response["X-Correlation-ID"] == "checkout-42"
     assert Event.objects.get().correlation_id == "checkout-42"
 
 
 def test_correlation_id_is_generated_when_absent_or_malformed(web_api, skus):
-    response = web_api.post("/api/v1/orders/", order_body(), format="json",
-                            HTTP_X_CORRELATION_ID="bad id with spaces")
+    response = web_api.post(
+        "/api/v1/orders/", order_body(), format="json", HTTP_X_CORRELATION_ID="bad id with spaces"
+    )
 
     generated = response["X-Correlation-ID"]
-    assert len(generated) == 32 and generated != "bad id with spaces"
+    assert len(generated) == 32
+    assert generated != "bad id with spaces"
     assert Event.objects.get().correlation_id == generated

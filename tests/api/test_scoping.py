@@ -26,8 +26,12 @@ def orders(web_channel, pos_channel):
 @pytest.mark.parametrize(("_case", "method", "url"), ENDPOINTS)
 @pytest.mark.parametrize(
     ("principal", "owner", "expected"),
-    [("web", "web", "allowed"), ("web", "pos", 404), ("pos", "pos", "allowed"),
-     ("pos", "web", 404)],
+    [
+        ("web", "web", "allowed"),
+        ("web", "pos", 404),
+        ("pos", "pos", "allowed"),
+        ("pos", "web", 404),
+    ],
 )
 def test_scope_matrix(request, orders, _case, method, url, principal, owner, expected):
     api = request.getfixturevalue(f"{principal}_api")

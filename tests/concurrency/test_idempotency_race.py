@@ -28,10 +28,14 @@ def _fire(key: str, body: dict, n: int) -> list:
         api = bearer_client(key)
         try:
             barrier.wait()
-            response = api.post("/api/v1/orders/", body, format="json",
-                                HTTP_IDEMPOTENCY_KEY="checkout-7f3a")
-            results[i] = (response.status_code, response.get("Idempotent-Replayed"),
-                          response.json())
+            response = api.post(
+                "/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="checkout-7f3a"
+            )
+            results[i] = (
+                response.status_code,
+                response.get("Idempotent-Replayed"),
+                response.json(),
+            )
         finally:
             connection.close()
 

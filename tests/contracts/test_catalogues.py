@@ -29,7 +29,11 @@ def test_openapi_schema_builds_without_warnings(tmp_path, capsys):
     call_command("spectacular", "--file", str(out), "--validate", "--fail-on-warn")
 
     schema = out.read_text()
-    for path in ("/api/v1/orders/:", "/api/v1/orders/{number}/:",
-                 "/api/v1/orders/{number}/events/:", "/api/v1/orders/{number}/holds/:"):
+    for path in (
+        "/api/v1/orders/:",
+        "/api/v1/orders/{number}/:",
+        "/api/v1/orders/{number}/events/:",
+        "/api/v1/orders/{number}/holds/:",
+    ):
         assert path in schema
     assert "Idempotency-Key" in schema

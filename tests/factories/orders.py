@@ -26,13 +26,23 @@ def issue_api_key(channel: Channel | None = None, name: str = "test client") -> 
 
 
 ADDRESS = AddressInput(
-    name="Ada Lovelace", line1="1 Main St", city="Columbus", region="OH", postal_code="43215",
+    name="Ada Lovelace",
+    line1="1 Main St",
+    city="Columbus",
+    region="OH",
+    postal_code="43215",
     country="US",
 )
 
 
-def order_input(*, external_id: str = "EXT-1", skus: list[str] | None = None,
-                quantity: int = 1, unit_price: str = "10.00", **overrides: object) -> OrderInput:
+def order_input(
+    *,
+    external_id: str = "EXT-1",
+    skus: list[str] | None = None,
+    quantity: int = 1,
+    unit_price: str = "10.00",
+    **overrides: object,
+) -> OrderInput:
     skus = skus or [ProductFactory().sku]
     fields: dict[str, object] = {
         "external_id": external_id,
@@ -41,8 +51,9 @@ def order_input(*, external_id: str = "EXT-1", skus: list[str] | None = None,
         "customer_name": "Ada Lovelace",
         "customer_email": "ada@example.com",
         "shipping_address": ADDRESS,
-        "lines": [LineInput(sku=s, quantity=quantity, unit_price=Decimal(unit_price))
-                  for s in skus],
+        "lines": [
+            LineInput(sku=s, quantity=quantity, unit_price=Decimal(unit_price)) for s in skus
+        ],
     }
     fields.update(overrides)
     return OrderInput(**fields)  # type: ignore[arg-type]
@@ -51,5 +62,4 @@ def order_input(*, external_id: str = "EXT-1", skus: list[str] | None = None,
 def captured_order(channel: Channel | None = None, **kwargs: object) -> Order:
     """An order created through capture_order(), with its lines and order.created event."""
     channel = channel or ChannelFactory(code="web")
-    return capture_order(channel=channel, data=order_input(**kwargs),
-                         actor=Actor.system("test"))
+    return capture_order(channel=channel, data=order_input(**kwargs), actor=Actor.system("test"))

@@ -25,8 +25,13 @@ def test_capture_creates_order_lines_totals_and_one_event(web_channel):
     data = order_input(
         skus=[],
         lines=[
-            LineInput(sku=" tee-blk-m ", quantity=2, unit_price=Decimal("19.99"),
-                      discount=Decimal("4.00"), tax=Decimal("2.88")),
+            LineInput(
+                sku=" tee-blk-m ",
+                quantity=2,
+                unit_price=Decimal("19.99"),
+                discount=Decimal("4.00"),
+                tax=Decimal("2.88"),
+            ),
             LineInput(sku="MUG-01", quantity=1, unit_price=Decimal("8.50"), tax=Decimal("0.68")),
         ],
         shipping_total=Decimal("4.99"),
@@ -40,9 +45,14 @@ def test_capture_creates_order_lines_totals_and_one_event(web_channel):
     # then
     order.refresh_from_db()
     assert order.status == OrderStatus.CREATED
-    assert order.number.startswith("OMS-") and len(order.number) == 13
+    assert order.number.startswith("OMS-")
+    assert len(order.number) == 13
     assert (order.subtotal, order.discount_total, order.tax_total, order.grand_total) == (
-        Decimal("44.48"), Decimal("4.00"), Decimal("3.96"), Decimal("53.43"))
+        Decimal("44.48"),
+        Decimal("4.00"),
+        Decimal("3.96"),
+        Decimal("53.43"),
+    )
     lines = list(order.lines.order_by("line_number"))
     assert [(line.sku, line.quantity, line.total, line.status) for line in lines] == [
         ("TEE-BLK-M", 2, Decimal("35.98"), LineStatus.OPEN),
@@ -50,7 +60,8 @@ def test_capture_creates_order_lines_totals_and_one_event(web_channel):
     ]
     events = list(Event.objects.filter(stream=order.stream))
     assert [(e.seq, e.type, e.actor_kind, e.actor_label) for e in events] == [
-        (1, "order.created", "system", "test")]
+        (1, "order.created", "system", "test")
+    ]
     assert events[0].payload["order"]["grand_total"] == "53.43"
     assert [line["sku"] for line in events[0].payload["lines"]] == ["TEE-BLK-M", "MUG-01"]
 
@@ -68,13 +79,15 @@ def test_capture_schedules_orchestration_on_commit(web_channel, django_capture_o
 
 def test_second_capture_with_same_external_id_is_refused_naming_the_first(web_channel):
     # given
-    first = capture_order(channel=web_channel, data=order_input(external_id="W-9"),
-                          actor=Actor.system())
+    first = capture_order(
+        channel=web_channel, data=order_input(external_id="W-9"), actor=Actor.system()
+    )
 
     # when
     with pytest.raises(DuplicateOrder) as caught:
-        capture_order(channel=web_channel, data=order_input(external_id="W-9"),
-                      actor=Actor.system())
+        capture_order(
+            channel=web_channel, data=order_input(external_id="W-9"), actor=Actor.system()
+        )
 
     # then
     assert caught.value.code == "duplicate_order"
@@ -94,20 +107,41 @@ def test_same_external_id_in_another_channel_is_a_different_order(web_channel, p
     ("_case", "overrides", "expected"),
     [
         ("unknown currency", {"currency": "XXQ"}, [("unknown_currency", "currency")]),
-        ("three decimals in USD", {"unit_price": "1.005"},
-         [("invalid_money_scale", "lines[0].unit_price")]),
-        ("cents in JPY", {"currency": "JPY", "unit_price": "100.50"},
-         [("invalid_money_scale", "lines[0].unit_price")]),
-        ("total mismatch", {"expected_grand_total": Decimal("99.00")},
-         [("total_mismatch", "grand_total")]),
-        ("ship without address", {"shipping_address": None},
-         [("shipping_address_required", "shipping_address")]),
-        ("address without city", {"shipping_address": AddressInput(line1="1 Main", country="US")},
-         [("shipping_address_required", "shipping_address")]),
-        ("pickup without node", {"delivery_method": "pickup"},
-         [("pickup_node_required", "delivery.pickup_node")]),
-        ("pickup at unknown node", {"delivery_method": "pickup", "pickup_node_code": "nope"},
-         [("unknown_pickup_node", "delivery.pickup_node")]),
+        (
+            "three decimals in USD",
+            {"unit_price": "1.005"},
+            [("invalid_money_scale", "lines[0].unit_price")],
+        ),
+        (
+            "cents in JPY",
+            {"currency": "JPY", "unit_price": "100.50"},
+            [("invalid_money_scale", "lines[0].unit_price")],
+        ),
+        (
+            "total mismatch",
+            {"expected_grand_total": Decimal("99.00")},
+            [("total_mismatch", "grand_total")],
+        ),
+        (
+            "ship without address",
+            {"shipping_address": None},
+            [("shipping_address_required", "shipping_address")],
+        ),
+        (
+            "address without city",
+            {"shipping_address": AddressInput(line1="1 Main", country="US")},
+            [("shipping_address_required", "shipping_address")],
+        ),
+        (
+            "pickup without node",
+            {"delivery_method": "pickup"},
+            [("pickup_node_required", "delivery.pickup_node")],
+        ),
+        (
+            "pickup at unknown node",
+            {"delivery_method": "pickup", "pickup_node_code": "nope"},
+            [("unknown_pickup_node", "delivery.pickup_node")],
+        ),
     ],
 )
 def test_invalid_orders_are_refused_with_codes_and_no_side_effect(
@@ -134,12 +168,19 @@ def test_invalid_orders_are_refused_with_codes_and_no_side_effect(
 def test_every_bad_line_is_reported_at_once(web_channel):
     # given
     inactive = ProductFactory(sku="OLD-1", is_active=False)
-    data = order_input(skus=[], lines=[
-        LineInput(sku="NOPE-1", quantity=1, unit_price=Decimal("1.00")),
-        LineInput(sku=inactive.sku, quantity=1, unit_price=Decimal("1.00")),
-        LineInput(sku=ProductFactory().sku, quantity=1, unit_price=Decimal("1.00"),
-                  discount=Decimal("2.00")),
-    ])
+    data = order_input(
+        skus=[],
+        lines=[
+            LineInput(sku="NOPE-1", quantity=1, unit_price=Decimal("1.00")),
+            LineInput(sku=inactive.sku, quantity=1, unit_price=Decimal("1.00")),
+            LineInput(
+                sku=ProductFactory().sku,
+                quantity=1,
+                unit_price=Decimal("1.00"),
+                discount=Decimal("2.00"),
+            ),
+        ],
+    )
 
     # when
     with pytest.raises(InvalidInput) as caught:
@@ -157,21 +198,35 @@ def test_every_bad_line_is_reported_at_once(web_channel):
     ("_case", "method", "node_kwargs", "expected_code"),
     [
         ("pickup at a DC", "pickup", {"can_pickup": False}, "node_does_not_pickup"),
-        ("curbside where there is none", "curbside", {"can_pickup": True, "can_curbside": False},
-         "node_does_not_curbside"),
-        ("inactive store", "pickup", {"can_pickup": True, "is_active": False},
-         "unknown_pickup_node"),
+        (
+            "curbside where there is none",
+            "curbside",
+            {"can_pickup": True, "can_curbside": False},
+            "node_does_not_curbside",
+        ),
+        (
+            "inactive store",
+            "pickup",
+            {"can_pickup": True, "is_active": False},
+            "unknown_pickup_node",
+        ),
     ],
 )
-def test_pickup_node_must_offer_the_delivery_method(web_channel, _case, method, node_kwargs,
-                                                    expected_code):
+def test_pickup_node_must_offer_the_delivery_method(
+    web_channel, _case, method, node_kwargs, expected_code
+):
     # given
     node = NodeFactory(code="n-1", **node_kwargs)
 
     # when
     with pytest.raises(InvalidInput) as caught:
-        capture_order(channel=web_channel, actor=Actor.system(), data=order_input(
-            delivery_method=method, pickup_node_code=node.code, shipping_address=None))
+        capture_order(
+            channel=web_channel,
+            actor=Actor.system(),
+            data=order_input(
+                delivery_method=method, pickup_node_code=node.code, shipping_address=None
+            ),
+        )
 
     # then
     assert _codes(caught.value) == [(expected_code, "delivery.pickup_node")]
@@ -180,8 +235,13 @@ def test_pickup_node_must_offer_the_delivery_method(web_channel, _case, method, 
 def test_curbside_order_at_a_store_needs_no_shipping_address(web_channel):
     store = StoreFactory(code="store-7")
 
-    order = capture_order(channel=web_channel, actor=Actor.system(), data=order_input(
-        delivery_method="curbside", pickup_node_code="store-7", shipping_address=None))
+    order = capture_order(
+        channel=web_channel,
+        actor=Actor.system(),
+        data=order_input(
+            delivery_method="curbside", pickup_node_code="store-7", shipping_address=None
+        ),
+    )
 
     assert order.pickup_node_id == store.id
     assert order.ship_line1 == ""

@@ -1,0 +1,13 @@
+FROM python:3.12-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv PATH=/app/.venv/bin:$PATH
+WORKDIR /app
+RUN pip install --no-cache-dir uv==0.13.8
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev
+COPY . .
+RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --no-input
+RUN useradd --system --uid 1000 oms && chown -R oms /app
+USER oms
+EXPOSE 8000
+CMD ["gunicorn", "oms.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
