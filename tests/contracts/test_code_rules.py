@@ -1,0 +1,86 @@
+"""The project's pattern rules (docs/architecture.md), checked on the source like a linter.
+
+Each rule names the files it scans and the pattern that must not appear there. A hit prints the
+file and line so the fix is obvious.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ["oms", "orders", "inventory", "fulfillment", "returns", "integrations"]
+
+
+def source_files(*, include: str = "", exclude: tuple[str, ...] = ()) -> list[Path]:
+    files = []
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if "/migrations/" in rel or any(part in rel for part in exclude):
+                continue
+            if include and not re.search(include, rel):
+                continue
+            files.append(path)
+    return files
+
+
+def hits(pattern: str, files: list[Path]) -> list[str]:
+    regex = re.compile(pattern)
+    found = []
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if regex.search(line) and "# rule-ok" not in line:
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("_case", "pattern", "include", "exclude"),
+    [
+        ("status changes go through FSM transitions in services",
+         r"\.update\([^)]*\b(status|payment_status)\s*=", "", ("/services/", "/services.py")),
+        ("API views and admin read through selectors, not managers",
+         r"\b(Order|OrderLine|Hold|StockLevel|Event)\.objects\b", r"/api/|admin", ()),
+        ("tasks are scheduled with on_commit, never .delay() inline",
+         r"\.delay\(", r"/services/|services\.py|/api/|admin", ()),
+        ("no bare select_related()", r"select_related\(\)", "", ()),
+        ("exists(), not count() == 0", r"\.count\(\)\s*==\s*0", "", ()),
+    ],
+)
+def test_pattern_rule(_case, pattern, include, exclude):
+    assert hits(pattern, source_files(include=include, exclude=exclude)) == []
+
+
+def test_select_for_update_names_the_locked_tables():
+    """select_for_update(of=...) locks only the rows meant, not every joined table."""
+    offenders = []
+    for path in source_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "select_for_update"
+                and not any(kw.arg == "of" for kw in node.keywords)
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_no_fstrings_in_log_calls():
+    offenders = []
+    for path in source_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"debug", "info", "warning", "error", "exception"}
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "logger"
+                and node.args
+                and isinstance(node.args[0], ast.JoinedStr)
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
