@@ -22,6 +22,8 @@ app.conf.update(
     accept_content=["json"],
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
+    # Keep Django's LOGGING (JSON lines with correlation ids) in workers too.
+    worker_hijack_root_logger=False,
     # Redis redelivers an unacked message after this; it must exceed the longest task.
     broker_transport_options={"visibility_timeout": 3600},
     beat_schedule={

@@ -41,3 +41,12 @@ def web_api(web_channel) -> APIClient:
 @pytest.fixture
 def pos_api(pos_channel) -> APIClient:
     return bearer_client(issue_api_key(pos_channel, "pos").key)
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker on Redis, reading the test database (see tests/celery_worker.py)."""
+    from tests.celery_worker import running_worker
+
+    with running_worker() as worker:
+        yield worker

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from oms.api.keys import generate_key
+from oms.api.keys import generate_key, split_prefix
 from oms.core.errors import NotFound
 from orders.models import ApiClient, Channel
 
@@ -29,12 +29,21 @@ def create_api_client(*, channel_code: str, name: str) -> IssuedKey:
     return IssuedKey(client=client, key=new_key.plaintext)
 
 
-def revoke_api_client(*, client_id: int) -> ApiClient:
-    """Revoke a key at once; idempotent (revoking twice keeps the first revocation time)."""
+def revoke_api_client(*, client_id: int | None = None, prefix: str | None = None) -> ApiClient:
+    """Revoke a key at once, found by id or key prefix (a whole pasted key works too).
+    Idempotent: revoking twice keeps the first revocation time."""
+    if prefix is not None:
+        prefix = split_prefix(prefix.strip()) or prefix.strip()
     with transaction.atomic():
-        client = ApiClient.objects.select_for_update(of=("self",)).filter(pk=client_id).first()
+        found = ApiClient.objects.select_for_update(of=("self",))
+        client = (
+            found.filter(pk=client_id).first()
+            if client_id is not None
+            else found.filter(prefix=prefix).first()
+        )
         if client is None:
-            raise NotFound(f"No API client {client_id}.", code="api_client_not_found")
+            which = f"id {client_id}" if client_id is not None else f"prefix {prefix!r}"
+            raise NotFound(f"No API client with {which}.", code="api_client_not_found")
         if client.revoked_at is None:
             client.revoked_at = timezone.now()
             client.save(update_fields=["revoked_at", "updated_at"])

@@ -1,0 +1,45 @@
+"""`manage.py seed_demo`: load the demo data set (safe to run again) and print how to log in."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from inventory.services.demo import seed_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo channels, nodes, products and stock (idempotent), reset the admin password "
+        "and issue a new web-channel API key. Prints the secrets once."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the server runs, for the printed links (default: %(default)s).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        base_url = options["base_url"].rstrip("/")
+        demo = seed_demo()
+        client = demo.api_key.client
+        self.stdout.write(
+            f"Demo data: {demo.channels} channels, {demo.nodes} nodes "
+            f"({demo.distribution_centers} distribution centers, {demo.stores} stores), "
+            f"{demo.products} products, {demo.stock_levels} stock levels."
+        )
+        self.stdout.write(
+            f"Admin: {base_url}/admin/  user: {demo.admin_username}  "
+            f"password: {demo.admin_password}"
+        )
+        self.stdout.write(
+            f"API key for {client.name} (channel {client.channel.code}): {demo.api_key.key}"
+        )
+        self.stdout.write(
+            "Both are new on every run and shown only once; the previous demo key is revoked."
+        )
+        self.stdout.write("Try it:")
+        self.stdout.write(
+            f'curl -H "Authorization: Bearer {demo.api_key.key}" {base_url}/api/v1/orders/'
+        )

@@ -1,0 +1,55 @@
+"""Capture → on commit → Redis → a real worker runs orchestration, with the request's
+correlation id restored in the worker."""
+
+import json
+
+import pytest
+
+from tests.api.test_orders_api import order_body
+from tests.factories.inventory import ProductFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_capture_schedules_orchestration_on_a_real_worker_with_the_correlation_id(
+    celery_worker, web_api
+):
+    # given
+    ProductFactory(sku="TEE-1")
+    ProductFactory(sku="MUG-2")
+
+    # when
+    response = web_api.post(
+        "/api/v1/orders/", order_body(), format="json", HTTP_X_CORRELATION_ID="checkout-worker-1"
+    )
+
+    # then
+    assert response.status_code == 201
+    line = celery_worker.wait_for('"message": "orchestrated order"')
+    record = json.loads(line)
+    assert record["order"] == response.json()["number"]
+    assert record["outcome"] == "awaiting_routing"
+    assert record["correlation_id"] == "checkout-worker-1"
+
+
+def test_releasing_the_last_hold_schedules_orchestration_again(celery_worker, web_api):
+    # given: a held order
+    ProductFactory(sku="TEE-1")
+    ProductFactory(sku="MUG-2")
+    number = web_api.post("/api/v1/orders/", order_body(), format="json").json()["number"]
+    celery_worker.wait_for('"outcome": "awaiting_routing"')
+    hold = web_api.post(f"/api/v1/orders/{number}/holds/", {"kind": "fraud"}, format="json")
+
+    # when
+    released = web_api.post(
+        f"/api/v1/orders/{number}/holds/{hold.json()['id']}/release/",
+        {"note": "verified"},
+        format="json",
+        HTTP_X_CORRELATION_ID="release-1",
+    )
+
+    # then
+    assert hold.status_code == 201
+    assert released.status_code == 200
+    line = celery_worker.wait_for('"correlation_id": "release-1"')
+    assert json.loads(line)["outcome"] == "awaiting_routing"

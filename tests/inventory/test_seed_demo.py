@@ -1,0 +1,141 @@
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import Count
+from django.test import Client
+
+from inventory.models import Node, NodeKind, Product, StockLevel
+from orders.models import ApiClient, Channel
+from tests.conftest import bearer_client
+
+KEY_PATTERN = re.compile(
+    r"API key for demo storefront \(channel web\): (oms_[0-9a-f]{12}_[\w-]{43})"
+)
+PASSWORD_PATTERN = re.compile(
+    r"Admin: http://127\.0\.0\.1:8000/admin/  user: admin  password: (\S+)"
+)
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {
+        "channels": Channel.objects.count(),
+        "distribution_centers": Node.objects.filter(kind=NodeKind.DISTRIBUTION_CENTER).count(),
+        "stores": Node.objects.filter(kind=NodeKind.STORE).count(),
+        "products": Product.objects.count(),
+        "stock_levels": StockLevel.objects.count(),
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_loads_the_same_data_set():
+    # given
+    seed()
+    first = counts()
+
+    # when
+    output = seed()
+
+    # then
+    assert counts() == first
+    assert first == {
+        "channels": 3,
+        "distribution_centers": 2,
+        "stores": 15,
+        "products": 225,
+        "stock_levels": 17 * 225,
+    }
+    assert set(Channel.objects.values_list("code", "default_currency")) == {
+        ("web", "USD"),
+        ("pos", "USD"),
+        ("marketplace", "USD"),
+    }
+    assert (
+        "Demo data: 3 channels, 17 nodes (2 distribution centers, 15 stores), 225 products, "
+        "3825 stock levels." in output
+    )
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_every_node_a_stock_level_for_every_product():
+    # given
+    seed()
+
+    # when
+    per_node = dict(Node.objects.annotate(n=Count("stock_levels")).values_list("code", "n"))
+
+    # then
+    assert set(per_node.values()) == {Product.objects.count()}
+    assert len(per_node) == 17
+    dc_stock = StockLevel.objects.filter(node__kind=NodeKind.DISTRIBUTION_CENTER)
+    store_stock = StockLevel.objects.filter(node__kind=NodeKind.STORE)
+    assert not dc_stock.exclude(on_hand__range=(50, 500)).exists()
+    assert not store_stock.exclude(on_hand__range=(0, 25)).exists()
+    assert not store_stock.exclude(safety_stock__in=(1, 2)).exists()
+    assert not StockLevel.objects.filter(last_reported_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_nodes_have_the_documented_capabilities():
+    # given
+    seed()
+
+    # when
+    dcs = Node.objects.filter(kind=NodeKind.DISTRIBUTION_CENTER)
+    stores = Node.objects.filter(kind=NodeKind.STORE)
+
+    # then
+    assert {tuple(n.capabilities) for n in dcs} == {("ship",)}
+    assert {(n.priority, n.daily_capacity) for n in dcs} == {(10, 5000)}
+    assert {n.priority for n in stores} == {50}
+    assert all(50 <= n.daily_capacity <= 150 for n in stores)
+    assert stores.filter(can_curbside=False).count() == 2
+    assert stores.filter(can_ship_from_store=False).count() == 1
+    assert stores.filter(can_pickup=True, can_accept_returns=True).count() == 15
+    assert {n.fulfillment_region for n in Node.objects.all()} == {"east", "central", "west"}
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_a_web_api_key_that_authenticates_and_revokes_the_previous_one():
+    # given
+    first_key = KEY_PATTERN.search(seed()).group(1)
+
+    # when
+    output = seed()
+
+    # then
+    second_key = KEY_PATTERN.search(output).group(1)
+    assert f'curl -H "Authorization: Bearer {second_key}" http://127.0.0.1:8000/api/v1/orders/' in (
+        output
+    )
+    assert bearer_client(second_key).get("/api/v1/orders/").status_code == 200
+    response = bearer_client(first_key).get("/api/v1/orders/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "api_key_revoked"
+    demo_clients = ApiClient.objects.filter(name="demo storefront", channel__code="web")
+    assert demo_clients.count() == 2
+    assert demo_clients.filter(revoked_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_an_admin_password_that_logs_in():
+    # given
+    first_password = PASSWORD_PATTERN.search(seed()).group(1)
+
+    # when
+    password = PASSWORD_PATTERN.search(seed()).group(1)
+
+    # then
+    assert password != first_password
+    assert Client().login(username="admin", password=password) is True
+    assert Client().login(username="admin", password=first_password) is False
+    admin = get_user_model().objects.get(username="admin")
+    assert (admin.is_staff, admin.is_superuser, admin.is_active) == (True, True, True)
