@@ -40,12 +40,24 @@ def hits(pattern: str, files: list[Path]) -> list[str]:
 @pytest.mark.parametrize(
     ("_case", "pattern", "include", "exclude"),
     [
-        ("status changes go through FSM transitions in services",
-         r"\.update\([^)]*\b(status|payment_status)\s*=", "", ("/services/", "/services.py")),
-        ("API views and admin read through selectors, not managers",
-         r"\b(Order|OrderLine|Hold|StockLevel|Event)\.objects\b", r"/api/|admin", ()),
-        ("tasks are scheduled with on_commit, never .delay() inline",
-         r"\.delay\(", r"/services/|services\.py|/api/|admin", ()),
+        (
+            "status changes go through FSM transitions in services",
+            r"\.update\([^)]*\b(status|payment_status)\s*=",
+            "",
+            ("/services/", "/services.py"),
+        ),
+        (
+            "API views and admin read through selectors, not managers",
+            r"\b(Order|OrderLine|Hold|StockLevel|Event)\.objects\b",
+            r"/api/|admin",
+            (),
+        ),
+        (
+            "tasks are scheduled with on_commit, never .delay() inline",
+            r"\.delay\(",
+            r"/services/|services\.py|/api/|admin",
+            (),
+        ),
         ("no bare select_related()", r"select_related\(\)", "", ()),
         ("exists(), not count() == 0", r"\.count\(\)\s*==\s*0", "", ()),
     ],

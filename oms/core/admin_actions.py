@@ -1,0 +1,94 @@
+"""Glue between the admin and the services: the admin stays thin.
+
+Admin actions and buttons call a service per object through `run_service_for_each()`, which turns
+each `DomainError` into an error message showing its `detail` (never a 500) and reports the
+successes in one message. `redirect_after_action()` answers both a plain POST and an htmx POST
+(unfold's dialog actions). `HistoryModelAdmin` is unfold's ModelAdmin with simple_history's
+"History" view, minus simple_history's unguarded revert POST.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+
+from oms.core.errors import DomainError
+
+
+@dataclass
+class ServiceRun[T]:
+    """What happened to each object: the service's result, or the refusal it raised."""
+
+    succeeded: list[tuple[T, Any]] = field(default_factory=list)
+    refused: list[tuple[T, DomainError]] = field(default_factory=list)
+
+
+def run_service_for_each[T](
+    request: HttpRequest,
+    objects: Iterable[T],
+    fn: Callable[[T], Any],
+    *,
+    success_message: Callable[[int], str] | str | None = None,
+) -> ServiceRun[T]:
+    """Call `fn(obj)` for each object; each call is its own service call (and transaction).
+
+    A `DomainError` is reported as an error message `"<obj>: <detail>"` and the loop goes on
+    with the next object. Anything else is a bug and propagates. `success_message` (a string,
+    or a function of the number of successes) is shown once when at least one call succeeded.
+    """
+    run: ServiceRun[T] = ServiceRun()
+    for obj in objects:
+        try:
+            result = fn(obj)
+        except DomainError as exc:
+            run.refused.append((obj, exc))
+            messages.error(request, f"{obj}: {exc.detail}")
+        else:
+            run.succeeded.append((obj, result))
+    if run.succeeded and success_message is not None:
+        text = success_message(len(run.succeeded)) if callable(success_message) else success_message
+        messages.success(request, text)
+    return run
+
+
+def redirect_after_action(request: HttpRequest, url: str) -> HttpResponse:
+    """Redirect after a POST: htmx (unfold's dialog actions) needs HX-Redirect, not a 302."""
+    if getattr(request, "htmx", False):
+        return HttpResponse(headers={"HX-Redirect": url})
+    return HttpResponseRedirect(url)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+class HistoryModelAdmin(SimpleHistoryAdmin, ModelAdmin):
+    """unfold ModelAdmin with simple_history's per-object history ("who changed what").
+
+    simple_history's version view saves a revert on POST after checking only *view* history
+    permission; here a revert needs change permission, and is refused outright where reverting
+    is disabled (e.g. read-only models such as API clients).
+    """
+
+    def history_form_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        version_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            if (
+                obj is None
+                or self.revert_disabled(request, obj)
+                or not self.has_change_permission(request, obj)
+            ):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)

@@ -1,0 +1,76 @@
+"""The event log in the admin: a read-only list. Events are written by record_event() only;
+the admin can neither add, change nor delete one (and the database refuses it anyway)."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import DropdownFilter
+from unfold.decorators import display
+
+from oms.events import registry
+from oms.events.models import Event
+
+
+class EventTypeFilter(DropdownFilter):
+    """Event types from the catalogue, not a DISTINCT over the whole log."""
+
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(t.name, t.name) for t in registry.all_types()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
+        if self.value():
+            return queryset.filter(type=self.value())
+        return queryset
+
+
+@admin.register(Event)
+class EventAdmin(ModelAdmin):
+    list_display = ("stream", "seq", "type", "actor", "occurred_at", "correlation_id")
+    list_filter = (EventTypeFilter,)
+    list_filter_submit = True
+    search_fields = ("stream", "type", "correlation_id")
+    search_help_text = "Stream (e.g. order:OMS-…), event type or correlation id."
+    ordering = ("-id",)
+    actions = None  # no bulk actions at all, so no "delete selected"
+    show_full_result_count = False  # the log is large: skip the unfiltered COUNT(*)
+    fields = (
+        ("stream", "seq"),
+        ("type", "schema_version"),
+        ("event_id", "occurred_at"),
+        ("actor_kind", "actor_id", "actor_label"),
+        ("correlation_id", "causation_id"),
+        "payload",
+    )
+    readonly_fields = (
+        "stream",
+        "seq",
+        "type",
+        "schema_version",
+        "event_id",
+        "occurred_at",
+        "actor_kind",
+        "actor_id",
+        "actor_label",
+        "correlation_id",
+        "causation_id",
+        "payload",
+    )
+
+    @display(description="Actor", ordering="actor_label")
+    def actor(self, obj: Event) -> str:
+        return f"{obj.actor_kind}: {obj.actor_label}" if obj.actor_label else obj.actor_kind
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
