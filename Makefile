@@ -31,7 +31,7 @@ install: .venv/.synced ## Create .venv and install the locked dependencies
 
 run: install ## Migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite, eager Celery)
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install ## Run the whole suite against PostgreSQL and Redis on 127.0.0.1
