@@ -123,10 +123,13 @@ def run_idempotent(
 def _claim(
     *, client: ApiClient, key: str, method: str, path: str, fingerprint: str
 ) -> tuple[_Claim, IdempotencyKey]:
-    now = timezone.now()
-    lock_until = now + settings.OMS_IDEMPOTENCY_LOCK_TIMEOUT
-    with transaction.atomic():
+    # Two passes at most: a key deleted between our failed INSERT and our SELECT (its first
+    # request ended in a 5xx) is simply claimed again.
+    for _attempt in range(2):
+        now = timezone.now()
+        lock_until = now + settings.OMS_IDEMPOTENCY_LOCK_TIMEOUT
         try:
+            # The common case, a new key: one INSERT committed on its own, no savepoint.
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
                     api_client=client,
@@ -141,24 +144,49 @@ def _claim(
                 )
             return _Claim.NEW, record
         except IntegrityError:
-            pass
-        record = IdempotencyKey.objects.select_for_update(of=("self",)).get(
-            api_client=client, key=key
-        )
-        if record.expires_at <= now:
-            # An expired key is a new key: start over in the same row.
-            _reset(record, method=method, path=path, fingerprint=fingerprint, now=now)
-            return _Claim.NEW, record
-        if record.fingerprint != fingerprint:
-            raise IdempotencyKeyReused(key)
-        if record.status == IdempotencyKeyStatus.COMPLETED:
-            return _Claim.REPLAY, record
-        if record.locked_until is not None and record.locked_until > now:
-            raise IdempotencyKeyInUse(key)
-        # The first request died without finishing (its work rolled back): take the key over.
-        record.locked_until = lock_until
-        record.save(update_fields=["locked_until"])
+            pass  # the key exists: decide under its row lock
+        with transaction.atomic():
+            found = (
+                IdempotencyKey.objects.select_for_update(of=("self",))
+                .filter(api_client=client, key=key)
+                .first()
+            )
+            if found is None:
+                continue
+            return _decide(
+                found,
+                method=method,
+                path=path,
+                fingerprint=fingerprint,
+                now=now,
+                lock_until=lock_until,
+            )
+    raise IdempotencyKeyInUse(key)
+
+
+def _decide(
+    record: IdempotencyKey,
+    *,
+    method: str,
+    path: str,
+    fingerprint: str,
+    now: Any,
+    lock_until: Any,
+) -> tuple[_Claim, IdempotencyKey]:
+    if record.expires_at <= now:
+        # An expired key is a new key: start over in the same row.
+        _reset(record, method=method, path=path, fingerprint=fingerprint, now=now)
         return _Claim.NEW, record
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(key=record.key)
+    if record.status == IdempotencyKeyStatus.COMPLETED:
+        return _Claim.REPLAY, record
+    if record.locked_until is not None and record.locked_until > now:
+        raise IdempotencyKeyInUse(record.key)
+    # The first request died without finishing (its work rolled back): take the key over.
+    record.locked_until = lock_until
+    record.save(update_fields=["locked_until"])
+    return _Claim.NEW, record
 
 
 def _reset(record: IdempotencyKey, *, method: str, path: str, fingerprint: str, now: Any) -> None:

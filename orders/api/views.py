@@ -99,7 +99,6 @@ class OrderListCreateView(generics.ListAPIView):
                 data=serializer.to_order_input(),
                 actor=Actor.for_api_client(client),
             )
-            order = get_order_for_client(client, order.number)
             return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
 
         return run_idempotent(

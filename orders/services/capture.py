@@ -15,6 +15,7 @@ from inventory.selectors import get_node_by_code, products_by_sku
 from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput
 from oms.core.money import format_amount, has_valid_scale, is_known_currency, minor_units
+from oms.core.prefetch import attach_prefetched
 from oms.events.services import record_event
 from orders.events import ORDER_CREATED
 from orders.exceptions import DuplicateOrder, LineErrorCode, OrderErrorCode
@@ -99,15 +100,13 @@ def capture_order(*, channel: Channel, data: OrderInput, actor: Actor) -> Order:
     """Create an order with its lines and an `order.created` event in one transaction.
 
     Validates references (SKUs, pickup node), money scale and totals; refuses a second order
-    with the same (channel, external_id) with `duplicate_order`. Schedules orchestration on
-    commit. Not idempotent by itself: the API makes it so with Idempotency-Key, and the
-    (channel, external_id) constraint makes a retried capture a clear 409, never a duplicate.
+    with the same (channel, external_id) with `duplicate_order` (detected by the unique
+    constraint, so concurrent duplicates are caught too, with no extra query on the hot path).
+    The returned order carries its lines and (empty) holds, ready to render without a re-read.
+    Schedules orchestration on commit. Not idempotent by itself: the API makes it so with
+    Idempotency-Key, and the (channel, external_id) constraint makes a retried capture a clear
+    409, never a duplicate.
     """
-    existing = Order.objects.filter(channel=channel, external_id=data.external_id).first()
-    if existing is not None:
-        raise DuplicateOrder(
-            channel_code=channel.code, external_id=data.external_id, number=existing.number
-        )
     products, pickup_node, totals = _validate(channel=channel, data=data)
     for _attempt in range(3):
         try:
@@ -363,6 +362,7 @@ def _insert_order(
         for index, line in enumerate(data.lines)
     ]
     OrderLine.objects.bulk_create(lines)
+    attach_prefetched(order, lines=lines, holds=[])
     record_event(
         stream=stream_for_order(order.number),
         type=ORDER_CREATED,

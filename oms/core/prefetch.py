@@ -1,0 +1,19 @@
+"""Hand Django objects we already hold to a related manager, so rendering them costs no query."""
+
+from collections.abc import Sequence
+
+from django.db import models
+
+
+def attach_prefetched(instance: models.Model, **related: Sequence[models.Model]) -> None:
+    """Make `instance.<name>.all()` return `objects` without a query, exactly as
+    `prefetch_related(name)` would have. Use it for rows created in the same unit of work
+    (e.g. an order and the lines just bulk-inserted with it)."""
+    cache = getattr(instance, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = instance._prefetched_objects_cache = {}  # Django's own prefetch slot
+    for name, objects in related.items():
+        queryset = getattr(instance, name).get_queryset().none()
+        queryset._result_cache = list(objects)
+        queryset._prefetch_done = True
+        cache[name] = queryset
