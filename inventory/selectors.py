@@ -1,4 +1,5 @@
 from inventory.models import Node, NodeQuerySet, Product, normalize_sku
+from oms.core.queries import unique_or_none
 
 
 def products_by_sku(skus: list[str]) -> dict[str, Product]:
@@ -12,4 +13,4 @@ def pickup_nodes() -> NodeQuerySet:
 
 
 def get_node_by_code(code: str) -> Node | None:
-    return Node.objects.filter(code=code).first()
+    return unique_or_none(Node.objects.filter(code=code))

@@ -4,6 +4,7 @@
 from django.db.models import Prefetch
 
 from oms.core.errors import NotFound
+from oms.core.queries import unique_or_none
 from oms.events.models import EventQuerySet
 from oms.events.selectors import events_for_stream
 from orders.models import ApiClient, Hold, Order, OrderLine, OrderQuerySet
@@ -16,14 +17,13 @@ def orders_visible_to_client(client: ApiClient) -> OrderQuerySet:
 def get_order_for_client(client: ApiClient, number: str) -> Order:
     """The order with `number` if the client's channel owns it; otherwise `order_not_found`
     (404), whether it does not exist or belongs to another channel: no existence leak."""
-    order = (
+    order = unique_or_none(
         orders_visible_to_client(client)
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.order_by("line_number")),
             Prefetch("holds", queryset=Hold.objects.order_by("id")),
         )
         .filter(number=number)
-        .first()
     )
     if order is None:
         raise NotFound(f"No order {number}.", code="order_not_found")

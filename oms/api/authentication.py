@@ -9,6 +9,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from oms.api.keys import matches, split_prefix
+from oms.core.queries import unique_or_none
 from orders.models import ApiClient
 
 # last_used_at is written at most this often per client, so hot clients do not turn every read
@@ -31,7 +32,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = key.strip()
         prefix = split_prefix(key)
         client = (
-            ApiClient.objects.select_related("channel").filter(prefix=prefix).first()
+            unique_or_none(ApiClient.objects.select_related("channel").filter(prefix=prefix))
             if prefix
             else None
         )

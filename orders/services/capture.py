@@ -16,6 +16,7 @@ from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput
 from oms.core.money import format_amount, has_valid_scale, is_known_currency, minor_units
 from oms.core.prefetch import attach_prefetched
+from oms.core.queries import unique_or_none
 from oms.events.services import record_event
 from orders.events import ORDER_CREATED
 from orders.exceptions import DuplicateOrder, LineErrorCode, OrderErrorCode
@@ -122,7 +123,9 @@ def capture_order(*, channel: Channel, data: OrderInput, actor: Actor) -> Order:
                 transaction.on_commit(partial(orchestrate_order_task.delay, order.id))
             return order
         except IntegrityError:
-            existing = Order.objects.filter(channel=channel, external_id=data.external_id).first()
+            existing = unique_or_none(
+                Order.objects.filter(channel=channel, external_id=data.external_id)
+            )
             if existing is not None:  # a concurrent request with the same external id won
                 raise DuplicateOrder(
                     channel_code=channel.code,

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Order-capture benchmark: the OMS API under gunicorn vs the SQL floor, in one run.
+# Usage: make bench   (or: PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres bash bench/run.sh)
+# Knobs: CLIENTS DURATION WARMUP WORKERS NSKUS HISTORY_ORDERS BENCH_DB FLOOR_DB FLOOR_DIR REDIS_DB
+#        BENCH_PORT MAX_ERROR_RATE. See bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+CLIENTS=${CLIENTS:-8}
+DURATION=${DURATION:-20}
+WARMUP=${WARMUP:-3}
+CORES=$(nproc)
+WORKERS=${WORKERS:-$((2 * CORES))}
+NSKUS=${NSKUS:-10000}
+HISTORY_ORDERS=${HISTORY_ORDERS:-20000}
+BENCH_DB=${BENCH_DB:-oms_bench}
+FLOOR_DB=${FLOOR_DB:-oms_floor}
+FLOOR_DIR=${FLOOR_DIR:-/work/shared/bench}
+REDIS_DB=${REDIS_DB:-14}
+MAX_ERROR_RATE=${MAX_ERROR_RATE:-0.001}
+PY=$ROOT/.venv/bin/python
+RESULTS=$ROOT/bench/results
+GUNICORN_LOG=$RESULTS/gunicorn-error.log
+
+export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
+export REDIS_URL="redis://127.0.0.1:6379/$REDIS_DB"
+export CELERY_BROKER_URL=$REDIS_URL CELERY_TASK_ALWAYS_EAGER=0
+export DJANGO_SETTINGS_MODULE=oms.settings
+export DJANGO_SECRET_KEY="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export DJANGO_DEBUG=0 DB_CONN_MAX_AGE=60
+export PYTHONDONTWRITEBYTECODE=1
+
+mkdir -p "$RESULTS"
+TMP=$(mktemp -d)
+GUNICORN_PID=""
+
+stop_gunicorn() {
+  [ -n "$GUNICORN_PID" ] || return 0
+  if kill -0 "$GUNICORN_PID" 2>/dev/null; then
+    kill -TERM "$GUNICORN_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$GUNICORN_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$GUNICORN_PID" 2>/dev/null || true
+  fi
+  wait "$GUNICORN_PID" 2>/dev/null || true
+  GUNICORN_PID=""
+}
+
+cleanup() {
+  local rc=$?
+  stop_gunicorn
+  redis-cli -h 127.0.0.1 -p 6379 -n "$REDIS_DB" FLUSHDB >/dev/null 2>&1 || true
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== setup: database $BENCH_DB, redis db $REDIS_DB, $NSKUS SKUs, $HISTORY_ORDERS history orders"
+redis-cli -h 127.0.0.1 -p 6379 -n "$REDIS_DB" FLUSHDB >/dev/null
+dropdb --if-exists --force "$BENCH_DB"
+createdb "$BENCH_DB"
+"$PY" manage.py migrate --no-input -v 0
+"$PY" bench/setup_data.py --key-file "$TMP/api-key" --skus "$NSKUS" \
+  --history-orders "$HISTORY_ORDERS"
+# Fresh statistics for every table (the history makes the order tables non-empty: see
+# setup_data.py for why that matters), and a clean checkpoint, as the floor does.
+psql -q -d "$BENCH_DB" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+
+PORT=${BENCH_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+echo "== gunicorn: $WORKERS sync workers on 127.0.0.1:$PORT ($CORES cores), log $GUNICORN_LOG"
+: >"$GUNICORN_LOG"
+export BENCH_READY_DIR=$TMP/ready
+mkdir -p "$BENCH_READY_DIR"
+"$ROOT/.venv/bin/gunicorn" oms.wsgi:application -c bench/gunicorn_conf.py \
+  --workers "$WORKERS" --bind "127.0.0.1:$PORT" \
+  --error-logfile - --log-level warning >>"$GUNICORN_LOG" 2>&1 &
+GUNICORN_PID=$!
+# Ready = /healthz answers 200 and every worker has loaded the app (gunicorn_conf.py).
+for i in $(seq 1 300); do
+  if [ "$(find "$BENCH_READY_DIR" -type f | wc -l)" -ge "$WORKERS" ] \
+    && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200 ]; then
+    break
+  fi
+  if ! kill -0 "$GUNICORN_PID" 2>/dev/null; then
+    echo "gunicorn exited; its log:" >&2; cat "$GUNICORN_LOG" >&2; exit 1
+  fi
+  if [ "$i" = 300 ]; then echo "gunicorn not ready (all workers + /healthz 200) in 60 s" >&2; exit 1; fi
+  sleep 0.2
+done
+
+echo "== load: $CLIENTS clients, ${WARMUP}s warm-up + ${DURATION}s measured"
+LOAD_RC=0
+"$PY" bench/capture_load.py --port "$PORT" --key-file "$TMP/api-key" --clients "$CLIENTS" \
+  --duration "$DURATION" --warmup "$WARMUP" --skus "$NSKUS" \
+  --max-error-rate "$MAX_ERROR_RATE" --json-out "$TMP/load.json" \
+  --records-out "$RESULTS/last-requests.csv" || LOAD_RC=$?
+stop_gunicorn
+if grep -qE "Traceback|WORKER TIMEOUT|\[(ERROR|CRITICAL)\]" "$GUNICORN_LOG"; then
+  echo "gunicorn log has errors or tracebacks: see $GUNICORN_LOG"
+fi
+DB_ORDERS=$(psql -At -d "$BENCH_DB" -c "SELECT count(*) FROM orders_order WHERE number NOT LIKE 'HIST-%'")
+QUEUED=$(redis-cli -h 127.0.0.1 -p 6379 -n "$REDIS_DB" LLEN celery)
+
+echo "== SQL floor: $FLOOR_DIR/run_floor.sh main on $FLOOR_DB ($CLIENTS clients, ${DURATION}s)"
+psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$FLOOR_DB'" | grep -q 1 \
+  || createdb "$FLOOR_DB"
+FLOOR_RC=0
+(cd "$FLOOR_DIR" && PGDATABASE=$FLOOR_DB REPS=1 CLIENTS=$CLIENTS DURATION=$DURATION \
+  NSKUS=$NSKUS LOGDIR="$TMP/floor-logs" bash run_floor.sh main) | tee "$TMP/floor.out" \
+  || FLOOR_RC=$?
+
+META=$(printf '{"clients": %s, "duration_s": %s, "warmup_s": %s, "workers": %s, "cores": %s, "nskus": %s, "history_orders": %s, "git": "%s", "load_rc": %s, "floor_rc": %s}' \
+  "$CLIENTS" "$DURATION" "$WARMUP" "$WORKERS" "$CORES" "$NSKUS" "$HISTORY_ORDERS" \
+  "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$LOAD_RC" "$FLOOR_RC")
+REPORT_RC=0
+"$PY" bench/report.py --load-json "$TMP/load.json" --floor-out "$TMP/floor.out" \
+  --jsonl "$RESULTS/capture.jsonl" --db-orders "$DB_ORDERS" --queued-messages "$QUEUED" \
+  --meta "$META" || REPORT_RC=$?
+if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ]; then
+  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC)"
+  exit 1
+fi
