@@ -13,7 +13,9 @@ def attach_prefetched(instance: models.Model, **related: Sequence[models.Model])
     if cache is None:
         cache = instance._prefetched_objects_cache = {}  # Django's own prefetch slot
     for name, objects in related.items():
-        queryset = getattr(instance, name).get_queryset().none()
+        # The real related queryset with its cache filled: iterating it costs no query, and a
+        # chained .filter()/.get() is a fresh query, exactly as after prefetch_related().
+        queryset = getattr(instance, name).all()
         queryset._result_cache = list(objects)
         queryset._prefetch_done = True
         cache[name] = queryset

@@ -261,3 +261,17 @@ def test_a_failure_in_the_middle_of_capture_leaves_no_order_and_no_event(web_cha
     # then
     assert not Order.objects.exists()
     assert not Event.objects.exists()
+
+
+def test_captured_order_renders_its_lines_without_a_query_and_still_filters(
+    web_channel, django_assert_num_queries
+):
+    # given
+    order = capture_order(channel=web_channel, data=order_input(), actor=Actor.system())
+
+    # then: the lines written with the order are served from memory...
+    with django_assert_num_queries(0):
+        assert [line.line_number for line in order.lines.all()] == [1]
+    # ...and a chained query still asks the database
+    assert order.lines.get().line_number == 1
+    assert not order.lines.filter(line_number=2).exists()
