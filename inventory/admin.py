@@ -3,17 +3,43 @@
 Products and nodes are master data, edited here with their history kept (simple_history: the
 "History" button shows who changed what). Stock levels are read-only: counts arrive from the
 nodes and reservations are made by orchestration, so a hand edit here would desynchronise them.
+The ledger, reservations and feed messages are read-only records; oversells are closed with
+an action that calls `resolve_oversell()`.
 """
+
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
-from unfold.decorators import display
+from unfold.decorators import action, display
 
-from inventory.models import Node, Product, StockLevel
-from oms.core.admin_actions import HistoryModelAdmin
+from inventory.models import (
+    InventoryFeedMessage,
+    InventoryMovement,
+    Node,
+    Oversell,
+    Product,
+    Reservation,
+    StockLevel,
+)
+from inventory.selectors import (
+    feed_messages_for_staff,
+    movements_for_staff,
+    oversells_for_staff,
+    recent_movements,
+    reservations_for_staff,
+    stock_levels_for_staff,
+)
+from inventory.services.oversells import resolve_oversell
+from oms.core.actors import Actor
+from oms.core.admin_actions import HistoryModelAdmin, plural, run_service_for_each
+
+RECENT_MOVEMENTS = 50
 
 
 @admin.register(Product)
@@ -116,6 +142,7 @@ class StockLevelAdmin(ModelAdmin):
         ("node", "product"),
         ("on_hand", "reserved", "safety_stock", "available"),
         ("last_reported_at", "updated_at"),
+        "recent_movements",
     )
     readonly_fields = (
         "node",
@@ -126,10 +153,39 @@ class StockLevelAdmin(ModelAdmin):
         "available",
         "last_reported_at",
         "updated_at",
+        "recent_movements",
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
-        return super().get_queryset(request).select_related("node", "product")
+        return stock_levels_for_staff()
+
+    @display(description=f"Ledger (last {RECENT_MOVEMENTS} movements)")
+    def recent_movements(self, obj: StockLevel) -> SafeString:
+        movements = recent_movements(obj, limit=RECENT_MOVEMENTS)
+        if not movements:
+            return format_html("<p>{}</p>", "No movements.")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    m.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    m.get_reason_display(),
+                    f"{m.delta_on_hand:+d}",
+                    f"{m.delta_reserved:+d}",
+                    f"{m.reference_type} {m.reference_id}".strip(),
+                    m.note,
+                    m.actor_label,
+                )
+                for m in movements
+            ),
+        )
+        return format_html(
+            '<table class="w-full"><thead><tr><th>When</th><th>Reason</th><th>On hand</th>'
+            "<th>Reserved</th><th>Reference</th><th>Note</th><th>By</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -139,3 +195,129 @@ class StockLevelAdmin(ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: StockLevel | None = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    """Records written only by services: viewable, never added, edited or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(InventoryMovement)
+class InventoryMovementAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "occurred_at",
+        "node",
+        "product",
+        "reason",
+        "delta_on_hand",
+        "delta_reserved",
+        "reference_type",
+        "reference_id",
+        "source_system",
+        "actor_label",
+    )
+    list_filter = (
+        ("node", RelatedDropdownFilter),
+        ("reason", ChoicesDropdownFilter),
+    )
+    list_filter_submit = True
+    search_fields = ("product__sku", "reference_id")
+    search_help_text = "SKU or reference (order number, feed message id)."
+    ordering = ("-id",)
+    actions = None
+    show_full_result_count = False  # the ledger grows without bound: skip the COUNT(*)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InventoryMovement]:
+        return movements_for_staff()
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "node",
+        "product",
+        "quantity",
+        "status",
+        "reference_id",
+        "order_line",
+        "created_at",
+        "released_at",
+        "consumed_at",
+    )
+    list_filter = (("status", ChoicesDropdownFilter), ("node", RelatedDropdownFilter))
+    list_filter_submit = True
+    search_fields = ("product__sku", "reference_id")
+    search_help_text = "SKU or order number."
+    ordering = ("-id",)
+    actions = None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Reservation]:
+        return reservations_for_staff()
+
+
+@admin.register(Oversell)
+class OversellAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "detected_at",
+        "node",
+        "product",
+        "on_hand",
+        "reserved",
+        "shortfall",
+        "status",
+        "resolved_by",
+        "resolved_at",
+    )
+    list_filter = (("status", ChoicesDropdownFilter), ("node", RelatedDropdownFilter))
+    list_filter_submit = True
+    search_fields = ("product__sku",)
+    search_help_text = "SKU."
+    ordering = ("-detected_at", "-id")
+    actions = ("resolve_selected",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Oversell]:
+        return oversells_for_staff()
+
+    def has_resolve_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("inventory.change_oversell")
+
+    @action(description="Mark selected oversells resolved", permissions=["resolve"])
+    def resolve_selected(self, request: HttpRequest, queryset: QuerySet[Oversell]) -> None:
+        actor = Actor.for_user(request.user)
+        run_service_for_each(
+            request,
+            queryset,
+            lambda oversell: resolve_oversell(
+                oversell_id=oversell.pk, actor=actor, note="resolved in the admin"
+            ),
+            success_message=lambda n: f"{plural(n, 'oversell')} resolved.",
+        )
+
+
+@admin.register(InventoryFeedMessage)
+class InventoryFeedMessageAdmin(ReadOnlyAdmin):
+    list_display = ("id", "received_at", "source", "message_id", "kind", "node", "as_of", "status")
+    list_filter = (
+        ("kind", ChoicesDropdownFilter),
+        ("status", ChoicesDropdownFilter),
+        ("node", RelatedDropdownFilter),
+    )
+    list_filter_submit = True
+    search_fields = ("message_id", "source")
+    search_help_text = "Message id or source."
+    ordering = ("-id",)
+    actions = None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InventoryFeedMessage]:
+        return feed_messages_for_staff()

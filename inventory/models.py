@@ -1,7 +1,16 @@
-"""Products, fulfillment nodes and the stock each node holds."""
+"""Products, fulfillment nodes, the stock each node holds, and the inventory ledger.
+
+Stock counters (StockLevel.on_hand / reserved) change only through inventory/reservations.py
+and inventory/services/; every change writes an InventoryMovement in the same transaction, so
+the counters always equal the sum of their ledger deltas (inventory/services/ledger.py checks).
+"""
+
+from datetime import datetime
+from typing import Any, NoReturn
 
 from django.db import models
 from django.db.models import F, Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
 from oms.core.models import TimeStampedModel
@@ -81,7 +90,14 @@ class Node(TimeStampedModel):
         max_length=50, blank=True, help_text="Routing region, e.g. 'east' or 'west'."
     )
     is_active = models.BooleanField(default=True)
-    history = HistoricalRecords()
+    last_snapshot_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="as_of of the last full count applied; older snapshots are ignored.",
+    )
+    # last_snapshot_at is operational, not configuration: a feed must not add a history row.
+    history = HistoricalRecords(excluded_fields=["last_snapshot_at"])
 
     objects = NodeQuerySet.as_manager()
 
@@ -146,3 +162,230 @@ class StockLevel(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.product_id}@{self.node_id}: {self.on_hand} on hand"
+
+
+class MovementReason(models.TextChoices):
+    SNAPSHOT = "snapshot", "Snapshot (full count)"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    RESERVATION = "reservation", "Reservation"
+    RELEASE = "release", "Release"
+    SHIPMENT = "shipment", "Shipment"
+    RETURN_RESTOCK = "return_restock", "Return restocked"
+    TRANSFER = "transfer", "Transfer"
+
+
+class ImmutableMovementError(Exception):
+    pass
+
+
+class InventoryMovementQuerySet(models.QuerySet["InventoryMovement"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise ImmutableMovementError("the inventory ledger is append-only")
+
+    def delete(self) -> NoReturn:
+        raise ImmutableMovementError("the inventory ledger is append-only")
+
+
+class InventoryMovement(models.Model):
+    """One change to one stock level: the ledger. Append-only; a correction is a new row.
+
+    For every (node, product): on_hand == sum(delta_on_hand) and reserved == sum(delta_reserved).
+    `reference_type`/`reference_id` say what caused it ("order", "OMS-7ZN4-H38A"; "feed", the
+    InventoryFeedMessage pk; "return", ...).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="movements")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    delta_on_hand = models.IntegerField(default=0)
+    delta_reserved = models.IntegerField(default=0)
+    reason = models.CharField(max_length=20, choices=MovementReason.choices)
+    reference_type = models.CharField(max_length=32, blank=True)
+    reference_id = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    source_system = models.CharField(max_length=100, blank=True)
+    actor_kind = models.CharField(max_length=20)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InventoryMovementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(delta_on_hand=0, delta_reserved=0), name="movement_not_empty"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["node", "product", "id"], name="movement_node_product_idx"),
+            models.Index(fields=["reference_type", "reference_id"], name="movement_reference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.reason} {self.product_id}@{self.node_id}: "
+            f"on_hand {self.delta_on_hand:+d}, reserved {self.delta_reserved:+d}"
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableMovementError("the inventory ledger is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ImmutableMovementError("the inventory ledger is append-only")
+
+
+class ReservationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RELEASED = "released", "Released"
+    CONSUMED = "consumed", "Consumed (shipped)"
+
+
+class Reservation(ConcurrentTransitionMixin, TimeStampedModel):
+    """Units of one stock level held for one order line. Made, released and consumed only by
+    inventory/reservations.py, which moves StockLevel.reserved and the ledger with it."""
+
+    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="reservations")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservations")
+    stock_level = models.ForeignKey(
+        StockLevel, on_delete=models.PROTECT, related_name="reservations"
+    )
+    order_line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.PROTECT, related_name="reservations"
+    )
+    reference_id = models.CharField(
+        max_length=100, blank=True, help_text="What it was reserved for, e.g. the order number."
+    )
+    quantity = models.PositiveIntegerField()
+    consumed_quantity = models.PositiveIntegerField(default=0)
+    status = FSMField(
+        max_length=10,
+        choices=ReservationStatus.choices,
+        default=ReservationStatus.ACTIVE,
+        protected=True,
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True, help_text="Why it was released.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=Q(consumed_quantity__lte=F("quantity")),
+                name="reservation_consumed_lte_quantity",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["order_line", "status"], name="reservation_line_status_idx"),
+            models.Index(fields=["stock_level", "status"], name="reservation_stock_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id}@{self.node_id} ({self.status})"
+
+    @transition(field=status, source=ReservationStatus.ACTIVE, target=ReservationStatus.RELEASED)
+    def release(self, *, at: datetime, reason: str) -> None:
+        self.released_at = at
+        self.reason = reason[:200]
+
+    @transition(field=status, source=ReservationStatus.ACTIVE, target=ReservationStatus.CONSUMED)
+    def consume(self, *, at: datetime, quantity: int) -> None:
+        self.consumed_at = at
+        self.consumed_quantity = quantity
+
+
+class FeedKind(models.TextChoices):
+    SNAPSHOT = "snapshot", "Snapshot (full count)"
+    ADJUSTMENT = "adjustment", "Adjustment (deltas)"
+
+
+class FeedStatus(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    IGNORED_STALE = "ignored_stale", "Ignored: not newer than the last snapshot"
+    DUPLICATE = "duplicate", "Duplicate"
+
+
+class InventoryFeedMessage(models.Model):
+    """An inbound inventory message, kept once per (source, message_id): a resend is answered
+    from `result` and changes nothing. Refused messages are not kept (they may be resent)."""
+
+    id = models.BigAutoField(primary_key=True)
+    source = models.CharField(max_length=100)
+    message_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=FeedKind.choices)
+    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="feed_messages")
+    as_of = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=FeedStatus.choices)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the message content.")
+    result = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "message_id"], name="feed_message_source_id_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["node", "-id"], name="feed_message_node_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.message_id} ({self.kind}, {self.status})"
+
+
+class OversellStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Oversell(FSMModelMixin, TimeStampedModel):
+    """A node counted fewer units than are reserved against it: `shortfall` reserved units
+    have no stock behind them and must be rerouted or cancelled. One open record per
+    (node, product); a later count refreshes its figures."""
+
+    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="oversells")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="oversells")
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="oversells")
+    on_hand = models.IntegerField()
+    reserved = models.IntegerField()
+    shortfall = models.PositiveIntegerField()
+    status = FSMField(
+        max_length=10, choices=OversellStatus.choices, default=OversellStatus.OPEN, protected=True
+    )
+    detected_at = models.DateTimeField()
+    feed_message = models.ForeignKey(
+        InventoryFeedMessage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="oversells",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True)
+    resolution_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node", "product"],
+                condition=Q(status="open"),
+                name="oversell_one_open_per_stock",
+            ),
+            models.CheckConstraint(condition=Q(shortfall__gt=0), name="oversell_shortfall_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Oversell of {self.shortfall} ({self.product_id}@{self.node_id}, {self.status})"
+
+    @transition(field=status, source=OversellStatus.OPEN, target=OversellStatus.RESOLVED)
+    def resolve(self, *, at: datetime, by: str, note: str) -> None:
+        self.resolved_at = at
+        self.resolved_by = by
+        self.resolution_note = note[:500]

@@ -168,6 +168,9 @@ OMS_IDEMPOTENCY_KEY_TTL = timedelta(days=env.int("OMS_IDEMPOTENCY_KEY_TTL_DAYS",
 # A request that claimed a key but died (process killed) frees it after this long.
 OMS_IDEMPOTENCY_LOCK_TIMEOUT = timedelta(seconds=60)
 
+# Availability lists pickup stores within this distance of the customer's postal code.
+OMS_PICKUP_RADIUS_MILES = env.float("OMS_PICKUP_RADIUS_MILES", default=50.0)
+
 # --- Admin (django-unfold) ----------------------------------------------------------------
 UNFOLD = {
     "SITE_TITLE": "oms",

@@ -1,5 +1,6 @@
-"""Row locks for the order aggregate. Lock order across the project: order, then its lines
-(by id), then stock levels (by id). Every helper refuses to run outside a transaction."""
+"""Row locks for the order aggregate. Lock order across the project (inventory/locks.py has the
+full list): order → its lines (by id) → node → reservations (by id) → stock levels
+(node_id, product_id). Every helper refuses to run outside a transaction."""
 
 from oms.core.errors import NotFound
 from oms.core.transactions import require_atomic

@@ -212,6 +212,22 @@ class Order(FSMModelMixin, TimeStampedModel):
         self.cancelled_at = at
         self.cancel_reason = reason[:200]
 
+    @transition(
+        field=status,
+        source=[OrderStatus.CREATED, OrderStatus.BACKORDERED],
+        target=OrderStatus.ALLOCATED,
+    )
+    def allocate(self) -> None:
+        """Every line's quantity is reserved at some node."""
+
+    @transition(
+        field=status,
+        source=[OrderStatus.CREATED, OrderStatus.BACKORDERED],
+        target=OrderStatus.BACKORDERED,
+    )
+    def backorder(self) -> None:
+        """Some quantity could not be reserved anywhere and waits for stock."""
+
     @transition(field=payment_status, source=PaymentStatus.PENDING, target=PaymentStatus.AUTHORIZED)
     def authorize_payment(self, *, reference: str) -> None:
         self.payment_reference = reference or self.payment_reference
@@ -258,6 +274,20 @@ class OrderLine(FSMModelMixin, TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.line_number} {self.sku} × {self.quantity}"
+
+    @transition(
+        field=status, source=[LineStatus.OPEN, LineStatus.BACKORDERED], target=LineStatus.ALLOCATED
+    )
+    def allocate(self) -> None:
+        """The whole quantity is reserved (possibly across nodes)."""
+
+    @transition(
+        field=status,
+        source=[LineStatus.OPEN, LineStatus.BACKORDERED],
+        target=LineStatus.BACKORDERED,
+    )
+    def backorder(self) -> None:
+        """Some of the quantity waits for stock."""
 
     @transition(
         field=status,

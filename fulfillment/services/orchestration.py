@@ -1,8 +1,9 @@
-"""orchestrate_order(): decide the next step for one order.
+"""orchestrate_order(): take one order to its next step.
 
-The gate (is the order open, is anything holding it) is here now; routing, reservation and
-release to nodes plug in behind it as the sourcing engine lands (issues 3 and 4). It is safe to
-run any number of times, from any number of workers: it locks the order and re-reads state.
+Open and not held → route (reserve stock with the active rule set). Release to nodes joins
+behind routing with the fulfillment lifecycle. Safe to run any number of times, from any number
+of workers: every step locks the order and re-reads state, and routing only routes what is not
+yet reserved.
 """
 
 import enum
@@ -10,19 +11,36 @@ import logging
 
 from django.db import transaction
 
+from fulfillment.models import RoutingOutcome
+from fulfillment.services.routing import route_order
+from oms.core.actors import Actor
 from orders.locks import lock_order
 from orders.models import OPEN_ORDER_STATUSES, HoldStatus
 
 logger = logging.getLogger(__name__)
 
+SYSTEM = Actor.system("orchestrator")
+
 
 class Outcome(enum.StrEnum):
     CLOSED = "closed"  # cancelled or finished: nothing to do
     ON_HOLD = "on_hold"  # an active hold stops everything
-    AWAITING_ROUTING = "awaiting_routing"  # ready; the sourcing engine takes it from here
+    NOTHING_TO_ROUTE = "nothing_to_route"  # already allocated
+    ROUTED = "routed"
+    PARTIALLY_BACKORDERED = "partially_backordered"
+    BACKORDERED = "backordered"
+    UNROUTABLE = "unroutable"
 
 
-def orchestrate_order(*, order_id: int) -> Outcome:
+_FROM_ROUTING = {
+    RoutingOutcome.ROUTED: Outcome.ROUTED,
+    RoutingOutcome.PARTIALLY_BACKORDERED: Outcome.PARTIALLY_BACKORDERED,
+    RoutingOutcome.BACKORDERED: Outcome.BACKORDERED,
+    RoutingOutcome.REJECTED: Outcome.UNROUTABLE,
+}
+
+
+def orchestrate_order(*, order_id: int, trigger: str = "capture") -> Outcome:
     with transaction.atomic():
         order = lock_order(order_id)
         if order.status not in OPEN_ORDER_STATUSES:
@@ -30,6 +48,11 @@ def orchestrate_order(*, order_id: int) -> Outcome:
         elif order.holds.filter(status=HoldStatus.ACTIVE).exists():
             outcome = Outcome.ON_HOLD
         else:
-            outcome = Outcome.AWAITING_ROUTING
+            decision = route_order(order_id=order.pk, actor=SYSTEM, trigger=trigger)
+            outcome = (
+                _FROM_ROUTING[RoutingOutcome(decision.outcome)]
+                if decision is not None
+                else Outcome.NOTHING_TO_ROUTE
+            )
     logger.info("orchestrated order", extra={"order": order.number, "outcome": str(outcome)})
     return outcome

@@ -20,6 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Node, NodeKind, Product, StockLevel, normalize_sku
+from inventory.services.ledger import InitialStock, set_initial_stock
+from oms.core.actors import Actor
 from orders.models import ApiClient, Channel
 from orders.services.api_clients import IssuedKey, create_api_client, revoke_api_client
 
@@ -350,20 +352,25 @@ def _upsert_node(spec: NodeSpec) -> Node:
 
 
 def _create_missing_stock(nodes: list[Node], product_ids: list[int], now: datetime) -> None:
-    """One stock level per (node, product); existing ones keep their counts and reservations."""
+    """Opening stock through the ledger (set_initial_stock), so ledger == counters from the
+    start. Existing rows are left alone: demo orders may have reserved against them."""
     rng = random.Random(SEED)  # noqa: S311 - demo data, not security
-    levels = [
-        StockLevel(
-            node=node,
-            product_id=product_id,
-            on_hand=rng.randint(0, 25) if node.kind == NodeKind.STORE else rng.randint(50, 500),
-            safety_stock=rng.randint(1, 2) if node.kind == NodeKind.STORE else 0,
-            last_reported_at=now,
+    for node in nodes:
+        set_initial_stock(
+            node_id=node.pk,
+            levels=[
+                InitialStock(
+                    product_id=product_id,
+                    on_hand=rng.randint(0, 25)
+                    if node.kind == NodeKind.STORE
+                    else rng.randint(50, 500),
+                    safety_stock=rng.randint(1, 2) if node.kind == NodeKind.STORE else 0,
+                )
+                for product_id in product_ids
+            ],
+            actor=Actor.system("seed_demo"),
+            reported_at=now,
         )
-        for node in nodes
-        for product_id in product_ids
-    ]
-    StockLevel.objects.bulk_create(levels, ignore_conflicts=True, batch_size=1000)
 
 
 def _reset_admin() -> str:

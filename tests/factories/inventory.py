@@ -1,8 +1,18 @@
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
-from inventory.models import Node, NodeKind, Product, StockLevel
+from inventory.models import (
+    InventoryMovement,
+    MovementReason,
+    Node,
+    NodeKind,
+    Product,
+    StockLevel,
+)
+from inventory.services.ledger import InitialStock, set_initial_stock
+from oms.core.actors import Actor
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -44,3 +54,71 @@ class StockLevelFactory(factory.django.DjangoModelFactory):
     node = factory.SubFactory(NodeFactory)
     product = factory.SubFactory(ProductFactory)
     on_hand = 10
+
+
+def stocked(
+    node: Node | None = None,
+    product: Product | None = None,
+    *,
+    on_hand: int = 10,
+    safety_stock: int = 0,
+) -> StockLevel:
+    """A stock level created the way production creates one: set_initial_stock(), so the
+    opening count is in the ledger (StockLevelFactory skips the ledger)."""
+    node = node or NodeFactory()
+    product = product or ProductFactory()
+    set_initial_stock(
+        node_id=node.pk,
+        levels=[InitialStock(product_id=product.pk, on_hand=on_hand, safety_stock=safety_stock)],
+        actor=Actor.system("test"),
+        reported_at=timezone.now(),
+    )
+    return StockLevel.objects.get(node=node, product=product)
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An order row without capture_order(): no order.created, no orchestration on commit.
+    For inventory tests that only need lines to reserve against."""
+
+    class Meta:
+        model = "orders.Order"
+
+    number = factory.Sequence(lambda n: f"OMS-TEST-{n:04d}")
+    channel = factory.SubFactory("tests.factories.orders.ChannelFactory", code="web")
+    external_id = factory.Sequence(lambda n: f"EXT-{n}")
+    placed_at = factory.LazyFunction(timezone.now)
+    currency = "USD"
+    customer_name = "Ada Lovelace"
+    ship_line1 = "1 Main St"
+    ship_city = "Columbus"
+    ship_postal_code = "43215"
+    ship_country = "US"
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.OrderLine"
+
+    order = factory.SubFactory(OrderFactory)
+    line_number = factory.Sequence(lambda n: n + 1)
+    product = factory.SubFactory(ProductFactory)
+    sku = factory.LazyAttribute(lambda o: o.product.sku)
+    name = factory.LazyAttribute(lambda o: o.product.name)
+    quantity = 1
+    unit_price = Decimal("10.00")
+    total = Decimal("10.00")
+
+
+class InventoryMovementFactory(factory.django.DjangoModelFactory):
+    """A raw ledger row. Services write the ledger; tests use this only to fake a writer that
+    goes around them (the deliberately broken reservation of the race test)."""
+
+    class Meta:
+        model = InventoryMovement
+
+    node = factory.SubFactory(NodeFactory)
+    product = factory.SubFactory(ProductFactory)
+    reason = MovementReason.RESERVATION
+    actor_kind = "system"
+    actor_label = "test"
+    occurred_at = factory.LazyFunction(timezone.now)

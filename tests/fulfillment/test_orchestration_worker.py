@@ -1,12 +1,13 @@
-"""Capture → on commit → Redis → a real worker runs orchestration, with the request's
+"""Capture → on commit → Redis → a real worker routes the order, with the request's
 correlation id restored in the worker."""
 
 import json
 
 import pytest
 
+from orders.models import Order, OrderStatus
 from tests.api.test_orders_api import order_body
-from tests.factories.inventory import ProductFactory
+from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,8 +16,9 @@ def test_capture_schedules_orchestration_on_a_real_worker_with_the_correlation_i
     celery_worker, web_api
 ):
     # given
-    ProductFactory(sku="TEE-1")
-    ProductFactory(sku="MUG-2")
+    dc = NodeFactory(code="dc-east")
+    stocked(dc, ProductFactory(sku="TEE-1"), on_hand=10)
+    stocked(dc, ProductFactory(sku="MUG-2"), on_hand=10)
 
     # when
     response = web_api.post(
@@ -28,8 +30,9 @@ def test_capture_schedules_orchestration_on_a_real_worker_with_the_correlation_i
     line = celery_worker.wait_for('"message": "orchestrated order"')
     record = json.loads(line)
     assert record["order"] == response.json()["number"]
-    assert record["outcome"] == "awaiting_routing"
+    assert record["outcome"] == "routed"
     assert record["correlation_id"] == "checkout-worker-1"
+    assert Order.objects.get().status == OrderStatus.ALLOCATED
 
 
 def test_releasing_the_last_hold_schedules_orchestration_again(celery_worker, web_api):
@@ -37,7 +40,7 @@ def test_releasing_the_last_hold_schedules_orchestration_again(celery_worker, we
     ProductFactory(sku="TEE-1")
     ProductFactory(sku="MUG-2")
     number = web_api.post("/api/v1/orders/", order_body(), format="json").json()["number"]
-    celery_worker.wait_for('"outcome": "awaiting_routing"')
+    celery_worker.wait_for('"outcome": "backordered"')  # nothing in stock anywhere
     hold = web_api.post(f"/api/v1/orders/{number}/holds/", {"kind": "fraud"}, format="json")
 
     # when
@@ -52,4 +55,4 @@ def test_releasing_the_last_hold_schedules_orchestration_again(celery_worker, we
     assert hold.status_code == 201
     assert released.status_code == 200
     line = celery_worker.wait_for('"correlation_id": "release-1"')
-    assert json.loads(line)["outcome"] == "awaiting_routing"
+    assert json.loads(line)["outcome"] == "backordered"

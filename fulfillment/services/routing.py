@@ -1,0 +1,361 @@
+"""route_order(): decide which node ships which quantity, reserve it, and say why.
+
+One transaction: lock the order and its lines, load candidates (nodes, their stock for the
+order's products, today's load), plan with the active rule set (fulfillment.sourcing, pure),
+reserve the plan with conditional UPDATEs (inventory.reservations), and write the
+RoutingDecision and the `order.routed` / `order.backordered` events.
+
+Idempotent: only quantities not yet reserved are routed, so running it again on a routed order
+does nothing, and on a backordered order it routes exactly what is still missing. If another
+order takes the stock between planning and reserving (the conditional UPDATE says so), the
+missing quantity is planned again against fresh stock, at most MAX_ATTEMPTS times.
+"""
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from fulfillment.events import ORDER_BACKORDERED, ORDER_ROUTED, ORDER_UNROUTABLE
+from fulfillment.models import RoutingDecision, RoutingOutcome, RoutingRuleSet
+from fulfillment.rules import RuleConfig
+from fulfillment.selectors import active_rule_set_for
+from fulfillment.sourcing import (
+    CandidateNode,
+    Destination,
+    LineDemand,
+    OrderDemand,
+    Plan,
+    StockInfo,
+    plan_order,
+)
+from inventory.models import Node, Reservation, ReservationStatus, StockLevel
+from inventory.reservations import ReservationRequest, reserve
+from oms.core.actors import Actor
+from oms.core.geo import resolve_postal_code
+from oms.events.services import record_event
+from orders.locks import lock_order
+from orders.models import DeliveryMethod, LineStatus, Order, OrderLine, OrderStatus
+
+MAX_ATTEMPTS = 3
+ROUTABLE_STATUSES = (OrderStatus.CREATED, OrderStatus.BACKORDERED)
+
+
+@dataclass(frozen=True)
+class RoutingInputs:
+    """Everything plan_order needs, loaded from the database in a constant number of queries."""
+
+    demand: OrderDemand
+    nodes: list[CandidateNode]
+    rules: RuleConfig
+    rule_set: RoutingRuleSet | None
+
+
+def route_order(*, order_id: int, actor: Actor, trigger: str = "capture") -> RoutingDecision | None:
+    """Route what is not yet reserved. Returns the new decision, or None when there was nothing
+    to route (already allocated, closed, or every line fully reserved)."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.status not in ROUTABLE_STATUSES:
+            return None
+        lines = list(
+            OrderLine.objects.select_for_update(of=("self",))
+            .filter(order_id=order.pk)
+            .exclude(status=LineStatus.CANCELLED)
+            .select_related("product")
+            .order_by("id")
+        )
+        missing = _missing_quantities(lines)
+        if not any(missing.values()):
+            return None
+        rule_set = active_rule_set_for(order.channel_id)
+        rules = RuleConfig.model_validate(rule_set.config) if rule_set else RuleConfig()
+        started = time.perf_counter()
+        plans: list[Plan] = []
+        reserved: dict[int, int] = defaultdict(int)
+        taken: list[tuple[int, str, int]] = []  # (line id, node code, quantity) reserved
+        for _attempt in range(MAX_ATTEMPTS):
+            remaining = {line_id: qty - reserved[line_id] for line_id, qty in missing.items()}
+            if not any(remaining.values()):
+                break
+            inputs = load_routing_inputs(order, lines, remaining, rules=rules, rule_set=rule_set)
+            plan = plan_order(inputs.demand, inputs.nodes, rules, now=timezone.now())
+            plans.append(plan)
+            if not plan.assignments:
+                break
+            requests = [
+                ReservationRequest(
+                    node_id=a.node_id,
+                    product_id=_product_of(lines, a.line_id),
+                    quantity=a.quantity,
+                    order_line_id=a.line_id,
+                )
+                for a in plan.assignments
+            ]
+            results = reserve(requests=requests, actor=actor, reference_id=order.number)
+            for assignment, request, result in zip(
+                plan.assignments, requests, results, strict=True
+            ):
+                if result is not None:
+                    reserved[request.order_line_id] += request.quantity
+                    taken.append((request.order_line_id, assignment.node_code, request.quantity))
+            if all(result is not None for result in results):
+                break  # otherwise someone took stock meanwhile: plan the rest again
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return _record(
+            order, lines, missing, reserved, taken, plans, rule_set, trigger, elapsed_ms, actor
+        )
+
+
+def _missing_quantities(lines: list[OrderLine]) -> dict[int, int]:
+    """Per line, the quantity not covered by an active or consumed reservation."""
+    covered = dict(
+        Reservation.objects.filter(
+            order_line_id__in=[line.pk for line in lines],
+            status__in=[ReservationStatus.ACTIVE, ReservationStatus.CONSUMED],
+        )
+        .values_list("order_line_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    )
+    return {line.pk: max(0, line.quantity - covered.get(line.pk, 0)) for line in lines}
+
+
+def _product_of(lines: list[OrderLine], line_id: int) -> int:
+    return next(line.product_id for line in lines if line.pk == line_id)
+
+
+def load_routing_inputs(
+    order: Order,
+    lines: list[OrderLine],
+    quantities: dict[int, int],
+    *,
+    rules: RuleConfig,
+    rule_set: RoutingRuleSet | None,
+    stock_override: dict[tuple[int, int], int] | None = None,
+) -> RoutingInputs:
+    """Build plan_order's inputs. `stock_override` ((node_id, product_id) → available) lets
+    backtests plan against simulated stock without touching the database."""
+    demand = OrderDemand(
+        lines=tuple(
+            LineDemand(
+                line_id=line.pk,
+                product_id=line.product_id,
+                sku=line.sku,
+                quantity=quantities[line.pk],
+            )
+            for line in lines
+            if quantities.get(line.pk, 0) > 0
+        ),
+        delivery_method=order.delivery_method,
+        service_level=order.service_level,
+        destination=destination_of(order),
+        pickup_node_id=order.pickup_node_id,
+    )
+    product_ids = sorted({line.product_id for line in demand.lines})
+    return RoutingInputs(
+        demand=demand,
+        nodes=candidate_nodes(product_ids, stock_override=stock_override),
+        rules=rules,
+        rule_set=rule_set,
+    )
+
+
+def destination_of(order: Order) -> Destination:
+    """Where the parcel goes: the pickup store, the order's own coordinates, or the ZIP code's.
+    The state is a two-letter code (region rules use those): the order's region when it is one,
+    else the ZIP code's state."""
+    if order.delivery_method != DeliveryMethod.SHIP and order.pickup_node is not None:
+        node = order.pickup_node
+        return Destination(
+            latitude=float(node.latitude),
+            longitude=float(node.longitude),
+            state=node.region.upper(),
+            country=node.country,
+        )
+    region = order.ship_region.strip().upper()
+    located = resolve_postal_code(order.ship_postal_code, order.ship_country)
+    state = region if len(region) == 2 else (located[2] if located else region)
+    if order.ship_latitude is not None and order.ship_longitude is not None:
+        return Destination(
+            latitude=float(order.ship_latitude),
+            longitude=float(order.ship_longitude),
+            state=state,
+            country=order.ship_country,
+        )
+    if located is not None:
+        return Destination(
+            latitude=located[0], longitude=located[1], state=state, country=order.ship_country
+        )
+    return Destination(latitude=None, longitude=None, state=state, country=order.ship_country)
+
+
+def candidate_nodes(
+    product_ids: list[int], *, stock_override: dict[tuple[int, int], int] | None = None
+) -> list[CandidateNode]:
+    """Every node (the engine records why inactive ones are excluded) with its stock of
+    `product_ids` and today's load. Three queries whatever the number of nodes."""
+    stock: dict[int, dict[int, StockInfo]] = defaultdict(dict)
+    for node_id, product_id, available, on_hand, reported in StockLevel.objects.filter(
+        product_id__in=product_ids
+    ).values_list("node_id", "product_id", "available", "on_hand", "last_reported_at"):
+        if stock_override is not None:
+            available = stock_override.get((node_id, product_id), available)
+        stock[node_id][product_id] = StockInfo(
+            available=available, on_hand=on_hand, last_reported_at=reported
+        )
+    load = orders_routed_today_by_node()
+    return [
+        CandidateNode(
+            node_id=node.pk,
+            code=node.code,
+            name=node.name,
+            kind=node.kind,
+            latitude=float(node.latitude),
+            longitude=float(node.longitude),
+            priority=node.priority,
+            fulfillment_region=node.fulfillment_region,
+            is_active=node.is_active,
+            can_ship=node.can_ship,
+            can_pickup=node.can_pickup,
+            can_curbside=node.can_curbside,
+            can_ship_from_store=node.can_ship_from_store,
+            daily_capacity=node.daily_capacity,
+            capacity_used_today=load.get(node.pk, 0),
+            stock=stock.get(node.pk, {}),
+        )
+        for node in Node.objects.order_by("id")
+    ]
+
+
+def orders_routed_today_by_node(now: datetime | None = None) -> dict[int, int]:
+    """Distinct orders each node took since midnight UTC (its daily capacity is per order)."""
+    now = now or timezone.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return dict(
+        Reservation.objects.filter(
+            created_at__gte=midnight, created_at__lt=midnight + timedelta(days=1)
+        )
+        .values_list("node_id")
+        .annotate(orders=Count("order_line__order_id", distinct=True))
+        .order_by()
+    )
+
+
+def _record(
+    order: Order,
+    lines: list[OrderLine],
+    missing: dict[int, int],
+    reserved: dict[int, int],
+    taken: list[tuple[int, str, int]],
+    plans: list[Plan],
+    rule_set: RoutingRuleSet | None,
+    trigger: str,
+    elapsed_ms: float,
+    actor: Actor,
+) -> RoutingDecision:
+    short = {
+        line_id: qty - reserved[line_id]
+        for line_id, qty in missing.items()
+        if qty - reserved[line_id] > 0
+    }
+    rejected = bool(plans) and plans[-1].outcome == RoutingOutcome.REJECTED and not reserved
+    if rejected:
+        outcome = RoutingOutcome.REJECTED
+    elif not short:
+        outcome = RoutingOutcome.ROUTED
+    elif any(reserved.values()):
+        outcome = RoutingOutcome.PARTIALLY_BACKORDERED
+    else:
+        outcome = RoutingOutcome.BACKORDERED
+    decision = RoutingDecision(
+        order=order,
+        rule_set=rule_set,
+        rule_set_label=str(rule_set) if rule_set else "built-in defaults",
+        trigger=trigger,
+        outcome=outcome,
+        plan={"attempts": [plan.to_dict() for plan in plans]},
+        explanation=list(plans[-1].explanation) if plans else [],
+        elapsed_ms=round(elapsed_ms, 3),
+    )
+    decision.save(force_insert=True)
+    if rejected:
+        record_event(
+            stream=order.stream,
+            type=ORDER_UNROUTABLE,
+            actor=actor,
+            payload={
+                "decision_id": decision.pk,
+                "rule_set": decision.rule_set_label,
+                "explanation": decision.explanation,
+            },
+        )
+        return decision
+    _transition_lines(order, lines, short)
+    allocations = _allocations(lines, taken)
+    if allocations:
+        record_event(
+            stream=order.stream,
+            type=ORDER_ROUTED,
+            actor=actor,
+            payload={
+                "decision_id": decision.pk,
+                "rule_set": decision.rule_set_label,
+                "trigger": trigger,
+                "allocations": allocations,
+                "explanation": decision.explanation,
+            },
+        )
+    if short:
+        record_event(
+            stream=order.stream,
+            type=ORDER_BACKORDERED,
+            actor=actor,
+            payload={
+                "decision_id": decision.pk,
+                "lines": [
+                    {"line_number": line.line_number, "sku": line.sku, "quantity": short[line.pk]}
+                    for line in lines
+                    if line.pk in short
+                ],
+            },
+        )
+    return decision
+
+
+def _transition_lines(order: Order, lines: list[OrderLine], short: dict[int, int]) -> None:
+    for line in lines:
+        target_backordered = line.pk in short
+        if target_backordered:
+            line.backorder()
+        elif line.status in (LineStatus.OPEN, LineStatus.BACKORDERED):
+            line.allocate()
+        else:
+            continue
+        line.save(update_fields=["status", "updated_at"])
+    if short:
+        order.backorder()
+    else:
+        order.allocate()
+    order.save(update_fields=["status", "updated_at"])
+
+
+def _allocations(lines: list[OrderLine], taken: list[tuple[int, str, int]]) -> list[dict[str, Any]]:
+    by_line = {line.pk: line for line in lines}
+    rows: dict[tuple[int, str], int] = defaultdict(int)
+    for line_id, node_code, quantity in taken:
+        rows[(by_line[line_id].line_number, node_code)] += quantity
+    return [
+        {
+            "line_number": line_number,
+            "sku": next(line.sku for line in lines if line.line_number == line_number),
+            "node": node_code,
+            "quantity": quantity,
+        }
+        for (line_number, node_code), quantity in sorted(rows.items())
+    ]

@@ -1,0 +1,115 @@
+"""Input serializers check shape and types; the feed services check meaning (nodes, SKUs,
+negative stock). Output serializers render service and selector results; nothing here writes."""
+
+from rest_framework import serializers
+
+from inventory.models import FeedStatus
+from inventory.services.feeds import build_snapshot_counts
+
+
+class SnapshotCountInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    on_hand = serializers.IntegerField(help_text="Units counted. Negative counts are refused.")
+
+
+class SnapshotInputSerializer(serializers.Serializer):
+    node = serializers.CharField(max_length=32, help_text="Node code, e.g. dc-columbus.")
+    message_id = serializers.CharField(
+        max_length=100, help_text="Unique per message from this node: a resend is a duplicate."
+    )
+    as_of = serializers.DateTimeField(help_text="When the count was taken (ISO 8601).")
+    counts = SnapshotCountInputSerializer(
+        many=True,
+        help_text="The FULL count: every product of the node that is not listed counts 0.",
+    )
+
+    def to_counts(self) -> dict[str, int]:
+        return build_snapshot_counts(
+            [(row["sku"], row["on_hand"]) for row in self.validated_data["counts"]]
+        )
+
+
+class AdjustmentLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    delta = serializers.IntegerField(help_text="Units to add (positive) or remove (negative).")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class AdjustmentInputSerializer(serializers.Serializer):
+    node = serializers.CharField(max_length=32)
+    message_id = serializers.CharField(max_length=100)
+    lines = AdjustmentLineInputSerializer(many=True)
+
+    def to_lines(self) -> list[tuple[str, int, str]]:
+        return [
+            (line["sku"], line["delta"], line["reason"]) for line in self.validated_data["lines"]
+        ]
+
+
+class StockChangeOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    on_hand_before = serializers.IntegerField()
+    on_hand = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    available = serializers.IntegerField()
+
+
+class OversellOutputSerializer(serializers.Serializer):
+    oversell_id = serializers.IntegerField()
+    sku = serializers.CharField()
+    on_hand = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    shortfall = serializers.IntegerField()
+
+
+class FeedResultOutputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=FeedStatus.choices)
+    kind = serializers.CharField(help_text="snapshot or adjustment")
+    node = serializers.CharField()
+    message_id = serializers.CharField()
+    duplicate = serializers.BooleanField()
+    detail = serializers.CharField()
+    changed = StockChangeOutputSerializer(many=True)
+    oversells = OversellOutputSerializer(many=True)
+
+
+class AvailabilityQueryInputSerializer(serializers.Serializer):
+    sku = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        allow_empty=False,
+        help_text="Repeat: ?sku=A&sku=B",
+    )
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, default="US")
+
+
+class LocationOutputSerializer(serializers.Serializer):
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+    state = serializers.CharField()
+
+
+class NodeAvailabilityOutputSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    kind = serializers.CharField(help_text="distribution_center, warehouse, store, 3pl or dropship")
+    available = serializers.IntegerField()
+    distance_miles = serializers.FloatField(allow_null=True)
+    can_ship = serializers.BooleanField()
+    can_pickup = serializers.BooleanField(help_text="A pickup node within the pickup radius.")
+
+
+class SkuAvailabilityOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    is_active = serializers.BooleanField()
+    network_available = serializers.IntegerField(
+        help_text="Σ max(available, 0) over active nodes that ship."
+    )
+    nodes = NodeAvailabilityOutputSerializer(many=True)
+
+
+class AvailabilityOutputSerializer(serializers.Serializer):
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+    location = LocationOutputSerializer(allow_null=True)
+    pickup_radius_miles = serializers.FloatField()
+    items = SkuAvailabilityOutputSerializer(many=True)

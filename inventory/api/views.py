@@ -1,0 +1,127 @@
+"""Inventory API views: authenticate, validate, call one service or selector, render.
+
+Node feeds are a system-integration concern: for now any API client may post them (the key's
+channel does not matter); see docs/events.md, "Inventory". Each message is deduplicated by
+(source, message_id), with source `api:<node code>`, so no Idempotency-Key is needed.
+"""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inventory.api.serializers import (
+    AdjustmentInputSerializer,
+    AvailabilityOutputSerializer,
+    AvailabilityQueryInputSerializer,
+    FeedResultOutputSerializer,
+    SnapshotInputSerializer,
+)
+from inventory.selectors import get_availability
+from inventory.services.feeds import apply_adjustment, apply_snapshot
+from oms.api.permissions import client_of
+from oms.core.actors import Actor
+from orders.api.views import ERROR_SCHEMA
+
+DEFAULT_PICKUP_RADIUS_MILES = 50.0
+
+
+def api_feed_source(node_code: str) -> str:
+    """Messages are numbered by the node's own system: deduplicate per node."""
+    return f"api:{node_code}"
+
+
+class SnapshotView(APIView):
+    @extend_schema(
+        summary="Apply a node's full stock count",
+        description=(
+            "A FULL count: products of the node that are not listed are set to 0. A snapshot "
+            "not newer than the node's last one is ignored (`ignored_stale`); a resend of a "
+            "message_id answers the first result (`duplicate`). A count below reserved opens an "
+            "oversell."
+        ),
+        tags=["inventory"],
+        request=SnapshotInputSerializer,
+        responses={
+            200: FeedResultOutputSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="unknown_node, unknown_sku, ..."),
+            409: OpenApiResponse(ERROR_SCHEMA, description="message_id_reused"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        client = client_of(request)
+        data = SnapshotInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = apply_snapshot(
+            node_code=data.validated_data["node"],
+            as_of=data.validated_data["as_of"],
+            counts=data.to_counts(),
+            source=api_feed_source(data.validated_data["node"]),
+            message_id=data.validated_data["message_id"],
+            actor=Actor.for_api_client(client),
+        )
+        return Response(FeedResultOutputSerializer(result).data)
+
+
+class AdjustmentView(APIView):
+    @extend_schema(
+        summary="Adjust on-hand stock at a node",
+        description=(
+            "All or nothing: if any line would make on-hand negative, nothing is applied "
+            "(409 `adjustment_refused`, one `on_hand_would_go_negative` per line). A resend of "
+            "a message_id answers the first result (`duplicate`)."
+        ),
+        tags=["inventory"],
+        request=AdjustmentInputSerializer,
+        responses={
+            200: FeedResultOutputSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="unknown_node, unknown_sku, ..."),
+            409: OpenApiResponse(
+                ERROR_SCHEMA, description="adjustment_refused or message_id_reused"
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        client = client_of(request)
+        data = AdjustmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = apply_adjustment(
+            node_code=data.validated_data["node"],
+            message_id=data.validated_data["message_id"],
+            source=api_feed_source(data.validated_data["node"]),
+            lines=data.to_lines(),
+            actor=Actor.for_api_client(client),
+        )
+        return Response(FeedResultOutputSerializer(result).data)
+
+
+class AvailabilityView(APIView):
+    @extend_schema(
+        summary="Available to promise per SKU, near an address",
+        tags=["inventory"],
+        parameters=[
+            OpenApiParameter("sku", str, many=True, required=True, description="Up to 50."),
+            OpenApiParameter("postal_code", str, required=False),
+            OpenApiParameter("country", str, required=False, description="Default US."),
+        ],
+        responses={
+            200: AvailabilityOutputSerializer,
+            400: OpenApiResponse(
+                ERROR_SCHEMA, description="unknown_sku, too_many_skus, unknown_postal_code"
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        client_of(request)
+        query = AvailabilityQueryInputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        availability = get_availability(
+            skus=query.validated_data["sku"],
+            postal_code=query.validated_data["postal_code"],
+            country=query.validated_data["country"],
+            pickup_radius_miles=float(
+                getattr(settings, "OMS_PICKUP_RADIUS_MILES", DEFAULT_PICKUP_RADIUS_MILES)
+            ),
+        )
+        return Response(AvailabilityOutputSerializer(availability).data)

@@ -1,0 +1,272 @@
+"""Reserving, releasing and consuming stock: the one algorithm that must never oversell.
+
+Every function here runs inside the caller's transaction (it refuses to run outside one) and
+records no event: the caller (route_order, cancel_order, ship...) records its own event in the
+same transaction. Each writes one ledger movement per stock change.
+
+- A reservation is one conditional UPDATE, `reserved = reserved + q WHERE available >= q`, so two
+  buyers can never both take the last unit: the database re-checks `available` on the locked row.
+- Stock rows are touched in (node_id, product_id) order, the project's lock order
+  (inventory/locks.py), so two multi-line reservations cannot deadlock.
+- Releasing and consuming lock the reservation rows first (by id), then touch stock rows; they
+  are idempotent: a reservation that is no longer active is left as it is.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+from operator import or_
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from inventory.exceptions import (
+    InvalidQuantity,
+    InventoryErrorCode,
+    ReservationRefused,
+    StockCountersInconsistent,
+)
+from inventory.locks import lock_reservations
+from inventory.models import MovementReason, Reservation, ReservationStatus, StockLevel
+from inventory.selectors import active_reservations_for_order_lines
+from inventory.services.movements import movement, write_movements
+from oms.core.actors import Actor
+from oms.core.errors import NotFound
+from oms.core.transactions import require_atomic
+
+ORDER_REFERENCE = "order"
+
+
+@dataclass(frozen=True)
+class ReservationRequest:
+    node_id: int
+    product_id: int
+    quantity: int
+    order_line_id: int
+
+
+def reserve(
+    *, requests: list[ReservationRequest], actor: Actor, reference_id: str
+) -> list[Reservation | None]:
+    """Reserve each request, all or nothing per request; results in the input order.
+
+    A result is None when the node has no stock level for the product or fewer than `quantity`
+    available; nothing is written for that request. Each success is one conditional UPDATE of
+    the stock level, one Reservation and one `reservation` ledger movement (reference_type
+    "order", `reference_id`). Requests run in (node_id, product_id) order.
+    """
+    require_atomic("reserve()")
+    for request in requests:
+        if request.quantity <= 0:
+            raise InvalidQuantity(request.quantity)
+    if not requests:
+        return []
+    stock_ids = _stock_level_ids({(r.node_id, r.product_id) for r in requests})
+    now = timezone.now()
+    results: list[Reservation | None] = [None] * len(requests)
+    movements = []
+    in_lock_order = sorted(
+        range(len(requests)), key=lambda i: (requests[i].node_id, requests[i].product_id, i)
+    )
+    for index in in_lock_order:
+        request = requests[index]
+        stock_level_id = stock_ids.get((request.node_id, request.product_id))
+        if stock_level_id is None:
+            continue
+        taken = StockLevel.objects.filter(
+            pk=stock_level_id, available__gte=request.quantity
+        ).update(reserved=F("reserved") + request.quantity, updated_at=now)
+        if not taken:
+            continue
+        results[index] = Reservation(
+            node_id=request.node_id,
+            product_id=request.product_id,
+            stock_level_id=stock_level_id,
+            order_line_id=request.order_line_id,
+            reference_id=reference_id[:100],
+            quantity=request.quantity,
+        )
+        movements.append(
+            movement(
+                node_id=request.node_id,
+                product_id=request.product_id,
+                delta_reserved=request.quantity,
+                reason=MovementReason.RESERVATION,
+                reference_type=ORDER_REFERENCE,
+                reference_id=reference_id,
+                note=f"order line {request.order_line_id}",
+                actor=actor,
+                occurred_at=now,
+            )
+        )
+    Reservation.objects.bulk_create([r for r in results if r is not None])
+    write_movements(movements)
+    return results
+
+
+def release(*, reservation_ids: list[int], actor: Actor, reason: str) -> list[Reservation]:
+    """Release active reservations; returns those this call released, by id.
+
+    Idempotent: a reservation already released or consumed is left untouched and not
+    returned. Locks the reservations (by id), then gives their units back to the stock levels
+    in (node_id, product_id) order with `reserved = reserved - q WHERE reserved >= q`; one
+    `release` movement each. Unknown ids are refused with `reservation_not_found`.
+    """
+    require_atomic("release()")
+    locked = lock_reservations(reservation_ids)
+    missing = set(reservation_ids) - {r.pk for r in locked}
+    if missing:
+        raise NotFound(
+            f"No reservation {', '.join(str(i) for i in sorted(missing))}.",
+            code=InventoryErrorCode.RESERVATION_NOT_FOUND,
+        )
+    active = [r for r in locked if r.status == ReservationStatus.ACTIVE]
+    now = timezone.now()
+    movements = []
+    for reservation in sorted(active, key=lambda r: (r.node_id, r.product_id, r.pk)):
+        _give_back(reservation.stock_level_id, reservation.quantity, now=now)
+        reservation.release(at=now, reason=reason)
+        reservation.save(update_fields=["status", "released_at", "reason", "updated_at"])
+        movements.append(
+            movement(
+                node_id=reservation.node_id,
+                product_id=reservation.product_id,
+                delta_reserved=-reservation.quantity,
+                reason=MovementReason.RELEASE,
+                reference_type=ORDER_REFERENCE,
+                reference_id=reservation.reference_id,
+                note=reason,
+                actor=actor,
+                occurred_at=now,
+            )
+        )
+    write_movements(movements)
+    return active
+
+
+def consume(*, reservation_id: int, quantity: int, actor: Actor) -> Reservation:
+    """Ship `quantity` units of a reservation: on_hand and reserved both fall by `quantity`
+    (`shipment` movement); if fewer than reserved shipped, the rest is released in the same
+    UPDATE (`release` movement). Idempotent: a consumed reservation is returned as it is.
+
+    Refuses `reservation_released` (nothing left to ship against), `consume_exceeds_reservation`
+    and `shipment_exceeds_on_hand` (the node's count says it cannot have shipped that many:
+    correct the count with an adjustment first; nothing is written).
+    """
+    require_atomic("consume()")
+    if quantity <= 0:
+        raise InvalidQuantity(quantity)
+    locked = lock_reservations([reservation_id])
+    if not locked:
+        raise NotFound(
+            f"No reservation {reservation_id}.", code=InventoryErrorCode.RESERVATION_NOT_FOUND
+        )
+    reservation = locked[0]
+    if reservation.status == ReservationStatus.CONSUMED:
+        return reservation
+    if reservation.status == ReservationStatus.RELEASED:
+        raise ReservationRefused(
+            InventoryErrorCode.RESERVATION_RELEASED,
+            f"Reservation {reservation_id} was released; there is nothing to ship against it.",
+            reservation_id=reservation_id,
+        )
+    if quantity > reservation.quantity:
+        raise ReservationRefused(
+            InventoryErrorCode.CONSUME_EXCEEDS_RESERVATION,
+            f"Reservation {reservation_id} holds {reservation.quantity}; cannot ship {quantity}.",
+            reservation_id=reservation_id,
+            reserved=reservation.quantity,
+        )
+    now = timezone.now()
+    shipped = StockLevel.objects.filter(
+        pk=reservation.stock_level_id, reserved__gte=reservation.quantity, on_hand__gte=quantity
+    ).update(
+        on_hand=F("on_hand") - quantity,
+        reserved=F("reserved") - reservation.quantity,
+        updated_at=now,
+    )
+    if not shipped:
+        _refuse_consume(reservation, quantity)
+    reservation.consume(at=now, quantity=quantity)
+    reservation.save(update_fields=["status", "consumed_at", "consumed_quantity", "updated_at"])
+    movements = [
+        movement(
+            node_id=reservation.node_id,
+            product_id=reservation.product_id,
+            delta_on_hand=-quantity,
+            delta_reserved=-quantity,
+            reason=MovementReason.SHIPMENT,
+            reference_type=ORDER_REFERENCE,
+            reference_id=reservation.reference_id,
+            actor=actor,
+            occurred_at=now,
+        )
+    ]
+    if quantity < reservation.quantity:
+        movements.append(
+            movement(
+                node_id=reservation.node_id,
+                product_id=reservation.product_id,
+                delta_reserved=-(reservation.quantity - quantity),
+                reason=MovementReason.RELEASE,
+                reference_type=ORDER_REFERENCE,
+                reference_id=reservation.reference_id,
+                note="not shipped: rest of a partly consumed reservation",
+                actor=actor,
+                occurred_at=now,
+            )
+        )
+    write_movements(movements)
+    return reservation
+
+
+def release_for_order_lines(
+    *, order_line_ids: list[int], actor: Actor, reason: str
+) -> list[Reservation]:
+    """Release every active reservation of these order lines (see `release()`)."""
+    require_atomic("release_for_order_lines()")
+    ids = list(active_reservations_for_order_lines(order_line_ids).values_list("pk", flat=True))
+    return release(reservation_ids=ids, actor=actor, reason=reason)
+
+
+def _stock_level_ids(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """(node_id, product_id) → stock level id, in one query (no lock: the UPDATE locks)."""
+    match = reduce(or_, (Q(node_id=n, product_id=p) for n, p in sorted(pairs)))
+    return {
+        (node_id, product_id): pk
+        for pk, node_id, product_id in StockLevel.objects.filter(match).values_list(
+            "pk", "node_id", "product_id"
+        )
+    }
+
+
+def _give_back(stock_level_id: int, quantity: int, *, now: datetime) -> None:
+    given = StockLevel.objects.filter(pk=stock_level_id, reserved__gte=quantity).update(
+        reserved=F("reserved") - quantity, updated_at=now
+    )
+    if not given:
+        raise StockCountersInconsistent(
+            f"Stock level {stock_level_id} has fewer than {quantity} reserved units to release.",
+            stock_level_id=stock_level_id,
+        )
+
+
+def _refuse_consume(reservation: Reservation, quantity: int) -> None:
+    level = (
+        StockLevel.objects.filter(pk=reservation.stock_level_id)
+        .values("on_hand", "reserved")
+        .first()
+    ) or {"on_hand": 0, "reserved": 0}
+    if level["on_hand"] < quantity:
+        raise ReservationRefused(
+            InventoryErrorCode.SHIPMENT_EXCEEDS_ON_HAND,
+            f"The node counts {level['on_hand']} on hand; it cannot have shipped {quantity}. "
+            "Correct the count (adjustment or snapshot) first.",
+            reservation_id=reservation.pk,
+            on_hand=level["on_hand"],
+        )
+    raise StockCountersInconsistent(
+        f"Stock level {reservation.stock_level_id} has {level['reserved']} reserved, fewer than "
+        f"reservation {reservation.pk} holds ({reservation.quantity}).",
+        stock_level_id=reservation.stock_level_id,
+    )

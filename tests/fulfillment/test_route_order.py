@@ -1,0 +1,245 @@
+"""route_order() against PostgreSQL: reservations, decisions, events, idempotency, races."""
+
+import pytest
+from django.db.models import Sum
+
+from fulfillment import services as _services  # noqa: F401  (package import for patch paths)
+from fulfillment.models import RoutingDecision
+from fulfillment.services.orchestration import Outcome, orchestrate_order
+from fulfillment.services.routing import route_order
+from inventory.models import InventoryMovement, Reservation, StockLevel
+from inventory.reservations import ReservationRequest, reserve
+from inventory.services.feeds import apply_adjustment
+from oms.core.actors import Actor
+from oms.events.models import Event
+from orders.models import LineStatus, OrderStatus
+from orders.services.holds import place_hold
+from tests.factories.inventory import stocked
+from tests.factories.orders import ADDRESS, captured_order
+
+pytestmark = pytest.mark.django_db
+
+SYSTEM = Actor.system("test")
+NYC_ADDRESS = ADDRESS.__class__(
+    name="Ada", line1="350 5th Ave", city="New York", region="NY", postal_code="10118", country="US"
+)
+
+
+def event_types(order):
+    return list(Event.objects.filter(stream=order.stream).values_list("type", flat=True))
+
+
+def reserved_at(node, product):
+    return StockLevel.objects.get(node=node, product=product).reserved
+
+
+def test_single_item_order_is_reserved_at_the_distribution_center(network, products):
+    # given
+    stocked(network["east"], products["TEE"], on_hand=5)
+    order = captured_order(skus=["TEE"], quantity=2, shipping_address=NYC_ADDRESS)
+
+    # when
+    decision = route_order(order_id=order.pk, actor=SYSTEM)
+
+    # then
+    order.refresh_from_db()
+    assert decision.outcome == "routed"
+    assert order.status == OrderStatus.ALLOCATED
+    assert list(order.lines.values_list("status", flat=True)) == [LineStatus.ALLOCATED]
+    assert reserved_at(network["east"], products["TEE"]) == 2
+    assert list(Reservation.objects.values_list("node__code", "quantity", "status")) == [
+        ("dc-east", 2, "active")
+    ]
+    assert (
+        InventoryMovement.objects.filter(reason="reservation").aggregate(
+            total=Sum("delta_reserved")
+        )["total"]
+        == 2
+    )
+    assert event_types(order) == ["order.created", "order.routed"]
+    routed = Event.objects.get(stream=order.stream, type="order.routed")
+    assert routed.payload["allocations"] == [
+        {"line_number": 1, "sku": "TEE", "node": "dc-east", "quantity": 2}
+    ]
+    assert routed.payload["decision_id"] == decision.pk
+    assert decision.explanation
+    assert decision.rule_set_label == "built-in defaults"
+    assert {c["code"] for c in decision.plan["attempts"][0]["candidates"]} == {
+        "dc-east",
+        "dc-west",
+        "store-nyc",
+    }
+
+
+def test_routing_twice_reserves_once(network, products):
+    stocked(network["east"], products["TEE"], on_hand=5)
+    order = captured_order(skus=["TEE"], quantity=2, shipping_address=NYC_ADDRESS)
+    route_order(order_id=order.pk, actor=SYSTEM)
+
+    again = route_order(order_id=order.pk, actor=SYSTEM)
+
+    assert again is None
+    assert Reservation.objects.count() == 1
+    assert reserved_at(network["east"], products["TEE"]) == 2
+    assert RoutingDecision.objects.count() == 1
+    assert event_types(order) == ["order.created", "order.routed"]
+
+
+def test_nearest_node_wins_when_both_have_stock(network, products):
+    stocked(network["east"], products["TEE"], on_hand=5)
+    stocked(network["west"], products["TEE"], on_hand=5)
+    order = captured_order(skus=["TEE"], shipping_address=NYC_ADDRESS)
+
+    route_order(order_id=order.pk, actor=SYSTEM)
+
+    assert list(Reservation.objects.values_list("node__code", flat=True)) == ["dc-east"]
+
+
+def test_multi_line_order_no_single_node_can_fill_is_split_in_two(network, products):
+    # given: east has TEE and MUG, west has CAP only
+    stocked(network["east"], products["TEE"], on_hand=5)
+    stocked(network["east"], products["MUG"], on_hand=5)
+    stocked(network["west"], products["CAP"], on_hand=5)
+    order = captured_order(skus=["TEE", "MUG", "CAP"], shipping_address=NYC_ADDRESS)
+
+    # when
+    decision = route_order(order_id=order.pk, actor=SYSTEM)
+
+    # then
+    assert decision.outcome == "routed"
+    assert sorted(Reservation.objects.values_list("order_line__sku", "node__code")) == [
+        ("CAP", "dc-west"),
+        ("MUG", "dc-east"),
+        ("TEE", "dc-east"),
+    ]
+    assert decision.plan["attempts"][0]["shipments"] == 2
+
+
+def test_nothing_in_stock_backorders_then_stock_arrival_allocates_oldest_first(
+    network, products, django_capture_on_commit_callbacks
+):
+    # given: two orders wait for the same product; the older one was placed first
+    from datetime import UTC, datetime
+
+    older = captured_order(
+        external_id="OLD",
+        skus=["MUG"],
+        shipping_address=NYC_ADDRESS,
+        placed_at=datetime(2026, 11, 1, 9, tzinfo=UTC),
+    )
+    newer = captured_order(
+        external_id="NEW",
+        skus=["MUG"],
+        shipping_address=NYC_ADDRESS,
+        placed_at=datetime(2026, 11, 1, 10, tzinfo=UTC),
+    )
+    stocked(network["east"], products["MUG"], on_hand=0)
+    for order in (newer, older):
+        assert route_order(order_id=order.pk, actor=SYSTEM).outcome == "backordered"
+
+    # when: one unit arrives at the east DC
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_adjustment(
+            node_code="dc-east",
+            message_id="rcv-1",
+            source="wms",
+            lines=[("MUG", 1, "receipt")],
+            actor=SYSTEM,
+        )
+
+    # then: the older order got it, the newer still waits
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert (older.status, newer.status) == (OrderStatus.ALLOCATED, OrderStatus.BACKORDERED)
+    assert event_types(older) == ["order.created", "order.backordered", "order.routed"]
+    routed = Event.objects.get(stream=older.stream, type="order.routed")
+    assert routed.payload["trigger"] == "stock_arrived"
+
+
+def test_partial_backorder_reserves_what_exists_and_waits_for_the_rest(network, products):
+    # given
+    stocked(network["east"], products["TEE"], on_hand=3)
+    order = captured_order(skus=["TEE"], quantity=5, shipping_address=NYC_ADDRESS)
+
+    # when
+    decision = route_order(order_id=order.pk, actor=SYSTEM)
+
+    # then
+    order.refresh_from_db()
+    assert decision.outcome == "partially_backordered"
+    assert order.status == OrderStatus.BACKORDERED
+    assert reserved_at(network["east"], products["TEE"]) == 3
+    backordered = Event.objects.get(stream=order.stream, type="order.backordered")
+    assert backordered.payload["lines"] == [{"line_number": 1, "sku": "TEE", "quantity": 2}]
+
+    # and when two more arrive, only the missing two are routed
+    apply_adjustment(
+        node_code="dc-east",
+        message_id="rcv-2",
+        source="wms",
+        lines=[("TEE", 2, "receipt")],
+        actor=SYSTEM,
+    )
+    route_order(order_id=order.pk, actor=SYSTEM, trigger="stock_arrived")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED
+    assert reserved_at(network["east"], products["TEE"]) == 5
+    assert Reservation.objects.aggregate(total=Sum("quantity"))["total"] == 5
+
+
+def test_a_held_order_is_not_routed(network, products):
+    stocked(network["east"], products["TEE"], on_hand=5)
+    order = captured_order(skus=["TEE"], shipping_address=NYC_ADDRESS)
+    place_hold(order_id=order.pk, kind="fraud", reason="score 97", actor=SYSTEM)
+
+    outcome = orchestrate_order(order_id=order.pk)
+
+    assert outcome == Outcome.ON_HOLD
+    assert not Reservation.objects.exists()
+    assert reserved_at(network["east"], products["TEE"]) == 0
+
+
+def test_stock_taken_between_planning_and_reserving_is_planned_again(
+    network, products, monkeypatch
+):
+    # given: east is nearer, but another order takes its last units right after planning
+    stocked(network["east"], products["TEE"], on_hand=1)
+    stocked(network["west"], products["TEE"], on_hand=5)
+    rival = captured_order(external_id="RIVAL", skus=["TEE"], shipping_address=NYC_ADDRESS)
+    order = captured_order(skus=["TEE"], shipping_address=NYC_ADDRESS)
+    from fulfillment.services import routing
+
+    real_plan = routing.plan_order
+    calls = []
+
+    def plan_then_lose_the_race(*args, **kwargs):
+        plan = real_plan(*args, **kwargs)
+        if not calls:
+            reserve(
+                requests=[
+                    ReservationRequest(
+                        node_id=network["east"].pk,
+                        product_id=products["TEE"].pk,
+                        quantity=1,
+                        order_line_id=rival.lines.get().pk,
+                    )
+                ],
+                actor=SYSTEM,
+                reference_id=rival.number,
+            )
+        calls.append(plan)
+        return plan
+
+    monkeypatch.setattr(routing, "plan_order", plan_then_lose_the_race)
+
+    # when
+    decision = route_order(order_id=order.pk, actor=SYSTEM)
+
+    # then
+    assert decision.outcome == "routed"
+    assert len(calls) == 2
+    assert [a["node_code"] for a in decision.plan["attempts"][0]["assignments"]] == ["dc-east"]
+    assert list(
+        Reservation.objects.filter(order_line__order=order).values_list("node__code", flat=True)
+    ) == ["dc-west"]
+    assert reserved_at(network["east"], products["TEE"]) == 1  # the rival's unit only

@@ -1,0 +1,383 @@
+"""The inventory API as a contract: feeds (snapshots, adjustments) and availability."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from inventory.models import InventoryFeedMessage, InventoryMovement
+from oms.events.models import Event
+from tests.factories.inventory import NodeFactory, ProductFactory, StoreFactory, stocked
+
+pytestmark = pytest.mark.django_db
+
+SNAPSHOTS = "/api/v1/inventory/snapshots/"
+ADJUSTMENTS = "/api/v1/inventory/adjustments/"
+AVAILABILITY = "/api/v1/availability/"
+
+
+@pytest.fixture
+def levels():
+    node = NodeFactory(code="dc-east")
+    return {
+        "TEE": stocked(node, ProductFactory(sku="TEE-1"), on_hand=10),
+        "MUG": stocked(node, ProductFactory(sku="MUG-2"), on_hand=4),
+    }
+
+
+def on_hand(levels) -> dict[str, int]:
+    for level in levels.values():
+        level.refresh_from_db()
+    return {sku: level.on_hand for sku, level in levels.items()}
+
+
+def snapshot_body(**overrides):
+    body = {
+        "node": "dc-east",
+        "message_id": "wms-0001",
+        "as_of": "2026-11-20T06:00:00Z",
+        "counts": [{"sku": "tee-1", "on_hand": 12}, {"sku": "MUG-2", "on_hand": 4}],
+    }
+    body.update(overrides)
+    return body
+
+
+# --- snapshots ---------------------------------------------------------------------------
+
+
+def test_post_snapshot_applies_the_count(web_api, levels):
+    # when
+    response = web_api.post(SNAPSHOTS, snapshot_body(), format="json")
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "applied",
+        "kind": "snapshot",
+        "node": "dc-east",
+        "message_id": "wms-0001",
+        "duplicate": False,
+        "detail": "Snapshot applied: 1 stock level changed.",
+        "changed": [
+            {"sku": "TEE-1", "on_hand_before": 10, "on_hand": 12, "reserved": 0, "available": 12}
+        ],
+        "oversells": [],
+    }
+    assert on_hand(levels) == {"TEE": 12, "MUG": 4}
+    message = InventoryFeedMessage.objects.get()
+    assert (message.source, message.message_id) == ("api:dc-east", "wms-0001")
+    event = Event.objects.get(type="inventory.snapshot_applied")
+    assert (event.actor_kind, event.actor_label) == ("api_client", "storefront")
+
+
+def test_post_snapshot_twice_answers_duplicate(web_api, levels):
+    # given
+    web_api.post(SNAPSHOTS, snapshot_body(), format="json")
+
+    # when
+    response = web_api.post(SNAPSHOTS, snapshot_body(), format="json")
+
+    # then
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["duplicate"]) == ("duplicate", True)
+    assert on_hand(levels) == {"TEE": 12, "MUG": 4}
+    assert Event.objects.filter(type="inventory.snapshot_applied").count() == 1
+
+
+def test_post_an_older_snapshot_answers_ignored_stale(web_api, levels):
+    # given
+    web_api.post(SNAPSHOTS, snapshot_body(), format="json")
+
+    # when
+    response = web_api.post(
+        SNAPSHOTS,
+        snapshot_body(message_id="wms-0000", as_of="2026-11-20T05:00:00Z"),
+        format="json",
+    )
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored_stale"
+    assert response.json()["changed"] == []
+    assert on_hand(levels) == {"TEE": 12, "MUG": 4}
+
+
+def test_post_snapshot_with_unknown_node_and_skus_is_400_with_per_line_codes(web_api, levels):
+    # when
+    response = web_api.post(
+        SNAPSHOTS,
+        snapshot_body(
+            node="dc-nowhere",
+            counts=[
+                {"sku": "TEE-1", "on_hand": 1},
+                {"sku": "NOPE", "on_hand": 1},
+                {"sku": "tee-1", "on_hand": 2},
+            ],
+        ),
+        format="json",
+    )
+
+    # then
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_failed"
+    assert [(e["code"], e["field"]) for e in body["errors"]] == [("duplicate_sku", "counts[2].sku")]
+
+    # when: without the duplicate
+    response = web_api.post(
+        SNAPSHOTS,
+        snapshot_body(
+            node="dc-nowhere",
+            counts=[{"sku": "TEE-1", "on_hand": 1}, {"sku": "NOPE", "on_hand": -1}],
+        ),
+        format="json",
+    )
+
+    # then
+    assert response.status_code == 400
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("unknown_node", "node"),
+        ("unknown_sku", "counts[1].sku"),
+        ("negative_count", "counts[1].on_hand"),
+    ]
+    assert on_hand(levels) == {"TEE": 10, "MUG": 4}
+    assert not InventoryFeedMessage.objects.exists()
+
+
+def test_post_snapshot_with_a_malformed_body_is_400(web_api, levels):
+    # when
+    response = web_api.post(
+        SNAPSHOTS, snapshot_body(as_of="yesterday", counts=[{"sku": "TEE-1"}]), format="json"
+    )
+
+    # then
+    assert response.status_code == 400
+    assert {(e["code"], e["field"]) for e in response.json()["errors"]} == {
+        ("invalid", "as_of"),
+        ("required", "counts[0].on_hand"),
+    }
+
+
+def test_feeds_need_an_api_key(levels):
+    # when
+    response = APIClient().post(SNAPSHOTS, snapshot_body(), format="json")
+
+    # then
+    assert response.status_code == 401
+    assert on_hand(levels) == {"TEE": 10, "MUG": 4}
+
+
+# --- adjustments -------------------------------------------------------------------------
+
+
+def test_post_adjustment_applies_the_deltas(web_api, levels):
+    # when
+    response = web_api.post(
+        ADJUSTMENTS,
+        {
+            "node": "dc-east",
+            "message_id": "adj-1",
+            "lines": [
+                {"sku": "TEE-1", "delta": -2, "reason": "damaged"},
+                {"sku": "MUG-2", "delta": 1},
+            ],
+        },
+        format="json",
+    )
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["status"] == "applied"
+    assert [(c["sku"], c["on_hand"]) for c in response.json()["changed"]] == [
+        ("TEE-1", 8),
+        ("MUG-2", 5),
+    ]
+    assert on_hand(levels) == {"TEE": 8, "MUG": 5}
+    assert list(
+        InventoryMovement.objects.filter(reference_type="feed").values_list("delta_on_hand", "note")
+    ) == [(-2, "damaged"), (1, "")]
+
+
+def test_post_adjustment_that_would_go_negative_is_409_and_applies_nothing(web_api, levels):
+    # when
+    response = web_api.post(
+        ADJUSTMENTS,
+        {
+            "node": "dc-east",
+            "message_id": "adj-2",
+            "lines": [{"sku": "TEE-1", "delta": -2}, {"sku": "MUG-2", "delta": -5}],
+        },
+        format="json",
+    )
+
+    # then
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "adjustment_refused"
+    assert body["errors"] == [
+        {
+            "code": "on_hand_would_go_negative",
+            "field": "lines[1].delta",
+            "detail": "MUG-2: on hand would become -1.",
+        }
+    ]
+    assert on_hand(levels) == {"TEE": 10, "MUG": 4}
+    assert not Event.objects.filter(type="inventory.adjusted").exists()
+
+
+def test_post_adjustment_with_unknown_sku_is_400(web_api, levels):
+    # when
+    response = web_api.post(
+        ADJUSTMENTS,
+        {"node": "dc-east", "message_id": "adj-3", "lines": [{"sku": "NOPE", "delta": 1}]},
+        format="json",
+    )
+
+    # then
+    assert response.status_code == 400
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("unknown_sku", "lines[0].sku")
+    ]
+    assert not InventoryMovement.objects.filter(reference_type="feed").exists()
+
+
+# --- availability ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def network():
+    """Around ZIP 10001 (Manhattan): a pickup store 0.4 mi away, a ship-from-store 82.7 mi, a
+    pickup-only store 188 mi (too far), a DC 473 mi, and an inactive DC."""
+    dc = NodeFactory(code="dc-columbus", latitude=Decimal("39.8680"), longitude=Decimal("-82.9110"))
+    nyc = StoreFactory(
+        code="store-nyc", latitude=Decimal("40.7506"), longitude=Decimal("-73.9888"), can_ship=False
+    )
+    phl = StoreFactory(code="store-phl", latitude=Decimal("39.9516"), longitude=Decimal("-75.1680"))
+    bos = StoreFactory(
+        code="store-bos", latitude=Decimal("42.3554"), longitude=Decimal("-71.0605"), can_ship=False
+    )
+    closed = NodeFactory(code="dc-closed", is_active=False)
+    tee, mug = ProductFactory(sku="TEE-1"), ProductFactory(sku="MUG-2")
+    stocked(dc, tee, on_hand=100)
+    stocked(nyc, tee, on_hand=3)
+    stocked(phl, tee, on_hand=2, safety_stock=3)  # available -1: shows as 0
+    stocked(bos, tee, on_hand=5)
+    stocked(closed, tee, on_hand=50)
+    stocked(dc, mug, on_hand=7)
+    return {"dc": dc, "nyc": nyc}
+
+
+def row(node, kind, available, distance, can_ship, can_pickup):
+    return {
+        "node": node,
+        "kind": kind,
+        "available": available,
+        "distance_miles": distance,
+        "can_ship": can_ship,
+        "can_pickup": can_pickup,
+    }
+
+
+def test_availability_near_a_us_postal_code(web_api, network):
+    # when
+    response = web_api.get(AVAILABILITY, {"sku": ["tee-1", "MUG-2"], "postal_code": "10001"})
+
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["postal_code"], body["country"], body["pickup_radius_miles"]) == (
+        "10001",
+        "US",
+        50.0,
+    )
+    assert body["location"] == {"latitude": 40.7484, "longitude": -73.9967, "state": "NY"}
+    assert body["items"] == [
+        {
+            "sku": "TEE-1",
+            "is_active": True,
+            "network_available": 100,
+            "nodes": [
+                row("store-nyc", "store", 3, 0.4, False, True),
+                row("store-phl", "store", 0, 82.7, True, False),
+                row("dc-columbus", "distribution_center", 100, 473.4, True, False),
+            ],
+        },
+        {
+            "sku": "MUG-2",
+            "is_active": True,
+            "network_available": 7,
+            "nodes": [
+                row("store-nyc", "store", 0, 0.4, False, True),
+                row("store-phl", "store", 0, 82.7, True, False),
+                row("dc-columbus", "distribution_center", 7, 473.4, True, False),
+            ],
+        },
+    ]
+
+
+def test_availability_outside_the_us_has_network_totals_but_no_distances(web_api, network):
+    # when
+    response = web_api.get(
+        AVAILABILITY, {"sku": "TEE-1", "postal_code": "SW1A 1AA", "country": "gb"}
+    )
+
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["country"], body["location"]) == ("GB", None)
+    [item] = body["items"]
+    assert item["network_available"] == 100
+    assert item["nodes"] == [
+        row("dc-columbus", "distribution_center", 100, None, True, False),
+        row("store-phl", "store", 0, None, True, False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("_case", "params", "code", "field"),
+    [
+        ("unknown ZIP", {"sku": "TEE-1", "postal_code": "00000"}, "unknown_postal_code", None),
+        ("malformed ZIP", {"sku": "TEE-1", "postal_code": "ABC"}, "unknown_postal_code", None),
+        ("unknown SKU", {"sku": ["TEE-1", "NOPE"]}, "validation_failed", "sku[1]"),
+        ("no SKU", {"postal_code": "10001"}, "validation_failed", "sku"),
+        ("51 SKUs", {"sku": [f"S-{i}" for i in range(51)]}, "validation_failed", "sku"),
+    ],
+)
+def test_availability_refusals_are_400(web_api, network, _case, params, code, field):
+    # when
+    response = web_api.get(AVAILABILITY, params)
+
+    # then
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == code
+    assert [e["field"] for e in body["errors"]] == ([field] if field else [])
+
+
+def test_availability_takes_the_same_few_queries_for_1_or_50_skus(web_api, network):
+    # given
+    skus = [ProductFactory(sku=f"BULK-{i:02d}").sku for i in range(49)]
+    web_api.get(AVAILABILITY, {"sku": "TEE-1"})  # warm up: the key's last_used_at is written
+
+    # when
+    with CaptureQueriesContext(connection) as one:
+        first = web_api.get(AVAILABILITY, {"sku": "TEE-1", "postal_code": "10001"})
+    with CaptureQueriesContext(connection) as fifty:
+        second = web_api.get(AVAILABILITY, {"sku": ["TEE-1", *skus], "postal_code": "10001"})
+
+    # then: API key, products, nodes, stock levels
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert len(second.json()["items"]) == 50
+    assert len(one.captured_queries) == len(fifty.captured_queries) == 4
+
+
+def test_availability_counts_only_active_shipping_nodes_in_the_network(web_api, network):
+    # when: no address, so no pickup stores; the closed DC's 50 and the stores' 8 don't count
+    response = web_api.get(AVAILABILITY, {"sku": "TEE-1"})
+
+    # then
+    [item] = response.json()["items"]
+    assert item["network_available"] == 100
+    assert {n["node"] for n in item["nodes"]} == {"dc-columbus", "store-phl"}
