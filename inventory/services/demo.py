@@ -12,13 +12,16 @@ import logging
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from fulfillment.selectors import active_rule_set_for
+from fulfillment.services.backtest import run_backtest
+from fulfillment.services.rulesets import approve_rule_set, create_rule_set, submit_rule_set
 from inventory.models import Node, NodeKind, Product, StockLevel, normalize_sku
 from inventory.services.ledger import InitialStock, set_initial_stock
 from oms.core.actors import Actor
@@ -298,6 +301,7 @@ def seed_demo() -> DemoData:
         Product.objects.filter(sku__in=[s.sku for s in specs]).values_list("sku", "pk")
     )
     _create_missing_stock(nodes, [product_ids[s.sku] for s in specs], now)
+    _ensure_default_rule_set(now)
     password = _reset_admin()
     api_key = _reissue_demo_key()
     result = DemoData(
@@ -321,6 +325,31 @@ def seed_demo() -> DemoData:
         api_key.client.prefix,
     )
     return result
+
+
+# The demo's routing rules: stores keep one unit of each product for walk-in shoppers, and
+# express ships only from distribution centers (the built-in default for service levels).
+DEMO_RULES = {"filters": {"store_min_stock": 1}}
+
+
+def _ensure_default_rule_set(now: datetime) -> None:
+    """An active default rule set, so routing in the demo is rule-driven and shows on orders.
+    Seeded by the system, so it skips maker-checker (which needs two people); it still goes
+    through submit, backtest and approve like any rule set."""
+    if active_rule_set_for(None) is not None:
+        return
+    rule_set = create_rule_set(
+        key="default",
+        name="Default routing",
+        config=DEMO_RULES,
+        author=None,
+        description="Seeded by seed_demo: nearest node that can ship everything, fewest splits.",
+    )
+    submit_rule_set(rule_set_id=rule_set.pk, user=None)
+    run_backtest(
+        rule_set_id=rule_set.pk, period_from=now - timedelta(days=30), period_to=now, user=None
+    )
+    approve_rule_set(rule_set_id=rule_set.pk, approver=None, note="seeded for the demo")
 
 
 def _upsert_node(spec: NodeSpec) -> Node:
