@@ -22,6 +22,7 @@ from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 from unfold.utils import parse_date_str
 
+from fulfillment.admin import routing_panel_context
 from oms.core.actors import Actor
 from oms.core.admin_actions import plural, redirect_after_action, run_service_for_each
 from oms.core.money import format_amount
@@ -241,6 +242,7 @@ class OrderAdmin(ModelAdmin):
     actions = ("place_manual_hold",)
     actions_detail = ("place_hold_detail", "release_hold_detail")
     change_form_outer_after_template = "admin/orders/order/event_timeline.html"
+    change_form_template = "admin/orders/order/routing_panel.html"  # "Routing" after the timeline
     fieldsets = (
         (
             "Order",
@@ -321,6 +323,8 @@ class OrderAdmin(ModelAdmin):
                 }
                 for event in events_for_stream(obj.stream)
             ]
+        if obj is not None:
+            context.update(routing_panel_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- permissions: orders come from channels and change only through services ---------

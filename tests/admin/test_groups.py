@@ -34,6 +34,7 @@ def test_groups_have_exactly_their_permissions():
         "events.view_event",
         "orders.change_order",
         "orders.change_hold",
+        "fulfillment.view_routingdecision",
     }
     assert codenames("store_associate") == {
         "orders.view_order",
