@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Order-capture benchmark: the OMS API under gunicorn vs the SQL floor, in one run.
+# Order-capture benchmark: the OMS API under gunicorn vs the SQL floor, in one run; then the
+# routing benchmark (bench/routing_bench.py) on the same database.
 # Usage: make bench   (or: PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres bash bench/run.sh)
 # Knobs: CLIENTS DURATION WARMUP WORKERS NSKUS HISTORY_ORDERS BENCH_DB FLOOR_DB FLOOR_DIR REDIS_DB
-#        BENCH_PORT MAX_ERROR_RATE. See bench/README.md.
+#        BENCH_PORT MAX_ERROR_RATE ROUTING_ORDERS AVAILABILITY_REQUESTS AVAILABILITY_CLIENTS.
+#        See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,6 +22,9 @@ FLOOR_DB=${FLOOR_DB:-oms_floor}
 FLOOR_DIR=${FLOOR_DIR:-/work/shared/bench}
 REDIS_DB=${REDIS_DB:-14}
 MAX_ERROR_RATE=${MAX_ERROR_RATE:-0.001}
+ROUTING_ORDERS=${ROUTING_ORDERS:-300}
+AVAILABILITY_REQUESTS=${AVAILABILITY_REQUESTS:-400}
+AVAILABILITY_CLIENTS=${AVAILABILITY_CLIENTS:-4}
 PY=$ROOT/.venv/bin/python
 RESULTS=$ROOT/bench/results
 GUNICORN_LOG=$RESULTS/gunicorn-error.log
@@ -69,26 +74,32 @@ createdb "$BENCH_DB"
 psql -q -d "$BENCH_DB" -c "VACUUM ANALYZE" -c "CHECKPOINT"
 
 PORT=${BENCH_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-echo "== gunicorn: $WORKERS sync workers on 127.0.0.1:$PORT ($CORES cores), log $GUNICORN_LOG"
 : >"$GUNICORN_LOG"
 export BENCH_READY_DIR=$TMP/ready
-mkdir -p "$BENCH_READY_DIR"
-"$ROOT/.venv/bin/gunicorn" oms.wsgi:application -c bench/gunicorn_conf.py \
-  --workers "$WORKERS" --bind "127.0.0.1:$PORT" \
-  --error-logfile - --log-level warning >>"$GUNICORN_LOG" 2>&1 &
-GUNICORN_PID=$!
-# Ready = /healthz answers 200 and every worker has loaded the app (gunicorn_conf.py).
-for i in $(seq 1 300); do
-  if [ "$(find "$BENCH_READY_DIR" -type f | wc -l)" -ge "$WORKERS" ] \
-    && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200 ]; then
-    break
-  fi
-  if ! kill -0 "$GUNICORN_PID" 2>/dev/null; then
-    echo "gunicorn exited; its log:" >&2; cat "$GUNICORN_LOG" >&2; exit 1
-  fi
-  if [ "$i" = 300 ]; then echo "gunicorn not ready (all workers + /healthz 200) in 60 s" >&2; exit 1; fi
-  sleep 0.2
-done
+
+start_gunicorn() {
+  echo "== gunicorn: $WORKERS sync workers on 127.0.0.1:$PORT ($CORES cores), log $GUNICORN_LOG"
+  rm -rf "$BENCH_READY_DIR"
+  mkdir -p "$BENCH_READY_DIR"
+  "$ROOT/.venv/bin/gunicorn" oms.wsgi:application -c bench/gunicorn_conf.py \
+    --workers "$WORKERS" --bind "127.0.0.1:$PORT" \
+    --error-logfile - --log-level warning >>"$GUNICORN_LOG" 2>&1 &
+  GUNICORN_PID=$!
+  # Ready = /healthz answers 200 and every worker has loaded the app (gunicorn_conf.py).
+  for i in $(seq 1 300); do
+    if [ "$(find "$BENCH_READY_DIR" -type f | wc -l)" -ge "$WORKERS" ] \
+      && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200 ]; then
+      break
+    fi
+    if ! kill -0 "$GUNICORN_PID" 2>/dev/null; then
+      echo "gunicorn exited; its log:" >&2; cat "$GUNICORN_LOG" >&2; exit 1
+    fi
+    if [ "$i" = 300 ]; then echo "gunicorn not ready (all workers + /healthz 200) in 60 s" >&2; exit 1; fi
+    sleep 0.2
+  done
+}
+
+start_gunicorn
 
 echo "== load: $CLIENTS clients, ${WARMUP}s warm-up + ${DURATION}s measured"
 LOAD_RC=0
@@ -118,7 +129,29 @@ REPORT_RC=0
 "$PY" bench/report.py --load-json "$TMP/load.json" --floor-out "$TMP/floor.out" \
   --jsonl "$RESULTS/capture.jsonl" --db-orders "$DB_ORDERS" --queued-messages "$QUEUED" \
   --meta "$META" || REPORT_RC=$?
-if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ]; then
-  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC)"
+
+# Routing after the floor, so that the capture load and the floor stay back to back. Same
+# database: it adds 200 nodes with stock and deactivates bench-dc (see routing_bench.py).
+ROUTING_RC=0
+if [ "$ROUTING_ORDERS" != 0 ]; then
+  echo
+  echo "== routing: 200 nodes, $ROUTING_ORDERS orders per size (1, 3, 10 lines), availability with $AVAILABILITY_CLIENTS clients"
+  LOG_MARK=$(wc -l <"$GUNICORN_LOG")
+  start_gunicorn  # for the availability part; plan_order and route_order run in-process
+  ROUTING_META=$(printf '{"workers": %s, "cores": %s, "nskus": %s, "git": "%s"}' \
+    "$WORKERS" "$CORES" "$NSKUS" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+  "$PY" bench/routing_bench.py --orders "$ROUTING_ORDERS" --skus "$NSKUS" --port "$PORT" \
+    --key-file "$TMP/api-key" --availability-requests "$AVAILABILITY_REQUESTS" \
+    --availability-clients "$AVAILABILITY_CLIENTS" --max-error-rate "$MAX_ERROR_RATE" \
+    --jsonl "$RESULTS/routing.jsonl" --meta "$ROUTING_META" || ROUTING_RC=$?
+  stop_gunicorn
+  if tail -n +"$((LOG_MARK + 1))" "$GUNICORN_LOG" \
+    | grep -qE "Traceback|WORKER TIMEOUT|\[(ERROR|CRITICAL)\]"; then
+    echo "gunicorn log has errors or tracebacks (routing part): see $GUNICORN_LOG"
+  fi
+fi
+
+if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$ROUTING_RC" != 0 ]; then
+  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC routing=$ROUTING_RC)"
   exit 1
 fi
