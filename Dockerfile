@@ -10,4 +10,4 @@ RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --no-input
 RUN useradd --system --uid 1000 oms && chown -R oms /app
 USER oms
 EXPOSE 8000
-CMD ["gunicorn", "oms.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "oms.wsgi:application", "--config", "gunicorn.conf.py"]

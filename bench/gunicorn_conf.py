@@ -12,6 +12,9 @@ from typing import Any
 
 
 def post_worker_init(worker: Any) -> None:
+    from oms.core.process_tuning import freeze_startup_heap
+
+    freeze_startup_heap()  # as the production gunicorn.conf.py does
     ready_dir = os.environ.get("BENCH_READY_DIR")
     if ready_dir:
         (Path(ready_dir) / f"worker-{os.getpid()}").touch()

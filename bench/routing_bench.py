@@ -454,6 +454,11 @@ def main() -> int:
         f"({setup_s:.1f} s)"
     )
 
+    # Like a Celery worker at start-up (oms/core/process_tuning.py): without it, collections of
+    # Django's start-up heap add 50-100 ms pauses to the tail.
+    from oms.core.process_tuning import freeze_startup_heap
+
+    freeze_startup_heap()
     plan = bench_plan(rng, zips, sample, product_ids, args.orders, args.warmup)
     print_sizes(
         "plan_order alone (pure; candidates loaded beforehand, not timed):",

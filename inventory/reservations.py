@@ -43,6 +43,8 @@ class ReservationRequest:
     product_id: int
     quantity: int
     order_line_id: int
+    # The stock level row, when the caller already read it (routing does): saves a lookup.
+    stock_level_id: int | None = None
 
 
 def reserve(
@@ -61,7 +63,10 @@ def reserve(
             raise InvalidQuantity(request.quantity)
     if not requests:
         return []
-    stock_ids = _stock_level_ids({(r.node_id, r.product_id) for r in requests})
+    stock_ids = {(r.node_id, r.product_id): r.stock_level_id for r in requests if r.stock_level_id}
+    unknown = {(r.node_id, r.product_id) for r in requests} - stock_ids.keys()
+    if unknown:
+        stock_ids.update(_stock_level_ids(unknown))
     now = timezone.now()
     results: list[Reservation | None] = [None] * len(requests)
     movements = []

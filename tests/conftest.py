@@ -50,3 +50,11 @@ def celery_worker(transactional_db):
 
     with running_worker() as worker:
         yield worker
+
+
+@pytest.fixture(autouse=True)
+def _fresh_routing_load():
+    """Routing caches each node's daily load for a few seconds per process; tests start clean."""
+    from fulfillment.services.routing import forget_cached_load
+
+    forget_cached_load()

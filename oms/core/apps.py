@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Celery signal receivers that carry the correlation id into tasks (infrastructure only).
-        from oms.core import task_context  # noqa: F401
+        from oms.core import process_tuning, task_context  # noqa: F401

@@ -243,3 +243,27 @@ def test_stock_taken_between_planning_and_reserving_is_planned_again(
         Reservation.objects.filter(order_line__order=order).values_list("node__code", flat=True)
     ) == ["dc-west"]
     assert reserved_at(network["east"], products["TEE"]) == 1  # the rival's unit only
+
+
+def test_a_node_at_its_daily_capacity_is_passed_over(network, products):
+    # given: the east DC takes one order a day and already took one today
+    from fulfillment.services.routing import forget_cached_load
+
+    network["east"].daily_capacity = 1
+    network["east"].save(update_fields=["daily_capacity"])
+    stocked(network["east"], products["TEE"], on_hand=10)
+    stocked(network["west"], products["TEE"], on_hand=10)
+    first = captured_order(external_id="C-1", skus=["TEE"], shipping_address=NYC_ADDRESS)
+    second = captured_order(external_id="C-2", skus=["TEE"], shipping_address=NYC_ADDRESS)
+    route_order(order_id=first.pk, actor=SYSTEM)
+    forget_cached_load()
+
+    # when
+    decision = route_order(order_id=second.pk, actor=SYSTEM)
+
+    # then
+    assert list(
+        Reservation.objects.filter(order_line__order=second).values_list("node__code", flat=True)
+    ) == ["dc-west"]
+    east = next(c for c in decision.plan["attempts"][0]["candidates"] if c["code"] == "dc-east")
+    assert [e["filter"] for e in east["excluded"]] == ["capacity"]
