@@ -41,7 +41,8 @@ class Channel(TimeStampedModel):
 
 
 class ApiClient(TimeStampedModel):
-    """A system that calls the API on behalf of exactly one channel.
+    """A system that calls the API on behalf of exactly one channel (a web shop, a POS) or one
+    node (a WMS, a 3PL, a store system sending fulfillment feedback).
 
     The key is shown once at creation; only its SHA-256 is stored (keys are 256-bit random, so
     a fast hash is enough: there is nothing to brute-force). `prefix` finds the row without
@@ -49,7 +50,12 @@ class ApiClient(TimeStampedModel):
     """
 
     name = models.CharField(max_length=100)
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_clients")
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="api_clients", null=True, blank=True
+    )
+    node = models.ForeignKey(
+        Node, on_delete=models.PROTECT, related_name="api_clients", null=True, blank=True
+    )
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -57,14 +63,25 @@ class ApiClient(TimeStampedModel):
     history = HistoricalRecords(excluded_fields=["last_used_at", "key_hash"])
 
     class Meta:
-        ordering = ["channel__code", "name"]
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(channel__isnull=False) & Q(node__isnull=True))
+                | (Q(channel__isnull=True) & Q(node__isnull=False)),
+                name="apiclient_exactly_one_scope",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.channel.code})"
+        return f"{self.name} ({self.scope_label})"
 
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def scope_label(self) -> str:
+        return f"channel {self.channel.code}" if self.channel_id else f"node {self.node.code}"
 
 
 class OrderStatus(models.TextChoices):
@@ -78,6 +95,16 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
 
+
+PROGRESS_SOURCES = [
+    OrderStatus.CREATED,
+    OrderStatus.BACKORDERED,
+    OrderStatus.ALLOCATED,
+    OrderStatus.RELEASED,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+]
 
 OPEN_ORDER_STATUSES = [
     OrderStatus.CREATED,
@@ -212,21 +239,58 @@ class Order(FSMModelMixin, TimeStampedModel):
         self.cancelled_at = at
         self.cancel_reason = reason[:200]
 
-    @transition(
-        field=status,
-        source=[OrderStatus.CREATED, OrderStatus.BACKORDERED],
-        target=OrderStatus.ALLOCATED,
-    )
-    def allocate(self) -> None:
-        """Every line's quantity is reserved at some node."""
+    # Progress transitions, chosen by fulfillment/services/rollup.py from the lines' state.
+    # Their sources are wide on purpose: a rejection or short pick can send an order back
+    # from released to backordered, and a partial shipment can come before the rest is
+    # allocated. Cancelled and completed are terminal.
+    @transition(field=status, source=PROGRESS_SOURCES, target=OrderStatus.BACKORDERED)
+    def mark_backordered(self) -> None:
+        """Some quantity waits for stock."""
+
+    @transition(field=status, source=PROGRESS_SOURCES, target=OrderStatus.ALLOCATED)
+    def mark_allocated(self) -> None:
+        """Everything is reserved; some of it is not yet released to its node."""
+
+    @transition(field=status, source=PROGRESS_SOURCES, target=OrderStatus.RELEASED)
+    def mark_released(self) -> None:
+        """Everything not yet shipped is at its nodes."""
+
+    @transition(field=status, source=PROGRESS_SOURCES, target=OrderStatus.PARTIALLY_SHIPPED)
+    def mark_partially_shipped(self) -> None:
+        """Some quantity has shipped."""
+
+    @transition(field=status, source=PROGRESS_SOURCES, target=OrderStatus.SHIPPED)
+    def mark_shipped(self) -> None:
+        """Every line has shipped (or been picked up)."""
+
+    @transition(field=status, source=PROGRESS_SOURCES, target=OrderStatus.DELIVERED)
+    def mark_delivered(self) -> None:
+        """Every line has been delivered or picked up."""
 
     @transition(
         field=status,
-        source=[OrderStatus.CREATED, OrderStatus.BACKORDERED],
-        target=OrderStatus.BACKORDERED,
+        source=OrderStatus.DELIVERED,
+        target=OrderStatus.COMPLETED,
+        conditions=[lambda order: order.payment_status == PaymentStatus.PAID],
     )
-    def backorder(self) -> None:
-        """Some quantity could not be reserved anywhere and waits for stock."""
+    def complete(self) -> None:
+        """Delivered and paid: nothing left to do."""
+
+    @transition(
+        field=payment_status,
+        source=[PaymentStatus.PENDING, PaymentStatus.AUTHORIZED],
+        target=PaymentStatus.PAID,
+    )
+    def capture_payment(self, *, reference: str) -> None:
+        self.payment_reference = reference or self.payment_reference
+
+    @transition(
+        field=payment_status,
+        source=[PaymentStatus.PENDING, PaymentStatus.AUTHORIZED],
+        target=PaymentStatus.FAILED,
+    )
+    def fail_payment(self) -> None:
+        """The provider refused the capture."""
 
     @transition(field=payment_status, source=PaymentStatus.PENDING, target=PaymentStatus.AUTHORIZED)
     def authorize_payment(self, *, reference: str) -> None:
@@ -245,6 +309,16 @@ class LineStatus(models.TextChoices):
     SHIPPED = "shipped", "Shipped"
     DELIVERED = "delivered", "Delivered"
     CANCELLED = "cancelled", "Cancelled"
+
+
+LINE_PROGRESS_SOURCES = [
+    LineStatus.OPEN,
+    LineStatus.BACKORDERED,
+    LineStatus.ALLOCATED,
+    LineStatus.RELEASED,
+    LineStatus.SHIPPED,
+    LineStatus.DELIVERED,
+]
 
 
 class OrderLine(FSMModelMixin, TimeStampedModel):
@@ -275,19 +349,26 @@ class OrderLine(FSMModelMixin, TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.order_id}/{self.line_number} {self.sku} × {self.quantity}"
 
-    @transition(
-        field=status, source=[LineStatus.OPEN, LineStatus.BACKORDERED], target=LineStatus.ALLOCATED
-    )
-    def allocate(self) -> None:
-        """The whole quantity is reserved (possibly across nodes)."""
-
-    @transition(
-        field=status,
-        source=[LineStatus.OPEN, LineStatus.BACKORDERED],
-        target=LineStatus.BACKORDERED,
-    )
-    def backorder(self) -> None:
+    # Progress transitions chosen by fulfillment/services/rollup.py (see Order).
+    @transition(field=status, source=LINE_PROGRESS_SOURCES, target=LineStatus.BACKORDERED)
+    def mark_backordered(self) -> None:
         """Some of the quantity waits for stock."""
+
+    @transition(field=status, source=LINE_PROGRESS_SOURCES, target=LineStatus.ALLOCATED)
+    def mark_allocated(self) -> None:
+        """All reserved; some not yet released to its node."""
+
+    @transition(field=status, source=LINE_PROGRESS_SOURCES, target=LineStatus.RELEASED)
+    def mark_released(self) -> None:
+        """Everything not yet shipped is at its nodes."""
+
+    @transition(field=status, source=LINE_PROGRESS_SOURCES, target=LineStatus.SHIPPED)
+    def mark_shipped(self) -> None:
+        """The whole quantity has shipped (or been picked up)."""
+
+    @transition(field=status, source=LINE_PROGRESS_SOURCES, target=LineStatus.DELIVERED)
+    def mark_delivered(self) -> None:
+        """The whole quantity has been delivered or picked up."""
 
     @transition(
         field=status,

@@ -25,6 +25,7 @@ from fulfillment.events import ORDER_BACKORDERED, ORDER_ROUTED, ORDER_UNROUTABLE
 from fulfillment.models import RoutingDecision, RoutingOutcome, RoutingRuleSet
 from fulfillment.rules import RuleConfig
 from fulfillment.selectors import active_rule_set_for
+from fulfillment.services.rollup import rollup_order
 from fulfillment.sourcing import (
     CandidateNode,
     Destination,
@@ -43,7 +44,15 @@ from orders.locks import lock_order
 from orders.models import DeliveryMethod, LineStatus, Order, OrderLine, OrderStatus
 
 MAX_ATTEMPTS = 3
-ROUTABLE_STATUSES = (OrderStatus.CREATED, OrderStatus.BACKORDERED)
+# Orders with quantity that may still need a node: new, waiting, or partly at nodes after a
+# rejection or short pick (route_order only routes what no reservation covers).
+ROUTABLE_STATUSES = (
+    OrderStatus.CREATED,
+    OrderStatus.BACKORDERED,
+    OrderStatus.ALLOCATED,
+    OrderStatus.RELEASED,
+    OrderStatus.PARTIALLY_SHIPPED,
+)
 
 
 @dataclass(frozen=True)
@@ -346,7 +355,7 @@ def _record(
             },
         )
         return decision
-    _transition_lines(order, lines, short)
+    rollup_order(order)
     allocations = _allocations(lines, taken)
     if allocations:
         record_event(
@@ -376,28 +385,6 @@ def _record(
             },
         )
     return decision
-
-
-def _transition_lines(order: Order, lines: list[OrderLine], short: dict[int, int]) -> None:
-    """Run each line's FSM transition (which checks it is allowed), then persist the new
-    statuses with one UPDATE per target status instead of one per line."""
-    by_target: dict[str, list[int]] = defaultdict(list)
-    for line in lines:
-        if line.pk in short:
-            line.backorder()
-        elif line.status in (LineStatus.OPEN, LineStatus.BACKORDERED):
-            line.allocate()
-        else:
-            continue
-        by_target[line.status].append(line.pk)
-    now = timezone.now()
-    for target, line_ids in sorted(by_target.items()):
-        OrderLine.objects.filter(pk__in=line_ids).update(status=target, updated_at=now)
-    if short:
-        order.backorder()
-    else:
-        order.allocate()
-    order.save(update_fields=["status", "updated_at"])
 
 
 def _allocations(lines: list[OrderLine], taken: list[tuple[int, str, int]]) -> list[dict[str, Any]]:

@@ -16,6 +16,24 @@ class IsApiClient(BasePermission):
         return isinstance(request.auth, ApiClient)
 
 
+class IsChannelClient(IsApiClient):
+    """Order capture and reads: keys that speak for a sales channel."""
+
+    message = "This API key belongs to a node; order endpoints need a channel's key."
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        return super().has_permission(request, view) and request.auth.channel_id is not None
+
+
+class IsNodeClient(IsApiClient):
+    """Fulfillment feedback: keys that speak for a node (WMS, 3PL, store system)."""
+
+    message = "This API key belongs to a channel; fulfillment feedback needs a node's key."
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        return super().has_permission(request, view) and request.auth.node_id is not None
+
+
 def client_of(request: Request) -> ApiClient:
     client = request.auth
     if not isinstance(client, ApiClient):  # IsApiClient guarantees this; keep mypy honest

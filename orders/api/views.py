@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from oms.api.idempotency import run_idempotent
-from oms.api.permissions import client_of
+from oms.api.permissions import IsChannelClient, client_of
 from oms.core.actors import Actor
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -60,6 +60,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 
 class OrderListCreateView(generics.ListAPIView):
+    permission_classes = [IsChannelClient]
     serializer_class = OrderSummaryOutputSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = OrderFilter
@@ -112,6 +113,8 @@ class OrderListCreateView(generics.ListAPIView):
 
 
 class OrderDetailView(APIView):
+    permission_classes = [IsChannelClient]
+
     @extend_schema(
         summary="Get one order",
         tags=["orders"],
@@ -123,6 +126,8 @@ class OrderDetailView(APIView):
 
 
 class OrderEventsView(APIView):
+    permission_classes = [IsChannelClient]
+
     @extend_schema(
         summary="The order's event timeline",
         tags=["orders"],
@@ -143,6 +148,8 @@ class HoldReleaseInputSerializer(serializers.Serializer):
 
 
 class OrderHoldsView(APIView):
+    permission_classes = [IsChannelClient]
+
     @extend_schema(
         summary="Place a hold",
         tags=["holds"],
@@ -168,6 +175,8 @@ class OrderHoldsView(APIView):
 
 
 class OrderHoldReleaseView(APIView):
+    permission_classes = [IsChannelClient]
+
     @extend_schema(
         summary="Release a hold",
         tags=["holds"],

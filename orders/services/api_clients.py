@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from inventory.selectors import get_node_by_code
 from oms.api.keys import generate_key, split_prefix
-from oms.core.errors import NotFound
+from oms.core.errors import FieldError, InvalidInput, NotFound
 from orders.models import ApiClient, Channel
 
 
@@ -16,14 +17,31 @@ class IssuedKey:
     key: str  # plaintext: show it once, then it is gone
 
 
-def create_api_client(*, channel_code: str, name: str) -> IssuedKey:
-    channel = Channel.objects.filter(code=channel_code).first()
-    if channel is None:
-        raise NotFound(f"No channel {channel_code!r}.", code="channel_not_found")
+def create_api_client(
+    *, name: str, channel_code: str | None = None, node_code: str | None = None
+) -> IssuedKey:
+    """A key for one channel (order capture and reads) or one node (fulfillment feedback)."""
+    if bool(channel_code) == bool(node_code):
+        raise InvalidInput(
+            [FieldError("scope_required", "Give exactly one of a channel or a node.", "channel")]
+        )
+    channel = node = None
+    if channel_code:
+        channel = Channel.objects.filter(code=channel_code).first()
+        if channel is None:
+            raise NotFound(f"No channel {channel_code!r}.", code="channel_not_found")
+    else:
+        node = get_node_by_code(node_code or "")
+        if node is None:
+            raise NotFound(f"No node {node_code!r}.", code="node_not_found")
     new_key = generate_key()
     with transaction.atomic():
         client = ApiClient(
-            name=name, channel=channel, prefix=new_key.prefix, key_hash=new_key.key_hash
+            name=name,
+            channel=channel,
+            node=node,
+            prefix=new_key.prefix,
+            key_hash=new_key.key_hash,
         )
         client.save(force_insert=True)
     return IssuedKey(client=client, key=new_key.plaintext)

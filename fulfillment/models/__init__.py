@@ -1,0 +1,31 @@
+"""Fulfillment models, one module per meaning: routing rules and decisions, fulfillment orders
+(the work a node does for an order), shipments and their tracking."""
+
+from fulfillment.models.fulfillment_orders import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentStatus,
+)
+from fulfillment.models.routing import (
+    BacktestReport,
+    RoutingDecision,
+    RoutingOutcome,
+    RoutingRuleSet,
+    RuleSetStatus,
+)
+from fulfillment.models.shipments import Shipment, ShipmentLine, ShipmentStatus, TrackingEvent
+
+__all__ = [
+    "BacktestReport",
+    "FulfillmentOrder",
+    "FulfillmentOrderLine",
+    "FulfillmentStatus",
+    "RoutingDecision",
+    "RoutingOutcome",
+    "RoutingRuleSet",
+    "RuleSetStatus",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentStatus",
+    "TrackingEvent",
+]

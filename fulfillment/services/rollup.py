@@ -1,0 +1,136 @@
+"""Roll fulfillment progress up into line and order statuses.
+
+A line's status is its least advanced part: backordered while any quantity waits for stock,
+then allocated while any reserved quantity is not yet at its node, then released, then shipped
+(every unit shipped or picked up), then delivered. The order follows its lines, except that one
+shipped unit makes it partially shipped. Called by every service that changes reservations or
+fulfillment orders, under the order lock they already hold.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from fulfillment.models import FulfillmentOrderLine
+from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, FulfillmentStatus
+from inventory.models import Reservation, ReservationStatus
+from oms.core.transactions import require_atomic
+from orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
+
+DONE_FOR_CUSTOMER = (FulfillmentStatus.DELIVERED, FulfillmentStatus.PICKED_UP)
+
+
+@dataclass
+class LineFigures:
+    waiting_at_oms: int = 0  # reserved, not yet released to the node
+    at_node: int = 0  # reserved, released, not shipped
+    shipped: int = 0  # shipped or picked up
+    delivered: int = 0  # delivered or picked up
+
+
+def line_figures(line_ids: list[int]) -> dict[int, LineFigures]:
+    figures: dict[int, LineFigures] = defaultdict(LineFigures)
+    for line_id, quantity, fo_status in Reservation.objects.filter(
+        order_line_id__in=line_ids, status=ReservationStatus.ACTIVE
+    ).values_list("order_line_id", "quantity", "fulfillment_line__fulfillment__status"):
+        if fo_status in AT_NODE_STATUSES:
+            figures[line_id].at_node += quantity
+        else:
+            figures[line_id].waiting_at_oms += quantity
+    for line_id, shipped, fo_status in FulfillmentOrderLine.objects.filter(
+        Q(order_line_id__in=line_ids) & Q(shipped_quantity__gt=0)
+    ).values_list("order_line_id", "shipped_quantity", "fulfillment__status"):
+        figures[line_id].shipped += shipped
+        if fo_status in DONE_FOR_CUSTOMER:
+            figures[line_id].delivered += shipped
+    return figures
+
+
+def _line_target(line: OrderLine, figures: LineFigures) -> str:
+    if figures.delivered >= line.quantity:
+        return LineStatus.DELIVERED
+    if figures.shipped >= line.quantity:
+        return LineStatus.SHIPPED
+    covered = figures.shipped + figures.at_node + figures.waiting_at_oms
+    if covered < line.quantity:
+        return LineStatus.BACKORDERED
+    if figures.waiting_at_oms:
+        return LineStatus.ALLOCATED
+    return LineStatus.RELEASED
+
+
+_LINE_TRANSITIONS = {
+    LineStatus.BACKORDERED: "mark_backordered",
+    LineStatus.ALLOCATED: "mark_allocated",
+    LineStatus.RELEASED: "mark_released",
+    LineStatus.SHIPPED: "mark_shipped",
+    LineStatus.DELIVERED: "mark_delivered",
+}
+_ORDER_TRANSITIONS = {
+    OrderStatus.BACKORDERED: "mark_backordered",
+    OrderStatus.ALLOCATED: "mark_allocated",
+    OrderStatus.RELEASED: "mark_released",
+    OrderStatus.PARTIALLY_SHIPPED: "mark_partially_shipped",
+    OrderStatus.SHIPPED: "mark_shipped",
+    OrderStatus.DELIVERED: "mark_delivered",
+}
+
+
+def rollup_order(order: Order) -> list[tuple[str, str]]:
+    """Bring the order's and its lines' statuses in line with reservations and fulfillments.
+    The caller holds the order lock. Returns the (from, to) changes of the order status."""
+    require_atomic("rollup_order()")
+    lines = list(OrderLine.objects.filter(order_id=order.pk).order_by("id"))
+    live = [line for line in lines if line.status != LineStatus.CANCELLED]
+    figures = line_figures([line.pk for line in live])
+    by_target: dict[str, list[int]] = defaultdict(list)
+    targets: dict[int, str] = {}
+    shipped_any = False
+    for line in live:
+        f = figures[line.pk]
+        target = _line_target(line, f)
+        targets[line.pk] = target
+        shipped_any = shipped_any or f.shipped > 0
+        if target != line.status:
+            getattr(line, _LINE_TRANSITIONS[target])()  # the FSM checks the move is legal
+            by_target[line.status].append(line.pk)
+    now = timezone.now()
+    for target, line_ids in sorted(by_target.items()):
+        OrderLine.objects.filter(pk__in=line_ids).update(status=target, updated_at=now)
+    return _rollup_header(order, list(targets.values()), shipped_any)
+
+
+def _rollup_header(
+    order: Order, line_statuses: list[str], shipped_any: bool
+) -> list[tuple[str, str]]:
+    if not line_statuses or order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+        return []
+    target = _order_target(line_statuses, shipped_any)
+    changes = []
+    if target != order.status:
+        before = order.status
+        getattr(order, _ORDER_TRANSITIONS[target])()
+        changes.append((before, order.status))
+    if order.status == OrderStatus.DELIVERED and order.payment_status == PaymentStatus.PAID:
+        before = order.status
+        order.complete()
+        changes.append((before, order.status))
+    if changes:
+        order.save(update_fields=["status", "updated_at"])
+    return changes
+
+
+def _order_target(statuses: list[str], shipped_any: bool) -> str:
+    if all(s == LineStatus.DELIVERED for s in statuses):
+        return OrderStatus.DELIVERED
+    if all(s in (LineStatus.SHIPPED, LineStatus.DELIVERED) for s in statuses):
+        return OrderStatus.SHIPPED
+    if shipped_any:
+        return OrderStatus.PARTIALLY_SHIPPED
+    if LineStatus.BACKORDERED in statuses:
+        return OrderStatus.BACKORDERED
+    if LineStatus.ALLOCATED in statuses:
+        return OrderStatus.ALLOCATED
+    return OrderStatus.RELEASED

@@ -1,0 +1,123 @@
+"""Receive an inbound message exactly once.
+
+    with transaction.atomic():
+        received = receive_message(source=..., message_id=..., kind=..., payload=...)
+        if received.duplicate:
+            return received.message.result     # acknowledged, no second effect
+        ... do the work ...
+        finish_message(received.message, result={...})
+
+The message row is written in the same transaction as its effect, so "processed" and the
+effect commit together: a crash in between leaves neither, and the sender's retry is processed
+normally. A concurrent duplicate waits on the unique index and then sees the first one.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integrations.models import InboundMessage, InboundStatus
+from oms.core.correlation import get_correlation_id
+from oms.core.errors import DomainError
+from oms.core.transactions import require_atomic
+
+
+class MessageIdReused(DomainError):
+    def __init__(self, source: str, message_id: str) -> None:
+        super().__init__(
+            code="message_id_reused",
+            detail=f"Message {message_id!r} from {source} was already received with other "
+            "content. Use a new message id for a new message.",
+            http_status=409,
+        )
+
+
+@dataclass(frozen=True)
+class Received:
+    message: InboundMessage
+    duplicate: bool
+
+
+def fingerprint(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def receive_message(
+    *, source: str, message_id: str, kind: str, payload: Any, subject: str = ""
+) -> Received:
+    """Record the message, or find the earlier one. Raises `message_id_reused` when the same id
+    came with different content. Must run inside the transaction that applies its effect."""
+    require_atomic("receive_message()")
+    digest = fingerprint(payload)
+    try:
+        with transaction.atomic():
+            message = InboundMessage.objects.create(
+                source=source,
+                message_id=message_id,
+                kind=kind,
+                subject=subject,
+                payload=payload,
+                fingerprint=digest,
+                attempts=1,
+                correlation_id=get_correlation_id() or "",
+                received_at=timezone.now(),
+            )
+        return Received(message=message, duplicate=False)
+    except IntegrityError:
+        pass
+    message = (
+        InboundMessage.objects.select_for_update(of=("self",))
+        .filter(source=source, message_id=message_id)
+        .order_by()
+        .get()
+    )
+    if message.fingerprint != digest:
+        raise MessageIdReused(source, message_id)
+    if message.status == InboundStatus.PROCESSED:
+        return Received(message=message, duplicate=True)
+    # Received before but not processed (its work failed): process it again now.
+    message.attempts += 1
+    message.save(update_fields=["attempts"])
+    return Received(message=message, duplicate=False)
+
+
+def finish_message(message: InboundMessage, *, result: dict[str, Any]) -> None:
+    message.status = InboundStatus.PROCESSED
+    message.result = result
+    message.processed_at = timezone.now()
+    message.error_code = ""
+    message.error = ""
+    message.save(update_fields=["status", "result", "processed_at", "error_code", "error"])
+
+
+def record_failure(
+    *, source: str, message_id: str, kind: str, payload: Any, error: DomainError, subject: str = ""
+) -> InboundMessage:
+    """Keep a message whose processing was refused (in its own transaction, after the work's
+    transaction rolled back), so people can see and re-process it."""
+    with transaction.atomic():
+        message, _ = InboundMessage.objects.get_or_create(
+            source=source,
+            message_id=message_id,
+            defaults={
+                "kind": kind,
+                "subject": subject,
+                "payload": payload,
+                "fingerprint": fingerprint(payload),
+                "received_at": timezone.now(),
+                "correlation_id": get_correlation_id() or "",
+            },
+        )
+        if message.status != InboundStatus.PROCESSED:
+            message.status = InboundStatus.FAILED
+            message.error_code = error.code
+            message.error = error.detail
+            message.attempts = max(message.attempts, 1)
+            message.save(update_fields=["status", "error_code", "error", "attempts"])
+    return message
