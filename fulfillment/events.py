@@ -30,3 +30,37 @@ ORDER_UNROUTABLE = register(
     "order.unroutable",
     description="The rule set's policy refused to split or backorder: a person must decide.",
 )
+
+# --- fulfillment orders (stream: the order's) -------------------------------------------------
+FULFILLMENT_CREATED = register(
+    "fulfillment.created",
+    description="Work for one node was created from the order's reservations.",
+)
+FULFILLMENT_RELEASED = register(
+    "fulfillment.released", description="The node's connector took the fulfillment order."
+)
+FULFILLMENT_ACCEPTED = register("fulfillment.accepted", description="The node accepted it.")
+FULFILLMENT_REJECTED = register(
+    "fulfillment.rejected", description="The node refused it; its stock is released and rerouted."
+)
+FULFILLMENT_PICKING = register("fulfillment.picking", description="The node started picking.")
+FULFILLMENT_PACKED = register(
+    "fulfillment.packed", description="Picked and packed; short quantities are rerouted."
+)
+FULFILLMENT_READY = register(
+    "fulfillment.ready_for_pickup",
+    description="Ready at the store: the customer is told, with the pickup code.",
+)
+FULFILLMENT_PICKED_UP = register(
+    "fulfillment.picked_up", description="Handed to the customer after the pickup code matched."
+)
+FULFILLMENT_EXPIRED = register(
+    "fulfillment.expired", description="Not collected in time: stock released, lines cancelled."
+)
+FULFILLMENT_SHIPPED = register(
+    "fulfillment.shipped", description="Parcels left the node, with carriers and tracking numbers."
+)
+FULFILLMENT_DELIVERED = register("fulfillment.delivered", description="Delivered to the customer.")
+SHIPMENT_TRACKING_UPDATED = register(
+    "shipment.tracking_updated", description="A carrier reported a new tracking status."
+)

@@ -51,6 +51,14 @@ class NodeKind(models.TextChoices):
     DROPSHIP = "dropship", "Drop-ship vendor"
 
 
+class NodeConnector(models.TextChoices):
+    """How fulfillment orders reach the node (fulfillment/connectors/)."""
+
+    API = "api", "API (the node reads and answers through the oms API / store screens)"
+    SIMULATED = "simulated", "Simulated WMS (demo and tests)"
+    X12_FILE = "x12_file", "X12 940/945 files"
+
+
 class NodeQuerySet(models.QuerySet["Node"]):
     def active(self) -> "NodeQuerySet":
         return self.filter(is_active=True)
@@ -95,6 +103,17 @@ class Node(TimeStampedModel):
         blank=True,
         editable=False,
         help_text="as_of of the last full count applied; older snapshots are ignored.",
+    )
+    connector = models.CharField(
+        max_length=12,
+        choices=NodeConnector.choices,
+        default=NodeConnector.API,
+        help_text="How fulfillment orders are sent to this node.",
+    )
+    connector_settings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Connector options, e.g. the simulated WMS's behaviour or X12 partner ids.",
     )
     # last_snapshot_at is operational, not configuration: a feed must not add a history row.
     history = HistoricalRecords(excluded_fields=["last_snapshot_at"])

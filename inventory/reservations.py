@@ -225,6 +225,47 @@ def consume(*, reservation_id: int, quantity: int, actor: Actor) -> Reservation:
     return reservation
 
 
+def shrink(*, reservation_id: int, quantity: int, actor: Actor, reason: str) -> Reservation:
+    """Give back `quantity` units of an active reservation and keep the rest (a short pick:
+    the node found fewer than it held). Shrinking by the whole quantity releases it. A
+    reservation that is no longer active is returned untouched."""
+    require_atomic("shrink()")
+    if quantity <= 0:
+        raise InvalidQuantity(quantity)
+    locked = lock_reservations([reservation_id])
+    if not locked:
+        raise NotFound(
+            f"No reservation {reservation_id}.", code=InventoryErrorCode.RESERVATION_NOT_FOUND
+        )
+    reservation = locked[0]
+    if reservation.status != ReservationStatus.ACTIVE:
+        return reservation
+    if quantity >= reservation.quantity:
+        release(reservation_ids=[reservation.pk], actor=actor, reason=reason)
+        reservation.refresh_from_db()
+        return reservation
+    now = timezone.now()
+    _give_back(reservation.stock_level_id, quantity, now=now)
+    reservation.quantity -= quantity
+    reservation.save(update_fields=["quantity", "updated_at"])
+    write_movements(
+        [
+            movement(
+                node_id=reservation.node_id,
+                product_id=reservation.product_id,
+                delta_reserved=-quantity,
+                reason=MovementReason.RELEASE,
+                reference_type=ORDER_REFERENCE,
+                reference_id=reservation.reference_id,
+                note=reason[:200],
+                actor=actor,
+                occurred_at=now,
+            )
+        ]
+    )
+    return reservation
+
+
 def release_for_order_lines(
     *, order_line_ids: list[int], actor: Actor, reason: str
 ) -> list[Reservation]:

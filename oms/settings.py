@@ -171,6 +171,9 @@ OMS_IDEMPOTENCY_LOCK_TIMEOUT = timedelta(seconds=60)
 # Availability lists pickup stores within this distance of the customer's postal code.
 OMS_PICKUP_RADIUS_MILES = env.float("OMS_PICKUP_RADIUS_MILES", default=50.0)
 
+# A pickup order ready at the store waits this long before it expires and its stock returns.
+OMS_PICKUP_HOLD_DAYS = env.int("OMS_PICKUP_HOLD_DAYS", default=5)
+
 # --- Admin (django-unfold) ----------------------------------------------------------------
 UNFOLD = {
     "SITE_TITLE": "oms",

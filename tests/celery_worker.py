@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,3 +110,14 @@ def running_worker() -> Iterator[WorkerProcess]:
     finally:
         worker.stop()
         app.conf.task_always_eager, app.conf.task_default_queue = saved
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 20, what: str = "") -> None:
+    """Poll the database (or anything) until `predicate()` holds: work on a real worker
+    finishes asynchronously."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")

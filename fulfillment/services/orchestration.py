@@ -1,9 +1,10 @@
 """orchestrate_order(): take one order to its next step.
 
-Open and not held → route (reserve stock with the active rule set). Release to nodes joins
-behind routing with the fulfillment lifecycle. Safe to run any number of times, from any number
-of workers: every step locks the order and re-reads state, and routing only routes what is not
-yet reserved.
+Open and not held → route what is not yet reserved (active rule set) → one fulfillment order
+per node for the new reservations → release every pending fulfillment order to its node (a task
+per fulfillment order, on commit). Safe to run any number of times, from any number of workers:
+every step locks the order and re-reads state, routing only routes what is not yet reserved,
+and a fulfillment order is only released from pending.
 """
 
 import enum
@@ -12,6 +13,11 @@ import logging
 from django.db import transaction
 
 from fulfillment.models import RoutingOutcome
+from fulfillment.services.fulfillment_orders import (
+    create_fulfillment_orders,
+    pending_fulfillment_ids,
+    schedule_release,
+)
 from fulfillment.services.routing import route_order
 from oms.core.actors import Actor
 from orders.locks import lock_order
@@ -49,6 +55,8 @@ def orchestrate_order(*, order_id: int, trigger: str = "capture") -> Outcome:
             outcome = Outcome.ON_HOLD
         else:
             decision = route_order(order_id=order.pk, actor=SYSTEM, trigger=trigger)
+            create_fulfillment_orders(order=order, actor=SYSTEM)
+            schedule_release(pending_fulfillment_ids(order.pk))
             outcome = (
                 _FROM_ROUTING[RoutingOutcome(decision.outcome)]
                 if decision is not None

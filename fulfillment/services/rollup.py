@@ -16,9 +16,13 @@ from django.utils import timezone
 from fulfillment.models import FulfillmentOrderLine
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, FulfillmentStatus
 from inventory.models import Reservation, ReservationStatus
+from oms.core.actors import Actor
 from oms.core.transactions import require_atomic
+from oms.events.services import record_event
+from orders.events import ORDER_STATUS_CHANGED
 from orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
 
+ROLLUP = Actor.system("rollup")
 DONE_FOR_CUSTOMER = (FulfillmentStatus.DELIVERED, FulfillmentStatus.PICKED_UP)
 
 
@@ -80,7 +84,8 @@ _ORDER_TRANSITIONS = {
 
 def rollup_order(order: Order) -> list[tuple[str, str]]:
     """Bring the order's and its lines' statuses in line with reservations and fulfillments.
-    The caller holds the order lock. Returns the (from, to) changes of the order status."""
+    The caller holds the order lock. Records `order.status_changed` for each move of the
+    order's status and returns the (from, to) pairs."""
     require_atomic("rollup_order()")
     lines = list(OrderLine.objects.filter(order_id=order.pk).order_by("id"))
     live = [line for line in lines if line.status != LineStatus.CANCELLED]
@@ -99,7 +104,15 @@ def rollup_order(order: Order) -> list[tuple[str, str]]:
     now = timezone.now()
     for target, line_ids in sorted(by_target.items()):
         OrderLine.objects.filter(pk__in=line_ids).update(status=target, updated_at=now)
-    return _rollup_header(order, list(targets.values()), shipped_any)
+    changes = _rollup_header(order, list(targets.values()), shipped_any)
+    for before, after in changes:
+        record_event(
+            stream=order.stream,
+            type=ORDER_STATUS_CHANGED,
+            actor=ROLLUP,
+            payload={"from": before, "to": after},
+        )
+    return changes
 
 
 def _rollup_header(

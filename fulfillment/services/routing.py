@@ -18,11 +18,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from fulfillment.events import ORDER_BACKORDERED, ORDER_ROUTED, ORDER_UNROUTABLE
-from fulfillment.models import RoutingDecision, RoutingOutcome, RoutingRuleSet
+from fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentStatus,
+    RoutingDecision,
+    RoutingOutcome,
+    RoutingRuleSet,
+)
 from fulfillment.rules import RuleConfig
 from fulfillment.selectors import active_rule_set_for
 from fulfillment.services.rollup import rollup_order
@@ -84,7 +90,9 @@ def route_order(*, order_id: int, actor: Actor, trigger: str = "capture") -> Rou
         if not any(missing.values()):
             return None
         rule_set = active_rule_set_for(order.channel_id)
-        rules = RuleConfig.model_validate(rule_set.config) if rule_set else RuleConfig()
+        rules = _without_failed_nodes(
+            RuleConfig.model_validate(rule_set.config) if rule_set else RuleConfig(), order
+        )
         started = time.perf_counter()
         plans: list[Plan] = []
         reserved: dict[int, int] = defaultdict(int)
@@ -125,18 +133,33 @@ def route_order(*, order_id: int, actor: Actor, trigger: str = "capture") -> Rou
         )
 
 
-def _missing_quantities(lines: list[OrderLine]) -> dict[int, int]:
-    """Per line, the quantity not covered by an active or consumed reservation."""
-    covered = dict(
-        Reservation.objects.filter(
-            order_line_id__in=[line.pk for line in lines],
-            status__in=[ReservationStatus.ACTIVE, ReservationStatus.CONSUMED],
+def _without_failed_nodes(rules: RuleConfig, order: Order) -> RuleConfig:
+    """A node that rejected this order, or came up short on it, is not asked again."""
+    failed = sorted(
+        set(
+            FulfillmentOrder.objects.filter(order_id=order.pk)
+            .filter(Q(status=FulfillmentStatus.REJECTED) | Q(lines__short_quantity__gt=0))
+            .values_list("node__code", flat=True)
         )
-        .values_list("order_line_id")
-        .annotate(total=Sum("quantity"))
-        .order_by()
     )
-    return {line.pk: max(0, line.quantity - covered.get(line.pk, 0)) for line in lines}
+    if not failed:
+        return rules
+    excluded = sorted(set(rules.filters.excluded_nodes) | set(failed))
+    return rules.model_copy(
+        update={"filters": rules.filters.model_copy(update={"excluded_nodes": excluded})}
+    )
+
+
+def _missing_quantities(lines: list[OrderLine]) -> dict[int, int]:
+    """Per line, the quantity neither held by an active reservation nor shipped (a consumed
+    reservation covers only what it actually shipped; its rest was released)."""
+    covered: dict[int, int] = defaultdict(int)
+    for line_id, status, quantity, consumed in Reservation.objects.filter(
+        order_line_id__in=[line.pk for line in lines],
+        status__in=[ReservationStatus.ACTIVE, ReservationStatus.CONSUMED],
+    ).values_list("order_line_id", "status", "quantity", "consumed_quantity"):
+        covered[line_id] += quantity if status == ReservationStatus.ACTIVE else consumed
+    return {line.pk: max(0, line.quantity - covered[line.pk]) for line in lines}
 
 
 def _product_of(lines: list[OrderLine], line_id: int) -> int:
@@ -355,7 +378,6 @@ def _record(
             },
         )
         return decision
-    rollup_order(order)
     allocations = _allocations(lines, taken)
     if allocations:
         record_event(
@@ -384,6 +406,7 @@ def _record(
                 ],
             },
         )
+    rollup_order(order)
     return decision
 
 

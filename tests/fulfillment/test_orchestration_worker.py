@@ -7,6 +7,7 @@ import pytest
 
 from orders.models import Order, OrderStatus
 from tests.api.test_orders_api import order_body
+from tests.celery_worker import wait_until
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +33,8 @@ def test_capture_schedules_orchestration_on_a_real_worker_with_the_correlation_i
     assert record["order"] == response.json()["number"]
     assert record["outcome"] == "routed"
     assert record["correlation_id"] == "checkout-worker-1"
-    assert Order.objects.get().status == OrderStatus.ALLOCATED
+    # release to the (api) node is its own task, after orchestration
+    wait_until(lambda: Order.objects.get().status == OrderStatus.RELEASED, what="release")
 
 
 def test_releasing_the_last_hold_schedules_orchestration_again(celery_worker, web_api):

@@ -56,7 +56,7 @@ def test_single_item_order_is_reserved_at_the_distribution_center(network, produ
         )["total"]
         == 2
     )
-    assert event_types(order) == ["order.created", "order.routed"]
+    assert event_types(order) == ["order.created", "order.routed", "order.status_changed"]
     routed = Event.objects.get(stream=order.stream, type="order.routed")
     assert routed.payload["allocations"] == [
         {"line_number": 1, "sku": "TEE", "node": "dc-east", "quantity": 2}
@@ -82,7 +82,7 @@ def test_routing_twice_reserves_once(network, products):
     assert Reservation.objects.count() == 1
     assert reserved_at(network["east"], products["TEE"]) == 2
     assert RoutingDecision.objects.count() == 1
-    assert event_types(order) == ["order.created", "order.routed"]
+    assert event_types(order) == ["order.created", "order.routed", "order.status_changed"]
 
 
 def test_nearest_node_wins_when_both_have_stock(network, products):
@@ -150,8 +150,17 @@ def test_nothing_in_stock_backorders_then_stock_arrival_allocates_oldest_first(
     # then: the older order got it, the newer still waits
     older.refresh_from_db()
     newer.refresh_from_db()
-    assert (older.status, newer.status) == (OrderStatus.ALLOCATED, OrderStatus.BACKORDERED)
-    assert event_types(older) == ["order.created", "order.backordered", "order.routed"]
+    assert (older.status, newer.status) == (OrderStatus.RELEASED, OrderStatus.BACKORDERED)
+    assert event_types(older) == [
+        "order.created",
+        "order.backordered",
+        "order.status_changed",  # created → backordered
+        "order.routed",
+        "order.status_changed",  # backordered → allocated
+        "fulfillment.created",
+        "fulfillment.released",
+        "order.status_changed",  # → released
+    ]
     routed = Event.objects.get(stream=older.stream, type="order.routed")
     assert routed.payload["trigger"] == "stock_arrived"
 

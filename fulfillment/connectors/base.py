@@ -1,0 +1,82 @@
+"""The node connector interface.
+
+`send()` is called by the release task outside any transaction (it may do network or file I/O)
+and must be idempotent per fulfillment number: the broker can deliver the task twice.
+`after_release()` runs after the release is committed (the simulated WMS schedules its answers
+there, so they can never arrive before we know the order was released).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class ConnectorUnavailable(Exception):
+    """Retryable: the node system timed out or answered 5xx."""
+
+
+class ConnectorRefused(Exception):
+    """Terminal: the node system refused the request (bad data, unknown item)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ReleaseLine:
+    line_id: int  # the fulfillment order line
+    sku: str
+    name: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReleasePayload:
+    fulfillment_id: int
+    number: str
+    order_number: str
+    node_code: str
+    delivery_method: str
+    service_level: str
+    ship_to: dict[str, str]
+    customer_name: str
+    lines: tuple[ReleaseLine, ...]
+    placed_at: datetime
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReleaseAck:
+    reference: str  # the node's own id for the work, when it gives one
+
+
+class NodeConnector(Protocol):
+    def send(self, payload: ReleasePayload) -> ReleaseAck: ...
+
+    def after_release(self, fulfillment_id: int, settings: dict[str, Any]) -> None: ...
+
+
+class ApiConnector:
+    """The node works through the oms API (or the store screens): nothing to push."""
+
+    def send(self, payload: ReleasePayload) -> ReleaseAck:
+        return ReleaseAck(reference="")
+
+    def after_release(self, fulfillment_id: int, settings: dict[str, Any]) -> None:
+        return None
+
+
+_REGISTRY: dict[str, NodeConnector] = {"api": ApiConnector()}
+
+
+def register_connector(kind: str, connector: NodeConnector) -> None:
+    _REGISTRY[kind] = connector
+
+
+def connector_for(kind: str) -> NodeConnector:
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise ConnectorRefused("unknown_connector", f"No node connector {kind!r}.") from None

@@ -1,0 +1,376 @@
+"""What nodes tell us about their work: accept, reject, pick, pack (with short quantities),
+ready for pickup, hand-over, expiry. Shipping and delivery are in shipping.py.
+
+Every service here:
+- takes an optional `message` (source + message id + payload); with one, a message that arrives
+  twice is recognised and acknowledged without a second effect (integrations.InboundMessage,
+  written in the same transaction as the effect);
+- locks the order, then the fulfillment order (the project's lock order);
+- calls one FSM transition (a refused move is a 409 with the current status), saves with
+  update_fields, records the event, rolls statuses up, and schedules follow-up work on commit:
+  a rejection or short pick sends the remainder back to routing (reroute), excluding that node.
+"""
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+from fulfillment.events import (
+    FULFILLMENT_ACCEPTED,
+    FULFILLMENT_EXPIRED,
+    FULFILLMENT_PACKED,
+    FULFILLMENT_PICKED_UP,
+    FULFILLMENT_PICKING,
+    FULFILLMENT_READY,
+    FULFILLMENT_REJECTED,
+)
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
+from fulfillment.services.rollup import rollup_order
+from integrations.services import finish_message, receive_message
+from inventory.reservations import consume, release, shrink
+from oms.core.actors import Actor
+from oms.core.errors import DomainError, FieldError, InvalidInput, NotFound, TransitionRefused
+from oms.events.services import record_event
+from orders.locks import lock_order
+from orders.models import LineStatus, Order, OrderLine
+
+
+@dataclass(frozen=True)
+class FeedbackMessage:
+    """Where a piece of feedback came from, for deduplication and the inbound log."""
+
+    source: str  # "api:<client prefix>", "store:<username>", "sim:<node>", "x12:<node>"
+    message_id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Locked:
+    order: Order
+    fo: FulfillmentOrder
+    duplicate: bool = False
+    reroute: bool = False
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class WrongPickupCode(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            code="pickup_code_mismatch",
+            detail="That pickup code does not match this order. Check the code the customer "
+            "shows and try again.",
+            http_status=400,
+        )
+
+
+def lock_fulfillment(fulfillment_id: int) -> tuple[Order, FulfillmentOrder]:
+    order_id = (
+        FulfillmentOrder.objects.filter(pk=fulfillment_id)
+        .values_list("order_id", flat=True)
+        .order_by()
+        .first()
+    )
+    if order_id is None:
+        raise NotFound(f"No fulfillment order {fulfillment_id}.", code="fulfillment_not_found")
+    order = lock_order(order_id)
+    fo = (
+        FulfillmentOrder.objects.select_for_update(of=("self",))
+        .select_related("node")
+        .get(pk=fulfillment_id)
+    )
+    return order, fo
+
+
+@contextmanager
+def feedback(fulfillment_id: int, message: FeedbackMessage | None, kind: str) -> Iterator[Locked]:
+    """One unit of node feedback: transaction, dedup, locks, rollup, reroute on commit."""
+    with transaction.atomic():
+        order, fo = lock_fulfillment(fulfillment_id)
+        state = Locked(order=order, fo=fo)
+        received = None
+        if message is not None:
+            received = receive_message(
+                source=message.source,
+                message_id=message.message_id,
+                kind=kind,
+                payload=message.payload,
+                subject=fo.number,
+            )
+            if received.duplicate:
+                state.duplicate = True
+                yield state
+                return
+        yield state
+        rollup_order(order)
+        if received is not None:
+            finish_message(
+                received.message,
+                result={"fulfillment": fo.number, "status": fo.status, **state.result},
+            )
+        if state.reroute:
+            schedule_reroute(order.pk)
+
+
+def schedule_reroute(order_id: int) -> None:
+    # Seam: fulfillment.tasks imports the services, so the task is imported where used.
+    from fulfillment.tasks import orchestrate_order_task  # noqa: PLC0415
+
+    transaction.on_commit(partial(orchestrate_order_task.delay, order_id, "reroute"))
+
+
+def transition(fo: FulfillmentOrder, name: str, **kwargs: Any) -> None:
+    try:
+        getattr(fo, name)(**kwargs)
+    except TransitionNotAllowed:
+        raise TransitionRefused(
+            "fulfillment_transition_refused",
+            f"Fulfillment {fo.number} is {fo.get_status_display().lower()}; it cannot "
+            f"{name.replace('_', ' ')} now.",
+            fulfillment=fo.number,
+            status=fo.status,
+            action=name,
+        ) from None
+
+
+def _event(state: Locked, type_: str, actor: Actor, **payload: Any) -> None:
+    record_event(
+        stream=state.order.stream,
+        type=type_,
+        actor=actor,
+        payload={"fulfillment": state.fo.number, "node": state.fo.node.code, **payload},
+    )
+
+
+def accept_fulfillment(
+    *, fulfillment_id: int, actor: Actor, message: FeedbackMessage | None = None
+) -> FulfillmentOrder:
+    with feedback(fulfillment_id, message, "fulfillment.accept") as state:
+        if state.duplicate:
+            return state.fo
+        transition(state.fo, "accept", at=timezone.now())
+        state.fo.save(update_fields=["status", "accepted_at", "updated_at"])
+        _event(state, FULFILLMENT_ACCEPTED, actor)
+    return state.fo
+
+
+def start_picking(
+    *, fulfillment_id: int, actor: Actor, message: FeedbackMessage | None = None
+) -> FulfillmentOrder:
+    with feedback(fulfillment_id, message, "fulfillment.pick") as state:
+        if state.duplicate:
+            return state.fo
+        transition(state.fo, "start_picking", at=timezone.now())
+        state.fo.save(update_fields=["status", "accepted_at", "picking_at", "updated_at"])
+        _event(state, FULFILLMENT_PICKING, actor)
+    return state.fo
+
+
+def reject_fulfillment(
+    *, fulfillment_id: int, reason: str, actor: Actor, message: FeedbackMessage | None = None
+) -> FulfillmentOrder:
+    """The node will not do it: its reservations are released and the order is rerouted to
+    the next best node (never this one again for this order)."""
+    if not reason.strip():
+        raise InvalidInput(
+            [FieldError("reason_required", "Say why the node rejects it.", "reason")]
+        )
+    with feedback(fulfillment_id, message, "fulfillment.reject") as state:
+        if state.duplicate:
+            return state.fo
+        transition(state.fo, "reject", at=timezone.now(), reason=reason)
+        state.fo.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
+        released = release(
+            reservation_ids=list(state.fo.lines.values_list("reservation_id", flat=True)),
+            actor=actor,
+            reason=f"rejected by {state.fo.node.code}: {reason}"[:200],
+        )
+        _event(
+            state,
+            FULFILLMENT_REJECTED,
+            actor,
+            reason=reason,
+            released_units=sum(r.quantity for r in released),
+        )
+        state.reroute = True
+    return state.fo
+
+
+def pack_fulfillment(
+    *,
+    fulfillment_id: int,
+    actor: Actor,
+    picked: dict[int, int] | None = None,
+    short_reason: str = "",
+    message: FeedbackMessage | None = None,
+) -> FulfillmentOrder:
+    """Picked and packed. `picked` maps fulfillment line id → units found; missing lines are
+    taken as fully picked. Short quantities are given back and rerouted elsewhere."""
+    with feedback(fulfillment_id, message, "fulfillment.pack") as state:
+        if state.duplicate:
+            return state.fo
+        transition(state.fo, "pack", at=timezone.now())
+        state.fo.save(update_fields=["status", "accepted_at", "packed_at", "updated_at"])
+        shorts = record_picked(state, picked or {}, short_reason, actor)
+        _event(state, FULFILLMENT_PACKED, actor, short=shorts, short_reason=short_reason)
+        state.reroute = bool(shorts)
+        state.result["short"] = shorts
+    return state.fo
+
+
+def record_picked(
+    state: Locked, picked: dict[int, int], reason: str, actor: Actor
+) -> list[dict[str, Any]]:
+    lines = {line.pk: line for line in state.fo.lines.select_related("order_line")}
+    unknown = sorted(set(picked) - set(lines))
+    errors = [
+        FieldError("unknown_line", f"Fulfillment {state.fo.number} has no line {i}.", f"lines[{i}]")
+        for i in unknown
+    ]
+    errors += [
+        FieldError(
+            "picked_out_of_range",
+            f"Picked {qty} of line {i}, which asks for {lines[i].quantity}.",
+            f"lines[{i}].picked_quantity",
+        )
+        for i, qty in sorted(picked.items())
+        if i in lines and not 0 <= qty <= lines[i].quantity
+    ]
+    if errors:
+        raise InvalidInput(errors)
+    shorts = []
+    for line_id, line in sorted(lines.items()):
+        found = picked.get(line_id, line.quantity)
+        line.picked_quantity = found
+        line.short_quantity = line.quantity - found
+        line.short_reason = reason[:200] if line.short_quantity else ""
+        line.save(update_fields=["picked_quantity", "short_quantity", "short_reason", "updated_at"])
+        if line.short_quantity:
+            shrink(
+                reservation_id=line.reservation_id,
+                quantity=line.short_quantity,
+                actor=actor,
+                reason=f"short pick at {state.fo.node.code}: {reason}",
+            )
+            shorts.append(
+                {
+                    "line_number": line.order_line.line_number,
+                    "sku": line.order_line.sku,
+                    "short": line.short_quantity,
+                }
+            )
+    return shorts
+
+
+def mark_ready_for_pickup(
+    *, fulfillment_id: int, actor: Actor, message: FeedbackMessage | None = None
+) -> FulfillmentOrder:
+    """Packed and waiting at the store: issues the pickup code the customer will show and
+    records the event that notifies them."""
+    with feedback(fulfillment_id, message, "fulfillment.ready") as state:
+        if state.duplicate:
+            return state.fo
+        now = timezone.now()
+        transition(
+            state.fo,
+            "mark_ready",
+            at=now,
+            code=f"{secrets.randbelow(10**6):06d}",
+            expires_at=now + timedelta(days=settings.OMS_PICKUP_HOLD_DAYS),
+        )
+        state.fo.save(
+            update_fields=["status", "ready_at", "pickup_code", "pickup_expires_at", "updated_at"]
+        )
+        _event(
+            state,
+            FULFILLMENT_READY,
+            actor,
+            pickup_code=state.fo.pickup_code,
+            expires_at=state.fo.pickup_expires_at.isoformat(),
+            customer_email_on_file=bool(state.order.customer_email),
+        )
+    return state.fo
+
+
+def hand_over(
+    *,
+    fulfillment_id: int,
+    pickup_code: str,
+    actor: Actor,
+    message: FeedbackMessage | None = None,
+) -> FulfillmentOrder:
+    """The customer collected it after showing the right code: the stock is consumed."""
+    with feedback(fulfillment_id, message, "fulfillment.hand_over") as state:
+        if state.duplicate:
+            return state.fo
+        if state.fo.status == FulfillmentStatus.READY_FOR_PICKUP and not secrets.compare_digest(
+            pickup_code.strip(), state.fo.pickup_code
+        ):
+            raise WrongPickupCode()
+        transition(state.fo, "hand_over", at=timezone.now())
+        state.fo.save(update_fields=["status", "picked_up_at", "updated_at"])
+        consume_lines(state.fo, actor)
+        _event(state, FULFILLMENT_PICKED_UP, actor)
+    schedule_payment_capture_if_due(state.order.pk)
+    return state.fo
+
+
+def consume_lines(
+    fo: FulfillmentOrder,
+    actor: Actor,
+    quantities: dict[int, int] | None = None,
+) -> None:
+    """Stock leaves the node: consume each line's reservation for what went out."""
+    for line in fo.lines.order_by("id"):
+        sent = (quantities or {}).get(line.pk, line.quantity - line.short_quantity)
+        if sent <= 0:
+            continue
+        consume(reservation_id=line.reservation_id, quantity=sent, actor=actor)
+        FulfillmentOrderLine.objects.filter(pk=line.pk).update(shipped_quantity=sent)
+
+
+def expire_pickup(*, fulfillment_id: int, actor: Actor) -> FulfillmentOrder | None:
+    """Not collected by its deadline: stock goes back, the lines are cancelled. Idempotent."""
+    with transaction.atomic():
+        order, fo = lock_fulfillment(fulfillment_id)
+        if fo.status != FulfillmentStatus.READY_FOR_PICKUP:
+            return None
+        fo.expire(at=timezone.now())
+        fo.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
+        release(
+            reservation_ids=list(fo.lines.values_list("reservation_id", flat=True)),
+            actor=actor,
+            reason="pickup not collected in time",
+        )
+        line_ids = list(fo.lines.values_list("order_line_id", flat=True))
+        cancelled = []
+        for line in (
+            OrderLine.objects.select_for_update(of=("self",)).filter(pk__in=line_ids).order_by("id")
+        ):
+            if line.status != LineStatus.CANCELLED:
+                line.cancel()
+                line.save(update_fields=["status", "updated_at"])
+                cancelled.append(line.line_number)
+        record_event(
+            stream=order.stream,
+            type=FULFILLMENT_EXPIRED,
+            actor=actor,
+            payload={"fulfillment": fo.number, "node": fo.node.code, "cancelled_lines": cancelled},
+        )
+        rollup_order(order)
+    return fo
+
+
+def schedule_payment_capture_if_due(order_id: int) -> None:
+    """Payment is captured once everything has shipped or been picked up."""
+    from orders.tasks import capture_payment_task  # noqa: PLC0415 - task seam
+
+    transaction.on_commit(partial(capture_payment_task.delay, order_id))

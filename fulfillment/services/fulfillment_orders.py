@@ -1,0 +1,232 @@
+"""Fulfillment orders: create them from an order's reservations, release them to their nodes.
+
+create_fulfillment_orders() runs in the orchestration transaction right after routing: every
+active reservation not yet in a fulfillment order joins one for its node. release_fulfillment()
+runs as a task per fulfillment order: it calls the node's connector outside any transaction
+(network or file I/O), then records the release under the order lock. Both are idempotent.
+"""
+
+import logging
+from collections import defaultdict
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from fulfillment.connectors import (
+    ConnectorRefused,
+    ReleaseAck,
+    ReleasePayload,
+    connector_for,
+)
+from fulfillment.connectors.base import ReleaseLine
+from fulfillment.events import FULFILLMENT_CREATED, FULFILLMENT_RELEASED
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
+from fulfillment.services.rollup import rollup_order
+from inventory.models import Reservation, ReservationStatus
+from oms.core.actors import Actor
+from oms.core.transactions import require_atomic
+from oms.events.services import record_event
+from orders.locks import lock_order
+from orders.models import DeliveryMethod, HoldStatus, Order, ServiceLevel
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = Actor.system("orchestrator")
+
+# Promise to ship by: hours after release, per service level (stores use the same clock).
+SHIP_BY_HOURS = {ServiceLevel.SAME_DAY: 4, ServiceLevel.EXPRESS: 24, ServiceLevel.STANDARD: 48}
+
+
+def create_fulfillment_orders(*, order: Order, actor: Actor = SYSTEM) -> list[FulfillmentOrder]:
+    """One fulfillment order per node for the order's reservations that have none yet.
+    The caller holds the order lock. Records fulfillment.created for each."""
+    require_atomic("create_fulfillment_orders()")
+    unassigned = list(
+        Reservation.objects.filter(
+            order_line__order_id=order.pk,
+            status=ReservationStatus.ACTIVE,
+            fulfillment_line__isnull=True,
+        )
+        .select_related("order_line", "node")
+        .order_by("node_id", "order_line_id", "id")
+    )
+    if not unassigned:
+        return []
+    by_node: dict[int, list[Reservation]] = defaultdict(list)
+    for reservation in unassigned:
+        by_node[reservation.node_id].append(reservation)
+    existing = FulfillmentOrder.objects.filter(order_id=order.pk).count()
+    now = timezone.now()
+    created = []
+    for index, (node_id, reservations) in enumerate(sorted(by_node.items()), start=1):
+        fo = FulfillmentOrder(
+            number=f"{order.number}-{existing + index}",
+            order=order,
+            node_id=node_id,
+            delivery_method=order.delivery_method,
+            service_level=order.service_level,
+            ship_by=now + timezone.timedelta(hours=SHIP_BY_HOURS.get(order.service_level, 48)),
+        )
+        fo.save(force_insert=True)
+        FulfillmentOrderLine.objects.bulk_create(
+            [
+                FulfillmentOrderLine(
+                    fulfillment=fo, order_line=r.order_line, reservation=r, quantity=r.quantity
+                )
+                for r in reservations
+            ]
+        )
+        record_event(
+            stream=order.stream,
+            type=FULFILLMENT_CREATED,
+            actor=actor,
+            payload={
+                "fulfillment": fo.number,
+                "node": reservations[0].node.code,
+                "delivery_method": fo.delivery_method,
+                "lines": [
+                    {
+                        "line_number": r.order_line.line_number,
+                        "sku": r.order_line.sku,
+                        "quantity": r.quantity,
+                    }
+                    for r in reservations
+                ],
+            },
+        )
+        created.append(fo)
+    return created
+
+
+def schedule_release(fulfillment_ids: list[int]) -> None:
+    """After commit, send each pending fulfillment order to its node."""
+    # Seam: the task module imports this one, so it is imported where it is used.
+    from fulfillment.tasks import release_fulfillment_task  # noqa: PLC0415
+
+    for fulfillment_id in fulfillment_ids:
+        transaction.on_commit(partial(release_fulfillment_task.delay, fulfillment_id))
+
+
+def release_fulfillment(*, fulfillment_id: int) -> str:
+    """Send a pending fulfillment order to its node and record the release.
+
+    Returns what happened: released, not_pending, on_hold. Raises ConnectorUnavailable
+    (the task retries) and ConnectorRefused (terminal; recorded on the fulfillment order)."""
+    fo = (
+        FulfillmentOrder.objects.select_related("node", "order", "order__pickup_node")
+        .filter(pk=fulfillment_id)
+        .first()
+    )
+    if fo is None or fo.status != FulfillmentStatus.PENDING:
+        return "not_pending"
+    if fo.order.holds.filter(status=HoldStatus.ACTIVE).exists():
+        return "on_hold"  # released by orchestration when the last hold goes
+    connector = connector_for(fo.node.connector)
+    try:
+        ack = connector.send(_payload(fo))  # outside any transaction: it may be network I/O
+    except ConnectorRefused as exc:
+        _note_release_error(fo.pk, f"{exc.code}: {exc.message}")
+        raise
+    released = _record_release(fo.pk, ack)
+    if released:
+        connector.after_release(fo.pk, fo.node.connector_settings)
+    return "released" if released else "not_pending"
+
+
+def _record_release(fulfillment_id: int, ack: ReleaseAck) -> bool:
+    with transaction.atomic():
+        order_id = (
+            FulfillmentOrder.objects.filter(pk=fulfillment_id)
+            .values_list("order_id", flat=True)
+            .get()
+        )
+        order = lock_order(order_id)
+        fo = (
+            FulfillmentOrder.objects.select_for_update(of=("self",))
+            .select_related("node")
+            .get(pk=fulfillment_id)
+        )
+        if fo.status != FulfillmentStatus.PENDING:
+            return False  # a concurrent run released it first
+        fo.release(at=timezone.now(), node_reference=ack.reference)
+        fo.release_attempts += 1
+        fo.save(
+            update_fields=[
+                "status",
+                "released_at",
+                "node_reference",
+                "last_release_error",
+                "release_attempts",
+                "updated_at",
+            ]
+        )
+        record_event(
+            stream=order.stream,
+            type=FULFILLMENT_RELEASED,
+            actor=SYSTEM,
+            payload={
+                "fulfillment": fo.number,
+                "node": fo.node.code,
+                "connector": fo.node.connector,
+                "node_reference": fo.node_reference,
+            },
+        )
+        rollup_order(order)
+    return True
+
+
+def _note_release_error(fulfillment_id: int, message: str) -> None:
+    with transaction.atomic():
+        fo = FulfillmentOrder.objects.select_for_update(of=("self",)).get(pk=fulfillment_id)
+        fo.release_attempts += 1
+        fo.last_release_error = message[:500]
+        fo.save(update_fields=["release_attempts", "last_release_error", "updated_at"])
+    logger.warning("release refused", extra={"fulfillment": fulfillment_id, "error": message})
+
+
+def _payload(fo: FulfillmentOrder) -> ReleasePayload:
+    order = fo.order
+    ship_to = (
+        {
+            "name": order.ship_name,
+            "line1": order.ship_line1,
+            "line2": order.ship_line2,
+            "city": order.ship_city,
+            "region": order.ship_region,
+            "postal_code": order.ship_postal_code,
+            "country": order.ship_country,
+        }
+        if order.delivery_method == DeliveryMethod.SHIP
+        else {"name": order.customer_name, "pickup_node": fo.node.code}
+    )
+    lines = tuple(
+        ReleaseLine(
+            line_id=line.pk,
+            sku=line.order_line.sku,
+            name=line.order_line.name,
+            quantity=line.quantity,
+        )
+        for line in fo.lines.select_related("order_line").order_by("id")
+    )
+    return ReleasePayload(
+        fulfillment_id=fo.pk,
+        number=fo.number,
+        order_number=order.number,
+        node_code=fo.node.code,
+        delivery_method=fo.delivery_method,
+        service_level=fo.service_level,
+        ship_to=ship_to,
+        customer_name=order.customer_name,
+        lines=lines,
+        placed_at=order.placed_at,
+        settings=dict(fo.node.connector_settings),
+    )
+
+
+def pending_fulfillment_ids(order_id: int) -> list[int]:
+    return list(
+        FulfillmentOrder.objects.filter(order_id=order_id, status=FulfillmentStatus.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )

@@ -1,0 +1,89 @@
+"""Buy carrier labels for a packed fulfillment order and ship it: what a store associate's
+"ship" button and the simulated WMS do. The carrier is called outside any transaction."""
+
+from django.utils import timezone
+
+from fulfillment.models import FulfillmentOrder, FulfillmentStatus
+from fulfillment.services.feedback import FeedbackMessage
+from fulfillment.services.shipping import Package, ship_fulfillment
+from integrations.carriers import Address, LabelRequest, Parcel, SimulatedCarrier
+from oms.core.actors import Actor
+from oms.core.errors import TransitionRefused
+
+CARRIER = SimulatedCarrier()
+DEFAULT_PARCEL_GRAMS = 500
+
+
+def ship_with_carrier(
+    *, fulfillment_id: int, actor: Actor, message: FeedbackMessage | None = None
+) -> FulfillmentOrder:
+    """One parcel per fulfillment order, labelled by the carrier adapter. Idempotent: the
+    carrier keys labels on the fulfillment number, and shipping twice is refused by the FSM or
+    deduplicated by `message`."""
+    fo = (
+        FulfillmentOrder.objects.select_related("node", "order")
+        .prefetch_related("lines__order_line__product")
+        .get(pk=fulfillment_id)
+    )
+    if fo.status not in (
+        FulfillmentStatus.ACCEPTED,
+        FulfillmentStatus.PICKING,
+        FulfillmentStatus.PACKED,
+        FulfillmentStatus.RELEASED,
+    ):
+        raise TransitionRefused(
+            "fulfillment_transition_refused",
+            f"Fulfillment {fo.number} is {fo.get_status_display().lower()}; it cannot ship now.",
+            fulfillment=fo.number,
+            status=fo.status,
+            action="ship",
+        )
+    node, order = fo.node, fo.order
+    grams = sum(
+        (line.order_line.product.weight_grams or DEFAULT_PARCEL_GRAMS)
+        * max(line.quantity - line.short_quantity, 0)
+        for line in fo.lines.all()
+    )
+    labels = CARRIER.buy_labels(
+        LabelRequest(
+            reference=fo.number,
+            ship_from=Address(
+                name=node.name,
+                line1=node.address_line1 or node.name,
+                city=node.city or node.code,
+                region=node.region,
+                postal_code=node.postal_code or "00000",
+                country=node.country,
+            ),
+            ship_to=Address(
+                name=order.ship_name or order.customer_name,
+                line1=order.ship_line1,
+                line2=order.ship_line2,
+                city=order.ship_city,
+                region=order.ship_region,
+                postal_code=order.ship_postal_code,
+                country=order.ship_country,
+                phone=order.customer_phone,
+            ),
+            service_level=fo.service_level,
+            parcels=(Parcel(weight_grams=max(grams, 1)),),
+        )
+    )
+    packages = [
+        Package(
+            carrier=label.carrier,
+            service=label.service,
+            tracking_number=label.tracking_number,
+            label_pdf=label.label_pdf,
+            cost=label.cost,
+            currency=label.currency,
+        )
+        for label in labels
+    ]
+    return ship_fulfillment(
+        fulfillment_id=fo.pk,
+        packages=packages,
+        actor=actor,
+        shipped_at=timezone.now(),
+        message=message,
+    )

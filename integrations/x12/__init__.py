@@ -1,0 +1,122 @@
+"""ANSI X12 EDI for warehouse integrations: envelope parser, typed 940/945/856 readers, 940/945
+writers. Pure Python, no Django: see docs/x12.md.
+
+    interchange = parse_interchange(data)            # strict envelope, X12Error on any problem
+    for ts in interchange.transaction_sets:
+        advice = read_945(ts)                         # unsupported_transaction_set if not a 945
+    text = write_940(order, sender_id=..., receiver_id=..., control_number=..., now=...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from integrations.x12.common import (
+    Carrier,
+    ItemId,
+    Note,
+    Party,
+    QualifiedDate,
+    Reference,
+)
+from integrations.x12.envelope import (
+    FunctionalGroup,
+    Interchange,
+    TransactionSet,
+    parse_interchange,
+    parse_interchanges,
+)
+from integrations.x12.errors import TOLERABLE_CODES, ErrorCode, X12Error, X12Issue
+from integrations.x12.read_856 import ShipNotice, ShipNoticeItem, ShipNoticeOrder, read_856
+from integrations.x12.read_940 import ShippingOrderLine, WarehouseShippingOrder, read_940
+from integrations.x12.read_945 import (
+    Package,
+    ShipmentAdviceLine,
+    WarehouseShippingAdvice,
+    read_945,
+)
+from integrations.x12.tokenizer import Delimiters, Segment
+from integrations.x12.write import write_940, write_945
+
+Source = str | bytes | Interchange
+
+SUPPORTED_TRANSACTION_SETS = ("940", "945", "856")
+
+
+def _read_all[T](
+    source: Source, reader: Callable[[TransactionSet], T], *, strict: bool
+) -> tuple[T, ...]:
+    interchanges = (
+        (source,) if isinstance(source, Interchange) else parse_interchanges(source, strict=strict)
+    )
+    return tuple(reader(ts) for interchange in interchanges for ts in interchange.transaction_sets)
+
+
+def read_940s(source: Source, *, strict: bool = True) -> tuple[WarehouseShippingOrder, ...]:
+    """Every 940 in the file (or interchange); any other transaction set is an X12Error."""
+    return _read_all(source, read_940, strict=strict)
+
+
+def read_945s(source: Source, *, strict: bool = True) -> tuple[WarehouseShippingAdvice, ...]:
+    return _read_all(source, read_945, strict=strict)
+
+
+def read_856s(source: Source, *, strict: bool = True) -> tuple[ShipNotice, ...]:
+    return _read_all(source, read_856, strict=strict)
+
+
+def read_document(
+    ts: TransactionSet,
+) -> WarehouseShippingOrder | WarehouseShippingAdvice | ShipNotice:
+    """The typed reading of a 940, 945 or 856; ``unsupported_transaction_set`` for others."""
+    if ts.id == "940":
+        return read_940(ts)
+    if ts.id == "945":
+        return read_945(ts)
+    if ts.id == "856":
+        return read_856(ts)
+    raise X12Error(
+        ErrorCode.UNSUPPORTED_TRANSACTION_SET,
+        f"no typed reader for transaction set {ts.id} (supported: 940, 945, 856)",
+        ts.index,
+        "ST",
+    )
+
+
+__all__ = [
+    "SUPPORTED_TRANSACTION_SETS",
+    "TOLERABLE_CODES",
+    "Carrier",
+    "Delimiters",
+    "ErrorCode",
+    "FunctionalGroup",
+    "Interchange",
+    "ItemId",
+    "Note",
+    "Package",
+    "Party",
+    "QualifiedDate",
+    "Reference",
+    "Segment",
+    "ShipNotice",
+    "ShipNoticeItem",
+    "ShipNoticeOrder",
+    "ShipmentAdviceLine",
+    "ShippingOrderLine",
+    "TransactionSet",
+    "WarehouseShippingAdvice",
+    "WarehouseShippingOrder",
+    "X12Error",
+    "X12Issue",
+    "parse_interchange",
+    "parse_interchanges",
+    "read_856",
+    "read_856s",
+    "read_940",
+    "read_940s",
+    "read_945",
+    "read_945s",
+    "read_document",
+    "write_940",
+    "write_945",
+]
