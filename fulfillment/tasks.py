@@ -1,11 +1,18 @@
 from celery import shared_task
+from django.utils import timezone
 
 from fulfillment.connectors import ConnectorRefused, ConnectorUnavailable
 from fulfillment.services.backorders import BATCH, allocate_backorders
+from fulfillment.services.feedback import expire_pickup
 from fulfillment.services.fulfillment_orders import release_fulfillment
 from fulfillment.services.orchestration import orchestrate_order
 from fulfillment.services.simulation import run_wms_step
+from fulfillment.services.sweeper import find_due_work
+from oms.core.actors import Actor
 from orders.models import Order
+from orders.tasks import capture_payment_task
+
+SWEEPER = Actor.system("sweeper")
 
 
 @shared_task(name="fulfillment.tasks.orchestrate_order_task")
@@ -40,3 +47,20 @@ def allocate_backorders_task(product_ids: list[int]) -> None:
 @shared_task(name="fulfillment.tasks.simulated_wms_step_task")
 def simulated_wms_step_task(fulfillment_id: int, step: str) -> None:
     run_wms_step(fulfillment_id=fulfillment_id, step=step)
+
+
+@shared_task(name="fulfillment.tasks.sweep_due_work_task")
+def sweep_due_work_task() -> dict[str, int]:
+    """Re-send what is due but not done (see fulfillment/services/sweeper.py)."""
+    due = find_due_work(now=timezone.now())
+    for order_id in due.orchestrate:
+        orchestrate_order_task.delay(order_id, "sweeper")
+    for fulfillment_id in due.release:
+        release_fulfillment_task.delay(fulfillment_id)
+    if due.backorder_products:
+        allocate_backorders_task.delay(due.backorder_products)
+    for fulfillment_id in due.expire:
+        expire_pickup(fulfillment_id=fulfillment_id, actor=SWEEPER)
+    for order_id in due.capture:
+        capture_payment_task.delay(order_id)
+    return {kind: len(ids) for kind, ids in vars(due).items()}

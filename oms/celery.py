@@ -27,6 +27,13 @@ app.conf.update(
     # Redis redelivers an unacked message after this; it must exceed the longest task.
     broker_transport_options={"visibility_timeout": 3600},
     beat_schedule={
+        # The broker may lose a message, the database never does: every minute, re-send
+        # orchestration, releases, backorder allocation, pickup expiry and payment capture
+        # that are due but not done (each idempotent; grace periods in the sweeper module).
+        "sweep-due-work": {
+            "task": "fulfillment.tasks.sweep_due_work_task",
+            "schedule": 60.0,
+        },
         # Idempotency keys are promised for 7 days; deleting expired ones hourly keeps the table
         # at about one week of write traffic.
         "purge-expired-idempotency-keys": {

@@ -174,6 +174,18 @@ OMS_PICKUP_RADIUS_MILES = env.float("OMS_PICKUP_RADIUS_MILES", default=50.0)
 # A pickup order ready at the store waits this long before it expires and its stock returns.
 OMS_PICKUP_HOLD_DAYS = env.int("OMS_PICKUP_HOLD_DAYS", default=5)
 
+# Carrier tracking webhooks are verified with the provider's signing secret. Without a secret a
+# format's webhooks are refused, unless unsigned ones are allowed (the embedded demo does).
+OMS_CARRIER_WEBHOOK_SECRETS = {
+    "easypost": env("OMS_EASYPOST_WEBHOOK_SECRET", default=""),
+    "shippo": env("OMS_SHIPPO_WEBHOOK_SECRET", default=""),
+    "aftership": env("OMS_AFTERSHIP_WEBHOOK_SECRET", default=""),
+    "ups_track_alert": env("OMS_UPS_WEBHOOK_CREDENTIAL", default=""),
+}
+OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED = env.bool(
+    "OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED", default=EMBEDDED
+)
+
 # --- Admin (django-unfold) ----------------------------------------------------------------
 UNFOLD = {
     "SITE_TITLE": "oms",

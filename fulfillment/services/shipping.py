@@ -187,6 +187,7 @@ class TrackingInput:
     events: tuple[tuple[datetime, str, str, str], ...] = ()  # (when, status, text, where)
 
 
+FINAL_SCAN_STATUSES = ("delivered", "returned")
 _SHIPMENT_STATUS = {
     "in_transit": ShipmentStatus.IN_TRANSIT,
     "pre_transit": ShipmentStatus.IN_TRANSIT,
@@ -241,9 +242,20 @@ def record_tracking(
                     "source": source[:50],
                 },
             )
-        newest = shipment.tracking.order_by("-occurred_at", "-id").first()
+        # The newest scan sets the status, except that a final scan (delivered, returned)
+        # wins whatever its time: carriers' clocks and feeds disagree (a real EasyPost/UPS
+        # payload dates DELIVERED before OUT_FOR_DELIVERY).
+        newest = (
+            shipment.tracking.filter(status__in=FINAL_SCAN_STATUSES)
+            .order_by("-occurred_at", "-id")
+            .first()
+            or shipment.tracking.order_by("-occurred_at", "-id").first()
+        )
         changed = False
-        if newest is not None and newest.occurred_at != shipment.last_event_at:
+        if newest is not None and (newest.occurred_at, _SHIPMENT_STATUS.get(newest.status)) != (
+            shipment.last_event_at,
+            shipment.status,
+        ):
             shipment.status = _SHIPMENT_STATUS.get(newest.status, shipment.status)
             shipment.last_event_at = newest.occurred_at
             if shipment.status == ShipmentStatus.DELIVERED and shipment.delivered_at is None:

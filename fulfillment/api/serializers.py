@@ -1,0 +1,121 @@
+from rest_framework import serializers
+
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Shipment
+
+
+class MessageInput(serializers.Serializer):
+    message_id = serializers.CharField(
+        max_length=200,
+        help_text="Your id for this message: sending it again has no second effect.",
+    )
+
+
+class RejectInput(MessageInput):
+    reason = serializers.CharField(max_length=300)
+
+
+class LineQuantityInput(serializers.Serializer):
+    line_id = serializers.IntegerField(help_text="A line id from the fulfillment order.")
+    quantity = serializers.IntegerField(min_value=0)
+
+
+class PackInput(MessageInput):
+    lines = LineQuantityInput(
+        many=True,
+        required=False,
+        help_text="Picked quantities; lines left out were picked in full.",
+    )
+    short_reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+
+
+class PackageInput(serializers.Serializer):
+    carrier = serializers.CharField(max_length=50)
+    service = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    tracking_number = serializers.CharField(max_length=60)
+
+
+class ShipInput(MessageInput):
+    packages = PackageInput(many=True, allow_empty=False)
+    lines = LineQuantityInput(
+        many=True,
+        required=False,
+        help_text="Shipped quantities; lines left out shipped in full (what was picked).",
+    )
+    short_reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    shipped_at = serializers.DateTimeField(required=False)
+
+
+class DeliverInput(MessageInput):
+    delivered_at = serializers.DateTimeField(required=False)
+
+
+class FulfillmentLineOutput(serializers.ModelSerializer):
+    line_id = serializers.IntegerField(source="pk")
+    sku = serializers.CharField(source="order_line.sku")
+    name = serializers.CharField(source="order_line.name")
+
+    class Meta:
+        model = FulfillmentOrderLine
+        fields = [
+            "line_id",
+            "sku",
+            "name",
+            "quantity",
+            "picked_quantity",
+            "shipped_quantity",
+            "short_quantity",
+            "short_reason",
+        ]
+
+
+class ShipmentOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Shipment
+        fields = ["carrier", "service", "tracking_number", "status", "shipped_at", "delivered_at"]
+
+
+class FulfillmentOutput(serializers.ModelSerializer):
+    node = serializers.CharField(source="node.code")
+    order_number = serializers.CharField(source="order.number")
+    ship_to = serializers.SerializerMethodField()
+    lines = FulfillmentLineOutput(many=True, read_only=True)
+    shipments = ShipmentOutput(many=True, read_only=True)
+
+    class Meta:
+        model = FulfillmentOrder
+        fields = [
+            "number",
+            "order_number",
+            "node",
+            "status",
+            "delivery_method",
+            "service_level",
+            "ship_by",
+            "ship_to",
+            "released_at",
+            "accepted_at",
+            "packed_at",
+            "shipped_at",
+            "delivered_at",
+            "close_reason",
+            "lines",
+            "shipments",
+        ]
+
+    def get_ship_to(self, fo: FulfillmentOrder) -> dict[str, str]:
+        order = fo.order
+        if fo.is_pickup:
+            return {"name": order.customer_name, "pickup_at": fo.node.code}
+        return {
+            "name": order.ship_name,
+            "line1": order.ship_line1,
+            "line2": order.ship_line2,
+            "city": order.ship_city,
+            "region": order.ship_region,
+            "postal_code": order.ship_postal_code,
+            "country": order.ship_country,
+        }

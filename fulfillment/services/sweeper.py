@@ -1,0 +1,84 @@
+"""Find work that is due but not done: the broker may lose a message, the database never does.
+
+Each kind of work has a grace period long enough that a healthy system has already done it
+(on-commit tasks run within seconds), so the sweeper only re-sends what was really lost. The
+re-sent tasks are idempotent, so a false positive costs one no-op task.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef
+
+from fulfillment.models import FulfillmentOrder, FulfillmentStatus, RoutingDecision
+from inventory.models import StockLevel
+from orders.models import Hold, HoldStatus, LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
+
+GRACE = timedelta(minutes=2)
+PAYMENT_GRACE = timedelta(minutes=5)
+BATCH = 500  # per kind per sweep (one minute apart): a backlog drains in minutes, not at once
+
+
+@dataclass
+class DueWork:
+    orchestrate: list[int] = field(default_factory=list)  # order ids never routed
+    release: list[int] = field(default_factory=list)  # pending fulfillment orders
+    backorder_products: list[int] = field(default_factory=list)  # waiting lines, stock exists
+    expire: list[int] = field(default_factory=list)  # pickups past their deadline
+    capture: list[int] = field(default_factory=list)  # shipped orders not yet paid
+
+    def total(self) -> int:
+        return sum(len(v) for v in vars(self).values())
+
+
+def find_due_work(*, now: datetime) -> DueWork:
+    active_hold = Exists(Hold.objects.filter(order=OuterRef("pk"), status=HoldStatus.ACTIVE))
+    held_fo = Exists(Hold.objects.filter(order=OuterRef("order_id"), status=HoldStatus.ACTIVE))
+    return DueWork(
+        orchestrate=list(
+            Order.objects.filter(status=OrderStatus.CREATED, created_at__lt=now - GRACE)
+            .exclude(active_hold)
+            .exclude(Exists(RoutingDecision.objects.filter(order=OuterRef("pk"))))
+            .order_by("created_at")
+            .values_list("id", flat=True)[:BATCH]
+        ),
+        release=list(
+            FulfillmentOrder.objects.filter(
+                status=FulfillmentStatus.PENDING, created_at__lt=now - GRACE
+            )
+            .exclude(held_fo)
+            .order_by("created_at")
+            .values_list("id", flat=True)[:BATCH]
+        ),
+        backorder_products=sorted(
+            set(
+                OrderLine.objects.filter(
+                    status=LineStatus.BACKORDERED, order__status=OrderStatus.BACKORDERED
+                )
+                .filter(
+                    Exists(
+                        StockLevel.objects.filter(
+                            product_id=OuterRef("product_id"), available__gt=0
+                        )
+                    )
+                )
+                .values_list("product_id", flat=True)[:BATCH]
+            )
+        ),
+        expire=list(
+            FulfillmentOrder.objects.filter(
+                status=FulfillmentStatus.READY_FOR_PICKUP, pickup_expires_at__lt=now
+            )
+            .order_by("pickup_expires_at")
+            .values_list("id", flat=True)[:BATCH]
+        ),
+        capture=list(
+            Order.objects.filter(
+                status__in=[OrderStatus.SHIPPED, OrderStatus.DELIVERED],
+                payment_status__in=[PaymentStatus.PENDING, PaymentStatus.AUTHORIZED],
+                updated_at__lt=now - PAYMENT_GRACE,
+            )
+            .order_by("updated_at")
+            .values_list("id", flat=True)[:BATCH]
+        ),
+    )

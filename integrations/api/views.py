@@ -1,0 +1,84 @@
+"""Carrier tracking webhooks: POST /api/v1/webhooks/carriers/<format>/.
+
+Authenticated by the provider's signature (secret per format in OMS_CARRIER_WEBHOOK_SECRETS),
+not by an API key. Every update is applied once (inbound message log keyed on the provider's
+message id or the content), unknown tracking numbers are acknowledged and ignored, malformed
+bodies are a 400 with a code the provider's dashboard shows.
+"""
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from fulfillment.services.shipping import TrackingInput, record_tracking
+from integrations.carriers import TRACKING_FORMATS, TrackingPayloadInvalid
+from oms.core.actors import Actor
+from oms.core.errors import DomainError, NotFound
+
+
+class WebhookSignatureInvalid(DomainError):
+    def __init__(self, fmt: str) -> None:
+        super().__init__(
+            code="invalid_signature",
+            http_status=401,
+            detail=f"The {fmt} webhook signature does not verify.",
+        )
+
+
+class CarrierTrackingWebhookView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Carrier tracking webhook (EasyPost, Shippo, AfterShip, UPS)",
+        tags=["webhooks"],
+        request=None,
+        responses={200: None},
+    )
+    def post(self, request: Request, fmt: str) -> Response:
+        tracking_format = TRACKING_FORMATS.get(fmt)
+        if tracking_format is None:
+            raise NotFound(f"No carrier webhook format {fmt!r}.", code="unknown_webhook_format")
+        raw = request.body
+        secret = settings.OMS_CARRIER_WEBHOOK_SECRETS.get(fmt, "")
+        if secret:
+            if not tracking_format.verify(raw, dict(request.headers), secret):
+                raise WebhookSignatureInvalid(fmt)
+        elif not settings.OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED:
+            raise WebhookSignatureInvalid(fmt)
+        try:
+            updates = tracking_format.parse(raw, dict(request.headers))
+        except TrackingPayloadInvalid as exc:
+            raise DomainError(code=exc.code, detail=str(exc), http_status=400) from exc
+        actor = Actor.system(f"carrier webhook ({fmt})")
+        applied = ignored = 0
+        for update in updates:
+            message_id = update.message_id or hashlib.sha256(raw).hexdigest()
+            shipment = record_tracking(
+                update=TrackingInput(
+                    carrier=update.carrier,
+                    tracking_number=update.tracking_number,
+                    status=update.status,
+                    occurred_at=update.occurred_at,
+                    description=update.status_detail,
+                    location=update.location or "",
+                    events=tuple(
+                        (e.occurred_at, e.status, e.description, e.location or "")
+                        for e in update.events
+                    ),
+                ),
+                source=f"carrier:{fmt}",
+                message_id=f"{message_id}:{update.tracking_number}",
+                actor=actor,
+            )
+            applied += shipment is not None
+            ignored += shipment is None
+        return Response(
+            {"received": len(updates), "applied": applied, "unknown_tracking_numbers": ignored}
+        )
