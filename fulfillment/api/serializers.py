@@ -119,3 +119,7 @@ class FulfillmentOutput(serializers.ModelSerializer):
             "postal_code": order.ship_postal_code,
             "country": order.ship_country,
         }
+
+
+class HandOverInput(MessageInput):
+    pickup_code = serializers.CharField(max_length=8, help_text="The code the customer shows.")

@@ -15,4 +15,6 @@ urlpatterns = [
     path("fulfillments/<str:number>/pack/", views.PackView.as_view()),
     path("fulfillments/<str:number>/ship/", views.ShipView.as_view()),
     path("fulfillments/<str:number>/deliver/", views.DeliverView.as_view()),
+    path("fulfillments/<str:number>/ready/", views.ReadyView.as_view()),
+    path("fulfillments/<str:number>/hand-over/", views.HandOverView.as_view()),
 ]

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from fulfillment.api.serializers import (
     DeliverInput,
     FulfillmentOutput,
+    HandOverInput,
     MessageInput,
     PackInput,
     RejectInput,
@@ -23,6 +24,8 @@ from fulfillment.selectors import fulfillments_visible_to_node, get_fulfillment_
 from fulfillment.services.feedback import (
     FeedbackMessage,
     accept_fulfillment,
+    hand_over,
+    mark_ready_for_pickup,
     pack_fulfillment,
     reject_fulfillment,
     start_picking,
@@ -228,5 +231,44 @@ class DeliverView(_FeedbackView):
             fulfillment_id=fulfillment_id,
             actor=actor,
             delivered_at=data.get("delivered_at"),
+            message=message,
+        )
+
+
+class ReadyView(_FeedbackView):
+    @extend_schema(
+        summary="Ready for pickup at the store (issues the pickup code; customer notified)",
+        tags=["fulfillment"],
+        request=MessageInput,
+        responses={200: FulfillmentOutput, **ERRORS},
+    )
+    def post(self, request: Request, number: str) -> Response:
+        return self.handle(request, number)
+
+    def call(
+        self, fulfillment_id: int, data: dict[str, Any], actor: Actor, message: FeedbackMessage
+    ) -> object:
+        return mark_ready_for_pickup(fulfillment_id=fulfillment_id, actor=actor, message=message)
+
+
+class HandOverView(_FeedbackView):
+    input_class = HandOverInput
+
+    @extend_schema(
+        summary="Handed to the customer after the pickup code matched",
+        tags=["fulfillment"],
+        request=HandOverInput,
+        responses={200: FulfillmentOutput, **ERRORS},
+    )
+    def post(self, request: Request, number: str) -> Response:
+        return self.handle(request, number)
+
+    def call(
+        self, fulfillment_id: int, data: dict[str, Any], actor: Actor, message: FeedbackMessage
+    ) -> object:
+        return hand_over(
+            fulfillment_id=fulfillment_id,
+            pickup_code=data["pickup_code"],
+            actor=actor,
             message=message,
         )

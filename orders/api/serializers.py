@@ -9,7 +9,15 @@ from rest_framework import serializers
 
 from oms.core.money import format_amount
 from oms.events.models import Event
-from orders.models import DeliveryMethod, Hold, Order, OrderLine, PaymentStatus, ServiceLevel
+from orders.models import (
+    DeliveryMethod,
+    Hold,
+    HoldKind,
+    Order,
+    OrderLine,
+    PaymentStatus,
+    ServiceLevel,
+)
 from orders.services.capture import AddressInput, LineInput, OrderInput
 
 
@@ -96,6 +104,11 @@ class LineInputSerializer(serializers.Serializer):
         return value
 
 
+class HoldAtCaptureInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=HoldKind.choices)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
 class OrderCreateInputSerializer(serializers.Serializer):
     """The canonical order. Amounts are decimal strings in the order's currency."""
 
@@ -114,6 +127,13 @@ class OrderCreateInputSerializer(serializers.Serializer):
     grand_total = MoneyInput(required=False, help_text="If sent, must equal the computed total.")
     payment = PaymentInputSerializer(required=False)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    holds = HoldAtCaptureInputSerializer(
+        many=True,
+        required=False,
+        max_length=4,
+        help_text='Holds to place at capture, e.g. [{"kind": "fraud"}]: nothing is '
+        "released to a node until they are released.",
+    )
 
     def to_order_input(self) -> OrderInput:
         data = self.validated_data
@@ -141,6 +161,7 @@ class OrderCreateInputSerializer(serializers.Serializer):
             payment_method=payment.get("method", ""),
             payment_reference=payment.get("reference", ""),
             notes=data["notes"],
+            holds=tuple((h["kind"], h["reason"]) for h in data.get("holds") or []),
         )
 
 

@@ -18,11 +18,12 @@ from oms.core.money import format_amount, has_valid_scale, is_known_currency, mi
 from oms.core.prefetch import attach_prefetched
 from oms.core.queries import unique_or_none
 from oms.events.services import record_event
-from orders.events import ORDER_CREATED
+from orders.events import ORDER_CREATED, ORDER_HOLD_PLACED
 from orders.exceptions import DuplicateOrder, LineErrorCode, OrderErrorCode
 from orders.models import (
     Channel,
     DeliveryMethod,
+    Hold,
     Order,
     OrderLine,
     PaymentStatus,
@@ -75,6 +76,9 @@ class OrderInput:
     payment_reference: str = ""
     payment_method: str = ""
     notes: str = ""
+    # Holds the channel asks for at capture (e.g. its fraud screen wants a review): placed in
+    # the same transaction, so orchestration never sees the order without them.
+    holds: tuple[tuple[str, str], ...] = ()  # (kind, reason)
 
 
 @dataclass(frozen=True)
@@ -373,6 +377,15 @@ def _insert_order(
         payload=order_created_payload(order, lines),
         first_in_stream=True,
     )
+    for kind, reason in data.holds:
+        hold = Hold(order=order, kind=kind, reason=reason, placed_by=actor.label)
+        hold.save(force_insert=True)
+        record_event(
+            stream=order.stream,
+            type=ORDER_HOLD_PLACED,
+            actor=actor,
+            payload={"hold_id": hold.pk, "kind": kind, "reason": reason},
+        )
     return order
 
 
