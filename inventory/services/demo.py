@@ -27,6 +27,7 @@ from inventory.services.ledger import InitialStock, set_initial_stock
 from oms.core.actors import Actor
 from orders.models import ApiClient, Channel
 from orders.services.api_clients import IssuedKey, create_api_client, revoke_api_client
+from orders.services.demo_orders import place_demo_orders
 
 logger = logging.getLogger(__name__)
 
@@ -275,6 +276,7 @@ class DemoData:
     admin_username: str
     admin_password: str
     api_key: IssuedKey
+    orders_placed: int = 0
 
     @property
     def nodes(self) -> int:
@@ -303,6 +305,7 @@ def seed_demo() -> DemoData:
     _create_missing_stock(nodes, [product_ids[s.sku] for s in specs], now)
     _ensure_default_rule_set(now)
     password = _reset_admin()
+    placed = place_demo_orders()
     api_key = _reissue_demo_key()
     result = DemoData(
         channels=Channel.objects.filter(code__in=[code for code, _ in CHANNELS]).count(),
@@ -315,6 +318,7 @@ def seed_demo() -> DemoData:
         admin_username=ADMIN_USERNAME,
         admin_password=password,
         api_key=api_key,
+        orders_placed=placed,
     )
     logger.info(
         "Demo data seeded: %d channels, %d nodes, %d products, %d stock levels; api client %s",
@@ -352,6 +356,15 @@ def _ensure_default_rule_set(now: datetime) -> None:
     approve_rule_set(rule_set_id=rule_set.pk, approver=None, note="seeded for the demo")
 
 
+# How each demo node takes its work. The DCs run the simulated WMS (Columbus ships everything,
+# Reno comes up one unit short on its first line, so some orders show a reroute); stores use
+# the store screens (connector "api"), so their pickups and ship-from-store picks wait there.
+DEMO_CONNECTORS: dict[str, tuple[str, dict[str, object]]] = {
+    "dc-columbus": ("simulated", {"behaviour": "ship", "step_seconds": 3}),
+    "dc-reno": ("simulated", {"behaviour": "short", "step_seconds": 3}),
+}
+
+
 def _upsert_node(spec: NodeSpec) -> Node:
     node, _ = Node.objects.update_or_create(
         code=spec.code,
@@ -375,6 +388,8 @@ def _upsert_node(spec: NodeSpec) -> Node:
             "daily_capacity": spec.daily_capacity,
             "priority": spec.priority,
             "is_active": True,
+            "connector": DEMO_CONNECTORS.get(spec.code, ("api", {}))[0],
+            "connector_settings": DEMO_CONNECTORS.get(spec.code, ("api", {}))[1],
         },
     )
     return node

@@ -29,6 +29,11 @@ class Command(BaseCommand):
             f"({demo.distribution_centers} distribution centers, {demo.stores} stores), "
             f"{demo.products} products, {demo.stock_levels} stock levels."
         )
+        if demo.orders_placed:
+            self.stdout.write(
+                f"Placed {demo.orders_placed} demo orders: they move through routing, the "
+                "simulated warehouse and carrier now; watch them in the admin (Orders)."
+            )
         self.stdout.write(
             f"Admin: {base_url}/admin/  user: {demo.admin_username}  "
             f"password: {demo.admin_password}"
