@@ -32,6 +32,7 @@ from orders.services.demo_orders import place_demo_orders
 logger = logging.getLogger(__name__)
 
 ADMIN_USERNAME = "admin"
+LIMITED_EDITION_SKU = "LTD-JACKET-CRIMSON-M"
 DEMO_CLIENT_NAME = "demo storefront"
 DEMO_CLIENT_CHANNEL = "web"
 SEED = 42
@@ -263,6 +264,12 @@ def demo_products() -> list[ProductSpec]:
                 size_label = SIZE_LABELS.get(size, size)
                 label = ", ".join(p for p in (family.name, COLORS[color], size_label) if p)
                 products.append(ProductSpec(sku=normalize_sku(sku), name=label, weight_grams=grams))
+    # Nobody has this one: its orders wait as backorders until stock arrives (README).
+    products.append(
+        ProductSpec(
+            sku=LIMITED_EDITION_SKU, name="Limited Edition Jacket, Crimson, M", weight_grams=900
+        )
+    )
     return products
 
 
@@ -399,15 +406,14 @@ def _create_missing_stock(nodes: list[Node], product_ids: list[int], now: dateti
     """Opening stock through the ledger (set_initial_stock), so ledger == counters from the
     start. Existing rows are left alone: demo orders may have reserved against them."""
     rng = random.Random(SEED)  # noqa: S311 - demo data, not security
+    limited = Product.objects.filter(sku=LIMITED_EDITION_SKU).values_list("pk", flat=True).first()
     for node in nodes:
         set_initial_stock(
             node_id=node.pk,
             levels=[
                 InitialStock(
                     product_id=product_id,
-                    on_hand=rng.randint(0, 25)
-                    if node.kind == NodeKind.STORE
-                    else rng.randint(50, 500),
+                    on_hand=_opening_count(rng, node, product_id == limited),
                     safety_stock=rng.randint(1, 2) if node.kind == NodeKind.STORE else 0,
                 )
                 for product_id in product_ids
@@ -415,6 +421,11 @@ def _create_missing_stock(nodes: list[Node], product_ids: list[int], now: dateti
             actor=Actor.system("seed_demo"),
             reported_at=now,
         )
+
+
+def _opening_count(rng: random.Random, node: Node, is_limited: bool) -> int:
+    count = rng.randint(0, 25) if node.kind == NodeKind.STORE else rng.randint(50, 500)
+    return 0 if is_limited else count  # draw anyway: the other products' counts stay stable
 
 
 def _reset_admin() -> str:

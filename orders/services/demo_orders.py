@@ -112,10 +112,6 @@ def _store_near(stores: list[Node], index: int) -> Node:
 
 
 def _limited_edition() -> str:
-    """A product nobody has in stock, so its orders wait as backorders (until an adjustment
-    brings stock: try it from the README)."""
-    product, _ = Product.objects.get_or_create(
-        sku="LTD-JACKET-CRIMSON-M",
-        defaults={"name": "Limited Edition Jacket, Crimson, M", "weight_grams": 900},
-    )
-    return product.sku
+    """A catalogue product nobody has in stock (seed_demo gives it 0 everywhere), so its
+    orders wait as backorders until an adjustment brings stock: try it from the README."""
+    return "LTD-JACKET-CRIMSON-M"

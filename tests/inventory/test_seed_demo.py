@@ -50,8 +50,8 @@ def test_seed_demo_twice_loads_the_same_data_set():
         "channels": 3,
         "distribution_centers": 2,
         "stores": 15,
-        "products": 225,
-        "stock_levels": 17 * 225,
+        "products": 226,  # 225 + one limited edition nobody stocks (backorders)
+        "stock_levels": 17 * 226,
     }
     assert set(Channel.objects.values_list("code", "default_currency")) == {
         ("web", "USD"),
@@ -59,8 +59,8 @@ def test_seed_demo_twice_loads_the_same_data_set():
         ("marketplace", "USD"),
     }
     assert (
-        "Demo data: 3 channels, 17 nodes (2 distribution centers, 15 stores), 225 products, "
-        "3825 stock levels." in output
+        "Demo data: 3 channels, 17 nodes (2 distribution centers, 15 stores), 226 products, "
+        "3842 stock levels." in output
     )
 
 
@@ -75,8 +75,12 @@ def test_seed_demo_gives_every_node_a_stock_level_for_every_product():
     # then
     assert set(per_node.values()) == {Product.objects.count()}
     assert len(per_node) == 17
-    dc_stock = StockLevel.objects.filter(node__kind=NodeKind.DISTRIBUTION_CENTER)
+    limited = StockLevel.objects.filter(product__sku="LTD-JACKET-CRIMSON-M")
+    dc_stock = StockLevel.objects.filter(node__kind=NodeKind.DISTRIBUTION_CENTER).exclude(
+        product__sku="LTD-JACKET-CRIMSON-M"
+    )
     store_stock = StockLevel.objects.filter(node__kind=NodeKind.STORE)
+    assert set(limited.values_list("on_hand", flat=True)) == {0}
     assert not dc_stock.exclude(on_hand__range=(50, 500)).exists()
     assert not store_stock.exclude(on_hand__range=(0, 25)).exists()
     assert not store_stock.exclude(safety_stock__in=(1, 2)).exists()
