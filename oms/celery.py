@@ -34,6 +34,12 @@ app.conf.update(
             "task": "fulfillment.tasks.sweep_due_work_task",
             "schedule": 60.0,
         },
+        # Warehouses drop 945 files at any time; a one-minute scan keeps ship confirmations timely.
+        "import-x12-inbox": {
+            "task": "fulfillment.tasks.import_x12_inbox_task",
+            "schedule": 60.0,
+            "options": {"expires": 55.0},
+        },
         # Idempotency keys are promised for 7 days; deleting expired ones hourly keeps the table
         # at about one week of write traffic.
         "purge-expired-idempotency-keys": {

@@ -186,6 +186,13 @@ OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED = env.bool(
     "OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED", default=EMBEDDED
 )
 
+# X12 file connector: 940s are written to <outbox>/<node code>/, 945s are read from the inbox
+# (then moved to its processed/ or failed/ folder).
+OMS_X12_OUTBOX_DIR = Path(
+    env("OMS_X12_OUTBOX_DIR", default=str(BASE_DIR / "var" / "x12" / "outbox"))
+)
+OMS_X12_INBOX_DIR = Path(env("OMS_X12_INBOX_DIR", default=str(BASE_DIR / "var" / "x12" / "inbox")))
+
 # --- Admin (django-unfold) ----------------------------------------------------------------
 UNFOLD = {
     "SITE_TITLE": "oms",
