@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "returns",
     "integrations",
+    "stores",
 ]
 
 MIDDLEWARE = [
