@@ -3,7 +3,8 @@
 # routing benchmark (bench/routing_bench.py) on the same database.
 # Usage: make bench   (or: PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres bash bench/run.sh)
 # Knobs: CLIENTS DURATION WARMUP WORKERS NSKUS HISTORY_ORDERS BENCH_DB FLOOR_DB FLOOR_DIR REDIS_DB
-#        BENCH_PORT MAX_ERROR_RATE ROUTING_ORDERS AVAILABILITY_REQUESTS AVAILABILITY_CLIENTS.
+#        BENCH_PORT MAX_ERROR_RATE ROUTING_ORDERS AVAILABILITY_REQUESTS AVAILABILITY_CLIENTS
+#        KPI_ORDERS KPI_RUNS.
 #        See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -151,7 +152,12 @@ if [ "$ROUTING_ORDERS" != 0 ]; then
   fi
 fi
 
-if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$ROUTING_RC" != 0 ]; then
-  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC routing=$ROUTING_RC)"
+# KPI queries on generated history, in a database of their own (bench/README.md, "KPI benchmark").
+KPI_RC=0
+echo; echo "== KPI queries: ${KPI_ORDERS:-200000} orders of history (KPI_ORDERS), database oms_kpibench"
+KPI_ORDERS=${KPI_ORDERS:-200000} "$PY" bench/kpi_bench.py || KPI_RC=$?
+
+if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$ROUTING_RC" != 0 ] || [ "$KPI_RC" != 0 ]; then
+  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC routing=$ROUTING_RC kpi=$KPI_RC)"
   exit 1
 fi

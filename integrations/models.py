@@ -2,8 +2,14 @@
 outcome. (source, message_id) is unique, so a message that arrives twice is recognised and
 acknowledged without a second effect."""
 
+import base64
+import secrets
+import uuid
+
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class InboundStatus(models.TextChoices):
@@ -46,3 +52,136 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}/{self.message_id} ({self.status})"
+
+
+# --- Webhooks out (docs/webhooks.md) ------------------------------------------------------------
+
+
+def _new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _new_webhook_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class WebhookSubscription(models.Model):
+    name = models.CharField(max_length=200)
+    url = models.CharField(max_length=2000, help_text="https://… (checked against SSRF rules)")
+    event_types = models.JSONField(
+        default=list, help_text='e.g. ["fulfillment.*", "order.created"] or ["*"]'
+    )
+    channel = models.ForeignKey(
+        "orders.Channel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="webhook_subscriptions",
+        help_text="Only events of this channel's orders (empty: all events).",
+    )
+    secret = models.CharField(max_length=100, default=_new_webhook_secret, editable=False)
+    is_active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The secret stays out of the history table: history is readable by more people.
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventDispatch(models.Model):
+    """The outbox cursor: one row per event the relay has fanned out. Events are immutable
+    (ADR 0003), so "dispatched" lives here rather than on the event row."""
+
+    event = models.OneToOneField(
+        "events.Event", primary_key=True, on_delete=models.DO_NOTHING, related_name="+"
+    )
+    dispatched_at = models.DateTimeField()
+    deliveries = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["dispatched_at"], name="eventdispatch_at_idx")]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} dispatched {self.dispatched_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    DEAD = "dead", "Dead (gave up)"
+    CANCELLED = "cancelled", "Cancelled (subscription inactive)"
+
+
+class DeliveryReason(models.TextChoices):
+    EVENT = "event", "Event"
+    REPLAY = "replay", "Replay"
+
+
+class WebhookDelivery(models.Model):
+    webhook_id = models.CharField(max_length=40, unique=True, default=_new_webhook_id)
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey("events.Event", on_delete=models.DO_NOTHING, related_name="+")
+    reason = models.CharField(
+        max_length=10, choices=DeliveryReason.choices, default=DeliveryReason.EVENT
+    )
+    # Written only by integrations/webhooks/sending.py.
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "event"],
+                condition=models.Q(reason="event"),
+                name="webhookdelivery_once_per_event",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="webhookdelivery_due_idx",
+            ),
+            models.Index(fields=["event"], name="webhookdelivery_event_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.webhook_id
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
+    at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    response_body = models.CharField(max_length=1024, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.delivery_id} @ {self.at:%Y-%m-%d %H:%M:%S} → {self.status_code or self.error}"
+        )

@@ -57,15 +57,18 @@ INSTALLED_APPS = [
     "oms.core",
     "oms.events",
     "oms.api",
+    "oms.ops",
     "inventory",
     "orders",
     "fulfillment",
     "returns",
     "integrations",
     "stores",
+    "oms.observability",
 ]
 
 MIDDLEWARE = [
+    "oms.observability.middleware.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oms.core.correlation.CorrelationIdMiddleware",
@@ -194,6 +197,13 @@ OMS_X12_OUTBOX_DIR = Path(
 )
 OMS_X12_INBOX_DIR = Path(env("OMS_X12_INBOX_DIR", default=str(BASE_DIR / "var" / "x12" / "inbox")))
 
+# Webhooks out (docs/webhooks.md). http:// and internal addresses are for local testing only.
+OMS_WEBHOOKS_ALLOW_HTTP = env.bool("OMS_WEBHOOKS_ALLOW_HTTP", default=EMBEDDED)
+OMS_WEBHOOKS_ALLOW_PRIVATE = env.bool("OMS_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# A claimed delivery whose sender died is sent again after this many seconds.
+OMS_WEBHOOKS_SEND_LEASE_SECONDS = env.int("OMS_WEBHOOKS_SEND_LEASE_SECONDS", default=60)
+OMS_WEBHOOKS_MAX_ATTEMPTS = env.int("OMS_WEBHOOKS_MAX_ATTEMPTS", default=20)
+
 # --- Admin (django-unfold) ----------------------------------------------------------------
 UNFOLD = {
     "SITE_TITLE": "oms",
@@ -201,7 +211,14 @@ UNFOLD = {
     "SITE_SYMBOL": "local_shipping",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "oms.kpis.dashboard.dashboard_callback",
 }
+
+# --- Observability (docs/observability.md) ------------------------------------------------
+# /metrics answers clients from these addresses/networks, or with this bearer token.
+OMS_METRICS_ALLOWED_IPS = env.list("OMS_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+OMS_METRICS_BEARER_TOKEN = env("OMS_METRICS_BEARER_TOKEN", default="")
+OMS_READYZ_BROKER_TIMEOUT = env.float("OMS_READYZ_BROKER_TIMEOUT", default=1.5)
 
 # --- Logging: JSON lines with the correlation id of the request or task -------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcess:
-    def __init__(self, queue: str) -> None:
+    def __init__(self, queue: str, extra_env: dict[str, str] | None = None) -> None:
         self.queue = queue
+        self.extra_env = dict(extra_env or {})
         self.lines: list[str] = []
         self._proc: subprocess.Popen[str] | None = None
 
@@ -40,6 +41,7 @@ class WorkerProcess:
             "OMS_ALLOW_INSECURE_KEY": "1",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
         self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
@@ -96,14 +98,14 @@ class WorkerProcess:
 
 
 @contextmanager
-def running_worker() -> Iterator[WorkerProcess]:
+def running_worker(extra_env: dict[str, str] | None = None) -> Iterator[WorkerProcess]:
     from oms.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
     saved = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
-    worker = WorkerProcess(queue)
+    worker = WorkerProcess(queue, extra_env)
     try:
         worker.start()
         yield worker

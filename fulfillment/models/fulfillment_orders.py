@@ -82,6 +82,12 @@ class FulfillmentOrder(FSMModelMixin, TimeStampedModel):
         indexes = [
             models.Index(fields=["node", "status"], name="fo_node_status_idx"),
             models.Index(fields=["status", "updated_at"], name="fo_status_updated_idx"),
+            # Shipping KPIs read shipped fulfillment orders by day.
+            models.Index(
+                fields=["shipped_at"],
+                name="fo_shipped_at_idx",
+                condition=Q(shipped_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -40,6 +40,7 @@ from inventory.reservations import consume, release, shrink
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, FieldError, InvalidInput, NotFound, TransitionRefused
 from oms.events.services import record_event
+from oms.ops.services.cases import raise_exception_case
 from orders.locks import lock_order
 from orders.models import LineStatus, Order, OrderLine
 
@@ -201,6 +202,9 @@ def reject_fulfillment(
             released_units=sum(r.quantity for r in released),
         )
         state.reroute = True
+        raise_exception_case(
+            kind="node_rejected", fulfillment=state.fo, summary=reason, actor=actor
+        )
     return state.fo
 
 
@@ -223,6 +227,14 @@ def pack_fulfillment(
         _event(state, FULFILLMENT_PACKED, actor, short=shorts, short_reason=short_reason)
         state.reroute = bool(shorts)
         state.result["short"] = shorts
+        if shorts:
+            raise_exception_case(
+                kind="short_pick",
+                fulfillment=state.fo,
+                summary=short_reason or "Short pick",
+                details={"short": shorts},
+                actor=actor,
+            )
     return state.fo
 
 

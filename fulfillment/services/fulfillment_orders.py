@@ -27,6 +27,7 @@ from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
 from oms.core.transactions import require_atomic
 from oms.events.services import record_event
+from oms.ops.services.cases import raise_exception_case
 from orders.locks import lock_order
 from orders.models import DeliveryMethod, HoldStatus, Order, ServiceLevel
 
@@ -178,10 +179,23 @@ def _record_release(fulfillment_id: int, ack: ReleaseAck) -> bool:
 
 def _note_release_error(fulfillment_id: int, message: str) -> None:
     with transaction.atomic():
+        # Project lock order: the order first, then its fulfillment order.
+        order_id = (
+            FulfillmentOrder.objects.filter(pk=fulfillment_id)
+            .values_list("order_id", flat=True)
+            .get()
+        )
+        lock_order(order_id)
         fo = FulfillmentOrder.objects.select_for_update(of=("self",)).get(pk=fulfillment_id)
         fo.release_attempts += 1
         fo.last_release_error = message[:500]
         fo.save(update_fields=["release_attempts", "last_release_error", "updated_at"])
+        raise_exception_case(
+            kind="integration_failed",
+            fulfillment=fo,
+            summary=message[:300],
+            details={"error": message[:500], "attempts": fo.release_attempts},
+        )
     logger.warning("release refused", extra={"fulfillment": fulfillment_id, "error": message})
 
 

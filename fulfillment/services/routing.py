@@ -46,6 +46,7 @@ from inventory.reservations import ReservationRequest, reserve
 from oms.core.actors import Actor
 from oms.core.geo import resolve_postal_code
 from oms.events.services import record_event
+from oms.ops.services.cases import raise_exception_case
 from orders.locks import lock_order
 from orders.models import DeliveryMethod, LineStatus, Order, OrderLine, OrderStatus
 
@@ -376,6 +377,13 @@ def _record(
                 "rule_set": decision.rule_set_label,
                 "explanation": decision.explanation,
             },
+        )
+        raise_exception_case(
+            kind="stuck_order",
+            order=order,
+            summary="No node can take this order (unroutable)",
+            details={"reason": "unroutable", "decision_id": decision.pk},
+            actor=actor,
         )
         return decision
     allocations = _allocations(lines, taken)

@@ -51,6 +51,7 @@ from inventory.services.oversells import record_oversells
 from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput
 from oms.events.services import record_event
+from oms.ops.services.cases import raise_oversell_case
 
 FEED_REFERENCE = "feed"
 
@@ -203,6 +204,7 @@ def apply_snapshot(
             actor=actor,
             causation_id=event.event_id,
         )
+        raise_oversell_case(node=node, oversells=oversells, actor=actor)
         result = FeedResult(
             status=FeedStatus.APPLIED,
             kind=FeedKind.SNAPSHOT,
@@ -338,6 +340,7 @@ def apply_adjustment(
             actor=actor,
             causation_id=event.event_id,
         )
+        raise_oversell_case(node=node, oversells=oversells, actor=actor)
         result = FeedResult(
             status=FeedStatus.APPLIED,
             kind=FeedKind.ADJUSTMENT,

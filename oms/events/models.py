@@ -47,7 +47,11 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["stream", "seq"], name="event_stream_seq_unique"),
         ]
-        indexes = [models.Index(fields=["occurred_at"], name="event_occurred_at_idx")]
+        indexes = [
+            models.Index(fields=["occurred_at"], name="event_occurred_at_idx"),
+            # KPIs count events of one type over a period (e.g. order.backordered).
+            models.Index(fields=["type", "occurred_at"], name="event_type_occurred_idx"),
+        ]
         ordering = ["id"]
 
     def __str__(self) -> str:

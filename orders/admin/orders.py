@@ -27,6 +27,7 @@ from oms.core.actors import Actor
 from oms.core.admin_actions import plural, redirect_after_action, run_service_for_each
 from oms.core.money import format_amount
 from oms.events.selectors import events_for_stream
+from oms.ops.admin.timeline import order_trace_context
 from orders.models import (
     Hold,
     HoldKind,
@@ -325,6 +326,7 @@ class OrderAdmin(ModelAdmin):
             ]
         if obj is not None:
             context.update(routing_panel_context(request, obj))
+            context.update(order_trace_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- permissions: orders come from channels and change only through services ---------

@@ -9,6 +9,7 @@ from fulfillment.tasks import orchestrate_order_task
 from oms.core.actors import Actor
 from oms.core.errors import NotFound, TransitionRefused
 from oms.events.services import record_event
+from oms.ops.services.cases import raise_exception_case_for_hold
 from orders.events import ORDER_HOLD_PLACED, ORDER_HOLD_RELEASED
 from orders.exceptions import OrderErrorCode
 from orders.locks import lock_order
@@ -38,6 +39,7 @@ def place_hold(*, order_id: int, kind: str, reason: str, actor: Actor) -> Hold:
             actor=actor,
             payload={"hold_id": hold.pk, "kind": kind, "reason": reason},
         )
+        raise_exception_case_for_hold(order=order, hold=hold, actor=actor)
     return hold
 
 

@@ -1,0 +1,1 @@
+"""Webhooks out: subscriptions, outbox relay, signed delivery, retries (docs/webhooks.md)."""

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ObservabilityConfig(AppConfig):
+    name = "oms.observability"
+    label = "observability"
+    verbose_name = "Observability"
+
+    def ready(self) -> None:
+        # Celery's task signals fire in worker processes (which run django.setup()) and, with
+        # eager tasks, in the web process.
+        from oms.observability import celery_signals
+
+        celery_signals.connect()

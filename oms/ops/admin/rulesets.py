@@ -1,0 +1,134 @@
+"""Exception rule sets: rules are edited inline while the set is a draft; submit, approve,
+reject are actions calling oms/ops/services/rulesets.py (maker-checker is enforced there)."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from unfold.admin import TabularInline
+from unfold.decorators import action
+from unfold.forms import BaseDialogForm
+
+from oms.core.admin_actions import HistoryModelAdmin, redirect_after_action, run_service_for_each
+from oms.ops.models import ExceptionRule, ExceptionRuleSet, RuleSetStatus
+from oms.ops.services.rulesets import (
+    approve_exception_rule_set,
+    reject_exception_rule_set,
+    submit_exception_rule_set,
+)
+
+
+def _is_draft(obj: Any) -> bool:
+    return obj is None or obj.status == RuleSetStatus.DRAFT
+
+
+class ExceptionRuleInline(TabularInline):
+    model = ExceptionRule
+    extra = 0
+    fields = (
+        "position",
+        "kind",
+        "channel_code",
+        "node_code",
+        "min_order_value",
+        "max_order_value",
+        "queue",
+        "priority",
+        "sla_minutes",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_draft(obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(ExceptionRuleSet)
+class ExceptionRuleSetAdmin(HistoryModelAdmin):
+    list_display = ("name", "key", "version", "status", "approved_by", "approved_at")
+    list_filter = ("status",)
+    inlines = (ExceptionRuleInline,)
+    fields = ("key", "name", "description", "thresholds", "status", "review_note")
+    readonly_fields = ("status", "review_note")
+    actions = None
+    actions_detail = ("submit_detail", "approve_detail", "reject_detail")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.readonly_fields if _is_draft(obj) else self.fields
+
+    def save_model(
+        self, request: HttpRequest, obj: ExceptionRuleSet, form: Any, change: bool
+    ) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_review_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("ops.change_exceptionruleset")
+
+    def _back(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        url = reverse(f"{self.admin_site.name}:ops_exceptionruleset_change", args=[object_id])
+        return redirect_after_action(request, url)
+
+    @action(
+        description="Submit for approval",
+        permissions=["review"],
+        dialog={
+            "title": "Submit for approval",
+            "form_class": BaseDialogForm,
+            "form_submit_text": "Submit for approval",
+        },
+        icon="send",
+    )
+    def submit_detail(self, request: HttpRequest, form: Any, object_id: str) -> HttpResponse:
+        run_service_for_each(
+            request,
+            [int(object_id)],
+            lambda pk: submit_exception_rule_set(rule_set_id=pk, user=request.user),
+            success_message="Submitted for approval.",
+        )
+        return self._back(request, object_id)
+
+    @action(
+        description="Approve",
+        permissions=["review"],
+        dialog={"title": "Approve", "form_class": BaseDialogForm, "form_submit_text": "Approve"},
+        icon="verified",
+    )
+    def approve_detail(self, request: HttpRequest, form: Any, object_id: str) -> HttpResponse:
+        run_service_for_each(
+            request,
+            [int(object_id)],
+            lambda pk: approve_exception_rule_set(rule_set_id=pk, approver=request.user),
+            success_message="Approved: this rule set is now active.",
+        )
+        return self._back(request, object_id)
+
+    @action(
+        description="Send back to draft",
+        permissions=["review"],
+        dialog={
+            "title": "Send back to draft",
+            "form_class": BaseDialogForm,
+            "form_submit_text": "Send back to draft",
+        },
+        icon="undo",
+    )
+    def reject_detail(self, request: HttpRequest, form: Any, object_id: str) -> HttpResponse:
+        run_service_for_each(
+            request,
+            [int(object_id)],
+            lambda pk: reject_exception_rule_set(
+                rule_set_id=pk, approver=request.user, note="Sent back"
+            ),
+            success_message="Sent back to draft.",
+        )
+        return self._back(request, object_id)

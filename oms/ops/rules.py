@@ -1,0 +1,79 @@
+"""Matching a case to the first rule of the active exception rule set (pure Python), and the
+detector thresholds (settings, overridden by the active set's `thresholds`)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+DEFAULT_QUEUE = "ops"
+DEFAULT_PRIORITY = "p3"
+DEFAULT_SLA_MINUTES = 240
+
+DEFAULT_THRESHOLDS: dict[str, Any] = {
+    # minutes without progress, per order status, before an order counts as stuck
+    "stuck_minutes": {"created": 15, "allocated": 30, "released": 24 * 60},
+    "backorder_days": 3,
+    "feed_stale_hours": 24,
+}
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    kind: str
+    channel_code: str = ""
+    node_code: str = ""
+    order_value: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    queue_code: str
+    priority: str
+    sla_minutes: int
+    rule_label: str
+
+
+def rule_matches(rule: Any, facts: CaseFacts) -> bool:
+    if rule.kind and rule.kind != facts.kind:
+        return False
+    if rule.channel_code and rule.channel_code != facts.channel_code:
+        return False
+    if rule.node_code and rule.node_code != facts.node_code:
+        return False
+    if rule.min_order_value is not None and (
+        facts.order_value is None or facts.order_value < rule.min_order_value
+    ):
+        return False
+    return not (
+        rule.max_order_value is not None
+        and (facts.order_value is None or facts.order_value > rule.max_order_value)
+    )
+
+
+def choose_route(rules: list[Any], facts: CaseFacts, *, set_label: str = "") -> Route:
+    """The first matching rule (rules in position order), else the default queue."""
+    for rule in rules:
+        if rule_matches(rule, facts):
+            return Route(
+                queue_code=rule.queue.code,
+                priority=rule.priority,
+                sla_minutes=rule.sla_minutes,
+                rule_label=f"{set_label} rule #{rule.position}".strip(),
+            )
+    return Route(DEFAULT_QUEUE, DEFAULT_PRIORITY, DEFAULT_SLA_MINUTES, "default")
+
+
+def thresholds(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    merged: dict[str, Any] = {
+        **DEFAULT_THRESHOLDS,
+        "stuck_minutes": dict(DEFAULT_THRESHOLDS["stuck_minutes"]),
+    }
+    for source in (getattr(settings, "OMS_EXCEPTION_THRESHOLDS", None) or {}, overrides or {}):
+        for key, value in source.items():
+            if key == "stuck_minutes":
+                merged["stuck_minutes"].update(value)
+            else:
+                merged[key] = value
+    return merged

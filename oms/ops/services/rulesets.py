@@ -1,0 +1,201 @@
+"""The exception rule set lifecycle: draft → pending approval → active → retired.
+
+Maker-checker as for routing rule sets: the approver must be neither the author nor the
+submitter. Approving retires the active set in the same transaction (a partial unique index
+keeps exactly one active). Rules and thresholds change only while draft.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from oms.core.actors import Actor
+from oms.events.services import record_event
+from oms.ops.events import (
+    EXCEPTION_RULES_APPROVED,
+    EXCEPTION_RULES_CREATED,
+    EXCEPTION_RULES_REJECTED,
+    EXCEPTION_RULES_RETIRED,
+    EXCEPTION_RULES_SUBMITTED,
+)
+from oms.ops.exceptions import OpsErrorCode, OpsRefused
+from oms.ops.locks import lock_rule_set
+from oms.ops.models import ExceptionRule, ExceptionRuleSet, Queue, RuleSetStatus
+
+
+def _actor(user: AbstractBaseUser | None) -> Actor:
+    return Actor.for_user(user) if user is not None else Actor.system("exception rules")
+
+
+def _payload(rule_set: ExceptionRuleSet) -> dict[str, Any]:
+    return {
+        "rule_set_id": rule_set.pk,
+        "key": rule_set.key,
+        "version": rule_set.version,
+        "status": rule_set.status,
+    }
+
+
+def _write_rules(rule_set: ExceptionRuleSet, rules: list[dict[str, Any]]) -> None:
+    rule_set.rules.all().delete()
+    for position, spec in enumerate(rules, start=1):
+        queue, _ = Queue.objects.get_or_create(
+            code=spec["queue"], defaults={"name": spec["queue"].replace("-", " ").title()}
+        )
+        ExceptionRule.objects.create(
+            rule_set=rule_set,
+            position=position,
+            kind=spec.get("kind", ""),
+            channel_code=spec.get("channel", ""),
+            node_code=spec.get("node", ""),
+            min_order_value=_decimal(spec.get("min_order_value")),
+            max_order_value=_decimal(spec.get("max_order_value")),
+            queue=queue,
+            priority=spec.get("priority", "p3"),
+            sla_minutes=int(spec.get("sla_minutes", 240)),
+        )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def create_exception_rule_set(
+    *,
+    name: str,
+    rules: list[dict[str, Any]],
+    author: AbstractBaseUser | None,
+    key: str = "default",
+    thresholds: dict[str, Any] | None = None,
+) -> ExceptionRuleSet:
+    """A new draft (next version of `key`). Each rule: queue, priority, sla_minutes and
+    optional kind, channel, node, min_order_value, max_order_value; order = precedence."""
+    with transaction.atomic():
+        latest = (
+            ExceptionRuleSet.objects.select_for_update(of=("self",))
+            .filter(key=key)
+            .order_by("-version")
+            .first()
+        )
+        rule_set = ExceptionRuleSet(
+            key=key,
+            version=(latest.version + 1) if latest else 1,
+            name=name,
+            thresholds=thresholds or {},
+            created_by=author,
+        )
+        rule_set.save(force_insert=True)
+        _write_rules(rule_set, rules)
+        record_event(
+            stream=rule_set.stream,
+            type=EXCEPTION_RULES_CREATED,
+            actor=_actor(author),
+            payload={**_payload(rule_set), "rules": len(rules)},
+        )
+    return rule_set
+
+
+def update_exception_rules(
+    *, rule_set_id: int, rules: list[dict[str, Any]], editor: AbstractBaseUser | None
+) -> ExceptionRuleSet:
+    with transaction.atomic():
+        rule_set = lock_rule_set(rule_set_id)
+        if rule_set.status != RuleSetStatus.DRAFT:
+            raise OpsRefused(
+                OpsErrorCode.NOT_EDITABLE, f"{rule_set} is frozen; create a new version."
+            )
+        _write_rules(rule_set, rules)
+        if editor is not None:
+            rule_set.created_by = editor  # whoever last shaped the draft is its author
+        rule_set.save(update_fields=["created_by", "updated_at"])
+    return rule_set
+
+
+def submit_exception_rule_set(
+    *, rule_set_id: int, user: AbstractBaseUser | None
+) -> ExceptionRuleSet:
+    with transaction.atomic():
+        rule_set = lock_rule_set(rule_set_id)
+        if rule_set.status != RuleSetStatus.DRAFT:
+            raise OpsRefused(OpsErrorCode.NOT_DRAFT, f"{rule_set} is not a draft.")
+        rule_set.submit(by=user, at=timezone.now())
+        rule_set.save(
+            update_fields=["status", "submitted_by", "submitted_at", "review_note", "updated_at"]
+        )
+        record_event(
+            stream=rule_set.stream,
+            type=EXCEPTION_RULES_SUBMITTED,
+            actor=_actor(user),
+            payload=_payload(rule_set),
+        )
+    return rule_set
+
+
+def approve_exception_rule_set(
+    *, rule_set_id: int, approver: AbstractBaseUser | None, note: str = ""
+) -> ExceptionRuleSet:
+    with transaction.atomic():
+        rule_set = lock_rule_set(rule_set_id)
+        if rule_set.status != RuleSetStatus.PENDING_APPROVAL:
+            raise OpsRefused(OpsErrorCode.NOT_PENDING, f"{rule_set} is not waiting for approval.")
+        if approver is not None and approver.pk in {
+            rule_set.created_by_id,
+            rule_set.submitted_by_id,
+        }:
+            raise OpsRefused(
+                OpsErrorCode.SELF_APPROVAL,
+                "A rule set must be approved by someone other than its author and submitter.",
+            )
+        now = timezone.now()
+        current = (
+            ExceptionRuleSet.objects.select_for_update(of=("self",))
+            .filter(status=RuleSetStatus.ACTIVE)
+            .first()
+        )
+        if current is not None:
+            current.retire(at=now)
+            current.save(update_fields=["status", "retired_at", "updated_at"])
+            record_event(
+                stream=current.stream,
+                type=EXCEPTION_RULES_RETIRED,
+                actor=_actor(approver),
+                payload={**_payload(current), "replaced_by": rule_set.pk},
+            )
+        rule_set.approve(by=approver, at=now, note=note)
+        rule_set.save(
+            update_fields=["status", "approved_by", "approved_at", "review_note", "updated_at"]
+        )
+        record_event(
+            stream=rule_set.stream,
+            type=EXCEPTION_RULES_APPROVED,
+            actor=_actor(approver),
+            payload={
+                **_payload(rule_set),
+                "note": note,
+                "replaced": current.pk if current else None,
+            },
+        )
+    return rule_set
+
+
+def reject_exception_rule_set(
+    *, rule_set_id: int, approver: AbstractBaseUser | None, note: str
+) -> ExceptionRuleSet:
+    with transaction.atomic():
+        rule_set = lock_rule_set(rule_set_id)
+        if rule_set.status != RuleSetStatus.PENDING_APPROVAL:
+            raise OpsRefused(OpsErrorCode.NOT_PENDING, f"{rule_set} is not waiting for approval.")
+        rule_set.reject(note=note)
+        rule_set.save(
+            update_fields=["status", "review_note", "submitted_by", "submitted_at", "updated_at"]
+        )
+        record_event(
+            stream=rule_set.stream,
+            type=EXCEPTION_RULES_REJECTED,
+            actor=_actor(approver),
+            payload={**_payload(rule_set), "note": note},
+        )
+    return rule_set

@@ -1,0 +1,165 @@
+"""Working an exception from the queue to resolved, in a real browser (Chromium through
+Playwright) against pytest-django's live server. Each step leaves a screenshot in
+test-artifacts/e2e/<test name>/NN-step.png.
+
+A node rejects a fulfillment order (a node_rejected case opens and the order is rerouted on
+commit); an ops user opens the exception queue, opens the case, assigns it to themselves,
+applies "Reroute" and sees it resolved.
+"""
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from fulfillment.models import FulfillmentOrder
+from fulfillment.services.feedback import reject_fulfillment
+from fulfillment.services.orchestration import orchestrate_order
+from inventory.models import NodeConnector
+from oms.core.actors import Actor
+from oms.events.models import Event
+from oms.ops.models import CaseStatus, ExceptionCase
+from tests.factories.inventory import NodeFactory, ProductFactory, stocked
+from tests.factories.orders import captured_order
+from tests.factories.users import PASSWORD, superuser
+
+CHROMIUM = shutil.which("chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Chromium is not installed (no `chromium` on PATH)"
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@dataclass
+class Browser:
+    page: Page
+    base_url: str
+    shots: Path
+    taken: list[Path] = field(default_factory=list)
+
+    def open(self, path: str) -> None:
+        self.page.goto(f"{self.base_url}{path}")
+
+    def shot(self, step: str) -> None:
+        path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+
+
+@pytest.fixture
+def browser(request, live_server, monkeypatch) -> Iterator[Browser]:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    shots = ARTIFACTS / request.node.name
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = chromium.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield Browser(page=page, base_url=live_server.url, shots=shots)
+        finally:
+            context.close()
+            chromium.close()
+
+
+@pytest.fixture
+def rejected_case(transactional_db) -> ExceptionCase:
+    tee = ProductFactory(sku="TEE-BLK-M", name="Black tee, M")
+    east = NodeFactory(code="dc-east", name="DC East", priority=10, connector=NodeConnector.API)
+    west = NodeFactory(
+        code="dc-west",
+        name="DC West",
+        priority=20,
+        connector=NodeConnector.API,
+        latitude=Decimal("39.53"),
+        longitude=Decimal("-119.75"),
+    )
+    stocked(east, tee, on_hand=5)
+    stocked(west, tee, on_hand=5)
+    order = captured_order(external_id="E2E-1", skus=["TEE-BLK-M"], quantity=2)
+    orchestrate_order(order_id=order.pk)
+    fo = FulfillmentOrder.objects.get(order=order, node=east)
+    reject_fulfillment(fulfillment_id=fo.pk, reason="flooded aisle", actor=Actor.system("dc-east"))
+    return ExceptionCase.objects.get(kind="node_rejected")
+
+
+def _run_dialog_action(browser: Browser, label: str, step: str) -> None:
+    page = browser.page
+    page.get_by_role("link", name=label).or_(page.get_by_role("button", name=label)).first.click()
+    dialog_submit = page.locator("dialog, [role=dialog], #modal, form").get_by_role(
+        "button", name=label
+    )
+    expect(dialog_submit.last).to_be_visible()
+    browser.shot(step)
+    dialog_submit.last.click()
+    page.wait_for_load_state("load")
+
+
+def test_ops_user_works_a_node_rejection_from_queue_to_resolved(browser, rejected_case):
+    superuser("olga")
+    page = browser.page
+
+    browser.open("/admin/login/?next=/admin/ops/exceptioncase/")
+    page.locator("input[name=username]").fill("olga")
+    page.locator("input[name=password]").fill(PASSWORD)
+    browser.shot("login")
+    page.locator("input[name=password]").press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/ops/exceptioncase/$"))
+    row = page.locator("tr", has_text=rejected_case.subject_label)
+    expect(row).to_contain_text("Node rejected")
+    expect(row).to_contain_text("Open")
+    browser.shot("queue")
+
+    row.get_by_role("link", name=str(rejected_case.pk), exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/admin/ops/exceptioncase/{rejected_case.pk}/change/"))
+    expect(page.get_by_text("flooded aisle").first).to_be_visible()
+    browser.shot("case")
+
+    _run_dialog_action(browser, "Assign to me", "assign-dialog")
+    expect(page.get_by_text("Assign to me: case").first).to_be_visible()
+    expect(page.get_by_text("In progress").first).to_be_visible()
+    browser.shot("assigned")
+
+    _run_dialog_action(browser, "Reroute", "reroute-dialog")
+    expect(page.get_by_text("Reroute: case").first).to_be_visible()
+    expect(page.get_by_text("Resolved").first).to_be_visible()
+    browser.shot("resolved")
+
+    case = ExceptionCase.objects.get(pk=rejected_case.pk)
+    assert case.status == CaseStatus.RESOLVED
+    assert (case.assignee.username, case.resolution) == ("olga", "reroute")
+    touch = Event.objects.get(stream=case.stream, type="order.manual_touch")
+    assert (touch.payload["remedy"], touch.actor_label) == ("reroute", "olga")
+    assert list(
+        FulfillmentOrder.objects.filter(order_id=case.order_id)
+        .order_by("id")
+        .values_list("node__code", "status")
+    ) == [("dc-east", "rejected"), ("dc-west", "released")]
+
+    browser.open(f"/admin/orders/order/{case.order_id}/change/")
+    expect(page.locator("#order-trace")).to_contain_text("Node rejected")
+    expect(page.locator("#order-trace")).to_contain_text("order.manual_touch")
+    browser.shot("order-trace")

@@ -1,0 +1,46 @@
+import pytest
+
+from oms.ops.services.rulesets import (
+    approve_exception_rule_set,
+    create_exception_rule_set,
+    submit_exception_rule_set,
+)
+from tests.factories.users import superuser
+
+
+@pytest.fixture
+def author(db):
+    return superuser("rule-author")
+
+
+@pytest.fixture
+def checker(db):
+    return superuser("rule-checker")
+
+
+@pytest.fixture
+def active_rules(author, checker):
+    """An active set: payments over 500 → p1 in 30 min, web rejections → warehouse p2."""
+    rule_set = create_exception_rule_set(
+        name="Ops routing",
+        author=author,
+        rules=[
+            {
+                "kind": "payment_failed",
+                "min_order_value": "500",
+                "queue": "payments",
+                "priority": "p1",
+                "sla_minutes": 30,
+            },
+            {"kind": "payment_failed", "queue": "payments", "priority": "p2", "sla_minutes": 120},
+            {
+                "kind": "node_rejected",
+                "channel": "web",
+                "queue": "warehouse",
+                "priority": "p2",
+                "sla_minutes": 60,
+            },
+        ],
+    )
+    submit_exception_rule_set(rule_set_id=rule_set.pk, user=author)
+    return approve_exception_rule_set(rule_set_id=rule_set.pk, approver=checker)

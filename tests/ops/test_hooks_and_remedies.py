@@ -1,0 +1,227 @@
+"""Services raise cases in their own transactions; remedies call the owning service, record
+the manual touch and resolve (or progress) the case."""
+
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+
+from fulfillment.models import FulfillmentOrder
+from fulfillment.services.feedback import pack_fulfillment, reject_fulfillment
+from fulfillment.services.orchestration import Outcome, orchestrate_order
+from oms.core.actors import Actor
+from oms.core.errors import DomainError
+from oms.events.models import Event
+from oms.ops.models import CaseStatus, ExceptionCase
+from oms.ops.services import remedies
+from oms.ops.services.cases import raise_exception_case
+from orders.models import HoldKind, LineStatus, OrderLine
+from orders.services.cancellation import cancel_order_line
+from orders.services.holds import place_hold
+from tests.factories.inventory import NodeFactory, ProductFactory, stocked
+from tests.factories.orders import captured_order
+from tests.factories.users import superuser
+
+pytestmark = pytest.mark.django_db
+
+NODE = Actor.system("node")
+
+
+@pytest.fixture
+def ops_user(db):
+    return superuser("olga")
+
+
+@pytest.fixture
+def two_nodes(db):
+    tee = ProductFactory(sku="TEE")
+    east = NodeFactory(code="dc-east", priority=10)
+    west = NodeFactory(
+        code="dc-west", priority=20, latitude=Decimal("39.53"), longitude=Decimal("-119.75")
+    )
+    stocked(east, tee, on_hand=5)
+    stocked(west, tee, on_hand=5)
+    return east, west
+
+
+@pytest.fixture
+def released(two_nodes, django_capture_on_commit_callbacks):
+    order = captured_order(skus=["TEE"], quantity=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        orchestrate_order(order_id=order.pk)
+    return FulfillmentOrder.objects.get(order=order)
+
+
+def touches(order):
+    return list(
+        Event.objects.for_stream(order.stream)
+        .filter(type="order.manual_touch")
+        .values_list("payload__remedy", "actor_label")
+    )
+
+
+def test_a_rejection_raises_a_node_rejected_case_on_the_fulfillment(released):
+    reject_fulfillment(fulfillment_id=released.pk, reason="flooded aisle", actor=NODE)
+
+    case = ExceptionCase.objects.get()
+    assert (case.kind, case.subject_type, case.subject_label) == (
+        "node_rejected",
+        "fulfillment",
+        released.number,
+    )
+    assert case.order_id == released.order_id
+    assert case.summary == "flooded aisle"
+    assert (
+        Event.objects.for_stream(released.order.stream).filter(type="exception.raised").count() == 1
+    )
+
+
+def test_a_short_pack_raises_short_pick(released):
+    line = released.lines.get()
+    pack_fulfillment(
+        fulfillment_id=released.pk, actor=NODE, picked={line.pk: 1}, short_reason="dmg"
+    )
+
+    case = ExceptionCase.objects.get()
+    assert (case.kind, case.summary) == ("short_pick", "dmg")
+    assert case.details["short"] == [{"line_number": 1, "sku": "TEE", "short": 1}]
+
+
+def test_fraud_hold_raises_fraud_hold_and_a_manual_hold_raises_nothing(ops_user):
+    order = captured_order()
+    place_hold(order_id=order.pk, kind=HoldKind.MANUAL, reason="look", actor=NODE)
+    assert not ExceptionCase.objects.exists()
+
+    hold = place_hold(order_id=order.pk, kind=HoldKind.FRAUD, reason="velocity", actor=NODE)
+
+    case = ExceptionCase.objects.get()
+    assert (case.kind, case.details["hold_id"]) == ("fraud_hold", hold.pk)
+
+
+def test_reroute_calls_orchestration_records_the_touch_and_resolves(released, ops_user):
+    reject_fulfillment(fulfillment_id=released.pk, reason="no staff", actor=NODE)
+    case = ExceptionCase.objects.get()
+
+    with mock.patch.object(remedies, "orchestrate_order", return_value=Outcome.ROUTED) as run:
+        remedies.reroute_case(case_id=case.pk, user=ops_user)
+
+    run.assert_called_once_with(order_id=released.order_id, trigger="manual_reroute")
+    case.refresh_from_db()
+    assert (case.status, case.resolution) == (CaseStatus.RESOLVED, "reroute")
+    assert touches(released.order) == [("reroute", "olga")]
+    resolved = Event.objects.for_stream(released.order.stream).get(type="exception.resolved")
+    assert resolved.payload["remedy"] == "reroute"
+
+
+def test_reroute_that_backorders_keeps_the_case_in_progress(ops_user):
+    order = captured_order()
+    case = raise_exception_case(kind="stuck_order", order=order, summary="x")
+
+    with mock.patch.object(remedies, "orchestrate_order", return_value=Outcome.BACKORDERED):
+        remedies.reroute_case(case_id=case.pk, user=ops_user)
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.IN_PROGRESS
+    assert "exception.progressed" in Event.objects.for_stream(order.stream).values_list(
+        "type", flat=True
+    )
+
+
+def test_release_hold_remedy_releases_through_the_service(ops_user):
+    order = captured_order()
+    hold = place_hold(order_id=order.pk, kind=HoldKind.ADDRESS, reason="bad zip", actor=NODE)
+    case = ExceptionCase.objects.get(kind="address_invalid")
+
+    with mock.patch.object(remedies, "release_hold", wraps=remedies.release_hold) as release:
+        remedies.release_case_holds(case_id=case.pk, user=ops_user, note="verified")
+
+    release.assert_called_once_with(
+        order_id=order.pk, hold_id=hold.pk, actor=mock.ANY, note="verified"
+    )
+    hold.refresh_from_db()
+    assert hold.status == "released"
+    assert touches(order) == [("release_hold", "olga")]
+    assert ExceptionCase.objects.get(pk=case.pk).status == CaseStatus.RESOLVED
+
+
+def test_retry_integration_schedules_the_release(
+    ops_user, released, django_capture_on_commit_callbacks
+):
+    case = raise_exception_case(kind="integration_failed", fulfillment=released, summary="refused")
+    FulfillmentOrder.objects.filter(pk=released.pk).update(status="pending")
+
+    with (
+        mock.patch("fulfillment.tasks.release_fulfillment_task.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        remedies.retry_integration(case_id=case.pk, user=ops_user)
+
+    delay.assert_called_once_with(released.pk)
+    assert touches(released.order) == [("retry_integration", "olga")]
+
+
+def test_cancel_line_remedy_cancels_backordered_lines(ops_user, django_capture_on_commit_callbacks):
+    ProductFactory(sku="NOSTOCK")
+    order = captured_order(skus=["NOSTOCK"])
+    with django_capture_on_commit_callbacks(execute=True):
+        orchestrate_order(order_id=order.pk)
+    case = raise_exception_case(kind="backorder_aged", order=order, summary="waiting")
+
+    remedies.cancel_case_lines(case_id=case.pk, user=ops_user, reason="discontinued")
+
+    line = OrderLine.objects.get(order=order)
+    assert line.status == LineStatus.CANCELLED
+    types = list(Event.objects.for_stream(order.stream).values_list("type", flat=True))
+    assert "order.line_cancelled" in types
+    assert touches(order) == [("cancel_line", "olga")]
+    assert ExceptionCase.objects.get(pk=case.pk).status == CaseStatus.RESOLVED
+
+
+def test_a_line_at_a_node_is_refused(released):
+    line = released.lines.get().order_line
+
+    with pytest.raises(DomainError) as refused:
+        cancel_order_line(order_id=released.order_id, line_id=line.pk, actor=NODE, reason="x")
+
+    assert refused.value.code == "line_at_node"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "event"),
+    [("lost", "order.reship_requested"), ("damaged", "order.refund_requested")],
+)
+def test_mark_lost_or_damaged_records_it_and_asks_for_the_policy(
+    ops_user, released, outcome, event
+):
+    case = raise_exception_case(kind="late_shipment", fulfillment=released, summary="late")
+
+    remedies.mark_parcel(case_id=case.pk, user=ops_user, outcome=outcome)
+
+    case.refresh_from_db()
+    assert case.details["parcel"] == outcome
+    assert case.status == CaseStatus.RESOLVED
+    assert Event.objects.for_stream(released.order.stream).filter(type=event).count() == 1
+    assert touches(released.order) == [(f"mark_{outcome}", "olga")]
+
+
+def test_reprocess_message_without_the_integration_hook_is_refused(ops_user):
+    from django.utils import timezone
+
+    from integrations.models import InboundMessage
+
+    message = InboundMessage.objects.create(
+        source="x12:dc",
+        message_id="m1",
+        kind="x12.945",
+        payload={},
+        fingerprint="f",
+        status="dead",
+        received_at=timezone.now(),
+    )
+    case = raise_exception_case(kind="integration_failed", message=message, summary="bad file")
+
+    with mock.patch("integrations.services.reprocess_message", create=True) as reprocess:
+        remedies.reprocess_message(case_id=case.pk, user=ops_user)
+
+    reprocess.assert_called_once_with(message_id=message.pk, actor=mock.ANY)
+    assert ExceptionCase.objects.get(pk=case.pk).status == CaseStatus.RESOLVED
