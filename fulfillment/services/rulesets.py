@@ -23,10 +23,40 @@ from fulfillment.exceptions import InvalidRuleConfig, RuleSetErrorCode, RuleSetR
 from fulfillment.locks import lock_rule_set
 from fulfillment.models import RoutingRuleSet, RuleSetStatus
 from fulfillment.rules import validate_rule_config
-from oms.core.actors import Actor
+from oms.core.approvals import (
+    ApprovalFlow,
+    approve_version,
+    check_approvable,
+    reject_version,
+    submit_version,
+)
 from oms.core.errors import NotFound
 from oms.events.services import record_event
 from orders.models import Channel
+
+
+def _payload(rule_set: RoutingRuleSet) -> dict[str, Any]:
+    return {
+        "rule_set_id": rule_set.pk,
+        "key": rule_set.key,
+        "version": rule_set.version,
+        "channel": rule_set.channel.code if rule_set.channel_id else None,
+        "status": rule_set.status,
+    }
+
+
+FLOW = ApprovalFlow(
+    submitted=RULESET_SUBMITTED,
+    approved=RULESET_APPROVED,
+    rejected=RULESET_REJECTED,
+    retired=RULESET_RETIRED,
+    not_draft=RuleSetErrorCode.NOT_DRAFT,
+    not_pending=RuleSetErrorCode.NOT_PENDING,
+    self_approval=RuleSetErrorCode.SELF_APPROVAL,
+    refuse=RuleSetRefused,
+    payload=_payload,
+    system_label="routing rules",
+)
 
 
 def _validated(config: dict[str, Any]) -> dict[str, Any]:
@@ -34,10 +64,6 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
     if parsed is None:
         raise InvalidRuleConfig(messages)
     return parsed.model_dump(mode="json")
-
-
-def _actor(user: AbstractBaseUser | None) -> Actor:
-    return Actor.for_user(user) if user is not None else Actor.system("routing rules")
 
 
 def create_rule_set(
@@ -76,7 +102,7 @@ def create_rule_set(
         record_event(
             stream=rule_set.stream,
             type=RULESET_CREATED,
-            actor=_actor(author),
+            actor=FLOW.actor(author),
             payload=_payload(rule_set),
         )
     return rule_set
@@ -133,18 +159,7 @@ def update_draft(
 def submit_rule_set(*, rule_set_id: int, user: AbstractBaseUser | None) -> RoutingRuleSet:
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
-        if rule_set.status != RuleSetStatus.DRAFT:
-            raise RuleSetRefused(RuleSetErrorCode.NOT_DRAFT, f"{rule_set} is not a draft.")
-        rule_set.submit(by=user, at=timezone.now())
-        rule_set.save(
-            update_fields=["status", "submitted_by", "submitted_at", "review_note", "updated_at"]
-        )
-        record_event(
-            stream=rule_set.stream,
-            type=RULESET_SUBMITTED,
-            actor=_actor(user),
-            payload=_payload(rule_set),
-        )
+        submit_version(rule_set, user=user, flow=FLOW)
     return rule_set
 
 
@@ -152,55 +167,22 @@ def approve_rule_set(
     *, rule_set_id: int, approver: AbstractBaseUser | None, note: str = ""
 ) -> RoutingRuleSet:
     """Activate a pending version. Refused for its author or submitter (maker-checker) and
-    without a backtest report. Retires the previously active set of the same scope."""
+    without a backtest report. Retires the previously active set of the same scope (channel,
+    or the default)."""
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
-        if rule_set.status != RuleSetStatus.PENDING_APPROVAL:
-            raise RuleSetRefused(
-                RuleSetErrorCode.NOT_PENDING, f"{rule_set} is not waiting for approval."
-            )
-        if approver is not None and approver.pk in {
-            rule_set.created_by_id,
-            rule_set.submitted_by_id,
-        }:
-            raise RuleSetRefused(
-                RuleSetErrorCode.SELF_APPROVAL,
-                "A rule set must be approved by someone other than its author and submitter.",
-            )
+        check_approvable(rule_set, approver=approver, flow=FLOW)
         if not rule_set.backtests.exists():
             raise RuleSetRefused(
                 RuleSetErrorCode.BACKTEST_REQUIRED,
                 f"Run a backtest of {rule_set} before approving it.",
             )
-        now = timezone.now()
         current = (
             RoutingRuleSet.objects.select_for_update(of=("self",))
             .filter(status=RuleSetStatus.ACTIVE, channel_id=rule_set.channel_id)
             .first()
         )
-        if current is not None:
-            current.retire(at=now)
-            current.save(update_fields=["status", "retired_at", "updated_at"])
-            record_event(
-                stream=current.stream,
-                type=RULESET_RETIRED,
-                actor=_actor(approver),
-                payload={**_payload(current), "replaced_by": rule_set.pk},
-            )
-        rule_set.approve(by=approver, at=now, note=note)
-        rule_set.save(
-            update_fields=["status", "approved_by", "approved_at", "review_note", "updated_at"]
-        )
-        record_event(
-            stream=rule_set.stream,
-            type=RULESET_APPROVED,
-            actor=_actor(approver),
-            payload={
-                **_payload(rule_set),
-                "note": note,
-                "replaced": current.pk if current else None,
-            },
-        )
+        approve_version(rule_set, approver=approver, note=note, current=current, flow=FLOW)
     return rule_set
 
 
@@ -209,20 +191,7 @@ def reject_rule_set(
 ) -> RoutingRuleSet:
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
-        if rule_set.status != RuleSetStatus.PENDING_APPROVAL:
-            raise RuleSetRefused(
-                RuleSetErrorCode.NOT_PENDING, f"{rule_set} is not waiting for approval."
-            )
-        rule_set.reject(note=note)
-        rule_set.save(
-            update_fields=["status", "review_note", "submitted_by", "submitted_at", "updated_at"]
-        )
-        record_event(
-            stream=rule_set.stream,
-            type=RULESET_REJECTED,
-            actor=_actor(approver),
-            payload={**_payload(rule_set), "note": note},
-        )
+        reject_version(rule_set, approver=approver, note=note, flow=FLOW)
     return rule_set
 
 
@@ -237,17 +206,7 @@ def retire_rule_set(*, rule_set_id: int, user: AbstractBaseUser | None) -> Routi
         record_event(
             stream=rule_set.stream,
             type=RULESET_RETIRED,
-            actor=_actor(user),
+            actor=FLOW.actor(user),
             payload=_payload(rule_set),
         )
     return rule_set
-
-
-def _payload(rule_set: RoutingRuleSet) -> dict[str, Any]:
-    return {
-        "rule_set_id": rule_set.pk,
-        "key": rule_set.key,
-        "version": rule_set.version,
-        "channel": rule_set.channel.code if rule_set.channel_id else None,
-        "status": rule_set.status,
-    }

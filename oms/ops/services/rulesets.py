@@ -10,9 +10,14 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
-from oms.core.actors import Actor
+from oms.core.approvals import (
+    ApprovalFlow,
+    approve_version,
+    check_approvable,
+    reject_version,
+    submit_version,
+)
 from oms.events.services import record_event
 from oms.ops.events import (
     EXCEPTION_RULES_APPROVED,
@@ -26,10 +31,6 @@ from oms.ops.locks import lock_rule_set
 from oms.ops.models import ExceptionRule, ExceptionRuleSet, Queue, RuleSetStatus
 
 
-def _actor(user: AbstractBaseUser | None) -> Actor:
-    return Actor.for_user(user) if user is not None else Actor.system("exception rules")
-
-
 def _payload(rule_set: ExceptionRuleSet) -> dict[str, Any]:
     return {
         "rule_set_id": rule_set.pk,
@@ -37,6 +38,20 @@ def _payload(rule_set: ExceptionRuleSet) -> dict[str, Any]:
         "version": rule_set.version,
         "status": rule_set.status,
     }
+
+
+FLOW = ApprovalFlow(
+    submitted=EXCEPTION_RULES_SUBMITTED,
+    approved=EXCEPTION_RULES_APPROVED,
+    rejected=EXCEPTION_RULES_REJECTED,
+    retired=EXCEPTION_RULES_RETIRED,
+    not_draft=OpsErrorCode.NOT_DRAFT,
+    not_pending=OpsErrorCode.NOT_PENDING,
+    self_approval=OpsErrorCode.SELF_APPROVAL,
+    refuse=OpsRefused,
+    payload=_payload,
+    system_label="exception rules",
+)
 
 
 def _write_rules(rule_set: ExceptionRuleSet, rules: list[dict[str, Any]]) -> None:
@@ -92,7 +107,7 @@ def create_exception_rule_set(
         record_event(
             stream=rule_set.stream,
             type=EXCEPTION_RULES_CREATED,
-            actor=_actor(author),
+            actor=FLOW.actor(author),
             payload={**_payload(rule_set), "rules": len(rules)},
         )
     return rule_set
@@ -119,65 +134,23 @@ def submit_exception_rule_set(
 ) -> ExceptionRuleSet:
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
-        if rule_set.status != RuleSetStatus.DRAFT:
-            raise OpsRefused(OpsErrorCode.NOT_DRAFT, f"{rule_set} is not a draft.")
-        rule_set.submit(by=user, at=timezone.now())
-        rule_set.save(
-            update_fields=["status", "submitted_by", "submitted_at", "review_note", "updated_at"]
-        )
-        record_event(
-            stream=rule_set.stream,
-            type=EXCEPTION_RULES_SUBMITTED,
-            actor=_actor(user),
-            payload=_payload(rule_set),
-        )
+        submit_version(rule_set, user=user, flow=FLOW)
     return rule_set
 
 
 def approve_exception_rule_set(
     *, rule_set_id: int, approver: AbstractBaseUser | None, note: str = ""
 ) -> ExceptionRuleSet:
+    """Activate a pending version (maker-checker); retires the active one."""
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
-        if rule_set.status != RuleSetStatus.PENDING_APPROVAL:
-            raise OpsRefused(OpsErrorCode.NOT_PENDING, f"{rule_set} is not waiting for approval.")
-        if approver is not None and approver.pk in {
-            rule_set.created_by_id,
-            rule_set.submitted_by_id,
-        }:
-            raise OpsRefused(
-                OpsErrorCode.SELF_APPROVAL,
-                "A rule set must be approved by someone other than its author and submitter.",
-            )
-        now = timezone.now()
+        check_approvable(rule_set, approver=approver, flow=FLOW)
         current = (
             ExceptionRuleSet.objects.select_for_update(of=("self",))
             .filter(status=RuleSetStatus.ACTIVE)
             .first()
         )
-        if current is not None:
-            current.retire(at=now)
-            current.save(update_fields=["status", "retired_at", "updated_at"])
-            record_event(
-                stream=current.stream,
-                type=EXCEPTION_RULES_RETIRED,
-                actor=_actor(approver),
-                payload={**_payload(current), "replaced_by": rule_set.pk},
-            )
-        rule_set.approve(by=approver, at=now, note=note)
-        rule_set.save(
-            update_fields=["status", "approved_by", "approved_at", "review_note", "updated_at"]
-        )
-        record_event(
-            stream=rule_set.stream,
-            type=EXCEPTION_RULES_APPROVED,
-            actor=_actor(approver),
-            payload={
-                **_payload(rule_set),
-                "note": note,
-                "replaced": current.pk if current else None,
-            },
-        )
+        approve_version(rule_set, approver=approver, note=note, current=current, flow=FLOW)
     return rule_set
 
 
@@ -186,16 +159,5 @@ def reject_exception_rule_set(
 ) -> ExceptionRuleSet:
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
-        if rule_set.status != RuleSetStatus.PENDING_APPROVAL:
-            raise OpsRefused(OpsErrorCode.NOT_PENDING, f"{rule_set} is not waiting for approval.")
-        rule_set.reject(note=note)
-        rule_set.save(
-            update_fields=["status", "review_note", "submitted_by", "submitted_at", "updated_at"]
-        )
-        record_event(
-            stream=rule_set.stream,
-            type=EXCEPTION_RULES_REJECTED,
-            actor=_actor(approver),
-            payload={**_payload(rule_set), "note": note},
-        )
+        reject_version(rule_set, approver=approver, note=note, flow=FLOW)
     return rule_set
