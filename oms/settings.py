@@ -86,6 +86,9 @@ MIDDLEWARE = [
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 ROOT_URLCONF = "oms.urls"
+# People sign in to the admin (the ops console); the store screens pass their own ?next=.
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/admin/"
 WSGI_APPLICATION = "oms.wsgi.application"
 
 TEMPLATES = [

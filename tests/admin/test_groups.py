@@ -111,3 +111,16 @@ def test_store_associate_sees_orders_without_the_event_log():
     assert "Event timeline" not in page.content.decode()
     assert client.get(reverse("admin:events_event_changelist")).status_code == 403
     assert client.get(reverse("admin:inventory_stocklevel_changelist")).status_code == 200
+
+
+def test_signing_in_at_the_admin_login_lands_on_the_dashboard(db):
+    from django.test import Client
+
+    from tests.factories.users import PASSWORD, superuser
+
+    superuser("boss")
+
+    response = Client().post("/admin/login/", {"username": "boss", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
