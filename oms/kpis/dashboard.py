@@ -7,6 +7,7 @@ import logging
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -225,6 +226,11 @@ def build_dashboard(start: date | None = None, end: date | None = None) -> dict[
 
 
 def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
+    if connection.vendor != "postgresql":
+        # The KPI queries use PostgreSQL (percentile_cont, AT TIME ZONE); the embedded SQLite
+        # demo says so instead of failing.
+        context["kpi_needs_postgresql"] = True
+        return context
     try:
         context["kpi"] = build_dashboard()
     except Exception:  # the admin home must open even if a KPI query fails

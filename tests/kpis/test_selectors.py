@@ -114,3 +114,13 @@ def test_exceptions_and_webhooks_read_their_models_when_installed(planted):
 def test_percentile_matches_postgres_percentile_cont():
     assert selectors.percentile([4.0, 10.0, 12.0], 0.9) == pytest.approx(11.6)
     assert selectors.percentile([], 0.5) is None
+
+
+def test_the_dashboard_says_it_needs_postgresql_on_another_database(monkeypatch):
+    from oms.kpis import dashboard
+
+    monkeypatch.setattr(dashboard.connection, "vendor", "sqlite")
+
+    context = dashboard.dashboard_callback(None, {})
+
+    assert context == {"kpi_needs_postgresql": True}
