@@ -1,3 +1,4 @@
+from integrations.carriers.base import CarrierError
 from oms.core.errors import DomainError, FieldError, InvalidInput
 
 
@@ -25,3 +26,21 @@ class InvalidRuleConfig(InvalidInput):
 class RuleSetRefused(DomainError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(code=code, detail=detail, http_status=409)
+
+
+class LabelNotBought(DomainError):
+    """The carrier did not sell the label: nothing was shipped; the person is told why."""
+
+    def __init__(self, error: CarrierError) -> None:
+        if error.retryable:
+            detail = (
+                "The carrier did not answer, so no label was bought and nothing was shipped. "
+                "Try again in a minute."
+            )
+        else:
+            detail = (
+                f"The carrier refused the label ({error.message}). Nothing was shipped; ask "
+                "operations to check the order's address."
+            )
+        super().__init__(code=f"carrier_{error.code}", detail=detail, http_status=409)
+        self.retryable = error.retryable

@@ -87,6 +87,14 @@ def receive_message(
     return Received(message=message, duplicate=False)
 
 
+def already_processed(*, source: str, message_id: str) -> bool:
+    """Was this message processed before? For services whose work starts outside a
+    transaction (a carrier call) and must not start again for a repeated message."""
+    return InboundMessage.objects.filter(
+        source=source, message_id=message_id, status=InboundStatus.PROCESSED
+    ).exists()
+
+
 def finish_message(message: InboundMessage, *, result: dict[str, Any]) -> None:
     message.status = InboundStatus.PROCESSED
     message.result = result

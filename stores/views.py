@@ -28,6 +28,7 @@ from fulfillment.services.feedback import (
     reject_fulfillment,
     start_picking,
 )
+from fulfillment.services.labels import ship_with_carrier
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from stores.forms import (
@@ -49,7 +50,7 @@ from stores.selectors import (
     queue_for_user,
     shipments_of,
 )
-from stores.services import ship_from_store, store_message
+from stores.services import store_message
 
 S = FulfillmentStatus
 QUEUE_POLL_SECONDS = 30
@@ -240,7 +241,7 @@ class ShipView(FulfillmentAction):
     form_class = ShipForm
 
     def perform(self, form: ShipForm, **call: Any) -> FulfillmentOrder:
-        return ship_from_store(**call)
+        return ship_with_carrier(**call)
 
     def success_message(self, form: ShipForm, fo: FulfillmentOrder) -> str:
         return "Shipped. Print the label below and stick it on the parcel."

@@ -11,9 +11,9 @@ from fulfillment.models.routing import (
     RoutingDecision,
     RoutingOutcome,
     RoutingRuleSet,
-    RuleSetStatus,
 )
 from fulfillment.models.shipments import Shipment, ShipmentLine, ShipmentStatus, TrackingEvent
+from oms.core.models import RuleSetStatus
 
 __all__ = [
     "BacktestReport",

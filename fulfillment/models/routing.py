@@ -9,24 +9,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
-from django_fsm import FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
-from oms.core.models import TimeStampedModel
+from oms.core.models import VersionedRuleSet
 
 
-class RuleSetStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PENDING_APPROVAL = "pending_approval", "Pending approval"
-    ACTIVE = "active", "Active"
-    RETIRED = "retired", "Retired"
-
-
-class RoutingRuleSet(FSMModelMixin, TimeStampedModel):
+class RoutingRuleSet(VersionedRuleSet):
     key = models.SlugField(max_length=50, help_text="Identifies the rule set across versions.")
-    version = models.PositiveIntegerField(default=1)
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
     channel = models.ForeignKey(
         "orders.Channel",
         on_delete=models.PROTECT,
@@ -36,31 +25,9 @@ class RoutingRuleSet(FSMModelMixin, TimeStampedModel):
         help_text="Empty: the default for every channel without a rule set of its own.",
     )
     config = models.JSONField(default=dict)
-    status = FSMField(
-        max_length=20, choices=RuleSetStatus.choices, default=RuleSetStatus.DRAFT, protected=True
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
-    )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
-    approved_at = models.DateTimeField(null=True, blank=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.CharField(max_length=500, blank=True)
     history = HistoricalRecords()
+
+    STREAM_PREFIX = "ruleset"
 
     class Meta:
         ordering = ["key", "-version"]
@@ -73,35 +40,6 @@ class RoutingRuleSet(FSMModelMixin, TimeStampedModel):
                 name="ruleset_one_active_per_channel",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.name} v{self.version} ({self.get_status_display().lower()})"
-
-    @property
-    def stream(self) -> str:
-        return f"ruleset:{self.key}"
-
-    @transition(field=status, source=RuleSetStatus.DRAFT, target=RuleSetStatus.PENDING_APPROVAL)
-    def submit(self, *, by: object, at: object) -> None:
-        self.submitted_by = by
-        self.submitted_at = at
-        self.review_note = ""
-
-    @transition(field=status, source=RuleSetStatus.PENDING_APPROVAL, target=RuleSetStatus.ACTIVE)
-    def approve(self, *, by: object, at: object, note: str) -> None:
-        self.approved_by = by
-        self.approved_at = at
-        self.review_note = note[:500]
-
-    @transition(field=status, source=RuleSetStatus.PENDING_APPROVAL, target=RuleSetStatus.DRAFT)
-    def reject(self, *, note: str) -> None:
-        self.review_note = note[:500]
-        self.submitted_by = None
-        self.submitted_at = None
-
-    @transition(field=status, source=RuleSetStatus.ACTIVE, target=RuleSetStatus.RETIRED)
-    def retire(self, *, at: object) -> None:
-        self.retired_at = at
 
 
 class BacktestReport(models.Model):

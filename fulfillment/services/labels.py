@@ -3,12 +3,17 @@
 
 from django.utils import timezone
 
+from fulfillment.exceptions import LabelNotBought
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from fulfillment.services.feedback import FeedbackMessage
 from fulfillment.services.shipping import Package, ship_fulfillment
-from integrations.carriers import Address, LabelRequest, Parcel, SimulatedCarrier
+from integrations.carriers import Address, Label, LabelRequest, Parcel, SimulatedCarrier
+from integrations.carriers.base import CarrierError
+from integrations.services import already_processed
+from inventory.models import Node
 from oms.core.actors import Actor
 from oms.core.errors import TransitionRefused
+from orders.models import Order
 
 CARRIER = SimulatedCarrier()
 DEFAULT_PARCEL_GRAMS = 500
@@ -17,9 +22,16 @@ DEFAULT_PARCEL_GRAMS = 500
 def ship_with_carrier(
     *, fulfillment_id: int, actor: Actor, message: FeedbackMessage | None = None
 ) -> FulfillmentOrder:
-    """One parcel per fulfillment order, labelled by the carrier adapter. Idempotent: the
-    carrier keys labels on the fulfillment number, and shipping twice is refused by the FSM or
-    deduplicated by `message`."""
+    """One parcel per fulfillment order, labelled by the carrier adapter.
+
+    Idempotent: a repeated `message` (a double tap, a redelivered task) answers with the
+    fulfillment order before anything is bought; the carrier also keys labels on the
+    fulfillment number. A carrier that times out or refuses is `label_not_bought` (a 4xx with
+    words for a person), and nothing ships."""
+    if message is not None and already_processed(
+        source=message.source, message_id=message.message_id
+    ):
+        return FulfillmentOrder.objects.get(pk=fulfillment_id)
     fo = (
         FulfillmentOrder.objects.select_related("node", "order")
         .prefetch_related("lines__order_line__product")
@@ -44,7 +56,32 @@ def ship_with_carrier(
         * max(line.quantity - line.short_quantity, 0)
         for line in fo.lines.all()
     )
-    labels = CARRIER.buy_labels(
+    try:
+        labels = _buy_labels(fo, node, order, grams)
+    except CarrierError as exc:
+        raise LabelNotBought(exc) from exc
+    packages = [
+        Package(
+            carrier=label.carrier,
+            service=label.service,
+            tracking_number=label.tracking_number,
+            label_pdf=label.label_pdf,
+            cost=label.cost,
+            currency=label.currency,
+        )
+        for label in labels
+    ]
+    return ship_fulfillment(
+        fulfillment_id=fo.pk,
+        packages=packages,
+        actor=actor,
+        shipped_at=timezone.now(),
+        message=message,
+    )
+
+
+def _buy_labels(fo: FulfillmentOrder, node: Node, order: Order, grams: int) -> tuple[Label, ...]:
+    return CARRIER.buy_labels(
         LabelRequest(
             reference=fo.number,
             ship_from=Address(
@@ -68,22 +105,4 @@ def ship_with_carrier(
             service_level=fo.service_level,
             parcels=(Parcel(weight_grams=max(grams, 1)),),
         )
-    )
-    packages = [
-        Package(
-            carrier=label.carrier,
-            service=label.service,
-            tracking_number=label.tracking_number,
-            label_pdf=label.label_pdf,
-            cost=label.cost,
-            currency=label.currency,
-        )
-        for label in labels
-    ]
-    return ship_fulfillment(
-        fulfillment_id=fo.pk,
-        packages=packages,
-        actor=actor,
-        shipped_at=timezone.now(),
-        message=message,
     )

@@ -31,6 +31,7 @@ from fulfillment.services.feedback import (
     transition,
 )
 from fulfillment.services.rollup import rollup_order
+from integrations.carriers import TrackingUpdate
 from integrations.services import finish_message, receive_message
 from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput
@@ -300,3 +301,39 @@ def _tracking_payload(update: TrackingInput) -> dict[str, object]:
         "occurred_at": update.occurred_at.isoformat(),
         "events": [[e[0].isoformat(), e[1], e[2], e[3]] for e in update.events],
     }
+
+
+@dataclass(frozen=True)
+class TrackingResult:
+    received: int
+    applied: int
+    unknown_tracking_numbers: int
+
+
+def apply_tracking_updates(
+    updates: list[TrackingUpdate], *, source: str, message_id: str, actor: Actor
+) -> TrackingResult:
+    """Apply a carrier's parsed tracking updates (webhook or simulated carrier), each once:
+    its message id is the provider's, else `message_id`, per tracking number."""
+    applied = unknown = 0
+    for update in updates:
+        shipment = record_tracking(
+            update=TrackingInput(
+                carrier=update.carrier,
+                tracking_number=update.tracking_number,
+                status=update.status,
+                occurred_at=update.occurred_at,
+                description=update.status_detail,
+                location=update.location or "",
+                events=tuple(
+                    (e.occurred_at, e.status, e.description, e.location or "")
+                    for e in update.events
+                ),
+            ),
+            source=source,
+            message_id=f"{update.message_id or message_id}:{update.tracking_number}",
+            actor=actor,
+        )
+        applied += shipment is not None
+        unknown += shipment is None
+    return TrackingResult(received=len(updates), applied=applied, unknown_tracking_numbers=unknown)

@@ -13,7 +13,7 @@ from fulfillment.services.feedback import (
     reject_fulfillment,
 )
 from fulfillment.services.labels import ship_with_carrier
-from fulfillment.services.shipping import TrackingInput, record_tracking
+from fulfillment.services.shipping import apply_tracking_updates
 from integrations.carriers import simulate_tracking
 from oms.core.actors import Actor
 
@@ -83,22 +83,8 @@ def simulate_delivery(*, fulfillment_id: int) -> str:
     fo = FulfillmentOrder.objects.get(pk=fulfillment_id)
     now = timezone.now()
     for shipment in fo.shipments.order_by("id"):
-        updates = simulate_tracking(shipment.tracking_number, now)
-        last = updates[-1]
-        record_tracking(
-            update=TrackingInput(
-                carrier=shipment.carrier,
-                tracking_number=last.tracking_number,
-                status=last.status,
-                occurred_at=last.occurred_at,
-                description=last.status_detail,
-                location=last.location or "",
-                events=tuple(
-                    (e.occurred_at, e.status, e.description, e.location or "") for e in last.events
-                ),
-            ),
-            source="carrier:simulated",
-            message_id=f"{shipment.tracking_number}:{last.status}",
-            actor=CARRIER,
+        last = simulate_tracking(shipment.tracking_number, now)[-1]
+        apply_tracking_updates(
+            [last], source="carrier:simulated", message_id=last.status, actor=CARRIER
         )
     return "tracked"

@@ -7,6 +7,7 @@ bodies are a 400 with a code the provider's dashboard shows.
 """
 
 import hashlib
+from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fulfillment.services.shipping import TrackingInput, record_tracking
+from fulfillment.services.shipping import apply_tracking_updates
 from integrations.carriers import TRACKING_FORMATS, TrackingPayloadInvalid
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, NotFound
@@ -56,29 +57,10 @@ class CarrierTrackingWebhookView(APIView):
             updates = tracking_format.parse(raw, dict(request.headers))
         except TrackingPayloadInvalid as exc:
             raise DomainError(code=exc.code, detail=str(exc), http_status=400) from exc
-        actor = Actor.system(f"carrier webhook ({fmt})")
-        applied = ignored = 0
-        for update in updates:
-            message_id = update.message_id or hashlib.sha256(raw).hexdigest()
-            shipment = record_tracking(
-                update=TrackingInput(
-                    carrier=update.carrier,
-                    tracking_number=update.tracking_number,
-                    status=update.status,
-                    occurred_at=update.occurred_at,
-                    description=update.status_detail,
-                    location=update.location or "",
-                    events=tuple(
-                        (e.occurred_at, e.status, e.description, e.location or "")
-                        for e in update.events
-                    ),
-                ),
-                source=f"carrier:{fmt}",
-                message_id=f"{message_id}:{update.tracking_number}",
-                actor=actor,
-            )
-            applied += shipment is not None
-            ignored += shipment is None
-        return Response(
-            {"received": len(updates), "applied": applied, "unknown_tracking_numbers": ignored}
+        result = apply_tracking_updates(
+            updates,
+            source=f"carrier:{fmt}",
+            message_id=hashlib.sha256(raw).hexdigest(),
+            actor=Actor.system(f"carrier webhook ({fmt})"),
         )
+        return Response(asdict(result))

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django_fsm import FSMFieldMixin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
@@ -62,6 +63,20 @@ def redirect_after_action(request: HttpRequest, url: str) -> HttpResponse:
     if getattr(request, "htmx", False):
         return HttpResponse(headers={"HX-Redirect": url})
     return HttpResponseRedirect(url)
+
+
+def adopt_created(obj: Any, created: Any) -> None:
+    """Make the admin's unsaved `obj` the row a service just created, so the admin logs it and
+    redirects to it (its add view saves through the service, not through obj.save())."""
+    for model_field in type(created)._meta.concrete_fields:
+        value = getattr(created, model_field.attname)
+        if isinstance(model_field, FSMFieldMixin) and model_field.protected:
+            # Mirroring a row the service wrote, not a state change: bypass the FSM guard.
+            obj.__dict__[model_field.attname] = value
+        else:
+            setattr(obj, model_field.attname, value)
+    obj._state.adding = False
+    obj._state.db = created._state.db
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

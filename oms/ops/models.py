@@ -11,7 +11,7 @@ from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
-from oms.core.models import TimeStampedModel
+from oms.core.models import TimeStampedModel, VersionedRuleSet
 
 
 class Queue(TimeStampedModel):
@@ -170,44 +170,20 @@ class ExceptionCase(FSMModelMixin, TimeStampedModel):
         self.resolution_note = note
 
 
-class RuleSetStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PENDING_APPROVAL = "pending_approval", "Pending approval"
-    ACTIVE = "active", "Active"
-    RETIRED = "retired", "Retired"
-
-
-class ExceptionRuleSet(FSMModelMixin, TimeStampedModel):
+class ExceptionRuleSet(VersionedRuleSet):
     """Versioned rules routing cases to queues. Rules and thresholds change only while draft;
     exactly one set is active (partial unique index)."""
 
     key = models.SlugField(max_length=50, default="default")
-    version = models.PositiveIntegerField(default=1)
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
     thresholds = models.JSONField(
         default=dict,
         blank=True,
         help_text="Detector thresholds overriding settings.OMS_EXCEPTION_THRESHOLDS, e.g. "
         '{"stuck_minutes": {"created": 15}, "backorder_days": 3}.',
     )
-    status = FSMField(
-        max_length=20, choices=RuleSetStatus.choices, default=RuleSetStatus.DRAFT, protected=True
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
-    )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
-    approved_at = models.DateTimeField(null=True, blank=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.CharField(max_length=500, blank=True)
     history = HistoricalRecords()
+
+    STREAM_PREFIX = "exception_rules"
 
     class Meta:
         ordering = ["key", "-version"]
@@ -217,35 +193,6 @@ class ExceptionRuleSet(FSMModelMixin, TimeStampedModel):
                 fields=["status"], condition=Q(status="active"), name="exruleset_one_active"
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.name} v{self.version} ({self.get_status_display().lower()})"
-
-    @property
-    def stream(self) -> str:
-        return f"exception_rules:{self.key}"
-
-    @transition(field=status, source=RuleSetStatus.DRAFT, target=RuleSetStatus.PENDING_APPROVAL)
-    def submit(self, *, by: object, at: object) -> None:
-        self.submitted_by = by
-        self.submitted_at = at
-        self.review_note = ""
-
-    @transition(field=status, source=RuleSetStatus.PENDING_APPROVAL, target=RuleSetStatus.ACTIVE)
-    def approve(self, *, by: object, at: object, note: str) -> None:
-        self.approved_by = by
-        self.approved_at = at
-        self.review_note = note[:500]
-
-    @transition(field=status, source=RuleSetStatus.PENDING_APPROVAL, target=RuleSetStatus.DRAFT)
-    def reject(self, *, note: str) -> None:
-        self.review_note = note[:500]
-        self.submitted_by = None
-        self.submitted_at = None
-
-    @transition(field=status, source=RuleSetStatus.ACTIVE, target=RuleSetStatus.RETIRED)
-    def retire(self, *, at: object) -> None:
-        self.retired_at = at
 
 
 class ExceptionRule(models.Model):

@@ -6,7 +6,8 @@ from datetime import datetime
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from oms.ops.models import OPEN_CASE_STATUSES, ExceptionCase, ExceptionRuleSet, RuleSetStatus
+from oms.core.models import RuleSetStatus
+from oms.ops.models import OPEN_CASE_STATUSES, ExceptionCase, ExceptionRuleSet
 
 
 def active_exception_rule_set() -> ExceptionRuleSet | None:

@@ -18,6 +18,7 @@ from unfold.decorators import action, display
 
 from oms.core.admin_actions import (
     HistoryModelAdmin,
+    adopt_created,
     plural,
     redirect_after_action,
     run_service_for_each,
@@ -101,10 +102,7 @@ class ApiClientAdmin(HistoryModelAdmin):
         if change:
             raise PermissionDenied
         issued = create_api_client(channel_code=obj.channel.code, name=obj.name)
-        for model_field in ApiClient._meta.concrete_fields:
-            setattr(obj, model_field.attname, getattr(issued.client, model_field.attname))
-        obj._state.adding = False
-        obj._state.db = issued.client._state.db
+        adopt_created(obj, issued.client)
         self.message_user(
             request,
             f"API key for {issued.client}: {issued.key} — copy it now, it is shown only once "

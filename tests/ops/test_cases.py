@@ -3,9 +3,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from oms.core.models import RuleSetStatus
 from oms.events.models import Event
 from oms.ops.exceptions import OpsRefused
-from oms.ops.models import CaseStatus, ExceptionCase, ExceptionRuleSet, RuleSetStatus
+from oms.ops.models import CaseStatus, ExceptionCase, ExceptionRuleSet
 from oms.ops.selectors import cases_for_staff
 from oms.ops.services.cases import assign_case, dismiss_case, raise_exception_case
 from oms.ops.services.rulesets import (

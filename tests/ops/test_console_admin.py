@@ -69,3 +69,94 @@ def test_the_order_page_answers_where_and_why(admin_client, released):  # noqa: 
     assert [e.at for e in trace] == sorted(e.at for e in trace)
     assert "Where is this order and why" in page.text
     assert "Node rejected" in page.text
+
+
+def test_editing_a_draft_in_the_admin_goes_through_the_service_and_makes_you_its_author(
+    admin_client, author
+):
+    """Maker-checker: whoever shapes a draft's rules in the admin cannot then approve it."""
+    import re
+
+    from oms.core.models import RuleSetStatus
+    from oms.events.models import Event
+    from oms.ops.exceptions import OpsRefused
+    from oms.ops.models import ExceptionRuleSet, Queue
+    from oms.ops.services.rulesets import (
+        approve_exception_rule_set,
+        create_exception_rule_set,
+        submit_exception_rule_set,
+    )
+
+    # given: someone else's draft with no rules
+    draft = create_exception_rule_set(name="Draft", rules=[], author=author, key="draft")
+    queue = Queue.objects.get_or_create(code="warehouse", defaults={"name": "Warehouse"})[0]
+    url = f"/admin/ops/exceptionruleset/{draft.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    prefix = re.search(r'name="([\w-]+)-TOTAL_FORMS"', page).group(1)
+
+    # when: the ops admin adds a rule through the inline and saves
+    response = admin_client.post(
+        url,
+        {
+            "key": "draft",
+            "name": "Draft, edited",
+            "description": "",
+            "thresholds": "{}",
+            f"{prefix}-TOTAL_FORMS": "1",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+            f"{prefix}-0-position": "1",
+            f"{prefix}-0-kind": "node_rejected",
+            f"{prefix}-0-queue": str(queue.pk),
+            f"{prefix}-0-priority": "p2",
+            f"{prefix}-0-sla_minutes": "60",
+        },
+    )
+
+    # then: saved by the service, and the editor now counts as the author
+    assert response.status_code == 302
+    draft = ExceptionRuleSet.objects.get(pk=draft.pk)
+    assert draft.name == "Draft, edited"
+    assert [(r.kind, r.queue.code, r.sla_minutes) for r in draft.rules.all()] == [
+        ("node_rejected", "warehouse", 60)
+    ]
+    assert draft.created_by.username == "ops-admin"
+    submit_exception_rule_set(rule_set_id=draft.pk, user=author)
+    with pytest.raises(OpsRefused) as caught:
+        approve_exception_rule_set(rule_set_id=draft.pk, approver=draft.created_by)
+    assert caught.value.code == "self_approval_forbidden"
+    assert ExceptionRuleSet.objects.get(pk=draft.pk).status == RuleSetStatus.PENDING_APPROVAL
+    assert (
+        Event.objects.filter(stream="exception_rules:draft", type="exception_rules.created").count()
+        == 1
+    )
+
+
+def test_adding_a_rule_set_in_the_admin_creates_a_numbered_version_with_its_event(admin_client):
+    from oms.events.models import Event
+    from oms.ops.models import ExceptionRuleSet
+
+    page = admin_client.get("/admin/ops/exceptionruleset/add/").content.decode()
+    import re
+
+    prefix = re.search(r'name="([\w-]+)-TOTAL_FORMS"', page).group(1)
+
+    response = admin_client.post(
+        "/admin/ops/exceptionruleset/add/",
+        {
+            "key": "default",
+            "name": "New rules",
+            "description": "",
+            "thresholds": "{}",
+            f"{prefix}-TOTAL_FORMS": "0",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+    assert response.status_code == 302
+    created = ExceptionRuleSet.objects.get(name="New rules")
+    assert created.created_by.username == "ops-admin"
+    assert Event.objects.filter(stream=created.stream, type="exception_rules.created").count() == 1

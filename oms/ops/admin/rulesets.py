@@ -3,19 +3,28 @@ reject are actions calling oms/ops/services/rulesets.py (maker-checker is enforc
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from unfold.admin import TabularInline
 from unfold.decorators import action
 from unfold.forms import BaseDialogForm
 
-from oms.core.admin_actions import HistoryModelAdmin, redirect_after_action, run_service_for_each
-from oms.ops.models import ExceptionRule, ExceptionRuleSet, RuleSetStatus
+from oms.core.admin_actions import (
+    HistoryModelAdmin,
+    adopt_created,
+    redirect_after_action,
+    run_service_for_each,
+)
+from oms.core.errors import DomainError
+from oms.core.models import RuleSetStatus
+from oms.ops.models import ExceptionRule, ExceptionRuleSet
 from oms.ops.services.rulesets import (
     approve_exception_rule_set,
+    create_exception_rule_set,
     reject_exception_rule_set,
     submit_exception_rule_set,
+    update_exception_rules,
 )
 
 
@@ -64,9 +73,55 @@ class ExceptionRuleSetAdmin(HistoryModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: ExceptionRuleSet, form: Any, change: bool
     ) -> None:
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        """A new set goes through create_exception_rule_set() (version, event); edits of a
+        draft are saved with its rules in save_related(), through update_exception_rules()."""
+        if change:
+            return
+        created = create_exception_rule_set(
+            name=obj.name,
+            rules=[],
+            author=request.user,
+            key=obj.key,
+            thresholds=obj.thresholds,
+        )
+        adopt_created(obj, created)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        rules = sorted(
+            (
+                f.cleaned_data
+                for formset in formsets
+                for f in formset.forms
+                if f.cleaned_data and not f.cleaned_data.get("DELETE")
+            ),
+            key=lambda data: data.get("position") or 0,
+        )
+        for formset in formsets:  # saved through the service, not formset.save()
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        obj = form.instance
+        try:
+            update_exception_rules(
+                rule_set_id=obj.pk,
+                editor=request.user,
+                name=obj.name,
+                description=obj.description,
+                thresholds=obj.thresholds,
+                rules=[
+                    {
+                        "queue": data["queue"].code,
+                        "kind": data.get("kind") or "",
+                        "channel": data.get("channel_code") or "",
+                        "node": data.get("node_code") or "",
+                        "min_order_value": data.get("min_order_value"),
+                        "max_order_value": data.get("max_order_value"),
+                        "priority": data.get("priority") or "p3",
+                        "sla_minutes": data.get("sla_minutes") or 240,
+                    }
+                    for data in rules
+                ],
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -18,6 +18,7 @@ from oms.core.approvals import (
     reject_version,
     submit_version,
 )
+from oms.core.models import RuleSetStatus
 from oms.events.services import record_event
 from oms.ops.events import (
     EXCEPTION_RULES_APPROVED,
@@ -28,7 +29,7 @@ from oms.ops.events import (
 )
 from oms.ops.exceptions import OpsErrorCode, OpsRefused
 from oms.ops.locks import lock_rule_set
-from oms.ops.models import ExceptionRule, ExceptionRuleSet, Queue, RuleSetStatus
+from oms.ops.models import ExceptionRule, ExceptionRuleSet, Queue
 
 
 def _payload(rule_set: ExceptionRuleSet) -> dict[str, Any]:
@@ -114,8 +115,16 @@ def create_exception_rule_set(
 
 
 def update_exception_rules(
-    *, rule_set_id: int, rules: list[dict[str, Any]], editor: AbstractBaseUser | None
+    *,
+    rule_set_id: int,
+    rules: list[dict[str, Any]],
+    editor: AbstractBaseUser | None,
+    name: str | None = None,
+    description: str | None = None,
+    thresholds: dict[str, Any] | None = None,
 ) -> ExceptionRuleSet:
+    """Replace a draft's rules (and optionally its name, description, thresholds). Whoever last
+    shaped the draft counts as its author for maker-checker, so they cannot approve it."""
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
         if rule_set.status != RuleSetStatus.DRAFT:
@@ -123,9 +132,18 @@ def update_exception_rules(
                 OpsErrorCode.NOT_EDITABLE, f"{rule_set} is frozen; create a new version."
             )
         _write_rules(rule_set, rules)
+        fields = ["created_by", "updated_at"]
+        for field, value in (
+            ("name", name),
+            ("description", description),
+            ("thresholds", thresholds),
+        ):
+            if value is not None:
+                setattr(rule_set, field, value)
+                fields.append(field)
         if editor is not None:
-            rule_set.created_by = editor  # whoever last shaped the draft is its author
-        rule_set.save(update_fields=["created_by", "updated_at"])
+            rule_set.created_by = editor
+        rule_set.save(update_fields=fields)
     return rule_set
 
 
