@@ -8,7 +8,18 @@ class FulfillmentConfig(AppConfig):
     def ready(self) -> None:
         # Event types and node connectors register themselves on import.
         from fulfillment import events  # noqa: F401
+
+        # Logged inbound messages that can be applied again (integrations/inbound.py): a 945
+        # from a file is retried automatically; a node API message was answered, so only a
+        # person re-processes it.
+        from fulfillment.api.node_messages import ACTIONS, reprocess_node_message
         from fulfillment.connectors import (
             simulated,  # noqa: F401
             x12_file,  # noqa: F401
         )
+        from fulfillment.services.x12_inbound import KIND, reprocess_advice
+        from integrations.inbound import register_handler
+
+        register_handler(KIND, reprocess_advice, retry=True)
+        for action in ACTIONS:
+            register_handler(action.kind, reprocess_node_message)

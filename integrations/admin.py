@@ -248,3 +248,5 @@ class WebhookDeliveryAdmin(ModelAdmin):
             lambda d: replay.retry_now(d.pk),
             success_message=lambda n: f"{plural(n, 'delivery', 'deliveries')} sent again.",
         )
+
+from integrations import inbound_admin  # noqa: E402,F401 - the inbound message log admin

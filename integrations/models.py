@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 class InboundStatus(models.TextChoices):
     RECEIVED = "received", "Received"
     PROCESSED = "processed", "Processed"
-    FAILED = "failed", "Failed (will retry)"
+    FAILED = "failed", "Failed"
     DEAD = "dead", "Dead (needs a person)"
 
 
@@ -37,6 +37,9 @@ class InboundMessage(models.Model):
     correlation_id = models.CharField(max_length=128, blank=True)
     received_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Set while a failed message waits for its next automatic attempt (integrations/inbound.py);
+    # empty for messages whose sender was answered and owns the retry.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -48,6 +51,11 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
             models.Index(fields=["subject"], name="inbound_subject_idx"),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="inbound_retry_due_idx",
+                condition=models.Q(status="failed", next_attempt_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,9 +14,13 @@ normally. A concurrent duplicate waits on the unique index and then sees the fir
 
 import hashlib
 import json
+import random
 from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -101,16 +105,47 @@ def finish_message(message: InboundMessage, *, result: dict[str, Any]) -> None:
     message.processed_at = timezone.now()
     message.error_code = ""
     message.error = ""
-    message.save(update_fields=["status", "result", "processed_at", "error_code", "error"])
+    message.next_attempt_at = None
+    message.save(
+        update_fields=["status", "result", "processed_at", "error_code", "error", "next_attempt_at"]
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Wait before automatic attempt `attempts + 1`: 1, 4, 16, 64, 256 minutes (with the default
+    base of 60 s), ±20 % jitter so a burst of failures does not retry in lockstep."""
+    seconds = settings.OMS_INBOUND_RETRY_BASE_SECONDS * 4 ** max(attempts - 1, 0)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311 - jitter only
+
+
+class AfterFailure(StrEnum):
+    """What happens to a refused message next."""
+
+    # The sender was answered with the refusal and owns its retry (node API): it stays failed,
+    # for the record and for a person to re-process.
+    ANSWERED = "answered"
+    # Nobody else will send it again (a 945 in a file): retried automatically with backoff
+    # (integrations/inbound.py); after OMS_INBOUND_MAX_ATTEMPTS attempts it is dead and raises
+    # an `integration_failed` exception case.
+    RETRY = "retry"
+    # Trying again cannot help (a file whose envelope is broken): dead and a case at once.
+    DEAD = "dead"
 
 
 def record_failure(
-    *, source: str, message_id: str, kind: str, payload: Any, error: DomainError, subject: str = ""
+    *,
+    source: str,
+    message_id: str,
+    kind: str,
+    payload: Any,
+    error: DomainError,
+    subject: str = "",
+    then: AfterFailure = AfterFailure.ANSWERED,
 ) -> InboundMessage:
     """Keep a message whose processing was refused (in its own transaction, after the work's
-    transaction rolled back), so people can see and re-process it."""
+    transaction rolled back), so people can see and re-process it; `then` says what follows."""
     with transaction.atomic():
-        message, _ = InboundMessage.objects.get_or_create(
+        message, created = InboundMessage.objects.select_for_update(of=("self",)).get_or_create(
             source=source,
             message_id=message_id,
             defaults={
@@ -120,12 +155,46 @@ def record_failure(
                 "fingerprint": fingerprint(payload),
                 "received_at": timezone.now(),
                 "correlation_id": get_correlation_id() or "",
+                "attempts": 1,
             },
         )
-        if message.status != InboundStatus.PROCESSED:
+        if message.status == InboundStatus.PROCESSED:
+            return message
+        if not created:
+            # This attempt's own increment rolled back with its work; count it here.
+            message.attempts += 1
+        message.error_code = error.code[:60]
+        message.error = error.detail
+        message.next_attempt_at = None
+        was_dead = message.status == InboundStatus.DEAD
+        if not was_dead:
             message.status = InboundStatus.FAILED
-            message.error_code = error.code
-            message.error = error.detail
-            message.attempts = max(message.attempts, 1)
-            message.save(update_fields=["status", "error_code", "error", "attempts"])
+            if then == AfterFailure.DEAD or (
+                then == AfterFailure.RETRY and message.attempts >= settings.OMS_INBOUND_MAX_ATTEMPTS
+            ):
+                message.status = InboundStatus.DEAD
+            elif then == AfterFailure.RETRY:
+                message.next_attempt_at = timezone.now() + retry_delay(message.attempts)
+        message.save(update_fields=["status", "error_code", "error", "attempts", "next_attempt_at"])
+        if message.status == InboundStatus.DEAD:
+            _raise_dead_message_case(message)
     return message
+
+
+def _raise_dead_message_case(message: InboundMessage) -> None:
+    # Seam: oms.ops routes cases through fulfillment and orders, which import this module.
+    from oms.ops.services.cases import raise_exception_case  # noqa: PLC0415
+
+    raise_exception_case(
+        kind="integration_failed",
+        message=message,
+        summary=f"{message.kind} from {message.source} failed {message.attempts} times: "
+        f"{message.error_code}",
+        details={
+            "message_id": message.message_id,
+            "source": message.source,
+            "error_code": message.error_code,
+            "error": message.error[:500],
+            "attempts": message.attempts,
+        },
+    )

@@ -5,6 +5,7 @@ from typing import Any
 
 from celery import shared_task
 
+from integrations.inbound import retry_due_messages
 from integrations.webhooks.relay import relay_events
 from integrations.webhooks.sending import send_delivery, send_due_deliveries
 
@@ -38,3 +39,8 @@ def send_deliveries_task(delivery_ids: list[int]) -> None:
 @shared_task(name="integrations.tasks.send_due_deliveries_task")
 def send_due_deliveries_task(limit: int = 500) -> dict[str, Any]:
     return send_due_deliveries(limit=limit)
+
+
+@shared_task(name="integrations.tasks.retry_inbound_messages_task")
+def retry_inbound_messages_task(limit: int = 100) -> dict[str, int]:
+    return retry_due_messages(limit=limit)

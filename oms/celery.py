@@ -46,6 +46,13 @@ app.conf.update(
             "task": "oms.api.tasks.purge_expired_idempotency_keys_task",
             "schedule": 3600.0,
         },
+        # Failed inbound messages nobody will resend (945s from files) are retried with backoff
+        # (1 min, then x4), then dead with an exception case (docs/inbound.md).
+        "retry-inbound-messages": {
+            "task": "integrations.tasks.retry_inbound_messages_task",
+            "schedule": 60.0,
+            "options": {"expires": 55.0},
+        },
         # Exception detectors (stuck orders, late fulfillments, aged backorders, stale feeds):
         # thresholds are minutes to days, so every 5 minutes is timely; idempotent per subject.
         "detect-exceptions": {

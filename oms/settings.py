@@ -200,6 +200,11 @@ OMS_X12_OUTBOX_DIR = Path(
 )
 OMS_X12_INBOX_DIR = Path(env("OMS_X12_INBOX_DIR", default=str(BASE_DIR / "var" / "x12" / "inbox")))
 
+# Inbound messages we own the retry of (945 files): attempts before dead + an exception case,
+# and the first retry delay (x4 per attempt). docs/inbound.md.
+OMS_INBOUND_MAX_ATTEMPTS = env.int("OMS_INBOUND_MAX_ATTEMPTS", default=6)
+OMS_INBOUND_RETRY_BASE_SECONDS = env.int("OMS_INBOUND_RETRY_BASE_SECONDS", default=60)
+
 # Webhooks out (docs/webhooks.md). http:// and internal addresses are for local testing only.
 OMS_WEBHOOKS_ALLOW_HTTP = env.bool("OMS_WEBHOOKS_ALLOW_HTTP", default=EMBEDDED)
 OMS_WEBHOOKS_ALLOW_PRIVATE = env.bool("OMS_WEBHOOKS_ALLOW_PRIVATE", default=False)

@@ -42,10 +42,13 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.services.feedback import FeedbackMessage, reject_fulfillment
 from fulfillment.services.shipping import Package, ship_fulfillment
 from integrations.models import InboundMessage, InboundStatus
-from integrations.services import record_failure
+from integrations.services import AfterFailure, record_failure
 from integrations.x12 import (
+    Carrier,
     FunctionalGroup,
     Interchange,
+    ItemId,
+    Reference,
     ShipmentAdviceLine,
     TransactionSet,
     WarehouseShippingAdvice,
@@ -69,6 +72,8 @@ PROCESSED, FAILED = "processed", "failed"
 INBOX_SETTLE_SECONDS = 30.0
 
 APPLIED_OUTCOMES = ("shipped", "short_shipped", "rejected")
+TRACKING_QUALIFIER = "2I"  # N9 2I: tracking number
+BILL_OF_LADING_QUALIFIER = "BM"
 
 
 class X12ImportError(DomainError):
@@ -214,15 +219,22 @@ def import_945_file(path: Path | str, *, node_code: str | None = None) -> Import
 def _file_failed(
     path: Path, node: Node | None, digest: str, size: int, code: str, message: str
 ) -> ImportResult:
+    moved = _archive(path, FAILED)
     record_failure(
         source=f"x12:{node.code}" if node else "x12:inbox",
         message_id=f"file:{digest}",
         kind=KIND,
-        payload={"file": path.name, "sha256": digest, "bytes": size},
+        payload={
+            "file": path.name,
+            "sha256": digest,
+            "bytes": size,
+            "inbox": str(path.parent),
+            "kept_at": str(moved) if moved else "",
+        },
         error=X12ImportError(str(code), message),
         subject=path.name[:100],
+        then=AfterFailure.DEAD,  # the same bytes fail the same way: a person fixes the file
     )
-    moved = _archive(path, FAILED)
     logger.warning(
         "x12 945 file refused", extra={"file": path.name, "code": str(code), "error": message}
     )
@@ -300,32 +312,74 @@ def _import_set(
     except X12Error as exc:
         return _failed(fallback_source, message_id, envelope, "", exc.code, _x12_detail(exc))
     payload = {**envelope, **advice_payload(advice)}
+    try:
+        return apply_advice(
+            advice,
+            payload,
+            message_id,
+            node=current.node,
+            fallback_source=fallback_source,
+            fallback_tracking=f"{current.path.stem}-{index}",
+        )
+    except AdviceRefused as exc:
+        detail = "; ".join([exc.detail, *(e.detail for e in exc.errors)])
+        return _failed(exc.source, message_id, payload, exc.number, exc.code, detail)
+
+
+class AdviceRefused(X12ImportError):
+    """An advice that cannot be applied, with the source it is logged under."""
+
+    def __init__(self, error: DomainError, *, source: str, number: str) -> None:
+        super().__init__(error.code, error.detail)
+        self.errors = error.errors
+        self.source = source
+        self.number = number
+
+
+def apply_advice(
+    advice: WarehouseShippingAdvice,
+    payload: dict[str, Any],
+    message_id: str,
+    *,
+    node: Node | None,
+    fallback_source: str,
+    fallback_tracking: str,
+    source: str | None = None,
+    actor: Actor | None = None,
+) -> AdviceResult:
+    """Ship (or reject) the fulfillment order the advice names, as message `message_id` from
+    `source` (by default x12:<the node>). Raises AdviceRefused when it cannot be applied."""
     number = advice.depositor_order_number or ""
     fo = (
         FulfillmentOrder.objects.select_related("node").filter(number=number).first()
         if number
         else None
     )
-    node = current.node or (fo.node if fo is not None else None)
-    source = f"x12:{node.code}" if node else fallback_source
+    node = node or (fo.node if fo is not None else None)
+    source = source or (f"x12:{node.code}" if node else fallback_source)
+
+    def refused(code: str, detail: str) -> AdviceRefused:
+        return AdviceRefused(X12ImportError(code, detail), source=source, number=number)
+
     if fo is None:
         detail = (
             f"No fulfillment order {number!r} (W06-02)."
             if number
             else "The 945 has no depositor order number (W06-02)."
         )
-        return _failed(source, message_id, payload, number, "unknown_fulfillment", detail)
+        raise refused("unknown_fulfillment", detail)
     if node is not None and fo.node_id != node.pk:
-        detail = f"Fulfillment {fo.number} is at {fo.node.code}, not at {node.code}."
-        return _failed(source, message_id, payload, number, "wrong_node", detail)
+        raise refused(
+            "wrong_node", f"Fulfillment {fo.number} is at {fo.node.code}, not at {node.code}."
+        )
     if InboundMessage.objects.filter(
         source=source, message_id=message_id, status=InboundStatus.PROCESSED
     ).exists():
         return AdviceResult(message_id=message_id, fulfillment=number, outcome="duplicate")
     message = FeedbackMessage(source=source, message_id=message_id, payload=payload)
-    actor = Actor.system(f"x12:{fo.node.code}")
+    actor = actor or Actor.system(f"x12:{fo.node.code}")
     try:
-        shipped, packages = plan_shipment(fo, advice, f"{current.path.stem}-{index}")
+        shipped, packages = plan_shipment(fo, advice, fallback_tracking)
         if not any(shipped.values()):
             reject_fulfillment(
                 fulfillment_id=fo.pk, reason=REJECT_REASON, actor=actor, message=message
@@ -341,8 +395,7 @@ def _import_set(
             message=message,
         )
     except DomainError as exc:
-        detail = "; ".join([exc.detail, *(e.detail for e in exc.errors)])
-        return _failed(source, message_id, payload, number, exc.code, detail)
+        raise AdviceRefused(exc, source=source, number=number) from exc
     ordered = dict(fo.lines.values_list("id", "quantity"))
     short = any(shipped.get(pk, 0) < quantity for pk, quantity in ordered.items())
     return AdviceResult(
@@ -368,6 +421,7 @@ def _failed(
         payload=payload,
         error=X12ImportError(str(code), detail),
         subject=number[:100],
+        then=AfterFailure.RETRY,
     )
     return AdviceResult(
         message_id=message_id,
@@ -408,6 +462,98 @@ def advice_payload(advice: WarehouseShippingAdvice) -> dict[str, Any]:
 
 def _number(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f")
+
+
+def advice_from_payload(payload: dict[str, Any]) -> WarehouseShippingAdvice:
+    """The advice back from its logged JSON (advice_payload), with everything applying it
+    reads: advice_payload(advice_from_payload(p)) == p."""
+    carrier = payload.get("carrier")
+
+    def tracking(numbers: list[str]) -> tuple[Reference, ...]:
+        return tuple(Reference(TRACKING_QUALIFIER, number) for number in numbers)
+
+    bill_of_lading = payload.get("bill_of_lading")
+    return WarehouseShippingAdvice(
+        depositor_order_number=payload.get("depositor_order_number"),
+        reporting_code=payload.get("reporting_code") or "F",
+        ship_date=dt.date.fromisoformat(payload["ship_date"]) if payload.get("ship_date") else None,
+        shipment_id=payload.get("shipment_id"),
+        purchase_order_number=payload.get("purchase_order_number"),
+        carrier=Carrier(scac=carrier.get("scac"), routing=carrier.get("routing"))
+        if carrier
+        else None,
+        references=(
+            *((Reference(BILL_OF_LADING_QUALIFIER, bill_of_lading),) if bill_of_lading else ()),
+            # Every tracking number, header first: the advice's own order is kept.
+            *tracking(payload.get("tracking_numbers") or []),
+        ),
+        lines=tuple(
+            ShipmentAdviceLine(
+                line_number=line.get("line_number"),
+                status=line.get("status"),
+                item_ids=tuple(ItemId(q, v) for q, v in line.get("item_ids") or []),
+                quantity_ordered=_decimal(line.get("ordered")),
+                quantity_shipped=_decimal(line.get("shipped")),
+                unit=line.get("unit"),
+                references=tracking(line.get("tracking_numbers") or []),
+            )
+            for line in payload.get("lines") or []
+        ),
+    )
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def reprocess_advice(message: InboundMessage, actor: Actor) -> dict[str, Any]:
+    """Apply a logged 945 again (integrations/inbound.py handler for `x12.945`): one advice
+    from its payload, or a whole refused file from where it was kept."""
+    if message.message_id.startswith("file:"):
+        return _reimport_file(message)
+    if "lines" not in message.payload:
+        raise X12ImportError(
+            "advice_unreadable",
+            "This 945 could not be read, so there is nothing to apply again; ask the warehouse "
+            "to send it again.",
+        )
+    node_code = message.source.removeprefix("x12:")
+    node = Node.objects.filter(code=node_code).first() if ":" not in node_code else None
+    result = apply_advice(
+        advice_from_payload(message.payload),
+        message.payload,
+        message.message_id,
+        node=node,
+        fallback_source=message.source,
+        fallback_tracking=message.message_id,
+        source=message.source,
+        actor=actor,
+    )
+    return {"outcome": result.outcome, "fulfillment": result.fulfillment}
+
+
+def _reimport_file(message: InboundMessage) -> dict[str, Any]:
+    kept = Path(message.payload.get("kept_at") or "")
+    inbox = Path(message.payload.get("inbox") or settings.OMS_X12_INBOX_DIR)
+    if not message.payload.get("kept_at") or not kept.is_file():
+        raise X12ImportError(
+            "file_not_found",
+            f"The refused file is no longer at {kept or 'its failed/ folder'}; put the "
+            f"corrected file in the inbox ({inbox}) instead.",
+        )
+    target = inbox / message.payload.get("file", kept.name)
+    if target.exists():
+        raise X12ImportError("file_in_inbox", f"{target.name} is already in the inbox.")
+    os.replace(kept, target)
+    node_code = message.source.removeprefix("x12:")
+    result = import_945_file(target, node_code=None if node_code == "inbox" else node_code)
+    if result.status != PROCESSED:
+        code, detail = (result.errors or [("advices_failed", "")])[0]
+        raise X12ImportError(
+            code or "advices_failed",
+            f"{result.file} was imported again and failed: {detail}",
+        )
+    return {"file": result.file, "applied": result.applied, "duplicates": result.duplicates}
 
 
 def plan_shipment(

@@ -5,7 +5,6 @@ class OpsErrorCode:
     CASE_NOT_OPEN = "case_not_open"
     NO_ORDER = "case_has_no_order"
     NOT_APPLICABLE = "remedy_not_applicable"
-    REPROCESS_UNAVAILABLE = "reprocess_unavailable"
     NOT_EDITABLE = "rule_set_not_editable"
     SELF_APPROVAL = "self_approval_forbidden"
     NOT_PENDING = "rule_set_not_pending"

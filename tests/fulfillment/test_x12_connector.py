@@ -8,9 +8,6 @@ import time
 from dataclasses import replace
 from decimal import Decimal
 from io import StringIO
-from pathlib import Path
-from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -18,19 +15,14 @@ from django.core.management import CommandError, call_command
 from fulfillment.connectors import ConnectorUnavailable, connector_for
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus, Shipment
 from fulfillment.services.fulfillment_orders import _payload as release_payload_for
-from fulfillment.services.orchestration import orchestrate_order
 from fulfillment.services.x12_inbound import import_945_file, import_x12_inbox
 from fulfillment.tasks import import_x12_inbox_task
 from integrations.models import InboundMessage
 from integrations.x12 import (
-    Carrier,
     ItemId,
     Package,
     Party,
-    Reference,
-    ShipmentAdviceLine,
     ShippingOrderLine,
-    WarehouseShippingAdvice,
     parse_interchange,
     read_940s,
     read_945s,
@@ -38,108 +30,22 @@ from integrations.x12 import (
 )
 from inventory.models import InventoryMovement, Reservation, StockLevel
 from oms.events.models import Event
+from oms.ops.models import ExceptionCase
 from orders.models import OrderStatus
 from tests.factories.inventory import NodeFactory, stocked
-from tests.factories.orders import captured_order
+from tests.fulfillment.x12_support import (
+    CORPUS,
+    NODE_ZONE,
+    NOW,
+    TRACKING,
+    advice_for,
+    drop_945,
+    needs_corpus,
+    outbox_file,
+    yesterday_at_node,
+)
 
 pytestmark = pytest.mark.django_db
-
-CORPUS = Path("/work/shared/corpus/edi")
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared EDI corpus not present")
-NODE_ZONE = ZoneInfo("America/New_York")  # NodeFactory's timezone
-NOW = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
-TRACKING = "1Z999AA10123456784"
-
-
-@pytest.fixture
-def x12_dirs(settings, tmp_path):
-    settings.OMS_X12_OUTBOX_DIR = tmp_path / "outbox"
-    settings.OMS_X12_INBOX_DIR = tmp_path / "inbox"
-    settings.OMS_X12_INBOX_DIR.mkdir()
-    return SimpleNamespace(outbox=settings.OMS_X12_OUTBOX_DIR, inbox=settings.OMS_X12_INBOX_DIR)
-
-
-@pytest.fixture
-def x12_node(db):
-    return NodeFactory(
-        code="dc-3pl",
-        name="3PL Columbus",
-        connector="x12_file",
-        connector_settings={"sender_id": "OMS", "receiver_id": "DC-3PL", "version": "004010"},
-        priority=1,
-    )
-
-
-@pytest.fixture
-def backup_node(db):
-    return NodeFactory(code="dc-backup", name="DC Backup", priority=50)
-
-
-@pytest.fixture
-def release(x12_dirs, django_capture_on_commit_callbacks):
-    """Capture an order and orchestrate it the way production does (eager Celery: the release
-    task runs inline on commit); returns its one fulfillment order."""
-
-    def _release(**order_kwargs):
-        order = captured_order(**order_kwargs)
-        with django_capture_on_commit_callbacks(execute=True):
-            orchestrate_order(order_id=order.pk)
-        return FulfillmentOrder.objects.select_related("node", "order").get(order=order)
-
-    return _release
-
-
-def outbox_file(x12_dirs, fo) -> Path:
-    return x12_dirs.outbox / fo.node.code / f"{fo.number}.edi"
-
-
-def yesterday_at_node() -> dt.date:
-    return dt.datetime.now(NODE_ZONE).date() - dt.timedelta(days=1)
-
-
-def advice_for(
-    fo, *, shipped: dict[str, int] | None = None, **overrides
-) -> WarehouseShippingAdvice:
-    """What the warehouse answers: every line of the fulfillment order, shipped in full unless
-    `shipped` (SKU → units) says otherwise."""
-    shipped = shipped or {}
-    lines = []
-    for number, line in enumerate(fo.lines.select_related("order_line").order_by("id"), 1):
-        sku = line.order_line.sku
-        units = shipped.get(sku, line.quantity)
-        lines.append(
-            ShipmentAdviceLine(
-                status="CC" if units == line.quantity else "CP",
-                quantity_ordered=Decimal(line.quantity),
-                quantity_shipped=Decimal(units),
-                quantity_difference=Decimal(line.quantity - units),
-                unit="EA",
-                item_ids=(ItemId("SK", sku),),
-                line_number=str(number),
-            )
-        )
-    fields = {
-        "reporting_code": "F",
-        "depositor_order_number": fo.number,
-        "purchase_order_number": fo.order.number,
-        "ship_date": yesterday_at_node(),
-        "shipment_id": f"SHP-{fo.pk}",
-        "carrier": Carrier(transport_method="U", scac="UPSN", routing="UPS GROUND"),
-        "references": (Reference("2I", TRACKING),),
-        "lines": tuple(lines),
-    }
-    fields.update(overrides)
-    return WarehouseShippingAdvice(**fields)
-
-
-def drop_945(folder: Path, name: str, advice, *, control_number: int = 7001) -> Path:
-    """The warehouse writes its 945 into the inbox."""
-    path = folder / name
-    text = write_945(
-        advice, sender_id="DC-3PL", receiver_id="OMS", control_number=control_number, now=NOW
-    )
-    path.write_text(text)
-    return path
 
 
 def event_count(order, type_: str) -> int:
@@ -456,11 +362,14 @@ def test_a_broken_945_is_moved_to_failed_and_nothing_applies(x12_node, products,
     message = InboundMessage.objects.get(kind="x12.945")
     assert (message.source, message.status, message.error_code, message.subject) == (
         "x12:inbox",
-        "failed",
+        "dead",  # the same bytes would fail the same way: a person fixes the file
         "se_count_mismatch",
         "945-broken.edi",
     )
     assert "SE01" in message.error
+    assert message.payload["kept_at"] == result.moved_to
+    case = ExceptionCase.objects.get(subject_type="message", subject_id=message.pk)
+    assert (case.kind, case.status) == ("integration_failed", "open")
 
 
 @needs_corpus
@@ -476,7 +385,7 @@ def test_the_corpus_negative_file_is_refused(x12_dirs):
     assert (result.status, result.error_code) == ("failed", "se_count_mismatch")
     assert (x12_dirs.inbox / "failed" / "negative.edi").exists()
     assert list(InboundMessage.objects.values_list("status", "error_code")) == [
-        ("failed", "se_count_mismatch")
+        ("dead", "se_count_mismatch")
     ]
 
 
@@ -508,8 +417,8 @@ def test_corpus_945s_against_no_fulfillment_are_errors_never_crashes(x12_dirs):
     assert sorted(
         InboundMessage.objects.values_list("source", "subject", "status", "error_code")
     ) == [
-        ("x12:inbox", "x12_945__oopfactory_inter_americanproducts.edi", "failed", "gs_malformed"),
-        ("x12:inbox", "x12_945__x12types_test_1.edi", "failed", "isa_malformed"),
+        ("x12:inbox", "x12_945__oopfactory_inter_americanproducts.edi", "dead", "gs_malformed"),
+        ("x12:inbox", "x12_945__x12types_test_1.edi", "dead", "isa_malformed"),
         ("x12:isa:DC-3PL", "", "failed", "unknown_fulfillment"),  # W06-02 left empty
         ("x12:isa:DC-3PL", "IF102", "failed", "unknown_fulfillment"),
     ]

@@ -202,26 +202,3 @@ def test_mark_lost_or_damaged_records_it_and_asks_for_the_policy(
     assert case.status == CaseStatus.RESOLVED
     assert Event.objects.for_stream(released.order.stream).filter(type=event).count() == 1
     assert touches(released.order) == [(f"mark_{outcome}", "olga")]
-
-
-def test_reprocess_message_without_the_integration_hook_is_refused(ops_user):
-    from django.utils import timezone
-
-    from integrations.models import InboundMessage
-
-    message = InboundMessage.objects.create(
-        source="x12:dc",
-        message_id="m1",
-        kind="x12.945",
-        payload={},
-        fingerprint="f",
-        status="dead",
-        received_at=timezone.now(),
-    )
-    case = raise_exception_case(kind="integration_failed", message=message, summary="bad file")
-
-    with mock.patch("integrations.services.reprocess_message", create=True) as reprocess:
-        remedies.reprocess_message(case_id=case.pk, user=ops_user)
-
-    reprocess.assert_called_once_with(message_id=message.pk, actor=mock.ANY)
-    assert ExceptionCase.objects.get(pk=case.pk).status == CaseStatus.RESOLVED

@@ -12,12 +12,13 @@ from django.db import transaction
 
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from fulfillment.services.orchestration import Outcome, orchestrate_order
+from integrations.inbound import reprocess_message as reprocess_inbound_message
 from oms.core.actors import Actor
 from oms.events.services import record_event
 from oms.ops.events import ORDER_MANUAL_TOUCH, ORDER_REFUND_REQUESTED, ORDER_RESHIP_REQUESTED
 from oms.ops.exceptions import OpsErrorCode, OpsRefused
 from oms.ops.locks import lock_case
-from oms.ops.models import ExceptionCase, SubjectType
+from oms.ops.models import OPEN_CASE_STATUSES, ExceptionCase, SubjectType
 from oms.ops.services.cases import close_case
 from orders.models import HoldStatus, LineStatus
 from orders.services.cancellation import cancel_order_line
@@ -86,23 +87,29 @@ def retry_integration(*, case_id: int, user: AbstractBaseUser) -> ExceptionCase:
 
 
 def reprocess_message(*, case_id: int, user: AbstractBaseUser) -> ExceptionCase:
-    """Re-process the inbound message through integrations.services.reprocess_message (when
-    the integrations app provides it)."""
-    from integrations import services as integrations  # noqa: PLC0415
-
-    reprocess = getattr(integrations, "reprocess_message", None)
+    """Apply the case's inbound message again (integrations.inbound). It runs first, in its
+    own transactions, so a refusal stays recorded on the message while the case stays open."""
     actor = Actor.for_user(user)
+    subject = (
+        ExceptionCase.objects.filter(pk=case_id)
+        .values_list("subject_type", "subject_id", "status")
+        .order_by()
+        .first()
+    )
+    if subject is None or subject[0] != SubjectType.MESSAGE:
+        raise OpsRefused(OpsErrorCode.NOT_APPLICABLE, "The case is not about a message.")
+    if subject[2] not in OPEN_CASE_STATUSES:
+        raise OpsRefused(OpsErrorCode.CASE_NOT_OPEN, f"Case {case_id} is {subject[2]}.")
+    message = reprocess_inbound_message(message_id=subject[1], actor=actor)
     with transaction.atomic():
         case = lock_case(case_id)
-        if case.subject_type != SubjectType.MESSAGE:
-            raise OpsRefused(OpsErrorCode.NOT_APPLICABLE, "The case is not about a message.")
-        if reprocess is None:
-            raise OpsRefused(
-                OpsErrorCode.REPROCESS_UNAVAILABLE, "Re-processing messages is not available."
-            )
-        reprocess(message_id=case.subject_id, actor=actor)
         _touch(case, actor, "reprocess_message", message=case.subject_label)
-        return close_case(case, actor=actor, remedy="reprocess_message", note="Re-processed")
+        return close_case(
+            case,
+            actor=actor,
+            remedy="reprocess_message",
+            note=f"Re-processed ({message.status})",
+        )
 
 
 def release_case_holds(*, case_id: int, user: AbstractBaseUser, note: str = "") -> ExceptionCase:
