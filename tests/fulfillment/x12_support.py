@@ -6,8 +6,6 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from integrations.x12 import (
     Carrier,
     ItemId,
@@ -16,9 +14,10 @@ from integrations.x12 import (
     WarehouseShippingAdvice,
     write_945,
 )
+from tests.corpus import corpus, needs
 
-CORPUS = Path("/work/shared/corpus/edi")
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared EDI corpus not present")
+CORPUS = corpus("edi")
+needs_corpus = needs("edi")
 NODE_ZONE = ZoneInfo("America/New_York")  # NodeFactory's timezone
 NOW = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 TRACKING = "1Z999AA10123456784"

@@ -4,7 +4,6 @@ to delivered; unsigned or tampered requests are refused; unknown parcels are ack
 import hashlib
 import hmac
 import json
-from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -14,12 +13,13 @@ from fulfillment.services.orchestration import orchestrate_order
 from fulfillment.services.shipping import Package, ship_fulfillment
 from oms.core.actors import Actor
 from oms.events.models import Event
+from tests.corpus import corpus
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import captured_order
 
 pytestmark = pytest.mark.django_db
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "carriers"
+CORPUS = corpus("carriers")
 PAYLOAD = CORPUS / "easypost__tracking_webhook_tracker_updated_ups.json"
 SECRET = "whsec-test"  # noqa: S105
 

@@ -11,7 +11,6 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -44,8 +43,9 @@ from integrations.carriers import (
 )
 from integrations.carriers.pdf import CODE128_PATTERNS, code128_bars, code128_values
 from integrations.carriers.simulated import price
+from tests.corpus import corpus
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "carriers"
+CORPUS = corpus("carriers")
 FEDEX = "easypost__event_tracker_updated_fedex__fixture.json"
 SHIPPO = "shippo__track_get_status_usps__cassette_response.json"
 POSTNL = "aftership__v4_get_tracking_postnl_with_checkpoints__cassette_response.json"

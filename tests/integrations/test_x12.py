@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -36,8 +35,9 @@ from integrations.x12 import (
     write_940,
     write_945,
 )
+from tests.corpus import corpus
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "edi"
+CORPUS = corpus("edi")
 CORPUS_FILES = sorted(p.name for p in CORPUS.glob("x12_*.edi")) if CORPUS.is_dir() else []
 needs_corpus = pytest.mark.skipif(
     not CORPUS.is_dir(), reason=f"X12 corpus not found at {CORPUS} (clone shared/ next to main/)"
