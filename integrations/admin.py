@@ -2,20 +2,24 @@
 replay from a time or for one order) and deliveries (status, attempts, retry now). Every change
 goes through integrations/webhooks/*; the admin only collects input."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from integrations.models import (
-    DeliveryStatus,
+    DeliveryReason,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
@@ -25,6 +29,7 @@ from integrations.webhooks.ssrf import check_url
 from integrations.webhooks.subscriptions import (
     clean_event_types,
     create_subscription,
+    delete_subscription,
     update_subscription,
 )
 from oms.core.admin_actions import (
@@ -69,12 +74,27 @@ class SubscriptionForm(forms.ModelForm):
 class ReplaySinceForm(BaseDialogForm):
     since = forms.DateTimeField(
         help_text="Every matching event at or after this time is delivered again "
-        "(YYYY-MM-DD HH:MM, server time zone)."
+        f"(YYYY-MM-DD HH:MM, {settings.TIME_ZONE}).",
+        widget=UnfoldAdminTextInputWidget(attrs={"placeholder": "2026-11-01 12:00"}),
     )
 
 
 class ReplayOrderForm(BaseDialogForm):
-    order_number = forms.CharField(max_length=20, help_text="e.g. OMS-7K2M-Q9XD")
+    order_number = forms.CharField(
+        max_length=20,
+        help_text="e.g. OMS-7K2M-Q9XD",
+        widget=UnfoldAdminTextInputWidget(attrs={"placeholder": "OMS-XXXX-XXXX"}),
+    )
+
+
+# Replay refusals about what was typed into the dialog: shown in the dialog, under the field.
+# Any other refusal (e.g. an inactive subscription) is a message on the subscription's page.
+_DIALOG_FIELD_FOR_CODE = {
+    "replay_start_in_future": "since",
+    "replay_too_large": "since",
+    "order_not_found": "order_number",
+    "order_not_in_channel": "order_number",
+}
 
 
 @admin.register(WebhookSubscription)
@@ -122,7 +142,16 @@ class WebhookSubscriptionAdmin(HistoryModelAdmin):
             is_active=data["is_active"],
         )
 
-    @action(description="Send a test message")
+    def delete_model(self, request: HttpRequest, obj: WebhookSubscription) -> None:
+        delete_subscription(obj.pk)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
+    ) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            delete_subscription(pk)
+
+    @action(description="Send a test message", permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
         run = run_service_for_each(request, queryset, lambda s: replay.send_test_message(s.pk))
         for sub, result in run.succeeded:
@@ -131,6 +160,7 @@ class WebhookSubscriptionAdmin(HistoryModelAdmin):
     @action(
         description="Replay from…",
         icon="history",
+        permissions=["change"],
         dialog={
             "title": "Replay from a point in time",
             "description": "New deliveries of every matching event since then. Consumers "
@@ -142,17 +172,19 @@ class WebhookSubscriptionAdmin(HistoryModelAdmin):
     def replay_since_detail(
         self, request: HttpRequest, form: ReplaySinceForm, object_id: str
     ) -> HttpResponse:
-        sub = self._get(request, object_id)
-        run_service_for_each(
+        since = form.cleaned_data["since"]
+        return self._replay(
             request,
-            [sub],
-            lambda s: replay.replay_since(s.pk, form.cleaned_data["since"]),
+            form,
+            object_id,
+            self.replay_since_detail.dialog,
+            lambda pk: replay.replay_since(pk, since),
         )
-        return self._done(request, sub)
 
     @action(
         description="Replay one order's stream",
         icon="replay",
+        permissions=["change"],
         dialog={
             "title": "Replay one order's events",
             "form_class": ReplayOrderForm,
@@ -162,28 +194,58 @@ class WebhookSubscriptionAdmin(HistoryModelAdmin):
     def replay_order_detail(
         self, request: HttpRequest, form: ReplayOrderForm, object_id: str
     ) -> HttpResponse:
-        sub = self._get(request, object_id)
-        run_service_for_each(
+        number = form.cleaned_data["order_number"]
+        return self._replay(
             request,
-            [sub],
-            lambda s: replay.replay_order_stream(s.pk, form.cleaned_data["order_number"]),
+            form,
+            object_id,
+            self.replay_order_detail.dialog,
+            lambda pk: replay.replay_order_stream(pk, number),
         )
-        return self._done(request, sub)
+
+    def _replay(
+        self,
+        request: HttpRequest,
+        form: BaseDialogForm,
+        object_id: str,
+        dialog: dict[str, Any],
+        run: Callable[[int], int],
+    ) -> HttpResponse:
+        """Run a replay service; a refusal of the typed input goes back into the dialog (as
+        unfold shows an invalid form), any other refusal is a message on the subscription."""
+        sub = self._get(request, object_id)
+        try:
+            created = run(sub.pk)
+        except DomainError as exc:
+            field = _DIALOG_FIELD_FOR_CODE.get(exc.code)
+            if field in form.fields:
+                form.add_error(field, exc.detail)
+                context = {
+                    "dialog": dialog,
+                    "form": form,
+                    "form_submit_text": dialog.get("form_submit_text", ""),
+                }
+                return render(request, "unfold/helpers/dialog.html", context)
+            messages.error(request, f"{sub}: {exc.detail}")
+            change = reverse(
+                f"{self.admin_site.name}:integrations_webhooksubscription_change", args=[sub.pk]
+            )
+            return redirect_after_action(request, change)
+        messages.success(
+            request,
+            f"{sub}: replay queued, {plural(created, 'new delivery', 'new deliveries')}.",
+        )
+        url = (
+            reverse(f"{self.admin_site.name}:integrations_webhookdelivery_changelist")
+            + f"?subscription__id__exact={sub.pk}&reason__exact={DeliveryReason.REPLAY}"
+        )
+        return redirect_after_action(request, url)
 
     def _get(self, request: HttpRequest, object_id: str) -> WebhookSubscription:
         sub = self.get_object(request, unquote(object_id))
         if sub is None:
             raise Http404("No such subscription.")
         return sub
-
-    def _done(self, request: HttpRequest, sub: WebhookSubscription) -> HttpResponse:
-        pending = sub.deliveries.filter(status=DeliveryStatus.PENDING).count()
-        messages.info(request, f"{plural(pending, 'delivery', 'deliveries')} pending.")
-        url = (
-            reverse(f"{self.admin_site.name}:integrations_webhookdelivery_changelist")
-            + f"?subscription__id__exact={sub.pk}"
-        )
-        return redirect_after_action(request, url)
 
 
 class AttemptInline(TabularInline):
@@ -237,16 +299,24 @@ class WebhookDeliveryAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # written only by integrations/webhooks/*: no Save that rewrites the row
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @action(description="Retry now", permissions=["change"])
+    def has_retry_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @action(description="Retry now", permissions=["retry"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         run_service_for_each(
             request,
             queryset,
             lambda d: replay.retry_now(d.pk),
-            success_message=lambda n: f"{plural(n, 'delivery', 'deliveries')} sent again.",
+            success_message=lambda n: f"{plural(n, 'delivery', 'deliveries')} queued to send now.",
         )
+
 
 from integrations import inbound_admin  # noqa: E402,F401 - the inbound message log admin

@@ -79,9 +79,11 @@ def create_subscription(
     url: str,
     event_types: list[str],
     channel_code: str | None = None,
+    is_active: bool = True,
     created_by: Any = None,
 ) -> WebhookSubscription:
-    """Create an active subscription with a fresh secret (shown to the caller once)."""
+    """Create a subscription (active unless told otherwise) with a fresh secret (shown to the
+    caller once)."""
     check_url(url)  # before the transaction: it may resolve a name
     types = clean_event_types(event_types)
     with transaction.atomic():
@@ -90,6 +92,7 @@ def create_subscription(
             url=url.strip(),
             event_types=types,
             channel=_channel(channel_code),
+            is_active=is_active,
             created_by=created_by if getattr(created_by, "pk", None) else None,
         )
 
@@ -123,6 +126,7 @@ def update_subscription(
                 setattr(sub, field, value)
         if is_active is True:
             sub.disabled_reason = ""
+        sub.name = sub.name.strip() or sub.url
         sub.save()
         return sub
 
