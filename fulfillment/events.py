@@ -57,6 +57,10 @@ FULFILLMENT_PICKED_UP = register(
 FULFILLMENT_EXPIRED = register(
     "fulfillment.expired", description="Not collected in time: stock released, lines cancelled."
 )
+FULFILLMENT_CANCELLED = register(
+    "fulfillment.cancelled",
+    description="Cancelled before release: its last line was cancelled, its stock released.",
+)
 FULFILLMENT_SHIPPED = register(
     "fulfillment.shipped", description="Parcels left the node, with carriers and tracking numbers."
 )

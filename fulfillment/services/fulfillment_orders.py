@@ -27,7 +27,7 @@ from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
 from oms.core.transactions import require_atomic
 from oms.events.services import record_event
-from oms.ops.services.cases import raise_exception_case
+from oms.ops.services.cases import CHANGED_WHILE_RELEASING, raise_exception_case
 from orders.locks import lock_order
 from orders.models import DeliveryMethod, HoldStatus, Order, ServiceLevel
 
@@ -124,18 +124,22 @@ def release_fulfillment(*, fulfillment_id: int) -> str:
     if fo.order.holds.filter(status=HoldStatus.ACTIVE).exists():
         return "on_hold"  # released by orchestration when the last hold goes
     connector = connector_for(fo.node.connector)
+    payload = _payload(fo)
     try:
-        ack = connector.send(_payload(fo))  # outside any transaction: it may be network I/O
+        ack = connector.send(payload)  # outside any transaction: it may be network I/O
     except ConnectorRefused as exc:
         _note_release_error(fo.pk, f"{exc.code}: {exc.message}")
         raise
-    released = _record_release(fo.pk, ack)
+    released = _record_release(fo.pk, ack, sent_line_ids={line.line_id for line in payload.lines})
     if released:
         connector.after_release(fo.pk, fo.node.connector_settings)
     return "released" if released else "not_pending"
 
 
-def _record_release(fulfillment_id: int, ack: ReleaseAck) -> bool:
+def _record_release(fulfillment_id: int, ack: ReleaseAck, *, sent_line_ids: set[int]) -> bool:
+    """Record the release under the order lock. A line cancelled while the connector was
+    sending (orders.services.cancellation) may have reached the node anyway: that raises an
+    integration_failed case for a person to settle with the node."""
     with transaction.atomic():
         order_id = (
             FulfillmentOrder.objects.filter(pk=fulfillment_id)
@@ -149,7 +153,10 @@ def _record_release(fulfillment_id: int, ack: ReleaseAck) -> bool:
             .get(pk=fulfillment_id)
         )
         if fo.status != FulfillmentStatus.PENDING:
-            return False  # a concurrent run released it first
+            if fo.status == FulfillmentStatus.CANCELLED:
+                _sent_while_cancelled(fo, sorted(sent_line_ids))
+            return False  # a concurrent run released it first, or it was cancelled
+        gone = sorted(sent_line_ids - set(fo.lines.values_list("pk", flat=True)))
         fo.release(at=timezone.now(), node_reference=ack.reference)
         fo.release_attempts += 1
         fo.save(
@@ -174,7 +181,25 @@ def _record_release(fulfillment_id: int, ack: ReleaseAck) -> bool:
             },
         )
         rollup_order(order)
+        if gone:
+            _sent_while_cancelled(fo, gone)
     return True
+
+
+def _sent_while_cancelled(fo: FulfillmentOrder, line_ids: list[int]) -> None:
+    summary = (
+        f"{fo.number} reached {fo.node.code} while it was being cancelled: ask the node to "
+        "cancel it"
+        if fo.status == FulfillmentStatus.CANCELLED
+        else f"{fo.number} reached {fo.node.code} with {len(line_ids)} line(s) cancelled "
+        "meanwhile: ask the node not to ship them"
+    )
+    raise_exception_case(
+        kind="integration_failed",
+        fulfillment=fo,
+        summary=summary,
+        details={"reason": CHANGED_WHILE_RELEASING, "cancelled_lines": line_ids},
+    )
 
 
 def _note_release_error(fulfillment_id: int, message: str) -> None:

@@ -2,16 +2,24 @@
 SLA flag, and the "where is this order and why" timeline."""
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from oms.core.models import RuleSetStatus
 from oms.ops.models import OPEN_CASE_STATUSES, ExceptionCase, ExceptionRuleSet
+from oms.ops.rules import thresholds
 
 
 def active_exception_rule_set() -> ExceptionRuleSet | None:
     return ExceptionRuleSet.objects.filter(status=RuleSetStatus.ACTIVE).first()
+
+
+def current_thresholds() -> dict[str, Any]:
+    """Detector thresholds: settings, overridden by the active exception rule set."""
+    rule_set = active_exception_rule_set()
+    return thresholds(rule_set.thresholds if rule_set else None)
 
 
 def cases_for_staff(now: datetime | None = None) -> QuerySet[ExceptionCase]:

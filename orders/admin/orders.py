@@ -1,5 +1,5 @@
 """Orders and holds in the admin: read-only pages; holds are placed and released through
-orders.services.holds."""
+orders.services.holds, lines cancelled through orders.services.cancellation."""
 
 import json
 from typing import Any
@@ -38,10 +38,12 @@ from orders.models import (
     PaymentStatus,
 )
 from orders.selectors import orders_for_staff
+from orders.services.cancellation import CANCELLABLE, cancel_order_line
 from orders.services.holds import place_hold, release_hold
 
 MANUAL_HOLD_REASON = "Placed from admin"
 RELEASE_NOTE = "Released from admin"
+CANCEL_REASON = "Cancelled from admin"
 
 ORDER_STATUS_COLOURS = {
     OrderStatus.CREATED: "info",
@@ -154,6 +156,27 @@ class ReleaseHoldForm(BaseDialogForm):
             self.fields["hold"].help_text = "This order has no active hold."
 
 
+class CancellableLineChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: OrderLine) -> str:
+        return f"#{obj.line_number} {obj.sku} × {obj.quantity} ({obj.get_status_display()})"
+
+
+class CancelLineForm(BaseDialogForm):
+    """Offers the lines not yet at a node (open, backordered, allocated); the service refuses
+    a line whose fulfillment order was released meanwhile."""
+
+    line = CancellableLineChoiceField(queryset=None, empty_label=None)
+    reason = forms.CharField(max_length=200, initial=CANCEL_REASON)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        order = _staff_order_or_404(self.object_id)
+        lines = order.lines.filter(status__in=CANCELLABLE).order_by("line_number")
+        self.fields["line"].queryset = lines
+        if not lines.exists():
+            self.fields["line"].help_text = "No line of this order can be cancelled here."
+
+
 # --- inlines ---------------------------------------------------------------------------------
 
 
@@ -241,7 +264,7 @@ class OrderAdmin(ModelAdmin):
     ordering = ("-placed_at", "-id")
     inlines = (OrderLineInline, HoldInline)
     actions = ("place_manual_hold",)
-    actions_detail = ("place_hold_detail", "release_hold_detail")
+    actions_detail = ("place_hold_detail", "release_hold_detail", "cancel_line_detail")
     change_form_outer_after_template = "admin/orders/order/event_timeline.html"
     change_form_template = "admin/orders/order/routing_panel.html"  # "Routing" after the timeline
     fieldsets = (
@@ -346,6 +369,9 @@ class OrderAdmin(ModelAdmin):
     def has_release_hold_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _may_release_hold(request)
 
+    def has_cancel_line_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _may_place_hold(request)  # orders.change_order, like placing a hold
+
     # --- list columns --------------------------------------------------------------------
 
     @display(description="Status", ordering="status", label=ORDER_STATUS_COLOURS)
@@ -438,6 +464,34 @@ class OrderAdmin(ModelAdmin):
         )
         return redirect_after_action(request, self._change_url(order))
 
+    @action(
+        description="Cancel line",
+        permissions=["cancel_line"],
+        icon="block",
+        dialog={
+            "title": "Cancel line",
+            "description": "Lines not yet at a node: their stock is released and they leave "
+            "any fulfillment order still waiting for release.",
+            "form_class": CancelLineForm,
+            "form_submit_text": "Cancel line",
+        },
+    )
+    def cancel_line_detail(
+        self, request: HttpRequest, form: CancelLineForm, object_id: str
+    ) -> HttpResponse:
+        order = self._get_order(request, object_id)
+        line = form.cleaned_data["line"]
+        actor = Actor.for_user(request.user)
+        run_service_for_each(
+            request,
+            [line],
+            lambda ln: cancel_order_line(
+                order_id=order.pk, line_id=ln.pk, actor=actor, reason=form.cleaned_data["reason"]
+            ),
+            success_message=f"Line {line.line_number} of {order.number} cancelled.",
+        )
+        return redirect_after_action(request, self._change_url(order))
+
     def _get_order(self, request: HttpRequest, object_id: str) -> Order:
         order = self.get_object(request, unquote(object_id))
         if order is None:
@@ -503,6 +557,9 @@ class HoldAdmin(ModelAdmin):
 
     def has_release_hold_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _may_release_hold(request)
+
+    def has_cancel_line_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _may_place_hold(request)  # orders.change_order, like placing a hold
 
     @display(description="Status", ordering="status", label=HOLD_STATUS_COLOURS)
     def status_label(self, obj: Hold) -> tuple[str, str]:

@@ -9,7 +9,10 @@ from fulfillment.tasks import orchestrate_order_task
 from oms.core.actors import Actor
 from oms.core.errors import NotFound, TransitionRefused
 from oms.events.services import record_event
-from oms.ops.services.cases import raise_exception_case_for_hold
+from oms.ops.services.cases import (
+    raise_exception_case_for_hold,
+    resolve_cases_of_released_hold,
+)
 from orders.events import ORDER_HOLD_PLACED, ORDER_HOLD_RELEASED
 from orders.exceptions import OrderErrorCode
 from orders.locks import lock_order
@@ -45,7 +48,9 @@ def place_hold(*, order_id: int, kind: str, reason: str, actor: Actor) -> Hold:
 
 def release_hold(*, order_id: int, hold_id: int, actor: Actor, note: str = "") -> Hold:
     """Release one active hold. When it was the last, orchestration is scheduled on commit.
-    Releasing an already released hold is refused with `hold_not_active`."""
+    The exception case raised for the hold (fraud, address, payment) is resolved by the system
+    in the same transaction. Releasing an already released hold is refused with
+    `hold_not_active`."""
     with transaction.atomic():
         order = lock_order(order_id)
         hold = order.holds.filter(pk=hold_id).first()
@@ -73,6 +78,7 @@ def release_hold(*, order_id: int, hold_id: int, actor: Actor, note: str = "") -
                 "active_holds_remaining": remaining,
             },
         )
+        resolve_cases_of_released_hold(order=order, hold=hold)
         if remaining == 0:
             transaction.on_commit(partial(orchestrate_order_task.delay, order.pk))
     return hold

@@ -6,6 +6,11 @@ a fulfillment), keeps one open case per (kind, subject): raising again refreshes
 (details, summary, last_seen_at, occurrences) and records nothing. A new case is routed by the
 active exception rule set and records `exception.raised` on the order's stream (or the case's
 own stream for node and message subjects).
+
+When the condition a case is about clears, the system resolves it (`resolve_cleared_case()`,
+remedy `condition_cleared`): at once when a hold is released (`resolve_cases_of_released_hold()`,
+called by release_hold), otherwise by the reconcile pass of the detectors' beat run
+(oms/ops/services/reconcile.py).
 """
 
 import json
@@ -33,8 +38,15 @@ from oms.ops.models import OPEN_CASE_STATUSES, CaseStatus, ExceptionCase, Queue,
 from oms.ops.rules import CaseFacts, Route, choose_route
 from oms.ops.selectors import active_exception_rule_set
 from orders.locks import lock_order
+from orders.models import PaymentStatus
 
 SYSTEM = Actor.system("exceptions")
+# `resolution` of a case the system resolved because its condition cleared.
+CONDITION_CLEARED = "condition_cleared"
+# details.reason of an integration_failed case raised because a fulfillment order changed (a
+# line cancelled) while its release was being sent: the node may hold work that no longer
+# exists, which only a person can sort out with the node, so it is never closed automatically.
+CHANGED_WHILE_RELEASING = "changed_while_releasing"
 
 
 def _json(details: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +273,63 @@ def dismiss_case(*, case_id: int, user: AbstractBaseUser, note: str = "") -> Exc
     return case
 
 
+def resolve_cleared_case(case: ExceptionCase, *, reason: str) -> ExceptionCase:
+    """The condition the case is about has cleared: resolve it as the system, remedy
+    `condition_cleared`, with `reason` as the note. The caller holds the case lock (and the
+    order's, when the case has an order). A case a person is working on (in progress) is
+    resolved too; the note says whose it was."""
+    note = reason
+    if case.status == CaseStatus.IN_PROGRESS:
+        with_whom = f" with {case.assignee.get_username()}" if case.assignee_id else ""
+        note = f"{reason} (closed automatically while in progress{with_whom})"
+    return close_case(case, actor=SYSTEM, remedy=CONDITION_CLEARED, note=note)
+
+
 HOLD_KINDS = {"fraud": "fraud_hold", "address": "address_invalid", "payment": "payment_failed"}
+
+
+def hold_release_note(hold: Any) -> str:
+    """The resolution note of a hold's case: "Hold released by olga: customer verified"."""
+    by = f" by {hold.released_by}" if hold.released_by else ""
+    why = f": {hold.release_note}" if hold.release_note else ""
+    return f"Hold released{by}{why}"
+
+
+def payment_still_failed(case: ExceptionCase, order: Any) -> bool:
+    """A payment case that (also) records a refused capture stays open while the payment is
+    failed, whatever happens to a payment hold merged into it."""
+    refused_capture = "code" in case.details or not case.details.get("hold_id")
+    return (
+        case.kind == "payment_failed"
+        and refused_capture
+        and order.payment_status == PaymentStatus.FAILED
+    )
+
+
+def resolve_cases_of_released_hold(*, order: Any, hold: Any) -> list[ExceptionCase]:
+    """release_hold(): resolve the open case raised for this hold (details.hold_id), in the
+    caller's transaction; the caller holds the order lock."""
+    kind = HOLD_KINDS.get(hold.kind)
+    if kind is None:
+        return []
+    cases = (
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .select_related("queue", "assignee")
+        .filter(
+            kind=kind,
+            subject_type=SubjectType.ORDER,
+            subject_id=order.pk,
+            status__in=OPEN_CASE_STATUSES,
+            details__hold_id=hold.pk,
+        )
+        .order_by("id")
+    )
+    resolved = []
+    for case in cases:
+        case.order = order
+        if not payment_still_failed(case, order):
+            resolved.append(resolve_cleared_case(case, reason=hold_release_note(hold)))
+    return resolved
 
 
 def raise_exception_case_for_hold(*, order: Any, hold: Any, actor: Actor) -> ExceptionCase | None:

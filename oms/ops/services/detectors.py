@@ -1,11 +1,11 @@
 """Detectors run by Celery beat (oms/ops/tasks.py): each finds what is overdue and raises a
 case per subject through raise_exception_case(), which keeps one open case per (kind, subject),
 so running them again changes nothing but `last_seen_at`/`occurrences`. Thresholds come from
-oms.ops.rules.thresholds() (settings, overridden by the active exception rule set).
+oms.ops.selectors.current_thresholds() (settings, overridden by the active exception rule set).
+Each run first resolves the cases whose condition cleared (oms/ops/services/reconcile.py).
 """
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Exists, F, Max, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
@@ -15,15 +15,10 @@ from fulfillment.models import FulfillmentOrder
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from inventory.models import Node, StockLevel
 from oms.events.models import Event
-from oms.ops.rules import thresholds
-from oms.ops.selectors import active_exception_rule_set
+from oms.ops.selectors import current_thresholds
 from oms.ops.services.cases import raise_exception_case
+from oms.ops.services.reconcile import reconcile_open_cases
 from orders.models import Hold, HoldStatus, LineStatus, Order, OrderLine
-
-
-def current_thresholds() -> dict[str, Any]:
-    rule_set = active_exception_rule_set()
-    return thresholds(rule_set.thresholds if rule_set else None)
 
 
 def detect_stuck_orders(*, now: datetime | None = None) -> list[int]:
@@ -139,7 +134,11 @@ def detect_stale_feeds(*, now: datetime | None = None) -> list[int]:
 
 
 def run_detectors(*, now: datetime | None = None) -> dict[str, int]:
+    """Reconcile first (resolve the cases whose condition cleared), then detect: a condition
+    that cleared and came back in another form (an order stuck in its next status) opens a
+    new case instead of refreshing the old one."""
     return {
+        "resolved": len(reconcile_open_cases(now=now)),
         "stuck_orders": len(detect_stuck_orders(now=now)),
         "late_fulfillments": len(detect_late_fulfillments(now=now)),
         "aged_backorders": len(detect_aged_backorders(now=now)),

@@ -124,10 +124,13 @@ def release_case_holds(*, case_id: int, user: AbstractBaseUser, note: str = "") 
         hold_ids = list(holds.values_list("pk", flat=True))
         if not hold_ids:
             raise OpsRefused(OpsErrorCode.NOT_APPLICABLE, f"{order.number} has no active hold.")
+        # Resolved by this remedy first: release_hold() would otherwise resolve it as the
+        # system (condition cleared). Other holds' cases are resolved by release_hold().
+        close_case(case, actor=actor, remedy="release_hold", note=note)
         for hold_id in hold_ids:
             release_hold(order_id=order.pk, hold_id=hold_id, actor=actor, note=note)
         _touch(case, actor, "release_hold", holds=hold_ids)
-        return close_case(case, actor=actor, remedy="release_hold", note=note)
+        return case
 
 
 def cancel_case_lines(
