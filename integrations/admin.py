@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import TabularInline
 from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 from unfold.widgets import UnfoldAdminTextInputWidget
@@ -34,6 +34,7 @@ from integrations.webhooks.subscriptions import (
 )
 from oms.core.admin_actions import (
     HistoryModelAdmin,
+    ReadOnlyAdmin,
     plural,
     redirect_after_action,
     run_service_for_each,
@@ -260,7 +261,7 @@ class AttemptInline(TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):  # written only by integrations/webhooks/*
     list_display = (
         "webhook_id",
         "subscription",
@@ -295,15 +296,6 @@ class WebhookDeliveryAdmin(ModelAdmin):
     @display(description="Event")
     def event_type(self, obj: WebhookDelivery) -> str:
         return f"{obj.event.type} ({obj.event.stream})"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # written only by integrations/webhooks/*: no Save that rewrites the row
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_retry_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         opts = self.opts

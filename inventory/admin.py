@@ -14,7 +14,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 
@@ -37,7 +36,7 @@ from inventory.selectors import (
 )
 from inventory.services.oversells import resolve_oversell
 from oms.core.actors import Actor
-from oms.core.admin_actions import HistoryModelAdmin, plural, run_service_for_each
+from oms.core.admin_actions import HistoryModelAdmin, ReadOnlyAdmin, plural, run_service_for_each
 
 RECENT_MOVEMENTS = 50
 
@@ -119,7 +118,7 @@ class NodeAdmin(HistoryModelAdmin):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(ModelAdmin):
+class StockLevelAdmin(ReadOnlyAdmin):
     list_display = (
         "node",
         "product",
@@ -186,28 +185,6 @@ class StockLevelAdmin(ModelAdmin):
             "<tbody>{}</tbody></table>",
             rows,
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: StockLevel | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: StockLevel | None = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(ModelAdmin):
-    """Records written only by services: viewable, never added, edited or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(InventoryMovement)

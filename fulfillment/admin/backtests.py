@@ -15,12 +15,12 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.decorators import display
 
 from fulfillment.admin.formatting import percent, period_words
 from fulfillment.models import BacktestReport
+from oms.core.admin_actions import ReadOnlyAdmin
 
 
 def _number(digits: int) -> Callable[[float | None], str]:
@@ -126,7 +126,7 @@ def report_view(report: BacktestReport) -> dict[str, Any]:
 
 
 @admin.register(BacktestReport)
-class BacktestReportAdmin(ModelAdmin):
+class BacktestReportAdmin(ReadOnlyAdmin):
     list_display = (
         "report_label",
         "rule_set",
@@ -177,21 +177,6 @@ class BacktestReportAdmin(ModelAdmin):
     ) -> HttpResponse:
         context["backtest"] = report_view(obj) if obj is not None else None
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    # --- read-only: reports are written by run_backtest() ----------------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: BacktestReport | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: BacktestReport | None = None
-    ) -> bool:
-        return False
 
     # --- columns -------------------------------------------------------------------------
 

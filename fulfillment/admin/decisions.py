@@ -14,7 +14,6 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 
@@ -22,6 +21,7 @@ from fulfillment.admin.formatting import label_html
 from fulfillment.models import RoutingDecision, RoutingOutcome
 from fulfillment.selectors import decisions_for_order
 from fulfillment.sourcing import KIND_LABEL
+from oms.core.admin_actions import ReadOnlyAdmin
 
 VIEW_PERMISSION = "fulfillment.view_routingdecision"
 
@@ -125,7 +125,7 @@ def _admin_url(request: HttpRequest, permission: str, model: str, pk: int | None
 
 
 @admin.register(RoutingDecision)
-class RoutingDecisionAdmin(ModelAdmin):
+class RoutingDecisionAdmin(ReadOnlyAdmin):
     list_display = (
         "order_number",
         "outcome_label",
@@ -171,21 +171,6 @@ class RoutingDecisionAdmin(ModelAdmin):
             lines = {line.pk: line for line in obj.order.lines.all()}
             context["routing_decision"] = decision_view(obj, lines, request)
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    # --- read-only: decisions are written by route_order() ---------------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: RoutingDecision | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: RoutingDecision | None = None
-    ) -> bool:
-        return False
 
     # --- columns -------------------------------------------------------------------------
 

@@ -19,19 +19,19 @@ from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Max, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter
 from unfold.dataclasses import UnfoldAction
-from unfold.decorators import action, display
+from unfold.decorators import display
 from unfold.forms import BaseDialogForm
 from unfold.widgets import UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
 from fulfillment.admin.formatting import label_html, percent, period_words
-from fulfillment.models import BacktestReport, RoutingRuleSet, RuleSetStatus
+from fulfillment.models import RoutingRuleSet, RuleSetStatus
 from fulfillment.rules import RuleConfig, validate_rule_config
 from fulfillment.services.backtest import run_backtest
 from fulfillment.services.rulesets import (
@@ -43,7 +43,7 @@ from fulfillment.services.rulesets import (
     submit_rule_set,
     update_draft,
 )
-from oms.core.admin_actions import HistoryModelAdmin, redirect_after_action, run_service_for_each
+from oms.core.admin_actions import Done, HistoryModelAdmin, change_url, dialog_action
 from oms.core.errors import DomainError
 from orders.models import Channel
 
@@ -449,7 +449,7 @@ class RoutingRuleSetAdmin(HistoryModelAdmin):
         response = super().response_add(request, obj, post_url_continue)
         if "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
             return response
-        return HttpResponseRedirect(self._change_url(obj))  # next: backtest and submit it
+        return HttpResponseRedirect(change_url(self, obj))  # next: backtest and submit it
 
     # --- list and page columns -----------------------------------------------------------
 
@@ -479,174 +479,99 @@ class RoutingRuleSetAdmin(HistoryModelAdmin):
 
     # --- page actions (dialogs: GET shows the form, POST calls the service) ----------------
 
-    @action(
-        description="Submit for approval",
-        permissions=["submit"],
+    @dialog_action(
+        label="Submit for approval",
+        permission="submit",
         icon="send",
-        dialog={
-            "title": "Submit for approval",
-            "description": "The version is frozen from now on. Someone other than its author "
-            "approves it, after a backtest.",
-            "form_submit_text": "Submit",
-        },
+        explanation="The version is frozen from now on. Someone other than its author approves "
+        "it, after a backtest.",
+        submit_text="Submit",
     )
     def submit_detail(
-        self, request: HttpRequest, form: BaseDialogForm, object_id: str
-    ) -> HttpResponse:
-        rule_set = self._get_rule_set(request, object_id)
-        run_service_for_each(
-            request,
-            [rule_set],
-            lambda rs: submit_rule_set(rule_set_id=rs.pk, user=request.user),
-            success_message=f"{_version(rule_set)} submitted for approval.",
-        )
-        return redirect_after_action(request, self._change_url(rule_set))
+        self, request: HttpRequest, form: BaseDialogForm, rule_set: RoutingRuleSet
+    ) -> str:
+        submit_rule_set(rule_set_id=rule_set.pk, user=request.user)
+        return f"{_version(rule_set)} submitted for approval."
 
-    @action(
-        description="Run backtest",
-        permissions=["backtest"],
+    @dialog_action(
+        label="Run backtest",
+        permission="backtest",
         icon="query_stats",
-        dialog={
-            "title": "Run backtest",
-            "description": "Replays the period's orders with this version and with the active "
-            "set, and compares them. No stock is touched.",
-            "form_class": BacktestForm,
-            "form_submit_text": "Run backtest",
-        },
+        form_class=BacktestForm,
+        explanation="Replays the period's orders with this version and with the active set, "
+        "and compares them. No stock is touched.",
     )
     def backtest_detail(
-        self, request: HttpRequest, form: BacktestForm, object_id: str
-    ) -> HttpResponse:
-        rule_set = self._get_rule_set(request, object_id)
+        self, request: HttpRequest, form: BacktestForm, rule_set: RoutingRuleSet
+    ) -> Done:
         period_from, period_to = form.period()
-        run = run_service_for_each(
-            request,
-            [rule_set],
-            lambda rs: run_backtest(
-                rule_set_id=rs.pk, period_from=period_from, period_to=period_to, user=request.user
-            ),
+        report = run_backtest(
+            rule_set_id=rule_set.pk, period_from=period_from, period_to=period_to, user=request.user
         )
-        if not run.succeeded:
-            return redirect_after_action(request, self._change_url(rule_set))
-        report: BacktestReport = run.succeeded[0][1]
-        messages.success(
-            request,
+        return Done(
             f"Backtest of {_version(rule_set)}: {report.orders_considered} orders replayed.",
-        )
-        return redirect_after_action(
-            request,
             reverse(f"{self.admin_site.name}:fulfillment_backtestreport_change", args=[report.pk]),
         )
 
-    @action(
-        description="Approve",
-        permissions=["review"],
+    @dialog_action(
+        label="Approve",
+        permission="review",
         icon="verified",
-        dialog={
-            "title": "Approve",
-            "description": "The version becomes the active rule set of its channel (or the "
-            "default) and replaces the one active now.",
-            "form_class": ApproveForm,
-            "form_submit_text": "Approve",
-        },
+        form_class=ApproveForm,
+        explanation="The version becomes the active rule set of its channel (or the default) "
+        "and replaces the one active now.",
     )
     def approve_detail(
-        self, request: HttpRequest, form: ApproveForm, object_id: str
-    ) -> HttpResponse:
-        rule_set = self._get_rule_set(request, object_id)
-        run_service_for_each(
-            request,
-            [rule_set],
-            lambda rs: approve_rule_set(
-                rule_set_id=rs.pk, approver=request.user, note=form.cleaned_data["note"]
-            ),
-            success_message=f"{_version(rule_set)} approved: it is active now.",
+        self, request: HttpRequest, form: ApproveForm, rule_set: RoutingRuleSet
+    ) -> str:
+        approve_rule_set(
+            rule_set_id=rule_set.pk, approver=request.user, note=form.cleaned_data["note"]
         )
-        return redirect_after_action(request, self._change_url(rule_set))
+        return f"{_version(rule_set)} approved: it is active now."
 
-    @action(
-        description="Reject",
-        permissions=["review"],
+    @dialog_action(
+        label="Reject",
+        permission="review",
         icon="undo",
-        dialog={
-            "title": "Reject",
-            "description": "Sends the version back to draft with your note.",
-            "form_class": RejectForm,
-            "form_submit_text": "Reject",
-        },
+        form_class=RejectForm,
+        explanation="Sends the version back to draft with your note.",
     )
-    def reject_detail(self, request: HttpRequest, form: RejectForm, object_id: str) -> HttpResponse:
-        rule_set = self._get_rule_set(request, object_id)
-        run_service_for_each(
-            request,
-            [rule_set],
-            lambda rs: reject_rule_set(
-                rule_set_id=rs.pk, approver=request.user, note=form.cleaned_data["note"]
-            ),
-            success_message=f"{_version(rule_set)} sent back to draft.",
+    def reject_detail(
+        self, request: HttpRequest, form: RejectForm, rule_set: RoutingRuleSet
+    ) -> str:
+        reject_rule_set(
+            rule_set_id=rule_set.pk, approver=request.user, note=form.cleaned_data["note"]
         )
-        return redirect_after_action(request, self._change_url(rule_set))
+        return f"{_version(rule_set)} sent back to draft."
 
-    @action(
-        description="New version",
-        permissions=["new_version"],
+    @dialog_action(
+        label="New version",
+        permission="new_version",
         icon="content_copy",
-        dialog={
-            "title": "New version",
-            "description": "Starts a draft with the next version number, copied from this one.",
-            "form_submit_text": "Create draft",
-        },
+        explanation="Starts a draft with the next version number, copied from this one.",
+        submit_text="Create draft",
     )
     def new_version_detail(
-        self, request: HttpRequest, form: BaseDialogForm, object_id: str
-    ) -> HttpResponse:
-        rule_set = self._get_rule_set(request, object_id)
-        run = run_service_for_each(
-            request,
-            [rule_set],
-            lambda rs: new_version_of(rule_set_id=rs.pk, author=request.user),
+        self, request: HttpRequest, form: BaseDialogForm, rule_set: RoutingRuleSet
+    ) -> Done:
+        draft = new_version_of(rule_set_id=rule_set.pk, author=request.user)
+        return Done(
+            f"Version {draft.version} of {draft.key} drafted from {_version(rule_set)}.",
+            change_url(self, draft),
         )
-        if not run.succeeded:
-            return redirect_after_action(request, self._change_url(rule_set))
-        draft: RoutingRuleSet = run.succeeded[0][1]
-        messages.success(
-            request, f"Version {draft.version} of {draft.key} drafted from {_version(rule_set)}."
-        )
-        return redirect_after_action(request, self._change_url(draft))
 
-    @action(
-        description="Retire",
-        permissions=["review"],
+    @dialog_action(
+        label="Retire",
+        permission="review",
         icon="archive",
-        dialog={
-            "title": "Retire",
-            "description": "Stops using this set. Its channel falls back to the default rule "
-            "set (or the built-in defaults).",
-            "form_submit_text": "Retire",
-        },
+        explanation="Stops using this set. Its channel falls back to the default rule set (or "
+        "the built-in defaults).",
     )
     def retire_detail(
-        self, request: HttpRequest, form: BaseDialogForm, object_id: str
-    ) -> HttpResponse:
-        rule_set = self._get_rule_set(request, object_id)
-        run_service_for_each(
-            request,
-            [rule_set],
-            lambda rs: retire_rule_set(rule_set_id=rs.pk, user=request.user),
-            success_message=f"{_version(rule_set)} retired.",
-        )
-        return redirect_after_action(request, self._change_url(rule_set))
-
-    def _get_rule_set(self, request: HttpRequest, object_id: str) -> RoutingRuleSet:
-        rule_set = self.get_object(request, unquote(object_id))
-        if rule_set is None:
-            raise Http404("No such rule set.")
-        return rule_set
-
-    def _change_url(self, rule_set: RoutingRuleSet) -> str:
-        return reverse(
-            f"{self.admin_site.name}:fulfillment_routingruleset_change", args=[rule_set.pk]
-        )
+        self, request: HttpRequest, form: BaseDialogForm, rule_set: RoutingRuleSet
+    ) -> str:
+        retire_rule_set(rule_set_id=rule_set.pk, user=request.user)
+        return f"{_version(rule_set)} retired."
 
 
 def _version(rule_set: RoutingRuleSet) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from integrations.x12.envelope import TransactionSet
 from integrations.x12.errors import ErrorCode, X12Error
@@ -16,6 +17,9 @@ SKU_QUALIFIERS = ("SK", "VN", "VC", "VP")  # stock keeping unit, vendor's (selle
 BUYER_ITEM_QUALIFIERS = ("BP", "IN", "CB")  # buyer's part / item / catalog number
 UPC_QUALIFIERS = ("UP",)  # UCC-12 consumer package code
 GTIN_QUALIFIERS = ("UK", "EN", "UP", "UA")  # GTIN-14, EAN-13, UPC-A...
+# N1-01 roles of the warehouse sets (940, 945), each searched in order.
+WAREHOUSE_SHIP_TO_ROLES = ("ST", "CN")  # ship to, else consignee
+WAREHOUSE_SHIP_FROM_ROLES = ("SF", "WH")  # ship from, else the warehouse
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,3 +269,72 @@ def split_parties(
     ship_from = first_party(parties, *ship_from_roles)
     others = tuple(p for p in parties if p is not ship_to and p is not ship_from)
     return ship_to, ship_from, others
+
+
+# -- the loops of the warehouse sets (940, 945) ---------------------------------------------------
+
+
+class HeaderParts:
+    """What a 940 or 945 header holds besides its own segments (W05/W66, W06/W27): N1 loops,
+    N9 references, G62 dates, NTE notes, and every header segment not read, in order."""
+
+    def __init__(self) -> None:
+        self.parties = PartyLoop()
+        self.references: list[Reference] = []
+        self.dates: list[QualifiedDate] = []
+        self.notes: list[Note] = []
+        self.unknown: list[Segment] = []
+
+    def read(self, segment: Segment) -> None:
+        sid = segment.id
+        if sid == "N9":
+            self.references.append(read_reference(segment))
+        elif sid == "G62":
+            self.dates.append(read_g62(segment))
+        elif sid == "NTE":
+            self.notes.append(read_note(segment))
+        else:
+            self.unknown.append(segment)
+
+    def fields(self) -> dict[str, Any]:
+        """The fields both WarehouseShippingOrder and WarehouseShippingAdvice have."""
+        ship_to, ship_from, others = split_parties(
+            self.parties.parties, WAREHOUSE_SHIP_TO_ROLES, WAREHOUSE_SHIP_FROM_ROLES
+        )
+        return {
+            "ship_to": ship_to,
+            "ship_from": ship_from,
+            "other_parties": others,
+            "references": tuple(self.references),
+            "dates": tuple(self.dates),
+            "notes": tuple(self.notes),
+            "unknown_segments": tuple(self.unknown),
+        }
+
+
+class LineParts:
+    """What a 940 or 945 line loop holds after its W01/W12: G69 descriptions, N9 references,
+    and every segment of the loop not read, in order."""
+
+    def __init__(self, references: Iterable[Reference] = ()) -> None:
+        self.descriptions: list[str] = []
+        self.references: list[Reference] = list(references)
+        self.unknown: list[Segment] = []
+
+    def read(self, segment: Segment) -> None:
+        sid = segment.id
+        if sid == "G69":
+            if text := segment.get(1):
+                self.descriptions.append(text)
+        elif sid == "N9":
+            self.references.append(read_reference(segment))
+        else:
+            self.unknown.append(segment)
+
+    def fields(self) -> dict[str, Any]:
+        """The fields both ShippingOrderLine and ShipmentAdviceLine have."""
+        return {
+            "description": " ".join(self.descriptions) or None,
+            "references": tuple(self.references),
+            "unknown_segments": tuple(self.unknown),
+        }

@@ -13,29 +13,24 @@ from decimal import Decimal
 
 from integrations.x12.common import (
     Carrier,
+    HeaderParts,
     ItemId,
     ItemIdentified,
+    LineParts,
     Note,
     Party,
-    PartyLoop,
     QualifiedDate,
     Reference,
     first_date,
     first_reference,
     read_decimal,
-    read_g62,
     read_item_ids,
-    read_note,
-    read_reference,
     require_type,
-    split_parties,
 )
 from integrations.x12.envelope import TransactionSet
 from integrations.x12.errors import ErrorCode, X12Error
 from integrations.x12.tokenizer import Segment
 
-SHIP_TO_ROLES = ("ST", "CN")  # ship to, else consignee
-SHIP_FROM_ROLES = ("SF", "WH")  # ship from, else the warehouse
 W01_ITEM_PAIRS = ((4, 5), (6, 7), (15, 16))
 
 
@@ -94,40 +89,29 @@ def _line_from_w01(w01: Segment, line_number: str | None) -> ShippingOrderLine:
     )
 
 
-class _LineBuilder:
+class _LineBuilder(LineParts):
     def __init__(self, line_number: str | None) -> None:
+        super().__init__()
         self.line = ShippingOrderLine(line_number=line_number)
         self.has_w01 = False
-        self.descriptions: list[str] = []
-        self.references: list[Reference] = []
-        self.unknown: list[Segment] = []
 
     def build(self) -> ShippingOrderLine:
-        return replace(
-            self.line,
-            description=" ".join(self.descriptions) or None,
-            references=tuple(self.references),
-            unknown_segments=tuple(self.unknown),
-        )
+        return replace(self.line, **self.fields())
 
 
 def read_940(ts: TransactionSet) -> WarehouseShippingOrder:
     """Read one 940 transaction set; raises X12Error for any other set or a missing W05."""
     require_type(ts, "940")
     w05: Segment | None = None
-    parties = PartyLoop()
-    references: list[Reference] = []
-    dates: list[QualifiedDate] = []
-    notes: list[Note] = []
+    header = HeaderParts()
     carrier: Carrier | None = None
     w76: Segment | None = None
-    unknown: list[Segment] = []
     lines: list[_LineBuilder] = []
     line: _LineBuilder | None = None
 
     for segment in ts.segments:
         sid = segment.id
-        if line is None and parties.take(segment):
+        if line is None and header.parties.take(segment):
             continue
         if sid == "LX":
             line = _LineBuilder(segment.get(1))
@@ -138,21 +122,12 @@ def read_940(ts: TransactionSet) -> WarehouseShippingOrder:
                 lines.append(line)
             line.line = _line_from_w01(segment, line.line.line_number)
             line.has_w01 = True
-        elif sid == "G69" and line is not None:
-            if text := segment.get(1):
-                line.descriptions.append(text)
-        elif sid == "N9":
-            (line.references if line is not None else references).append(read_reference(segment))
         elif sid == "W76":
             w76, line = w76 or segment, None
         elif line is not None:
-            line.unknown.append(segment)
+            line.read(segment)  # G69, N9; anything else is kept on the line
         elif sid == "W05" and w05 is None:
             w05 = segment
-        elif sid == "G62":
-            dates.append(read_g62(segment))
-        elif sid == "NTE":
-            notes.append(read_note(segment))
         elif sid == "W66" and carrier is None:
             carrier = Carrier(
                 payment_method=segment.get(1),
@@ -161,7 +136,7 @@ def read_940(ts: TransactionSet) -> WarehouseShippingOrder:
                 scac=segment.get(10),
             )
         else:
-            unknown.append(segment)
+            header.read(segment)  # N9, G62, NTE; anything else is kept on the order
 
     if w05 is None or not w05.get(2):
         raise X12Error(
@@ -170,22 +145,15 @@ def read_940(ts: TransactionSet) -> WarehouseShippingOrder:
             ts.index,
             "ST",
         )
-    ship_to, ship_from, others = split_parties(parties.parties, SHIP_TO_ROLES, SHIP_FROM_ROLES)
     return WarehouseShippingOrder(
         depositor_order_number=w05.get(2) or "",
         purchase_order_number=w05.get(3),
         order_status=w05.get(1) or "",
         master_reference=w05.get(5),
-        ship_to=ship_to,
-        ship_from=ship_from,
-        other_parties=others,
-        references=tuple(references),
-        dates=tuple(dates),
-        notes=tuple(notes),
         carrier=carrier,
         lines=tuple(builder.build() for builder in lines),
         total_quantity=read_decimal(w76, 1) if w76 else None,
         total_weight=read_decimal(w76, 2) if w76 else None,
         weight_unit=w76.get(3) if w76 else None,
-        unknown_segments=tuple(unknown),
+        **header.fields(),
     )

@@ -15,30 +15,26 @@ from decimal import Decimal
 
 from integrations.x12.common import (
     Carrier,
+    HeaderParts,
     ItemId,
     ItemIdentified,
+    LineParts,
     Note,
     Party,
-    PartyLoop,
     QualifiedDate,
     Reference,
     first_date,
     first_reference,
     read_date,
     read_decimal,
-    read_g62,
     read_item_ids,
-    read_note,
     read_reference,
     require_type,
-    split_parties,
 )
 from integrations.x12.envelope import TransactionSet
 from integrations.x12.errors import ErrorCode, X12Error
 from integrations.x12.tokenizer import Segment
 
-SHIP_TO_ROLES = ("ST", "CN")
-SHIP_FROM_ROLES = ("SF", "WH")
 # N9 qualifiers that carry a carrier tracking number: 2I tracking number, CN carrier's reference
 # (PRO / waybill), 08 carrier-assigned package id. MAN qualifier CP: carrier-assigned package id.
 TRACKING_REFERENCE_QUALIFIERS = ("2I", "CN", "08")
@@ -128,8 +124,9 @@ class _PackLoop:
         self.packages: list[Package] = []
 
 
-class _LineBuilder:
+class _LineBuilder(LineParts):
     def __init__(self, w12: Segment, pack: _PackLoop | None) -> None:
+        super().__init__(pack.references if pack else ())
         substituted = read_item_ids(w12, ((17, 18),))
         self.line = ShipmentAdviceLine(
             line_number=pack.number if pack else None,
@@ -143,39 +140,32 @@ class _LineBuilder:
             lot_number=w12.get(9),
             substituted_item=substituted[0] if substituted else None,
         )
-        self.references = list(pack.references) if pack else []
         self.packages = list(pack.packages) if pack else []
-        self.descriptions: list[str] = []
-        self.unknown: list[Segment] = []
+
+    def read(self, segment: Segment) -> None:
+        if segment.id == "MAN" and segment.get(1) and segment.get(2):
+            self.packages.append(Package(segment.get(1) or "", segment.get(2) or ""))
+        else:
+            super().read(segment)  # G69, N9; anything else is kept on the line
 
     def build(self) -> ShipmentAdviceLine:
-        return replace(
-            self.line,
-            description=" ".join(self.descriptions) or None,
-            references=tuple(self.references),
-            packages=tuple(self.packages),
-            unknown_segments=tuple(self.unknown),
-        )
+        return replace(self.line, packages=tuple(self.packages), **self.fields())
 
 
 def read_945(ts: TransactionSet) -> WarehouseShippingAdvice:
     """Read one 945 transaction set; raises X12Error for any other set or a missing W06."""
     require_type(ts, "945")
     w06: Segment | None = None
-    parties = PartyLoop()
-    references: list[Reference] = []
-    dates: list[QualifiedDate] = []
-    notes: list[Note] = []
+    header = HeaderParts()
     carrier: Carrier | None = None
     w03: Segment | None = None
-    unknown: list[Segment] = []
     lines: list[_LineBuilder] = []
     pack: _PackLoop | None = None
     line: _LineBuilder | None = None
 
     for segment in ts.segments:
         sid = segment.id
-        if pack is None and parties.take(segment):
+        if pack is None and header.parties.take(segment):
             continue
         if sid == "LX":
             pack, line = _PackLoop(segment.get(1)), None
@@ -185,7 +175,7 @@ def read_945(ts: TransactionSet) -> WarehouseShippingAdvice:
         elif sid == "W03":
             w03, pack, line = w03 or segment, None, None
         elif line is not None:
-            _line_segment(line, segment)
+            line.read(segment)
         elif pack is not None and sid in ("N9", "MAN"):
             if sid == "N9":
                 pack.references.append(read_reference(segment))
@@ -193,12 +183,6 @@ def read_945(ts: TransactionSet) -> WarehouseShippingAdvice:
                 pack.packages.append(Package(segment.get(1) or "", segment.get(2) or ""))
         elif sid == "W06" and w06 is None:
             w06 = segment
-        elif sid == "N9" and pack is None:
-            references.append(read_reference(segment))
-        elif sid == "G62" and pack is None:
-            dates.append(read_g62(segment))
-        elif sid == "NTE" and pack is None:
-            notes.append(read_note(segment))
         elif sid == "W27" and carrier is None:
             carrier = Carrier(
                 transport_method=segment.get(1),
@@ -206,8 +190,10 @@ def read_945(ts: TransactionSet) -> WarehouseShippingAdvice:
                 routing=segment.get(3),
                 payment_method=segment.get(4),
             )
+        elif pack is None:
+            header.read(segment)  # N9, G62, NTE; anything else is kept on the advice
         else:
-            unknown.append(segment)
+            header.unknown.append(segment)
 
     if w06 is None:
         raise X12Error(
@@ -216,36 +202,16 @@ def read_945(ts: TransactionSet) -> WarehouseShippingAdvice:
             ts.index,
             "ST",
         )
-    ship_to, ship_from, others = split_parties(parties.parties, SHIP_TO_ROLES, SHIP_FROM_ROLES)
     return WarehouseShippingAdvice(
         depositor_order_number=w06.get(2),
         reporting_code=w06.get(1) or "",
-        ship_date=read_date(w06, 3) or first_date(dates, "11"),
+        ship_date=read_date(w06, 3) or first_date(header.dates, "11"),
         shipment_id=w06.get(4),
         purchase_order_number=w06.get(6),
-        ship_to=ship_to,
-        ship_from=ship_from,
-        other_parties=others,
-        references=tuple(references),
-        dates=tuple(dates),
-        notes=tuple(notes),
         carrier=carrier,
         lines=tuple(builder.build() for builder in lines),
         total_units_shipped=read_decimal(w03, 1) if w03 else None,
         total_weight=read_decimal(w03, 2) if w03 else None,
         weight_unit=w03.get(3) if w03 else None,
-        unknown_segments=tuple(unknown),
+        **header.fields(),
     )
-
-
-def _line_segment(line: _LineBuilder, segment: Segment) -> None:
-    sid = segment.id
-    if sid == "G69":
-        if text := segment.get(1):
-            line.descriptions.append(text)
-    elif sid == "N9":
-        line.references.append(read_reference(segment))
-    elif sid == "MAN" and segment.get(1) and segment.get(2):
-        line.packages.append(Package(segment.get(1) or "", segment.get(2) or ""))
-    else:
-        line.unknown.append(segment)

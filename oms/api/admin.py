@@ -4,14 +4,14 @@ response?". Rows are written by oms/api/idempotency.py and expire on their own."
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 
 from oms.api.models import IdempotencyKey
+from oms.core.admin_actions import ReadOnlyAdmin
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(ModelAdmin):
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
     list_display = (
         "key",
         "api_client",
@@ -51,16 +51,3 @@ class IdempotencyKeyAdmin(ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IdempotencyKey]:
         return super().get_queryset(request).select_related("api_client__channel")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: IdempotencyKey | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: IdempotencyKey | None = None
-    ) -> bool:
-        return False

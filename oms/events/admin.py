@@ -6,10 +6,10 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import DropdownFilter
 from unfold.decorators import display
 
+from oms.core.admin_actions import ReadOnlyAdmin
 from oms.events import registry
 from oms.events.models import Event
 
@@ -30,7 +30,7 @@ class EventTypeFilter(DropdownFilter):
 
 
 @admin.register(Event)
-class EventAdmin(ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ("stream", "seq", "type", "actor", "occurred_at", "correlation_id")
     list_filter = (EventTypeFilter,)
     list_filter_submit = True
@@ -65,12 +65,3 @@ class EventAdmin(ModelAdmin):
     @display(description="Actor", ordering="actor_label")
     def actor(self, obj: Event) -> str:
         return f"{obj.actor_kind}: {obj.actor_label}" if obj.actor_label else obj.actor_kind
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False

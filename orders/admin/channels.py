@@ -8,19 +8,17 @@ nothing in the admin can show or set a key hash.
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import reverse
+from django.http import HttpRequest
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.decorators import action, display
 
 from oms.core.admin_actions import (
     HistoryModelAdmin,
     adopt_created,
+    dialog_action,
     plural,
-    redirect_after_action,
     run_service_for_each,
 )
 from orders.models import ApiClient, Channel
@@ -123,26 +121,13 @@ class ApiClientAdmin(HistoryModelAdmin):
             success_message=lambda n: f"{plural(n, 'API client')} revoked.",
         )
 
-    @action(
-        description="Revoke",
-        permissions=["revoke"],
+    @dialog_action(
+        label="Revoke",
+        permission="revoke",
         icon="block",
-        dialog={
-            "title": "Revoke this API client?",
-            "description": "Its key stops working at once. This cannot be undone.",
-            "form_submit_text": "Revoke",
-        },
+        title="Revoke this API client?",
+        explanation="Its key stops working at once. This cannot be undone.",
     )
-    def revoke_detail(self, request: HttpRequest, form: Any, object_id: str) -> HttpResponse:
-        client = self.get_object(request, unquote(object_id))
-        if client is None:
-            raise Http404("No such API client.")
-        run_service_for_each(
-            request,
-            [client],
-            lambda c: revoke_api_client(client_id=c.pk),
-            success_message=f"{client} revoked.",
-        )
-        return redirect_after_action(
-            request, reverse(f"{self.admin_site.name}:orders_apiclient_change", args=[client.pk])
-        )
+    def revoke_detail(self, request: HttpRequest, form: Any, client: ApiClient) -> str:
+        revoke_api_client(client_id=client.pk)
+        return f"{client} revoked."

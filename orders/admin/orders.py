@@ -11,8 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import reverse
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
     ChoicesDropdownFilter,
     RangeDateFilter,
@@ -24,7 +23,7 @@ from unfold.utils import parse_date_str
 
 from fulfillment.admin import routing_panel_context
 from oms.core.actors import Actor
-from oms.core.admin_actions import plural, redirect_after_action, run_service_for_each
+from oms.core.admin_actions import ReadOnlyAdmin, dialog_action, plural, run_service_for_each
 from oms.core.money import format_amount
 from oms.events.selectors import events_for_stream
 from oms.ops.admin.timeline import order_trace_context
@@ -239,7 +238,7 @@ class HoldInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     list_display = (
         "number",
         "external_id",
@@ -352,16 +351,7 @@ class OrderAdmin(ModelAdmin):
             context.update(order_trace_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    # --- permissions: orders come from channels and change only through services ---------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
+    # --- action permissions (orders come from channels and change only through services) ---
 
     def has_place_hold_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _may_place_hold(request)
@@ -408,105 +398,64 @@ class OrderAdmin(ModelAdmin):
             success_message=lambda n: f"{plural(n, 'order')} on manual hold.",
         )
 
-    @action(
-        description="Place manual hold",
-        permissions=["place_hold"],
+    @dialog_action(
+        label="Place manual hold",
+        permission="place_hold",
         icon="front_hand",
-        dialog={
-            "title": "Place manual hold",
-            "description": "Nothing ships while the order is on hold.",
-            "form_class": PlaceHoldForm,
-            "form_submit_text": "Place hold",
-        },
+        form_class=PlaceHoldForm,
+        explanation="Nothing ships while the order is on hold.",
+        submit_text="Place hold",
     )
-    def place_hold_detail(
-        self, request: HttpRequest, form: PlaceHoldForm, object_id: str
-    ) -> HttpResponse:
-        order = self._get_order(request, object_id)
-        actor = Actor.for_user(request.user)
-        run_service_for_each(
-            request,
-            [order],
-            lambda o: place_hold(
-                order_id=o.pk,
-                kind=HoldKind.MANUAL,
-                reason=form.cleaned_data["reason"],
-                actor=actor,
-            ),
-            success_message=f"Order {order.number} is on manual hold.",
+    def place_hold_detail(self, request: HttpRequest, form: PlaceHoldForm, order: Order) -> str:
+        place_hold(
+            order_id=order.pk,
+            kind=HoldKind.MANUAL,
+            reason=form.cleaned_data["reason"],
+            actor=Actor.for_user(request.user),
         )
-        return redirect_after_action(request, self._change_url(order))
+        return f"Order {order.number} is on manual hold."
 
-    @action(
-        description="Release hold",
-        permissions=["release_hold"],
+    @dialog_action(
+        label="Release hold",
+        permission="release_hold",
         icon="play_arrow",
-        dialog={
-            "title": "Release hold",
-            "description": "When the last active hold is released, fulfillment resumes.",
-            "form_class": ReleaseHoldForm,
-            "form_submit_text": "Release hold",
-        },
+        form_class=ReleaseHoldForm,
+        explanation="When the last active hold is released, fulfillment resumes.",
     )
-    def release_hold_detail(
-        self, request: HttpRequest, form: ReleaseHoldForm, object_id: str
-    ) -> HttpResponse:
-        order = self._get_order(request, object_id)
+    def release_hold_detail(self, request: HttpRequest, form: ReleaseHoldForm, order: Order) -> str:
         hold = form.cleaned_data["hold"]
-        actor = Actor.for_user(request.user)
-        run_service_for_each(
-            request,
-            [hold],
-            lambda h: release_hold(
-                order_id=order.pk, hold_id=h.pk, actor=actor, note=form.cleaned_data["note"]
-            ),
-            success_message=f"{hold.get_kind_display()} hold on {order.number} released.",
+        release_hold(
+            order_id=order.pk,
+            hold_id=hold.pk,
+            actor=Actor.for_user(request.user),
+            note=form.cleaned_data["note"],
         )
-        return redirect_after_action(request, self._change_url(order))
+        return f"{hold.get_kind_display()} hold on {order.number} released."
 
-    @action(
-        description="Cancel line",
-        permissions=["cancel_line"],
+    @dialog_action(
+        label="Cancel line",
+        permission="cancel_line",
         icon="block",
-        dialog={
-            "title": "Cancel line",
-            "description": "Lines not yet at a node: their stock is released and they leave "
-            "any fulfillment order still waiting for release.",
-            "form_class": CancelLineForm,
-            "form_submit_text": "Cancel line",
-        },
+        form_class=CancelLineForm,
+        explanation="Lines not yet at a node: their stock is released and they leave any "
+        "fulfillment order still waiting for release.",
     )
-    def cancel_line_detail(
-        self, request: HttpRequest, form: CancelLineForm, object_id: str
-    ) -> HttpResponse:
-        order = self._get_order(request, object_id)
+    def cancel_line_detail(self, request: HttpRequest, form: CancelLineForm, order: Order) -> str:
         line = form.cleaned_data["line"]
-        actor = Actor.for_user(request.user)
-        run_service_for_each(
-            request,
-            [line],
-            lambda ln: cancel_order_line(
-                order_id=order.pk, line_id=ln.pk, actor=actor, reason=form.cleaned_data["reason"]
-            ),
-            success_message=f"Line {line.line_number} of {order.number} cancelled.",
+        cancel_order_line(
+            order_id=order.pk,
+            line_id=line.pk,
+            actor=Actor.for_user(request.user),
+            reason=form.cleaned_data["reason"],
         )
-        return redirect_after_action(request, self._change_url(order))
-
-    def _get_order(self, request: HttpRequest, object_id: str) -> Order:
-        order = self.get_object(request, unquote(object_id))
-        if order is None:
-            raise Http404("No such order.")
-        return order
-
-    def _change_url(self, order: Order) -> str:
-        return reverse(f"{self.admin_site.name}:orders_order_change", args=[order.pk])
+        return f"Line {line.line_number} of {order.number} cancelled."
 
 
 # --- holds: a work queue of holds across orders ----------------------------------------------
 
 
 @admin.register(Hold)
-class HoldAdmin(ModelAdmin):
+class HoldAdmin(ReadOnlyAdmin):
     list_display = (
         "order",
         "kind",
@@ -546,20 +495,8 @@ class HoldAdmin(ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Hold]:
         return super().get_queryset(request).select_related("order")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Hold | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Hold | None = None) -> bool:
-        return False
-
     def has_release_hold_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _may_release_hold(request)
-
-    def has_cancel_line_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_place_hold(request)  # orders.change_order, like placing a hold
 
     @display(description="Status", ordering="status", label=HOLD_STATUS_COLOURS)
     def status_label(self, obj: Hold) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownF
 from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
-from oms.core.admin_actions import plural, redirect_after_action, run_service_for_each
+from oms.core.admin_actions import ReadOnlyAdmin, dialog_action, plural, run_service_for_each
 from oms.ops.models import CaseStatus, ExceptionCase, Queue
 from oms.ops.selectors import cases_for_staff
 from oms.ops.services.cases import assign_case, dismiss_case, resolve_case
@@ -131,27 +131,15 @@ def _bulk(name: str) -> Callable[..., None]:
 def _detail(name: str) -> Callable[..., HttpResponse]:
     label, icon, service = REMEDIES[name]
 
-    def run(self: Any, request: HttpRequest, form: NoteForm, object_id: str) -> HttpResponse:
-        case = self.get_object(request, object_id)
-        run_service_for_each(
-            request,
-            [case],
-            lambda c: service(c.pk, request.user, form.cleaned_data.get("note", "")),
-            success_message=f"{label}: case #{case.pk} done.",
-        )
-        url = reverse(f"{self.admin_site.name}:ops_exceptioncase_change", args=[case.pk])
-        return redirect_after_action(request, url)
+    def run(self: Any, request: HttpRequest, form: NoteForm, case: ExceptionCase) -> str:
+        service(case.pk, request.user, form.cleaned_data.get("note", ""))
+        return f"{label}: case #{case.pk} done."
 
     run.__name__ = f"{name}_detail"
-    return action(
-        description=label,
-        permissions=["work"],
-        icon=icon,
-        dialog={"title": label, "form_class": NoteForm, "form_submit_text": label},
-    )(run)
+    return dialog_action(label=label, permission="work", icon=icon, form_class=NoteForm)(run)
 
 
-class ExceptionCaseAdmin(ModelAdmin):
+class ExceptionCaseAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "kind",
@@ -196,15 +184,6 @@ class ExceptionCaseAdmin(ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ExceptionCase]:
         return cases_for_staff()
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_work_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("ops.change_exceptioncase")

@@ -4,18 +4,10 @@ reject are actions calling oms/ops/services/rulesets.py (maker-checker is enforc
 from typing import Any
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.http import HttpRequest
 from unfold.admin import TabularInline
-from unfold.decorators import action
-from unfold.forms import BaseDialogForm
 
-from oms.core.admin_actions import (
-    HistoryModelAdmin,
-    adopt_created,
-    redirect_after_action,
-    run_service_for_each,
-)
+from oms.core.admin_actions import HistoryModelAdmin, adopt_created, dialog_action
 from oms.core.errors import DomainError
 from oms.core.models import RuleSetStatus
 from oms.ops.models import ExceptionRule, ExceptionRuleSet
@@ -129,61 +121,17 @@ class ExceptionRuleSetAdmin(HistoryModelAdmin):
     def has_review_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("ops.change_exceptionruleset")
 
-    def _back(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        url = reverse(f"{self.admin_site.name}:ops_exceptionruleset_change", args=[object_id])
-        return redirect_after_action(request, url)
+    @dialog_action(label="Submit for approval", permission="review", icon="send")
+    def submit_detail(self, request: HttpRequest, form: Any, rule_set: ExceptionRuleSet) -> str:
+        submit_exception_rule_set(rule_set_id=rule_set.pk, user=request.user)
+        return "Submitted for approval."
 
-    @action(
-        description="Submit for approval",
-        permissions=["review"],
-        dialog={
-            "title": "Submit for approval",
-            "form_class": BaseDialogForm,
-            "form_submit_text": "Submit for approval",
-        },
-        icon="send",
-    )
-    def submit_detail(self, request: HttpRequest, form: Any, object_id: str) -> HttpResponse:
-        run_service_for_each(
-            request,
-            [int(object_id)],
-            lambda pk: submit_exception_rule_set(rule_set_id=pk, user=request.user),
-            success_message="Submitted for approval.",
-        )
-        return self._back(request, object_id)
+    @dialog_action(label="Approve", permission="review", icon="verified")
+    def approve_detail(self, request: HttpRequest, form: Any, rule_set: ExceptionRuleSet) -> str:
+        approve_exception_rule_set(rule_set_id=rule_set.pk, approver=request.user)
+        return "Approved: this rule set is now active."
 
-    @action(
-        description="Approve",
-        permissions=["review"],
-        dialog={"title": "Approve", "form_class": BaseDialogForm, "form_submit_text": "Approve"},
-        icon="verified",
-    )
-    def approve_detail(self, request: HttpRequest, form: Any, object_id: str) -> HttpResponse:
-        run_service_for_each(
-            request,
-            [int(object_id)],
-            lambda pk: approve_exception_rule_set(rule_set_id=pk, approver=request.user),
-            success_message="Approved: this rule set is now active.",
-        )
-        return self._back(request, object_id)
-
-    @action(
-        description="Send back to draft",
-        permissions=["review"],
-        dialog={
-            "title": "Send back to draft",
-            "form_class": BaseDialogForm,
-            "form_submit_text": "Send back to draft",
-        },
-        icon="undo",
-    )
-    def reject_detail(self, request: HttpRequest, form: Any, object_id: str) -> HttpResponse:
-        run_service_for_each(
-            request,
-            [int(object_id)],
-            lambda pk: reject_exception_rule_set(
-                rule_set_id=pk, approver=request.user, note="Sent back"
-            ),
-            success_message="Sent back to draft.",
-        )
-        return self._back(request, object_id)
+    @dialog_action(label="Send back to draft", permission="review", icon="undo")
+    def reject_detail(self, request: HttpRequest, form: Any, rule_set: ExceptionRuleSet) -> str:
+        reject_exception_rule_set(rule_set_id=rule_set.pk, approver=request.user, note="Sent back")
+        return "Sent back to draft."
