@@ -11,15 +11,18 @@ class FulfillmentConfig(AppConfig):
 
         # Logged inbound messages that can be applied again (integrations/inbound.py): a 945
         # from a file is retried automatically; a node API message was answered, so only a
-        # person re-processes it.
+        # person re-processes it. A carrier's tracking update was answered 200 even when
+        # refused (the carrier will not resend it), so it is retried automatically too.
         from fulfillment.api.node_messages import ACTIONS, reprocess_node_message
         from fulfillment.connectors import (
             simulated,  # noqa: F401
             x12_file,  # noqa: F401
         )
+        from fulfillment.services.shipping import TRACKING_KIND, reprocess_tracking
         from fulfillment.services.x12_inbound import KIND, reprocess_advice
         from integrations.inbound import register_handler
 
         register_handler(KIND, reprocess_advice, retry=True)
+        register_handler(TRACKING_KIND, reprocess_tracking, retry=True)
         for action in ACTIONS:
             register_handler(action.kind, reprocess_node_message)

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import InboundMessage, InboundStatus
@@ -111,6 +112,33 @@ def finish_message(message: InboundMessage, *, result: dict[str, Any]) -> None:
     )
 
 
+def settle_message(
+    *, source: str, message_id: str, result: dict[str, Any], payload: Any = None
+) -> int:
+    """A kept refusal whose message was then applied through a log of its own (inventory feeds
+    keep applied messages in `inventory.InventoryFeedMessage`): the failed row is processed,
+    in the transaction of the effect, counting this attempt. `payload`: what was applied, when
+    the sender corrected the message under the same id. Returns the rows settled (0 or 1)."""
+    require_atomic("settle_message()")
+    changes: dict[str, Any] = {}
+    if payload is not None:
+        changes = {"payload": payload, "fingerprint": fingerprint(payload)}
+    return (
+        InboundMessage.objects.filter(source=source, message_id=message_id)
+        .exclude(status=InboundStatus.PROCESSED)
+        .update(
+            status=InboundStatus.PROCESSED,
+            result=result,
+            processed_at=timezone.now(),
+            error_code="",
+            error="",
+            next_attempt_at=None,
+            attempts=F("attempts") + 1,
+            **changes,
+        )
+    )
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Wait before automatic attempt `attempts + 1`: 1, 4, 16, 64, 256 minutes (with the default
     base of 60 s), ±20 % jitter so a burst of failures does not retry in lockstep."""
@@ -141,9 +169,15 @@ def record_failure(
     error: DomainError,
     subject: str = "",
     then: AfterFailure = AfterFailure.ANSWERED,
+    latest_content: bool = False,
 ) -> InboundMessage:
     """Keep a message whose processing was refused (in its own transaction, after the work's
-    transaction rolled back), so people can see and re-process it; `then` says what follows."""
+    transaction rolled back), so people can see and re-process it; `then` says what follows.
+
+    `latest_content`: the sender may correct a refused message and send it again under the same
+    id (inventory feeds allow it), so the kept payload becomes the one sent last; a person who
+    re-processes it applies what the sender meant, not its first draft."""
+    digest = fingerprint(payload)
     with transaction.atomic():
         message, created = InboundMessage.objects.select_for_update(of=("self",)).get_or_create(
             source=source,
@@ -152,7 +186,7 @@ def record_failure(
                 "kind": kind,
                 "subject": subject,
                 "payload": payload,
-                "fingerprint": fingerprint(payload),
+                "fingerprint": digest,
                 "received_at": timezone.now(),
                 "correlation_id": get_correlation_id() or "",
                 "attempts": 1,
@@ -160,9 +194,14 @@ def record_failure(
         )
         if message.status == InboundStatus.PROCESSED:
             return message
+        changed = ["status", "error_code", "error", "attempts", "next_attempt_at"]
         if not created:
             # This attempt's own increment rolled back with its work; count it here.
             message.attempts += 1
+            if latest_content and message.fingerprint != digest:
+                message.kind, message.subject = kind, subject
+                message.payload, message.fingerprint = payload, digest
+                changed += ["kind", "subject", "payload", "fingerprint"]
         message.error_code = error.code[:60]
         message.error = error.detail
         message.next_attempt_at = None
@@ -175,7 +214,7 @@ def record_failure(
                 message.status = InboundStatus.DEAD
             elif then == AfterFailure.RETRY:
                 message.next_attempt_at = timezone.now() + retry_delay(message.attempts)
-        message.save(update_fields=["status", "error_code", "error", "attempts", "next_attempt_at"])
+        message.save(update_fields=changed)
         if message.status == InboundStatus.DEAD:
             _raise_dead_message_case(message)
     return message

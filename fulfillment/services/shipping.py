@@ -1,9 +1,16 @@
 """Parcels leave the node (ship), carriers report progress (tracking), the customer has it
-(deliver). Shipping consumes the reservations: on_hand and reserved both fall, in the ledger."""
+(deliver). Shipping consumes the reservations: on_hand and reserved both fall, in the ledger.
 
+Tracking updates are inbound messages (kind `tracking`, docs/inbound.md). A refused one is kept
+as failed and retried by us (AfterFailure.RETRY): the webhook answers the carrier 200 whatever
+happens to each update, so the carrier never sends it again; after the last attempt it is dead
+with an exception case, and a person can re-process it (`reprocess_tracking`)."""
+
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,10 +39,19 @@ from fulfillment.services.feedback import (
 )
 from fulfillment.services.rollup import rollup_order
 from integrations.carriers import TrackingUpdate
-from integrations.services import finish_message, receive_message
+from integrations.models import InboundMessage
+from integrations.services import (
+    AfterFailure,
+    MessageIdReused,
+    finish_message,
+    receive_message,
+    record_failure,
+)
 from oms.core.actors import Actor
-from oms.core.errors import FieldError, InvalidInput
+from oms.core.errors import DomainError, FieldError, InvalidInput, NotFound
 from oms.events.services import record_event
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -188,6 +204,7 @@ class TrackingInput:
     events: tuple[tuple[datetime, str, str, str], ...] = ()  # (when, status, text, where)
 
 
+TRACKING_KIND = "tracking"  # the inbound message kind of one parcel's update
 FINAL_SCAN_STATUSES = ("delivered", "returned")
 _SHIPMENT_STATUS = {
     "in_transit": ShipmentStatus.IN_TRANSIT,
@@ -222,8 +239,8 @@ def record_tracking(
         received = receive_message(
             source=source,
             message_id=message_id,
-            kind="tracking",
-            payload=_tracking_payload(update),
+            kind=TRACKING_KIND,
+            payload=tracking_payload(update),
             subject=fo.number,
         )
         shipment = Shipment.objects.select_for_update(of=("self",)).get(pk=shipment_id)
@@ -293,14 +310,50 @@ def record_tracking(
     return shipment
 
 
-def _tracking_payload(update: TrackingInput) -> dict[str, object]:
+def tracking_payload(update: TrackingInput) -> dict[str, Any]:
+    """The update as logged JSON: everything applying it reads, so it can be applied again
+    from the log (tracking_from_payload)."""
     return {
         "carrier": update.carrier,
         "tracking_number": update.tracking_number,
         "status": update.status,
         "occurred_at": update.occurred_at.isoformat(),
+        "description": update.description,
+        "location": update.location,
         "events": [[e[0].isoformat(), e[1], e[2], e[3]] for e in update.events],
     }
+
+
+def tracking_from_payload(payload: dict[str, Any]) -> TrackingInput:
+    """The update back from its logged JSON: tracking_payload(tracking_from_payload(p)) == p,
+    so applying it again matches the logged message's fingerprint."""
+    return TrackingInput(
+        carrier=payload["carrier"],
+        tracking_number=payload["tracking_number"],
+        status=payload["status"],
+        occurred_at=datetime.fromisoformat(payload["occurred_at"]),
+        description=payload.get("description", ""),
+        location=payload.get("location", ""),
+        events=tuple(
+            (datetime.fromisoformat(when), status, text, where)
+            for when, status, text, where in payload.get("events") or []
+        ),
+    )
+
+
+def tracking_input(update: TrackingUpdate) -> TrackingInput:
+    """A carrier adapter's parsed update → what record_tracking applies."""
+    return TrackingInput(
+        carrier=update.carrier,
+        tracking_number=update.tracking_number,
+        status=update.status,
+        occurred_at=update.occurred_at,
+        description=update.status_detail,
+        location=update.location or "",
+        events=tuple(
+            (e.occurred_at, e.status, e.description, e.location or "") for e in update.events
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -308,32 +361,81 @@ class TrackingResult:
     received: int
     applied: int
     unknown_tracking_numbers: int
+    refused: int = 0  # kept as failed inbound messages, retried by us
 
 
 def apply_tracking_updates(
     updates: list[TrackingUpdate], *, source: str, message_id: str, actor: Actor
 ) -> TrackingResult:
     """Apply a carrier's parsed tracking updates (webhook or simulated carrier), each once:
-    its message id is the provider's, else `message_id`, per tracking number."""
-    applied = unknown = 0
-    for update in updates:
-        shipment = record_tracking(
-            update=TrackingInput(
-                carrier=update.carrier,
-                tracking_number=update.tracking_number,
-                status=update.status,
-                occurred_at=update.occurred_at,
-                description=update.status_detail,
-                location=update.location or "",
-                events=tuple(
-                    (e.occurred_at, e.status, e.description, e.location or "")
-                    for e in update.events
-                ),
-            ),
-            source=source,
-            message_id=f"{update.message_id or message_id}:{update.tracking_number}",
-            actor=actor,
-        )
+    its message id is the provider's, else `message_id`, per tracking number.
+
+    Each update is applied on its own. A refused one does not hold the others back: it is kept
+    as a failed `tracking` message that we retry (the carrier is answered 200 and will not send
+    it again), then dead with an exception case. An update whose id was already used for other
+    content (`message_id_reused`) cannot be kept under that id: it is raised after the others
+    were applied, so the carrier is answered 409 as before."""
+    applied = unknown = refused = 0
+    reused: MessageIdReused | None = None
+    for parsed in updates:
+        update = tracking_input(parsed)
+        update_id = f"{parsed.message_id or message_id}:{parsed.tracking_number}"
+        try:
+            shipment = record_tracking(
+                update=update, source=source, message_id=update_id, actor=actor
+            )
+        except MessageIdReused as exc:
+            reused = reused or exc
+            continue
+        except DomainError as exc:
+            _keep_refused(update, source=source, message_id=update_id, error=exc)
+            refused += 1
+            continue
         applied += shipment is not None
         unknown += shipment is None
-    return TrackingResult(received=len(updates), applied=applied, unknown_tracking_numbers=unknown)
+    if reused is not None:
+        raise reused
+    return TrackingResult(
+        received=len(updates), applied=applied, unknown_tracking_numbers=unknown, refused=refused
+    )
+
+
+def _keep_refused(
+    update: TrackingInput, *, source: str, message_id: str, error: DomainError
+) -> None:
+    number = (
+        Shipment.objects.filter(
+            carrier__iexact=update.carrier, tracking_number=update.tracking_number
+        )
+        .values_list("fulfillment__number", flat=True)
+        .order_by()
+        .first()
+    )
+    message = record_failure(
+        source=source,
+        message_id=message_id,
+        kind=TRACKING_KIND,
+        payload=tracking_payload(update),
+        error=error,
+        subject=number or "",
+        then=AfterFailure.RETRY,
+    )
+    logger.warning(
+        "tracking update refused, kept for retry",
+        extra={"inbound_message": message.pk, "code": error.code, "status": message.status},
+    )
+
+
+def reprocess_tracking(message: InboundMessage, actor: Actor) -> dict[str, Any]:
+    """Apply a logged tracking update again, under its (source, message id): the automatic
+    retry or a person (integrations/inbound.py, registered in fulfillment/apps.py)."""
+    update = tracking_from_payload(message.payload)
+    shipment = record_tracking(
+        update=update, source=message.source, message_id=message.message_id, actor=actor
+    )
+    if shipment is None:
+        raise NotFound(
+            f"No {update.carrier} shipment with tracking number {update.tracking_number}.",
+            code="shipment_not_found",
+        )
+    return {"shipment": shipment.pk, "status": shipment.status}

@@ -4,6 +4,13 @@ Authenticated by the provider's signature (secret per format in OMS_CARRIER_WEBH
 not by an API key. Every update is applied once (inbound message log keyed on the provider's
 message id or the content), unknown tracking numbers are acknowledged and ignored, malformed
 bodies are a 400 with a code the provider's dashboard shows.
+
+An update we refuse (our state, not the carrier's message) is still answered 200 and counted in
+`refused`: it is kept as a failed inbound message that we retry with backoff, then dead with an
+exception case (docs/inbound.md). Answering an error would leave the retry to each provider's
+own schedule, resend the body's other updates and can get the endpoint disabled, while the
+carrier cannot fix anything. Only `message_id_reused` (the same id with other content: the
+sender's fault, and it cannot be kept under an id that is taken) is still a 409.
 """
 
 import hashlib

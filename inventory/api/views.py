@@ -2,7 +2,9 @@
 
 Node feeds are a system-integration concern: for now any API client may post them (the key's
 channel does not matter); see docs/events.md, "Inventory". Each message is deduplicated by
-(source, message_id), with source `api:<node code>`, so no Idempotency-Key is needed.
+(source, message_id), with source `api:<node code>`, so no Idempotency-Key is needed. A refused
+feed is answered and kept as a failed inbound message, re-processable after a fix (the feed
+service does it: inventory/services/feeds_inbound.py).
 """
 
 from django.conf import settings

@@ -2,7 +2,9 @@
 
 - Each message is applied at most once per (source, message_id). A resend with the same content
   returns the first result with `duplicate=True` and changes nothing; the same id with other
-  content is refused (`message_id_reused`). A refused message is not kept, so it may be resent.
+  content is refused (`message_id_reused`). A refused message leaves nothing here, so it may be
+  resent (corrected, under the same id); it is kept as a failed inbound message for the ops
+  console and can be re-processed there after a fix (feeds_inbound.py, docs/inbound.md).
 - A snapshot is a FULL count of the node: every product of the node that is not listed counts
   0. A snapshot whose `as_of` is not newer than the node's last applied one is ignored (kept as
   `ignored_stale`, nothing changed) and the result says so.
@@ -18,11 +20,14 @@ When available stock rose for some products, backorder allocation is scheduled o
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integrations.models import InboundMessage
 from inventory.events import INVENTORY_ADJUSTED, INVENTORY_SNAPSHOT_APPLIED, stream_for_node
 from inventory.exceptions import AdjustmentRefused, InventoryErrorCode
 from inventory.locks import lock_node, lock_stock_levels_of_node
@@ -44,6 +49,16 @@ from inventory.services.feed_messages import (
     keep_message,
     previous_result,
     store_result,
+)
+from inventory.services.feeds_inbound import (
+    ADJUSTMENT_KIND,
+    SNAPSHOT_KIND,
+    adjustment_from_payload,
+    adjustment_payload,
+    apply_and_settle,
+    kept_if_refused,
+    snapshot_from_payload,
+    snapshot_payload,
 )
 from inventory.services.ledger import schedule_backorder_allocation
 from inventory.services.movements import movement, write_movements
@@ -82,6 +97,75 @@ def build_snapshot_counts(rows: Sequence[tuple[str, int]]) -> dict[str, int]:
 
 
 def apply_snapshot(
+    *,
+    node_code: str,
+    as_of: datetime,
+    counts: dict[str, int],
+    source: str,
+    message_id: str,
+    actor: Actor,
+) -> FeedResult:
+    """Apply a node's full count as of `as_of` (unlisted products of the node count 0); a
+    refusal is raised and kept as a failed `inventory.snapshot` inbound message."""
+    return kept_if_refused(
+        kind=SNAPSHOT_KIND,
+        payload=snapshot_payload(node_code=node_code, as_of=as_of, counts=counts),
+        source=source,
+        message_id=message_id,
+        apply=partial(
+            _apply_snapshot,
+            node_code=node_code,
+            as_of=as_of,
+            counts=counts,
+            source=source,
+            message_id=message_id,
+            actor=actor,
+        ),
+    )
+
+
+def apply_adjustment(
+    *,
+    node_code: str,
+    message_id: str,
+    source: str,
+    lines: Sequence[tuple[str, int, str]],
+    actor: Actor,
+) -> FeedResult:
+    """Apply `(sku, delta, reason)` lines to on_hand at one node, once per (source, message_id);
+    a refusal is raised and kept as a failed `inventory.adjustment` inbound message."""
+    return kept_if_refused(
+        kind=ADJUSTMENT_KIND,
+        payload=adjustment_payload(node_code=node_code, lines=lines),
+        source=source,
+        message_id=message_id,
+        apply=partial(
+            _apply_adjustment,
+            node_code=node_code,
+            message_id=message_id,
+            source=source,
+            lines=lines,
+            actor=actor,
+        ),
+    )
+
+
+def reprocess_feed_message(message: InboundMessage, actor: Actor) -> dict[str, Any]:
+    """Apply a kept, refused feed again from its payload, through the same service under the
+    same (source, message id): integrations/inbound.py, registered in inventory/apps.py."""
+    if message.kind == SNAPSHOT_KIND:
+        apply = partial(_apply_snapshot, **snapshot_from_payload(message.payload))
+    else:
+        apply = partial(_apply_adjustment, **adjustment_from_payload(message.payload))
+    result = apply_and_settle(
+        source=message.source,
+        message_id=message.message_id,
+        apply=partial(apply, source=message.source, message_id=message.message_id, actor=actor),
+    )
+    return result.as_dict()
+
+
+def _apply_snapshot(
     *,
     node_code: str,
     as_of: datetime,
@@ -220,7 +304,7 @@ def apply_snapshot(
     return result
 
 
-def apply_adjustment(
+def _apply_adjustment(
     *,
     node_code: str,
     message_id: str,

@@ -69,7 +69,12 @@ def test_a_signed_easypost_delivery_delivers_the_fulfillment(shipped):
     response = post(body, sign(body))
 
     assert response.status_code == 200
-    assert response.json() == {"received": 1, "applied": 1, "unknown_tracking_numbers": 0}
+    assert response.json() == {
+        "received": 1,
+        "applied": 1,
+        "unknown_tracking_numbers": 0,
+        "refused": 0,
+    }
     shipment = Shipment.objects.get()
     assert shipment.status == "delivered"
     assert shipment.tracking.count() == len(json.loads(body)["result"]["tracking_details"])
