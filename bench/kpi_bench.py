@@ -1,12 +1,15 @@
 """KPI query benchmark: generate N orders of history with SQL (INSERT ... SELECT
 generate_series) in a database of its own, then time every dashboard query and the whole
-dashboard build (p50 of RUNS runs), first with the indexes the schema has, then again after
-creating the indexes proposed in docs/observability.md.
+dashboard build (p50 of RUNS runs) over the default 14-day window.
 
     .venv/bin/python bench/kpi_bench.py                   # KPI_ORDERS or 200,000 orders
     KPI_ORDERS=1000000 .venv/bin/python bench/kpi_bench.py
+    KPI_DB=oms_kpi_bench .venv/bin/python bench/kpi_bench.py --reuse --explain
 
-The database (KPI_DB, default oms_kpibench) is dropped and re-created each run.
+The database (KPI_DB, default oms_kpibench) is dropped and re-created each run, unless --reuse
+finds it already generated (then it is only migrated, vacuumed and analysed, so the same
+history can be timed again, e.g. before and after a change). --explain prints
+EXPLAIN (ANALYZE, BUFFERS) of each PostgreSQL KPI query first.
 """
 
 import argparse
@@ -28,7 +31,31 @@ def sh(*cmd: str, env: dict[str, str] | None = None) -> None:
 def setup_database(db: str) -> None:
     sh("dropdb", "--if-exists", "--force", db)
     sh("createdb", db)
+    migrate()
+
+
+def migrate() -> None:
     sh(sys.executable, "manage.py", "migrate", "--no-input", "-v", "0", env=os.environ.copy())
+
+
+def generated_orders(db: str) -> int:
+    """Orders in an existing bench database, 0 when there is none."""
+    out = subprocess.run(  # noqa: S603
+        ["psql", "-AtX", "-d", db, "-c", "SELECT count(*) FROM orders_order"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else 0
+
+
+def vacuum_analyze() -> None:
+    from django.db import connection
+
+    connection.ensure_connection()
+    connection.connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
 
 
 def generate(n: int) -> None:
@@ -137,10 +164,7 @@ def generate(n: int) -> None:
             "INSERT INTO integrations_eventdispatch (event_id, dispatched_at, deliveries)"
             " SELECT max(id) - 1000, now() - interval '2 hours', 0 FROM events_event"
         )
-    connection.ensure_connection()
-    connection.connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    vacuum_analyze()
 
 
 def timed(func: Callable[[], object], runs: int) -> float:
@@ -150,6 +174,36 @@ def timed(func: Callable[[], object], runs: int) -> float:
         func()
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
+
+
+def explain() -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of each PostgreSQL KPI query, as the selectors run it."""
+    from unittest import mock
+
+    from django.db import connection, transaction
+
+    from oms.kpis import selectors
+
+    run = selectors._rows
+
+    def explained(sql: str, params: dict) -> list:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            print("\n".join("    " + row[0] for row in cursor.fetchall()))
+        return run(sql, params)
+
+    t0, t1 = selectors.bounds(*selectors.date_range())
+    with mock.patch.object(selectors, "_rows", explained):
+        for name in (
+            "orders_captured",
+            "orders_backordered",
+            "manual_touches",
+            "order_shipping",
+            "on_time_shipping",
+        ):
+            print(f"\n  EXPLAIN {name}")
+            getattr(selectors, name)(t0, t1)
 
 
 def measure(runs: int) -> dict[str, float]:
@@ -178,12 +232,19 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=int(os.environ.get("KPI_ORDERS", 200_000)))
     parser.add_argument("--db", default=os.environ.get("KPI_DB", "oms_kpibench"))
     parser.add_argument("--runs", type=int, default=int(os.environ.get("KPI_RUNS", 5)))
+    parser.add_argument(
+        "--reuse", action="store_true", help="time the history already in --db, if any"
+    )
+    parser.add_argument("--explain", action="store_true", help="print the query plans first")
     args = parser.parse_args()
 
     host = os.environ.get("PGHOST", "127.0.0.1")
     port = os.environ.get("PGPORT", "5432")
     user = os.environ.get("PGUSER", "postgres")
     os.environ.update(
+        PGHOST=host,
+        PGPORT=port,
+        PGUSER=user,
         DATABASE_URL=f"postgres://{user}@{host}:{port}/{args.db}",
         DJANGO_SETTINGS_MODULE="oms.settings",
         OMS_ALLOW_INSECURE_KEY="1",
@@ -192,17 +253,27 @@ def main() -> int:
         CELERY_BROKER_URL="",
     )
     sys.path.insert(0, str(ROOT))
-    print(f"== KPI bench: {args.orders:,} orders in database {args.db}")
-    setup_database(args.db)
-    import django
+    existing = generated_orders(args.db) if args.reuse else 0
+    if existing:
+        print(f"== KPI bench: reusing the {existing:,} orders in database {args.db}")
+        migrate()
+        import django
 
-    django.setup()
-    started = time.perf_counter()
-    generate(args.orders)
-    print(f"  generated and analysed in {time.perf_counter() - started:.0f} s")
+        django.setup()
+        vacuum_analyze()
+    else:
+        print(f"== KPI bench: {args.orders:,} orders in database {args.db}")
+        setup_database(args.db)
+        import django
 
-    # The schema's own indexes (order_placed_idx, fo_shipped_at_idx, event_type_occurred_idx
-    # were added for these queries after an earlier run of this bench compared with/without).
+        django.setup()
+        started = time.perf_counter()
+        generate(args.orders)
+        print(f"  generated and analysed in {time.perf_counter() - started:.0f} s")
+
+    # With the schema's own indexes (docs/observability.md, "Indexes").
+    if args.explain:
+        explain()
     timings = measure(args.runs)
     print(f"\n  p50 of {args.runs} runs, ms")
     for name, ms in timings.items():

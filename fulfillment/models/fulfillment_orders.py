@@ -82,10 +82,17 @@ class FulfillmentOrder(FSMModelMixin, TimeStampedModel):
         indexes = [
             models.Index(fields=["node", "status"], name="fo_node_status_idx"),
             models.Index(fields=["status", "updated_at"], name="fo_status_updated_idx"),
-            # Shipping KPIs read shipped fulfillment orders by day.
+            # Shipping KPIs (oms/kpis/selectors.py, bench/kpi_bench.py), index-only: the
+            # fulfillment orders shipped in a range, and whether an order shipped before it.
+            # Key columns rather than INCLUDE, which SQLite (the demo) does not have.
             models.Index(
-                fields=["shipped_at"],
-                name="fo_shipped_at_idx",
+                fields=["shipped_at", "order", "ship_by"],
+                name="fo_shipped_cover_idx",
+                condition=Q(shipped_at__isnull=False),
+            ),
+            models.Index(
+                fields=["order", "shipped_at"],
+                name="fo_order_shipped_idx",
                 condition=Q(shipped_at__isnull=False),
             ),
         ]
