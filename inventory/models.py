@@ -331,8 +331,10 @@ class FeedStatus(models.TextChoices):
 
 
 class InventoryFeedMessage(models.Model):
-    """An inbound inventory message, kept once per (source, message_id): a resend is answered
-    from `result` and changes nothing. Refused messages are not kept (they may be resent)."""
+    """An applied inbound inventory message, kept once per (source, message_id): a resend is
+    answered from `result` and changes nothing. A refused one is kept in the inbound message log
+    instead (integrations.InboundMessage, failed), where a person can re-process it after a fix
+    (inventory/services/feeds_inbound.py)."""
 
     id = models.BigAutoField(primary_key=True)
     source = models.CharField(max_length=100)

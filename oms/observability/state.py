@@ -1,5 +1,6 @@
-"""Gauges computed from the database at scrape time, each guarded: a model that another part
-of the system has not shipped yet (webhook deliveries, exception cases) is simply skipped."""
+"""Gauges computed from the database at scrape time (outbox backlog, webhook deliveries by
+status, open exception cases by queue and SLA state). A scrape never fails: when reading them
+fails, `oms_state_collector_up` is 0 and the error is logged."""
 
 import logging
 from collections.abc import Iterator
@@ -23,31 +24,25 @@ class StateCollector(Collector):
             yield up
 
     def _collect(self) -> Iterator[Metric]:
-        backlog = sources.outbox_backlog()
-        if backlog is not None:
-            g = GaugeMetricFamily(
-                "oms_outbox_backlog_events", "Events recorded but not yet dispatched to webhooks."
-            )
-            g.add_metric([], backlog)
-            yield g
-        deliveries = sources.webhook_deliveries_by_status()
-        if deliveries is not None:
-            g = GaugeMetricFamily(
-                "oms_webhook_deliveries", "Webhook deliveries by status.", labels=["status"]
-            )
-            for status, count in sorted(deliveries.items()):
-                g.add_metric([status], count)
-            yield g
-        cases = sources.open_exception_counts()
-        if cases is not None:
-            g = GaugeMetricFamily(
-                "oms_open_exceptions",
-                "Open exception cases by queue and SLA state.",
-                labels=["queue", "sla"],
-            )
-            for (queue, sla), count in sorted(cases.items()):
-                g.add_metric([queue, sla], count)
-            yield g
+        g = GaugeMetricFamily(
+            "oms_outbox_backlog_events", "Events recorded but not yet dispatched to webhooks."
+        )
+        g.add_metric([], sources.outbox_backlog())
+        yield g
+        g = GaugeMetricFamily(
+            "oms_webhook_deliveries", "Webhook deliveries by status.", labels=["status"]
+        )
+        for status, count in sorted(sources.webhook_deliveries_by_status().items()):
+            g.add_metric([status], count)
+        yield g
+        g = GaugeMetricFamily(
+            "oms_open_exceptions",
+            "Open exception cases by queue and SLA state.",
+            labels=["queue", "sla"],
+        )
+        for (queue, sla), count in sorted(sources.open_exception_counts().items()):
+            g.add_metric([queue, sla], count)
+        yield g
         up = GaugeMetricFamily("oms_state_collector_up", "1 when state metrics were read.")
         up.add_metric([], 1)
         yield up
