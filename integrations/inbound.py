@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import InboundMessage, InboundStatus
-from integrations.services import AfterFailure, record_failure
+from integrations.services import AfterFailure, finish_message, record_failure
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, NotFound
 
@@ -102,14 +102,9 @@ def reprocess_message(*, message_id: int, actor: Actor) -> InboundMessage:
         # The handler applied it without going through receive_message (e.g. a whole file
         # imported again under new message ids): this row is settled by that.
         with transaction.atomic():
-            InboundMessage.objects.filter(pk=message.pk).update(
-                status=InboundStatus.PROCESSED,
-                result=result,
-                processed_at=timezone.now(),
-                error_code="",
-                error="",
-                next_attempt_at=None,
-            )
+            locked = InboundMessage.objects.select_for_update(of=("self",)).get(pk=message.pk)
+            if locked.status != InboundStatus.PROCESSED:
+                finish_message(locked, result=result)
         message.refresh_from_db()
     logger.info(
         "inbound message re-processed",

@@ -122,3 +122,16 @@ class InventoryMovementFactory(factory.django.DjangoModelFactory):
     actor_kind = "system"
     actor_label = "test"
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+def two_dcs(*, sku: str = "TEE", on_hand: int = 5):
+    """dc-east (Columbus, priority 10) and dc-west (Reno, priority 20), each with `on_hand`
+    units of one product."""
+    product = ProductFactory(sku=sku)
+    east = NodeFactory(code="dc-east", priority=10)
+    west = NodeFactory(
+        code="dc-west", priority=20, latitude=Decimal("39.53"), longitude=Decimal("-119.75")
+    )
+    stocked(east, product, on_hand=on_hand)
+    stocked(west, product, on_hand=on_hand)
+    return east, west

@@ -1,10 +1,14 @@
 import pytest
 
+from fulfillment.models import FulfillmentOrder
+from fulfillment.services.orchestration import orchestrate_order
 from oms.ops.services.rulesets import (
     approve_exception_rule_set,
     create_exception_rule_set,
     submit_exception_rule_set,
 )
+from tests.factories.inventory import two_dcs
+from tests.factories.orders import captured_order
 from tests.factories.users import superuser
 
 
@@ -44,3 +48,18 @@ def active_rules(author, checker):
     )
     submit_exception_rule_set(rule_set_id=rule_set.pk, user=author)
     return approve_exception_rule_set(rule_set_id=rule_set.pk, approver=checker)
+
+
+@pytest.fixture
+def two_nodes(db):
+    """dc-east and dc-west with 5 TEE each."""
+    return two_dcs()
+
+
+@pytest.fixture
+def released(two_nodes, django_capture_on_commit_callbacks):
+    """A 2-unit TEE order routed and released to dc-east."""
+    order = captured_order(skus=["TEE"], quantity=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        orchestrate_order(order_id=order.pk)
+    return FulfillmentOrder.objects.get(order=order)

@@ -13,7 +13,6 @@ from oms.ops.services.cases import raise_exception_case
 from oms.ops.timeline import order_trace
 from tests.factories.orders import captured_order
 from tests.factories.users import PASSWORD, superuser
-from tests.ops.test_hooks_and_remedies import released, two_nodes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

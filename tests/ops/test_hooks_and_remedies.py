@@ -1,7 +1,6 @@
 """Services raise cases in their own transactions; remedies call the owning service, record
 the manual touch and resolve (or progress) the case."""
 
-from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -18,7 +17,7 @@ from oms.ops.services.cases import raise_exception_case
 from orders.models import HoldKind, LineStatus, OrderLine
 from orders.services.cancellation import cancel_order_line
 from orders.services.holds import place_hold
-from tests.factories.inventory import NodeFactory, ProductFactory, stocked
+from tests.factories.inventory import ProductFactory
 from tests.factories.orders import captured_order
 from tests.factories.users import superuser
 
@@ -30,26 +29,6 @@ NODE = Actor.system("node")
 @pytest.fixture
 def ops_user(db):
     return superuser("olga")
-
-
-@pytest.fixture
-def two_nodes(db):
-    tee = ProductFactory(sku="TEE")
-    east = NodeFactory(code="dc-east", priority=10)
-    west = NodeFactory(
-        code="dc-west", priority=20, latitude=Decimal("39.53"), longitude=Decimal("-119.75")
-    )
-    stocked(east, tee, on_hand=5)
-    stocked(west, tee, on_hand=5)
-    return east, west
-
-
-@pytest.fixture
-def released(two_nodes, django_capture_on_commit_callbacks):
-    order = captured_order(skus=["TEE"], quantity=2)
-    with django_capture_on_commit_callbacks(execute=True):
-        orchestrate_order(order_id=order.pk)
-    return FulfillmentOrder.objects.get(order=order)
 
 
 def touches(order):

@@ -3,7 +3,6 @@
 changes nothing."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -36,18 +35,6 @@ NODE = Actor.system("node")
 @pytest.fixture
 def olga(db):
     return superuser("olga")
-
-
-@pytest.fixture
-def two_nodes(db):
-    tee = ProductFactory(sku="TEE")
-    east = NodeFactory(code="dc-east", priority=10)
-    west = NodeFactory(
-        code="dc-west", priority=20, latitude=Decimal("39.53"), longitude=Decimal("-119.75")
-    )
-    stocked(east, tee, on_hand=5)
-    stocked(west, tee, on_hand=5)
-    return east, west
 
 
 def released_fulfillment(django_capture_on_commit_callbacks, **order):

@@ -2,7 +2,6 @@
 fulfillment order (which is cancelled when nothing is left), the stock is released exactly, the
 order rolls up, in one transaction under the order lock. Lines at a node are still refused."""
 
-from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -26,7 +25,7 @@ from oms.ops.services.reconcile import reconcile_open_cases
 from orders.models import HoldKind, LineStatus, OrderLine, OrderStatus
 from orders.services.cancellation import cancel_order_line
 from orders.services.holds import place_hold, release_hold
-from tests.factories.inventory import NodeFactory, ProductFactory, stocked
+from tests.factories.inventory import NodeFactory, ProductFactory, stocked, two_dcs
 from tests.factories.orders import captured_order
 from tests.factories.users import staff_user, superuser
 
@@ -205,13 +204,7 @@ def test_a_fulfillment_cancelled_while_being_sent_raises_a_case(pending):
 
 
 def test_a_line_partly_at_a_node_is_still_refused_and_nothing_changes(db):
-    tee = ProductFactory(sku="TEE")
-    east = NodeFactory(code="dc-east", priority=10)
-    west = NodeFactory(
-        code="dc-west", priority=20, latitude=Decimal("39.53"), longitude=Decimal("-119.75")
-    )
-    stocked(east, tee, on_hand=2)
-    stocked(west, tee, on_hand=2)
+    two_dcs(on_hand=2)
     order = captured_order(skus=["TEE"], quantity=4)
     orchestrate_order(order_id=order.pk)
     first, second = FulfillmentOrder.objects.filter(order=order).order_by("id")
