@@ -135,3 +135,10 @@ def two_dcs(*, sku: str = "TEE", on_hand: int = 5):
     stocked(east, product, on_hand=on_hand)
     stocked(west, product, on_hand=on_hand)
     return east, west
+
+
+def on_hand(levels: dict) -> dict[str, int]:
+    """{key: on_hand} of stock levels, re-read from the database."""
+    for level in levels.values():
+        level.refresh_from_db()
+    return {sku: level.on_hand for sku, level in levels.items()}

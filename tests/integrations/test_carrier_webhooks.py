@@ -13,24 +13,11 @@ from fulfillment.services.orchestration import orchestrate_order
 from fulfillment.services.shipping import Package, ship_fulfillment
 from oms.core.actors import Actor
 from oms.events.models import Event
-from tests.corpus import corpus
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import captured_order
+from tests.integrations.conftest import CORPUS, PAYLOAD, SECRET
 
-pytestmark = pytest.mark.django_db
-
-CORPUS = corpus("carriers")
-PAYLOAD = CORPUS / "easypost__tracking_webhook_tracker_updated_ups.json"
-SECRET = "whsec-test"  # noqa: S105
-
-
-@pytest.fixture(autouse=True)
-def _secret(settings):
-    settings.OMS_CARRIER_WEBHOOK_SECRETS = {
-        **settings.OMS_CARRIER_WEBHOOK_SECRETS,
-        "easypost": SECRET,
-    }
-    settings.OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED = False
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("easypost_secret")]
 
 
 @pytest.fixture

@@ -37,26 +37,15 @@ from oms.core.errors import DomainError
 from oms.events.models import Event
 from oms.ops.models import ExceptionCase
 from tests.admin.conftest import client_for, messages_of
-from tests.corpus import corpus, needs
+from tests.corpus import needs
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import captured_order
 from tests.factories.users import staff_user
+from tests.integrations.conftest import CORPUS, PAYLOAD, SECRET
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("easypost_secret")]
 
-CORPUS = corpus("carriers")
-PAYLOAD = CORPUS / "easypost__tracking_webhook_tracker_updated_ups.json"
-SECRET = "whsec-test"  # noqa: S105
 CARRIER = Actor.system("test carrier")
-
-
-@pytest.fixture(autouse=True)
-def _secret(settings):
-    settings.OMS_CARRIER_WEBHOOK_SECRETS = {
-        **settings.OMS_CARRIER_WEBHOOK_SECRETS,
-        "easypost": SECRET,
-    }
-    settings.OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED = False
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from oms.events.models import Event
 from tests.admin.conftest import client_for, messages_of
-from tests.factories.inventory import NodeFactory, ProductFactory, stocked
+from tests.factories.inventory import NodeFactory, ProductFactory, on_hand
 from tests.factories.users import staff_user
 
 pytestmark = pytest.mark.django_db
@@ -33,21 +33,6 @@ pytestmark = pytest.mark.django_db
 SNAPSHOTS = "/api/v1/inventory/snapshots/"
 ADJUSTMENTS = "/api/v1/inventory/adjustments/"
 PERSON = Actor.system("olga")
-
-
-@pytest.fixture
-def levels():
-    node = NodeFactory(code="dc-east")
-    return {
-        "TEE": stocked(node, ProductFactory(sku="TEE-1"), on_hand=10),
-        "MUG": stocked(node, ProductFactory(sku="MUG-2"), on_hand=4),
-    }
-
-
-def on_hand(levels) -> dict[str, int]:
-    for level in levels.values():
-        level.refresh_from_db()
-    return {sku: level.on_hand for sku, level in levels.items()}
 
 
 def adjustment(message_id: str, *lines: tuple[str, int]) -> dict:

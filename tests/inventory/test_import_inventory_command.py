@@ -6,24 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inventory.models import InventoryFeedMessage, InventoryMovement
-from tests.factories.inventory import NodeFactory, ProductFactory, stocked
+from tests.factories.inventory import on_hand
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def levels():
-    node = NodeFactory(code="dc-east")
-    return {
-        "TEE": stocked(node, ProductFactory(sku="TEE-1"), on_hand=10),
-        "MUG": stocked(node, ProductFactory(sku="MUG-2"), on_hand=4),
-    }
-
-
-def on_hand(levels) -> dict[str, int]:
-    for level in levels.values():
-        level.refresh_from_db()
-    return {sku: level.on_hand for sku, level in levels.items()}
 
 
 def run(tmp_path, text: str, *args: str) -> tuple[str, str]:

@@ -9,28 +9,13 @@ from rest_framework.test import APIClient
 
 from inventory.models import InventoryFeedMessage, InventoryMovement
 from oms.events.models import Event
-from tests.factories.inventory import NodeFactory, ProductFactory, StoreFactory, stocked
+from tests.factories.inventory import NodeFactory, ProductFactory, StoreFactory, on_hand, stocked
 
 pytestmark = pytest.mark.django_db
 
 SNAPSHOTS = "/api/v1/inventory/snapshots/"
 ADJUSTMENTS = "/api/v1/inventory/adjustments/"
 AVAILABILITY = "/api/v1/availability/"
-
-
-@pytest.fixture
-def levels():
-    node = NodeFactory(code="dc-east")
-    return {
-        "TEE": stocked(node, ProductFactory(sku="TEE-1"), on_hand=10),
-        "MUG": stocked(node, ProductFactory(sku="MUG-2"), on_hand=4),
-    }
-
-
-def on_hand(levels) -> dict[str, int]:
-    for level in levels.values():
-        level.refresh_from_db()
-    return {sku: level.on_hand for sku, level in levels.items()}
 
 
 def snapshot_body(**overrides):
