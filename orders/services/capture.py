@@ -1,13 +1,14 @@
 """capture_order(): turn a validated order request into an Order, its lines and order.created."""
 
 import secrets
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from fulfillment.tasks import orchestrate_order_task
 from inventory.models import Node, normalize_sku
@@ -16,7 +17,7 @@ from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput
 from oms.core.money import format_amount, has_valid_scale, is_known_currency, minor_units
 from oms.core.prefetch import attach_prefetched
-from oms.core.queries import unique_or_none
+from oms.core.queries import insert_unless_conflict, unique_or_none
 from oms.events.services import record_event
 from orders.events import ORDER_CREATED, ORDER_HOLD_PLACED
 from orders.exceptions import DuplicateOrder, LineErrorCode, OrderErrorCode
@@ -101,7 +102,9 @@ def new_order_number() -> str:
     return f"OMS-{chars[:4]}-{chars[4:]}"
 
 
-def capture_order(*, channel: Channel, data: OrderInput, actor: Actor) -> Order:
+def capture_order(
+    *, channel: Channel, data: OrderInput, actor: Actor, savepoint: bool = True
+) -> Order:
     """Create an order with its lines and an `order.created` event in one transaction.
 
     Validates references (SKUs, pickup node), money scale and totals; refuses a second order
@@ -111,32 +114,43 @@ def capture_order(*, channel: Channel, data: OrderInput, actor: Actor) -> Order:
     Schedules orchestration on commit. Not idempotent by itself: the API makes it so with
     Idempotency-Key, and the (channel, external_id) constraint makes a retried capture a clear
     409, never a duplicate.
+
+    Inside a caller's transaction, capture runs in a savepoint, so a failure leaves the
+    caller's transaction usable and without a trace of the order. `savepoint=False` is for a
+    caller that rolls its whole transaction back when capture raises (the API's idempotency
+    block does): it saves the SAVEPOINT and RELEASE round trips. A duplicate needs no
+    savepoint either way: the order goes in with ON CONFLICT DO NOTHING, which raises nothing.
     """
     products, pickup_node, totals = _validate(channel=channel, data=data)
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                order = _insert_order(
-                    channel=channel,
-                    data=data,
-                    products=products,
-                    pickup_node=pickup_node,
-                    totals=totals,
-                    actor=actor,
-                )
-                transaction.on_commit(partial(orchestrate_order_task.delay, order.id))
-            return order
-        except IntegrityError:
-            existing = unique_or_none(
-                Order.objects.filter(channel=channel, external_id=data.external_id)
+    with transaction.atomic(savepoint=savepoint):
+        order = _new_order(channel=channel, data=data, pickup_node=pickup_node, totals=totals)
+        existing_number = _insert_with_unique_number(order)
+        if existing_number is None:
+            _insert_lines_and_events(
+                order, data=data, products=products, totals=totals, actor=actor
             )
-            if existing is not None:  # a concurrent request with the same external id won
-                raise DuplicateOrder(
-                    channel_code=channel.code,
-                    external_id=data.external_id,
-                    number=existing.number,
-                ) from None
-            # Otherwise the random number collided: draw another.
+            transaction.on_commit(partial(orchestrate_order_task.delay, order.id))
+    if existing_number is not None:  # raised outside the block: the caller's transaction is fine
+        raise DuplicateOrder(
+            channel_code=channel.code, external_id=data.external_id, number=existing_number
+        )
+    return order
+
+
+def _insert_with_unique_number(order: Order) -> str | None:
+    """Insert the order row; on a (channel, external_id) conflict return the existing order's
+    number instead (a concurrent request with the same external id won, or an earlier one)."""
+    for _attempt in range(3):
+        if insert_unless_conflict(order):
+            return None
+        existing = unique_or_none(
+            Order.objects.filter(channel=order.channel, external_id=order.external_id)
+        )
+        if existing is not None:
+            return existing.number
+        # Otherwise the random number (or, once in 2^122, the public id) collided: draw again.
+        order.number = new_order_number()
+        order.public_id = uuid.uuid4()
     raise RuntimeError("could not allocate a unique order number in 3 attempts")
 
 
@@ -309,17 +323,12 @@ def _totals(data: OrderInput) -> _Totals:
     )
 
 
-def _insert_order(
-    *,
-    channel: Channel,
-    data: OrderInput,
-    products: dict[str, Any],
-    pickup_node: Node | None,
-    totals: _Totals,
-    actor: Actor,
+def _new_order(
+    *, channel: Channel, data: OrderInput, pickup_node: Node | None, totals: _Totals
 ) -> Order:
+    """The order row, not yet inserted."""
     address = data.shipping_address or AddressInput()
-    order = Order(
+    return Order(
         number=new_order_number(),
         channel=channel,
         external_id=data.external_id,
@@ -351,7 +360,16 @@ def _insert_order(
         billing_address=data.billing_address,
         notes=data.notes,
     )
-    order.save(force_insert=True)
+
+
+def _insert_lines_and_events(
+    order: Order,
+    *,
+    data: OrderInput,
+    products: dict[str, Any],
+    totals: _Totals,
+    actor: Actor,
+) -> None:
     lines = [
         OrderLine(
             order=order,
@@ -386,7 +404,6 @@ def _insert_order(
             actor=actor,
             payload={"hold_id": hold.pk, "kind": kind, "reason": reason},
         )
-    return order
 
 
 def order_created_payload(order: Order, lines: list[OrderLine]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from oms.core.actors import Actor
 from oms.core.errors import InvalidInput
@@ -275,3 +276,44 @@ def test_captured_order_renders_its_lines_without_a_query_and_still_filters(
     # ...and a chained query still asks the database
     assert order.lines.get().line_number == 1
     assert not order.lines.filter(line_number=2).exists()
+
+
+def test_a_colliding_order_number_is_drawn_again(web_channel, monkeypatch):
+    # given: the first number drawn for the second order is the first order's
+    first = capture_order(
+        channel=web_channel, data=order_input(external_id="W-1"), actor=Actor.system()
+    )
+    numbers = iter([first.number, "OMS-0000-0002"])
+    monkeypatch.setattr("orders.services.capture.new_order_number", lambda: next(numbers))
+
+    # when
+    second = capture_order(
+        channel=web_channel, data=order_input(external_id="W-2"), actor=Actor.system()
+    )
+
+    # then
+    assert second.number == "OMS-0000-0002"
+    assert Order.objects.get(external_id="W-2").number == "OMS-0000-0002"
+    assert sorted(Event.objects.values_list("stream", flat=True)) == sorted(
+        [first.stream, second.stream]
+    )
+
+
+def test_without_a_savepoint_a_failure_leaves_nothing_once_the_caller_rolls_back(
+    web_channel, monkeypatch
+):
+    # given: the event write fails after the order and its lines were inserted
+    def broken_record_event(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("orders.services.capture.record_event", broken_record_event)
+
+    # when: the caller's block owns the rollback, as the API's idempotency block does
+    with pytest.raises(RuntimeError, match="disk full"), transaction.atomic():
+        capture_order(
+            channel=web_channel, data=order_input(), actor=Actor.system(), savepoint=False
+        )
+
+    # then
+    assert not Order.objects.exists()
+    assert not Event.objects.exists()
