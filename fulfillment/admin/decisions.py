@@ -1,11 +1,14 @@
 """Routing decisions in the admin: a read-only list, and the "Routing" panel of the order page.
 
-A decision stores the plan as `{"attempts": [Plan.to_dict(), ...]}` (one attempt per planning
-round of route_order()). The panel shows the last attempt in words: what was chosen, what was
-backordered, and every candidate node with its distance, score, and the exclusion reasons
-exactly as the engine wrote them.
+A decision stores the plan as `{"attempts": [Plan.to_stored_dict(), ...]}` (one attempt per
+planning round of route_order()). The panel shows the last attempt in words: what was chosen,
+what was backordered, and the stored candidate nodes (the chosen ones, the best other eligible
+ones, the best-scored excluded ones) with their distance, score, and the exclusion reasons
+exactly as the engine wrote them, plus how many nodes each filter excluded. Decisions written
+before the compact form stored every candidate (`Plan.to_dict()`); they show all of them.
 """
 
+from collections import Counter
 from typing import Any
 
 from django.contrib import admin
@@ -60,6 +63,13 @@ def decision_view(
     last = attempts[-1] if attempts else {}
     assignments = last.get("assignments") or []
     chosen = {a["node_id"] for a in assignments}
+    candidates = last.get("candidates") or []
+    total = last.get("candidates_total", len(candidates))
+    counts = last.get("exclusion_counts")
+    if counts is None:  # a decision that stored every candidate: count them here
+        counts = Counter(
+            f for c in candidates for f in sorted({e["filter"] for e in c.get("excluded") or []})
+        )
 
     def line_words(line_id: int) -> str:
         line = lines.get(line_id)
@@ -82,9 +92,14 @@ def decision_view(
             for b in last.get("backordered") or []
         ],
         "candidates": sorted(
-            (_candidate_row(c, chosen) for c in last.get("candidates") or []),
+            (_candidate_row(c, chosen) for c in candidates),
             key=lambda row: (row["rank"], row["sort_score"], row["code"]),
         ),
+        "candidates_total": total,
+        "candidates_not_shown": max(0, total - len(candidates)),
+        "exclusion_counts": [
+            {"filter": name, "nodes": nodes} for name, nodes in sorted(counts.items()) if nodes
+        ],
     }
 
 

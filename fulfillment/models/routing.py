@@ -84,9 +84,10 @@ class RoutingOutcome(models.TextChoices):
 
 
 class RoutingDecision(models.Model):
-    """One routing of one order: the rule set used, every candidate with why it was excluded or
-    how it scored, the chosen plan and how long deciding took. Immutable once written; a reroute
-    writes a new decision."""
+    """One routing of one order: the rule set used, the chosen plan, the candidates worth
+    reading (chosen, best other eligible, best-scored excluded: `Plan.to_stored_dict`) with why
+    they were excluded or how they scored, how many nodes each filter excluded, and how long
+    deciding took. Immutable once written; a reroute writes a new decision."""
 
     order = models.ForeignKey(
         "orders.Order", on_delete=models.CASCADE, related_name="routing_decisions"

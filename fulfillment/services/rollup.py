@@ -18,6 +18,7 @@ from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, FulfillmentS
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
 from oms.core.transactions import require_atomic
+from oms.events.models import Event
 from oms.events.services import record_event
 from orders.events import ORDER_STATUS_CHANGED
 from orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
@@ -82,12 +83,18 @@ _ORDER_TRANSITIONS = {
 }
 
 
-def rollup_order(order: Order) -> list[tuple[str, str]]:
+def rollup_order(
+    order: Order, *, lines: list[OrderLine] | None = None, last_event: Event | None = None
+) -> list[tuple[str, str]]:
     """Bring the order's and its lines' statuses in line with reservations and fulfillments.
     The caller holds the order lock. Records `order.status_changed` for each move of the
-    order's status and returns the (from, to) pairs."""
+    order's status and returns the (from, to) pairs. `lines`: the order's lines as the caller
+    read them under its lock in this transaction (cancelled ones may be left out), which saves
+    reading them again; they are updated in place. `last_event`: the event the caller last
+    appended to the order's stream in this transaction (saves the sequence lookup)."""
     require_atomic("rollup_order()")
-    lines = list(OrderLine.objects.filter(order_id=order.pk).order_by("id"))
+    if lines is None:
+        lines = list(OrderLine.objects.filter(order_id=order.pk).order_by("id"))
     live = [line for line in lines if line.status != LineStatus.CANCELLED]
     figures = line_figures([line.pk for line in live])
     by_target: dict[str, list[int]] = defaultdict(list)
@@ -106,11 +113,12 @@ def rollup_order(order: Order) -> list[tuple[str, str]]:
         OrderLine.objects.filter(pk__in=line_ids).update(status=target, updated_at=now)
     changes = _rollup_header(order, list(targets.values()), shipped_any)
     for before, after in changes:
-        record_event(
+        last_event = record_event(
             stream=order.stream,
             type=ORDER_STATUS_CHANGED,
             actor=ROLLUP,
             payload={"from": before, "to": after},
+            previous=last_event,
         )
     return changes
 

@@ -45,6 +45,7 @@ from inventory.models import Node, Reservation, ReservationStatus, StockLevel
 from inventory.reservations import ReservationRequest, reserve
 from oms.core.actors import Actor
 from oms.core.geo import resolve_postal_code
+from oms.events.models import Event
 from oms.events.services import record_event
 from oms.ops.services.cases import raise_exception_case
 from orders.locks import lock_order
@@ -362,7 +363,9 @@ def _record(
         rule_set_label=str(rule_set) if rule_set else "built-in defaults",
         trigger=trigger,
         outcome=outcome,
-        plan={"attempts": [plan.to_dict() for plan in plans]},
+        # Compact: chosen nodes, the best alternatives and exclusions, counts per filter
+        # (Plan.to_stored_dict); the whole candidate list of 200 nodes was ~60 KB a decision.
+        plan={"attempts": [plan.to_stored_dict() for plan in plans]},
         explanation=list(plans[-1].explanation) if plans else [],
         elapsed_ms=round(elapsed_ms, 3),
     )
@@ -387,8 +390,9 @@ def _record(
         )
         return decision
     allocations = _allocations(lines, taken)
+    last_event: Event | None = None  # the next event follows it: no sequence lookup
     if allocations:
-        record_event(
+        last_event = record_event(
             stream=order.stream,
             type=ORDER_ROUTED,
             actor=actor,
@@ -401,7 +405,7 @@ def _record(
             },
         )
     if short:
-        record_event(
+        last_event = record_event(
             stream=order.stream,
             type=ORDER_BACKORDERED,
             actor=actor,
@@ -413,8 +417,9 @@ def _record(
                     if line.pk in short
                 ],
             },
+            previous=last_event,
         )
-    rollup_order(order)
+    rollup_order(order, lines=lines, last_event=last_event)  # lines locked above: no re-read
     return decision
 
 

@@ -1,10 +1,18 @@
-"""What `plan_order` returns: the `Plan` and its parts; `Plan.to_dict()` is what gets stored."""
+"""What `plan_order` returns: the `Plan` and its parts. `Plan.to_dict()` is the whole plan;
+`Plan.to_stored_dict()` is the compact form a routing decision stores."""
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 Outcome = Literal["routed", "partially_backordered", "backordered", "rejected"]
+
+# What a routing decision keeps of the candidates besides the chosen nodes: the best-scored
+# eligible nodes that were not chosen, and the best-scored excluded nodes (what they would have
+# scored), each with its reasons. The rest is counted per filter.
+STORED_ALTERNATIVES = 10
+STORED_EXCLUDED = 10
 
 
 @dataclass(frozen=True)
@@ -52,31 +60,73 @@ class Plan:
     explanation: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form, stored with the routing decision."""
+        """JSON-serialisable form of the whole plan, every candidate included."""
+        return self._as_dict(self.candidates)
+
+    def to_stored_dict(
+        self, *, alternatives: int = STORED_ALTERNATIVES, excluded: int = STORED_EXCLUDED
+    ) -> dict[str, Any]:
+        """What a routing decision stores: `to_dict()` with only the candidates worth reading
+        (the chosen nodes, the `alternatives` best-scored other eligible nodes and the
+        `excluded` best-scored ineligible ones, by code like `to_dict()`), plus
+        `candidates_total`, `candidates_eligible` and `exclusion_counts` (filter -> number of
+        nodes with at least one exclusion by that filter, over every candidate)."""
+        chosen_ids = {a.node_id for a in self.assignments}
+        chosen: list[CandidateReport] = []
+        others: list[CandidateReport] = []
+        ineligible: list[CandidateReport] = []
+        counts: Counter[str] = Counter()
+        for c in self.candidates:
+            if c.excluded:
+                counts.update({e.filter for e in c.excluded})
+            if c.node_id in chosen_ids:
+                chosen.append(c)
+            elif c.eligible:
+                others.append(c)
+            else:
+                ineligible.append(c)
+        kept = (
+            chosen
+            + sorted(others, key=_best_first)[:alternatives]
+            + sorted(ineligible, key=_best_first)[:excluded]
+        )
+        kept.sort(key=lambda c: (c.code, c.node_id))
+        return {
+            **self._as_dict(kept),
+            "candidates_total": len(self.candidates),
+            "candidates_eligible": len(chosen) + len(others),
+            "exclusion_counts": dict(sorted(counts.items())),
+        }
+
+    def _as_dict(self, candidates: Sequence[CandidateReport]) -> dict[str, Any]:
         return {
             "outcome": self.outcome,
             "assignments": [_fields(a) for a in self.assignments],
             "backordered": [_fields(b) for b in self.backordered],
             "shipments": self.shipments,
             "score": _round(self.score),
-            "candidates": [
-                {
-                    "node_id": c.node_id,
-                    "code": c.code,
-                    "kind": c.kind,
-                    "eligible": c.eligible,
-                    "excluded": [_fields(e) for e in c.excluded],
-                    "distance_miles": _round(c.distance_miles, 1),
-                    "usable": dict(sorted(c.usable.items())),
-                    "score_components": {
-                        k: _round(v) for k, v in sorted(c.score_components.items())
-                    },
-                    "score": _round(c.score),
-                }
-                for c in self.candidates
-            ],
+            "candidates": [_candidate(c) for c in candidates],
             "explanation": list(self.explanation),
         }
+
+
+def _best_first(c: CandidateReport) -> tuple[bool, float, str, int]:
+    """Lowest score first (unscored last), then code and id: deterministic."""
+    return (c.score is None, c.score if c.score is not None else 0.0, c.code, c.node_id)
+
+
+def _candidate(c: CandidateReport) -> dict[str, Any]:
+    return {
+        "node_id": c.node_id,
+        "code": c.code,
+        "kind": c.kind,
+        "eligible": c.eligible,
+        "excluded": [_fields(e) for e in c.excluded],
+        "distance_miles": _round(c.distance_miles, 1),
+        "usable": dict(sorted(c.usable.items())),
+        "score_components": {k: _round(v) for k, v in sorted(c.score_components.items())},
+        "score": _round(c.score),
+    }
 
 
 def _fields(obj: Any) -> dict[str, Any]:

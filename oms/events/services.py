@@ -22,18 +22,25 @@ def record_event(
     causation_id: uuid.UUID | None = None,
     correlation_id: str | None = None,
     first_in_stream: bool = False,
+    previous: Event | None = None,
 ) -> Event:
     """Append one event to `stream` inside the caller's transaction.
 
     The caller must hold the lock on the stream's root row (the order), which serialises
     sequence allocation; the (stream, seq) unique constraint turns a forgotten lock into an
     IntegrityError instead of a silent duplicate. `first_in_stream` skips the sequence lookup
-    for a stream created in this very transaction (order capture).
+    for a stream created in this very transaction (order capture). `previous` is the event
+    this transaction last appended to the same stream, under the lock it still holds: the new
+    one follows it without a sequence lookup (a wrong `previous` fails on the constraint).
     """
     require_atomic("record_event()")
     event_type = registry.get(type)
     if first_in_stream:
         seq = 1
+    elif previous is not None:
+        if previous.stream != stream:
+            raise ValueError(f"previous event is of stream {previous.stream!r}, not {stream!r}")
+        seq = previous.seq + 1
     else:
         last = Event.objects.filter(stream=stream).aggregate(last=Max("seq"))["last"]
         seq = (last or 0) + 1

@@ -530,3 +530,56 @@ def test_decision_list_searches_by_order_number(routed_order):
     assert page.status_code == 200
     assert "Store store-nyc excluded: at minimum stock 2 for TEE (has 2)" in page.content.decode()
     assert RoutingDecision.objects.count() == 1
+
+
+def test_decision_page_of_a_large_network_says_what_was_not_stored(network):
+    # given: 25 more stores without stock; only the chosen node and the 10 best-scored
+    # excluded nodes are stored, every exclusion is counted
+    for i in range(25):
+        StoreFactory(code=f"store-{i:02d}")
+    product = ProductFactory(sku="TEE")
+    stocked(network["east"], product, on_hand=5)
+    order = captured_order(skus=["TEE"], quantity=1)
+    decision = route_order(order_id=order.pk, actor=Actor.system("test"))
+
+    # when
+    page = client_for(superuser()).get(
+        reverse("admin:fulfillment_routingdecision_change", args=[decision.pk])
+    )
+
+    # then
+    content = page.content.decode()
+    view = page.context["routing_decision"]
+    assert view["candidates_total"] == 28
+    assert view["candidates_not_shown"] == 17
+    assert view["exclusion_counts"] == [{"filter": "no_stock", "nodes": 27}]
+    assert len(view["candidates"]) == 11
+    assert view["candidates"][0]["state"] == "chosen"
+    assert "Showing 11 of 28 nodes" in content
+    assert '<span data-exclusion="no_stock">no_stock 27</span>' in content
+
+
+def test_a_decision_that_stored_every_candidate_still_shows_counts(routed_order):
+    # given: a decision written before the compact form (every candidate, no counts)
+    decision = RoutingDecision.objects.get(order=routed_order)
+    attempt = decision.plan["attempts"][0]
+    counts = attempt.pop("exclusion_counts")
+    for key in ("candidates_total", "candidates_eligible"):
+        attempt.pop(key)
+    RoutingDecision.objects.filter(pk=decision.pk).update(plan={"attempts": [attempt]})
+
+    # when
+    page = client_for(superuser()).get(
+        reverse("admin:fulfillment_routingdecision_change", args=[decision.pk])
+    )
+
+    # then
+    view = page.context["routing_decision"]
+    assert view["candidates_total"] == 3
+    assert view["candidates_not_shown"] == 0
+    # store-nyc: at minimum stock, so no usable stock either; dc-west: no stock
+    assert view["exclusion_counts"] == [
+        {"filter": "no_stock", "nodes": 2},
+        {"filter": "store_min_stock", "nodes": 1},
+    ]
+    assert counts == {"no_stock": 2, "store_min_stock": 1}  # what the compact form stores

@@ -71,6 +71,35 @@ def test_single_item_order_is_reserved_at_the_distribution_center(network, produ
     }
 
 
+def test_the_decision_stores_a_compact_explanation_of_a_large_network(network, products):
+    # given: 25 more stores, none with stock; east ships the order
+    from tests.factories.inventory import StoreFactory
+
+    for i in range(25):
+        StoreFactory(code=f"store-{i:02d}")
+    stocked(network["east"], products["TEE"], on_hand=5)
+    order = captured_order(skus=["TEE"], quantity=2, shipping_address=NYC_ADDRESS)
+
+    # when
+    decision = route_order(order_id=order.pk, actor=SYSTEM)
+
+    # then: the chosen node, the 10 best-scored excluded nodes with their reasons, and counts
+    [attempt] = decision.plan["attempts"]
+    assert [a["node_code"] for a in attempt["assignments"]] == ["dc-east"]
+    stored = {c["code"]: c for c in attempt["candidates"]}
+    assert stored["dc-east"]["eligible"] is True
+    assert len(stored) == 11
+    excluded = [c for c in stored.values() if not c["eligible"]]
+    assert [e["filter"] for c in excluded for e in c["excluded"]] == ["no_stock"] * 10
+    assert stored["store-nyc"]["excluded"][0]["reason"] == (
+        "Store store-nyc excluded: no usable stock of any ordered item"
+    )
+    assert attempt["candidates_total"] == 28
+    assert attempt["candidates_eligible"] == 1
+    assert attempt["exclusion_counts"] == {"no_stock": 27}
+    assert any("Not eligible: 27 of 28 nodes (no_stock 27)" in s for s in decision.explanation)
+
+
 def test_routing_twice_reserves_once(network, products):
     stocked(network["east"], products["TEE"], on_hand=5)
     order = captured_order(skus=["TEE"], quantity=2, shipping_address=NYC_ADDRESS)

@@ -976,6 +976,57 @@ def test_to_dict_is_json():
     }
 
 
+def test_stored_dict_keeps_the_chosen_the_best_others_and_counts_every_exclusion():
+    # given: A is chosen; 15 farther nodes could also ship; 12 inactive; 8 have no stock
+    nodes = [node(1, "A", stock={1: 5})]
+    nodes += [node(100 + i, f"ELIG-{i:02d}", at=FAR, priority=i, stock={1: 5}) for i in range(15)]
+    nodes += [
+        node(200 + i, f"OFF-{i:02d}", priority=i, stock={1: 5}, is_active=False) for i in range(12)
+    ]
+    nodes += [node(300 + i, f"EMPTY-{i:02d}", priority=i) for i in range(8)]
+    plan = plan_order(order(line(1, 1, 2)), nodes, RuleConfig(), now=NOW)
+
+    # when
+    stored = plan.to_stored_dict()
+
+    # then: the decision itself is the whole plan's
+    full = plan.to_dict()
+    for key in ("outcome", "assignments", "backordered", "shipments", "score", "explanation"):
+        assert stored[key] == full[key]
+    assert json.loads(json.dumps(stored)) == stored
+    # the chosen node, the 10 best other eligible ones, the 10 best-scored excluded ones
+    by_code = {c["code"]: c for c in full["candidates"]}
+
+    def best(rows):
+        return sorted(rows, key=lambda c: (c["score"], c["code"]))[:10]
+
+    others = best(c for c in full["candidates"] if c["eligible"] and c["code"] != "A")
+    excluded = best(c for c in full["candidates"] if not c["eligible"])
+    assert [c["code"] for c in stored["candidates"]] == sorted(
+        ["A"] + [c["code"] for c in others] + [c["code"] for c in excluded]
+    )
+    assert [c["code"] for c in others] == [f"ELIG-{i:02d}" for i in range(10)]
+    for row in stored["candidates"]:
+        assert row == by_code[row["code"]]  # kept as to_dict() writes it, reasons included
+    [off] = by_code["OFF-00"]["excluded"]
+    assert off["reason"] == "Distribution center OFF-00 excluded: inactive"
+    # every candidate counted, by filter
+    assert stored["candidates_total"] == 36
+    assert stored["candidates_eligible"] == 16
+    assert stored["exclusion_counts"] == {"inactive": 12, "no_stock": 8}
+
+
+def test_stored_dict_of_a_small_network_keeps_every_candidate():
+    nodes = [node(1, "A", stock={1: 3}), node(2, "B", stock={1: 5}, is_active=False)]
+    plan = plan_order(order(line(1, 1, 4)), nodes, RuleConfig(), now=NOW)
+
+    stored = plan.to_stored_dict()
+
+    assert stored["candidates"] == plan.to_dict()["candidates"]
+    assert stored["exclusion_counts"] == {"inactive": 1}
+    assert (stored["candidates_total"], stored["candidates_eligible"]) == (2, 1)
+
+
 @pytest.mark.parametrize(
     ("_case", "demand", "now", "message"),
     [
