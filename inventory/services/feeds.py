@@ -274,32 +274,19 @@ def _apply_snapshot(
                 "as_of": as_of.isoformat(),
                 "skus_counted": len(counts),
                 "stock_levels": len(levels),
-                "changed": [
-                    {"sku": c.sku, "on_hand_before": c.on_hand_before, "on_hand": c.on_hand}
-                    for c in changes
-                ],
+                "changed": _changed_payload(changes),
             },
         )
-        oversells = record_oversells(
+        result = _applied(
+            FeedKind.SNAPSHOT,
             node=node,
-            levels=levels,
+            message=message,
+            event=event,
+            counted=levels,
+            changes=changes,
             sku_of=sku_of,
-            feed_message=message,
             actor=actor,
-            causation_id=event.event_id,
         )
-        raise_oversell_case(node=node, oversells=oversells, actor=actor)
-        result = FeedResult(
-            status=FeedStatus.APPLIED,
-            kind=FeedKind.SNAPSHOT,
-            node=node.code,
-            source=source,
-            message_id=message_id,
-            detail=_applied_detail("Snapshot", len(changes), len(oversells)),
-            changed=changes,
-            oversells=tuple(oversells),
-        )
-        store_result(message, result)
         schedule_backorder_allocation(_more_available(changed_levels, before))
     return result
 
@@ -410,37 +397,67 @@ def _apply_adjustment(
                 "lines": [
                     {"sku": sku, "delta": delta, "reason": reason} for sku, delta, reason in lines
                 ],
-                "changed": [
-                    {"sku": c.sku, "on_hand_before": c.on_hand_before, "on_hand": c.on_hand}
-                    for c in changes
-                ],
+                "changed": _changed_payload(changes),
             },
         )
-        oversells = record_oversells(
+        result = _applied(
+            FeedKind.ADJUSTMENT,
             node=node,
-            levels=changed_levels,
+            message=message,
+            event=event,
+            counted=changed_levels,
+            changes=changes,
             sku_of=sku_of,
-            feed_message=message,
             actor=actor,
-            causation_id=event.event_id,
         )
-        raise_oversell_case(node=node, oversells=oversells, actor=actor)
-        result = FeedResult(
-            status=FeedStatus.APPLIED,
-            kind=FeedKind.ADJUSTMENT,
-            node=node.code,
-            source=source,
-            message_id=message_id,
-            detail=_applied_detail("Adjustment", len(changes), len(oversells)),
-            changed=changes,
-            oversells=tuple(oversells),
-        )
-        store_result(message, result)
         schedule_backorder_allocation(_more_available(changed_levels, before))
     return result
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _changed_payload(changes: Sequence[Any]) -> list[dict[str, Any]]:
+    return [
+        {"sku": c.sku, "on_hand_before": c.on_hand_before, "on_hand": c.on_hand} for c in changes
+    ]
+
+
+def _applied(
+    kind: str,
+    *,
+    node: Node,
+    message: Any,
+    event: Any,
+    counted: Any,
+    changes: Any,
+    sku_of: Any,
+    actor: Actor,
+) -> FeedResult:
+    """After a feed changed the counters (in its transaction): record the oversells it revealed
+    among `counted` levels (and their case), and store the result on the feed message."""
+    oversells = record_oversells(
+        node=node,
+        levels=counted,
+        sku_of=sku_of,
+        feed_message=message,
+        actor=actor,
+        causation_id=event.event_id,
+    )
+    raise_oversell_case(node=node, oversells=oversells, actor=actor)
+    label = "Snapshot" if kind == FeedKind.SNAPSHOT else "Adjustment"
+    result = FeedResult(
+        status=FeedStatus.APPLIED,
+        kind=kind,
+        node=node.code,
+        source=message.source,
+        message_id=message.message_id,
+        detail=_applied_detail(label, len(changes), len(oversells)),
+        changed=changes,
+        oversells=tuple(oversells),
+    )
+    store_result(message, result)
+    return result
 
 
 def _resolve(
