@@ -1,8 +1,9 @@
 """The default "ops" queue, and exception console permissions for ops_admin:
 it works cases and manages queues and exception rule sets. Permissions are created first (post_migrate has not run on a fresh database)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from oms.core.migration_grants import grant_permissions
 
 CRUD = ("add", "change", "delete", "view")
 
@@ -16,27 +17,17 @@ GRANTS = {
 }
 
 
-def forwards(apps, schema_editor):
-    using = schema_editor.connection.alias
+def create_default_queue(apps, schema_editor):
     Queue = apps.get_model("ops", "Queue")
-    Queue.objects.using(using).get_or_create(code="ops", defaults={"name": "Operations"})
-    app_config = apps.get_app_config("ops")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0, using=using)
-    app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GRANTS.items():
-        group = Group.objects.using(using).filter(name=name).first()
-        if group is not None:
-            group.permissions.add(
-                *Permission.objects.using(using).filter(
-                    content_type__app_label="ops", codename__in=codenames
-                )
-            )
+    Queue.objects.using(schema_editor.connection.alias).get_or_create(
+        code="ops", defaults={"name": "Operations"}
+    )
 
 
 class Migration(migrations.Migration):
     dependencies = [("ops", "0001_initial"), ("orders", "0002_groups")]
 
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(create_default_queue, migrations.RunPython.noop),
+        grant_permissions("ops", GRANTS),
+    ]
