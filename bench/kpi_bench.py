@@ -182,7 +182,7 @@ def explain() -> None:
 
     from django.db import connection, transaction
 
-    from oms.kpis import selectors
+    from ops.kpis import selectors
 
     run = selectors._rows
 
@@ -207,8 +207,8 @@ def explain() -> None:
 
 
 def measure(runs: int) -> dict[str, float]:
-    from oms.kpis import selectors, sources
-    from oms.kpis.dashboard import build_dashboard
+    from ops.kpis import selectors, sources
+    from ops.kpis.dashboard import build_dashboard
 
     start, end = selectors.date_range()
     t0, t1 = selectors.bounds(start, end)

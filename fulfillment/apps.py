@@ -7,7 +7,10 @@ class FulfillmentConfig(AppConfig):
 
     def ready(self) -> None:
         # Event types and node connectors register themselves on import.
-        from fulfillment import events  # noqa: F401
+        from fulfillment import (
+            events,  # noqa: F401
+            handlers,  # noqa: F401 - reacts to orders' and inventory's events
+        )
 
         # Logged inbound messages that can be applied again (integrations/inbound.py): a 945
         # from a file is retried automatically; a node API message was answered, so only a

@@ -2,14 +2,6 @@
 
 from oms.events.registry import register
 
-ORDER_ROUTED = register(
-    "order.routed",
-    description="The order was routed: which node ships which quantity, and why.",
-)
-ORDER_BACKORDERED = register(
-    "order.backordered",
-    description="Some or all of the order could not be reserved anywhere and waits for stock.",
-)
 RULESET_CREATED = register(
     "routing_rules.created", description="A routing rule set version was drafted."
 )
@@ -25,10 +17,6 @@ RULESET_REJECTED = register(
 RULESET_RETIRED = register("routing_rules.retired", description="The set stopped being active.")
 RULESET_BACKTESTED = register(
     "routing_rules.backtested", description="A backtest of the set against past orders ran."
-)
-ORDER_UNROUTABLE = register(
-    "order.unroutable",
-    description="The rule set's policy refused to split or backorder: a person must decide.",
 )
 
 # --- fulfillment orders (stream: the order's) -------------------------------------------------
@@ -67,4 +55,17 @@ FULFILLMENT_SHIPPED = register(
 FULFILLMENT_DELIVERED = register("fulfillment.delivered", description="Delivered to the customer.")
 SHIPMENT_TRACKING_UPDATED = register(
     "shipment.tracking_updated", description="A carrier reported a new tracking status."
+)
+FULFILLMENT_RELEASE_FAILED = register(
+    "fulfillment.release_failed",
+    description="The node's connector refused the fulfillment order; the release is retried.",
+)
+FULFILLMENT_SENT_WHILE_CANCELLED = register(
+    "fulfillment.sent_while_cancelled",
+    description="Work reached the node while (some of) it was being cancelled: settle it with "
+    "the node.",
+)
+FULFILLMENT_LINE_REMOVED = register(
+    "fulfillment.line_removed",
+    description="A cancelled order line was taken off a fulfillment order pending release.",
 )

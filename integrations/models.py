@@ -145,7 +145,7 @@ class WebhookDelivery(models.Model):
     reason = models.CharField(
         max_length=10, choices=DeliveryReason.choices, default=DeliveryReason.EVENT
     )
-    # Written only by integrations/webhooks/sending.py.
+    # Written only by webhooks/sending.py.
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )

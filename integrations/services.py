@@ -26,10 +26,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integrations.events import INBOUND_MESSAGE_DEAD, stream_for_inbound_message
 from integrations.models import InboundMessage, InboundStatus
+from oms.core.actors import Actor
 from oms.core.correlation import get_correlation_id
 from oms.core.errors import DomainError
 from oms.core.transactions import require_atomic
+from oms.events.services import record_event
 
 
 class MessageIdReused(DomainError):
@@ -221,19 +224,20 @@ def record_failure(
 
 
 def _raise_dead_message_case(message: InboundMessage) -> None:
-    # Seam: oms.ops routes cases through fulfillment and orders, which import this module.
-    from oms.ops.services.cases import raise_exception_case  # noqa: PLC0415
-
-    raise_exception_case(
-        kind="integration_failed",
-        message=message,
-        summary=f"{message.kind} from {message.source} failed {message.attempts} times: "
-        f"{message.error_code}",
-        details={
+    """`inbound.message_dead` on the message's own stream (the caller holds the message row);
+    the exception console turns it into an integration_failed case (ops/handlers.py)."""
+    record_event(
+        stream=stream_for_inbound_message(message.pk),
+        type=INBOUND_MESSAGE_DEAD,
+        actor=Actor.system("inbound"),
+        payload={
             "message_id": message.message_id,
             "source": message.source,
+            "kind": message.kind,
+            "subject": message.subject,
             "error_code": message.error_code,
             "error": message.error[:500],
             "attempts": message.attempts,
         },
+        subject=message,
     )

@@ -5,7 +5,20 @@ while it records them. Reservations record no events of their own: the order ser
 reserves, releases or ships records its order event in the same transaction.
 """
 
+from dataclasses import dataclass
+from typing import Any
+
 from oms.events.registry import register
+
+
+@dataclass(frozen=True)
+class NodeStockChange:
+    """The subject of the events that change on-hand counts (stock initialized, snapshot
+    applied, adjusted): the node, locked by the service, and the products whose available stock
+    rose above zero, so that backordered lines can try them (fulfillment/handlers.py)."""
+
+    node: Any
+    restocked_product_ids: tuple[int, ...] = ()
 
 
 def stream_for_node(code: str) -> str:

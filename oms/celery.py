@@ -56,19 +56,19 @@ app.conf.update(
         # Exception detectors (stuck orders, late fulfillments, aged backorders, stale feeds):
         # thresholds are minutes to days, so every 5 minutes is timely; idempotent per subject.
         "detect-exceptions": {
-            "task": "oms.ops.tasks.detect_exceptions_task",
+            "task": "ops.tasks.detect_exceptions_task",
             "schedule": 300.0,
             "options": {"expires": 290.0},
         },
         # Webhooks out (docs/webhooks.md): fan new events out to deliveries every few seconds,
         # and send due deliveries (retries, lost messages, senders that died).
         "relay-webhook-events": {
-            "task": "integrations.tasks.relay_events_task",
+            "task": "webhooks.tasks.relay_events_task",
             "schedule": 5.0,
             "options": {"expires": 5.0},
         },
         "send-due-webhook-deliveries": {
-            "task": "integrations.tasks.send_due_deliveries_task",
+            "task": "webhooks.tasks.send_due_deliveries_task",
             "schedule": 15.0,
             "options": {"expires": 15.0},
         },

@@ -11,7 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("fulfillment.api.urls")),
-    path("api/v1/", include("integrations.api.urls")),
+    path("api/v1/", include("webhooks.api.urls")),
     path("api/v1/", include("inventory.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

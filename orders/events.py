@@ -1,4 +1,9 @@
-"""Event types of the orders app (payloads documented in docs/events.md)."""
+"""Event types of the order stream's own facts (payloads documented in docs/events.md).
+
+Every `order.*` type is declared here, in the app that owns the order stream, whichever app
+records it: routing (`order.routed`, `order.backordered`, `order.unroutable`) is recorded by
+fulfillment, the console's remedies (`order.manual_touch`, ...) by ops.
+"""
 
 from oms.events.registry import register
 
@@ -21,4 +26,37 @@ ORDER_PAYMENT_CAPTURED = register(
 )
 ORDER_PAYMENT_FAILED = register(
     "order.payment_failed", description="The payment provider refused the capture."
+)
+
+# Recorded by fulfillment's routing (fulfillment/services/routing.py).
+ORDER_ROUTED = register(
+    "order.routed",
+    description="The order was routed: which node ships which quantity, and why.",
+)
+ORDER_BACKORDERED = register(
+    "order.backordered",
+    description="Some or all of the order could not be reserved anywhere and waits for stock.",
+)
+ORDER_UNROUTABLE = register(
+    "order.unroutable",
+    description="The rule set's policy refused to split or backorder: a person must decide.",
+)
+
+# Recorded by the cancellation service and the exception console's remedies.
+ORDER_MANUAL_TOUCH = register(
+    "order.manual_touch",
+    description="A person applied a remedy to the order from the exception console.",
+)
+ORDER_LINE_CANCELLED = register(
+    "order.line_cancelled",
+    schema_version=2,
+    description="One order line was cancelled before reaching a node.",
+)
+ORDER_RESHIP_REQUESTED = register(
+    "order.reship_requested",
+    description="Policy hook: a lost parcel should be reshipped (for the returns issue).",
+)
+ORDER_REFUND_REQUESTED = register(
+    "order.refund_requested",
+    description="Policy hook: a damaged or lost parcel should be refunded (for the returns issue).",
 )

@@ -34,3 +34,4 @@ class OrderErrorCode:
     TOTAL_MISMATCH = "total_mismatch"
     CHANNEL_INACTIVE = "channel_inactive"
     HOLD_NOT_ACTIVE = "hold_not_active"
+    LINE_AT_NODE = "line_at_node"

@@ -40,6 +40,13 @@ class Channel(TimeStampedModel):
         return self.name
 
 
+class ApiClientQuerySet(models.QuerySet["ApiClient"]):
+    def authenticating(self, prefix: str) -> "ApiClientQuerySet":
+        """The row of a key's prefix, with the channel the API views read next (the port of
+        oms/api/clients.py)."""
+        return self.select_related("channel").filter(prefix=prefix)
+
+
 class ApiClient(TimeStampedModel):
     """A system that calls the API on behalf of exactly one channel (a web shop, a POS) or one
     node (a WMS, a 3PL, a store system sending fulfillment feedback).
@@ -61,6 +68,8 @@ class ApiClient(TimeStampedModel):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords(excluded_fields=["last_used_at", "key_hash"])
+
+    objects = ApiClientQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -214,7 +223,7 @@ class Order(FSMModelMixin, TimeStampedModel):
             models.Index(fields=["customer_email"], name="order_email_idx"),
             models.Index(fields=["status", "-placed_at"], name="order_status_placed_idx"),
             models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
-            # KPIs by placement day across all channels, index-only (oms/kpis/selectors.py,
+            # KPIs by placement day across all channels, index-only (ops/kpis/selectors.py,
             # bench/kpi_bench.py): orders captured, and the recent orders the shipping KPIs join.
             # Key columns rather than INCLUDE, which SQLite (the demo) does not have.
             models.Index(

@@ -1,8 +1,12 @@
 from django.urls import path
 
 from fulfillment.api import views
+from fulfillment.api.carrier_webhooks import CarrierTrackingWebhookView
 
 urlpatterns = [
+    path(
+        "webhooks/carriers/<str:fmt>/", CarrierTrackingWebhookView.as_view(), name="carrier-webhook"
+    ),
     path("fulfillments/", views.FulfillmentListView.as_view(), name="fulfillment-list"),
     path(
         "fulfillments/<str:number>/",

@@ -16,10 +16,10 @@ from fulfillment.models import FulfillmentOrder
 from fulfillment.selectors import fulfillments_visible_to_node, get_fulfillment_for_node
 from fulfillment.services.feedback import FeedbackMessage
 from integrations.services import MessageIdReused, record_failure
+from oms.api.errors import ERROR_SCHEMA
 from oms.api.permissions import IsNodeClient, client_of
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
-from orders.api.views import ERROR_SCHEMA
 
 ERRORS = {
     400: OpenApiResponse(ERROR_SCHEMA, description="Invalid input"),

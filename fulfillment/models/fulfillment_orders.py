@@ -82,7 +82,7 @@ class FulfillmentOrder(FSMModelMixin, TimeStampedModel):
         indexes = [
             models.Index(fields=["node", "status"], name="fo_node_status_idx"),
             models.Index(fields=["status", "updated_at"], name="fo_status_updated_idx"),
-            # Shipping KPIs (oms/kpis/selectors.py, bench/kpi_bench.py), index-only: the
+            # Shipping KPIs (ops/kpis/selectors.py, bench/kpi_bench.py), index-only: the
             # fulfillment orders shipped in a range, and whether an order shipped before it.
             # Key columns rather than INCLUDE, which SQLite (the demo) does not have.
             models.Index(

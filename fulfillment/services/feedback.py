@@ -40,7 +40,6 @@ from inventory.reservations import consume, release, shrink
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, FieldError, InvalidInput, NotFound, TransitionRefused
 from oms.events.services import record_event
-from oms.ops.services.cases import raise_exception_case
 from orders.locks import lock_order
 from orders.models import LineStatus, Order, OrderLine
 
@@ -148,6 +147,7 @@ def _event(state: Locked, type_: str, actor: Actor, **payload: Any) -> None:
         type=type_,
         actor=actor,
         payload={"fulfillment": state.fo.number, "node": state.fo.node.code, **payload},
+        subject=state.fo,
     )
 
 
@@ -201,10 +201,7 @@ def reject_fulfillment(
             reason=reason,
             released_units=sum(r.quantity for r in released),
         )
-        state.reroute = True
-        raise_exception_case(
-            kind="node_rejected", fulfillment=state.fo, summary=reason, actor=actor
-        )
+        state.reroute = True  # and a node_rejected exception case (ops/handlers.py)
     return state.fo
 
 
@@ -225,16 +222,8 @@ def pack_fulfillment(
         state.fo.save(update_fields=["status", "accepted_at", "packed_at", "updated_at"])
         shorts = record_picked(state, picked or {}, short_reason, actor)
         _event(state, FULFILLMENT_PACKED, actor, short=shorts, short_reason=short_reason)
-        state.reroute = bool(shorts)
+        state.reroute = bool(shorts)  # a short pick is a short_pick case (ops/handlers.py)
         state.result["short"] = shorts
-        if shorts:
-            raise_exception_case(
-                kind="short_pick",
-                fulfillment=state.fo,
-                summary=short_reason or "Short pick",
-                details={"short": shorts},
-                actor=actor,
-            )
     return state.fo
 
 

@@ -20,14 +20,18 @@ from fulfillment.connectors import (
     connector_for,
 )
 from fulfillment.connectors.base import ReleaseLine
-from fulfillment.events import FULFILLMENT_CREATED, FULFILLMENT_RELEASED
+from fulfillment.events import (
+    FULFILLMENT_CREATED,
+    FULFILLMENT_RELEASE_FAILED,
+    FULFILLMENT_RELEASED,
+    FULFILLMENT_SENT_WHILE_CANCELLED,
+)
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.services.rollup import rollup_order
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
 from oms.core.transactions import require_atomic
 from oms.events.services import record_event
-from oms.ops.services.cases import CHANGED_WHILE_RELEASING, raise_exception_case
 from orders.locks import lock_order
 from orders.models import DeliveryMethod, HoldStatus, Order, ServiceLevel
 
@@ -154,7 +158,7 @@ def _record_release(fulfillment_id: int, ack: ReleaseAck, *, sent_line_ids: set[
         )
         if fo.status != FulfillmentStatus.PENDING:
             if fo.status == FulfillmentStatus.CANCELLED:
-                _sent_while_cancelled(fo, sorted(sent_line_ids))
+                _sent_while_cancelled(order, fo, sorted(sent_line_ids))
             return False  # a concurrent run released it first, or it was cancelled
         gone = sorted(sent_line_ids - set(fo.lines.values_list("pk", flat=True)))
         fo.release(at=timezone.now(), node_reference=ack.reference)
@@ -182,11 +186,13 @@ def _record_release(fulfillment_id: int, ack: ReleaseAck, *, sent_line_ids: set[
         )
         rollup_order(order)
         if gone:
-            _sent_while_cancelled(fo, gone)
+            _sent_while_cancelled(order, fo, gone)
     return True
 
 
-def _sent_while_cancelled(fo: FulfillmentOrder, line_ids: list[int]) -> None:
+def _sent_while_cancelled(order: Order, fo: FulfillmentOrder, line_ids: list[int]) -> None:
+    """The node may hold work that no longer exists: `fulfillment.sent_while_cancelled`, which
+    the console turns into an integration_failed case that only a person closes."""
     summary = (
         f"{fo.number} reached {fo.node.code} while it was being cancelled: ask the node to "
         "cancel it"
@@ -194,11 +200,17 @@ def _sent_while_cancelled(fo: FulfillmentOrder, line_ids: list[int]) -> None:
         else f"{fo.number} reached {fo.node.code} with {len(line_ids)} line(s) cancelled "
         "meanwhile: ask the node not to ship them"
     )
-    raise_exception_case(
-        kind="integration_failed",
-        fulfillment=fo,
-        summary=summary,
-        details={"reason": CHANGED_WHILE_RELEASING, "cancelled_lines": line_ids},
+    record_event(
+        stream=order.stream,
+        type=FULFILLMENT_SENT_WHILE_CANCELLED,
+        actor=SYSTEM,
+        payload={
+            "fulfillment": fo.number,
+            "node": fo.node.code,
+            "summary": summary,
+            "cancelled_lines": line_ids,
+        },
+        subject=fo,
     )
 
 
@@ -210,16 +222,26 @@ def _note_release_error(fulfillment_id: int, message: str) -> None:
             .values_list("order_id", flat=True)
             .get()
         )
-        lock_order(order_id)
-        fo = FulfillmentOrder.objects.select_for_update(of=("self",)).get(pk=fulfillment_id)
+        order = lock_order(order_id)
+        fo = (
+            FulfillmentOrder.objects.select_for_update(of=("self",))
+            .select_related("node")
+            .get(pk=fulfillment_id)
+        )
         fo.release_attempts += 1
         fo.last_release_error = message[:500]
         fo.save(update_fields=["release_attempts", "last_release_error", "updated_at"])
-        raise_exception_case(
-            kind="integration_failed",
-            fulfillment=fo,
-            summary=message[:300],
-            details={"error": message[:500], "attempts": fo.release_attempts},
+        record_event(  # an integration_failed exception case follows (ops/handlers.py)
+            stream=order.stream,
+            type=FULFILLMENT_RELEASE_FAILED,
+            actor=SYSTEM,
+            payload={
+                "fulfillment": fo.number,
+                "node": fo.node.code,
+                "error": message[:500],
+                "attempts": fo.release_attempts,
+            },
+            subject=fo,
         )
     logger.warning("release refused", extra={"fulfillment": fulfillment_id, "error": message})
 

@@ -21,7 +21,6 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from fulfillment.events import ORDER_BACKORDERED, ORDER_ROUTED, ORDER_UNROUTABLE
 from fulfillment.models import (
     FulfillmentOrder,
     FulfillmentStatus,
@@ -47,7 +46,7 @@ from oms.core.actors import Actor
 from oms.core.geo import resolve_postal_code
 from oms.events.models import Event
 from oms.events.services import record_event
-from oms.ops.services.cases import raise_exception_case
+from orders.events import ORDER_BACKORDERED, ORDER_ROUTED, ORDER_UNROUTABLE
 from orders.locks import lock_order
 from orders.models import DeliveryMethod, LineStatus, Order, OrderLine, OrderStatus
 
@@ -380,13 +379,7 @@ def _record(
                 "rule_set": decision.rule_set_label,
                 "explanation": decision.explanation,
             },
-        )
-        raise_exception_case(
-            kind="stuck_order",
-            order=order,
-            summary="No node can take this order (unroutable)",
-            details={"reason": "unroutable", "decision_id": decision.pk},
-            actor=actor,
+            subject=order,  # a stuck_order exception case follows (ops/handlers.py)
         )
         return decision
     allocations = _allocations(lines, taken)

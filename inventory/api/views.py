@@ -22,9 +22,9 @@ from inventory.api.serializers import (
 )
 from inventory.selectors import get_availability
 from inventory.services.feeds import apply_adjustment, apply_snapshot
+from oms.api.errors import ERROR_SCHEMA
 from oms.api.permissions import client_of
 from oms.core.actors import Actor
-from orders.api.views import ERROR_SCHEMA
 
 DEFAULT_PICKUP_RADIUS_MILES = 50.0
 

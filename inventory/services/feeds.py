@@ -28,7 +28,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import InboundMessage
-from inventory.events import INVENTORY_ADJUSTED, INVENTORY_SNAPSHOT_APPLIED, stream_for_node
+from inventory.events import (
+    INVENTORY_ADJUSTED,
+    INVENTORY_SNAPSHOT_APPLIED,
+    NodeStockChange,
+    stream_for_node,
+)
 from inventory.exceptions import AdjustmentRefused, InventoryErrorCode
 from inventory.locks import lock_node, lock_stock_levels_of_node
 from inventory.models import (
@@ -60,13 +65,11 @@ from inventory.services.feeds_inbound import (
     snapshot_from_payload,
     snapshot_payload,
 )
-from inventory.services.ledger import schedule_backorder_allocation
 from inventory.services.movements import movement, write_movements
 from inventory.services.oversells import record_oversells
 from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput
 from oms.events.services import record_event
-from oms.ops.services.cases import raise_oversell_case
 
 FEED_REFERENCE = "feed"
 
@@ -263,6 +266,7 @@ def _apply_snapshot(
             ]
         )
         changes = tuple(_change(level, before[level.pk], sku_of) for level in changed_levels)
+        restocked = NodeStockChange(node, tuple(_more_available(changed_levels, before)))
         event = record_event(
             stream=stream_for_node(node.code),
             type=INVENTORY_SNAPSHOT_APPLIED,
@@ -276,6 +280,7 @@ def _apply_snapshot(
                 "stock_levels": len(levels),
                 "changed": _changed_payload(changes),
             },
+            subject=restocked,  # backorders may try the new stock (fulfillment/handlers.py)
         )
         result = _applied(
             FeedKind.SNAPSHOT,
@@ -287,7 +292,6 @@ def _apply_snapshot(
             sku_of=sku_of,
             actor=actor,
         )
-        schedule_backorder_allocation(_more_available(changed_levels, before))
     return result
 
 
@@ -386,6 +390,7 @@ def _apply_adjustment(
         )
         sku_of = {product.pk: sku for sku, product in products.items()}
         changes = tuple(_change(level, before[level.pk], sku_of) for level in changed_levels)
+        restocked = NodeStockChange(node, tuple(_more_available(changed_levels, before)))
         event = record_event(
             stream=stream_for_node(node.code),
             type=INVENTORY_ADJUSTED,
@@ -399,6 +404,7 @@ def _apply_adjustment(
                 ],
                 "changed": _changed_payload(changes),
             },
+            subject=restocked,  # backorders may try the new stock (fulfillment/handlers.py)
         )
         result = _applied(
             FeedKind.ADJUSTMENT,
@@ -410,7 +416,6 @@ def _apply_adjustment(
             sku_of=sku_of,
             actor=actor,
         )
-        schedule_backorder_allocation(_more_available(changed_levels, before))
     return result
 
 
@@ -444,7 +449,6 @@ def _applied(
         actor=actor,
         causation_id=event.event_id,
     )
-    raise_oversell_case(node=node, oversells=oversells, actor=actor)
     label = "Snapshot" if kind == FeedKind.SNAPSHOT else "Adjustment"
     result = FeedResult(
         status=FeedStatus.APPLIED,

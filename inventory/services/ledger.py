@@ -9,15 +9,14 @@ movement in the same transaction; `find_ledger_mismatches()` (inventory/selector
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.tasks import allocate_backorders_task
 from inventory.events import (
     INVENTORY_STOCK_INITIALIZED,
     INVENTORY_STOCK_REBUILT,
+    NodeStockChange,
     stream_for_node,
 )
 from inventory.exceptions import InvalidQuantity
@@ -27,12 +26,6 @@ from inventory.selectors import LedgerMismatch, find_ledger_mismatches
 from inventory.services.movements import movement, write_movements
 from oms.core.actors import Actor
 from oms.events.services import record_event
-
-
-def schedule_backorder_allocation(product_ids: Sequence[int]) -> None:
-    """After commit, let backordered lines of these products try the stock that just appeared."""
-    if product_ids:
-        transaction.on_commit(partial(allocate_backorders_task.delay, sorted(set(product_ids))))
 
 
 @dataclass(frozen=True)
@@ -115,9 +108,10 @@ def set_initial_stock(
                 "units": sum(lv.on_hand for lv in new.values()),
                 "source_system": source_system,
             },
-        )
-        schedule_backorder_allocation(
-            [lv.product_id for lv in new.values() if lv.on_hand - lv.safety_stock > 0]
+            subject=NodeStockChange(
+                node,
+                tuple(lv.product_id for lv in new.values() if lv.on_hand - lv.safety_stock > 0),
+            ),
         )
     return len(new)
 

@@ -119,6 +119,7 @@ def record_oversells(
                     "source": feed_message.source,
                     "message_id": feed_message.message_id,
                 },
+                subject=node,  # the node's oversell exception case follows (ops/handlers.py)
             )
     return notices
 

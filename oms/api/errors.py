@@ -134,3 +134,25 @@ _FRIENDLY = {"required": "required", "null": "required", "blank": "required"}
 
 def _friendly_code(code: str) -> str:
     return _FRIENDLY.get(code, code)
+
+
+# The error body every endpoint answers with (documented once for the OpenAPI schema).
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "field": {"type": "string", "nullable": True},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
+        "extra": {"type": "object"},
+    },
+}

@@ -26,10 +26,10 @@ from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
+from oms.api.clients import ApiClientLike
 from oms.api.errors import domain_error_response, exception_handler
 from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
 from oms.core.errors import DomainError
-from orders.models import ApiClient
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -76,7 +76,7 @@ def request_fingerprint(method: str, path: str, data: Any) -> str:
 
 def run_idempotent(
     *,
-    client: ApiClient,
+    client: ApiClientLike,
     key: str | None,
     method: str,
     path: str,
@@ -122,7 +122,7 @@ def run_idempotent(
 
 
 def _claim(
-    *, client: ApiClient, key: str, method: str, path: str, fingerprint: str
+    *, client: ApiClientLike, key: str, method: str, path: str, fingerprint: str
 ) -> tuple[_Claim, IdempotencyKey]:
     # Two passes at most: a key deleted between our failed INSERT and our SELECT (its first
     # request ended in a 5xx) is simply claimed again.

@@ -1,5 +1,6 @@
 """Idempotency keys for API writes (IETF draft "The Idempotency-Key HTTP Header Field")."""
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
@@ -17,7 +18,7 @@ class IdempotencyKey(models.Model):
     """
 
     api_client = models.ForeignKey(
-        "orders.ApiClient", on_delete=models.CASCADE, related_name="idempotency_keys"
+        settings.OMS_API_CLIENT_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
     )
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)

@@ -6,14 +6,14 @@ from rest_framework.request import Request
 if TYPE_CHECKING:  # rest_framework.views imports this module through DRF settings
     from rest_framework.views import APIView
 
-from orders.models import ApiClient
+from oms.api.clients import ApiClientLike, as_api_client, is_api_client
 
 
 class IsApiClient(BasePermission):
     message = "Authenticate with an API key: 'Authorization: Bearer <key>'."
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
-        return isinstance(request.auth, ApiClient)
+        return is_api_client(request.auth)
 
 
 class IsChannelClient(IsApiClient):
@@ -34,8 +34,6 @@ class IsNodeClient(IsApiClient):
         return super().has_permission(request, view) and request.auth.node_id is not None
 
 
-def client_of(request: Request) -> ApiClient:
-    client = request.auth
-    if not isinstance(client, ApiClient):  # IsApiClient guarantees this; keep mypy honest
-        raise PermissionError("no API client on the request")
-    return client
+def client_of(request: Request) -> ApiClientLike:
+    """The request's API client (IsApiClient guarantees one; PermissionError otherwise)."""
+    return as_api_client(request.auth)

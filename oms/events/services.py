@@ -9,7 +9,7 @@ from django.utils import timezone
 from oms.core.actors import Actor
 from oms.core.correlation import get_correlation_id
 from oms.core.transactions import require_atomic
-from oms.events import registry
+from oms.events import handlers, registry
 from oms.events.models import Event
 
 
@@ -23,6 +23,7 @@ def record_event(
     correlation_id: str | None = None,
     first_in_stream: bool = False,
     previous: Event | None = None,
+    subject: Any = None,
 ) -> Event:
     """Append one event to `stream` inside the caller's transaction.
 
@@ -32,6 +33,9 @@ def record_event(
     for a stream created in this very transaction (order capture). `previous` is the event
     this transaction last appended to the same stream, under the lock it still holds: the new
     one follows it without a sequence lookup (a wrong `previous` fails on the constraint).
+
+    The handlers registered for the type (oms/events/handlers.py) run after the insert, in this
+    transaction, with the event and `subject`: the locked row the event is about.
     """
     require_atomic("record_event()")
     event_type = registry.get(type)
@@ -58,4 +62,5 @@ def record_event(
         occurred_at=timezone.now(),
     )
     event.save(force_insert=True)
+    handlers.dispatch(event, subject)
     return event

@@ -6,7 +6,9 @@ docs/observability.md) prometheus_client writes them to files in that directory 
 merges every process's files; without it they live in this process's registry.
 
 State read from the database (outbox backlog, webhook deliveries by result, open exceptions) is
-not a per-process metric: `StateCollector` queries it at scrape time.
+not a per-process metric: a collector queries it at scrape time. The kernel knows no app, so the
+app that owns those figures registers its collector here when it loads
+(`register_state_collector`, called by ops/apps.py).
 """
 
 import os
@@ -20,8 +22,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as prom_multiprocess
-
-from oms.observability.state import StateCollector
+from prometheus_client.registry import Collector
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TASK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -50,7 +51,11 @@ TASK_LATENCY = Histogram(
 )
 
 _STATE_REGISTRY = CollectorRegistry(auto_describe=False)
-_STATE_REGISTRY.register(StateCollector())
+
+
+def register_state_collector(collector: Collector) -> None:
+    """Add a scrape-time collector of database state (a port for the apps above the kernel)."""
+    _STATE_REGISTRY.register(collector)
 
 
 def multiprocess_enabled() -> bool:

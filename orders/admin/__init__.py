@@ -1,7 +1,7 @@
-"""Admin for the orders app. Orders, lines and holds are read-only: they change through the
-services in orders/services/, which the admin's actions call (see oms/core/admin_actions.py)."""
+"""Admin for the orders app's configuration: channels and API clients. The order page itself
+(orders, lines, holds) is the console's and lives in ops/admin/orders.py, above fulfillment,
+whose routing and fulfillment panels it shows."""
 
 from orders.admin.channels import ApiClientAdmin, ChannelAdmin
-from orders.admin.orders import HoldAdmin, OrderAdmin
 
-__all__ = ["ApiClientAdmin", "ChannelAdmin", "HoldAdmin", "OrderAdmin"]
+__all__ = ["ApiClientAdmin", "ChannelAdmin"]

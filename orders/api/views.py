@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from oms.api.errors import ERROR_SCHEMA
 from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from oms.api.idempotency import run_idempotent
 from oms.api.permissions import IsChannelClient, client_of
@@ -30,25 +31,6 @@ from orders.selectors import (
 from orders.services.capture import capture_order
 from orders.services.holds import place_hold, release_hold
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "code": {"type": "string"},
-        "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "string"},
-                    "field": {"type": "string", "nullable": True},
-                    "detail": {"type": "string"},
-                },
-            },
-        },
-        "extra": {"type": "object"},
-    },
-}
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
     str,

@@ -5,12 +5,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.db import transaction
 
-from fulfillment.tasks import orchestrate_order_task
 from inventory.models import Node, normalize_sku
 from inventory.selectors import get_node_by_code, products_by_sku
 from oms.core.actors import Actor
@@ -19,18 +17,18 @@ from oms.core.money import format_amount, has_valid_scale, is_known_currency, mi
 from oms.core.prefetch import attach_prefetched
 from oms.core.queries import insert_unless_conflict, unique_or_none
 from oms.events.services import record_event
-from orders.events import ORDER_CREATED, ORDER_HOLD_PLACED
+from orders.events import ORDER_CREATED
 from orders.exceptions import DuplicateOrder, LineErrorCode, OrderErrorCode
 from orders.models import (
     Channel,
     DeliveryMethod,
-    Hold,
     Order,
     OrderLine,
     PaymentStatus,
     ServiceLevel,
     stream_for_order,
 )
+from orders.services.holds import hold_order
 
 
 @dataclass(frozen=True)
@@ -111,9 +109,10 @@ def capture_order(
     with the same (channel, external_id) with `duplicate_order` (detected by the unique
     constraint, so concurrent duplicates are caught too, with no extra query on the hot path).
     The returned order carries its lines and (empty) holds, ready to render without a re-read.
-    Schedules orchestration on commit. Not idempotent by itself: the API makes it so with
-    Idempotency-Key, and the (channel, external_id) constraint makes a retried capture a clear
-    409, never a duplicate.
+    `order.created` is what schedules orchestration on commit (fulfillment/handlers.py); holds
+    asked for at capture go through `hold_order()`, as `place_hold()` does. Not idempotent by
+    itself: the API makes it so with Idempotency-Key, and the (channel, external_id) constraint
+    makes a retried capture a clear 409, never a duplicate.
 
     Inside a caller's transaction, capture runs in a savepoint, so a failure leaves the
     caller's transaction usable and without a trace of the order. `savepoint=False` is for a
@@ -129,7 +128,6 @@ def capture_order(
             _insert_lines_and_events(
                 order, data=data, products=products, totals=totals, actor=actor
             )
-            transaction.on_commit(partial(orchestrate_order_task.delay, order.id))
     if existing_number is not None:  # raised outside the block: the caller's transaction is fine
         raise DuplicateOrder(
             channel_code=channel.code, external_id=data.external_id, number=existing_number
@@ -394,16 +392,10 @@ def _insert_lines_and_events(
         actor=actor,
         payload=order_created_payload(order, lines),
         first_in_stream=True,
+        subject=order,
     )
     for kind, reason in data.holds:
-        hold = Hold(order=order, kind=kind, reason=reason, placed_by=actor.label)
-        hold.save(force_insert=True)
-        record_event(
-            stream=order.stream,
-            type=ORDER_HOLD_PLACED,
-            actor=actor,
-            payload={"hold_id": hold.pk, "kind": kind, "reason": reason},
-        )
+        hold_order(order, kind=kind, reason=reason, actor=actor)
 
 
 def order_created_payload(order: Order, lines: list[OrderLine]) -> dict[str, Any]:

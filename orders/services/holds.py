@@ -1,22 +1,20 @@
 """Holds: reasons not to release an order (fraud review, payment, address, manual)."""
 
-from functools import partial
-
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.tasks import orchestrate_order_task
 from oms.core.actors import Actor
 from oms.core.errors import NotFound, TransitionRefused
 from oms.events.services import record_event
-from oms.ops.services.cases import (
-    raise_exception_case_for_hold,
-    resolve_cases_of_released_hold,
-)
 from orders.events import ORDER_HOLD_PLACED, ORDER_HOLD_RELEASED
 from orders.exceptions import OrderErrorCode
 from orders.locks import lock_order
-from orders.models import OPEN_ORDER_STATUSES, Hold, HoldStatus
+from orders.models import OPEN_ORDER_STATUSES, Hold, HoldStatus, Order
+
+# What follows a hold is up to the apps above orders, through handlers of these events
+# (oms/events/handlers.py): `order.hold_placed` opens the exception case of a fraud, address or
+# payment hold (ops/handlers.py); `order.hold_released` resolves it, and when it was the last
+# active hold, orchestration is scheduled on commit (fulfillment/handlers.py).
 
 
 def place_hold(*, order_id: int, kind: str, reason: str, actor: Actor) -> Hold:
@@ -34,23 +32,30 @@ def place_hold(*, order_id: int, kind: str, reason: str, actor: Actor) -> Hold:
                 "only open orders can be held.",
                 number=order.number,
             )
-        hold = Hold(order=order, kind=kind, reason=reason, placed_by=actor.label)
-        hold.save(force_insert=True)
-        record_event(
-            stream=order.stream,
-            type=ORDER_HOLD_PLACED,
-            actor=actor,
-            payload={"hold_id": hold.pk, "kind": kind, "reason": reason},
-        )
-        raise_exception_case_for_hold(order=order, hold=hold, actor=actor)
+        return hold_order(order, kind=kind, reason=reason, actor=actor)
+
+
+def hold_order(order: Order, *, kind: str, reason: str, actor: Actor) -> Hold:
+    """Insert the hold and record `order.hold_placed`: the one place a hold is written, for
+    `place_hold()` and for holds requested at capture. The caller runs the transaction and holds
+    the order (locked, or inserted by this very transaction)."""
+    hold = Hold(order=order, kind=kind, reason=reason, placed_by=actor.label)
+    hold.save(force_insert=True)
+    record_event(
+        stream=order.stream,
+        type=ORDER_HOLD_PLACED,
+        actor=actor,
+        payload={"hold_id": hold.pk, "kind": kind, "reason": reason},
+        subject=order,
+    )
     return hold
 
 
 def release_hold(*, order_id: int, hold_id: int, actor: Actor, note: str = "") -> Hold:
-    """Release one active hold. When it was the last, orchestration is scheduled on commit.
-    The exception case raised for the hold (fraud, address, payment) is resolved by the system
-    in the same transaction. Releasing an already released hold is refused with
-    `hold_not_active`."""
+    """Release one active hold. When it was the last, orchestration is scheduled on commit,
+    and the exception case raised for the hold (fraud, address, payment) is resolved by the
+    system in the same transaction (both by handlers of `order.hold_released`). Releasing an
+    already released hold is refused with `hold_not_active`."""
     with transaction.atomic():
         order = lock_order(order_id)
         hold = order.holds.filter(pk=hold_id).first()
@@ -77,8 +82,6 @@ def release_hold(*, order_id: int, hold_id: int, actor: Actor, note: str = "") -
                 "note": note,
                 "active_holds_remaining": remaining,
             },
+            subject=order,
         )
-        resolve_cases_of_released_hold(order=order, hold=hold)
-        if remaining == 0:
-            transaction.on_commit(partial(orchestrate_order_task.delay, order.pk))
     return hold

@@ -6,7 +6,6 @@ from django.db import transaction
 
 from oms.core.actors import Actor
 from oms.events.services import record_event
-from oms.ops.services.cases import raise_exception_case
 from orders.events import ORDER_PAYMENT_CAPTURED, ORDER_PAYMENT_FAILED, ORDER_STATUS_CHANGED
 from orders.locks import lock_order
 from orders.models import LineStatus, Order, OrderStatus, PaymentStatus
@@ -85,12 +84,6 @@ def _record_failure(order_id: int, exc: PaymentRefused) -> None:
             type=ORDER_PAYMENT_FAILED,
             actor=SYSTEM,
             payload={"code": exc.code, "detail": exc.message},
-        )
-        raise_exception_case(
-            kind="payment_failed",
-            order=order,
-            summary=exc.message,
-            details={"code": exc.code},
-            actor=SYSTEM,
+            subject=order,  # a payment_failed exception case follows (ops/handlers.py)
         )
     logger.warning("payment capture refused", extra={"order": order_id, "code": exc.code})

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from oms.core.models import RuleSetStatus
-from oms.ops.models import ExceptionRuleSet
-from oms.ops.services.rulesets import create_exception_rule_set
+from ops.models import ExceptionRuleSet
+from ops.services.rulesets import create_exception_rule_set
 from tests.admin.conftest import client_for, messages_of
 from tests.factories.orders import ChannelFactory, issue_api_key
 from tests.factories.users import superuser

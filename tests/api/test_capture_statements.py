@@ -37,7 +37,7 @@ class _Queue:
 @pytest.fixture
 def queued(monkeypatch):
     queue = _Queue()
-    monkeypatch.setattr("orders.services.capture.orchestrate_order_task", queue)
+    monkeypatch.setattr("fulfillment.handlers.orchestrate_order_task", queue)
     return queue
 
 

@@ -18,12 +18,12 @@ from django.db import transaction
 from standardwebhooks import Webhook
 
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from integrations.tasks import relay_events_task, send_due_deliveries_task
 from oms.core.actors import Actor
 from oms.events.models import Event
 from oms.events.services import record_event
 from tests.celery_worker import WorkerProcess, running_worker, wait_until
-from tests.integrations.test_webhooks_sending import running_receiver
+from tests.webhooks.test_webhooks_sending import running_receiver
+from webhooks.tasks import relay_events_task, send_due_deliveries_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,5 +1,5 @@
 """The ops dashboard on the admin home in Chromium: a superuser logs in and sees the planted
-figures (tests/kpis/planted.py). Screenshot in test-artifacts/e2e/<test name>/."""
+figures (tests/ops/kpis/planted.py). Screenshot in test-artifacts/e2e/<test name>/."""
 
 import shutil
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.factories.users import PASSWORD, superuser
-from tests.kpis.planted import plant
+from tests.ops.kpis.planted import plant
 
 CHROMIUM = shutil.which("chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -41,7 +41,7 @@ class _NoOrchestration:
 
 def test_superuser_sees_the_kpi_dashboard_with_planted_figures(live_server, monkeypatch):
     # given
-    monkeypatch.setattr("orders.services.capture.orchestrate_order_task", _NoOrchestration)
+    monkeypatch.setattr("fulfillment.handlers.orchestrate_order_task", _NoOrchestration)
     plant()
     superuser("ops-manager")
     shots = ARTIFACTS / "test_superuser_sees_the_kpi_dashboard_with_planted_figures"

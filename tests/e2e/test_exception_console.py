@@ -23,7 +23,7 @@ from fulfillment.services.orchestration import orchestrate_order
 from inventory.models import NodeConnector
 from oms.core.actors import Actor
 from oms.events.models import Event
-from oms.ops.models import CaseStatus, ExceptionCase
+from ops.models import CaseStatus, ExceptionCase
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import captured_order
 from tests.factories.users import PASSWORD, superuser

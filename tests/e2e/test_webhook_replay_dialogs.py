@@ -12,12 +12,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from integrations.models import DeliveryReason, DeliveryStatus, WebhookDelivery
-from integrations.webhooks.subscriptions import create_subscription
 from oms.events.models import Event
 from tests.e2e.test_exception_console import CHROMIUM, Browser, browser  # noqa: F401
 from tests.factories.orders import ChannelFactory, captured_order
 from tests.factories.users import PASSWORD, superuser
-from tests.integrations.test_webhooks_sending import running_receiver
+from tests.webhooks.test_webhooks_sending import running_receiver
+from webhooks.subscriptions import create_subscription
 
 pytestmark = [
     pytest.mark.e2e,

@@ -20,8 +20,8 @@ from integrations.x12 import read_945s
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from oms.events.models import Event
-from oms.ops.models import CaseStatus, ExceptionCase
-from oms.ops.services import remedies
+from ops.models import CaseStatus, ExceptionCase
+from ops.services import remedies
 from orders.services.api_clients import create_api_client
 from tests.admin.conftest import client_for, messages_of
 from tests.conftest import bearer_client

@@ -30,7 +30,7 @@ from integrations.x12 import (
 )
 from inventory.models import InventoryMovement, Reservation, StockLevel
 from oms.events.models import Event
-from oms.ops.models import ExceptionCase
+from ops.models import ExceptionCase
 from orders.models import OrderStatus
 from tests.factories.inventory import NodeFactory, stocked
 from tests.fulfillment.x12_support import (

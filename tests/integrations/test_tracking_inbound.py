@@ -35,7 +35,7 @@ from integrations.services import fingerprint
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from oms.events.models import Event
-from oms.ops.models import ExceptionCase
+from ops.models import ExceptionCase
 from tests.admin.conftest import client_for, messages_of
 from tests.corpus import needs
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked

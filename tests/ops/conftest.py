@@ -2,7 +2,7 @@ import pytest
 
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.orchestration import orchestrate_order
-from oms.ops.services.rulesets import (
+from ops.services.rulesets import (
     approve_exception_rule_set,
     create_exception_rule_set,
     submit_exception_rule_set,

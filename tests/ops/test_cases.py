@@ -5,11 +5,11 @@ from django.utils import timezone
 
 from oms.core.models import RuleSetStatus
 from oms.events.models import Event
-from oms.ops.exceptions import OpsRefused
-from oms.ops.models import CaseStatus, ExceptionCase, ExceptionRuleSet
-from oms.ops.selectors import cases_for_staff
-from oms.ops.services.cases import assign_case, dismiss_case, raise_exception_case
-from oms.ops.services.rulesets import (
+from ops.exceptions import OpsRefused
+from ops.models import CaseStatus, ExceptionCase, ExceptionRuleSet
+from ops.selectors import cases_for_staff
+from ops.services.cases import assign_case, dismiss_case, raise_exception_case
+from ops.services.rulesets import (
     approve_exception_rule_set,
     create_exception_rule_set,
     submit_exception_rule_set,

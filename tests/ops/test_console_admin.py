@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from fulfillment.services.feedback import reject_fulfillment
 from oms.core.actors import Actor
-from oms.ops.models import ExceptionCase
-from oms.ops.services.cases import raise_exception_case
-from oms.ops.timeline import order_trace
+from ops.models import ExceptionCase
+from ops.services.cases import raise_exception_case
+from ops.timeline import order_trace
 from tests.factories.orders import captured_order
 from tests.factories.users import PASSWORD, superuser
 
@@ -78,9 +78,9 @@ def test_editing_a_draft_in_the_admin_goes_through_the_service_and_makes_you_its
 
     from oms.core.models import RuleSetStatus
     from oms.events.models import Event
-    from oms.ops.exceptions import OpsRefused
-    from oms.ops.models import ExceptionRuleSet, Queue
-    from oms.ops.services.rulesets import (
+    from ops.exceptions import OpsRefused
+    from ops.models import ExceptionRuleSet, Queue
+    from ops.services.rulesets import (
         approve_exception_rule_set,
         create_exception_rule_set,
         submit_exception_rule_set,
@@ -134,7 +134,7 @@ def test_editing_a_draft_in_the_admin_goes_through_the_service_and_makes_you_its
 
 def test_adding_a_rule_set_in_the_admin_creates_a_numbered_version_with_its_event(admin_client):
     from oms.events.models import Event
-    from oms.ops.models import ExceptionRuleSet
+    from ops.models import ExceptionRuleSet
 
     page = admin_client.get("/admin/ops/exceptionruleset/add/").content.decode()
     import re

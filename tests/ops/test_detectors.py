@@ -8,8 +8,8 @@ from django.utils import timezone
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.orchestration import orchestrate_order
 from inventory.models import StockLevel
-from oms.ops.models import ExceptionCase
-from oms.ops.services.detectors import (
+from ops.models import ExceptionCase
+from ops.services.detectors import (
     detect_aged_backorders,
     detect_late_fulfillments,
     detect_stale_feeds,

@@ -11,9 +11,9 @@ from fulfillment.services.orchestration import Outcome, orchestrate_order
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from oms.events.models import Event
-from oms.ops.models import CaseStatus, ExceptionCase
-from oms.ops.services import remedies
-from oms.ops.services.cases import raise_exception_case
+from ops.models import CaseStatus, ExceptionCase
+from ops.services import remedies
+from ops.services.cases import raise_exception_case
 from orders.models import HoldKind, LineStatus, OrderLine
 from orders.services.cancellation import cancel_order_line
 from orders.services.holds import place_hold
@@ -75,6 +75,27 @@ def test_fraud_hold_raises_fraud_hold_and_a_manual_hold_raises_nothing(ops_user)
 
     case = ExceptionCase.objects.get()
     assert (case.kind, case.details["hold_id"]) == ("fraud_hold", hold.pk)
+
+
+def test_a_fraud_hold_asked_for_at_capture_opens_the_same_case_as_one_placed_later(ops_user):
+    """One hold path: capture writes its holds through the same function as place_hold, so
+    the exception console hears of both in the same way."""
+    at_capture = captured_order(external_id="AT-CAPTURE", holds=(("fraud", "velocity"),))
+    later = captured_order(external_id="LATER")
+    place_hold(order_id=later.pk, kind=HoldKind.FRAUD, reason="velocity", actor=NODE)
+
+    cases = {c.order_id: c for c in ExceptionCase.objects.select_related("queue")}
+    assert set(cases) == {at_capture.pk, later.pk}
+    first, second = cases[at_capture.pk], cases[later.pk]
+    assert (first.kind, first.summary, first.status) == ("fraud_hold", "velocity", "open")
+    assert (second.kind, second.summary, second.status) == ("fraud_hold", "velocity", "open")
+    assert (first.queue, first.priority) == (second.queue, second.priority)
+    assert first.details["hold_id"] == at_capture.holds.get().pk
+    for order in (at_capture, later):
+        assert [e.type for e in Event.objects.for_stream(order.stream)][-2:] == [
+            "order.hold_placed",
+            "exception.raised",
+        ]
 
 
 def test_reroute_calls_orchestration_records_the_touch_and_resolves(released, ops_user):

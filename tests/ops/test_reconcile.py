@@ -16,11 +16,11 @@ from inventory.services.feeds import apply_snapshot
 from inventory.services.oversells import resolve_oversell
 from oms.core.actors import Actor
 from oms.events.models import Event
-from oms.ops.models import CaseStatus, ExceptionCase
-from oms.ops.services import remedies
-from oms.ops.services.cases import assign_case, dismiss_case, raise_exception_case
-from oms.ops.services.detectors import detect_stale_feeds, detect_stuck_orders, run_detectors
-from oms.ops.services.reconcile import reconcile_open_cases
+from ops.models import CaseStatus, ExceptionCase
+from ops.services import remedies
+from ops.services.cases import assign_case, dismiss_case, raise_exception_case
+from ops.services.detectors import detect_stale_feeds, detect_stuck_orders, run_detectors
+from ops.services.reconcile import reconcile_open_cases
 from orders.models import HoldKind, Order, OrderStatus
 from orders.services.holds import place_hold, release_hold
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked

@@ -18,10 +18,10 @@ from inventory.selectors import find_ledger_mismatches
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from oms.events.models import Event
-from oms.ops.models import CaseStatus, ExceptionCase
-from oms.ops.services import remedies
-from oms.ops.services.cases import CHANGED_WHILE_RELEASING, raise_exception_case
-from oms.ops.services.reconcile import reconcile_open_cases
+from ops.models import CaseStatus, ExceptionCase
+from ops.services import remedies
+from ops.services.cases import CHANGED_WHILE_RELEASING, raise_exception_case
+from ops.services.reconcile import reconcile_open_cases
 from orders.models import HoldKind, LineStatus, OrderLine, OrderStatus
 from orders.services.cancellation import cancel_order_line
 from orders.services.holds import place_hold, release_hold
@@ -95,9 +95,15 @@ def test_one_of_two_lines_leaves_the_pending_fulfillment_which_keeps_the_other(p
     assert order.status == OrderStatus.ALLOCATED
     [cancelled] = events(order, "order.line_cancelled")
     assert cancelled.payload["released_units"] == 2
-    assert cancelled.payload["fulfillments"] == [
-        {"fulfillment": fo.number, "units": 2, "fulfillment_cancelled": False}
-    ]
+    # Fulfillment records its own part, caused by the cancellation.
+    [removed] = events(order, "fulfillment.line_removed")
+    assert removed.payload == {
+        "fulfillment": fo.number,
+        "node": "dc-east",
+        "line_number": tee.line_number,
+        "units": 2,
+    }
+    assert removed.causation_id == cancelled.event_id
     assert events(order, "fulfillment.cancelled") == []
     assert find_ledger_mismatches() == []
 
@@ -115,14 +121,12 @@ def test_the_last_line_cancels_the_pending_fulfillment(pending):
     assert stock("TEE") == (10, 0, 10)
     assert stock("MUG") == (10, 0, 10)
     last = events(order, "order.line_cancelled")[-1]
-    assert last.payload["fulfillments"] == [
-        {"fulfillment": fo.number, "units": 2, "fulfillment_cancelled": True}
-    ]
     [fo_cancelled] = events(order, "fulfillment.cancelled")
     assert fo_cancelled.payload == {
         "fulfillment": fo.number,
         "node": "dc-east",
         "reason": "line 2 cancelled: b",
+        "units": 2,
     }
     assert fo_cancelled.causation_id == last.event_id
     assert find_ledger_mismatches() == []

@@ -1,0 +1,56 @@
+"""What fulfillment does when the layers below it record a fact (oms/events/handlers.py).
+
+Orders and inventory never import fulfillment; they record events, and these handlers run in
+the same transaction:
+
+- `order.created`: orchestrate the order on commit (route, reserve, release);
+- `order.hold_released` with no active hold left: orchestrate on commit;
+- `order.line_cancelled`: take the line off fulfillment orders pending release, or refuse a
+  line already at a node (fulfillment/services/cancellation.py);
+- `inventory.stock_initialized`, `inventory.snapshot_applied`, `inventory.adjusted` that made
+  products available (their subject, `NodeStockChange`, names them): on commit, let backordered
+  lines of those products try the new stock.
+
+Scheduling on commit can be lost with its process; the sweeper (fulfillment/services/sweeper.py)
+re-derives every one of these from the database.
+"""
+
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+from fulfillment.services.cancellation import take_cancelled_line_off
+from fulfillment.tasks import allocate_backorders_task, orchestrate_order_task
+from inventory.events import (
+    INVENTORY_ADJUSTED,
+    INVENTORY_SNAPSHOT_APPLIED,
+    INVENTORY_STOCK_INITIALIZED,
+    NodeStockChange,
+)
+from oms.events.handlers import actor_of, on_event
+from oms.events.models import Event
+from orders.events import ORDER_CREATED, ORDER_HOLD_RELEASED, ORDER_LINE_CANCELLED
+
+
+@on_event(ORDER_CREATED)
+def order_created(event: Event, order: Any) -> None:
+    transaction.on_commit(partial(orchestrate_order_task.delay, order.pk))
+
+
+@on_event(ORDER_HOLD_RELEASED)
+def hold_released(event: Event, order: Any) -> None:
+    if event.payload["active_holds_remaining"] == 0:
+        transaction.on_commit(partial(orchestrate_order_task.delay, order.pk))
+
+
+@on_event(ORDER_LINE_CANCELLED)
+def line_cancelled(event: Event, line: Any) -> None:
+    take_cancelled_line_off(line=line, actor=actor_of(event), cause=event)
+
+
+@on_event(INVENTORY_STOCK_INITIALIZED, INVENTORY_SNAPSHOT_APPLIED, INVENTORY_ADJUSTED)
+def restocked(event: Event, change: NodeStockChange) -> None:
+    if change.restocked_product_ids:
+        product_ids = sorted(set(change.restocked_product_ids))
+        transaction.on_commit(partial(allocate_backorders_task.delay, product_ids))

@@ -1,1 +1,0 @@
-"""Webhooks out: subscriptions, outbox relay, signed delivery, retries (docs/webhooks.md)."""

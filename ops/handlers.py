@@ -1,0 +1,174 @@
+"""How domain facts become exception cases (and how a cleared condition closes one).
+
+The domain apps sit below the console and never import it: they record what happened, and the
+console reacts here, in the same transaction (oms/events/handlers.py). Each handler receives the
+event and its subject, the row the service had locked (an order, a fulfillment order, a node, an
+inbound message), and opens or refreshes the case with `raise_exception_case()`, which keeps one
+open case per (kind, subject).
+
+| event                              | case                                        |
+|------------------------------------|---------------------------------------------|
+| order.hold_placed (fraud, address, payment) | fraud_hold / address_invalid / payment_failed |
+| order.hold_released                | resolves the hold's case                    |
+| order.payment_failed               | payment_failed                              |
+| order.unroutable                   | stuck_order                                 |
+| fulfillment.rejected               | node_rejected                               |
+| fulfillment.packed with shorts     | short_pick                                  |
+| fulfillment.release_failed         | integration_failed                          |
+| fulfillment.sent_while_cancelled   | integration_failed (never closed by itself) |
+| inventory.oversold                 | oversell (one per node, every open oversell)|
+| inbound.message_dead               | integration_failed                          |
+"""
+
+from typing import Any
+
+from fulfillment.events import (
+    FULFILLMENT_PACKED,
+    FULFILLMENT_REJECTED,
+    FULFILLMENT_RELEASE_FAILED,
+    FULFILLMENT_SENT_WHILE_CANCELLED,
+)
+from integrations.events import INBOUND_MESSAGE_DEAD
+from inventory.events import INVENTORY_OVERSOLD
+from inventory.models import Oversell, OversellStatus
+from inventory.services.oversells import OversellNotice
+from oms.events.handlers import actor_of, on_event
+from oms.events.models import Event
+from ops.services.cases import (
+    CHANGED_WHILE_RELEASING,
+    raise_exception_case,
+    raise_exception_case_for_hold,
+    raise_oversell_case,
+    resolve_cases_of_released_hold,
+)
+from orders.events import (
+    ORDER_HOLD_PLACED,
+    ORDER_HOLD_RELEASED,
+    ORDER_PAYMENT_FAILED,
+    ORDER_UNROUTABLE,
+)
+
+
+@on_event(ORDER_HOLD_PLACED)
+def hold_placed(event: Event, order: Any) -> None:
+    """Placed later or asked for at capture, a fraud, address or payment hold is a case."""
+    hold = order.holds.get(pk=event.payload["hold_id"])
+    raise_exception_case_for_hold(order=order, hold=hold, actor=actor_of(event))
+
+
+@on_event(ORDER_HOLD_RELEASED)
+def hold_released(event: Event, order: Any) -> None:
+    hold = order.holds.get(pk=event.payload["hold_id"])
+    resolve_cases_of_released_hold(order=order, hold=hold)
+
+
+@on_event(ORDER_PAYMENT_FAILED)
+def payment_failed(event: Event, order: Any) -> None:
+    raise_exception_case(
+        kind="payment_failed",
+        order=order,
+        summary=event.payload["detail"],
+        details={"code": event.payload["code"]},
+        actor=actor_of(event),
+    )
+
+
+@on_event(ORDER_UNROUTABLE)
+def unroutable(event: Event, order: Any) -> None:
+    raise_exception_case(
+        kind="stuck_order",
+        order=order,
+        summary="No node can take this order (unroutable)",
+        details={"reason": "unroutable", "decision_id": event.payload["decision_id"]},
+        actor=actor_of(event),
+    )
+
+
+@on_event(FULFILLMENT_REJECTED)
+def node_rejected(event: Event, fulfillment: Any) -> None:
+    raise_exception_case(
+        kind="node_rejected",
+        fulfillment=fulfillment,
+        summary=event.payload["reason"],
+        actor=actor_of(event),
+    )
+
+
+@on_event(FULFILLMENT_PACKED)
+def short_picked(event: Event, fulfillment: Any) -> None:
+    shorts = event.payload.get("short")
+    if not shorts:
+        return
+    raise_exception_case(
+        kind="short_pick",
+        fulfillment=fulfillment,
+        summary=event.payload.get("short_reason") or "Short pick",
+        details={"short": shorts},
+        actor=actor_of(event),
+    )
+
+
+@on_event(FULFILLMENT_RELEASE_FAILED)
+def release_failed(event: Event, fulfillment: Any) -> None:
+    raise_exception_case(
+        kind="integration_failed",
+        fulfillment=fulfillment,
+        summary=event.payload["error"][:300],
+        details={"error": event.payload["error"], "attempts": event.payload["attempts"]},
+        actor=actor_of(event),
+    )
+
+
+@on_event(FULFILLMENT_SENT_WHILE_CANCELLED)
+def sent_while_cancelled(event: Event, fulfillment: Any) -> None:
+    raise_exception_case(
+        kind="integration_failed",
+        fulfillment=fulfillment,
+        summary=event.payload["summary"],
+        details={
+            "reason": CHANGED_WHILE_RELEASING,
+            "cancelled_lines": event.payload["cancelled_lines"],
+        },
+        actor=actor_of(event),
+    )
+
+
+@on_event(INVENTORY_OVERSOLD)
+def oversold(event: Event, node: Any) -> None:
+    """One case per node listing every oversell still open there (re-read, so a feed that
+    changes several SKUs leaves the case with all of them)."""
+    open_oversells = (
+        Oversell.objects.filter(node_id=node.pk, status=OversellStatus.OPEN)
+        .select_related("product")
+        .order_by("id")
+    )
+    notices = [
+        OversellNotice(
+            oversell_id=o.pk,
+            sku=o.product.sku,
+            on_hand=o.on_hand,
+            reserved=o.reserved,
+            shortfall=o.shortfall,
+        )
+        for o in open_oversells
+    ]
+    raise_oversell_case(node=node, oversells=notices, actor=actor_of(event))
+
+
+@on_event(INBOUND_MESSAGE_DEAD)
+def message_dead(event: Event, message: Any) -> None:
+    payload = event.payload
+    raise_exception_case(
+        kind="integration_failed",
+        message=message,
+        summary=f"{payload['kind']} from {payload['source']} failed {payload['attempts']} "
+        f"times: {payload['error_code']}",
+        details={
+            "message_id": payload["message_id"],
+            "source": payload["source"],
+            "error_code": payload["error_code"],
+            "error": payload["error"],
+            "attempts": payload["attempts"],
+        },
+        actor=actor_of(event),
+    )

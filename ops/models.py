@@ -1,0 +1,227 @@
+"""Exception cases (the ops console's work items), the queues (teams) they land in, and the
+versioned exception rule sets that route them (draft → pending approval → active → retired,
+maker-checker approved like routing rule sets).
+
+Transitions only assign fields; ops/services decide when they happen and record events.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, FSMModelMixin, transition
+from simple_history.models import HistoricalRecords
+
+from oms.core.models import TimeStampedModel, VersionedRuleSet
+
+
+class Queue(TimeStampedModel):
+    """A team that works exception cases (e.g. "ops", "payments", "warehouse")."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExceptionKind(models.TextChoices):
+    OVERSELL = "oversell", "Oversell"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    FRAUD_HOLD = "fraud_hold", "Fraud hold"
+    ADDRESS_INVALID = "address_invalid", "Address invalid"
+    NODE_REJECTED = "node_rejected", "Node rejected"
+    SHORT_PICK = "short_pick", "Short pick"
+    BACKORDER_AGED = "backorder_aged", "Backorder aged"
+    LATE_SHIPMENT = "late_shipment", "Late shipment"
+    LOST_PARCEL = "lost_parcel", "Lost parcel"
+    DAMAGED = "damaged", "Damaged"
+    INTEGRATION_FAILED = "integration_failed", "Integration failed"
+    STUCK_ORDER = "stuck_order", "Stuck order"
+
+
+class SubjectType(models.TextChoices):
+    ORDER = "order", "Order"
+    FULFILLMENT = "fulfillment", "Fulfillment order"
+    MESSAGE = "message", "Inbound message"
+    NODE = "node", "Node"
+
+
+class Priority(models.TextChoices):
+    P1 = "p1", "P1 (urgent)"
+    P2 = "p2", "P2 (high)"
+    P3 = "p3", "P3 (normal)"
+    P4 = "p4", "P4 (low)"
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    RESOLVED = "resolved", "Resolved"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+OPEN_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS)
+
+
+class ExceptionCaseQuerySet(models.QuerySet["ExceptionCase"]):
+    def unresolved(self) -> "ExceptionCaseQuerySet":
+        return self.filter(status__in=OPEN_CASE_STATUSES)
+
+    def sla_breached(self, now: object) -> "ExceptionCaseQuerySet":
+        return self.unresolved().filter(sla_due_at__lt=now)
+
+
+class ExceptionCase(FSMModelMixin, TimeStampedModel):
+    kind = models.CharField(max_length=24, choices=ExceptionKind.choices)
+    subject_type = models.CharField(max_length=12, choices=SubjectType.choices)
+    subject_id = models.BigIntegerField()
+    subject_label = models.CharField(max_length=120, help_text="e.g. the order number")
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exception_cases",
+    )
+    summary = models.CharField(max_length=300)
+    details = models.JSONField(default=dict)
+    status = FSMField(
+        max_length=12, choices=CaseStatus.choices, default=CaseStatus.OPEN, protected=True
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="cases")
+    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P3)
+    sla_due_at = models.DateTimeField()
+    rule_label = models.CharField(max_length=200, blank=True, help_text="Which rule routed it.")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exception_cases",
+    )
+    raised_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    occurrences = models.PositiveIntegerField(default=1)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=40, blank=True, help_text="The remedy applied.")
+    resolution_note = models.TextField(blank=True)
+
+    objects = ExceptionCaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sla_due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject_type", "subject_id"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="exceptioncase_one_open_per_subject",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "sla_due_at"], name="exceptioncase_sla_idx"),
+            models.Index(fields=["queue", "status"], name="exceptioncase_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()}: {self.subject_label}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CASE_STATUSES
+
+    @property
+    def stream(self) -> str:
+        """Cases about an order or its fulfillments belong to the order's stream."""
+        if self.order_id is not None:
+            return f"order:{self.order.number}"
+        return f"exception:{self.pk}"
+
+    @transition(
+        field=status,
+        source=[CaseStatus.OPEN, CaseStatus.IN_PROGRESS],
+        target=CaseStatus.IN_PROGRESS,
+    )
+    def assign(self, *, to: object) -> None:
+        self.assignee = to
+
+    @transition(field=status, source=CaseStatus.OPEN, target=CaseStatus.IN_PROGRESS)
+    def start(self) -> None:
+        pass
+
+    @transition(
+        field=status, source=[CaseStatus.OPEN, CaseStatus.IN_PROGRESS], target=CaseStatus.RESOLVED
+    )
+    def resolve(self, *, at: object, resolution: str, note: str) -> None:
+        self.resolved_at = at
+        self.resolution = resolution[:40]
+        self.resolution_note = note
+
+    @transition(
+        field=status, source=[CaseStatus.OPEN, CaseStatus.IN_PROGRESS], target=CaseStatus.DISMISSED
+    )
+    def dismiss(self, *, at: object, note: str) -> None:
+        self.resolved_at = at
+        self.resolution = "dismissed"
+        self.resolution_note = note
+
+
+class ExceptionRuleSet(VersionedRuleSet):
+    """Versioned rules routing cases to queues. Rules and thresholds change only while draft;
+    exactly one set is active (partial unique index)."""
+
+    key = models.SlugField(max_length=50, default="default")
+    thresholds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Detector thresholds overriding settings.OMS_EXCEPTION_THRESHOLDS, e.g. "
+        '{"stuck_minutes": {"created": 15}, "backorder_days": 3}.',
+    )
+    history = HistoricalRecords()
+
+    STREAM_PREFIX = "exception_rules"
+
+    class Meta:
+        ordering = ["key", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="exruleset_key_version_unique"),
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="exruleset_one_active"
+            ),
+        ]
+
+
+class ExceptionRule(models.Model):
+    """One ordered rule of a set: blank criteria match anything; the first match wins."""
+
+    rule_set = models.ForeignKey(ExceptionRuleSet, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=24, choices=ExceptionKind.choices, blank=True)
+    channel_code = models.CharField(max_length=50, blank=True)
+    node_code = models.CharField(max_length=32, blank=True)
+    min_order_value = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    max_order_value = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
+    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P3)
+    sla_minutes = models.PositiveIntegerField(default=240)
+
+    class Meta:
+        ordering = ["rule_set_id", "position", "id"]
+
+    def __str__(self) -> str:
+        criteria = [
+            f"{name}={value}"
+            for name, value in (
+                ("kind", self.kind),
+                ("channel", self.channel_code),
+                ("node", self.node_code),
+                ("min", self.min_order_value),
+                ("max", self.max_order_value),
+            )
+            if value not in ("", None)
+        ]
+        return f"#{self.position} {' '.join(criteria) or 'any'} → {self.queue_id}/{self.priority}"

@@ -1,0 +1,181 @@
+"""The exception rule set lifecycle: draft → pending approval → active → retired.
+
+Maker-checker as for routing rule sets: the approver must be neither the author nor the
+submitter. Approving retires the active set in the same transaction (a partial unique index
+keeps exactly one active). Rules and thresholds change only while draft.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from oms.core.approvals import (
+    ApprovalFlow,
+    approve_version,
+    check_approvable,
+    reject_version,
+    submit_version,
+)
+from oms.core.models import RuleSetStatus
+from oms.events.services import record_event
+from ops.events import (
+    EXCEPTION_RULES_APPROVED,
+    EXCEPTION_RULES_CREATED,
+    EXCEPTION_RULES_REJECTED,
+    EXCEPTION_RULES_RETIRED,
+    EXCEPTION_RULES_SUBMITTED,
+)
+from ops.exceptions import OpsErrorCode, OpsRefused
+from ops.locks import lock_rule_set
+from ops.models import ExceptionRule, ExceptionRuleSet, Queue
+
+
+def _payload(rule_set: ExceptionRuleSet) -> dict[str, Any]:
+    return {
+        "rule_set_id": rule_set.pk,
+        "key": rule_set.key,
+        "version": rule_set.version,
+        "status": rule_set.status,
+    }
+
+
+FLOW = ApprovalFlow(
+    submitted=EXCEPTION_RULES_SUBMITTED,
+    approved=EXCEPTION_RULES_APPROVED,
+    rejected=EXCEPTION_RULES_REJECTED,
+    retired=EXCEPTION_RULES_RETIRED,
+    not_draft=OpsErrorCode.NOT_DRAFT,
+    not_pending=OpsErrorCode.NOT_PENDING,
+    self_approval=OpsErrorCode.SELF_APPROVAL,
+    refuse=OpsRefused,
+    payload=_payload,
+    system_label="exception rules",
+)
+
+
+def _write_rules(rule_set: ExceptionRuleSet, rules: list[dict[str, Any]]) -> None:
+    rule_set.rules.all().delete()
+    for position, spec in enumerate(rules, start=1):
+        queue, _ = Queue.objects.get_or_create(
+            code=spec["queue"], defaults={"name": spec["queue"].replace("-", " ").title()}
+        )
+        ExceptionRule.objects.create(
+            rule_set=rule_set,
+            position=position,
+            kind=spec.get("kind", ""),
+            channel_code=spec.get("channel", ""),
+            node_code=spec.get("node", ""),
+            min_order_value=_decimal(spec.get("min_order_value")),
+            max_order_value=_decimal(spec.get("max_order_value")),
+            queue=queue,
+            priority=spec.get("priority", "p3"),
+            sla_minutes=int(spec.get("sla_minutes", 240)),
+        )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def create_exception_rule_set(
+    *,
+    name: str,
+    rules: list[dict[str, Any]],
+    author: AbstractBaseUser | None,
+    key: str = "default",
+    thresholds: dict[str, Any] | None = None,
+) -> ExceptionRuleSet:
+    """A new draft (next version of `key`). Each rule: queue, priority, sla_minutes and
+    optional kind, channel, node, min_order_value, max_order_value; order = precedence."""
+    with transaction.atomic():
+        latest = (
+            ExceptionRuleSet.objects.select_for_update(of=("self",))
+            .filter(key=key)
+            .order_by("-version")
+            .first()
+        )
+        rule_set = ExceptionRuleSet(
+            key=key,
+            version=(latest.version + 1) if latest else 1,
+            name=name,
+            thresholds=thresholds or {},
+            created_by=author,
+        )
+        rule_set.save(force_insert=True)
+        _write_rules(rule_set, rules)
+        record_event(
+            stream=rule_set.stream,
+            type=EXCEPTION_RULES_CREATED,
+            actor=FLOW.actor(author),
+            payload={**_payload(rule_set), "rules": len(rules)},
+        )
+    return rule_set
+
+
+def update_exception_rules(
+    *,
+    rule_set_id: int,
+    rules: list[dict[str, Any]],
+    editor: AbstractBaseUser | None,
+    name: str | None = None,
+    description: str | None = None,
+    thresholds: dict[str, Any] | None = None,
+) -> ExceptionRuleSet:
+    """Replace a draft's rules (and optionally its name, description, thresholds). Whoever last
+    shaped the draft counts as its author for maker-checker, so they cannot approve it."""
+    with transaction.atomic():
+        rule_set = lock_rule_set(rule_set_id)
+        if rule_set.status != RuleSetStatus.DRAFT:
+            raise OpsRefused(
+                OpsErrorCode.NOT_EDITABLE, f"{rule_set} is frozen; create a new version."
+            )
+        _write_rules(rule_set, rules)
+        fields = ["created_by", "updated_at"]
+        for field, value in (
+            ("name", name),
+            ("description", description),
+            ("thresholds", thresholds),
+        ):
+            if value is not None:
+                setattr(rule_set, field, value)
+                fields.append(field)
+        if editor is not None:
+            rule_set.created_by = editor
+        rule_set.save(update_fields=fields)
+    return rule_set
+
+
+def submit_exception_rule_set(
+    *, rule_set_id: int, user: AbstractBaseUser | None
+) -> ExceptionRuleSet:
+    with transaction.atomic():
+        rule_set = lock_rule_set(rule_set_id)
+        submit_version(rule_set, user=user, flow=FLOW)
+    return rule_set
+
+
+def approve_exception_rule_set(
+    *, rule_set_id: int, approver: AbstractBaseUser | None, note: str = ""
+) -> ExceptionRuleSet:
+    """Activate a pending version (maker-checker); retires the active one."""
+    with transaction.atomic():
+        rule_set = lock_rule_set(rule_set_id)
+        check_approvable(rule_set, approver=approver, flow=FLOW)
+        current = (
+            ExceptionRuleSet.objects.select_for_update(of=("self",))
+            .filter(status=RuleSetStatus.ACTIVE)
+            .first()
+        )
+        approve_version(rule_set, approver=approver, note=note, current=current, flow=FLOW)
+    return rule_set
+
+
+def reject_exception_rule_set(
+    *, rule_set_id: int, approver: AbstractBaseUser | None, note: str
+) -> ExceptionRuleSet:
+    with transaction.atomic():
+        rule_set = lock_rule_set(rule_set_id)
+        reject_version(rule_set, approver=approver, note=note, flow=FLOW)
+    return rule_set

@@ -1,0 +1,153 @@
+"""Subscriptions: create, change, delete, and which events a subscription wants."""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from integrations.models import WebhookSubscription
+from oms.core.errors import DomainError, NotFound
+from orders.models import Channel
+from webhooks.ssrf import check_url
+
+_PATTERN = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$")
+
+
+class InvalidSubscription(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(code="invalid_subscription", detail=detail, http_status=400)
+
+
+def clean_event_types(event_types: Any) -> list[str]:
+    if not isinstance(event_types, list) or not event_types:
+        raise InvalidSubscription('event_types must be a non-empty list, e.g. ["order.*"].')
+    cleaned: list[str] = []
+    for pattern in event_types:
+        if not isinstance(pattern, str) or not _PATTERN.match(pattern.strip()):
+            raise InvalidSubscription(
+                f"Event type pattern {pattern!r} is invalid: use an exact type "
+                "(order.created), a prefix wildcard (fulfillment.*) or *."
+            )
+        if pattern.strip() not in cleaned:
+            cleaned.append(pattern.strip())
+    return cleaned
+
+
+def type_matches(patterns: list[str], event_type: str) -> bool:
+    for pattern in patterns:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class SubscriptionMatch:
+    """The part of a subscription the relay needs, loaded once per batch."""
+
+    id: int
+    patterns: tuple[str, ...]
+    channel_id: int | None
+
+    def wants(self, event_type: str, channel_id: int | None) -> bool:
+        if self.channel_id is not None and self.channel_id != channel_id:
+            return False
+        return type_matches(list(self.patterns), event_type)
+
+
+def active_matchers() -> list[SubscriptionMatch]:
+    rows = WebhookSubscription.objects.filter(is_active=True).values_list(
+        "id", "event_types", "channel_id"
+    )
+    return [SubscriptionMatch(pk, tuple(types or ()), channel) for pk, types, channel in rows]
+
+
+def _channel(code: str | None) -> Channel | None:
+    if not code:
+        return None
+    try:
+        return Channel.objects.get(code=code)
+    except Channel.DoesNotExist:
+        raise InvalidSubscription(f"No channel {code!r}.") from None
+
+
+def create_subscription(
+    *,
+    name: str,
+    url: str,
+    event_types: list[str],
+    channel_code: str | None = None,
+    is_active: bool = True,
+    created_by: Any = None,
+) -> WebhookSubscription:
+    """Create a subscription (active unless told otherwise) with a fresh secret (shown to the
+    caller once)."""
+    check_url(url)  # before the transaction: it may resolve a name
+    types = clean_event_types(event_types)
+    with transaction.atomic():
+        return WebhookSubscription.objects.create(
+            name=name.strip() or url,
+            url=url.strip(),
+            event_types=types,
+            channel=_channel(channel_code),
+            is_active=is_active,
+            created_by=created_by if getattr(created_by, "pk", None) else None,
+        )
+
+
+_UNSET: Any = object()
+
+
+def update_subscription(
+    subscription_id: int,
+    *,
+    name: str = _UNSET,
+    url: str = _UNSET,
+    event_types: list[str] = _UNSET,
+    channel_code: str | None = _UNSET,
+    is_active: bool = _UNSET,
+) -> WebhookSubscription:
+    if url is not _UNSET:
+        check_url(url)
+    types = clean_event_types(event_types) if event_types is not _UNSET else _UNSET
+    channel = _channel(channel_code) if channel_code is not _UNSET else _UNSET
+    with transaction.atomic():
+        sub = _locked(subscription_id)
+        for field, value in (
+            ("name", name),
+            ("url", url.strip() if url is not _UNSET else _UNSET),
+            ("event_types", types),
+            ("channel", channel),
+            ("is_active", is_active),
+        ):
+            if value is not _UNSET:
+                setattr(sub, field, value)
+        if is_active is True:
+            sub.disabled_reason = ""
+        sub.name = sub.name.strip() or sub.url
+        sub.save()
+        return sub
+
+
+def disable_subscription(subscription_id: int, *, reason: str) -> None:
+    with transaction.atomic():
+        sub = _locked(subscription_id)
+        if sub.is_active:
+            sub.is_active = False
+            sub.disabled_reason = reason[:500]
+            sub.save(update_fields=["is_active", "disabled_reason", "updated_at"])
+
+
+def delete_subscription(subscription_id: int) -> None:
+    """Delete the subscription with its delivery log (its history rows stay)."""
+    with transaction.atomic():
+        _locked(subscription_id).delete()
+
+
+def _locked(subscription_id: int) -> WebhookSubscription:
+    try:
+        return WebhookSubscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
+    except WebhookSubscription.DoesNotExist:
+        raise NotFound("No such webhook subscription.") from None
