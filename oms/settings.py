@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "returns",
     "integrations",
     "stores",
+    "demo",
     "oms.observability",
 ]
 
