@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "integrations",
     "webhooks",
     "stores",
+    "demo",
     "oms.observability",
 ]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["oms", "orders", "inventory", "fulfillment", "returns", "integrations"]
+APPS = ["oms", "orders", "inventory", "fulfillment", "returns", "integrations", "demo"]
 
 
 def source_files(*, include: str = "", exclude: tuple[str, ...] = ()) -> list[Path]:

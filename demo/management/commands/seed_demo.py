@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from inventory.services.demo import seed_demo
+from demo.seed import seed_demo
 
 
 class Command(BaseCommand):

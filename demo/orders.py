@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from demo.catalogue import LIMITED_EDITION_SKU
 from inventory.models import Node, NodeKind, Product
 from oms.core.actors import Actor
 from orders.models import Channel, Order
@@ -52,7 +53,6 @@ def place_demo_orders(count: int = 36) -> int:
         Product.objects.filter(is_active=True).order_by("sku").values_list("sku", flat=True)
     )
     stores = list(Node.objects.filter(kind=NodeKind.STORE, can_pickup=True).order_by("code"))
-    limited = _limited_edition()
     now = timezone.now()
     plans = (
         ["ship"] * 14
@@ -67,7 +67,9 @@ def place_demo_orders(count: int = 36) -> int:
         name, postal, city, state = CUSTOMERS[index % len(CUSTOMERS)]
         channel = channels["pos" if kind in ("pickup", "curbside") and index % 2 else "web"]
         n_lines = {"split": 5, "backorder": 1}.get(kind, rng.randint(1, 3))
-        chosen = [limited] if kind == "backorder" else rng.sample(skus, n_lines)
+        # Nobody stocks the limited edition (demo/stock.py): its orders wait as backorders
+        # until an adjustment brings stock (try it from the README).
+        chosen = [LIMITED_EDITION_SKU] if kind == "backorder" else rng.sample(skus, n_lines)
         data = OrderInput(
             external_id=f"{PREFIX}{index:04d}",
             placed_at=now - timedelta(minutes=5 * (len(plans) - index)),
@@ -109,9 +111,3 @@ def place_demo_orders(count: int = 36) -> int:
 
 def _store_near(stores: list[Node], index: int) -> Node:
     return stores[index % len(stores)]
-
-
-def _limited_edition() -> str:
-    """A catalogue product nobody has in stock (seed_demo gives it 0 everywhere), so its
-    orders wait as backorders until an adjustment brings stock: try it from the README."""
-    return "LTD-JACKET-CRIMSON-M"

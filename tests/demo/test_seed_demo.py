@@ -1,4 +1,5 @@
 import re
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -8,7 +9,7 @@ from django.db.models import Count
 from django.test import Client
 
 from inventory.models import Node, NodeKind, Product, StockLevel
-from orders.models import ApiClient, Channel
+from orders.models import ApiClient, Channel, Order
 from tests.conftest import bearer_client
 
 KEY_PATTERN = re.compile(
@@ -143,3 +144,26 @@ def test_seed_demo_prints_an_admin_password_that_logs_in():
     assert Client().login(username="admin", password=first_password) is False
     admin = get_user_model().objects.get(username="admin")
     assert (admin.is_staff, admin.is_superuser, admin.is_active) == (True, True, True)
+
+
+@pytest.mark.django_db
+def test_seed_demo_places_the_demo_orders_once():
+    # given
+    first = seed()
+
+    # when
+    second = seed()
+
+    # then
+    assert "Placed 36 demo orders" in first
+    assert "Placed" not in second
+    demo = Order.objects.filter(external_id__startswith="DEMO-")
+    assert demo.count() == 36
+    assert Counter(demo.values_list("delivery_method", flat=True)) == {
+        "ship": 27,
+        "pickup": 6,
+        "curbside": 3,
+    }
+    assert demo.filter(lines__product__sku="LTD-JACKET-CRIMSON-M").distinct().count() == 4
+    assert demo.filter(holds__kind="fraud").distinct().count() == 2
+    assert demo.filter(service_level="express").count() == 1
