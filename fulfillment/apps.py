@@ -17,12 +17,10 @@ class FulfillmentConfig(AppConfig):
         # person re-processes it. A carrier's tracking update was answered 200 even when
         # refused (the carrier will not resend it), so it is retried automatically too.
         from fulfillment.api.node_messages import ACTIONS, reprocess_node_message
-        from fulfillment.connectors import (
-            simulated,  # noqa: F401
-            x12_file,  # noqa: F401
-        )
+        from fulfillment.connectors import simulated  # noqa: F401
         from fulfillment.services.shipping import TRACKING_KIND, reprocess_tracking
-        from fulfillment.services.x12_inbound import KIND, reprocess_advice
+        from fulfillment.x12 import connector as x12_connector  # noqa: F401
+        from fulfillment.x12.inbox import KIND, reprocess_advice
         from integrations.inbound import register_handler
 
         register_handler(KIND, reprocess_advice, retry=True)

@@ -8,7 +8,7 @@ from fulfillment.services.fulfillment_orders import release_fulfillment
 from fulfillment.services.orchestration import orchestrate_order
 from fulfillment.services.simulation import run_wms_step
 from fulfillment.services.sweeper import find_due_work
-from fulfillment.services.x12_inbound import INBOX_SETTLE_SECONDS, import_x12_inbox
+from fulfillment.x12.inbox import INBOX_SETTLE_SECONDS, import_x12_inbox
 from oms.core.actors import Actor
 from orders.models import Order
 from orders.tasks import capture_payment_task
@@ -69,7 +69,7 @@ def sweep_due_work_task() -> dict[str, int]:
 
 @shared_task(name="fulfillment.tasks.import_x12_inbox_task")
 def import_x12_inbox_task() -> dict[str, int]:
-    """Apply the 945 files waiting in OMS_X12_INBOX_DIR (fulfillment/services/x12_inbound.py)."""
+    """Apply the 945 files waiting in OMS_X12_INBOX_DIR (fulfillment/x12/inbox.py)."""
     results = import_x12_inbox(min_age_seconds=INBOX_SETTLE_SECONDS)
     return {
         "files": len(results),

@@ -9,11 +9,8 @@ import pytest
 from django.utils import timezone
 
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
-from fulfillment.services.x12_inbound import (
-    advice_from_payload,
-    advice_payload,
-    import_945_file,
-)
+from fulfillment.x12.inbox import import_945_file
+from fulfillment.x12.mapping import advice_from_payload, advice_payload
 from integrations.inbound import reprocess_message, retry_due_messages
 from integrations.models import InboundMessage, InboundStatus
 from integrations.x12 import read_945s

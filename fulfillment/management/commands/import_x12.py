@@ -4,7 +4,7 @@
     import_x12 --inbox /srv/sftp/in     another inbox
     import_x12 --node dc-3pl a.edi b.edi   these files, from this node
 
-Each file is moved to processed/ or failed/ beside it (see fulfillment/services/x12_inbound.py).
+Each file is moved to processed/ or failed/ beside it (see fulfillment/x12/inbox.py).
 Importing a file twice has one effect. Exits with status 1 when any file had an error.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from fulfillment.services.x12_inbound import ImportResult, import_945_file, import_x12_inbox
+from fulfillment.x12.inbox import import_945_file, import_x12_inbox
+from fulfillment.x12.results import ImportResult
 from oms.core.errors import DomainError
 
 

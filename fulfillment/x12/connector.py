@@ -1,6 +1,6 @@
 """X12 file connector: a fulfillment order goes to the node as a 940 Warehouse Shipping Order
 file in `<OMS_X12_OUTBOX_DIR>/<node code>/<fulfillment number>.edi`; the warehouse answers with
-945 files dropped in `OMS_X12_INBOX_DIR` (fulfillment/services/x12_inbound.py reads them).
+945 files dropped in `OMS_X12_INBOX_DIR` (fulfillment/x12/inbox.py reads them).
 
 Node settings (`Node.connector_settings`), all optional:
     {"sender_id": "OMS", "receiver_id": "<NODE CODE>", "version": "004010",
