@@ -20,7 +20,9 @@ NSKUS=${NSKUS:-10000}
 HISTORY_ORDERS=${HISTORY_ORDERS:-20000}
 BENCH_DB=${BENCH_DB:-oms_bench}
 FLOOR_DB=${FLOOR_DB:-oms_floor}
-FLOOR_DIR=${FLOOR_DIR:-/work/shared/bench}
+# The SQL floor lives in shared/ beside the checkout; a relative FLOOR_DIR is taken from the
+# checkout (this script runs from there).
+FLOOR_DIR=${FLOOR_DIR:-../shared/bench}
 REDIS_DB=${REDIS_DB:-14}
 MAX_ERROR_RATE=${MAX_ERROR_RATE:-0.001}
 ROUTING_ORDERS=${ROUTING_ORDERS:-300}
@@ -37,6 +39,11 @@ export DJANGO_SETTINGS_MODULE=oms.settings
 export DJANGO_SECRET_KEY="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export DJANGO_DEBUG=0 DB_CONN_MAX_AGE=60
 export PYTHONDONTWRITEBYTECODE=1
+
+if [ ! -f "$FLOOR_DIR/run_floor.sh" ]; then
+  echo "no run_floor.sh in FLOOR_DIR=$FLOOR_DIR (from $ROOT): set FLOOR_DIR to the SQL floor" >&2
+  exit 1
+fi
 
 mkdir -p "$RESULTS"
 TMP=$(mktemp -d)

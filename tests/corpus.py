@@ -1,9 +1,9 @@
 """Where the shared third-party corpus is (real payloads and files, see its PROVENANCE.md).
 
-OMS_CORPUS_DIR when set; else `shared/corpus` beside the checkout (../shared/corpus); else the
-machine-wide /work/shared/corpus, so a clean clone anywhere (CI clones into a temporary
-directory) still runs the corpus tests. Tests that need it skip with the reason when none is
-found."""
+OMS_CORPUS_DIR when set; else `shared/corpus` beside the checkout (../shared/corpus), where CI
+puts it too (it clones into a temporary directory with shared/ beside it). No absolute path: a
+clone anywhere finds the corpus the same way. Tests that need it skip with the reason when none
+is found."""
 
 import os
 from pathlib import Path
@@ -13,7 +13,6 @@ import pytest
 _CANDIDATES = (
     os.environ.get("OMS_CORPUS_DIR", ""),
     str(Path(__file__).resolve().parents[2] / "shared" / "corpus"),
-    "/work/shared/corpus",
 )
 ROOT = next((Path(p) for p in _CANDIDATES if p and Path(p).is_dir()), Path(_CANDIDATES[1]))
 
