@@ -48,7 +48,10 @@ fmt: install ## Format and autofix
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
+upgrade-check: install ## Migrate a database built by FROM=<commit> to this checkout; no row lost
+	PGHOST=$(PGHOST) PGPORT=$(PGPORT) PGUSER=$(PGUSER) FROM=$(FROM) bash scripts/upgrade-check.sh
+
 bench: install ## Capture benchmark on PostgreSQL vs the SQL floor (prints the ratio)
 	PGHOST=$(PGHOST) PGPORT=$(PGPORT) PGUSER=$(PGUSER) bash bench/run.sh
 
-.PHONY: help install run test lint fmt bench
+.PHONY: help install run test lint fmt bench upgrade-check
