@@ -23,7 +23,6 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from integrations.events import INBOUND_MESSAGE_DEAD, stream_for_inbound_message
@@ -115,31 +114,48 @@ def finish_message(message: InboundMessage, *, result: dict[str, Any]) -> None:
     )
 
 
-def settle_message(
-    *, source: str, message_id: str, result: dict[str, Any], payload: Any = None
-) -> int:
-    """A kept refusal whose message was then applied through a log of its own (inventory feeds
-    keep applied messages in `inventory.InventoryFeedMessage`): the failed row is processed,
-    in the transaction of the effect, counting this attempt. `payload`: what was applied, when
-    the sender corrected the message under the same id. Returns the rows settled (0 or 1)."""
-    require_atomic("settle_message()")
-    changes: dict[str, Any] = {}
-    if payload is not None:
-        changes = {"payload": payload, "fingerprint": fingerprint(payload)}
-    return (
-        InboundMessage.objects.filter(source=source, message_id=message_id)
-        .exclude(status=InboundStatus.PROCESSED)
-        .update(
-            status=InboundStatus.PROCESSED,
-            result=result,
-            processed_at=timezone.now(),
-            error_code="",
-            error="",
-            next_attempt_at=None,
-            attempts=F("attempts") + 1,
-            **changes,
-        )
+def claim_message(
+    *, source: str, message_id: str, kind: str, payload: Any, fingerprint: str, subject: str = ""
+) -> InboundMessage | None:
+    """The row of a message about to be applied in the caller's transaction, for a service that
+    deduplicates by its own rules before calling this (inventory feeds: their own content
+    fingerprint, and a refused feed may be corrected and sent again under the same id;
+    inventory/services/feed_messages.py). Finish it with `finish_message()`.
+
+    A new message gets a row (received, attempt 1). A kept refusal of it (failed or dead) is
+    taken over, locked: its content becomes this one and this attempt counts. Returns None when
+    the message was processed meanwhile (a concurrent transaction applied it first): the caller
+    decides what that means."""
+    require_atomic("claim_message()")
+    try:
+        with transaction.atomic():
+            return InboundMessage.objects.create(
+                source=source,
+                message_id=message_id,
+                kind=kind,
+                subject=subject,
+                payload=payload,
+                fingerprint=fingerprint,
+                attempts=1,
+                correlation_id=get_correlation_id() or "",
+                received_at=timezone.now(),
+            )
+    except IntegrityError:
+        pass
+    message = (
+        InboundMessage.objects.select_for_update(of=("self",))
+        .filter(source=source, message_id=message_id)
+        .order_by()
+        .get()
     )
+    if message.status == InboundStatus.PROCESSED:
+        return None
+    message.kind, message.subject = kind, subject
+    message.payload, message.fingerprint = payload, fingerprint
+    message.status = InboundStatus.RECEIVED
+    message.attempts += 1
+    message.save(update_fields=["kind", "subject", "payload", "fingerprint", "status", "attempts"])
+    return message
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -3,8 +3,9 @@
 Products and nodes are master data, edited here with their history kept (simple_history: the
 "History" button shows who changed what). Stock levels are read-only: counts arrive from the
 nodes and reservations are made by orchestration, so a hand edit here would desynchronise them.
-The ledger, reservations and feed messages are read-only records; oversells are closed with
-an action that calls `resolve_oversell()`.
+The ledger and reservations are read-only records; oversells are closed with an action that
+calls `resolve_oversell()`. Feed messages are in the inbound message log (Integrations →
+Inbound messages, kinds `inventory.snapshot` / `inventory.adjustment`).
 """
 
 from typing import Any
@@ -18,7 +19,6 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownF
 from unfold.decorators import action, display
 
 from inventory.models import (
-    InventoryFeedMessage,
     InventoryMovement,
     Node,
     Oversell,
@@ -27,7 +27,6 @@ from inventory.models import (
     StockLevel,
 )
 from inventory.selectors import (
-    feed_messages_for_staff,
     movements_for_staff,
     oversells_for_staff,
     recent_movements,
@@ -280,21 +279,3 @@ class OversellAdmin(ReadOnlyAdmin):
             ),
             success_message=lambda n: f"{plural(n, 'oversell')} resolved.",
         )
-
-
-@admin.register(InventoryFeedMessage)
-class InventoryFeedMessageAdmin(ReadOnlyAdmin):
-    list_display = ("id", "received_at", "source", "message_id", "kind", "node", "as_of", "status")
-    list_filter = (
-        ("kind", ChoicesDropdownFilter),
-        ("status", ChoicesDropdownFilter),
-        ("node", RelatedDropdownFilter),
-    )
-    list_filter_submit = True
-    search_fields = ("message_id", "source")
-    search_help_text = "Message id or source."
-    ordering = ("-id",)
-    actions = None
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[InventoryFeedMessage]:
-        return feed_messages_for_staff()

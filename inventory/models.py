@@ -210,7 +210,7 @@ class InventoryMovement(models.Model):
 
     For every (node, product): on_hand == sum(delta_on_hand) and reserved == sum(delta_reserved).
     `reference_type`/`reference_id` say what caused it ("order", "OMS-7ZN4-H38A"; "feed", the
-    InventoryFeedMessage pk; "return", ...).
+    feed's integrations.InboundMessage pk; "return", ...).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -319,6 +319,9 @@ class Reservation(ConcurrentTransitionMixin, TimeStampedModel):
         self.consumed_quantity = quantity
 
 
+# Inventory feeds are recorded in the inbound message log (integrations.InboundMessage, kinds
+# `inventory.snapshot` / `inventory.adjustment`): inventory/services/feed_messages.py. These are
+# the feed's kind and outcome inside its result.
 class FeedKind(models.TextChoices):
     SNAPSHOT = "snapshot", "Snapshot (full count)"
     ADJUSTMENT = "adjustment", "Adjustment (deltas)"
@@ -328,36 +331,6 @@ class FeedStatus(models.TextChoices):
     APPLIED = "applied", "Applied"
     IGNORED_STALE = "ignored_stale", "Ignored: not newer than the last snapshot"
     DUPLICATE = "duplicate", "Duplicate"
-
-
-class InventoryFeedMessage(models.Model):
-    """An applied inbound inventory message, kept once per (source, message_id): a resend is
-    answered from `result` and changes nothing. A refused one is kept in the inbound message log
-    instead (integrations.InboundMessage, failed), where a person can re-process it after a fix
-    (inventory/services/feeds_inbound.py)."""
-
-    id = models.BigAutoField(primary_key=True)
-    source = models.CharField(max_length=100)
-    message_id = models.CharField(max_length=100)
-    kind = models.CharField(max_length=10, choices=FeedKind.choices)
-    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="feed_messages")
-    as_of = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField()
-    status = models.CharField(max_length=16, choices=FeedStatus.choices)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the message content.")
-    result = models.JSONField(default=dict)
-
-    class Meta:
-        ordering = ["-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["source", "message_id"], name="feed_message_source_id_unique"
-            ),
-        ]
-        indexes = [models.Index(fields=["node", "-id"], name="feed_message_node_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.source}/{self.message_id} ({self.kind}, {self.status})"
 
 
 class OversellStatus(models.TextChoices):
@@ -381,11 +354,12 @@ class Oversell(FSMModelMixin, TimeStampedModel):
     )
     detected_at = models.DateTimeField()
     feed_message = models.ForeignKey(
-        InventoryFeedMessage,
+        "integrations.InboundMessage",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="oversells",
+        related_name="+",
+        help_text="The feed that revealed (or last refreshed) it, in the inbound message log.",
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=200, blank=True)

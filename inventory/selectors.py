@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from inventory.exceptions import InventoryErrorCode, UnknownPostalCode
 from inventory.models import (
-    InventoryFeedMessage,
     InventoryMovement,
     Node,
     NodeQuerySet,
@@ -139,10 +138,6 @@ def reservations_for_staff() -> QuerySet[Reservation]:
 
 def oversells_for_staff() -> QuerySet[Oversell]:
     return Oversell.objects.select_related("node", "product")
-
-
-def feed_messages_for_staff() -> QuerySet[InventoryFeedMessage]:
-    return InventoryFeedMessage.objects.select_related("node")
 
 
 def active_reservations_for_order_lines(order_line_ids: list[int]) -> QuerySet[Reservation]:

@@ -1,18 +1,30 @@
-"""The inbound feed message log: results, deduplication by (source, message_id), and the
-record of each message. Used by inventory/services/feeds.py."""
+"""Applied feed messages in the inbound message log (integrations.InboundMessage, the one log of
+every message a node, carrier or file sends; docs/inbound.md): results, deduplication by
+(source, message_id), and the record of each message. Used by inventory/services/feeds.py.
+
+An applied feed is a processed row of kind `inventory.snapshot` / `inventory.adjustment`,
+subject the node code, payload the feed as sent (feeds_inbound.py, enough to apply it again),
+result the FeedResult a resend is answered with. Its fingerprint is the feed's own: kind, node
+and normalised content (`fingerprint()` below), so 'tee-1' and 'TEE-1' are one message. A
+refused feed is kept in the same row, failed (feeds_inbound.py); applying it later takes the row
+over in the transaction of the effect.
+"""
 
 import hashlib
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.utils import timezone
-
+from integrations.models import InboundMessage, InboundStatus
+from integrations.services import claim_message, finish_message
 from inventory.exceptions import MessageIdReused
-from inventory.models import FeedKind, FeedStatus, InventoryFeedMessage, Node
+from inventory.models import FeedKind, FeedStatus, Node
 from inventory.services.oversells import OversellNotice
+
+# Kinds of feed messages in the inbound message log.
+SNAPSHOT_KIND = "inventory.snapshot"
+ADJUSTMENT_KIND = "inventory.adjustment"
+INBOUND_KIND = {FeedKind.SNAPSHOT: SNAPSHOT_KIND, FeedKind.ADJUSTMENT: ADJUSTMENT_KIND}
 
 
 @dataclass(frozen=True)
@@ -89,51 +101,54 @@ def fingerprint(kind: FeedKind, node_code: str, content: dict[str, Any]) -> str:
 
 
 def previous_result(received: Received) -> FeedResult | None:
-    """The first result of this (source, message_id), marked duplicate; None if it is new."""
-    message = InventoryFeedMessage.objects.filter(
-        source=received.source, message_id=received.message_id
-    ).first()
+    """The first result of this (source, message_id), marked duplicate; None if it was never
+    applied (new, or kept after a refusal)."""
+    message = (
+        InboundMessage.objects.filter(
+            source=received.source,
+            message_id=received.message_id,
+            status=InboundStatus.PROCESSED,
+        )
+        .order_by()
+        .first()
+    )
     if message is None:
         return None
     if message.fingerprint != received.fingerprint:
         raise MessageIdReused(source=received.source, message_id=received.message_id)
     first = FeedResult.from_dict(message.result)
+    applied_at = message.processed_at or message.received_at
     return replace(
         first,
         status=FeedStatus.DUPLICATE,
         duplicate=True,
         detail=(
             f"Duplicate: message {received.message_id!r} was received at "
-            f"{message.received_at.isoformat()} ({message.get_status_display().lower()}). "
+            f"{applied_at.isoformat()} ({first.status.label.lower()}). "
             "Nothing changed."
         ),
     )
 
 
 def keep_message(
-    received: Received, kind: FeedKind, as_of: datetime | None, result: FeedResult | None
-) -> InventoryFeedMessage:
-    """Record the message (with its final result, or with the result to come)."""
-    message = InventoryFeedMessage(
+    received: Received, kind: FeedKind, payload: dict[str, Any], result: FeedResult | None
+) -> InboundMessage:
+    """Record the message being applied (with its final result, or with the result to come)."""
+    message = claim_message(
         source=received.source,
         message_id=received.message_id,
-        kind=kind,
-        node=received.node,
-        as_of=as_of,
-        received_at=timezone.now(),
-        status=result.status if result is not None else FeedStatus.APPLIED,
+        kind=INBOUND_KIND[kind],
+        subject=received.node.code,
+        payload=payload,
         fingerprint=received.fingerprint,
-        result=result.as_dict() if result is not None else {},
     )
-    try:
-        with transaction.atomic():
-            message.save(force_insert=True)
-    except IntegrityError:
+    if message is None:
         # The same (source, message_id) was just applied to another node: a different message.
-        raise MessageIdReused(source=received.source, message_id=received.message_id) from None
+        raise MessageIdReused(source=received.source, message_id=received.message_id)
+    if result is not None:
+        store_result(message, result)
     return message
 
 
-def store_result(message: InventoryFeedMessage, result: FeedResult) -> None:
-    message.result = result.as_dict()
-    message.save(update_fields=["result"])
+def store_result(message: InboundMessage, result: FeedResult) -> None:
+    finish_message(message, result=result.as_dict())

@@ -1,10 +1,12 @@
 """Inventory feeds from nodes: full counts (snapshots) and deltas (adjustments).
 
-- Each message is applied at most once per (source, message_id). A resend with the same content
-  returns the first result with `duplicate=True` and changes nothing; the same id with other
-  content is refused (`message_id_reused`). A refused message leaves nothing here, so it may be
-  resent (corrected, under the same id); it is kept as a failed inbound message for the ops
-  console and can be re-processed there after a fix (feeds_inbound.py, docs/inbound.md).
+- Each message is applied at most once per (source, message_id), recorded in the inbound message
+  log (integrations.InboundMessage, processed, with its result: feed_messages.py). A resend with
+  the same content returns the first result with `duplicate=True` and changes nothing; the same
+  id with other content is refused (`message_id_reused`). A refused message is not applied, so
+  it may be resent (corrected, under the same id); it is kept as a failed inbound message for
+  the ops console and can be re-processed there after a fix (feeds_inbound.py,
+  docs/inbound.md).
 - A snapshot is a FULL count of the node: every product of the node that is not listed counts
   0. A snapshot whose `as_of` is not newer than the node's last applied one is ignored (kept as
   `ignored_stale`, nothing changed) and the result says so.
@@ -14,7 +16,7 @@
   (inventory/services/oversells.py) and records `inventory.oversold`.
 
 Locks: the node (stream root of `node:<code>`), then its stock rows by product. Every on_hand
-change writes a ledger movement (reference_type "feed", reference_id = the feed message pk).
+change writes a ledger movement (reference_type "feed", reference_id = the inbound message pk).
 When available stock rose for some products, backorder allocation is scheduled on commit.
 """
 
@@ -60,7 +62,6 @@ from inventory.services.feeds_inbound import (
     SNAPSHOT_KIND,
     adjustment_from_payload,
     adjustment_payload,
-    apply_and_settle,
     kept_if_refused,
     snapshot_from_payload,
     snapshot_payload,
@@ -110,9 +111,10 @@ def apply_snapshot(
 ) -> FeedResult:
     """Apply a node's full count as of `as_of` (unlisted products of the node count 0); a
     refusal is raised and kept as a failed `inventory.snapshot` inbound message."""
+    payload = snapshot_payload(node_code=node_code, as_of=as_of, counts=counts)
     return kept_if_refused(
         kind=SNAPSHOT_KIND,
-        payload=snapshot_payload(node_code=node_code, as_of=as_of, counts=counts),
+        payload=payload,
         source=source,
         message_id=message_id,
         apply=partial(
@@ -120,6 +122,7 @@ def apply_snapshot(
             node_code=node_code,
             as_of=as_of,
             counts=counts,
+            payload=payload,
             source=source,
             message_id=message_id,
             actor=actor,
@@ -137,9 +140,10 @@ def apply_adjustment(
 ) -> FeedResult:
     """Apply `(sku, delta, reason)` lines to on_hand at one node, once per (source, message_id);
     a refusal is raised and kept as a failed `inventory.adjustment` inbound message."""
+    payload = adjustment_payload(node_code=node_code, lines=lines)
     return kept_if_refused(
         kind=ADJUSTMENT_KIND,
-        payload=adjustment_payload(node_code=node_code, lines=lines),
+        payload=payload,
         source=source,
         message_id=message_id,
         apply=partial(
@@ -148,6 +152,7 @@ def apply_adjustment(
             message_id=message_id,
             source=source,
             lines=lines,
+            payload=payload,
             actor=actor,
         ),
     )
@@ -155,15 +160,14 @@ def apply_adjustment(
 
 def reprocess_feed_message(message: InboundMessage, actor: Actor) -> dict[str, Any]:
     """Apply a kept, refused feed again from its payload, through the same service under the
-    same (source, message id): integrations/inbound.py, registered in inventory/apps.py."""
+    same (source, message id), which processes this row with the effect: integrations/inbound.py,
+    registered in inventory/apps.py."""
     if message.kind == SNAPSHOT_KIND:
         apply = partial(_apply_snapshot, **snapshot_from_payload(message.payload))
     else:
         apply = partial(_apply_adjustment, **adjustment_from_payload(message.payload))
-    result = apply_and_settle(
-        source=message.source,
-        message_id=message.message_id,
-        apply=partial(apply, source=message.source, message_id=message.message_id, actor=actor),
+    result = apply(
+        payload=message.payload, source=message.source, message_id=message.message_id, actor=actor
     )
     return result.as_dict()
 
@@ -173,11 +177,13 @@ def _apply_snapshot(
     node_code: str,
     as_of: datetime,
     counts: dict[str, int],
+    payload: dict[str, Any],
     source: str,
     message_id: str,
     actor: Actor,
 ) -> FeedResult:
-    """Apply a node's full count as of `as_of` (unlisted products of the node count 0).
+    """Apply a node's full count as of `as_of` (unlisted products of the node count 0); the
+    message is recorded with `payload` (the feed as sent).
 
     Sets on_hand (one `snapshot` movement per changed row) and last_reported_at = as_of on every
     stock row of the node, creating rows for listed products the node did not have; records
@@ -231,9 +237,9 @@ def _apply_snapshot(
                     f"last one applied ({node.last_snapshot_at.isoformat()}). Nothing changed."
                 ),
             )
-            keep_message(received, FeedKind.SNAPSHOT, as_of, stale)
+            keep_message(received, FeedKind.SNAPSHOT, payload, stale)
             return stale
-        message = keep_message(received, FeedKind.SNAPSHOT, as_of, None)
+        message = keep_message(received, FeedKind.SNAPSHOT, payload, None)
         _create_missing_levels(node.pk, [p.pk for p in products.values()])
         levels = lock_stock_levels_of_node(node.pk)
         target = {products[sku].pk: on_hand for sku, on_hand in counts.items()}
@@ -301,9 +307,11 @@ def _apply_adjustment(
     message_id: str,
     source: str,
     lines: Sequence[tuple[str, int, str]],
+    payload: dict[str, Any],
     actor: Actor,
 ) -> FeedResult:
-    """Apply `(sku, delta, reason)` lines to on_hand at one node, once per (source, message_id).
+    """Apply `(sku, delta, reason)` lines to on_hand at one node, once per (source, message_id);
+    the message is recorded with `payload` (the feed as sent).
 
     All or nothing: `adjustment_refused` (409) with `on_hand_would_go_negative` per offending
     line when any product would go below zero (lines of one SKU count in order); `unknown_node`,
@@ -359,7 +367,7 @@ def _apply_adjustment(
                 )
         if refused:
             raise AdjustmentRefused(refused)  # rolls back the rows created above
-        message = keep_message(received, FeedKind.ADJUSTMENT, None, None)
+        message = keep_message(received, FeedKind.ADJUSTMENT, payload, None)
         now = timezone.now()
         changed_levels = []
         for product_id, level in sorted(levels.items()):
@@ -429,10 +437,10 @@ def _changed_payload(changes: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def _applied(
-    kind: str,
+    kind: FeedKind,
     *,
     node: Node,
-    message: Any,
+    message: InboundMessage,
     event: Any,
     counted: Any,
     changes: Any,
@@ -440,12 +448,13 @@ def _applied(
     actor: Actor,
 ) -> FeedResult:
     """After a feed changed the counters (in its transaction): record the oversells it revealed
-    among `counted` levels (and their case), and store the result on the feed message."""
+    among `counted` levels (and their case), and store the result on its inbound message."""
     oversells = record_oversells(
         node=node,
         levels=counted,
         sku_of=sku_of,
         feed_message=message,
+        cause=kind,
         actor=actor,
         causation_id=event.event_id,
     )

@@ -1,17 +1,17 @@
-"""Refused inventory feeds in the inbound message log (docs/inbound.md).
+"""Inventory feeds in the inbound message log (docs/inbound.md): their payloads, and refusals.
 
-Applied feeds are recorded in `inventory.InventoryFeedMessage` (feed_messages.py): it carries the
-per-node result a resend is answered with, and it deduplicates. A REFUSED feed (unknown node or
-SKU, a negative count, an adjustment that would go negative, ...) leaves nothing there; it is
-kept as a failed `integrations.InboundMessage` instead, under the feed's own (source, message
-id), with kind `inventory.snapshot` or `inventory.adjustment`, the node as subject and the
-content as payload, so the ops console shows it and a person can re-process it after the fix.
+Every feed is kept in `integrations.InboundMessage` under its own (source, message id), with
+kind `inventory.snapshot` or `inventory.adjustment`, the node as subject and the feed as sent as
+payload (the shapes below). An applied feed is a processed row carrying the per-node result a
+resend is answered with (feed_messages.py deduplicates on it). A REFUSED feed (unknown node or
+SKU, a negative count, an adjustment that would go negative, ...) is kept as a failed row, so
+the ops console shows it and a person can re-process it after the fix.
 
 - The sender was answered with the refusal (the API's 4xx, the import command's errors), so it
   owns the retry: AfterFailure.ANSWERED, no automatic retry.
 - A node may correct a refused feed and send it again under the same id: the kept row follows
-  the content sent last, and when a feed is applied (sent again or re-processed) its kept row
-  is settled (processed, with the feed's result) in the transaction of the effect.
+  the content sent last, and when the feed is applied (sent again or re-processed) the feed
+  service takes the row over and processes it in the transaction of the effect.
 - `message_id_reused` is not kept: the id already names another, applied message.
 """
 
@@ -19,15 +19,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-
-from integrations.services import AfterFailure, record_failure, settle_message
+from integrations.services import AfterFailure, record_failure
 from inventory.exceptions import MessageIdReused
-from inventory.services.feed_messages import FeedResult
+from inventory.services.feed_messages import ADJUSTMENT_KIND, SNAPSHOT_KIND, FeedResult
 from oms.core.errors import DomainError
 
-SNAPSHOT_KIND = "inventory.snapshot"
-ADJUSTMENT_KIND = "inventory.adjustment"
 KINDS = (SNAPSHOT_KIND, ADJUSTMENT_KIND)
 
 
@@ -66,19 +62,6 @@ def adjustment_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def apply_and_settle(
-    *, source: str, message_id: str, apply: Callable[[], FeedResult], payload: Any = None
-) -> FeedResult:
-    """Apply a feed; if a refusal of it was kept, settle that row with the effect."""
-    with transaction.atomic():
-        result = apply()
-        if not result.duplicate:
-            settle_message(
-                source=source, message_id=message_id, result=result.as_dict(), payload=payload
-            )
-    return result
-
-
 def kept_if_refused(
     *,
     kind: str,
@@ -89,7 +72,7 @@ def kept_if_refused(
 ) -> FeedResult:
     """Apply a feed as it arrives; a refusal is kept (failed, answered) and raised."""
     try:
-        return apply_and_settle(source=source, message_id=message_id, apply=apply, payload=payload)
+        return apply()
     except MessageIdReused:
         raise
     except DomainError as exc:

@@ -12,16 +12,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.models import InboundMessage
 from inventory.events import INVENTORY_OVERSELL_RESOLVED, INVENTORY_OVERSOLD, stream_for_node
 from inventory.exceptions import InventoryErrorCode
 from inventory.locks import lock_node, lock_oversell
-from inventory.models import (
-    InventoryFeedMessage,
-    Node,
-    Oversell,
-    OversellStatus,
-    StockLevel,
-)
+from inventory.models import FeedKind, Node, Oversell, OversellStatus, StockLevel
 from oms.core.actors import Actor
 from oms.core.errors import NotFound, TransitionRefused
 from oms.core.transactions import require_atomic
@@ -51,13 +46,15 @@ def record_oversells(
     node: Node,
     levels: Sequence[StockLevel],
     sku_of: dict[int, str],
-    feed_message: InventoryFeedMessage,
+    feed_message: InboundMessage,
+    cause: FeedKind,
     actor: Actor,
     causation_id: uuid.UUID | None = None,
 ) -> list[OversellNotice]:
     """Open (or refresh) an oversell for each level whose on_hand is below reserved.
 
-    `levels` carry their new on_hand and reserved (read under the caller's row locks). A new
+    `feed_message` is the feed's row in the inbound message log, `cause` its kind. `levels`
+    carry their new on_hand and reserved (read under the caller's row locks). A new
     oversell, or an open one whose figures changed, records `inventory.oversold`; an open one
     with the same figures is reported again but records nothing. The caller holds the node lock.
     """
@@ -115,7 +112,7 @@ def record_oversells(
                 causation_id=causation_id,
                 payload={
                     **notice.as_dict(),
-                    "cause": feed_message.kind,
+                    "cause": str(cause),
                     "source": feed_message.source,
                     "message_id": feed_message.message_id,
                 },

@@ -1,7 +1,8 @@
 """Refused inventory feeds in the inbound message log: kept as failed `inventory.snapshot` /
 `inventory.adjustment` messages (answered, so never retried automatically), visible and
 re-processable in Integrations > Inbound messages after a fix, settled when the node sends the
-message again; applied feeds stay in InventoryFeedMessage, and a duplicate still has no effect."""
+message again (the same row, then processed: the inbound message log is the feed's only log), and
+a duplicate still has no effect."""
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
@@ -13,7 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from integrations.inbound import reprocess_message, retry_due_messages
 from integrations.models import InboundMessage
-from inventory.models import InventoryFeedMessage, InventoryMovement
+from inventory.models import InventoryMovement
 from inventory.services.feeds import apply_snapshot
 from inventory.services.feeds_inbound import (
     adjustment_from_payload,
@@ -54,7 +55,7 @@ def snapshot(message_id: str, counts: dict[str, int], as_of: str = "2026-11-20T0
 
 def adjustment_effects() -> tuple[int, int]:
     """Movements and events of the feed adj-1."""
-    feed = InventoryFeedMessage.objects.filter(message_id="adj-1").first()
+    feed = InboundMessage.objects.filter(message_id="adj-1", status="processed").first()
     movements = InventoryMovement.objects.filter(
         reason="adjustment", reference_type="feed", reference_id=str(feed.pk if feed else 0)
     )
@@ -88,7 +89,7 @@ def test_a_refused_adjustment_is_kept_and_a_person_reprocesses_it_in_the_admin_a
         "node": "dc-east",
         "lines": [{"sku": "TEE-1", "delta": -12, "reason": "count"}],
     }
-    assert not InventoryFeedMessage.objects.exists()
+    assert adjustment_effects() == (0, 0)
     assert retry_due_messages()["due"] == 0
 
     # and: the ops console lists it; re-processing before the fix is refused and recorded
@@ -111,8 +112,7 @@ def test_a_refused_adjustment_is_kept_and_a_person_reprocesses_it_in_the_admin_a
     assert messages_of(done) == [("success", "1 message re-processed.")]
     assert (message.status, message.attempts, message.error_code) == ("processed", 3, "")
     assert message.result["status"] == "applied"
-    feed = InventoryFeedMessage.objects.get(message_id="adj-1")
-    assert (feed.source, feed.kind, feed.status) == ("api:dc-east", "adjustment", "applied")
+    assert InboundMessage.objects.filter(message_id="adj-1").count() == 1  # one row, one log
     assert on_hand(levels) == {"TEE": 8, "MUG": 4}
     assert adjustment_effects() == (1, 1)
 
@@ -179,14 +179,18 @@ def test_a_corrected_resend_refused_again_replaces_the_kept_content(web_api, lev
     assert again.json()["duplicate"] is True
 
 
-def test_an_id_reused_with_other_content_is_refused_and_not_kept(web_api, levels):
+def test_an_id_reused_with_other_content_is_refused_and_leaves_the_applied_message_alone(
+    web_api, levels
+):
     assert web_api.post(ADJUSTMENTS, adjustment("adj-3", ("TEE-1", 1)), format="json")
 
     reused = web_api.post(ADJUSTMENTS, adjustment("adj-3", ("TEE-1", 2)), format="json")
 
     assert reused.status_code == 409
     assert reused.json()["code"] == "message_id_reused"
-    assert not InboundMessage.objects.exists()
+    message = InboundMessage.objects.get()  # the applied one, untouched by the refusal
+    assert (message.status, message.attempts, message.error_code) == ("processed", 1, "")
+    assert message.payload["lines"] == [{"sku": "TEE-1", "delta": 1, "reason": "count"}]
     assert on_hand(levels) == {"TEE": 11, "MUG": 4}
 
 
@@ -209,12 +213,17 @@ def test_a_refused_feed_from_any_caller_is_kept_and_reprocessable(levels):
         "failed",
     )
 
-    north = NodeFactory(code="dc-north")  # the fix: the node is set up
+    NodeFactory(code="dc-north")  # the fix: the node is set up
     reprocess_message(message_id=message.pk, actor=PERSON)
 
     message.refresh_from_db()
-    feed = InventoryFeedMessage.objects.get()
-    assert (message.status, feed.node_id, feed.as_of) == ("processed", north.pk, as_of)
+    assert InboundMessage.objects.count() == 1
+    assert (message.status, message.subject, message.result["node"]) == (
+        "processed",
+        "dc-north",
+        "dc-north",
+    )
+    assert message.payload["as_of"] == as_of.isoformat()
     assert Event.objects.filter(type="inventory.snapshot_applied").count() == 1
 
 

@@ -6,14 +6,9 @@ import pytest
 from django.db import transaction
 
 from fulfillment.tasks import allocate_backorders_task
+from integrations.models import InboundMessage
 from inventory.exceptions import AdjustmentRefused, MessageIdReused
-from inventory.models import (
-    InventoryFeedMessage,
-    InventoryMovement,
-    Oversell,
-    OversellStatus,
-    StockLevel,
-)
+from inventory.models import InventoryMovement, Oversell, OversellStatus, StockLevel
 from inventory.reservations import ReservationRequest, reserve
 from inventory.selectors import find_ledger_mismatches
 from inventory.services.feeds import apply_adjustment, apply_snapshot, build_snapshot_counts
@@ -111,9 +106,19 @@ def test_snapshot_sets_counts_zeroes_unlisted_products_and_creates_missing_rows(
     }
     node.refresh_from_db()
     assert node.last_snapshot_at == T0
-    message = InventoryFeedMessage.objects.get()
-    assert (message.kind, message.status, message.as_of) == ("snapshot", "applied", T0)
-    assert message.result == result.as_dict()
+    message = InboundMessage.objects.get()
+    assert (message.source, message.message_id, message.kind, message.subject) == (
+        "wms",
+        "count-1",
+        "inventory.snapshot",
+        "dc-east",
+    )
+    assert (message.status, message.attempts, message.result) == ("processed", 1, result.as_dict())
+    assert message.payload == {  # as sent: enough to apply it again
+        "node": "dc-east",
+        "as_of": "2026-11-20T06:00:00+00:00",
+        "counts": [{"sku": "tee", "on_hand": 12}, {"sku": "CAP", "on_hand": 3}],
+    }
     snapshot_rows = InventoryMovement.objects.filter(reason="snapshot")
     assert set(snapshot_rows.values_list("product__sku", "delta_on_hand", "reference_id")) == {
         ("TEE", 2, str(message.pk)),
@@ -148,7 +153,8 @@ def test_a_snapshot_not_newer_than_the_last_one_is_ignored_and_says_so(levels, _
     assert "not newer than the last one applied (2026-11-20T06:00:00+00:00)" in result.detail
     assert on_hand(levels) == {"TEE": 7, "MUG": 1}
     assert InventoryMovement.objects.count() == movements_before
-    assert InventoryFeedMessage.objects.get(message_id="count-0").status == "ignored_stale"
+    stale = InboundMessage.objects.get(message_id="count-0")
+    assert (stale.status, stale.result["status"]) == ("processed", "ignored_stale")
     assert feed_events() == [("inventory.snapshot_applied", 3)]
 
 
@@ -162,9 +168,13 @@ def test_a_resent_snapshot_returns_the_first_result_and_changes_nothing(levels):
     # then
     assert (again.status, again.duplicate) == ("duplicate", True)
     assert again.changed == first.changed
-    assert again.detail.startswith("Duplicate: message 'count-1' was received at")
+    message = InboundMessage.objects.get()
+    assert again.detail == (
+        f"Duplicate: message 'count-1' was received at {message.processed_at.isoformat()} "
+        "(applied). Nothing changed."
+    )
     assert on_hand(levels) == {"TEE": 7, "MUG": 1}
-    assert InventoryFeedMessage.objects.count() == 1
+    assert (message.status, message.attempts) == ("processed", 1)
     assert InventoryMovement.objects.filter(reason="snapshot").count() == 2
     assert len(feed_events()) == 1
 
@@ -203,7 +213,7 @@ def test_an_invalid_snapshot_reports_every_error_and_changes_nothing(levels):
         ("negative_count", "counts[2].on_hand"),
     ]
     assert (on_hand(levels), InventoryMovement.objects.count(), Event.objects.count()) == before
-    assert not InventoryFeedMessage.objects.exists()
+    assert not InboundMessage.objects.filter(status="processed").exists()
 
 
 @pytest.mark.parametrize(
@@ -230,7 +240,7 @@ def test_snapshot_refusals(levels, _case, node_code, counts, as_of, expected):
     # then
     assert [(e.code, e.field) for e in raised.value.errors] == expected
     assert on_hand(levels) == {"TEE": 10, "MUG": 4}
-    assert not InventoryFeedMessage.objects.exists()
+    assert not InboundMessage.objects.filter(status="processed").exists()
 
 
 def test_build_snapshot_counts_refuses_a_sku_listed_twice():
@@ -257,7 +267,7 @@ def test_a_count_below_reserved_opens_an_oversell(levels):
         2,
         OversellStatus.OPEN,
     )
-    assert oversell.feed_message == InventoryFeedMessage.objects.get()
+    assert oversell.feed_message == InboundMessage.objects.get()
     assert [o.as_dict() for o in result.oversells] == [
         {"oversell_id": oversell.pk, "sku": "TEE", "on_hand": 4, "reserved": 6, "shortfall": 2}
     ]
@@ -364,7 +374,16 @@ def test_an_adjustment_applies_each_line_through_the_ledger(levels):
         ("MUG", 4, 6),
     ]
     assert on_hand(levels) == {"TEE": 8, "MUG": 6}
-    message = InventoryFeedMessage.objects.get()
+    message = InboundMessage.objects.get()
+    assert (message.kind, message.status) == ("inventory.adjustment", "processed")
+    assert message.payload == {
+        "node": "dc-east",
+        "lines": [
+            {"sku": "tee", "delta": -3, "reason": "damaged"},
+            {"sku": "MUG", "delta": 2, "reason": "found"},
+            {"sku": "TEE", "delta": 1, "reason": "found"},
+        ],
+    }
     assert list(
         InventoryMovement.objects.filter(reason="adjustment", reference_type="feed").values_list(
             "product__sku", "delta_on_hand", "note", "reference_id"
@@ -414,7 +433,8 @@ def test_an_adjustment_that_would_go_negative_is_refused_whole(levels):
     ]
     assert on_hand(levels) == {"TEE": 10, "MUG": 4}
     assert (InventoryMovement.objects.count(), Event.objects.count()) == before
-    assert not InventoryFeedMessage.objects.exists()  # the sender may resend it later
+    # not applied (kept as failed, for the record): the sender may resend it later
+    assert not InboundMessage.objects.filter(status="processed").exists()
 
 
 def test_a_refused_adjustment_for_a_product_the_node_lacks_creates_no_stock_row(node, levels):

@@ -5,7 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from inventory.models import InventoryFeedMessage, InventoryMovement
+from integrations.models import InboundMessage
+from inventory.models import InventoryMovement
 from tests.factories.inventory import on_hand
 
 pytestmark = pytest.mark.django_db
@@ -33,8 +34,12 @@ def test_a_snapshot_file_is_applied_and_summarised(tmp_path, levels):
     ]
     assert err == ""
     assert on_hand(levels) == {"TEE": 12, "MUG": 4}
-    message = InventoryFeedMessage.objects.get()
-    assert (message.source, message.message_id) == ("file:dc-east", "c-1")
+    message = InboundMessage.objects.get()
+    assert (message.source, message.message_id, message.status) == (
+        "file:dc-east",
+        "c-1",
+        "processed",
+    )
 
 
 def test_importing_the_same_file_twice_applies_it_once(tmp_path, levels):
@@ -67,7 +72,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_applied(tmp_path, levels):
         "row 5: negative_count: A count cannot be negative (-1).",
     ]
     assert on_hand(levels) == {"TEE": 10, "MUG": 4}
-    assert not InventoryFeedMessage.objects.exists()
+    assert not InboundMessage.objects.exists()
 
 
 def test_the_error_report_names_rows_codes_and_messages(tmp_path, levels):

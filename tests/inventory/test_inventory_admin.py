@@ -1,4 +1,4 @@
-"""The inventory records in the admin: ledger, reservations, oversells, feed messages."""
+"""The inventory records in the admin: ledger, reservations, oversells."""
 
 from datetime import UTC, datetime
 
@@ -93,7 +93,7 @@ def test_ledger_list_filters_by_reason_and_searches_by_reference(admin_client, l
 
 @pytest.mark.parametrize(
     ("model", "rows"),
-    [("inventorymovement", 7), ("reservation", 5), ("oversell", 1), ("inventoryfeedmessage", 1)],
+    [("inventorymovement", 7), ("reservation", 5), ("oversell", 1)],
 )
 def test_inventory_records_are_read_only_in_the_admin(admin_client, level, model, rows):
     # given: opening count, 5 reservations, a count of 2 (one snapshot movement, one oversell)

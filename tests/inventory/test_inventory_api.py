@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from inventory.models import InventoryFeedMessage, InventoryMovement
+from integrations.models import InboundMessage
+from inventory.models import InventoryMovement
 from oms.events.models import Event
 from tests.factories.inventory import NodeFactory, ProductFactory, StoreFactory, on_hand, stocked
 
@@ -51,8 +52,13 @@ def test_post_snapshot_applies_the_count(web_api, levels):
         "oversells": [],
     }
     assert on_hand(levels) == {"TEE": 12, "MUG": 4}
-    message = InventoryFeedMessage.objects.get()
-    assert (message.source, message.message_id) == ("api:dc-east", "wms-0001")
+    message = InboundMessage.objects.get()
+    assert (message.source, message.message_id, message.kind, message.status) == (
+        "api:dc-east",
+        "wms-0001",
+        "inventory.snapshot",
+        "processed",
+    )
     event = Event.objects.get(type="inventory.snapshot_applied")
     assert (event.actor_kind, event.actor_label) == ("api_client", "storefront")
 
@@ -128,7 +134,7 @@ def test_post_snapshot_with_unknown_node_and_skus_is_400_with_per_line_codes(web
         ("negative_count", "counts[1].on_hand"),
     ]
     assert on_hand(levels) == {"TEE": 10, "MUG": 4}
-    assert not InventoryFeedMessage.objects.exists()
+    assert not InboundMessage.objects.filter(status="processed").exists()
 
 
 def test_post_snapshot_with_a_malformed_body_is_400(web_api, levels):
