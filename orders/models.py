@@ -149,7 +149,7 @@ class ServiceLevel(models.TextChoices):
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
-    def for_channel(self, channel_id: int) -> "OrderQuerySet":
+    def for_channel(self, channel_id: int | None) -> "OrderQuerySet":
         return self.filter(channel_id=channel_id)
 
     def open(self) -> "OrderQuerySet":

@@ -42,7 +42,7 @@ def _payload(rule_set: RoutingRuleSet) -> dict[str, Any]:
         "rule_set_id": rule_set.pk,
         "key": rule_set.key,
         "version": rule_set.version,
-        "channel": rule_set.channel.code if rule_set.channel_id else None,
+        "channel": rule_set.channel.code if rule_set.channel is not None else None,
         "status": rule_set.status,
     }
 
@@ -181,7 +181,7 @@ def approve_rule_set(
             )
         current = (
             RoutingRuleSet.objects.select_for_update(of=("self",))
-            .filter(status=RuleSetStatus.ACTIVE, channel_id=rule_set.channel_id)
+            .filter(status=RuleSetStatus.ACTIVE, channel=rule_set.channel_id)
             .first()
         )
         approve_version(rule_set, approver=approver, note=note, current=current, flow=FLOW)

@@ -429,7 +429,7 @@ def _changed_payload(changes: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def _applied(
-    kind: str,
+    kind: FeedKind,
     *,
     node: Node,
     message: Any,
