@@ -38,11 +38,20 @@ test: install ## Run the whole suite against PostgreSQL and Redis on 127.0.0.1
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) OMS_ALLOW_INSECURE_KEY=1 \
 		$(PY) -m pytest --create-db $(PYTEST_ARGS)
 
-lint: install ## ruff, formatting, import contracts, migrations up to date
+# mypy's files: the kernel package (oms) whole, and in every other top-level package named in
+# [tool.importlinter] root_packages its models, services, selectors and handlers.
+MYPY_APPS = $(shell $(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["importlinter"]["root_packages"])')
+MYPY_FILES = oms $(wildcard $(foreach app,$(filter-out oms,$(MYPY_APPS)),$(addprefix $(app)/,models.py models services.py services selectors.py handlers.py)))
+
+lint: install ## ruff, formatting, import contracts, mypy, migrations up to date
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+	$(MAKE) --no-print-directory mypy
 	$(PY) manage.py makemigrations --check --dry-run
+
+mypy: install ## Type-check the kernel and every app's models, services, selectors, handlers
+	.venv/bin/mypy $(MYPY_FILES)
 
 fmt: install ## Format and autofix
 	.venv/bin/ruff format .
@@ -54,4 +63,4 @@ upgrade-check: install ## Migrate a database built by FROM=<commit> to this chec
 bench: install ## Capture benchmark on PostgreSQL vs the SQL floor (prints the ratio)
 	PGHOST=$(PGHOST) PGPORT=$(PGPORT) PGUSER=$(PGUSER) bash bench/run.sh
 
-.PHONY: help install run test lint fmt bench upgrade-check
+.PHONY: help install run test lint mypy fmt bench upgrade-check

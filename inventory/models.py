@@ -37,10 +37,10 @@ class Product(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Normalisation, not logic: the unique index must see the canonical form.
         self.sku = normalize_sku(self.sku)
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
 
 class NodeKind(models.TextChoices):

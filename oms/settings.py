@@ -7,6 +7,7 @@ PostgreSQL with a real broker. Every variable is listed in README.md ("Configura
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -235,7 +236,7 @@ OMS_READYZ_BROKER_TIMEOUT = env.float("OMS_READYZ_BROKER_TIMEOUT", default=1.5)
 
 # --- Logging: JSON lines with the correlation id of the request or task -------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"correlation": {"()": "oms.core.correlation.CorrelationIdLogFilter"}},

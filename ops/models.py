@@ -5,6 +5,9 @@ maker-checker approved like routing rule sets).
 Transitions only assign fields; ops/services decide when they happen and record events.
 """
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,6 +15,9 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
 from oms.core.models import TimeStampedModel, VersionedRuleSet
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the AUTH_USER_MODEL `assignee` points to
 
 
 class Queue(TimeStampedModel):
@@ -137,7 +143,7 @@ class ExceptionCase(FSMModelMixin, TimeStampedModel):
     @property
     def stream(self) -> str:
         """Cases about an order or its fulfillments belong to the order's stream."""
-        if self.order_id is not None:
+        if self.order is not None:
             return f"order:{self.order.number}"
         return f"exception:{self.pk}"
 
@@ -146,7 +152,7 @@ class ExceptionCase(FSMModelMixin, TimeStampedModel):
         source=[CaseStatus.OPEN, CaseStatus.IN_PROGRESS],
         target=CaseStatus.IN_PROGRESS,
     )
-    def assign(self, *, to: object) -> None:
+    def assign(self, *, to: "User") -> None:
         self.assignee = to
 
     @transition(field=status, source=CaseStatus.OPEN, target=CaseStatus.IN_PROGRESS)
@@ -156,7 +162,7 @@ class ExceptionCase(FSMModelMixin, TimeStampedModel):
     @transition(
         field=status, source=[CaseStatus.OPEN, CaseStatus.IN_PROGRESS], target=CaseStatus.RESOLVED
     )
-    def resolve(self, *, at: object, resolution: str, note: str) -> None:
+    def resolve(self, *, at: datetime, resolution: str, note: str) -> None:
         self.resolved_at = at
         self.resolution = resolution[:40]
         self.resolution_note = note
@@ -164,7 +170,7 @@ class ExceptionCase(FSMModelMixin, TimeStampedModel):
     @transition(
         field=status, source=[CaseStatus.OPEN, CaseStatus.IN_PROGRESS], target=CaseStatus.DISMISSED
     )
-    def dismiss(self, *, at: object, note: str) -> None:
+    def dismiss(self, *, at: datetime, note: str) -> None:
         self.resolved_at = at
         self.resolution = "dismissed"
         self.resolution_note = note

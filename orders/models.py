@@ -7,6 +7,7 @@ orders/services/ lock the row, call the transition, save with update_fields and 
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 
 from django.db import models
 from django.db.models import Q
@@ -18,7 +19,7 @@ from oms.core.models import TimeStampedModel
 from oms.core.money import DECIMAL_PLACES, MAX_DIGITS
 
 
-def money_field(**kwargs: object) -> models.DecimalField:
+def money_field(**kwargs: Any) -> models.DecimalField:
     return models.DecimalField(
         max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, default=Decimal("0"), **kwargs
     )
@@ -90,7 +91,10 @@ class ApiClient(TimeStampedModel):
 
     @property
     def scope_label(self) -> str:
-        return f"channel {self.channel.code}" if self.channel_id else f"node {self.node.code}"
+        if self.channel is not None:
+            return f"channel {self.channel.code}"
+        # apiclient_exactly_one_scope: without a channel there is a node.
+        return f"node {cast(Node, self.node).code}"
 
 
 class OrderStatus(models.TextChoices):
@@ -145,7 +149,7 @@ class ServiceLevel(models.TextChoices):
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
-    def for_channel(self, channel_id: int) -> "OrderQuerySet":
+    def for_channel(self, channel_id: int | None) -> "OrderQuerySet":
         return self.filter(channel_id=channel_id)
 
     def open(self) -> "OrderQuerySet":
@@ -286,7 +290,8 @@ class Order(FSMModelMixin, TimeStampedModel):
         field=status,
         source=OrderStatus.DELIVERED,
         target=OrderStatus.COMPLETED,
-        conditions=[lambda order: order.payment_status == PaymentStatus.PAID],
+        # django-fsm types a condition's argument as Model; it is the Order.
+        conditions=[lambda order: cast(Order, order).payment_status == PaymentStatus.PAID],
     )
     def complete(self) -> None:
         """Delivered and paid: nothing left to do."""

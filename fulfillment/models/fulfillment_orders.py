@@ -7,6 +7,7 @@ reservation that holds the stock. Its status is a protected FSM; transitions onl
 """
 
 from datetime import datetime
+from typing import cast
 
 from django.db import models
 from django.db.models import Q
@@ -135,7 +136,7 @@ class FulfillmentOrder(FSMModelMixin, TimeStampedModel):
         field=status,
         source=S.PACKED,
         target=S.READY_FOR_PICKUP,
-        conditions=[lambda fo: fo.is_pickup],
+        conditions=[lambda fo: cast(FulfillmentOrder, fo).is_pickup],  # django-fsm: a Model
     )
     def mark_ready(self, *, at: datetime, code: str, expires_at: datetime) -> None:
         self.ready_at = at
@@ -155,7 +156,7 @@ class FulfillmentOrder(FSMModelMixin, TimeStampedModel):
         field=status,
         source=[S.RELEASED, S.ACCEPTED, S.PICKING, S.PACKED],
         target=S.SHIPPED,
-        conditions=[lambda fo: not fo.is_pickup],
+        conditions=[lambda fo: not cast(FulfillmentOrder, fo).is_pickup],  # same
     )
     def ship(self, *, at: datetime) -> None:
         self.accepted_at = self.accepted_at or at

@@ -12,9 +12,8 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Prefetch
 
@@ -29,6 +28,9 @@ from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput, NotFound
 from oms.events.services import record_event
 from orders.models import LineStatus, Order, OrderLine, OrderStatus
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the AUTH_USER_MODEL the user FKs point to
 
 # A backtest replays at most this many orders (the most recent of the period): about a minute
 # of CPU at ~3 ms per plan and set; larger periods are sampled by their latest orders.
@@ -77,7 +79,7 @@ def run_backtest(
     rule_set_id: int,
     period_from: datetime,
     period_to: datetime,
-    user: AbstractBaseUser | None,
+    user: "User | None",
 ) -> BacktestReport:
     """Replay the period's orders (of the set's channel, or all channels for a default set)
     against the candidate and the currently active set; store and return the report."""

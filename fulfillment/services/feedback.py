@@ -280,12 +280,13 @@ def mark_ready_for_pickup(
         if state.duplicate:
             return state.fo
         now = timezone.now()
+        expires_at = now + timedelta(days=settings.OMS_PICKUP_HOLD_DAYS)
         transition(
             state.fo,
             "mark_ready",
             at=now,
             code=f"{secrets.randbelow(10**6):06d}",
-            expires_at=now + timedelta(days=settings.OMS_PICKUP_HOLD_DAYS),
+            expires_at=expires_at,
         )
         state.fo.save(
             update_fields=["status", "ready_at", "pickup_code", "pickup_expires_at", "updated_at"]
@@ -295,7 +296,7 @@ def mark_ready_for_pickup(
             FULFILLMENT_READY,
             actor,
             pickup_code=state.fo.pickup_code,
-            expires_at=state.fo.pickup_expires_at.isoformat(),
+            expires_at=expires_at.isoformat(),
             customer_email_on_file=bool(state.order.customer_email),
         )
     return state.fo

@@ -8,6 +8,7 @@ runs as a task per fulfillment order: it calls the node's connector outside any 
 
 import logging
 from collections import defaultdict
+from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
@@ -40,7 +41,11 @@ logger = logging.getLogger(__name__)
 SYSTEM = Actor.system("orchestrator")
 
 # Promise to ship by: hours after release, per service level (stores use the same clock).
-SHIP_BY_HOURS = {ServiceLevel.SAME_DAY: 4, ServiceLevel.EXPRESS: 24, ServiceLevel.STANDARD: 48}
+SHIP_BY_HOURS: dict[str, int] = {
+    ServiceLevel.SAME_DAY: 4,
+    ServiceLevel.EXPRESS: 24,
+    ServiceLevel.STANDARD: 48,
+}
 
 
 def create_fulfillment_orders(*, order: Order, actor: Actor = SYSTEM) -> list[FulfillmentOrder]:
@@ -71,7 +76,7 @@ def create_fulfillment_orders(*, order: Order, actor: Actor = SYSTEM) -> list[Fu
             node_id=node_id,
             delivery_method=order.delivery_method,
             service_level=order.service_level,
-            ship_by=now + timezone.timedelta(hours=SHIP_BY_HOURS.get(order.service_level, 48)),
+            ship_by=now + timedelta(hours=SHIP_BY_HOURS.get(order.service_level, 48)),
         )
         fo.save(force_insert=True)
         FulfillmentOrderLine.objects.bulk_create(

@@ -1,6 +1,8 @@
 """Buy carrier labels for a packed fulfillment order and ship it: what a store associate's
 "ship" button and the simulated WMS do. The carrier is called outside any transaction."""
 
+from typing import cast
+
 from django.utils import timezone
 
 from fulfillment.exceptions import LabelNotBought
@@ -8,7 +10,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from fulfillment.services.feedback import FeedbackMessage
 from fulfillment.services.shipping import Package, ship_fulfillment
 from integrations.carriers import Address, Label, LabelRequest, Parcel, SimulatedCarrier
-from integrations.carriers.base import CarrierError
+from integrations.carriers.base import CarrierError, ServiceLevel
 from integrations.services import already_processed
 from inventory.models import Node
 from oms.core.actors import Actor
@@ -102,7 +104,8 @@ def _buy_labels(fo: FulfillmentOrder, node: Node, order: Order, grams: int) -> t
                 country=order.ship_country,
                 phone=order.customer_phone,
             ),
-            service_level=fo.service_level,
+            # A ServiceLevel choice copied from the order; LabelRequest checks it again.
+            service_level=cast(ServiceLevel, fo.service_level),
             parcels=(Parcel(weight_grams=max(grams, 1)),),
         )
     )

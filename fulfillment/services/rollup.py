@@ -66,14 +66,14 @@ def _line_target(line: OrderLine, figures: LineFigures) -> str:
     return LineStatus.RELEASED
 
 
-_LINE_TRANSITIONS = {
+_LINE_TRANSITIONS: dict[str, str] = {
     LineStatus.BACKORDERED: "mark_backordered",
     LineStatus.ALLOCATED: "mark_allocated",
     LineStatus.RELEASED: "mark_released",
     LineStatus.SHIPPED: "mark_shipped",
     LineStatus.DELIVERED: "mark_delivered",
 }
-_ORDER_TRANSITIONS = {
+_ORDER_TRANSITIONS: dict[str, str] = {
     OrderStatus.BACKORDERED: "mark_backordered",
     OrderStatus.ALLOCATED: "mark_allocated",
     OrderStatus.RELEASED: "mark_released",

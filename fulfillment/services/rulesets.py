@@ -6,9 +6,8 @@ Approving retires the set that was active for the same channel (or the default) 
 transaction, so exactly one is active at any time (a partial unique index enforces it too).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,13 +33,16 @@ from oms.core.errors import NotFound
 from oms.events.services import record_event
 from orders.models import Channel
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the AUTH_USER_MODEL the user FKs point to
+
 
 def _payload(rule_set: RoutingRuleSet) -> dict[str, Any]:
     return {
         "rule_set_id": rule_set.pk,
         "key": rule_set.key,
         "version": rule_set.version,
-        "channel": rule_set.channel.code if rule_set.channel_id else None,
+        "channel": rule_set.channel.code if rule_set.channel is not None else None,
         "status": rule_set.status,
     }
 
@@ -71,7 +73,7 @@ def create_rule_set(
     key: str,
     name: str,
     config: dict[str, Any],
-    author: AbstractBaseUser | None,
+    author: "User | None",
     channel_code: str | None = None,
     description: str = "",
 ) -> RoutingRuleSet:
@@ -108,7 +110,7 @@ def create_rule_set(
     return rule_set
 
 
-def new_version_of(*, rule_set_id: int, author: AbstractBaseUser | None) -> RoutingRuleSet:
+def new_version_of(*, rule_set_id: int, author: "User | None") -> RoutingRuleSet:
     """Start editing any version (e.g. the active one): a draft copy with the next version."""
     source = RoutingRuleSet.objects.select_related("channel").filter(pk=rule_set_id).first()
     if source is None:
@@ -127,7 +129,7 @@ def update_draft(
     *,
     rule_set_id: int,
     config: dict[str, Any],
-    editor: AbstractBaseUser | None,
+    editor: "User | None",
     name: str | None = None,
     description: str | None = None,
 ) -> RoutingRuleSet:
@@ -156,7 +158,7 @@ def update_draft(
     return rule_set
 
 
-def submit_rule_set(*, rule_set_id: int, user: AbstractBaseUser | None) -> RoutingRuleSet:
+def submit_rule_set(*, rule_set_id: int, user: "User | None") -> RoutingRuleSet:
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
         submit_version(rule_set, user=user, flow=FLOW)
@@ -164,7 +166,7 @@ def submit_rule_set(*, rule_set_id: int, user: AbstractBaseUser | None) -> Routi
 
 
 def approve_rule_set(
-    *, rule_set_id: int, approver: AbstractBaseUser | None, note: str = ""
+    *, rule_set_id: int, approver: "User | None", note: str = ""
 ) -> RoutingRuleSet:
     """Activate a pending version. Refused for its author or submitter (maker-checker) and
     without a backtest report. Retires the previously active set of the same scope (channel,
@@ -179,23 +181,21 @@ def approve_rule_set(
             )
         current = (
             RoutingRuleSet.objects.select_for_update(of=("self",))
-            .filter(status=RuleSetStatus.ACTIVE, channel_id=rule_set.channel_id)
+            .filter(status=RuleSetStatus.ACTIVE, channel=rule_set.channel_id)
             .first()
         )
         approve_version(rule_set, approver=approver, note=note, current=current, flow=FLOW)
     return rule_set
 
 
-def reject_rule_set(
-    *, rule_set_id: int, approver: AbstractBaseUser | None, note: str
-) -> RoutingRuleSet:
+def reject_rule_set(*, rule_set_id: int, approver: "User | None", note: str) -> RoutingRuleSet:
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
         reject_version(rule_set, approver=approver, note=note, flow=FLOW)
     return rule_set
 
 
-def retire_rule_set(*, rule_set_id: int, user: AbstractBaseUser | None) -> RoutingRuleSet:
+def retire_rule_set(*, rule_set_id: int, user: "User | None") -> RoutingRuleSet:
     """Stop using an active set; its channel falls back to the default set (or built-ins)."""
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)

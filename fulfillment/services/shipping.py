@@ -295,13 +295,14 @@ def record_tracking(
             )
         all_delivered = not fo.shipments.exclude(status=ShipmentStatus.DELIVERED).exists()
         if changed and all_delivered and fo.status == FulfillmentStatus.SHIPPED:
-            fo.deliver(at=shipment.delivered_at or timezone.now())
+            delivered_at = shipment.delivered_at or timezone.now()
+            fo.deliver(at=delivered_at)
             fo.save(update_fields=["status", "delivered_at", "updated_at"])
             record_event(
                 stream=order.stream,
                 type=FULFILLMENT_DELIVERED,
                 actor=actor,
-                payload={"fulfillment": fo.number, "delivered_at": fo.delivered_at.isoformat()},
+                payload={"fulfillment": fo.number, "delivered_at": delivered_at.isoformat()},
             )
             rollup_order(order)
         finish_message(

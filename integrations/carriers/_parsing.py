@@ -173,7 +173,7 @@ def build_update(
     return TrackingUpdate(
         carrier=carrier.strip().lower(),
         tracking_number=tracking_number,
-        status=status,  # type: ignore[arg-type]
+        status=status,  # type: ignore[arg-type]  # a TrackingStatus; checked at init
         status_detail=status_detail,
         occurred_at=occurred_at,
         location=location,

@@ -128,7 +128,7 @@ def _checkpoint(checkpoint: Mapping[str, Any], path: str) -> TrackingEventData:
         )
     return TrackingEventData(
         occurred_at=parse_datetime(checkpoint.get("checkpoint_time"), f"{path}.checkpoint_time"),
-        status=map_tag(raw_tag),  # type: ignore[arg-type]
+        status=map_tag(raw_tag),  # type: ignore[arg-type]  # a TrackingStatus; checked at init
         description=get_str(checkpoint, "message", f"{path}.message", required=False),
         location=location or None,
         raw_status=raw_tag,

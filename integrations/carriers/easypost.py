@@ -112,7 +112,7 @@ def _detail(detail: Mapping[str, Any], path: str) -> TrackingEventData:
         )
     return TrackingEventData(
         occurred_at=parse_datetime(detail.get("datetime"), f"{path}.datetime"),
-        status=map_status(raw_status),  # type: ignore[arg-type]
+        status=map_status(raw_status),  # type: ignore[arg-type]  # a TrackingStatus; checked at init
         description=description,
         location=location,
         raw_status=raw_status,

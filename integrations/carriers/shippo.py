@@ -130,7 +130,7 @@ def _event(entry: Mapping[str, Any], path: str) -> TrackingEventData:
     raw_status = get_str(entry, "status", f"{path}.status", required=False)
     return TrackingEventData(
         occurred_at=parse_datetime(entry.get("status_date"), f"{path}.status_date"),
-        status=map_status(raw_status, _substatus(entry, path)),  # type: ignore[arg-type]
+        status=map_status(raw_status, _substatus(entry, path)),  # type: ignore[arg-type]  # TrackingStatus; checked
         description=get_str(entry, "status_details", f"{path}.status_details", required=False),
         location=_location(entry, path),
         raw_status=raw_status,

@@ -178,7 +178,7 @@ def simulate_tracking(
         events.append(
             TrackingEventData(
                 occurred_at=occurred_at,
-                status=status,  # type: ignore[arg-type]
+                status=status,  # type: ignore[arg-type]  # a TrackingStatus (JOURNEY); checked at init
                 description=description,
                 location=location,
                 raw_status=status,
@@ -188,7 +188,7 @@ def simulate_tracking(
             TrackingUpdate(
                 carrier=CARRIER,
                 tracking_number=tracking_number,
-                status=status,  # type: ignore[arg-type]
+                status=status,  # type: ignore[arg-type]  # a TrackingStatus (JOURNEY); checked at init
                 status_detail=description,
                 occurred_at=occurred_at,
                 location=location,

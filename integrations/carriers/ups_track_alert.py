@@ -86,7 +86,7 @@ def parse_ups_track_alert(
     raw_status = f"{status_type.strip()}/{code}" if code else status_type.strip()
     event = TrackingEventData(
         occurred_at=occurred_at,
-        status=status,  # type: ignore[arg-type]
+        status=status,  # type: ignore[arg-type]  # a TrackingStatus; checked at init
         description=description.strip(),
         location=location,
         raw_status=raw_status,

@@ -74,9 +74,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = _code_for(exc)
         headers: dict[str, str] = {}
         if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]  # NotAuthenticated sets it; APIException does not declare it
         if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]  # Throttled's attribute; getattr checked
         return Response(
             error_body(code, _detail_text(exc.detail)), status=exc.status_code, headers=headers
         )

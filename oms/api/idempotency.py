@@ -130,7 +130,7 @@ def _claim(
         now = timezone.now()
         lock_until = now + settings.OMS_IDEMPOTENCY_LOCK_TIMEOUT
         record = IdempotencyKey(
-            api_client=client,
+            api_client_id=client.pk,  # the port: the kernel holds an ApiClientLike
             key=key,
             method=method,
             path=path,
@@ -153,7 +153,7 @@ def _claim(
         with transaction.atomic():
             found = (
                 IdempotencyKey.objects.select_for_update(of=("self",))
-                .filter(api_client=client, key=key)
+                .filter(api_client_id=client.pk, key=key)
                 .first()
             )
             if found is None:

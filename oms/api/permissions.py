@@ -1,4 +1,4 @@
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -7,6 +7,11 @@ if TYPE_CHECKING:  # rest_framework.views imports this module through DRF settin
     from rest_framework.views import APIView
 
 from oms.api.clients import ApiClientLike, as_api_client, is_api_client
+
+
+def _client(request: Request) -> ApiClientLike:
+    """request.auth once IsApiClient.has_permission() has accepted it (no second check)."""
+    return cast(ApiClientLike, request.auth)
 
 
 class IsApiClient(BasePermission):
@@ -22,7 +27,7 @@ class IsChannelClient(IsApiClient):
     message = "This API key belongs to a node; order endpoints need a channel's key."
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
-        return super().has_permission(request, view) and request.auth.channel_id is not None
+        return super().has_permission(request, view) and _client(request).channel_id is not None
 
 
 class IsNodeClient(IsApiClient):
@@ -31,7 +36,7 @@ class IsNodeClient(IsApiClient):
     message = "This API key belongs to a channel; fulfillment feedback needs a node's key."
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
-        return super().has_permission(request, view) and request.auth.node_id is not None
+        return super().has_permission(request, view) and _client(request).node_id is not None
 
 
 def client_of(request: Request) -> ApiClientLike:

@@ -10,7 +10,8 @@ backtest) and what "the same scope" is. Callers hold the version's row lock.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -20,15 +21,32 @@ from oms.core.errors import DomainError
 from oms.core.transactions import require_atomic
 from oms.events.services import record_event
 
+if TYPE_CHECKING:
+    # The AUTH_USER_MODEL that the rule sets' user foreign keys point to (django-stubs resolves
+    # settings.AUTH_USER_MODEL to it).
+    from django.contrib.auth.models import User
+
 
 class Versioned(Protocol):
+    """A VersionedRuleSet (oms/core/models.py), with its field-only FSM transitions."""
+
     pk: Any
     status: str
-    stream: str
     created_by_id: Any
     submitted_by_id: Any
 
+    @property
+    def stream(self) -> str: ...
+
     def save(self, *, update_fields: list[str]) -> None: ...
+
+    def submit(self, *, by: "User | None", at: datetime) -> None: ...
+
+    def approve(self, *, by: "User | None", at: datetime, note: str) -> None: ...
+
+    def reject(self, *, note: str) -> None: ...
+
+    def retire(self, *, at: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -48,13 +66,11 @@ class ApprovalFlow:
         return Actor.for_user(user) if user is not None else Actor.system(self.system_label)
 
 
-def submit_version(
-    version: Versioned, *, user: AbstractBaseUser | None, flow: ApprovalFlow
-) -> None:
+def submit_version(version: Versioned, *, user: "User | None", flow: ApprovalFlow) -> None:
     require_atomic("submit_version()")
     if version.status != "draft":
         raise flow.refuse(flow.not_draft, f"{version} is not a draft.")
-    version.submit(by=user, at=timezone.now())  # type: ignore[attr-defined]
+    version.submit(by=user, at=timezone.now())
     version.save(
         update_fields=["status", "submitted_by", "submitted_at", "review_note", "updated_at"]
     )
@@ -82,7 +98,7 @@ def check_approvable(
 def approve_version(
     version: Versioned,
     *,
-    approver: AbstractBaseUser | None,
+    approver: "User | None",
     note: str,
     current: Versioned | None,
     flow: ApprovalFlow,
@@ -92,7 +108,7 @@ def approve_version(
     require_atomic("approve_version()")
     now = timezone.now()
     if current is not None:
-        current.retire(at=now)  # type: ignore[attr-defined]
+        current.retire(at=now)
         current.save(update_fields=["status", "retired_at", "updated_at"])
         record_event(
             stream=current.stream,
@@ -100,7 +116,7 @@ def approve_version(
             actor=flow.actor(approver),
             payload={**flow.payload(current), "replaced_by": version.pk},
         )
-    version.approve(by=approver, at=now, note=note)  # type: ignore[attr-defined]
+    version.approve(by=approver, at=now, note=note)
     version.save(
         update_fields=["status", "approved_by", "approved_at", "review_note", "updated_at"]
     )
@@ -122,7 +138,7 @@ def reject_version(
     require_atomic("reject_version()")
     if version.status != "pending_approval":
         raise flow.refuse(flow.not_pending, f"{version} is not waiting for approval.")
-    version.reject(note=note)  # type: ignore[attr-defined]
+    version.reject(note=note)
     version.save(
         update_fields=["status", "review_note", "submitted_by", "submitted_at", "updated_at"]
     )

@@ -46,7 +46,7 @@ class CorrelationIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with correlation_scope(request.headers.get(HEADER)) as correlation_id:
-            request.correlation_id = correlation_id  # type: ignore[attr-defined]
+            request.correlation_id = correlation_id  # type: ignore[attr-defined]  # our own request attribute
             response = self.get_response(request)
             response[HEADER] = correlation_id
             return response

@@ -1,6 +1,13 @@
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
+
+if TYPE_CHECKING:
+    # The AUTH_USER_MODEL the user foreign keys point to (django-stubs resolves the setting).
+    from django.contrib.auth.models import User
 
 
 class TimeStampedModel(models.Model):
@@ -45,6 +52,7 @@ class VersionedRuleSet(FSMModelMixin, TimeStampedModel):
     review_note = models.CharField(max_length=500, blank=True)
 
     STREAM_PREFIX = "rules"
+    key: str  # concrete models declare the field
 
     class Meta:
         abstract = True
@@ -57,13 +65,13 @@ class VersionedRuleSet(FSMModelMixin, TimeStampedModel):
         return f"{self.STREAM_PREFIX}:{self.key}"
 
     @transition(field="status", source=RuleSetStatus.DRAFT, target=RuleSetStatus.PENDING_APPROVAL)
-    def submit(self, *, by: object, at: object) -> None:
+    def submit(self, *, by: "User | None", at: datetime) -> None:
         self.submitted_by = by
         self.submitted_at = at
         self.review_note = ""
 
     @transition(field="status", source=RuleSetStatus.PENDING_APPROVAL, target=RuleSetStatus.ACTIVE)
-    def approve(self, *, by: object, at: object, note: str) -> None:
+    def approve(self, *, by: "User | None", at: datetime, note: str) -> None:
         self.approved_by = by
         self.approved_at = at
         self.review_note = note[:500]
@@ -75,5 +83,5 @@ class VersionedRuleSet(FSMModelMixin, TimeStampedModel):
         self.submitted_at = None
 
     @transition(field="status", source=RuleSetStatus.ACTIVE, target=RuleSetStatus.RETIRED)
-    def retire(self, *, at: object) -> None:
+    def retire(self, *, at: datetime) -> None:
         self.retired_at = at

@@ -11,7 +11,7 @@ def attach_prefetched(instance: models.Model, **related: Sequence[models.Model])
     (e.g. an order and the lines just bulk-inserted with it)."""
     cache = getattr(instance, "_prefetched_objects_cache", None)
     if cache is None:
-        cache = instance._prefetched_objects_cache = {}  # Django's own prefetch slot
+        cache = instance._prefetched_objects_cache = {}  # type: ignore[attr-defined]  # Django's own prefetch slot, private so undeclared on Model
     for name, objects in related.items():
         # The real related queryset with its cache filled: iterating it costs no query, and a
         # chained .filter()/.get() is a fresh query, exactly as after prefetch_related().

@@ -18,9 +18,9 @@ is a record only: it triggers no reaction.
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from oms.core.actors import Actor
+from oms.core.actors import Actor, ActorKind
 from oms.events.models import Event
 
 Handler = Callable[[Event, Any], None]
@@ -57,4 +57,6 @@ def dispatch(event: Event, subject: Any) -> None:
 
 def actor_of(event: Event) -> Actor:
     """Who caused the event: a handler acts on behalf of the same actor."""
-    return Actor(kind=event.actor_kind, id=event.actor_id, label=event.actor_label)  # type: ignore[arg-type]  # actor_kind holds an ActorKind written by record_event
+    # actor_kind holds the ActorKind that record_event wrote.
+    kind = cast(ActorKind, event.actor_kind)
+    return Actor(kind=kind, id=event.actor_id, label=event.actor_label)

@@ -64,7 +64,7 @@ def check_broker(url: str, timeout: float) -> None:
     from kombu import Connection
 
     with Connection(url, connect_timeout=timeout) as conn:
-        conn.ensure_connection(max_retries=1, timeout=timeout)
+        conn.ensure_connection(max_retries=1, timeout=timeout)  # type: ignore[arg-type]  # kombu takes float seconds; celery-types says int
 
 
 @never_cache

@@ -280,7 +280,7 @@ def resolve_cleared_case(case: ExceptionCase, *, reason: str) -> ExceptionCase:
     resolved too; the note says whose it was."""
     note = reason
     if case.status == CaseStatus.IN_PROGRESS:
-        with_whom = f" with {case.assignee.get_username()}" if case.assignee_id else ""
+        with_whom = f" with {case.assignee.get_username()}" if case.assignee is not None else ""
         note = f"{reason} (closed automatically while in progress{with_whom})"
     return close_case(case, actor=SYSTEM, remedy=CONDITION_CLEARED, note=note)
 

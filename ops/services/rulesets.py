@@ -6,9 +6,8 @@ keeps exactly one active). Rules and thresholds change only while draft.
 """
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from oms.core.approvals import (
@@ -30,6 +29,9 @@ from ops.events import (
 from ops.exceptions import OpsErrorCode, OpsRefused
 from ops.locks import lock_rule_set
 from ops.models import ExceptionRule, ExceptionRuleSet, Queue
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the AUTH_USER_MODEL the user FKs point to
 
 
 def _payload(rule_set: ExceptionRuleSet) -> dict[str, Any]:
@@ -83,7 +85,7 @@ def create_exception_rule_set(
     *,
     name: str,
     rules: list[dict[str, Any]],
-    author: AbstractBaseUser | None,
+    author: "User | None",
     key: str = "default",
     thresholds: dict[str, Any] | None = None,
 ) -> ExceptionRuleSet:
@@ -118,7 +120,7 @@ def update_exception_rules(
     *,
     rule_set_id: int,
     rules: list[dict[str, Any]],
-    editor: AbstractBaseUser | None,
+    editor: "User | None",
     name: str | None = None,
     description: str | None = None,
     thresholds: dict[str, Any] | None = None,
@@ -147,9 +149,7 @@ def update_exception_rules(
     return rule_set
 
 
-def submit_exception_rule_set(
-    *, rule_set_id: int, user: AbstractBaseUser | None
-) -> ExceptionRuleSet:
+def submit_exception_rule_set(*, rule_set_id: int, user: "User | None") -> ExceptionRuleSet:
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
         submit_version(rule_set, user=user, flow=FLOW)
@@ -157,7 +157,7 @@ def submit_exception_rule_set(
 
 
 def approve_exception_rule_set(
-    *, rule_set_id: int, approver: AbstractBaseUser | None, note: str = ""
+    *, rule_set_id: int, approver: "User | None", note: str = ""
 ) -> ExceptionRuleSet:
     """Activate a pending version (maker-checker); retires the active one."""
     with transaction.atomic():
@@ -173,7 +173,7 @@ def approve_exception_rule_set(
 
 
 def reject_exception_rule_set(
-    *, rule_set_id: int, approver: AbstractBaseUser | None, note: str
+    *, rule_set_id: int, approver: "User | None", note: str
 ) -> ExceptionRuleSet:
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)

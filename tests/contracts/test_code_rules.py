@@ -7,6 +7,7 @@ file and line so the fix is obvious.
 import ast
 import re
 import tomllib
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,58 @@ def test_no_fstrings_in_log_calls():
             ):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+# `# type: ignore[code1, code2]  # why`: the error code(s), then the reason, on the same line.
+TYPE_IGNORE = re.compile(r"#\s*type:\s*ignore\b")
+TYPE_IGNORE_EXPLAINED = re.compile(
+    r"#\s*type:\s*ignore\[[a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*\]\s+#\s*\S"
+)
+
+
+def first_party_python_files() -> list[Path]:
+    """Every first-party module, tests and tooling included; migrations are generated."""
+    skip = {".venv", ".tools", ".git", "node_modules"}
+    return [
+        path
+        for path in ROOT.rglob("*.py")
+        if not skip & set(path.relative_to(ROOT).parts)
+        and "migrations" not in path.relative_to(ROOT).parts
+    ]
+
+
+def unexplained_type_ignores(files: list[Path]) -> list[str]:
+    """Real comments only (tokenize), so a string that mentions an ignore is not one."""
+    found = []
+    for path in files:
+        name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        with path.open(encoding="utf-8") as source:
+            for token in tokenize.generate_tokens(source.readline):
+                if (
+                    token.type == tokenize.COMMENT
+                    and TYPE_IGNORE.search(token.string)
+                    and not TYPE_IGNORE_EXPLAINED.search(token.string)
+                ):
+                    found.append(f"{name}:{token.start[0]}: {token.string}")
+    return found
+
+
+def test_type_ignores_name_the_error_code_and_the_reason():
+    assert unexplained_type_ignores(first_party_python_files()) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "flagged"),
+    [
+        ("x = f()  # type: ignore", True),
+        ("x = f()  # type: ignore[attr-defined]", True),
+        ("x = f()  # type:ignore[arg-type]  #", True),
+        ("x = f()  # type: ignore  # django-fsm adds it", True),
+        ("x = f()  # type: ignore[attr-defined]  # django-fsm adds this at class creation", False),
+        ("x = f()  # type: ignore[arg-type, union-attr]  # checked at init", False),
+    ],
+)
+def test_the_type_ignore_rule_itself(tmp_path, line, flagged):
+    module = tmp_path / "module.py"
+    module.write_text(line + "\n")
+    assert bool(unexplained_type_ignores([module])) is flagged

@@ -56,7 +56,7 @@ def order_input(
         ],
     }
     fields.update(overrides)
-    return OrderInput(**fields)  # type: ignore[arg-type]
+    return OrderInput(**fields)  # type: ignore[arg-type]  # overrides are loosely typed kwargs
 
 
 def captured_order(channel: Channel | None = None, **kwargs: object) -> Order:

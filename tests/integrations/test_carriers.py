@@ -498,7 +498,7 @@ def test_failure_injection_raises_the_right_kinds():
         carrier.void_label("SIM1Z000000000001")
     assert (refused.value.code, refused.value.retryable) == ("address_undeliverable", False)
     with pytest.raises(ValueError, match="kind"):
-        carrier.fail_next(1, kind="flaky")  # type: ignore[arg-type]
+        carrier.fail_next(1, kind="flaky")  # type: ignore[arg-type]  # an invalid kind on purpose
 
 
 @pytest.mark.parametrize(

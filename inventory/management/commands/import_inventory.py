@@ -83,7 +83,7 @@ class Command(BaseCommand):
             if kind == FeedKind.SNAPSHOT:
                 result = apply_snapshot(
                     node_code=node,
-                    as_of=as_of,  # type: ignore[arg-type]
+                    as_of=as_of,  # type: ignore[arg-type]  # not None: refused above if missing
                     counts=build_snapshot_counts([(r[0], r[1]) for r in rows]),
                     source=source,
                     message_id=message_id,

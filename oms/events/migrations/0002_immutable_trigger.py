@@ -2,6 +2,8 @@
 TRUNCATE (test database flushes) is a different statement and stays possible for the owner."""
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 FORWARD = """
 CREATE OR REPLACE FUNCTION events_event_refuse_change() RETURNS trigger
@@ -20,12 +22,12 @@ DROP FUNCTION IF EXISTS events_event_refuse_change();
 """
 
 
-def forward(apps, schema_editor):
+def forward(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FORWARD, params=None)
 
 
-def backward(apps, schema_editor):
+def backward(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(BACKWARD, params=None)
 
