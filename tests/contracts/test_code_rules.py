@@ -6,8 +6,8 @@ file and line so the fix is obvious.
 
 import ast
 import re
-import tomllib
 import tokenize
+import tomllib
 from pathlib import Path
 
 import pytest
