@@ -108,7 +108,7 @@ def capture_order(
     Validates references (SKUs, pickup node), money scale and totals; refuses a second order
     with the same (channel, external_id) with `duplicate_order` (detected by the unique
     constraint, so concurrent duplicates are caught too, with no extra query on the hot path).
-    The returned order carries its lines and (empty) holds, ready to render without a re-read.
+    The returned order carries its lines and holds, ready to render without a re-read.
     `order.created` is what schedules orchestration on commit (fulfillment/handlers.py); holds
     asked for at capture go through `hold_order()`, as `place_hold()` does. Not idempotent by
     itself: the API makes it so with Idempotency-Key, and the (channel, external_id) constraint
@@ -394,8 +394,11 @@ def _insert_lines_and_events(
         first_in_stream=True,
         subject=order,
     )
-    for kind, reason in data.holds:
-        hold_order(order, kind=kind, reason=reason, actor=actor)
+    holds = [
+        hold_order(order, kind=kind, reason=reason, actor=actor) for kind, reason in data.holds
+    ]
+    if holds:
+        attach_prefetched(order, holds=holds)  # the response shows them, with no re-read
 
 
 def order_created_payload(order: Order, lines: list[OrderLine]) -> dict[str, Any]:

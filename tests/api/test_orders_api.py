@@ -336,3 +336,33 @@ def test_correlation_id_is_generated_when_absent_or_malformed(web_api, skus):
     assert len(generated) == 32
     assert generated != "bad id with spaces"
     assert Event.objects.get().correlation_id == generated
+
+
+def test_a_fraud_hold_asked_for_at_capture_is_in_the_answer_and_opens_a_case(web_api, skus):
+    # when
+    response = web_api.post(
+        "/api/v1/orders/",
+        order_body(holds=[{"kind": "fraud", "reason": "score 97"}]),
+        format="json",
+    )
+
+    # then: the answer shows the hold (as GET does), and the console has a case for it
+    assert response.status_code == 201
+    created = response.json()
+    shown = web_api.get(f"/api/v1/orders/{created['number']}/").json()
+    assert created["holds"] == shown["holds"]
+    assert [(h["kind"], h["reason"], h["status"]) for h in created["holds"]] == [
+        ("fraud", "score 97", "active")
+    ]
+    order = Order.objects.get()
+    assert list(Event.objects.filter(stream=order.stream).values_list("type", flat=True)) == [
+        "order.created",
+        "order.hold_placed",
+        "exception.raised",
+    ]
+    case = order.exception_cases.get()
+    assert (case.kind, case.summary, case.details["hold_id"]) == (
+        "fraud_hold",
+        "score 97",
+        order.holds.get().pk,
+    )
