@@ -7,7 +7,8 @@
 #    lifecycle, holds, exception cases, events, inbound messages), then applies an inventory
 #    adjustment and a snapshot through FROM's import_inventory (inventory feed messages);
 # 3. counts the rows of every table, migrates with this checkout, counts again;
-# 4. fails if a table that still exists lost rows, or if the rows of a table that was dropped
+# 4. runs this checkout's seed_demo on the upgraded data (it updates in place);
+# 5. fails if a table that still exists lost rows, or if the rows of a table that was dropped
 #    did not arrive elsewhere (the total must not fall).
 # The database and the worktree are removed at the end.
 set -euo pipefail
@@ -52,6 +53,10 @@ echo "== this checkout: migrate"
 DATABASE_URL=$URL OMS_ALLOW_INSECURE_KEY=1 LOG_LEVEL=ERROR .venv/bin/python manage.py migrate \
   --no-input
 counts > "$WORK/after.txt"
+echo "== this checkout works on the upgraded data: seed_demo again (updates in place)"
+DATABASE_URL=$URL OMS_ALLOW_INSECURE_KEY=1 LOG_LEVEL=ERROR .venv/bin/python manage.py seed_demo \
+  --base-url http://127.0.0.1:8000 > "$WORK/seed.log"
+head -n 1 "$WORK/seed.log"
 
 python3 - "$WORK/before.txt" "$WORK/after.txt" <<'PY'
 import sys
