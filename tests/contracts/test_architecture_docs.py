@@ -4,9 +4,11 @@
   `beat_schedule` in oms/celery.py, with their periods;
 - every top-level package (import-linter's root_packages) is a layer of the layers contract,
   appears in the README's "Where things live" table and in the architecture page's layer drawing;
-- every handler registered in the kernel's registry is for a registered event type.
+- every handler registered in the kernel's registry is for a registered event type, and every
+  event type that has handlers is recorded with its subject.
 """
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -63,3 +65,40 @@ def test_every_handler_is_for_a_registered_event_type():
     known = {t.name for t in registry.all_types()}
     assert handlers._HANDLERS, "the apps register their handlers when they load"
     assert set(handlers._HANDLERS) <= known
+
+
+def test_every_event_that_has_handlers_is_recorded_with_its_subject():
+    """An event recorded without a subject triggers no handler (oms/events/handlers.py), so a
+    service that forgets `subject=` would silently skip what the layers above do about it."""
+    names: dict[str, str] = {}  # ORDER_CREATED -> "order.created"
+    sources = {
+        path: ast.parse(path.read_text())
+        for package in IMPORTLINTER["root_packages"]
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    for tree in sources.values():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "id", None) == "register"
+                and node.value.args
+                and isinstance(node.value.args[0], ast.Constant)
+            ):
+                names[node.targets[0].id] = node.value.args[0].value  # type: ignore[attr-defined]  # module-level NAME = register(...)
+    handled = set(handlers._HANDLERS)
+    missing = []
+    for path, tree in sources.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record_event":
+                keywords = {k.arg: k.value for k in node.keywords}
+                type_ = keywords.get("type")
+                if (
+                    isinstance(type_, ast.Name)
+                    and names.get(type_.id) in handled
+                    and "subject" not in keywords
+                ):
+                    missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {type_.id}")
+    assert names, "the event types were found"
+    assert missing == []
