@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import transaction
 
+from fulfillment.models import RoutingTrigger
 from fulfillment.services.cancellation import take_cancelled_line_off
 from fulfillment.tasks import allocate_backorders_task, orchestrate_order_task
 from inventory.events import (
@@ -35,13 +36,17 @@ from orders.events import ORDER_CREATED, ORDER_HOLD_RELEASED, ORDER_LINE_CANCELL
 
 @on_event(ORDER_CREATED)
 def order_created(event: Event, order: Any) -> None:
-    transaction.on_commit(partial(orchestrate_order_task.delay, order.pk))
+    transaction.on_commit(
+        partial(orchestrate_order_task.delay, order.pk, RoutingTrigger.CAPTURE.value)
+    )
 
 
 @on_event(ORDER_HOLD_RELEASED)
 def hold_released(event: Event, order: Any) -> None:
     if event.payload["active_holds_remaining"] == 0:
-        transaction.on_commit(partial(orchestrate_order_task.delay, order.pk))
+        transaction.on_commit(
+            partial(orchestrate_order_task.delay, order.pk, RoutingTrigger.HOLD_RELEASED.value)
+        )
 
 
 @on_event(ORDER_LINE_CANCELLED)

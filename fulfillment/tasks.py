@@ -2,6 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from fulfillment.connectors import ConnectorRefused, ConnectorUnavailable
+from fulfillment.models import RoutingTrigger
 from fulfillment.services.backorders import BATCH, allocate_backorders
 from fulfillment.services.feedback import expire_pickup
 from fulfillment.services.fulfillment_orders import release_fulfillment
@@ -17,7 +18,7 @@ SWEEPER = Actor.system("sweeper")
 
 
 @shared_task(name="fulfillment.tasks.orchestrate_order_task")
-def orchestrate_order_task(order_id: int, trigger: str = "capture") -> None:
+def orchestrate_order_task(order_id: int, trigger: str = RoutingTrigger.CAPTURE.value) -> None:
     if not Order.objects.filter(pk=order_id).exists():
         return  # the order's transaction rolled back or it was purged: nothing to do
     orchestrate_order(order_id=order_id, trigger=trigger)
@@ -55,7 +56,7 @@ def sweep_due_work_task() -> dict[str, int]:
     """Re-send what is due but not done (see fulfillment/services/sweeper.py)."""
     due = find_due_work(now=timezone.now())
     for order_id in due.orchestrate:
-        orchestrate_order_task.delay(order_id, "sweeper")
+        orchestrate_order_task.delay(order_id, RoutingTrigger.SWEEPER.value)
     for fulfillment_id in due.release:
         release_fulfillment_task.delay(fulfillment_id)
     if due.backorder_products:

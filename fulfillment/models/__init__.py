@@ -11,6 +11,7 @@ from fulfillment.models.routing import (
     RoutingDecision,
     RoutingOutcome,
     RoutingRuleSet,
+    RoutingTrigger,
 )
 from fulfillment.models.shipments import Shipment, ShipmentLine, ShipmentStatus, TrackingEvent
 from oms.core.models import RuleSetStatus
@@ -22,6 +23,7 @@ __all__ = [
     "FulfillmentStatus",
     "RoutingDecision",
     "RoutingOutcome",
+    "RoutingTrigger",
     "RoutingRuleSet",
     "RuleSetStatus",
     "Shipment",

@@ -83,6 +83,17 @@ class RoutingOutcome(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class RoutingTrigger(models.TextChoices):
+    """What made oms route the order (stored on the decision, sent in `order.routed`)."""
+
+    CAPTURE = "capture", "Captured"
+    HOLD_RELEASED = "hold_released", "Last hold released"
+    STOCK_ARRIVED = "stock_arrived", "Stock arrived for a backorder"
+    REROUTE = "reroute", "Node rejected or shorted"
+    MANUAL_REROUTE = "manual_reroute", "Rerouted from the exception console"
+    SWEEPER = "sweeper", "Re-sent by the sweeper"
+
+
 class RoutingDecision(models.Model):
     """One routing of one order: the rule set used, the chosen plan, the candidates worth
     reading (chosen, best other eligible, best-scored excluded: `Plan.to_stored_dict`) with why
@@ -96,7 +107,9 @@ class RoutingDecision(models.Model):
         RoutingRuleSet, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     rule_set_label = models.CharField(max_length=200)
-    trigger = models.CharField(max_length=30, default="capture")
+    trigger = models.CharField(
+        max_length=30, choices=RoutingTrigger.choices, default=RoutingTrigger.CAPTURE
+    )
     outcome = models.CharField(max_length=24, choices=RoutingOutcome.choices)
     plan = models.JSONField(default=dict)
     explanation = models.JSONField(default=list)

@@ -2,6 +2,7 @@
 
 import logging
 
+from fulfillment.models import RoutingTrigger
 from fulfillment.services.orchestration import Outcome, orchestrate_order
 from orders.models import LineStatus, Order, OrderStatus
 
@@ -34,7 +35,7 @@ def allocate_backorders(*, product_ids: list[int]) -> dict[str, int]:
     tried = allocated = still_waiting = 0
     for order_id in waiting_order_ids(product_ids):
         tried += 1
-        outcome = orchestrate_order(order_id=order_id, trigger="stock_arrived")
+        outcome = orchestrate_order(order_id=order_id, trigger=RoutingTrigger.STOCK_ARRIVED)
         if outcome == Outcome.ROUTED:
             allocated += 1
         elif outcome in (Outcome.BACKORDERED, Outcome.PARTIALLY_BACKORDERED):

@@ -181,6 +181,7 @@ def _simulate(
                     line_id=line.pk,
                     product_id=line.product_id,
                     sku=line.sku,
+                    line_number=line.line_number,
                     quantity=line.quantity,
                 )
                 for line in lines

@@ -33,7 +33,12 @@ from fulfillment.events import (
     FULFILLMENT_READY,
     FULFILLMENT_REJECTED,
 )
-from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
+from fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentStatus,
+    RoutingTrigger,
+)
 from fulfillment.services.rollup import rollup_order
 from integrations.services import finish_message, receive_message
 from inventory.reservations import consume, release, shrink
@@ -124,7 +129,9 @@ def schedule_reroute(order_id: int) -> None:
     # Seam: fulfillment.tasks imports the services, so the task is imported where used.
     from fulfillment.tasks import orchestrate_order_task  # noqa: PLC0415
 
-    transaction.on_commit(partial(orchestrate_order_task.delay, order_id, "reroute"))
+    transaction.on_commit(
+        partial(orchestrate_order_task.delay, order_id, RoutingTrigger.REROUTE.value)
+    )
 
 
 def transition(fo: FulfillmentOrder, name: str, **kwargs: Any) -> None:

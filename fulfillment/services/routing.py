@@ -184,6 +184,7 @@ def load_routing_inputs(
                 line_id=line.pk,
                 product_id=line.product_id,
                 sku=line.sku,
+                line_number=line.line_number,
                 quantity=quantities[line.pk],
             )
             for line in lines

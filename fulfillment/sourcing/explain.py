@@ -30,6 +30,35 @@ def single_node_sentence(
     )
 
 
+def passed_over_sentence(
+    chosen: NodeState, eligible: list[NodeState], products: list[ProductDemand], rules: RuleConfig
+) -> str | None:
+    """Why nodes that scored better than the chosen one lost: each can fill only part of the
+    order, so using them means a split, and every shipment adds the shipments weight. Names the
+    best three (by rank). None when no better-scored node was passed over."""
+    whole = (1 << len(products)) - 1
+    better = [n for n in eligible if n.rank < chosen.rank and n.mask != whole]
+    if not better:
+        return None
+    named = ", ".join(
+        f"{n.src.code} ({_miles(n)}, score {n.score or 0.0:.1f}, "
+        f"{n.mask.bit_count()} of {len(products)} SKUs)"
+        for n in better[:3]
+    )
+    more = f" and {len(better) - 3} more" if len(better) > 3 else ""
+    nodes = "node" if len(better) == 1 else "nodes"
+    weight = rules.weights.shipments
+    # Any split uses two nodes or more: its score is at least the two best node scores plus two
+    # shipments (lower is better), against the chosen node's plus one.
+    best_two = sorted(n.score or 0.0 for n in eligible)[:2]
+    return (
+        f"Passed over {len(better)} better-scored {nodes} that can fill only part of the order: "
+        f"{named}{more}. A split takes at least 2 shipments vs 1 (each adds {weight:.1f}): it "
+        f"would score at least {sum(best_two) + 2 * weight:.1f}, against "
+        f"{(chosen.score or 0.0) + weight:.1f} for {chosen.src.code} alone."
+    )
+
+
 def split_sentence(
     used: list[NodeState],
     assignments: Sequence[Assignment],

@@ -34,10 +34,16 @@ class CandidateNode:
 
 @dataclass(frozen=True)
 class LineDemand:
-    line_id: int
+    line_id: int  # the order line's database id: what assignments and reservations refer to
     product_id: int
     sku: str
     quantity: int
+    # The line's number as the channel sent it (1, 2, 3...): what explanations say to people.
+    line_number: int | None = None
+
+    @property
+    def number(self) -> int:
+        return self.line_number if self.line_number is not None else self.line_id
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,12 @@ from datetime import datetime
 from fulfillment.rules import DELIVERY_METHODS, SERVICE_LEVELS, RuleConfig
 from fulfillment.sourcing.allocation import Allocation
 from fulfillment.sourcing.cover import plan_split
-from fulfillment.sourcing.explain import exclusion_summary, single_node_sentence, split_sentence
+from fulfillment.sourcing.explain import (
+    exclusion_summary,
+    passed_over_sentence,
+    single_node_sentence,
+    split_sentence,
+)
 from fulfillment.sourcing.filters import evaluate
 from fulfillment.sourcing.inputs import CandidateNode, LineDemand, OrderDemand
 from fulfillment.sourcing.outputs import Assignment, Backorder, CandidateReport, Outcome, Plan
@@ -35,6 +40,9 @@ def plan_order(
             alloc.use(full[0])
             alloc.fill_all()
             notes.append(single_node_sentence(full, products, rules))
+            passed_over = passed_over_sentence(full[0], eligible, products, rules)
+            if passed_over:
+                notes.append(passed_over)
         elif rules.partial_policy == "single_node_only":
             _plan_single_node_only(eligible, alloc, notes)
         else:
@@ -150,14 +158,17 @@ def _finish(
     )
     used = [n for n in alloc.chosen if any(a.node_id == n.src.node_id for a in assignments)]
     skus = {line.line_id: line.sku for line in order.lines}
+    numbers = {line.line_id: line.number for line in order.lines}  # as the channel sent them
     if len(used) > 1:
         notes.append(split_sentence(used, assignments, skus, rules))
     for line in sorted(order.lines, key=lambda ln: ln.line_id):
         parts = [a for a in assignments if a.line_id == line.line_id]
         if len(parts) > 1:
             sources = ", ".join(f"{a.node_code} ×{a.quantity}" for a in parts)
-            notes.append(f"Line {line.line_id} ({line.sku}) split across {sources}.")
-    shortage = ", ".join(f"{skus[b.line_id]} ×{b.quantity} (line {b.line_id})" for b in backordered)
+            notes.append(f"Line {line.number} ({line.sku}) split across {sources}.")
+    shortage = ", ".join(
+        f"{skus[b.line_id]} ×{b.quantity} (line {numbers[b.line_id]})" for b in backordered
+    )
     if backordered and rules.backorder_policy == "reject":
         notes.append(
             f"Rejected: {shortage} cannot be filled and the rule set rejects orders it cannot "

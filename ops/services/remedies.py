@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from fulfillment.models import FulfillmentOrder, FulfillmentStatus
+from fulfillment.models import FulfillmentOrder, FulfillmentStatus, RoutingTrigger
 from fulfillment.services.orchestration import Outcome, orchestrate_order
 from integrations.inbound import reprocess_message as reprocess_inbound_message
 from oms.core.actors import Actor
@@ -52,7 +52,7 @@ def reroute_case(*, case_id: int, user: AbstractBaseUser) -> ExceptionCase:
     with transaction.atomic():
         case = lock_case(case_id)
         order = _order_of(case)
-        outcome = orchestrate_order(order_id=order.pk, trigger="manual_reroute")
+        outcome = orchestrate_order(order_id=order.pk, trigger=RoutingTrigger.MANUAL_REROUTE)
         _touch(case, actor, "reroute", outcome=str(outcome))
         return close_case(
             case,

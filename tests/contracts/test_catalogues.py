@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from fulfillment.models import RoutingTrigger
 from oms.events import registry
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -14,6 +15,14 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def documented_event_types() -> set[str]:
     text = (DOCS / "events.md").read_text()
     return set(re.findall(r"^### `([a-z_]+\.[a-z_.]+)`", text, flags=re.MULTILINE))
+
+
+def test_the_routing_triggers_documented_are_the_ones_routing_records():
+    text = (DOCS / "events.md").read_text()
+    routed = text[text.index("### `order.routed`") : text.index("### `order.backordered`")]
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", routed, flags=re.MULTILINE))
+
+    assert documented == set(RoutingTrigger.values)
 
 
 def test_every_registered_event_type_is_documented_and_vice_versa():

@@ -543,6 +543,10 @@ def test_one_node_is_preferred_over_a_split_even_when_the_split_nodes_are_nearer
     assert plan.explanation == (
         "Chose DC-FAR for all 2 lines: one shipment, 671 miles, score 22.8; no other node could "
         "fill it alone.",
+        "Passed over 2 better-scored nodes that can fill only part of the order: ST-A (0 miles, "
+        "score 12.2, 1 of 2 SKUs), ST-B (0 miles, score 12.2, 1 of 2 SKUs). A split takes at "
+        "least 2 shipments vs 1 (each adds 5.0): it would score at least 34.5, against 22.8 for "
+        "DC-FAR alone.",
         "All 3 nodes passed the filters.",
     )
 
