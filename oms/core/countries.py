@@ -22,9 +22,10 @@ def _user_assigned(code: str) -> bool:
 @cache
 def iso_countries() -> frozenset[str]:
     """The 249 assigned ISO 3166-1 alpha-2 codes, upper case."""
+    codes = [code for code in Locale("en").territories if isinstance(code, str)]
     return frozenset(
         code
-        for code in Locale("en").territories
+        for code in codes
         if len(code) == 2
         and code.isalpha()
         and code.isupper()
