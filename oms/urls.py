@@ -20,3 +20,9 @@ urlpatterns = [
     path("metrics", observability.metrics, name="metrics"),
     path("store/", include("stores.urls")),
 ]
+
+# Under /api/, Django's own error pages answer in the API's error shape (docs/api.md, Errors).
+handler400 = "oms.api.views.bad_request"
+handler403 = "oms.api.views.permission_denied"
+handler404 = "oms.api.views.page_not_found"
+handler500 = "oms.api.views.server_error"

@@ -15,6 +15,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
 from oms.core.models import TimeStampedModel, VersionedRuleSet
+from oms.core.money import DECIMAL_PLACES, MAX_DIGITS
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User  # the AUTH_USER_MODEL `assignee` points to
@@ -209,8 +210,13 @@ class ExceptionRule(models.Model):
     kind = models.CharField(max_length=24, choices=ExceptionKind.choices, blank=True)
     channel_code = models.CharField(max_length=50, blank=True)
     node_code = models.CharField(max_length=32, blank=True)
-    min_order_value = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
-    max_order_value = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    # Same range as the order amounts they are compared with (oms/core/money.py).
+    min_order_value = models.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
+    max_order_value = models.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
     priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P3)
     sla_minutes = models.PositiveIntegerField(default=240)

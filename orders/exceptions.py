@@ -21,11 +21,13 @@ class LineErrorCode:
     INACTIVE_SKU = "inactive_sku"
     QUANTITY_NOT_POSITIVE = "quantity_not_positive"
     INVALID_MONEY_SCALE = "invalid_money_scale"
+    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
     DISCOUNT_EXCEEDS_PRICE = "discount_exceeds_price"
 
 
 class OrderErrorCode:
     UNKNOWN_CURRENCY = "unknown_currency"
+    UNKNOWN_COUNTRY = "unknown_country"
     SHIPPING_ADDRESS_REQUIRED = "shipping_address_required"
     PICKUP_NODE_REQUIRED = "pickup_node_required"
     UNKNOWN_PICKUP_NODE = "unknown_pickup_node"

@@ -5,7 +5,9 @@
      "extra": {...}}
 
 `code` is stable and machine-readable; `detail` is for people; `errors` lists each problem with
-the field path it concerns (empty when the failure is not about a field).
+the field path it concerns (empty when the failure is not about a field); `extra` carries
+machine-readable context (`{}` when there is none). Django's own 400/403/404/500 pages answer
+the same shape under /api/ (`oms/api/views.py`), so no API client ever parses an HTML page.
 """
 
 from typing import Any
@@ -37,10 +39,8 @@ def error_body(
     errors: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "detail": detail, "errors": errors or []}
-    if extra:
-        body["extra"] = extra
-    return body
+    """Always all four keys: `errors` is [] and `extra` is {} when there is nothing to say."""
+    return {"code": code, "detail": detail, "errors": errors or [], "extra": extra or {}}
 
 
 def domain_error_response(exc: DomainError) -> Response:

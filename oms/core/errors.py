@@ -44,13 +44,19 @@ class NotFound(DomainError):
 class InvalidInput(DomainError):
     """The request is well-formed but refers to things that do not exist or are not allowed."""
 
-    def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
+    def __init__(
+        self,
+        errors: list[FieldError],
+        detail: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         noun = "error" if len(errors) == 1 else "errors"
         super().__init__(
             code="validation_failed",
             detail=detail or f"The request has {len(errors)} {noun}.",
             http_status=400,
             errors=errors,
+            extra=extra or {},
         )
 
 

@@ -2,7 +2,13 @@
 
 Currency codes and their minor units come from CLDR through Babel, so JPY has 0 decimals,
 USD 2 and KWD 3. An amount with more decimals than its currency allows is refused, not rounded:
-silently rounding a price a channel sent is how totals stop reconciling.
+silently rounding a price a channel sent is how totals stop reconciling. Scale is read as
+written: JPY "1200.00" has two decimal places and is refused like "1200.50" (ADR 4).
+
+Every amount is stored as numeric(MAX_DIGITS, DECIMAL_PLACES), so the largest storable amount is
+below 10^(MAX_DIGITS - DECIMAL_PLACES). `max_amount()` is that limit in a currency's minor units
+(USD 9999999999999999.99, JPY 9999999999999999): the one bound every amount the API accepts is
+checked against (`is_in_range`), line and order totals included, before anything is written.
 """
 
 from dataclasses import dataclass
@@ -11,9 +17,12 @@ from functools import cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
-# Stored amounts use 4 decimal places, enough for every ISO currency (max 3 minor units).
-MAX_DIGITS = 14
+# Stored amounts use 4 decimal places, enough for every ISO currency (max 3 minor units), and
+# 16 integer digits: below 10^16, so a 10^9 USD B2B order fits in any currency, even one with
+# 25,000 units to the dollar (VND). Every money column uses these (orders.models.money_field).
+MAX_DIGITS = 20
 DECIMAL_PLACES = 4
+INTEGER_DIGITS = MAX_DIGITS - DECIMAL_PLACES
 
 
 @cache
@@ -31,12 +40,26 @@ def minor_units(currency: str) -> int:
 
 
 def decimal_places_of(amount: Decimal) -> int:
-    exponent = amount.normalize().as_tuple().exponent
+    """Decimal places as written: "1200.00" has 2, "1.2E+3" has 0."""
+    exponent = amount.as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def has_valid_scale(amount: Decimal, currency: str) -> bool:
+    """At most the currency's minor units, trailing zeros included: JPY "1200.00" is refused."""
     return decimal_places_of(amount) <= minor_units(currency)
+
+
+@cache
+def max_amount(currency: str) -> Decimal:
+    """The largest amount the schema stores, in the currency's minor units."""
+    places = minor_units(currency)
+    return Decimal(10) ** INTEGER_DIGITS - Decimal(1).scaleb(-places)
+
+
+def is_in_range(amount: Decimal, currency: str) -> bool:
+    """Storable: finite and no larger in size than `max_amount(currency)`."""
+    return amount.is_finite() and amount.copy_abs() <= max_amount(currency)
 
 
 def format_amount(amount: Decimal, currency: str) -> str:

@@ -23,10 +23,11 @@ from orders.services.capture import AddressInput, LineInput, OrderInput
 
 class MoneyInput(serializers.DecimalField):
     """An amount as a JSON string ("19.99") or number; floats are parsed as Decimal, exactly.
-    Scale against the currency is checked by the service (it knows the currency)."""
+    Range and scale against the currency are checked by the service, which knows the currency
+    and the totals (`amount_out_of_range`, `invalid_money_scale`; limit in oms/core/money.py)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("max_digits", None)
         kwargs.setdefault("decimal_places", None)
         kwargs.setdefault("min_value", Decimal("0"))
         super().__init__(**kwargs)

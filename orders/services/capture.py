@@ -12,8 +12,16 @@ from django.db import transaction
 from inventory.models import Node, normalize_sku
 from inventory.selectors import get_node_by_code, products_by_sku
 from oms.core.actors import Actor
+from oms.core.countries import is_iso_country
 from oms.core.errors import FieldError, InvalidInput
-from oms.core.money import format_amount, has_valid_scale, is_known_currency, minor_units
+from oms.core.money import (
+    format_amount,
+    has_valid_scale,
+    is_in_range,
+    is_known_currency,
+    max_amount,
+    minor_units,
+)
 from oms.core.prefetch import attach_prefetched
 from oms.core.queries import insert_unless_conflict, unique_or_none
 from oms.events.services import record_event
@@ -167,7 +175,12 @@ def _validate(*, channel: Channel, data: OrderInput) -> tuple[dict[str, Any], No
                 "currency",
             )
         )
+    if data.shipping_address is not None:
+        _country_errors(errors, "shipping_address.country", data.shipping_address.country)
+    if data.billing_address:
+        _country_errors(errors, "billing_address.country", data.billing_address.get("country"))
     products = products_by_sku([line.sku for line in data.lines])
+    amounts_storable = currency_ok
     for index, line in enumerate(data.lines):
         path = f"lines[{index}]"
         product = products.get(normalize_sku(line.sku))
@@ -193,16 +206,15 @@ def _validate(*, channel: Channel, data: OrderInput) -> tuple[dict[str, Any], No
                     f"{path}.quantity",
                 )
             )
-        if currency_ok:
-            errors.extend(
-                _scale_errors(
-                    data.currency,
-                    path,
-                    unit_price=line.unit_price,
-                    discount=line.discount,
-                    tax=line.tax,
-                )
-            )
+        if not currency_ok:
+            continue
+        line_errors = _amount_errors(
+            data.currency, path, unit_price=line.unit_price, discount=line.discount, tax=line.tax
+        )
+        errors.extend(line_errors)
+        if any(e.code == LineErrorCode.AMOUNT_OUT_OF_RANGE for e in line_errors):
+            amounts_storable = False
+            continue  # no arithmetic on an amount that is not storable
         if line.discount > line.unit_price * max(line.quantity, 0):
             errors.append(
                 FieldError(
@@ -212,18 +224,18 @@ def _validate(*, channel: Channel, data: OrderInput) -> tuple[dict[str, Any], No
                 )
             )
     if currency_ok:
-        errors.extend(
-            _scale_errors(
-                data.currency,
-                "",
-                shipping_total=data.shipping_total,
-                shipping_tax=data.shipping_tax,
-            )
-        )
+        order_amounts = {"shipping_total": data.shipping_total, "shipping_tax": data.shipping_tax}
         if data.expected_grand_total is not None:
-            errors.extend(_scale_errors(data.currency, "", grand_total=data.expected_grand_total))
+            order_amounts["grand_total"] = data.expected_grand_total
+        order_errors = _amount_errors(data.currency, "", **order_amounts)
+        errors.extend(order_errors)
+        if any(e.code == LineErrorCode.AMOUNT_OUT_OF_RANGE for e in order_errors):
+            amounts_storable = False
     pickup_node = _validate_delivery(data, errors)
+    if not amounts_storable:
+        raise _invalid(errors, data.currency)
     totals = _totals(data)
+    errors.extend(_total_range_errors(data, totals))
     if (
         not errors
         and data.expected_grand_total is not None
@@ -238,22 +250,77 @@ def _validate(*, channel: Channel, data: OrderInput) -> tuple[dict[str, Any], No
             )
         )
     if errors:
-        raise InvalidInput(errors)
+        raise _invalid(errors, data.currency)
     return products, pickup_node, totals
 
 
-def _scale_errors(currency: str, prefix: str, **amounts: Decimal) -> list[FieldError]:
+def _invalid(errors: list[FieldError], currency: str) -> InvalidInput:
+    """The refusal; when an amount is out of range, `extra` names the limit for the currency."""
+    extra: dict[str, Any] = {}
+    if any(e.code == LineErrorCode.AMOUNT_OUT_OF_RANGE for e in errors):
+        extra = {"max_amount": format_amount(max_amount(currency), currency), "currency": currency}
+    return InvalidInput(errors, extra=extra)
+
+
+def _country_errors(errors: list[FieldError], path: str, country: object) -> None:
+    if isinstance(country, str) and country and not is_iso_country(country):
+        errors.append(
+            FieldError(
+                OrderErrorCode.UNKNOWN_COUNTRY,
+                f"{country!r} is not an ISO 3166-1 alpha-2 country code.",
+                path,
+            )
+        )
+
+
+def _amount_errors(currency: str, prefix: str, **amounts: Decimal) -> list[FieldError]:
+    """Each amount storable (`amount_out_of_range`), then written with at most the currency's
+    minor units, trailing zeros included (`invalid_money_scale`)."""
     places = minor_units(currency)
     dot = "." if prefix else ""
-    return [
-        FieldError(
-            LineErrorCode.INVALID_MONEY_SCALE,
-            f"{amount} has more than {places} decimal places, which {currency} allows.",
-            f"{prefix}{dot}{name}",
-        )
-        for name, amount in amounts.items()
-        if not has_valid_scale(amount, currency)
-    ]
+    errors = []
+    for name, amount in amounts.items():
+        if not is_in_range(amount, currency):
+            errors.append(_out_of_range(f"{prefix}{dot}{name}", amount, currency))
+        elif not has_valid_scale(amount, currency):
+            errors.append(
+                FieldError(
+                    LineErrorCode.INVALID_MONEY_SCALE,
+                    f"{amount} has more than the {places} decimal places {currency} allows.",
+                    f"{prefix}{dot}{name}",
+                )
+            )
+    return errors
+
+
+def _out_of_range(path: str, amount: Decimal, currency: str, what: str = "") -> FieldError:
+    limit = format_amount(max_amount(currency), currency)
+    return FieldError(
+        LineErrorCode.AMOUNT_OUT_OF_RANGE,
+        f"{what or amount} is over the largest amount oms stores, {limit} {currency}.",
+        path,
+    )
+
+
+def _total_range_errors(data: OrderInput, totals: _Totals) -> list[FieldError]:
+    """Line and order totals fit the columns they are stored in (checked before any insert):
+    a line's quantity × unit_price − discount + tax, then the order's totals."""
+    currency = data.currency
+    errors = []
+    for index, (line, total) in enumerate(zip(data.lines, totals.line_totals, strict=True)):
+        with_tax = total + line.tax
+        if not (is_in_range(total, currency) and is_in_range(with_tax, currency)):
+            what = (
+                f"The line total (quantity × unit_price − discount + tax), {max(total, with_tax)},"
+            )
+            errors.append(_out_of_range(f"lines[{index}].total", with_tax, currency, what))
+    if errors:
+        return errors  # the order's totals would only repeat them
+    for name in ("subtotal", "discount_total", "tax_total", "grand_total"):
+        amount = getattr(totals, name)
+        if not is_in_range(amount, currency):
+            errors.append(_out_of_range(name, amount, currency, f"The order's {name}, {amount},"))
+    return errors
 
 
 def _validate_delivery(data: OrderInput, errors: list[FieldError]) -> Node | None:

@@ -19,6 +19,15 @@ def skus(db):
     return [ProductFactory(sku=s).sku for s in ("TEE-1", "MUG-2", "CAP-3")]
 
 
+ADDRESS = {
+    "line1": "600 Pennsylvania Ave",
+    "city": "Washington",
+    "region": "DC",
+    "postal_code": "20500",
+    "country": "US",
+}
+
+
 def order_body(external_id="W-100", **overrides):
     body = {
         "external_id": external_id,
@@ -198,6 +207,44 @@ def test_duplicate_external_id_is_409_naming_the_existing_order(web_api, skus):
             [("invalid", "lines[0].quantity")],
         ),
         ("missing customer", {"customer": None}, 400, [("required", "customer")]),
+        (
+            "JPY with trailing zeros beyond its 0 minor units",
+            {
+                "currency": "JPY",
+                "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "1200.00"}],
+                "shipping_total": "500",
+                "grand_total": None,
+            },
+            400,
+            [("invalid_money_scale", "lines[0].unit_price")],
+        ),
+        (
+            "USD with a third decimal that is zero",
+            {"shipping_total": "5.000", "grand_total": None},
+            400,
+            [("invalid_money_scale", "shipping_total")],
+        ),
+        (
+            "country XX",
+            {"shipping_address": {**ADDRESS, "country": "XX"}},
+            400,
+            [("unknown_country", "shipping_address.country")],
+        ),
+        (
+            "billing country ZZ (CLDR's unknown region)",
+            {"billing_address": {**ADDRESS, "country": "ZZ"}},
+            400,
+            [("unknown_country", "billing_address.country")],
+        ),
+        (
+            "unit price over the storable limit",
+            {
+                "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price": "10000000000000000.00"}],
+                "grand_total": None,
+            },
+            400,
+            [("amount_out_of_range", "lines[0].unit_price")],
+        ),
     ],
 )
 def test_bad_input_gets_one_error_shape(web_api, skus, _case, overrides, status, expected):
@@ -214,6 +261,7 @@ def test_bad_input_gets_one_error_shape(web_api, skus, _case, overrides, status,
     assert payload["code"] == "validation_failed"
     assert [(e["code"], e["field"]) for e in payload["errors"]] == expected
     assert all(e["detail"] for e in payload["errors"])
+    assert "extra" in payload
     assert not Order.objects.exists()
 
 
