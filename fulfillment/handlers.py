@@ -36,9 +36,9 @@ from orders.events import ORDER_CREATED, ORDER_HOLD_RELEASED, ORDER_LINE_CANCELL
 
 @on_event(ORDER_CREATED)
 def order_created(event: Event, order: Any) -> None:
-    transaction.on_commit(
-        partial(orchestrate_order_task.delay, order.pk, RoutingTrigger.CAPTURE.value)
-    )
+    # The task's default trigger is `capture`: the one message per order on the hot path
+    # carries just the id.
+    transaction.on_commit(partial(orchestrate_order_task.delay, order.pk))
 
 
 @on_event(ORDER_HOLD_RELEASED)
