@@ -35,12 +35,38 @@ from oms.events.services import record_event
 
 
 class MessageIdReused(DomainError):
-    def __init__(self, source: str, message_id: str) -> None:
+    """The id already names another message from this source: another kind (action), another
+    subject (target) or another body. `first` is the message the id was first used for; its kind
+    and subject are in `extra` (services that know what they mean may say it in their terms)."""
+
+    def __init__(
+        self,
+        source: str,
+        message_id: str,
+        *,
+        first: InboundMessage | None = None,
+        detail: str = "",
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.source, self.message_id = source, message_id
+        self.first_kind = first.kind if first is not None else ""
+        self.first_subject = first.subject if first is not None else ""
+        used_for = ""
+        if first is not None:
+            used_for = f" ({first.kind}" + (f" of {first.subject}" if first.subject else "") + ")"
         super().__init__(
             code="message_id_reused",
-            detail=f"Message {message_id!r} from {source} was already received with other "
+            detail=detail
+            or f"Message {message_id!r} from {source} was already received{used_for} with other "
             "content. Use a new message id for a new message.",
             http_status=409,
+            extra=extra
+            if extra is not None
+            else {
+                "message_id": message_id,
+                "kind": self.first_kind,
+                "subject": self.first_subject,
+            },
         )
 
 
@@ -55,11 +81,20 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def same_message(message: InboundMessage, *, kind: str, subject: str, digest: str) -> bool:
+    """Is the logged `message` this one? The same id is the same message only with the same
+    kind (what it asks: accept, ship, a tracking update...), the same subject (what it is about:
+    the fulfillment order, the file) and the same body. Compared column by column, so rows
+    logged before the subject and kind counted are judged by the same rule."""
+    return (message.kind, message.subject, message.fingerprint) == (kind, subject, digest)
+
+
 def receive_message(
     *, source: str, message_id: str, kind: str, payload: Any, subject: str = ""
 ) -> Received:
     """Record the message, or find the earlier one. Raises `message_id_reused` when the same id
-    came with different content. Must run inside the transaction that applies its effect."""
+    came for another kind, another subject or with another body (`same_message`). Must run
+    inside the transaction that applies its effect."""
     require_atomic("receive_message()")
     digest = fingerprint(payload)
     try:
@@ -84,8 +119,8 @@ def receive_message(
         .order_by()
         .get()
     )
-    if message.fingerprint != digest:
-        raise MessageIdReused(source, message_id)
+    if not same_message(message, kind=kind, subject=subject, digest=digest):
+        raise MessageIdReused(source, message_id, first=message)
     if message.status == InboundStatus.PROCESSED:
         return Received(message=message, duplicate=True)
     # Received before but not processed (its work failed): process it again now.
@@ -212,6 +247,14 @@ def record_failure(
             },
         )
         if message.status == InboundStatus.PROCESSED:
+            return message
+        if (
+            not created
+            and not latest_content
+            and not same_message(message, kind=kind, subject=subject, digest=digest)
+        ):
+            # The id names another message (refused before receive_message could say
+            # `message_id_reused`): that message's record is not this refusal's.
             return message
         changed = ["status", "error_code", "error", "attempts", "next_attempt_at"]
         if not created:

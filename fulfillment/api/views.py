@@ -1,6 +1,9 @@
-"""Node feedback API for WMS, 3PL and store systems. Each call names its `message_id`: sending
-the same message again answers with the fulfillment order and has no second effect. A node's key
-sees only its own fulfillment orders; any other is a 404."""
+"""Node feedback API for WMS, 3PL and store systems. Each call names its `message_id`, unique
+per node client: sending the same message again (same fulfillment order, action and body)
+answers with the fulfillment order and has no second effect; the same id for another fulfillment
+order, another action or another body is 409 `message_id_reused`, naming the fulfillment order
+and action it was first used for. A node's key sees only its own fulfillment orders; any other
+is a 404."""
 
 from typing import Any
 
@@ -21,11 +24,16 @@ from oms.api.permissions import IsNodeClient, client_of
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 
+NOT_FOUND = {404: OpenApiResponse(ERROR_SCHEMA, description="fulfillment_not_found")}
 ERRORS = {
     400: OpenApiResponse(ERROR_SCHEMA, description="Invalid input"),
-    404: OpenApiResponse(ERROR_SCHEMA, description="fulfillment_not_found"),
+    **NOT_FOUND,
     409: OpenApiResponse(
-        ERROR_SCHEMA, description="fulfillment_transition_refused or message_id_reused"
+        ERROR_SCHEMA,
+        description="`fulfillment_transition_refused` (`extra.status`: the current status), or "
+        "`message_id_reused`: this node client already used the message id for another "
+        "fulfillment order, another action or another body (`extra`: `message_id`, and the "
+        "`fulfillment` and `action` it was first used for). Nothing changed.",
     ),
 }
 
@@ -54,7 +62,7 @@ class FulfillmentDetailView(APIView):
     @extend_schema(
         summary="One fulfillment order",
         tags=["fulfillment"],
-        responses={200: FulfillmentOutput, **ERRORS},
+        responses={200: FulfillmentOutput, **NOT_FOUND},
     )
     def get(self, request: Request, number: str) -> Response:
         fo = get_fulfillment_for_node(client_of(request).node_id, number)

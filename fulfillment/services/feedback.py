@@ -4,7 +4,10 @@ ready for pickup, hand-over, expiry. Shipping and delivery are in shipping.py.
 Every service here:
 - takes an optional `message` (source + message id + payload); with one, a message that arrives
   twice is recognised and acknowledged without a second effect (integrations.InboundMessage,
-  written in the same transaction as the effect);
+  written in the same transaction as the effect). The same id is the same message only for the
+  same fulfillment order, the same action (the message kind) and the same body; otherwise it is
+  refused `message_id_reused` (409), naming the fulfillment order and action it was first used
+  for, and nothing happens;
 - locks the order, then the fulfillment order (the project's lock order);
 - calls one FSM transition (a refused move is a 409 with the current status), saves with
   update_fields, records the event, rolls statuses up, and schedules follow-up work on commit:
@@ -40,7 +43,7 @@ from fulfillment.models import (
     RoutingTrigger,
 )
 from fulfillment.services.rollup import rollup_order
-from integrations.services import finish_message, receive_message
+from integrations.services import MessageIdReused, finish_message, receive_message
 from inventory.reservations import consume, release, shrink
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, FieldError, InvalidInput, NotFound, TransitionRefused
@@ -53,9 +56,30 @@ from orders.models import LineStatus, Order, OrderLine
 class FeedbackMessage:
     """Where a piece of feedback came from, for deduplication and the inbound log."""
 
-    source: str  # "api:<client prefix>", "store:<username>", "sim:<node>", "x12:<node>"
+    source: str  # "node-api:<client prefix>", "store:<username>", "sim:<node>", "x12:<node>"
     message_id: str
     payload: dict[str, Any] = field(default_factory=dict)
+    # The logged kind when the sender's message is not one action (a 945 advice, `x12.945`,
+    # ships or rejects as its content says); by default the service's own (fulfillment.accept…).
+    kind: str = ""
+
+
+def action_of(kind: str) -> str:
+    """A message kind in the node API's words: fulfillment.hand_over → hand_over."""
+    return kind.removeprefix("fulfillment.")
+
+
+def reused_for_fulfillment(exc: MessageIdReused) -> MessageIdReused:
+    """`message_id_reused` naming the fulfillment order and action the id was first used for."""
+    number, action = exc.first_subject, action_of(exc.first_kind)
+    return MessageIdReused(
+        exc.source,
+        exc.message_id,
+        detail=f"Message id {exc.message_id!r} from {exc.source} was first used for {action} "
+        f"on fulfillment {number}. The same id is the same message only for the same "
+        "fulfillment, action and body: use a new message id for a new message.",
+        extra={"message_id": exc.message_id, "fulfillment": number, "action": action},
+    )
 
 
 @dataclass
@@ -103,13 +127,16 @@ def feedback(fulfillment_id: int, message: FeedbackMessage | None, kind: str) ->
         state = Locked(order=order, fo=fo)
         received = None
         if message is not None:
-            received = receive_message(
-                source=message.source,
-                message_id=message.message_id,
-                kind=kind,
-                payload=message.payload,
-                subject=fo.number,
-            )
+            try:
+                received = receive_message(
+                    source=message.source,
+                    message_id=message.message_id,
+                    kind=message.kind or kind,
+                    payload=message.payload,
+                    subject=fo.number,
+                )
+            except MessageIdReused as exc:
+                raise reused_for_fulfillment(exc) from None
             if received.duplicate:
                 state.duplicate = True
                 yield state

@@ -34,6 +34,7 @@ from fulfillment.services.feedback import (
     feedback,
     lock_fulfillment,
     record_picked,
+    reused_for_fulfillment,
     schedule_payment_capture_if_due,
     transition,
 )
@@ -236,13 +237,16 @@ def record_tracking(
     shipment_id, fulfillment_id = shipment_row
     with transaction.atomic():
         order, fo = lock_fulfillment(fulfillment_id)
-        received = receive_message(
-            source=source,
-            message_id=message_id,
-            kind=TRACKING_KIND,
-            payload=tracking_payload(update),
-            subject=fo.number,
-        )
+        try:
+            received = receive_message(
+                source=source,
+                message_id=message_id,
+                kind=TRACKING_KIND,
+                payload=tracking_payload(update),
+                subject=fo.number,
+            )
+        except MessageIdReused as exc:
+            raise reused_for_fulfillment(exc) from None
         shipment = Shipment.objects.select_for_update(of=("self",)).get(pk=shipment_id)
         if received.duplicate:
             return shipment

@@ -10,15 +10,22 @@ from typing import Any
 from django.utils import timezone
 
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
-from fulfillment.services.feedback import FeedbackMessage, reject_fulfillment
+from fulfillment.services.feedback import (
+    FeedbackMessage,
+    reject_fulfillment,
+    reused_for_fulfillment,
+)
 from fulfillment.services.shipping import ship_fulfillment
 from fulfillment.x12.mapping import REJECT_REASON, SHORT_REASON, LineToShip, map_advice
 from fulfillment.x12.results import AdviceResult, X12ImportError
 from integrations.models import InboundMessage, InboundStatus
+from integrations.services import MessageIdReused, fingerprint
 from integrations.x12 import WarehouseShippingAdvice
 from inventory.models import Node
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
+
+KIND = "x12.945"  # one 945 advice in the inbound message log, whether it ships or rejects
 
 
 class AdviceRefused(X12ImportError):
@@ -67,11 +74,24 @@ def apply_advice(
         raise refused(
             "wrong_node", f"Fulfillment {fo.number} is at {fo.node.code}, not at {node.code}."
         )
-    if InboundMessage.objects.filter(
-        source=source, message_id=message_id, status=InboundStatus.PROCESSED
-    ).exists():
+    first = (
+        InboundMessage.objects.filter(
+            source=source, message_id=message_id, status=InboundStatus.PROCESSED
+        )
+        .order_by()
+        .first()
+    )
+    if first is not None:
+        # The same advice again (its fulfillment order and content) has no second effect.
+        # Its kind is not compared: advices applied before they were logged as `x12.945`
+        # carry the kind of what they did (fulfillment.ship / fulfillment.reject).
+        if (first.subject, first.fingerprint) != (fo.number, fingerprint(payload)):
+            reused = reused_for_fulfillment(MessageIdReused(source, message_id, first=first))
+            raise AdviceRefused(reused, source=source, number=number)
         return AdviceResult(message_id=message_id, fulfillment=number, outcome="duplicate")
-    message = FeedbackMessage(source=source, message_id=message_id, payload=payload)
+    # Logged as one 945 advice whatever it does (ship or reject), the kind its refusal is kept
+    # under, so a retry of a refused advice is the same message.
+    message = FeedbackMessage(source=source, message_id=message_id, payload=payload, kind=KIND)
     actor = actor or Actor.system(f"x12:{fo.node.code}")
     try:
         plan = map_advice(

@@ -10,7 +10,9 @@ shipping advice, applied on its own (fulfillment/x12/apply.py; mapping.py says h
 
 - the fulfillment order is the one whose number is W06-02 (the 940's depositor order number);
 - ship_fulfillment()/reject_fulfillment() get message id `<ISA13>-<GS06>-<ST02>` from source
-  `x12:<node>`, so a file imported twice (or a 945 sent twice) has one effect.
+  `x12:<node>`, logged as kind `x12.945`, so a file imported twice (or a 945 sent twice) has
+  one effect; the same id for another fulfillment order or with other content is refused
+  `message_id_reused` (the warehouse reused a control number) and not kept.
 
 An advice that cannot be applied (unknown fulfillment order, unknown item, a transition the
 fulfillment order's status refuses...) is logged as a failed InboundMessage with a code; the
@@ -28,7 +30,7 @@ from typing import Any
 
 from django.conf import settings
 
-from fulfillment.x12.apply import AdviceRefused, apply_advice
+from fulfillment.x12.apply import KIND, AdviceRefused, apply_advice
 from fulfillment.x12.connector import partner_settings
 from fulfillment.x12.mapping import advice_from_payload, advice_payload
 from fulfillment.x12.results import AdviceResult, ImportResult, X12ImportError
@@ -48,7 +50,6 @@ from oms.core.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
-KIND = "x12.945"
 INBOX_SUFFIXES = (".edi", ".x12", ".txt")
 PROCESSED, FAILED = "processed", "failed"
 # A scheduled scan leaves files younger than this alone: the partner may still be uploading.

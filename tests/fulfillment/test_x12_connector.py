@@ -208,7 +208,7 @@ def test_945_ships_the_fulfillment_order(x12_node, products, release, x12_dirs):
     message = InboundMessage.objects.get(source="x12:dc-3pl", message_id="000007001-7001-0001")
     assert (message.status, message.kind, message.subject) == (
         "processed",
-        "fulfillment.ship",
+        "x12.945",
         fo.number,
     )
 

@@ -584,3 +584,20 @@ def test_a_new_form_is_a_new_action(alice_client, pickup_a):
 
     assert again.status_code == 409
     assert len(events(pickup_a, "fulfillment.picking")) == 1
+
+
+def test_a_form_token_reused_on_another_fulfillment_is_refused_in_words(
+    alice_client, pickup_a, ship_a
+):
+    token = str(uuid.uuid4())
+    assert post(alice_client, "start", pickup_a, token=token).status_code == 302
+
+    other_order = post(alice_client, "start", ship_a, token=token)
+    other_action = post(alice_client, "reject", pickup_a, token=token, reason="no_staff")
+
+    assert (other_order.status_code, other_action.status_code) == (409, 409)
+    assert other_order.context["error"].code == "message_id_reused"
+    assert pickup_a.number in other_order.content.decode()
+    assert other_action.context["error"].extra["action"] == "pick"
+    assert (status_of(ship_a), status_of(pickup_a)) == (S.RELEASED, S.PICKING)
+    assert events(ship_a, "fulfillment.picking") == []
