@@ -45,6 +45,11 @@ INVENTORY_OVERSELL_RESOLVED = register(
     "inventory.oversell_resolved",
     description="An oversell was dealt with (rerouted, cancelled or recounted) and closed.",
 )
+INVENTORY_SHORTAGE_RECORDED = register(
+    "inventory.shortage_recorded",
+    description="A node came up short on a pick or shipment: the missing units left on-hand "
+    "with their reservation; the SKUs await a count.",
+)
 INVENTORY_STOCK_REBUILT = register(
     "inventory.stock_rebuilt",
     description="Stock counters that disagreed with the ledger were reset to the ledger's sums.",

@@ -191,6 +191,9 @@ class MovementReason(models.TextChoices):
     SHIPMENT = "shipment", "Shipment"
     RETURN_RESTOCK = "return_restock", "Return restocked"
     TRANSFER = "transfer", "Transfer"
+    # A node came up short on a pick or a shipment: the missing units leave on_hand and the
+    # reservation together (inventory/services/shortages.py).
+    SHORTAGE = "shortage", "Shortage (short pick or shipment)"
 
 
 class ImmutableMovementError(Exception):

@@ -10,6 +10,9 @@ same transaction. Each writes one ledger movement per stock change.
   (inventory/locks.py), so two multi-line reservations cannot deadlock.
 - Releasing and consuming lock the reservation rows first (by id), then touch stock rows; they
   are idempotent: a reservation that is no longer active is left as it is.
+- Writing off (`write_off()`, a short pick or shipment) is the one path where units leave a
+  reservation without shipping and without going back on sale: reserved and on_hand fall
+  together (`shortage` movement), so available does not rise.
 """
 
 from dataclasses import dataclass
@@ -225,45 +228,109 @@ def consume(*, reservation_id: int, quantity: int, actor: Actor) -> Reservation:
     return reservation
 
 
-def shrink(*, reservation_id: int, quantity: int, actor: Actor, reason: str) -> Reservation:
-    """Give back `quantity` units of an active reservation and keep the rest (a short pick:
-    the node found fewer than it held). Shrinking by the whole quantity releases it. A
-    reservation that is no longer active is returned untouched."""
-    require_atomic("shrink()")
-    if quantity <= 0:
-        raise InvalidQuantity(quantity)
-    locked = lock_reservations([reservation_id])
-    if not locked:
+@dataclass(frozen=True)
+class WriteOff:
+    reservation_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class WrittenOff:
+    """What `write_off()` did to one reservation: `quantity` reserved units written off, of
+    which `on_hand_removed` left on_hand (fewer only when the node counted less than that)."""
+
+    reservation: Reservation
+    quantity: int
+    on_hand_removed: int
+    on_hand: int
+    reserved: int
+    available: int
+
+
+def write_off(*, requests: list[WriteOff], actor: Actor, reason: str) -> list[WrittenOff]:
+    """The node could not find these units: take them off the reservation AND off on_hand.
+
+    Per request, on an active reservation: `q = min(quantity, reservation.quantity)`; the stock
+    level's reserved falls by q and its on_hand by q (by what is left when on_hand is lower,
+    e.g. after an oversell: on_hand never goes negative); one `shortage` movement with both
+    deltas. Available stays as it was (it falls only in that oversold case), so the units do
+    not go back on sale. A reservation written off in full is closed (released, with the
+    reason); otherwise it keeps the rest. Reservations that are not active are skipped
+    (idempotent). Locks the reservations (by id), then the stock rows in (node, product)
+    order; the caller holds the node lock when it records an event on the node's stream.
+    """
+    require_atomic("write_off()")
+    for request in requests:
+        if request.quantity <= 0:
+            raise InvalidQuantity(request.quantity)
+    if not requests:
+        return []
+    wanted = {r.reservation_id: r.quantity for r in requests}
+    locked = lock_reservations(wanted)
+    missing = set(wanted) - {r.pk for r in locked}
+    if missing:
         raise NotFound(
-            f"No reservation {reservation_id}.", code=InventoryErrorCode.RESERVATION_NOT_FOUND
+            f"No reservation {', '.join(str(i) for i in sorted(missing))}.",
+            code=InventoryErrorCode.RESERVATION_NOT_FOUND,
         )
-    reservation = locked[0]
-    if reservation.status != ReservationStatus.ACTIVE:
-        return reservation
-    if quantity >= reservation.quantity:
-        release(reservation_ids=[reservation.pk], actor=actor, reason=reason)
-        reservation.refresh_from_db()
-        return reservation
+    active = sorted(
+        (r for r in locked if r.status == ReservationStatus.ACTIVE),
+        key=lambda r: (r.node_id, r.product_id, r.pk),
+    )
+    levels = {
+        level.pk: level
+        for level in StockLevel.objects.select_for_update(of=("self",), no_key=True)
+        .filter(pk__in={r.stock_level_id for r in active})
+        .order_by("node_id", "product_id")
+    }
     now = timezone.now()
-    _give_back(reservation.stock_level_id, quantity, now=now)
-    reservation.quantity -= quantity
-    reservation.save(update_fields=["quantity", "updated_at"])
-    write_movements(
-        [
+    done, movements = [], []
+    for reservation in active:
+        level = levels[reservation.stock_level_id]
+        quantity = min(wanted[reservation.pk], reservation.quantity)
+        removed = min(quantity, level.on_hand)
+        if level.reserved < quantity:
+            raise StockCountersInconsistent(
+                f"Stock level {level.pk} has fewer than {quantity} reserved units to write off.",
+                stock_level_id=level.pk,
+            )
+        StockLevel.objects.filter(pk=level.pk).update(
+            on_hand=F("on_hand") - removed, reserved=F("reserved") - quantity, updated_at=now
+        )
+        level.on_hand -= removed
+        level.reserved -= quantity
+        if quantity == reservation.quantity:
+            reservation.release(at=now, reason=f"written off: {reason}")
+            reservation.save(update_fields=["status", "released_at", "reason", "updated_at"])
+        else:
+            reservation.quantity -= quantity
+            reservation.save(update_fields=["quantity", "updated_at"])
+        movements.append(
             movement(
                 node_id=reservation.node_id,
                 product_id=reservation.product_id,
+                delta_on_hand=-removed,
                 delta_reserved=-quantity,
-                reason=MovementReason.RELEASE,
+                reason=MovementReason.SHORTAGE,
                 reference_type=ORDER_REFERENCE,
                 reference_id=reservation.reference_id,
-                note=reason[:200],
+                note=reason,
                 actor=actor,
                 occurred_at=now,
             )
-        ]
-    )
-    return reservation
+        )
+        done.append(
+            WrittenOff(
+                reservation=reservation,
+                quantity=quantity,
+                on_hand_removed=removed,
+                on_hand=level.on_hand,
+                reserved=level.reserved,
+                available=level.on_hand - level.reserved - level.safety_stock,
+            )
+        )
+    write_movements(movements)
+    return done
 
 
 def release_for_order_lines(

@@ -1,7 +1,8 @@
 """Read queries of the inventory app, reused by the API, the admin, services and reports."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -10,6 +11,7 @@ from django.utils import timezone
 from inventory.exceptions import InventoryErrorCode, UnknownPostalCode
 from inventory.models import (
     InventoryMovement,
+    MovementReason,
     Node,
     NodeQuerySet,
     Oversell,
@@ -110,6 +112,56 @@ def find_ledger_mismatches(
         )
     )
     return [LedgerMismatch(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class AwaitingCount:
+    """A SKU a node came up short on and has not counted since (a cycle count is due)."""
+
+    sku: str
+    short: int  # units written off since the last count
+    last_short_at: datetime
+    last_counted_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "short": self.short,
+            "last_short_at": self.last_short_at.isoformat(),
+            "last_counted_at": self.last_counted_at.isoformat() if self.last_counted_at else None,
+        }
+
+
+def skus_awaiting_count(node_id: int) -> list[AwaitingCount]:
+    """The node's SKUs with a `shortage` movement later than their last count, by SKU.
+
+    A count is a snapshot, which sets the stock row's `last_reported_at` to its `as_of`: a
+    snapshot counted as of a time after the shortage covers it; one counted before does not (it
+    cannot reflect what the pick found). An adjustment is a delta, not a count, and covers
+    nothing. Derived from the ledger and the stock rows only, so the console can re-check it at
+    any time (ops/services/reconcile.py).
+    """
+    counted_at = StockLevel.objects.filter(
+        node_id=OuterRef("node_id"), product_id=OuterRef("product_id")
+    ).values("last_reported_at")[:1]
+    rows = (
+        InventoryMovement.objects.filter(node_id=node_id, reason=MovementReason.SHORTAGE)
+        .annotate(counted_at=Subquery(counted_at))
+        .filter(Q(counted_at__isnull=True) | Q(occurred_at__gt=F("counted_at")))
+        .order_by()
+        .values("product__sku", "counted_at")
+        .annotate(short=Sum("delta_reserved"), last_short_at=Max("occurred_at"))
+        .order_by("product__sku")
+    )
+    return [
+        AwaitingCount(
+            sku=row["product__sku"],
+            short=-row["short"],
+            last_short_at=row["last_short_at"],
+            last_counted_at=row["counted_at"],
+        )
+        for row in rows
+    ]
 
 
 def recent_movements(stock_level: StockLevel, limit: int = 50) -> list[InventoryMovement]:

@@ -17,6 +17,8 @@ open case per (kind, subject).
 | fulfillment.release_failed         | integration_failed                          |
 | fulfillment.sent_while_cancelled   | integration_failed (never closed by itself) |
 | inventory.oversold                 | oversell (one per node, every open oversell)|
+| inventory.shortage_recorded        | cycle_count (one per node, every SKU to count)|
+| inventory.snapshot_applied         | narrows or resolves the node's cycle_count  |
 | inbound.message_dead               | integration_failed                          |
 """
 
@@ -29,17 +31,24 @@ from fulfillment.events import (
     FULFILLMENT_SENT_WHILE_CANCELLED,
 )
 from integrations.events import INBOUND_MESSAGE_DEAD
-from inventory.events import INVENTORY_OVERSOLD
+from inventory.events import (
+    INVENTORY_OVERSOLD,
+    INVENTORY_SHORTAGE_RECORDED,
+    INVENTORY_SNAPSHOT_APPLIED,
+)
 from inventory.models import Oversell, OversellStatus
+from inventory.selectors import skus_awaiting_count
 from inventory.services.oversells import OversellNotice
 from oms.events.handlers import actor_of, on_event
 from oms.events.models import Event
 from ops.services.cases import (
     CHANGED_WHILE_RELEASING,
+    raise_cycle_count_case,
     raise_exception_case,
     raise_exception_case_for_hold,
     raise_oversell_case,
     resolve_cases_of_released_hold,
+    settle_cycle_count_case,
 )
 from orders.events import (
     ORDER_HOLD_PLACED,
@@ -153,6 +162,24 @@ def oversold(event: Event, node: Any) -> None:
         for o in open_oversells
     ]
     raise_oversell_case(node=node, oversells=notices, actor=actor_of(event))
+
+
+@on_event(INVENTORY_SHORTAGE_RECORDED)
+def shortage_recorded(event: Event, node: Any) -> None:
+    """A short pick or shipment is evidence the node's count is wrong: one cycle_count case per
+    node listing every SKU that came up short and has not been counted since."""
+    raise_cycle_count_case(node=node, awaiting=skus_awaiting_count(node.pk), actor=actor_of(event))
+
+
+@on_event(INVENTORY_SNAPSHOT_APPLIED)
+def counted(event: Event, change: Any) -> None:
+    """A full count of the node covers the SKUs it counted as of a time after their shortage:
+    the node's cycle_count case keeps only the rest, or is resolved."""
+    settle_cycle_count_case(
+        node=change.node,
+        awaiting=skus_awaiting_count(change.node.pk),
+        reason=f"Counted: snapshot of {change.node.code} as of {event.payload['as_of']}",
+    )
 
 
 @on_event(INBOUND_MESSAGE_DEAD)

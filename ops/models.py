@@ -49,6 +49,7 @@ class ExceptionKind(models.TextChoices):
     DAMAGED = "damaged", "Damaged"
     INTEGRATION_FAILED = "integration_failed", "Integration failed"
     STUCK_ORDER = "stuck_order", "Stuck order"
+    CYCLE_COUNT = "cycle_count", "Cycle count"
 
 
 class SubjectType(models.TextChoices):

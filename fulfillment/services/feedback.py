@@ -12,6 +12,11 @@ Every service here:
 - calls one FSM transition (a refused move is a 409 with the current status), saves with
   update_fields, records the event, rolls statuses up, and schedules follow-up work on commit:
   a rejection or short pick sends the remainder back to routing (reroute), excluding that node.
+
+A short pick (or short shipment, shipping.py) is evidence that the node's count is wrong: the
+short units are written off that node's on-hand with their reservation in the same transaction
+(inventory/services/shortages.py, a `shortage` ledger movement), so they do not go back on sale
+there; inventory records `inventory.shortage_recorded`, which opens a cycle_count case.
 """
 
 import secrets
@@ -44,7 +49,8 @@ from fulfillment.models import (
 )
 from fulfillment.services.rollup import rollup_order
 from integrations.services import MessageIdReused, finish_message, receive_message
-from inventory.reservations import consume, release, shrink
+from inventory.reservations import WriteOff, consume, release
+from inventory.services.shortages import record_shortages
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, FieldError, InvalidInput, NotFound, TransitionRefused
 from oms.events.services import record_event
@@ -248,7 +254,8 @@ def pack_fulfillment(
     message: FeedbackMessage | None = None,
 ) -> FulfillmentOrder:
     """Picked and packed. `picked` maps fulfillment line id → units found; missing lines are
-    taken as fully picked. Short quantities are given back and rerouted elsewhere."""
+    taken as fully picked. Short quantities are written off this node's on-hand (they await a
+    count there) and rerouted elsewhere."""
     with feedback(fulfillment_id, message, "fulfillment.pack") as state:
         if state.duplicate:
             return state.fo
@@ -281,7 +288,7 @@ def record_picked(
     ]
     if errors:
         raise InvalidInput(errors)
-    shorts = []
+    shorts, write_offs = [], []
     for line_id, line in sorted(lines.items()):
         found = picked.get(line_id, line.quantity)
         line.picked_quantity = found
@@ -289,12 +296,7 @@ def record_picked(
         line.short_reason = reason[:200] if line.short_quantity else ""
         line.save(update_fields=["picked_quantity", "short_quantity", "short_reason", "updated_at"])
         if line.short_quantity:
-            shrink(
-                reservation_id=line.reservation_id,
-                quantity=line.short_quantity,
-                actor=actor,
-                reason=f"short pick at {state.fo.node.code}: {reason}",
-            )
+            write_offs.append(WriteOff(line.reservation_id, line.short_quantity))
             shorts.append(
                 {
                     "line_number": line.order_line.line_number,
@@ -302,6 +304,14 @@ def record_picked(
                     "short": line.short_quantity,
                 }
             )
+    # Not given back: the node could not find them, so they leave its on-hand (and await a
+    # count) rather than going back on sale where the next order would be routed to them.
+    record_shortages(
+        shortages=write_offs,
+        actor=actor,
+        reason=f"short at {state.fo.node.code}: {reason}",
+        reference=state.fo.number,
+    )
     return shorts
 
 

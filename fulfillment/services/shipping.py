@@ -78,7 +78,8 @@ def ship_fulfillment(
     message: FeedbackMessage | None = None,
 ) -> FulfillmentOrder:
     """Parcels left the node. `shipped` maps fulfillment line id → units shipped (default: all
-    that was picked); fewer than ordered is a short shipment, rerouted like a short pick.
+    that was picked); fewer than ordered is a short shipment: like a short pick, the missing
+    units are written off the node's on-hand (a cycle count follows) and rerouted.
     Consumes the reservations, records fulfillment.shipped, schedules payment capture."""
     if not packages:
         raise InvalidInput(
@@ -98,8 +99,8 @@ def ship_fulfillment(
         was_packed = fo.status == FulfillmentStatus.PACKED
         transition(fo, "ship", at=at)
         fo.save(update_fields=["status", "accepted_at", "shipped_at", "updated_at"])
-        # Quantities were settled at pack (shorts already given back); a node that ships
-        # straight from accepted or picking settles them now.
+        # Quantities were settled at pack (shorts already written off the node's on-hand); a
+        # node that ships straight from accepted or picking settles them now, the same way.
         shorts = (
             []
             if was_packed

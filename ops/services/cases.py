@@ -358,3 +358,50 @@ def raise_oversell_case(*, node: Any, oversells: Any, actor: Actor) -> Exception
         details={"oversells": notices},
         actor=actor,
     )
+
+
+def cycle_count_summary(node: Any, awaiting: Any) -> str:
+    skus = ", ".join(a.sku for a in awaiting[:5]) + (" …" if len(awaiting) > 5 else "")
+    return f"{node.code}: count {skus} (short pick)"
+
+
+def raise_cycle_count_case(*, node: Any, awaiting: Any, actor: Actor) -> ExceptionCase | None:
+    """One open cycle_count case per node, listing every SKU that came up short there and has
+    not been counted since (`details.skus`, re-derived from the ledger each time, so it always
+    lists all of them). Refreshing it counts another occurrence."""
+    if not awaiting:
+        return None
+    return raise_exception_case(
+        kind="cycle_count",
+        node=node,
+        summary=cycle_count_summary(node, awaiting),
+        details={"skus": [a.as_dict() for a in awaiting]},
+        actor=actor,
+    )
+
+
+def settle_cycle_count_case(*, node: Any, awaiting: Any, reason: str) -> ExceptionCase | None:
+    """A count arrived at the node (the caller holds the node lock): resolve its open
+    cycle_count case when no SKU awaits a count any more, else narrow the list to those still
+    waiting (no new occurrence: nothing new came up short). Returns the open case, if any."""
+    case_id = (
+        ExceptionCase.objects.filter(
+            kind="cycle_count",
+            subject_type=SubjectType.NODE,
+            subject_id=node.pk,
+            status__in=OPEN_CASE_STATUSES,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if case_id is None:
+        return None
+    case = lock_case(case_id)
+    if not awaiting:
+        return resolve_cleared_case(case, reason=reason)
+    skus = [a.as_dict() for a in awaiting]
+    if case.details.get("skus") != skus:
+        case.details = {**case.details, "skus": skus}
+        case.summary = cycle_count_summary(node, awaiting)[:300]
+        case.save(update_fields=["details", "summary", "updated_at"])
+    return case

@@ -25,6 +25,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Fulfillme
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from integrations.models import InboundMessage, InboundStatus
 from inventory.models import Node, Oversell, OversellStatus, StockLevel
+from inventory.selectors import skus_awaiting_count
 from ops.locks import lock_case
 from ops.models import OPEN_CASE_STATUSES, ExceptionCase, ExceptionKind, SubjectType
 from ops.selectors import current_thresholds
@@ -222,6 +223,14 @@ def _oversell(case: ExceptionCase, now: datetime) -> str | None:
     return f"Oversells at {case.subject_label} resolved"
 
 
+def _cycle_count(case: ExceptionCase, now: datetime) -> str | None:
+    if case.subject_type != SubjectType.NODE:
+        return None
+    if skus_awaiting_count(case.subject_id):
+        return None
+    return f"Counted: every short SKU at {case.subject_label} was counted since"
+
+
 def _routed_again(what: str) -> Check:
     def check(case: ExceptionCase, now: datetime) -> str | None:
         order = case.order
@@ -251,6 +260,7 @@ CHECKS: dict[str, Check] = {
     ExceptionKind.PAYMENT_FAILED: _hold_case,
     ExceptionKind.INTEGRATION_FAILED: _integration_failed,
     ExceptionKind.OVERSELL: _oversell,
+    ExceptionKind.CYCLE_COUNT: _cycle_count,
     ExceptionKind.NODE_REJECTED: _routed_again("Rejected lines"),
     ExceptionKind.SHORT_PICK: _routed_again("Short quantities"),
 }

@@ -29,6 +29,7 @@ from integrations.x12 import (
     write_945,
 )
 from inventory.models import InventoryMovement, Reservation, StockLevel
+from inventory.selectors import find_ledger_mismatches
 from oms.events.models import Event
 from ops.models import ExceptionCase
 from orders.models import OrderStatus
@@ -272,8 +273,20 @@ def test_short_945_records_the_short_and_reroutes(
     ) == [("dc-backup", 1)]
     rerouted = FulfillmentOrder.objects.exclude(pk=fo.pk).get(order=fo.order)
     assert (rerouted.node.code, rerouted.status) == ("dc-backup", FulfillmentStatus.RELEASED)
+    # the unit shipped short is written off the 945's node (not given back): 5 - 2 - 1
     level = StockLevel.objects.get(node=x12_node, product=products["TEE"])
-    assert (level.on_hand, level.reserved) == (3, 0)
+    assert (level.on_hand, level.reserved, level.available) == (2, 0, 2)
+    assert list(
+        InventoryMovement.objects.filter(node=x12_node, reason="shortage").values_list(
+            "delta_on_hand", "delta_reserved"
+        )
+    ) == [(-1, -1)]
+    assert find_ledger_mismatches() == []
+    case = ExceptionCase.objects.get(kind="cycle_count")
+    assert (case.subject_label, [s["sku"] for s in case.details["skus"]]) == (
+        x12_node.code,
+        ["TEE"],
+    )
     assert fo.order.status == OrderStatus.PARTIALLY_SHIPPED
 
 

@@ -61,9 +61,12 @@ def test_a_short_pack_raises_short_pick(released):
         fulfillment_id=released.pk, actor=NODE, picked={line.pk: 1}, short_reason="dmg"
     )
 
-    case = ExceptionCase.objects.get()
-    assert (case.kind, case.summary) == ("short_pick", "dmg")
+    case = ExceptionCase.objects.get(kind="short_pick")
+    assert case.summary == "dmg"
     assert case.details["short"] == [{"line_number": 1, "sku": "TEE", "short": 1}]
+    count = ExceptionCase.objects.get(kind="cycle_count")  # the node's count is in doubt
+    assert (count.subject_type, count.subject_id) == ("node", released.node_id)
+    assert [(s["sku"], s["short"]) for s in count.details["skus"]] == [("TEE", 1)]
 
 
 def test_fraud_hold_raises_fraud_hold_and_a_manual_hold_raises_nothing(ops_user):
