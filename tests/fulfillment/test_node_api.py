@@ -1,11 +1,15 @@
 """Node feedback API as a contract: scope, each action, idempotent message ids, refusals."""
 
 import pytest
+from django.utils import timezone
 
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.orchestration import orchestrate_order
-from inventory.models import StockLevel
+from inventory.models import InventoryMovement, StockLevel
+from inventory.selectors import find_ledger_mismatches
 from oms.events.models import Event
+from ops.models import ExceptionCase
+from ops.services.reconcile import reconcile_open_cases
 from orders.models import Order, OrderStatus
 from orders.services.api_clients import create_api_client
 from tests.conftest import bearer_client
@@ -151,31 +155,122 @@ def test_rejection_releases_stock_and_reroutes_to_the_next_node(
     assert decision.trigger == "reroute"
 
 
-def test_short_pack_reroutes_the_missing_unit(
-    released, east_api, network, products, django_capture_on_commit_callbacks
-):
-    line_id = released.lines.get().pk
+def available_at(client, node_code, sku="TEE"):
+    """Available units of `sku` at one node, as a channel sees them (GET /availability/)."""
+    response = client.get("/api/v1/availability/", {"sku": sku, "postal_code": "43215"})
+    assert response.status_code == 200
+    (item,) = response.json()["items"]
+    return {row["node"]: row["available"] for row in item["nodes"]}[node_code]
 
+
+def test_short_pack_takes_the_missing_unit_off_the_node_and_opens_a_cycle_count(
+    network, products, east_api, web_api, django_capture_on_commit_callbacks
+):
+    """Issue 10, item 1: a short-picked unit does not go back on sale at the node that could
+    not find it; it leaves the node's on-hand, a count is asked for, and the next snapshot
+    closes that case."""
+    # given: 5 TEE at dc-east (the nearest), 5 at dc-west
+    stocked(network["east"], products["TEE"], on_hand=5)
+    stocked(network["west"], products["TEE"], on_hand=5)
+    before_order = available_at(web_api, "dc-east")
+    order = captured_order(skus=["TEE"], quantity=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        orchestrate_order(order_id=order.pk)
+    fo = FulfillmentOrder.objects.get(order=order)
+    assert fo.node.code == "dc-east"
+    routed = available_at(web_api, "dc-east")
+
+    # when: the node packs 1 of 2, one not found
     with django_capture_on_commit_callbacks(execute=True):
         response = east_api.post(
-            url(released, "pack"),
+            url(fo, "pack"),
             {
                 "message_id": "p-1",
-                "lines": [{"line_id": line_id, "quantity": 1}],
-                "short_reason": "damaged",
+                "lines": [{"line_id": fo.lines.get().pk, "quantity": 1}],
+                "short_reason": "not found",
             },
             format="json",
         )
 
+    # then: the short unit is off dc-east's on-hand and not back on sale there
+    assert response.status_code == 200
     assert response.json()["lines"][0]["short_quantity"] == 1
+    after_short = available_at(web_api, "dc-east")
+    assert (before_order, routed, after_short) == (5, 3, 3)  # "given back" used to show 4
+    assert after_short == before_order - 1 - 1  # minus the packed unit and the short one
     east = StockLevel.objects.get(node=network["east"], product=products["TEE"])
     west = StockLevel.objects.get(node=network["west"], product=products["TEE"])
-    assert (east.reserved, west.reserved) == (1, 1)
+    assert (east.on_hand, east.reserved, east.available) == (4, 1, 3)
+    assert (west.on_hand, west.reserved) == (5, 1)  # the reroute went to dc-west
+    assert find_ledger_mismatches() == []
+    shortage = InventoryMovement.objects.get(reason="shortage")
+    assert (shortage.node.code, shortage.delta_on_hand, shortage.delta_reserved) == (
+        "dc-east",
+        -1,
+        -1,
+    )
+    recorded = Event.objects.get(type="inventory.shortage_recorded")
+    assert (recorded.stream, recorded.payload["reference"]) == ("node:dc-east", fo.number)
     assert list(
-        FulfillmentOrder.objects.filter(order_id=released.order_id)
+        FulfillmentOrder.objects.filter(order_id=order.pk)
         .order_by("id")
         .values_list("node__code", "status")
     ) == [("dc-east", "packed"), ("dc-west", "released")]
+    case = ExceptionCase.objects.get(kind="cycle_count")
+    assert (case.status, case.subject_type, case.subject_label) == ("open", "node", "dc-east")
+    assert [(s["sku"], s["short"]) for s in case.details["skus"]] == [("TEE", 1)]
+
+    # when: dc-east counts (a snapshot as of now): 4 on the shelf, 1 of them packed
+    snapshot = east_api.post(
+        "/api/v1/inventory/snapshots/",
+        {
+            "node": "dc-east",
+            "message_id": "count-1",
+            "as_of": timezone.now().isoformat(),
+            "counts": [{"sku": "TEE", "on_hand": 4}],
+        },
+        format="json",
+    )
+
+    # then: the cycle count is done
+    assert snapshot.status_code == 200
+    case.refresh_from_db()
+    assert (case.status, case.resolution) == ("resolved", "condition_cleared")
+    assert case.resolution_note.startswith("Counted: snapshot of dc-east")
+    assert available_at(web_api, "dc-east") == 3
+    assert find_ledger_mismatches() == []
+
+
+def test_a_snapshot_counted_before_the_short_pick_leaves_the_cycle_count_open(
+    released, east_api, network, products
+):
+    line_id = released.lines.get().pk
+    counted_at = timezone.now()
+    east_api.post(
+        url(released, "pack"),
+        {"message_id": "p-1", "lines": [{"line_id": line_id, "quantity": 0}], "short_reason": "x"},
+        format="json",
+    )
+
+    # a count as of before the pick cannot reflect what the pick found
+    stale = east_api.post(
+        "/api/v1/inventory/snapshots/",
+        {
+            "node": "dc-east",
+            "message_id": "count-old",
+            "as_of": counted_at.isoformat(),
+            "counts": [{"sku": "TEE", "on_hand": 5}],
+        },
+        format="json",
+    )
+
+    assert stale.json()["status"] == "applied"
+    case = ExceptionCase.objects.get(kind="cycle_count")
+    assert case.status == "open"
+    # a whole line short: its reservation is closed, nothing of it left reserved at dc-east
+    assert released.lines.get().reservation.status == "released"
+    assert reconcile_open_cases() == []
+    assert find_ledger_mismatches() == []
 
 
 def test_bad_input_is_400(released, east_api):

@@ -3,6 +3,8 @@
 import pytest
 
 from inventory.models import StockLevel
+from inventory.selectors import find_ledger_mismatches
+from ops.models import ExceptionCase
 from orders.services.api_clients import create_api_client
 from tests.celery_worker import wait_until
 from tests.conftest import bearer_client
@@ -235,6 +237,12 @@ def test_8b_a_short_pick_sends_the_missing_unit_to_the_next_node(worker, web_api
     assert payload_of(web_api, number, "fulfillment.packed")[0]["short"] == [
         {"line_number": 1, "sku": "TEE", "short": 1}
     ]
+    # the unit east could not find left its on-hand: 10 - 1 shipped - 1 short
+    assert stock(nodes["east"], "TEE") == (8, 0)
+    assert stock(nodes["west"], "TEE") == (9, 0)
+    assert find_ledger_mismatches() == []
+    case = ExceptionCase.objects.get(kind="cycle_count")
+    assert (case.status, case.subject_label) == ("open", "dc-east")
 
 
 def test_11_nothing_is_released_while_a_hold_is_active(worker, web_api, nodes):

@@ -17,8 +17,11 @@ from fulfillment.services.feedback import (
 )
 from integrations.carriers.base import CarrierRequestRefused, CarrierUnavailable
 from integrations.models import InboundMessage
+from inventory.models import StockLevel
+from inventory.selectors import find_ledger_mismatches
 from oms.core.actors import Actor
 from oms.events.models import Event
+from ops.models import ExceptionCase
 from stores.models import StoreMembership
 from tests.stores import scenario
 
@@ -390,6 +393,15 @@ def test_short_pick_is_rerouted_and_the_short_quantity_recorded(
     assert rerouted.lines.get().quantity == 1
     page = alice_client.get(url("fulfillment", ship_a)).content.decode()
     assert "1 short (damaged)" in page
+    # the missing unit left the store's on-hand (not back on sale there); a count is asked for
+    level = StockLevel.objects.get(node=nodes["a"], product__sku="TEE-BLK-M")
+    assert (level.on_hand, level.reserved, level.available) == (2, 1, 1)
+    assert find_ledger_mismatches() == []
+    case = ExceptionCase.objects.get(kind="cycle_count")
+    assert (case.subject_label, [s["sku"] for s in case.details["skus"]]) == (
+        nodes["a"].code,
+        ["TEE-BLK-M"],
+    )
 
 
 def test_mark_ready_issues_a_code_without_showing_it(alice_client, pickup_a):
