@@ -33,7 +33,8 @@ FULFILLMENT_REJECTED = register(
 )
 FULFILLMENT_PICKING = register("fulfillment.picking", description="The node started picking.")
 FULFILLMENT_PACKED = register(
-    "fulfillment.packed", description="Picked and packed; short quantities are rerouted."
+    "fulfillment.packed",
+    description="Picked and packed; short quantities are written off the node and rerouted.",
 )
 FULFILLMENT_READY = register(
     "fulfillment.ready_for_pickup",

@@ -222,7 +222,8 @@ class ConfirmPickedView(FulfillmentAction):
         units = "unit" if short == 1 else "units"
         return (
             f"Packed with {short} {units} short ({form.short_reason_text()}). "
-            "The missing units are being rerouted to another location by the system. "
+            "The missing units are being rerouted to another location by the system, and "
+            "taken off this store's stock until the next count. "
             f"Next: {next_step}."
         )
 

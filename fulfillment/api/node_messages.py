@@ -90,7 +90,7 @@ ACTIONS = (
     NodeAction(
         "fulfillment.pack",
         "pack",
-        "Picked and packed; short quantities are rerouted",
+        "Picked and packed; short quantities leave the node's on-hand and are rerouted",
         PackInput,
         lambda fo, data, actor, m: pack_fulfillment(
             fulfillment_id=fo,
@@ -103,7 +103,7 @@ ACTIONS = (
     NodeAction(
         "fulfillment.ship",
         "ship",
-        "Parcels left the node (consumes stock; shorts are rerouted)",
+        "Parcels left the node (consumes stock; shorts leave on-hand and are rerouted)",
         ShipInput,
         _ship,
     ),

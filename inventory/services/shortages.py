@@ -42,8 +42,8 @@ def record_shortages(
     nodes = {node.pk: node for node in lock_nodes(node_ids)}
     written = write_off(requests=shortages, actor=actor, reason=reason[:200])
     by_node: defaultdict[int, list[WrittenOff]] = defaultdict(list)
-    for done in written:
-        by_node[done.reservation.node_id].append(done)
+    for item in written:
+        by_node[item.reservation.node_id].append(item)
     for node_id, done in sorted(by_node.items()):
         node = nodes[node_id]
         record_event(

@@ -347,6 +347,72 @@ def test_a_short_pick_stays_open_while_nothing_can_take_the_rest(
     assert resolved(case) == "Short quantities routed again"
 
 
+# --- cycle_count ------------------------------------------------------------------------------
+
+
+def short_pack(django_capture_on_commit_callbacks, sku):
+    order = captured_order(skus=[sku], quantity=2, external_id=f"SHORT-{sku}")
+    with django_capture_on_commit_callbacks(execute=True):
+        orchestrate_order(order_id=order.pk)
+    fo = FulfillmentOrder.objects.get(order=order)
+    line = fo.lines.get()
+    pack_fulfillment(fulfillment_id=fo.pk, actor=NODE, picked={line.pk: 1}, short_reason="gone")
+    return fo
+
+
+def test_one_cycle_count_per_node_lists_its_skus_and_a_count_narrows_then_closes_it(
+    django_capture_on_commit_callbacks,
+):
+    east = NodeFactory(code="dc-east")
+    for sku in ("TEE", "MUG"):
+        stocked(east, ProductFactory(sku=sku), on_hand=5)
+    short_pack(django_capture_on_commit_callbacks, "TEE")
+    between = timezone.now()
+    short_pack(django_capture_on_commit_callbacks, "MUG")
+
+    case = ExceptionCase.objects.get(kind="cycle_count")
+    assert (case.subject_label, case.occurrences) == ("dc-east", 2)
+    assert [(s["sku"], s["short"]) for s in case.details["skus"]] == [("MUG", 1), ("TEE", 1)]
+    assert reconcile_open_cases() == []
+
+    # a count as of between the two short picks covers TEE only
+    apply_snapshot(
+        node_code="dc-east",
+        as_of=between,
+        counts={"TEE": 4, "MUG": 4},
+        source="test",
+        message_id="c-1",
+        actor=NODE,
+    )
+    assert still_open(case)
+    assert [s["sku"] for s in case.details["skus"]] == ["MUG"]
+    assert case.occurrences == 2
+
+    apply_snapshot(
+        node_code="dc-east",
+        as_of=timezone.now(),
+        counts={"TEE": 4, "MUG": 4},
+        source="test",
+        message_id="c-2",
+        actor=NODE,
+    )
+    assert resolved(case).startswith("Counted: snapshot of dc-east as of ")
+
+
+def test_reconcile_closes_a_cycle_count_whose_skus_were_counted(
+    django_capture_on_commit_callbacks,
+):
+    stocked(NodeFactory(code="dc-east"), ProductFactory(sku="TEE"), on_hand=5)
+    short_pack(django_capture_on_commit_callbacks, "TEE")
+    case = ExceptionCase.objects.get(kind="cycle_count")
+    assert reconcile_open_cases() == []
+
+    StockLevel.objects.update(last_reported_at=timezone.now() + timedelta(minutes=1))
+
+    assert reconcile_open_cases() == [case.pk]
+    assert resolved(case) == "Counted: every short SKU at dc-east was counted since"
+
+
 # --- people, idempotency, kinds left to people -----------------------------------------------
 
 
