@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ops', '0002_default_queue_and_permissions'),
+        ('ops', '0003_money_20_4'),
     ]
 
     operations = [
