@@ -67,8 +67,10 @@ class SubscriptionForm(forms.ModelForm):
         url = self.cleaned_data["url"].strip()
         try:
             check_url(url)
-        except DomainError as exc:
-            raise forms.ValidationError(exc.detail) from exc
+        except DomainError as exc:  # the API's code, and the reason under the same key
+            raise forms.ValidationError(
+                exc.detail.replace("%", "%%"), code=exc.code, params=exc.extra
+            ) from exc
         return url
 
 

@@ -323,7 +323,7 @@ def test_send_test_refuses_an_address_that_is_no_longer_allowed(local, ops, sett
 
     [(level, text)] = messages_of(response)
     assert level == "error"
-    assert "127.0.0.1, a loopback address" in text
+    assert "127.0.0.1 is a loopback address" in text
 
 
 def test_send_test_works_on_an_inactive_subscription_to_check_the_endpoint(local, ops):
