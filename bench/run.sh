@@ -40,6 +40,7 @@ export DJANGO_SECRET_KEY="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d 
 export DJANGO_DEBUG=0 DB_CONN_MAX_AGE=60
 # A password-less local PostgreSQL over plain http: allowed explicitly (docs/security.md).
 export OMS_ALLOW_INSECURE_DATABASE_PASSWORD=1 OMS_PROFILE=development
+export OMS_FIELD_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
 export PYTHONDONTWRITEBYTECODE=1
 
 if [ ! -f "$FLOOR_DIR/run_floor.sh" ]; then
