@@ -35,7 +35,7 @@ run: install ## Migrate, load demo data and serve on http://127.0.0.1:8000 (SQLi
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install ## Run the whole suite against PostgreSQL and Redis on 127.0.0.1
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) OMS_ALLOW_INSECURE_KEY=1 \
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) OMS_ALLOW_INSECURE_KEY=1 OMS_PROFILE=development \
 		$(PY) -m pytest --create-db $(PYTEST_ARGS)
 
 # mypy's files: the kernel package (oms) whole, and in every other top-level package named in

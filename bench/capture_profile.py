@@ -5,7 +5,7 @@ with no HTTP server and no client processes in the way.
 Run against a database seeded by bench/setup_data.py (not `make bench`'s, which it drops):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/oms_capprof REDIS_URL=redis://127.0.0.1:6379/4 \
-    DJANGO_SECRET_KEY=x DJANGO_DEBUG=0 .venv/bin/python bench/capture_profile.py \
+    OMS_ALLOW_INSECURE_KEY=1 DJANGO_DEBUG=0 .venv/bin/python bench/capture_profile.py \
         --key-file KEY --orders 300 [--list-queries] [--cprofile 40]
 
 It prints the statements of the first capture (with --list-queries), then captures/s and

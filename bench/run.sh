@@ -38,6 +38,9 @@ export CELERY_BROKER_URL=$REDIS_URL CELERY_TASK_ALWAYS_EAGER=0
 export DJANGO_SETTINGS_MODULE=oms.settings
 export DJANGO_SECRET_KEY="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export DJANGO_DEBUG=0 DB_CONN_MAX_AGE=60
+# A password-less local PostgreSQL over plain http: allowed explicitly (docs/security.md).
+export OMS_ALLOW_INSECURE_DATABASE_PASSWORD=1 OMS_PROFILE=development
+export OMS_FIELD_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
 export PYTHONDONTWRITEBYTECODE=1
 
 if [ ! -f "$FLOOR_DIR/run_floor.sh" ]; then

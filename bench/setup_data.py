@@ -9,7 +9,7 @@ With a few thousand rows and fresh statistics the plans are those of a live syst
 
 Run against a freshly migrated database (bench/run.sh does it):
 
-    DATABASE_URL=... DJANGO_SECRET_KEY=... .venv/bin/python bench/setup_data.py --key-file KEY
+    DATABASE_URL=... OMS_ALLOW_INSECURE_KEY=1 .venv/bin/python bench/setup_data.py --key-file KEY
 
 Bench code: rows are written with bulk_create (no history rows, no save() hooks).
 """

@@ -5,11 +5,14 @@ acknowledged without a second effect."""
 import base64
 import secrets
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+from oms.core.fields import EncryptedTextField
 
 
 class InboundStatus(models.TextChoices):
@@ -70,6 +73,9 @@ def _new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+new_webhook_secret = _new_webhook_secret  # public name for webhooks/subscriptions.py
+
+
 def _new_webhook_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
@@ -88,7 +94,11 @@ class WebhookSubscription(models.Model):
         related_name="webhook_subscriptions",
         help_text="Only events of this channel's orders (empty: all events).",
     )
-    secret = models.CharField(max_length=100, default=_new_webhook_secret, editable=False)
+    # Encrypted at rest (oms/core/fields.py). After a rotation the previous secret keeps signing
+    # too, next to the new one, until previous_secret_expires_at (webhooks/subscriptions.py).
+    secret = EncryptedTextField(default=_new_webhook_secret, editable=False)
+    previous_secret = EncryptedTextField(blank=True, default="", editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(
@@ -98,13 +108,24 @@ class WebhookSubscription(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # The secret stays out of the history table: history is readable by more people.
-    history = HistoricalRecords(excluded_fields=["secret"])
+    history = HistoricalRecords(excluded_fields=["secret", "previous_secret"])
 
     class Meta:
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
         return self.name
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets a delivery is signed with now: the current one, and the previous one
+        during the overlap after a rotation."""
+        if (
+            self.previous_secret
+            and self.previous_secret_expires_at is not None
+            and now < self.previous_secret_expires_at
+        ):
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 class EventDispatch(models.Model):

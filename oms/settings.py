@@ -27,6 +27,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 EMBEDDED = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 
+# Refused outside DEBUG (checked below, and in docs/security.md).
+KNOWN_PLACEHOLDER_SECRET_KEYS = frozenset(
+    {
+        "change-me-in-production",
+        "change-me",
+        "changeme",
+        "secret",
+        "build",
+        "oms-insecure-development-key-never-use-in-production",
+    }
+)
+KNOWN_INSECURE_DATABASE_PASSWORDS = frozenset({"", "oms", "postgres", "password"})
+
 # The embedded default is a local demo: debug on, a fixed development key. Anything else must
 # set DJANGO_SECRET_KEY (checked below) and opts into debug explicitly.
 DEBUG = env.bool("DJANGO_DEBUG", default=EMBEDDED)
@@ -35,9 +48,75 @@ if not SECRET_KEY:
     if not (EMBEDDED or DEBUG or env.bool("OMS_ALLOW_INSECURE_KEY", default=False)):
         raise environ.ImproperlyConfigured("Set DJANGO_SECRET_KEY when running on PostgreSQL.")
     SECRET_KEY = "oms-insecure-development-key-never-use-in-production"  # noqa: S105
+# Outside DEBUG a placeholder or a short key is refused (docs/security.md): docker-compose used
+# to fall back to one, and Django's own check wants 50 characters, 5 of them distinct.
+elif not DEBUG and (
+    SECRET_KEY.strip().lower() in KNOWN_PLACEHOLDER_SECRET_KEYS
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith("django-insecure-")
+):
+    raise environ.ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is a known placeholder or too short (50 characters at least, "
+        "5 distinct): generate one with `python -c 'import secrets; "
+        "print(secrets.token_urlsafe(64))'`."
+    )
+
+# Outside DEBUG a database password everyone knows is refused (docker-compose's old `oms`, the
+# image defaults), unless explicitly allowed: `make test` and the local tools run on a
+# password-less PostgreSQL on 127.0.0.1, so the override follows OMS_ALLOW_INSECURE_KEY.
+# A Unix-socket URL (no host) authenticates by peer, not by password, and is not checked.
+_db = DATABASES["default"]
+if (
+    not DEBUG
+    and not EMBEDDED
+    and _db.get("HOST") not in (None, "")
+    and not str(_db.get("HOST")).startswith("/")
+    and str(_db.get("PASSWORD") or "").lower() in KNOWN_INSECURE_DATABASE_PASSWORDS
+    and not env.bool(
+        "OMS_ALLOW_INSECURE_DATABASE_PASSWORD",
+        default=env.bool("OMS_ALLOW_INSECURE_KEY", default=False),
+    )
+):
+    raise environ.ImproperlyConfigured(
+        "DATABASE_URL has an empty or well-known password (oms, postgres, password...): set a "
+        "real one, or OMS_ALLOW_INSECURE_DATABASE_PASSWORD=1 for a local test database."
+    )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Deployment profile (docs/security.md) --------------------------------------------------
+# `production` turns on HTTPS-only: SSL redirect, HSTS, secure cookies. It is the default when
+# debug is off on a real database (docker-compose, gunicorn); `development` is the default for
+# the embedded demo, and `make test` sets it (the test client and live server speak plain http).
+OMS_PROFILE = env.str("OMS_PROFILE", default="development" if (DEBUG or EMBEDDED) else "production")
+if OMS_PROFILE not in ("production", "development"):
+    raise environ.ImproperlyConfigured("OMS_PROFILE is `production` or `development`.")
+PRODUCTION = OMS_PROFILE == "production"
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Probes and the Prometheus scraper call the container directly over http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Behind a TLS-terminating proxy the request reaches gunicorn as http: name the header the proxy
+# sets (and strips from clients), e.g. `X-Forwarded-Proto: https`, or the SSL redirect loops.
+_proxy_ssl_header = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="")
+if _proxy_ssl_header:
+    _header, _, _value = _proxy_ssl_header.partition(":")
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _header.strip().upper().replace("-", "_"),
+        _value.strip() or "https",
+    )
+# HSTS preload puts the domain on browser lists that take months to leave: an operator's choice
+# (DJANGO_SECURE_HSTS_PRELOAD), so Django's reminder about it is not a deployment error.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 INSTALLED_APPS = [
     "unfold",
@@ -55,6 +134,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "simple_history",
     "django_htmx",
+    "csp",
     "oms.core",
     "oms.events",
     "oms.api",
@@ -73,6 +153,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "oms.observability.middleware.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "oms.core.csp.AreaPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oms.core.correlation.CorrelationIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,6 +166,24 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# Content Security Policy (django-csp; docs/security.md). Strict everywhere: scripts and styles
+# from this origin only, no inline script, no eval. oms/core/csp.py loosens it for the admin
+# (unfold's Alpine.js needs eval; its templates carry style attributes) and the API docs page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Admin messages live in the session, not a cookie: the admin shows a new API key once that way.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -218,6 +318,28 @@ OMS_WEBHOOKS_ALLOW_PRIVATE = env.bool("OMS_WEBHOOKS_ALLOW_PRIVATE", default=Fals
 OMS_WEBHOOKS_SEND_LEASE_SECONDS = env.int("OMS_WEBHOOKS_SEND_LEASE_SECONDS", default=60)
 OMS_WEBHOOKS_MAX_ATTEMPTS = env.int("OMS_WEBHOOKS_MAX_ATTEMPTS", default=20)
 
+# Webhook signing secrets are encrypted at rest with these Fernet keys (oms/core/fields.py):
+# comma-separated, the first encrypts, all decrypt (add a new key in front to rotate it). Debug
+# and the fixed development key derive one from SECRET_KEY; anything else must set it.
+OMS_FIELD_ENCRYPTION_KEYS = env.list("OMS_FIELD_ENCRYPTION_KEY", default=[])
+if not OMS_FIELD_ENCRYPTION_KEYS:
+    if not (DEBUG or EMBEDDED or env.bool("OMS_ALLOW_INSECURE_KEY", default=False)):
+        raise environ.ImproperlyConfigured(
+            "Set OMS_FIELD_ENCRYPTION_KEY (a Fernet key) when running outside debug."
+        )
+    import base64
+    import hashlib
+
+    OMS_FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(b"oms-field-encryption:" + SECRET_KEY.encode()).digest()
+        ).decode()
+    ]
+# After a rotation, deliveries carry the old and the new secret's signatures this long.
+OMS_WEBHOOK_SECRET_OVERLAP = timedelta(
+    hours=env.float("OMS_WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+)
+
 # --- Admin (django-unfold) ----------------------------------------------------------------
 UNFOLD = {
     "SITE_TITLE": "oms",
@@ -232,6 +354,9 @@ UNFOLD = {
 # /metrics answers clients from these addresses/networks, or with this bearer token.
 OMS_METRICS_ALLOWED_IPS = env.list("OMS_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 OMS_METRICS_BEARER_TOKEN = env("OMS_METRICS_BEARER_TOKEN", default="")
+# Outside debug the allow-list alone is not enough: behind a proxy on the same host every client
+# arrives from 127.0.0.1. Then /metrics needs the bearer token (and an allowed address too).
+OMS_METRICS_REQUIRE_TOKEN = env.bool("OMS_METRICS_REQUIRE_TOKEN", default=not DEBUG)
 OMS_READYZ_BROKER_TIMEOUT = env.float("OMS_READYZ_BROKER_TIMEOUT", default=1.5)
 
 # --- Logging: JSON lines with the correlation id of the request or task -------------------

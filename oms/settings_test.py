@@ -13,3 +13,11 @@ STORAGES = {
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+# The test client and live server speak plain http: HTTPS-only is the production profile's,
+# proved by tests/security/test_deploy_settings.py in a subprocess.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+# /metrics tests set the token requirement themselves (tests/observability).
+OMS_METRICS_REQUIRE_TOKEN = False

@@ -40,6 +40,7 @@ from webhooks.subscriptions import (
     delete_subscription,
     update_subscription,
 )
+from webhooks.subscriptions import rotate_secret as rotate_subscription_secret
 
 
 class SubscriptionForm(forms.ModelForm):
@@ -106,8 +107,14 @@ class WebhookSubscriptionAdmin(HistoryModelAdmin):
     list_display = ("name", "url", "types", "channel", "is_active", "disabled_reason")
     list_filter = ("is_active",)
     search_fields = ("name", "url")
-    readonly_fields = ("disabled_reason", "created_by", "created_at", "updated_at")
-    actions = ("send_test",)
+    readonly_fields = (
+        "disabled_reason",
+        "previous_secret_expires_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    actions = ("send_test", "rotate_secret")
     actions_detail = ("replay_since_detail", "replay_order_detail")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -159,6 +166,18 @@ class WebhookSubscriptionAdmin(HistoryModelAdmin):
         run = run_service_for_each(request, queryset, lambda s: replay.send_test_message(s.pk))
         for sub, result in run.succeeded:
             messages.success(request, f"{sub}: {result}")
+
+    @action(description="Rotate the signing secret", permissions=["change"])
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        """A new secret, shown once; the old one signs too until the overlap ends."""
+        run = run_service_for_each(request, queryset, lambda s: rotate_subscription_secret(s.pk))
+        for sub, rotated in run.succeeded:
+            until = rotated.previous_secret_expires_at
+            messages.warning(
+                request,
+                f"New signing secret for {sub} (shown once, copy it now): {rotated.secret}. "
+                f"Deliveries carry the old and the new signature until {until:%Y-%m-%d %H:%M} UTC.",
+            )
 
     @action(
         description="Replay from…",

@@ -169,9 +169,9 @@ def send_test_message(subscription_id: int) -> str:
     ).encode()
     started = time.monotonic()
     try:
-        response = http.post(
-            target, body, signed_headers(sub.secret, webhook_id, body, timezone.now())
-        )
+        now = timezone.now()
+        headers = signed_headers(sub.signing_secrets(now), webhook_id, body, now)
+        response = http.post(target, body, headers)
     except http.SendError as exc:
         raise DomainError(code="webhook_test_failed", detail=f"Test failed: {exc}") from exc
     ms = int((time.monotonic() - started) * 1000)

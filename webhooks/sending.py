@@ -9,6 +9,7 @@ dedupe on webhook-id). The retry schedule lives in `next_attempt_at`, not in bro
 import json
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -67,8 +68,14 @@ def event_body(event: Event) -> bytes:
     ).encode()
 
 
-def signed_headers(secret: str, webhook_id: str, body: bytes, at: datetime) -> dict[str, str]:
-    signature = Webhook(secret).sign(webhook_id, at, body.decode())
+def signed_headers(
+    secrets: str | Sequence[str], webhook_id: str, body: bytes, at: datetime
+) -> dict[str, str]:
+    """Standard Webhooks headers. Several secrets (the overlap after a rotation) give several
+    space-separated signatures in `webhook-signature`; a consumer accepts any that verifies."""
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    signature = " ".join(Webhook(secret).sign(webhook_id, at, body.decode()) for secret in secrets)
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(at.timestamp())),
@@ -83,7 +90,7 @@ class Claimed:
     delivery_id: int
     webhook_id: str
     url: str
-    secret: str
+    secrets: tuple[str, ...]
     subscription_id: int
     event_id: int
     attempt: int
@@ -116,7 +123,7 @@ def claim(delivery_id: int) -> Claimed | None:
         delivery.pk,
         delivery.webhook_id,
         sub.url,
-        sub.secret,
+        tuple(sub.signing_secrets(now)),
         sub.pk,
         delivery.event_id,
         delivery.attempts,
@@ -133,7 +140,7 @@ def send_delivery(delivery_id: int) -> str | None:
     started = time.monotonic()
     try:
         target = check_url(claimed.url)
-        headers = signed_headers(claimed.secret, claimed.webhook_id, body, timezone.now())
+        headers = signed_headers(claimed.secrets, claimed.webhook_id, body, timezone.now())
         response: http.Response | None = http.post(target, body, headers)
         error = ""
     except WebhookUrlRefused as exc:

@@ -4,9 +4,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from integrations.models import WebhookSubscription
+from integrations.models import WebhookSubscription, new_webhook_secret
 from oms.core.errors import DomainError, NotFound
 from orders.models import Channel
 from webhooks.ssrf import check_url
@@ -138,6 +140,22 @@ def disable_subscription(subscription_id: int, *, reason: str) -> None:
             sub.is_active = False
             sub.disabled_reason = reason[:500]
             sub.save(update_fields=["is_active", "disabled_reason", "updated_at"])
+
+
+def rotate_secret(subscription_id: int) -> WebhookSubscription:
+    """A new signing secret (returned once, on the instance). The one it replaces keeps signing
+    next to it for settings.OMS_WEBHOOK_SECRET_OVERLAP, so the consumer can switch in that
+    window: deliveries carry both signatures. A second rotation inside the window drops the
+    oldest secret."""
+    with transaction.atomic():
+        sub = _locked(subscription_id)
+        sub.previous_secret = sub.secret
+        sub.previous_secret_expires_at = timezone.now() + settings.OMS_WEBHOOK_SECRET_OVERLAP
+        sub.secret = new_webhook_secret()
+        sub.save(
+            update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+        )
+        return sub
 
 
 def delete_subscription(subscription_id: int) -> None:

@@ -9,6 +9,6 @@ class ObservabilityConfig(AppConfig):
     def ready(self) -> None:
         # Celery's task signals fire in worker processes (which run django.setup()) and, with
         # eager tasks, in the web process.
-        from oms.observability import celery_signals
+        from oms.observability import celery_signals, checks  # noqa: F401 - registers checks
 
         celery_signals.connect()

@@ -18,10 +18,22 @@ logger = logging.getLogger(__name__)
 
 
 def _client_allowed(request: HttpRequest) -> bool:
+    """Debug: an allowed address or the token. Otherwise (OMS_METRICS_REQUIRE_TOKEN) the token
+    is required, and the address must be allowed as well; no token configured = nobody."""
     token = getattr(settings, "OMS_METRICS_BEARER_TOKEN", "")
     header = request.headers.get("Authorization", "")
+    token_ok = bool(token) and hmac.compare_digest(
+        header.removeprefix("Bearer ").encode() if header.startswith("Bearer ") else b"",
+        token.encode(),
+    )
+    if getattr(settings, "OMS_METRICS_REQUIRE_TOKEN", False):
+        return token_ok and _address_allowed(request)
     if token and header.startswith("Bearer "):
-        return hmac.compare_digest(header.removeprefix("Bearer ").encode(), token.encode())
+        return token_ok
+    return _address_allowed(request)
+
+
+def _address_allowed(request: HttpRequest) -> bool:
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:

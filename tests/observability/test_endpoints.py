@@ -114,3 +114,27 @@ def test_readyz_without_a_broker_checks_only_the_database(client, settings):
 
 def test_healthz_still_answers(client):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_metrics_outside_debug_need_the_token_even_from_an_allowed_address(client, settings):
+    """OMS_METRICS_REQUIRE_TOKEN (default: on outside DEBUG): behind a proxy on the same host
+    every client comes from 127.0.0.1, so the allow-list alone does not open /metrics."""
+    settings.OMS_METRICS_REQUIRE_TOKEN = True
+    settings.OMS_METRICS_BEARER_TOKEN = "scrape-secret-0123456789abcdef0123"
+    token = f"Bearer {settings.OMS_METRICS_BEARER_TOKEN}"
+
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer nope").status_code == 403
+    assert client.get("/metrics", HTTP_AUTHORIZATION=token).status_code == 200
+    # the token from an address outside the allow-list is still refused
+    assert (
+        client.get("/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION=token).status_code == 403
+    )
+
+
+def test_metrics_outside_debug_without_a_configured_token_answer_nobody(client, settings):
+    settings.OMS_METRICS_REQUIRE_TOKEN = True
+    settings.OMS_METRICS_BEARER_TOKEN = ""
+
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
