@@ -47,12 +47,25 @@ old import_inventory --node dc-columbus --kind adjustment --message-id UPGRADE-A
 old import_inventory --node dc-reno --kind snapshot --as-of 2026-12-01T06:00:00Z "$WORK/snap.csv" \
   >> "$WORK/import.log"
 grep -v '^  ' "$WORK/import.log" || true
+# A webhook subscription with its secret, to see the secret survive the upgrade.
+old shell -c "from integrations.models import WebhookSubscription as W
+w = W.objects.create(name='upgrade-check', url='https://hooks.example.com/oms', event_types=['*'])
+print(w.secret)" > "$WORK/secret.txt"
 counts > "$WORK/before.txt"
 
 echo "== this checkout: migrate"
 DATABASE_URL=$URL OMS_ALLOW_INSECURE_KEY=1 LOG_LEVEL=ERROR .venv/bin/python manage.py migrate \
   --no-input
 counts > "$WORK/after.txt"
+echo "== this checkout reads the subscription's secret as it was"
+DATABASE_URL=$URL OMS_ALLOW_INSECURE_KEY=1 LOG_LEVEL=ERROR .venv/bin/python manage.py shell -c \
+  "from integrations.models import WebhookSubscription as W
+print(W.objects.get(name='upgrade-check').secret)" > "$WORK/secret_after.txt"
+if diff -q <(tail -n 1 "$WORK/secret.txt") <(tail -n 1 "$WORK/secret_after.txt") >/dev/null; then
+  echo "webhook secret kept"
+else
+  echo "WEBHOOK SECRET CHANGED"; exit 1
+fi
 echo "== this checkout works on the upgraded data: seed_demo again (updates in place)"
 DATABASE_URL=$URL OMS_ALLOW_INSECURE_KEY=1 LOG_LEVEL=ERROR .venv/bin/python manage.py seed_demo \
   --base-url http://127.0.0.1:8000 > "$WORK/seed.log"
