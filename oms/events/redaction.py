@@ -123,7 +123,7 @@ def add_redaction(
 ) -> Redaction:
     """Record erased values for `stream` ({value: replacement}); merges with an earlier
     redaction of the same stream. Call inside the transaction that erases the values."""
-    redaction = Redaction.objects.select_for_update().filter(stream=stream).first()
+    redaction = Redaction.objects.select_for_update(of=("self",)).filter(stream=stream).first()
     if redaction is None:
         redaction = Redaction(stream=stream, salt=secrets.token_hex(16), values=[], fields=[])
     known = {v["digest"] for v in redaction.values}
