@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.forms.models import model_to_dict
 
-from fulfillment.models import FulfillmentOrder
+from fulfillment.models import FulfillmentOrder, Shipment
 from fulfillment.services.feedback import FeedbackMessage, accept_fulfillment, pack_fulfillment
 from fulfillment.services.orchestration import orchestrate_order
 from fulfillment.services.shipping import Package, deliver_fulfillment, ship_fulfillment
@@ -88,6 +88,7 @@ def delivered(web_channel, django_capture_on_commit_callbacks):
         actor=SYSTEM,
     )
     deliver_fulfillment(fulfillment_id=fo.pk, actor=SYSTEM)
+    fo.shipments.update(label_pdf=f"%PDF ship to {NAME}, {STREET}".encode())
     with transaction.atomic():
         received = receive_message(
             source="carrier:ups",
@@ -183,6 +184,9 @@ def test_erase_customer_leaves_no_personal_data_in_any_reader(delivered, web_api
 
     assert f"{delivered.number}: erased fields customer_name" in output
     assert "2 inbound message(s); 1 webhook response(s); 1 exception case(s)" in output
+    assert "1 shipping label(s)" in output
+    [shipment] = Shipment.objects.filter(fulfillment__order=delivered)
+    assert (shipment.label_pdf, shipment.tracking_number) == (None, "1Z999")
     assert leaked(everything_readers_show(delivered, web_api, admin)) == []
     order = Order.objects.get(pk=delivered.pk)
     assert (order.customer_name, order.customer_email, order.customer_phone) == ("[erased]", "", "")
