@@ -18,11 +18,18 @@ class FulfillmentConfig(AppConfig):
         # refused (the carrier will not resend it), so it is retried automatically too.
         from fulfillment.api.node_messages import ACTIONS, reprocess_node_message
         from fulfillment.connectors import simulated  # noqa: F401
+
+        # The ready notice's pickup code is added to the webhook at send time, never stored in
+        # the event (docs/security.md, "Pickup codes").
+        from fulfillment.events import FULFILLMENT_READY
+        from fulfillment.services.feedback import pickup_code_for_notice
         from fulfillment.services.shipping import TRACKING_KIND, reprocess_tracking
         from fulfillment.x12 import connector as x12_connector  # noqa: F401
         from fulfillment.x12.inbox import KIND, reprocess_advice
         from integrations.inbound import register_handler
+        from oms.events.outbound import register_addition
 
+        register_addition(FULFILLMENT_READY, pickup_code_for_notice)
         register_handler(KIND, reprocess_advice, retry=True)
         register_handler(TRACKING_KIND, reprocess_tracking, retry=True)
         for action in ACTIONS:

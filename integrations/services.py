@@ -13,6 +13,7 @@ normally. A concurrent duplicate waits on the unique index and then sees the fir
 """
 
 import hashlib
+import hmac
 import json
 import random
 from dataclasses import dataclass
@@ -76,6 +77,31 @@ class Received:
     duplicate: bool
 
 
+# Keys whose values are secrets a sender may put in a message (a node posting a hand-over sends
+# the customer's pickup code): logged as a keyed digest, never in clear (docs/security.md,
+# "Pickup codes"). The digest keeps "the same body" comparable for deduplication.
+SECRET_KEYS = frozenset({"pickup_code"})
+
+
+def _secret_digest(value: Any) -> str:
+    key = settings.SECRET_KEY.encode()
+    return "hmac-sha256:" + hmac.new(key, str(value).strip().encode(), "sha256").hexdigest()[:16]
+
+
+def without_secrets(payload: Any) -> Any:
+    """`payload` as the log keeps it: every SECRET_KEYS value replaced by its keyed digest."""
+    if isinstance(payload, dict):
+        return {
+            key: _secret_digest(value)
+            if key in SECRET_KEYS and value not in (None, "")
+            else without_secrets(value)
+            for key, value in payload.items()
+        }
+    if isinstance(payload, list):
+        return [without_secrets(item) for item in payload]
+    return payload
+
+
 def fingerprint(payload: Any) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -96,6 +122,7 @@ def receive_message(
     came for another kind, another subject or with another body (`same_message`). Must run
     inside the transaction that applies its effect."""
     require_atomic("receive_message()")
+    payload = without_secrets(payload)
     digest = fingerprint(payload)
     try:
         with transaction.atomic():
@@ -231,6 +258,7 @@ def record_failure(
     `latest_content`: the sender may correct a refused message and send it again under the same
     id (inventory feeds allow it), so the kept payload becomes the one sent last; a person who
     re-processes it applies what the sender meant, not its first draft."""
+    payload = without_secrets(payload)
     digest = fingerprint(payload)
     with transaction.atomic():
         message, created = InboundMessage.objects.select_for_update(of=("self",)).get_or_create(

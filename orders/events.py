@@ -60,3 +60,10 @@ ORDER_REFUND_REQUESTED = register(
     "order.refund_requested",
     description="Policy hook: a damaged or lost parcel should be refunded (for the returns issue).",
 )
+
+# Recorded by orders/services/erasure.py (ops' erase_customer command).
+ORDER_PERSONAL_DATA_ERASED = register(
+    "order.personal_data_erased",
+    description="The customer's personal data was erased from the order; readers mask it in "
+    "this stream's earlier payloads.",
+)

@@ -23,6 +23,7 @@ from standardwebhooks import Webhook
 
 from integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from oms.events.models import Event
+from oms.events.outbound import outbound_payload
 from webhooks import http
 from webhooks.ssrf import WebhookUrlRefused, check_url
 from webhooks.subscriptions import disable_subscription
@@ -53,6 +54,9 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 
 
 def event_body(event: Event) -> bytes:
+    """The signed body: the event with its payload as it may leave the system (secrets hidden,
+    erased personal data masked, additions such as the pickup code: oms/events/outbound.py).
+    Built at each send, so a replay of an erased order's events carries no personal data."""
     return json.dumps(
         {
             "id": str(event.event_id),
@@ -61,7 +65,7 @@ def event_body(event: Event) -> bytes:
             "occurred_at": event.occurred_at.isoformat(),
             "stream": event.stream,
             "seq": event.seq,
-            "payload": event.payload,
+            "payload": outbound_payload(event),
         },
         cls=DjangoJSONEncoder,
         separators=(",", ":"),

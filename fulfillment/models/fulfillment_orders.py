@@ -70,6 +70,9 @@ class FulfillmentOrder(FSMModelMixin, TimeStampedModel):
     picked_up_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="Rejected/cancelled/expired.")
     close_reason = models.CharField(max_length=300, blank=True)
+    # In clear only while the parcel waits (the ready notice is built from it at each webhook
+    # send); cleared when it is handed over or expires. In no event, message or log
+    # (docs/security.md, "Pickup codes").
     pickup_code = models.CharField(max_length=8, blank=True)
     pickup_expires_at = models.DateTimeField(null=True, blank=True)
     node_reference = models.CharField(max_length=100, blank=True, help_text="The node's own id.")
@@ -146,11 +149,13 @@ class FulfillmentOrder(FSMModelMixin, TimeStampedModel):
     @transition(field=status, source=S.READY_FOR_PICKUP, target=S.PICKED_UP)
     def hand_over(self, *, at: datetime) -> None:
         self.picked_up_at = at
+        self.pickup_code = ""  # used: no longer needed in clear
 
     @transition(field=status, source=S.READY_FOR_PICKUP, target=S.EXPIRED)
     def expire(self, *, at: datetime) -> None:
         self.closed_at = at
         self.close_reason = "not collected in time"
+        self.pickup_code = ""
 
     @transition(
         field=status,

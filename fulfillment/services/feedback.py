@@ -53,6 +53,7 @@ from inventory.reservations import WriteOff, consume, release
 from inventory.services.shortages import record_shortages
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, FieldError, InvalidInput, NotFound, TransitionRefused
+from oms.events.models import Event
 from oms.events.services import record_event
 from orders.locks import lock_order
 from orders.models import LineStatus, Order, OrderLine
@@ -319,7 +320,8 @@ def mark_ready_for_pickup(
     *, fulfillment_id: int, actor: Actor, message: FeedbackMessage | None = None
 ) -> FulfillmentOrder:
     """Packed and waiting at the store: issues the pickup code the customer will show and
-    records the event that notifies them."""
+    records the event that notifies them. The code is not in the event: the webhook adds it
+    from this fulfillment order at send time (pickup_code_for_notice)."""
     with feedback(fulfillment_id, message, "fulfillment.ready") as state:
         if state.duplicate:
             return state.fo
@@ -339,11 +341,22 @@ def mark_ready_for_pickup(
             state,
             FULFILLMENT_READY,
             actor,
-            pickup_code=state.fo.pickup_code,
             expires_at=expires_at.isoformat(),
             customer_email_on_file=bool(state.order.customer_email),
         )
     return state.fo
+
+
+def pickup_code_for_notice(event: Event) -> dict[str, Any]:
+    """The code for the `fulfillment.ready_for_pickup` webhook (oms/events/outbound.py): from
+    the fulfillment order while the parcel still waits; after hand-over or expiry, none."""
+    number = (event.payload or {}).get("fulfillment")
+    code = (
+        FulfillmentOrder.objects.filter(number=number, status=FulfillmentStatus.READY_FOR_PICKUP)
+        .values_list("pickup_code", flat=True)
+        .first()
+    )
+    return {"pickup_code": code or None}
 
 
 def hand_over(
@@ -362,7 +375,7 @@ def hand_over(
         ):
             raise WrongPickupCode()
         transition(state.fo, "hand_over", at=timezone.now())
-        state.fo.save(update_fields=["status", "picked_up_at", "updated_at"])
+        state.fo.save(update_fields=["status", "picked_up_at", "pickup_code", "updated_at"])
         consume_lines(state.fo, actor)
         _event(state, FULFILLMENT_PICKED_UP, actor)
     schedule_payment_capture_if_due(state.order.pk)
@@ -390,7 +403,7 @@ def expire_pickup(*, fulfillment_id: int, actor: Actor) -> FulfillmentOrder | No
         if fo.status != FulfillmentStatus.READY_FOR_PICKUP:
             return None
         fo.expire(at=timezone.now())
-        fo.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
+        fo.save(update_fields=["status", "closed_at", "close_reason", "pickup_code", "updated_at"])
         release(
             reservation_ids=list(fo.lines.values_list("reservation_id", flat=True)),
             actor=actor,

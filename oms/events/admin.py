@@ -1,9 +1,11 @@
 """The event log in the admin: a read-only list. Events are written by record_event() only;
 the admin can neither add, change nor delete one (and the database refuses it anyway)."""
 
+import json
 from typing import Any
 
 from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from unfold.contrib.filters.admin import DropdownFilter
@@ -12,6 +14,7 @@ from unfold.decorators import display
 from oms.core.admin_actions import ReadOnlyAdmin
 from oms.events import registry
 from oms.events.models import Event
+from oms.events.redaction import mask_payload
 
 
 class EventTypeFilter(DropdownFilter):
@@ -45,7 +48,7 @@ class EventAdmin(ReadOnlyAdmin):
         ("event_id", "occurred_at"),
         ("actor_kind", "actor_id", "actor_label"),
         ("correlation_id", "causation_id"),
-        "payload",
+        "shown_payload",
     )
     readonly_fields = (
         "stream",
@@ -59,8 +62,14 @@ class EventAdmin(ReadOnlyAdmin):
         "actor_label",
         "correlation_id",
         "causation_id",
-        "payload",
+        "shown_payload",
     )
+
+    @display(description="Payload")
+    def shown_payload(self, obj: Event) -> str:
+        """Secrets hidden, erased personal data masked (oms/events/redaction.py)."""
+        masked = mask_payload(obj.stream, obj.payload)
+        return json.dumps(masked, indent=2, sort_keys=True, cls=DjangoJSONEncoder)
 
     @display(description="Actor", ordering="actor_label")
     def actor(self, obj: Event) -> str:

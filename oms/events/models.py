@@ -64,3 +64,26 @@ class Event(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ImmutableEventError("events are immutable")
+
+
+class Redaction(models.Model):
+    """Personal data erased from one stream (docs/security.md, "Personal data").
+
+    Events stay as written (the trigger refuses any UPDATE), so erasure is recorded beside them:
+    one row per stream listing the erased values as salted SHA-256 digests, each with what a
+    reader shows instead. `oms.events.redaction.Masker` applies it to every payload it returns
+    (API, admin, webhooks, replays). The erased values themselves are not kept here."""
+
+    stream = models.CharField(max_length=100, unique=True)
+    salt = models.CharField(max_length=32)
+    # [{"digest": <sha256 hex of salt + normalised value>, "replacement": "[erased]"}]
+    values = models.JSONField(default=list)
+    fields = models.JSONField(default=list, help_text="Which fields were erased (names only).")
+    erased_at = models.DateTimeField()
+    erased_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-erased_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"redaction of {self.stream}"

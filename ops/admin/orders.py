@@ -25,6 +25,7 @@ from fulfillment.admin import routing_panel_context
 from oms.core.actors import Actor
 from oms.core.admin_actions import ReadOnlyAdmin, dialog_action, plural, run_service_for_each
 from oms.core.money import format_amount
+from oms.events.redaction import Masker
 from oms.events.selectors import events_for_stream
 from ops.admin.timeline import order_trace_context
 from orders.models import (
@@ -337,11 +338,15 @@ class OrderAdmin(ReadOnlyAdmin):
             "events.view_event"
         )
         if context["show_event_timeline"]:
+            masker = Masker.for_streams([obj.stream])
             context["order_events"] = [
                 {
                     "event": event,
                     "payload": json.dumps(
-                        event.payload, indent=2, sort_keys=True, cls=DjangoJSONEncoder
+                        masker.payload(event.stream, event.payload),
+                        indent=2,
+                        sort_keys=True,
+                        cls=DjangoJSONEncoder,
                     ),
                 }
                 for event in events_for_stream(obj.stream)

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from oms.core.money import format_amount
 from oms.events.models import Event
+from oms.events.redaction import Masker
 from orders.models import (
     DeliveryMethod,
     Hold,
@@ -365,3 +366,11 @@ class EventOutputSerializer(serializers.ModelSerializer):
     )
     def get_actor(self, event: Event) -> dict[str, str]:
         return {"kind": event.actor_kind, "id": event.actor_id, "label": event.actor_label}
+
+    def to_representation(self, event: Event) -> dict[str, Any]:
+        """The payload as readers may see it: secrets hidden, erased personal data masked
+        (oms/events/redaction.py). Pass a `masker` in the context for many events."""
+        data = super().to_representation(event)
+        masker = self.context.get("masker") or Masker.for_streams([event.stream])
+        data["payload"] = masker.payload(event.stream, data["payload"])
+        return data

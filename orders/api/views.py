@@ -14,6 +14,7 @@ from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from oms.api.idempotency import run_idempotent
 from oms.api.permissions import IsChannelClient, client_of
 from oms.core.actors import Actor
+from oms.events.redaction import Masker
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
     EventOutputSerializer,
@@ -119,8 +120,9 @@ class OrderEventsView(APIView):
         responses={200: EventOutputSerializer(many=True), 404: OpenApiResponse(ERROR_SCHEMA)},
     )
     def get(self, request: Request, number: str) -> Response:
-        events = order_events_for_client(client_of(request), number)
-        return Response(EventOutputSerializer(events, many=True).data)
+        events = list(order_events_for_client(client_of(request), number))
+        masker = Masker.for_streams({event.stream for event in events})
+        return Response(EventOutputSerializer(events, many=True, context={"masker": masker}).data)
 
 
 class HoldCreateInputSerializer(serializers.Serializer):

@@ -4,6 +4,8 @@ import pytest
 
 from inventory.models import StockLevel
 from inventory.selectors import find_ledger_mismatches
+from oms.events.models import Event
+from oms.events.outbound import outbound_payload
 from ops.models import ExceptionCase
 from orders.services.api_clients import create_api_client
 from tests.celery_worker import wait_until
@@ -154,7 +156,10 @@ def test_4_buy_online_pick_up_in_store_with_a_verified_hand_over(worker, web_api
     store.post(f"{url}/accept/", {"message_id": "a"}, format="json")
     store.post(f"{url}/pack/", {"message_id": "p"}, format="json")
     ready = store.post(f"{url}/ready/", {"message_id": "r"}, format="json")
-    [notice] = payload_of(web_api, number, "fulfillment.ready_for_pickup")
+    # The customer gets the code in the ready notice's webhook; the event log never shows it.
+    assert payload_of(web_api, number, "fulfillment.ready_for_pickup")[0].get("pickup_code") is None
+    [event] = Event.objects.filter(type="fulfillment.ready_for_pickup", stream=f"order:{number}")
+    notice = outbound_payload(event)
 
     wrong = store.post(
         f"{url}/hand-over/",
