@@ -129,8 +129,7 @@ def pickup_locked(event: Event, fulfillment: Any) -> None:
     raise_exception_case(
         kind="pickup_locked",
         fulfillment=fulfillment,
-        summary=f"Hand-over locked after {attempts} wrong pickup codes at "
-        f"{event.payload['node']}",
+        summary=f"Hand-over locked after {attempts} wrong pickup codes at {event.payload['node']}",
         details={"attempts": attempts},
         actor=actor_of(event),
     )

@@ -31,8 +31,7 @@ class ApiClientRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         client = request.auth
-        if self.scope == "api_client":
-            ident = str(client.pk)  # type: ignore[union-attr]  # checked in allow_request
-        else:
-            ident = self.get_ident(request)
+        # the client's pk was checked in allow_request; without one, the caller's address
+        ident = str(getattr(client, "pk", "")) if self.scope == "api_client" else None
+        ident = ident or self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}

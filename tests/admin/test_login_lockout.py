@@ -39,7 +39,8 @@ def test_admin_locks_after_n_wrong_passwords_and_ops_reset_it_in_the_admin():
     locked = sign_in(browser, "/admin/login/", "boss", "wrong")
     assert locked.status_code == 429
     page = locked.content.decode()
-    assert "Sign-in locked" in page and "Too many wrong passwords" in page
+    assert "Sign-in locked" in page
+    assert "Too many wrong passwords" in page
     assert "30 minutes" in page
     assert int(locked["Retry-After"]) == 30 * 60
 
@@ -73,7 +74,8 @@ def test_store_login_locks_after_n_wrong_passwords_and_the_command_resets_it(db)
         response = sign_in(browser, "/store/login/", "sam", "wrong")
     assert response.status_code == 429
     page = response.content.decode()
-    assert "Sign-in locked" in page and "store lead" in page
+    assert "Sign-in locked" in page
+    assert "store lead" in page
     assert 'href="/store/login/"' in page  # the store's page, not the admin's
 
     assert sign_in(browser, "/store/login/", "sam", scenario.PASSWORD).status_code == 429

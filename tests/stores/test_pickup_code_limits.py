@@ -74,7 +74,8 @@ def test_n_wrong_codes_lock_the_hand_over_then_a_store_lead_unlocks_it(
     assert response.status_code in (400, 409)
     assert status_of(ready_a) == S_READY
     page = alice_client.get(url("fulfillment", ready_a)).content.decode()
-    assert "Hand-over locked" in page and "Ask your store lead" in page
+    assert "Hand-over locked" in page
+    assert "Ask your store lead" in page
 
     # an associate (not a lead) may not unlock
     response = post(alice_client, "unlock_pickup", ready_a, note="ID checked")
@@ -86,9 +87,11 @@ def test_n_wrong_codes_lock_the_hand_over_then_a_store_lead_unlocks_it(
     response = post(lead_client, "unlock_pickup", ready_a, note="Photo ID matches the order")
     assert response.status_code == 302
     ready_a.refresh_from_db()
-    assert ready_a.pickup_locked_at is None and ready_a.pickup_failed_attempts == 0
+    assert ready_a.pickup_locked_at is None
+    assert ready_a.pickup_failed_attempts == 0
     unlocked = events(ready_a, "fulfillment.pickup_unlocked")
-    assert unlocked[0].payload["attempts"] == 3 and unlocked[0].actor_label == "lena"
+    assert unlocked[0].payload["attempts"] == 3
+    assert unlocked[0].actor_label == "lena"
     case.refresh_from_db()
     assert case.status == CaseStatus.RESOLVED
 
