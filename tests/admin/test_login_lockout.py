@@ -75,7 +75,7 @@ def test_store_login_locks_after_n_wrong_passwords_and_the_command_resets_it(db)
     assert response.status_code == 429
     page = response.content.decode()
     assert "Sign-in locked" in page
-    assert "store lead" in page
+    assert "ask operations" in page
     assert 'href="/store/login/"' in page  # the store's page, not the admin's
 
     assert sign_in(browser, "/store/login/", "sam", scenario.PASSWORD).status_code == 429
