@@ -43,6 +43,19 @@ FULFILLMENT_READY = register(
 FULFILLMENT_PICKED_UP = register(
     "fulfillment.picked_up", description="Handed to the customer after the pickup code matched."
 )
+FULFILLMENT_PICKUP_CODE_FAILED = register(
+    "fulfillment.pickup_code_failed",
+    description="A wrong pickup code was typed at hand-over (the attempt count, never the code).",
+)
+FULFILLMENT_PICKUP_LOCKED = register(
+    "fulfillment.pickup_locked",
+    description="Too many wrong pickup codes: the hand-over is locked until a supervisor "
+    "unlocks it.",
+)
+FULFILLMENT_PICKUP_UNLOCKED = register(
+    "fulfillment.pickup_unlocked",
+    description="A store lead or ops unlocked the hand-over; the attempt count starts again.",
+)
 FULFILLMENT_EXPIRED = register(
     "fulfillment.expired", description="Not collected in time: stock released, lines cancelled."
 )

@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "csp",
+    "axes",
     "oms.core",
     "oms.events",
     "oms.api",
@@ -165,6 +166,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the readable page (oms/core/lockout.py).
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out (username, IP) before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # Content Security Policy (django-csp; docs/security.md). Strict everywhere: scripts and styles
@@ -339,6 +348,46 @@ if not OMS_FIELD_ENCRYPTION_KEYS:
 OMS_WEBHOOK_SECRET_OVERLAP = timedelta(
     hours=env.float("OMS_WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
 )
+
+# --- Brute force and abuse (docs/security.md) -------------------------------------------
+# Reverse proxies in front of the app that append to X-Forwarded-For. 0: the client address is
+# REMOTE_ADDR and X-Forwarded-For is ignored (a caller could write anything there).
+OMS_NUM_PROXIES = env.int("OMS_NUM_PROXIES", default=0)
+
+# Sign-in lockout (django-axes) for the admin and the store screens: this many wrong passwords
+# for one (username, IP) combination lock that combination out for the cool-off. Ops reset it
+# in the admin (Axes → Access attempts: delete) or with `manage.py axes_reset_username <name>`.
+AXES_FAILURE_LIMIT = env.int("OMS_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("OMS_LOGIN_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "oms.core.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_IPWARE_PROXY_COUNT = OMS_NUM_PROXIES or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if OMS_NUM_PROXIES else ("REMOTE_ADDR",)
+)
+
+# Pickup codes (8 digits): this many wrong codes for one fulfillment order lock its hand-over
+# until a store supervisor or ops unlocks it (fulfillment/services/feedback.py).
+OMS_PICKUP_CODE_MAX_ATTEMPTS = env.int("OMS_PICKUP_CODE_MAX_ATTEMPTS", default=5)
+
+# DRF throttling per API client (request.auth) and, for anonymous callers, per IP; counters
+# live in the cache below. Rates as DRF writes them: "<n>/<sec|min|hour|day>".
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["oms.api.throttling.ApiClientRateThrottle"]
+OMS_API_RATE = env("OMS_API_RATE", default="6000/min")
+OMS_API_ANON_RATE = env("OMS_API_ANON_RATE", default="1200/min")
+REST_FRAMEWORK["NUM_PROXIES"] = OMS_NUM_PROXIES
+
+# Django's cache (throttle counters): Redis when REDIS_URL is set, so every process counts
+# together; memory of the one process otherwise (the embedded demo).
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # --- Admin (django-unfold) ----------------------------------------------------------------
 UNFOLD = {

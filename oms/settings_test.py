@@ -21,3 +21,8 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # /metrics tests set the token requirement themselves (tests/observability).
 OMS_METRICS_REQUIRE_TOKEN = False
+# Tests sign in with client.login()/force_login() (no request for django-axes to watch): the
+# lockout is off, and tests/admin/test_login_lockout.py turns it on where it is under test.
+AXES_ENABLED = False
+# Throttle counters in memory per process: parallel test workers must not share them in Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

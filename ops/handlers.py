@@ -20,12 +20,16 @@ open case per (kind, subject).
 | inventory.shortage_recorded        | cycle_count (one per node, every SKU to count)|
 | inventory.snapshot_applied         | narrows or resolves the node's cycle_count  |
 | inbound.message_dead               | integration_failed                          |
+| fulfillment.pickup_locked          | pickup_locked (too many wrong pickup codes) |
+| fulfillment.pickup_unlocked        | resolves the fulfillment's pickup_locked    |
 """
 
 from typing import Any
 
 from fulfillment.events import (
     FULFILLMENT_PACKED,
+    FULFILLMENT_PICKUP_LOCKED,
+    FULFILLMENT_PICKUP_UNLOCKED,
     FULFILLMENT_REJECTED,
     FULFILLMENT_RELEASE_FAILED,
     FULFILLMENT_SENT_WHILE_CANCELLED,
@@ -48,6 +52,7 @@ from ops.services.cases import (
     raise_exception_case_for_hold,
     raise_oversell_case,
     resolve_cases_of_released_hold,
+    resolve_pickup_locked_case,
     settle_cycle_count_case,
 )
 from orders.events import (
@@ -115,6 +120,24 @@ def short_picked(event: Event, fulfillment: Any) -> None:
         details={"short": shorts},
         actor=actor_of(event),
     )
+
+
+@on_event(FULFILLMENT_PICKUP_LOCKED)
+def pickup_locked(event: Event, fulfillment: Any) -> None:
+    """Someone typed too many wrong pickup codes: a supervisor checks the customer."""
+    attempts = event.payload["attempts"]
+    raise_exception_case(
+        kind="pickup_locked",
+        fulfillment=fulfillment,
+        summary=f"Hand-over locked after {attempts} wrong pickup codes at {event.payload['node']}",
+        details={"attempts": attempts},
+        actor=actor_of(event),
+    )
+
+
+@on_event(FULFILLMENT_PICKUP_UNLOCKED)
+def pickup_unlocked(event: Event, fulfillment: Any) -> None:
+    resolve_pickup_locked_case(fulfillment=fulfillment, actor=actor_of(event))
 
 
 @on_event(FULFILLMENT_RELEASE_FAILED)

@@ -50,6 +50,7 @@ class ExceptionKind(models.TextChoices):
     INTEGRATION_FAILED = "integration_failed", "Integration failed"
     STUCK_ORDER = "stuck_order", "Stuck order"
     CYCLE_COUNT = "cycle_count", "Cycle count"
+    PICKUP_LOCKED = "pickup_locked", "Pickup locked"
 
 
 class SubjectType(models.TextChoices):

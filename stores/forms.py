@@ -153,13 +153,28 @@ class HandOverForm(ActionForm):
                 "inputmode": "numeric",
                 "autocomplete": "one-time-code",
                 "autocapitalize": "off",
-                "placeholder": "6-digit code",
+                "placeholder": "8-digit code",
                 "class": "code-input",
             }
         ),
         error_messages={"required": "Type the code the customer shows you."},
     )
     # The code itself is not kept in the inbound message log: payload() leaves it out.
+
+
+class UnlockPickupForm(ActionForm):
+    """A store lead unlocks a hand-over locked after too many wrong pickup codes."""
+
+    name = "unlock_pickup"
+    note = forms.CharField(
+        max_length=200,
+        label="How did you check the customer?",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. photo ID matches the order name"}),
+        error_messages={"required": "Say how you checked it is the customer."},
+    )
+
+    def payload(self) -> dict[str, Any]:
+        return {**super().payload(), "note": self.cleaned_data["note"]}
 
 
 REJECT_REASONS = [

@@ -19,7 +19,7 @@ from fulfillment.models import (
 )
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from inventory.models import Node, NodeKind
-from stores.models import StoreMembership
+from stores.models import StoreMembership, StoreRole
 
 STORE_ASSOCIATE_GROUP = "store_associate"
 
@@ -49,6 +49,15 @@ def _memberships(user: Any) -> QuerySet[StoreMembership]:
 def is_store_associate(user: Any) -> bool:
     """May this user use the store screens at all? (One query.)"""
     return _may_use_screens(user) and _memberships(user).exists()
+
+
+def is_store_lead(user: Any, node_id: int) -> bool:
+    """A lead of this store: the supervisor who may unlock a pickup hand-over locked after too
+    many wrong codes (docs/security.md)."""
+    return (
+        _may_use_screens(user)
+        and _memberships(user).filter(node_id=node_id, role=StoreRole.LEAD).exists()
+    )
 
 
 def stores_of(user: Any) -> QuerySet[Node]:

@@ -14,6 +14,11 @@ urlpatterns = [
     path("fulfillments/<int:pk>/ready/", views.MarkReadyView.as_view(), name="ready"),
     path("fulfillments/<int:pk>/ship/", views.ShipView.as_view(), name="ship"),
     path("fulfillments/<int:pk>/hand-over/", views.HandOverView.as_view(), name="hand_over"),
+    path(
+        "fulfillments/<int:pk>/unlock-pickup/",
+        views.UnlockPickupView.as_view(),
+        name="unlock_pickup",
+    ),
     path("fulfillments/<int:pk>/reject/", views.RejectView.as_view(), name="reject"),
     path(
         "fulfillments/<int:pk>/labels/<int:shipment_id>.pdf",

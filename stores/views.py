@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -27,6 +28,7 @@ from fulfillment.services.feedback import (
     pack_fulfillment,
     reject_fulfillment,
     start_picking,
+    unlock_pickup,
 )
 from fulfillment.services.labels import ship_with_carrier
 from oms.core.actors import Actor
@@ -40,12 +42,14 @@ from stores.forms import (
     ShipForm,
     StartPickingForm,
     StoreLoginForm,
+    UnlockPickupForm,
 )
 from stores.selectors import (
     QUEUE_STATUSES,
     fulfillment_for_user,
     fulfillment_lines,
     is_store_associate,
+    is_store_lead,
     label_for_user,
     queue_for_user,
     shipments_of,
@@ -124,7 +128,9 @@ def _action_forms(
     if fo.status == S.PACKED:
         kinds.append(MarkReadyForm if fo.is_pickup else ShipForm)
     if fo.status == S.READY_FOR_PICKUP:
-        kinds.append(HandOverForm)
+        # Locked after too many wrong codes: only a lead's unlock (the template shows it to
+        # leads; the view checks) until the hand-over opens again.
+        kinds.append(UnlockPickupForm if fo.pickup_locked_at is not None else HandOverForm)
     if fo.status in (S.RELEASED, S.ACCEPTED, S.PICKING):
         kinds.append(RejectForm)
     forms = {kind.name: kind(fulfillment=fo, lines=lines) for kind in kinds}
@@ -157,6 +163,7 @@ def _render_detail(
         "error_for": shown if error is not None else None,
         "open_form": shown,
         "is_open": fo.status in QUEUE_STATUSES,
+        "can_unlock": is_store_lead(request.user, fo.node_id),
     }
     return render(request, "stores/fulfillment.html", context, status=status)
 
@@ -256,6 +263,25 @@ class HandOverView(FulfillmentAction):
 
     def success_message(self, form: HandOverForm, fo: FulfillmentOrder) -> str:
         return f"Handed over to {fo.order.customer_name}. The order is picked up."
+
+
+class UnlockPickupView(FulfillmentAction):
+    """Only a lead of the store (the supervisor) unlocks a locked hand-over."""
+
+    form_class = UnlockPickupForm
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        fo = _fulfillment_or_404(request, pk)
+        if not is_store_lead(request.user, fo.node_id):
+            raise PermissionDenied("Only a store lead can unlock a hand-over.")
+        return super().post(request, pk)
+
+    def perform(self, form: UnlockPickupForm, **call: Any) -> FulfillmentOrder:
+        call.pop("message")  # an unlock is not node feedback: no inbound message log
+        return unlock_pickup(note=form.cleaned_data["note"], **call)
+
+    def success_message(self, form: UnlockPickupForm, fo: FulfillmentOrder) -> str:
+        return "Unlocked. Type the customer's pickup code to hand the order over."
 
 
 class RejectView(FulfillmentAction):

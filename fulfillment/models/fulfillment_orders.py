@@ -75,6 +75,10 @@ class FulfillmentOrder(FSMModelMixin, TimeStampedModel):
     # (docs/security.md, "Pickup codes").
     pickup_code = models.CharField(max_length=8, blank=True)
     pickup_expires_at = models.DateTimeField(null=True, blank=True)
+    # Wrong pickup codes typed for this hand-over; at OMS_PICKUP_CODE_MAX_ATTEMPTS it locks
+    # (pickup_locked_at) until a store lead or ops unlocks it, which resets the count.
+    pickup_failed_attempts = models.PositiveSmallIntegerField(default=0)
+    pickup_locked_at = models.DateTimeField(null=True, blank=True)
     node_reference = models.CharField(max_length=100, blank=True, help_text="The node's own id.")
     release_attempts = models.PositiveSmallIntegerField(default=0)
     last_release_error = models.CharField(max_length=500, blank=True)

@@ -38,6 +38,9 @@ from fulfillment.events import (
     FULFILLMENT_PACKED,
     FULFILLMENT_PICKED_UP,
     FULFILLMENT_PICKING,
+    FULFILLMENT_PICKUP_CODE_FAILED,
+    FULFILLMENT_PICKUP_LOCKED,
+    FULFILLMENT_PICKUP_UNLOCKED,
     FULFILLMENT_READY,
     FULFILLMENT_REJECTED,
 )
@@ -98,13 +101,38 @@ class Locked:
     result: dict[str, Any] = field(default_factory=dict)
 
 
+# Pickup codes are 8 random digits (10^8 values): with OMS_PICKUP_CODE_MAX_ATTEMPTS wrong tries
+# (default 5) per fulfillment order before the hand-over locks, a guesser's chance is 5 in 10^8.
+PICKUP_CODE_DIGITS = 8
+
+
+def new_pickup_code() -> str:
+    return f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}"
+
+
 class WrongPickupCode(DomainError):
-    def __init__(self) -> None:
+    def __init__(self, attempts_left: int | None = None) -> None:
+        left = ""
+        if attempts_left is not None:
+            tries = "try" if attempts_left == 1 else "tries"
+            left = f" {attempts_left} {tries} left before the hand-over locks."
         super().__init__(
             code="pickup_code_mismatch",
             detail="That pickup code does not match this order. Check the code the customer "
-            "shows and try again.",
+            f"shows and try again.{left}",
             http_status=400,
+            extra={} if attempts_left is None else {"attempts_left": attempts_left},
+        )
+
+
+class PickupLocked(DomainError):
+    def __init__(self, number: str, attempts: int) -> None:
+        super().__init__(
+            code="pickup_locked",
+            detail=f"The hand-over of {number} is locked after {attempts} wrong pickup codes. "
+            "A store lead (or operations) must unlock it before the parcel can be handed over.",
+            http_status=409,
+            extra={"fulfillment": number, "attempts": attempts},
         )
 
 
@@ -331,7 +359,7 @@ def mark_ready_for_pickup(
             state.fo,
             "mark_ready",
             at=now,
-            code=f"{secrets.randbelow(10**6):06d}",
+            code=new_pickup_code(),
             expires_at=expires_at,
         )
         state.fo.save(
@@ -366,20 +394,87 @@ def hand_over(
     actor: Actor,
     message: FeedbackMessage | None = None,
 ) -> FulfillmentOrder:
-    """The customer collected it after showing the right code: the stock is consumed."""
-    with feedback(fulfillment_id, message, "fulfillment.hand_over") as state:
-        if state.duplicate:
-            return state.fo
-        if state.fo.status == FulfillmentStatus.READY_FOR_PICKUP and not secrets.compare_digest(
-            pickup_code.strip(), state.fo.pickup_code
-        ):
-            raise WrongPickupCode()
-        transition(state.fo, "hand_over", at=timezone.now())
-        state.fo.save(update_fields=["status", "picked_up_at", "pickup_code", "updated_at"])
-        consume_lines(state.fo, actor)
-        _event(state, FULFILLMENT_PICKED_UP, actor)
+    """The customer collected it after showing the right code: the stock is consumed.
+
+    A wrong code is counted in its own transaction (the hand-over's rolls back): the event
+    `fulfillment.pickup_code_failed` carries the attempt count, never the code. At
+    OMS_PICKUP_CODE_MAX_ATTEMPTS the hand-over locks (`pickup_locked`, 409, and an exception
+    case through the `fulfillment.pickup_locked` event) until `unlock_pickup()`; while locked,
+    even the right code is refused."""
+    try:
+        with feedback(fulfillment_id, message, "fulfillment.hand_over") as state:
+            if state.duplicate:
+                return state.fo
+            if state.fo.status == FulfillmentStatus.READY_FOR_PICKUP:
+                if state.fo.pickup_locked_at is not None:
+                    raise PickupLocked(state.fo.number, state.fo.pickup_failed_attempts)
+                if not secrets.compare_digest(
+                    pickup_code.strip().encode(), state.fo.pickup_code.encode()
+                ):
+                    raise WrongPickupCode()
+            transition(state.fo, "hand_over", at=timezone.now())
+            state.fo.save(
+                update_fields=["status", "picked_up_at", "pickup_code", "updated_at"]
+            )
+            consume_lines(state.fo, actor)
+            _event(state, FULFILLMENT_PICKED_UP, actor)
+    except WrongPickupCode:
+        raise count_wrong_pickup_code(fulfillment_id=fulfillment_id, actor=actor) from None
     schedule_payment_capture_if_due(state.order.pk)
     return state.fo
+
+
+def count_wrong_pickup_code(*, fulfillment_id: int, actor: Actor) -> DomainError:
+    """Record one wrong pickup code (its own transaction) and return the refusal to raise:
+    `pickup_code_mismatch` with the tries left, or `pickup_locked` when this one locked it."""
+    limit = settings.OMS_PICKUP_CODE_MAX_ATTEMPTS
+    with transaction.atomic():
+        order, fo = lock_fulfillment(fulfillment_id)
+        if fo.pickup_locked_at is not None:  # locked meanwhile by a concurrent try
+            return PickupLocked(fo.number, fo.pickup_failed_attempts)
+        now = timezone.now()
+        fo.pickup_failed_attempts += 1
+        locked = fo.pickup_failed_attempts >= limit
+        if locked:
+            fo.pickup_locked_at = now
+        fo.save(update_fields=["pickup_failed_attempts", "pickup_locked_at", "updated_at"])
+        state = Locked(order=order, fo=fo)
+        _event(
+            state,
+            FULFILLMENT_PICKUP_CODE_FAILED,
+            actor,
+            attempts=fo.pickup_failed_attempts,
+            max_attempts=limit,
+            locked=locked,
+        )
+        if locked:
+            _event(state, FULFILLMENT_PICKUP_LOCKED, actor, attempts=fo.pickup_failed_attempts)
+    if locked:
+        return PickupLocked(fo.number, fo.pickup_failed_attempts)
+    return WrongPickupCode(attempts_left=limit - fo.pickup_failed_attempts)
+
+
+def unlock_pickup(*, fulfillment_id: int, actor: Actor, note: str = "") -> FulfillmentOrder:
+    """A supervisor (a lead of the store, or ops in the admin: the caller checks who) checked
+    the customer and unlocks the hand-over: the wrong-code count starts again. Recording
+    `fulfillment.pickup_unlocked` resolves the exception case. Unlocking an unlocked one does
+    nothing."""
+    with transaction.atomic():
+        order, fo = lock_fulfillment(fulfillment_id)
+        if fo.pickup_locked_at is None:
+            return fo
+        attempts = fo.pickup_failed_attempts
+        fo.pickup_locked_at = None
+        fo.pickup_failed_attempts = 0
+        fo.save(update_fields=["pickup_failed_attempts", "pickup_locked_at", "updated_at"])
+        _event(
+            Locked(order=order, fo=fo),
+            FULFILLMENT_PICKUP_UNLOCKED,
+            actor,
+            attempts=attempts,
+            note=note[:300],
+        )
+    return fo
 
 
 def consume_lines(

@@ -27,6 +27,7 @@ from ops.services.remedies import (
     reprocess_message,
     reroute_case,
     retry_integration,
+    unlock_pickup_case,
 )
 
 STATUS_COLOURS = {
@@ -71,6 +72,11 @@ REMEDIES: dict[str, tuple[str, str, Remedy]] = {
         "Re-process message",
         "sync",
         lambda c, u, n: reprocess_message(case_id=c, user=u),
+    ),
+    "unlock_pickup": (
+        "Unlock pickup hand-over",
+        "lock_open",
+        lambda c, u, n: unlock_pickup_case(case_id=c, user=u, note=n),
     ),
     "resolve": ("Resolve", "check_circle", lambda c, u, n: resolve_case(case_id=c, user=u, note=n)),
     "dismiss": (

@@ -405,3 +405,21 @@ def settle_cycle_count_case(*, node: Any, awaiting: Any, reason: str) -> Excepti
         case.summary = cycle_count_summary(node, awaiting)[:300]
         case.save(update_fields=["details", "summary", "updated_at"])
     return case
+
+
+def resolve_pickup_locked_case(*, fulfillment: Any, actor: Actor) -> ExceptionCase | None:
+    """The hand-over was unlocked (the caller holds the order and fulfillment locks): resolve
+    the fulfillment order's open pickup_locked case, if there is one."""
+    case_id = (
+        ExceptionCase.objects.filter(
+            kind="pickup_locked",
+            subject_type=SubjectType.FULFILLMENT,
+            subject_id=fulfillment.pk,
+            status__in=OPEN_CASE_STATUSES,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if case_id is None:
+        return None
+    return resolve_cleared_case(lock_case(case_id), reason=f"Hand-over unlocked by {actor.label}")

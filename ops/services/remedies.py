@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus, RoutingTrigger
+from fulfillment.services.feedback import unlock_pickup
 from fulfillment.services.orchestration import Outcome, orchestrate_order
 from integrations.inbound import reprocess_message as reprocess_inbound_message
 from oms.core.actors import Actor
@@ -18,7 +19,7 @@ from oms.events.services import record_event
 from ops.exceptions import OpsErrorCode, OpsRefused
 from ops.locks import lock_case
 from ops.models import OPEN_CASE_STATUSES, ExceptionCase, SubjectType
-from ops.services.cases import close_case
+from ops.services.cases import close_case, resolve_case
 from orders.events import ORDER_MANUAL_TOUCH, ORDER_REFUND_REQUESTED, ORDER_RESHIP_REQUESTED
 from orders.models import HoldStatus, LineStatus
 from orders.services.cancellation import cancel_order_line
@@ -177,6 +178,22 @@ def mark_parcel(*, case_id: int, user: AbstractBaseUser, outcome: str) -> Except
         )
         _touch(case, actor, f"mark_{outcome}", policy=policy)
         return close_case(case, actor=actor, remedy=f"mark_{outcome}", note=f"{outcome}: {policy}")
+
+
+def unlock_pickup_case(*, case_id: int, user: AbstractBaseUser, note: str = "") -> ExceptionCase:
+    """Unlock the hand-over a pickup_locked case is about (ops checked the customer). The
+    fulfillment service records `fulfillment.pickup_unlocked`, whose handler resolves the case
+    under the order and fulfillment locks (the project's lock order: no case lock first)."""
+    case = ExceptionCase.objects.filter(pk=case_id).first()
+    if case is None or case.kind != "pickup_locked" or case.subject_id is None:
+        raise OpsRefused(OpsErrorCode.NOT_APPLICABLE, "Unlock needs a pickup_locked case.")
+    if case.status not in OPEN_CASE_STATUSES:
+        raise OpsRefused(OpsErrorCode.CASE_NOT_OPEN, f"Case {case.pk} is not open.")
+    unlock_pickup(fulfillment_id=case.subject_id, actor=Actor.for_user(user), note=note)
+    case.refresh_from_db()
+    if case.status in OPEN_CASE_STATUSES:  # it was unlocked already (at the store)
+        return resolve_case(case_id=case.pk, user=user, note=note or "Hand-over already unlocked")
+    return case
 
 
 def _subject_type(case_id: int) -> str | None:

@@ -276,3 +276,25 @@ def test_ship_from_store_pick_label_and_ship(phone, nodes, catalog):
     fo.refresh_from_db()
     assert fo.status == S.SHIPPED
     assert fo.shipments.count() == 1
+
+
+def test_store_sign_in_locks_after_wrong_passwords(phone, nodes, settings):
+    """django-axes on the store login, in Chromium: the locked page is the store's own."""
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    scenario.associate("alice", nodes["a"])
+    phone.open("/store/login/")
+    for _ in range(3):
+        phone.page.locator("input[name=username]").fill("alice")
+        phone.page.locator("input[name=password]").fill("not-the-password")
+        phone.tap("Sign in")
+        if phone.page.get_by_role("heading", name="Sign-in locked").count():
+            break
+        expect(phone.page.get_by_role("alert")).to_contain_text("correct username")
+    expect(phone.page.get_by_role("heading", name="Sign-in locked")).to_be_visible()
+    expect(phone.page.get_by_role("alert")).to_contain_text("Too many wrong passwords")
+    phone.shot("sign-in-locked")
+
+    phone.page.get_by_role("link", name="Back to sign-in").click()
+    phone.sign_in("alice")  # the right password: still locked
+    expect(phone.page.get_by_role("heading", name="Sign-in locked")).to_be_visible()

@@ -412,7 +412,7 @@ def test_mark_ready_issues_a_code_without_showing_it(alice_client, pickup_a):
     assert response.status_code == 302
     pickup_a.refresh_from_db()
     assert pickup_a.status == S.READY_FOR_PICKUP
-    assert len(pickup_a.pickup_code) == 6
+    assert len(pickup_a.pickup_code) == 8
     assert "ready notice went out" in flash(response)[0]
     page = alice_client.get(url("fulfillment", pickup_a)).content.decode()
     assert "Pickup code issued" in page
