@@ -413,9 +413,7 @@ def hand_over(
                 ):
                     raise WrongPickupCode()
             transition(state.fo, "hand_over", at=timezone.now())
-            state.fo.save(
-                update_fields=["status", "picked_up_at", "pickup_code", "updated_at"]
-            )
+            state.fo.save(update_fields=["status", "picked_up_at", "pickup_code", "updated_at"])
             consume_lines(state.fo, actor)
             _event(state, FULFILLMENT_PICKED_UP, actor)
     except WrongPickupCode:
