@@ -1,8 +1,10 @@
 """Inventory API views: authenticate, validate, call one service or selector, render.
 
-Node feeds are a system-integration concern: for now any API client may post them (the key's
-channel does not matter); see docs/events.md, "Inventory". Each message is deduplicated by
-(source, message_id), with source `api:<node code>`, so no Idempotency-Key is needed. A refused
+Node feeds are accepted only from the key of the node they are about (a channel's key, or
+another node's, is answered 403 `feed_not_allowed` before anything is kept); see
+docs/security.md, "Least privilege". Each message is deduplicated by (source, message_id), with
+source `api:<node code>:<key prefix>` (per node AND client: another client cannot claim a node's
+next message id first), so no Idempotency-Key is needed. A refused
 feed is answered and kept as a failed inbound message, re-processable after a fix (the feed
 service does it: inventory/services/feeds_inbound.py).
 """
@@ -20,8 +22,10 @@ from inventory.api.serializers import (
     FeedResultOutputSerializer,
     SnapshotInputSerializer,
 )
-from inventory.selectors import get_availability
+from inventory.exceptions import FeedNotAllowed
+from inventory.selectors import get_availability, node_accepts_feeds_from
 from inventory.services.feeds import apply_adjustment, apply_snapshot
+from oms.api.clients import ApiClientLike
 from oms.api.errors import ERROR_SCHEMA
 from oms.api.permissions import client_of
 from oms.core.actors import Actor
@@ -29,9 +33,23 @@ from oms.core.actors import Actor
 DEFAULT_PICKUP_RADIUS_MILES = 50.0
 
 
-def api_feed_source(node_code: str) -> str:
-    """Messages are numbered by the node's own system: deduplicate per node."""
-    return f"api:{node_code}"
+def api_feed_source(node_code: str, client: ApiClientLike) -> str:
+    """Messages are numbered by the sending system: deduplicate per node and client."""
+    return f"api:{node_code}:{client.prefix}"
+
+
+def _node_client(request: Request) -> ApiClientLike:
+    """The request's client if it is a node's key: a channel's key is refused before the body
+    is read."""
+    client = client_of(request)
+    if client.node_id is None:
+        raise FeedNotAllowed()
+    return client
+
+
+def _authorize_feed(client: ApiClientLike, node_code: str) -> None:
+    if not node_accepts_feeds_from(node_code=node_code, client_node_id=client.node_id):
+        raise FeedNotAllowed(node_code=node_code)
 
 
 class SnapshotView(APIView):
@@ -48,18 +66,22 @@ class SnapshotView(APIView):
         responses={
             200: FeedResultOutputSerializer,
             400: OpenApiResponse(ERROR_SCHEMA, description="unknown_node, unknown_sku, ..."),
+            403: OpenApiResponse(
+                ERROR_SCHEMA, description="feed_not_allowed: not the key of this node"
+            ),
             409: OpenApiResponse(ERROR_SCHEMA, description="message_id_reused"),
         },
     )
     def post(self, request: Request) -> Response:
-        client = client_of(request)
+        client = _node_client(request)
         data = SnapshotInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        _authorize_feed(client, data.validated_data["node"])
         result = apply_snapshot(
             node_code=data.validated_data["node"],
             as_of=data.validated_data["as_of"],
             counts=data.to_counts(),
-            source=api_feed_source(data.validated_data["node"]),
+            source=api_feed_source(data.validated_data["node"], client),
             message_id=data.validated_data["message_id"],
             actor=Actor.for_api_client(client),
         )
@@ -79,19 +101,23 @@ class AdjustmentView(APIView):
         responses={
             200: FeedResultOutputSerializer,
             400: OpenApiResponse(ERROR_SCHEMA, description="unknown_node, unknown_sku, ..."),
+            403: OpenApiResponse(
+                ERROR_SCHEMA, description="feed_not_allowed: not the key of this node"
+            ),
             409: OpenApiResponse(
                 ERROR_SCHEMA, description="adjustment_refused or message_id_reused"
             ),
         },
     )
     def post(self, request: Request) -> Response:
-        client = client_of(request)
+        client = _node_client(request)
         data = AdjustmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        _authorize_feed(client, data.validated_data["node"])
         result = apply_adjustment(
             node_code=data.validated_data["node"],
             message_id=data.validated_data["message_id"],
-            source=api_feed_source(data.validated_data["node"]),
+            source=api_feed_source(data.validated_data["node"], client),
             lines=data.to_lines(),
             actor=Actor.for_api_client(client),
         )
