@@ -59,3 +59,12 @@ def grant_permissions(app_label: str, grants: Mapping[str, Iterable[str]]) -> mi
             group.permissions.remove(*_permissions(apps, using, app_label, codenames))
 
     return migrations.RunPython(grant, revoke)
+
+
+def revoke_permissions(
+    app_label: str, revocations: Mapping[str, Iterable[str]]
+) -> migrations.RunPython:
+    """The mirror of grant_permissions: a RunPython that takes each group's codenames of
+    `app_label` away, and gives them back when reversed."""
+    granting = grant_permissions(app_label, revocations)
+    return migrations.RunPython(granting.reverse_code, granting.code)
