@@ -3,9 +3,9 @@
 A user may use the screens when they are an active account in the `store_associate` group with at
 least one StoreMembership (of a store node). Staff status is NOT needed, and an account that is
 only a store associate is refused by the admin (`is_admin_refused`, stores/apps.py): the screens
-are all an associate may see (docs/security.md, "Least privilege"). Everything else they can see goes through
-`stores_of(user)`: a fulfillment order, line or shipment of another store is simply not found,
-so the views answer 404 and never reveal that it exists.
+are all an associate may see (docs/security.md, "Least privilege"). Everything else they can see
+goes through `stores_of(user)`: a fulfillment order, line or shipment of another store is simply
+not found, so the views answer 404 and never reveal that it exists.
 """
 
 from dataclasses import dataclass, field
