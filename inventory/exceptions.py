@@ -51,13 +51,13 @@ class AdjustmentRefused(DomainError):
 class FeedNotAllowed(DomainError):
     """The API key may not send stock feeds for this node: only a node's own key may."""
 
-    def __init__(self, *, node_code: str | None = None) -> None:
-        which = "a channel's key" if node_code is None else f"for node {node_code!r}"
+    def __init__(self, *, node_code: str) -> None:
         super().__init__(
             code=InventoryErrorCode.FEED_NOT_ALLOWED,
-            detail=f"Stock feeds need the key of the node they are about, not {which}."
-            if node_code is None
-            else f"This API key may not send stock feeds {which}: feeds need that node's key.",
+            detail=(
+                f"This API key may not send stock feeds for node {node_code!r}: feeds need "
+                "that node's own key."
+            ),
             http_status=403,
             extra={"node": node_code},
         )

@@ -22,12 +22,12 @@ from inventory.api.serializers import (
     FeedResultOutputSerializer,
     SnapshotInputSerializer,
 )
-from inventory.exceptions import FeedNotAllowed
+from inventory.exceptions import FeedNotAllowed, InventoryErrorCode
 from inventory.selectors import get_availability, node_accepts_feeds_from
 from inventory.services.feeds import apply_adjustment, apply_snapshot
 from oms.api.clients import ApiClientLike
 from oms.api.errors import ERROR_SCHEMA
-from oms.api.permissions import client_of
+from oms.api.permissions import IsNodeClient, client_of
 from oms.core.actors import Actor
 
 DEFAULT_PICKUP_RADIUS_MILES = 50.0
@@ -38,13 +38,12 @@ def api_feed_source(node_code: str, client: ApiClientLike) -> str:
     return f"api:{node_code}:{client.prefix}"
 
 
-def _node_client(request: Request) -> ApiClientLike:
-    """The request's client if it is a node's key: a channel's key is refused before the body
-    is read."""
-    client = client_of(request)
-    if client.node_id is None:
-        raise FeedNotAllowed()
-    return client
+class IsFeedClient(IsNodeClient):
+    """Feeds take a node's key: a channel's key is refused (403 `feed_not_allowed`) before the
+    body is read; which node the key may feed is checked once the body is (_authorize_feed)."""
+
+    message = "Stock feeds need the key of the node they are about, not a channel's key."
+    code = InventoryErrorCode.FEED_NOT_ALLOWED
 
 
 def _authorize_feed(client: ApiClientLike, node_code: str) -> None:
@@ -53,6 +52,8 @@ def _authorize_feed(client: ApiClientLike, node_code: str) -> None:
 
 
 class SnapshotView(APIView):
+    permission_classes = [IsFeedClient]
+
     @extend_schema(
         summary="Apply a node's full stock count",
         description=(
@@ -73,7 +74,7 @@ class SnapshotView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        client = _node_client(request)
+        client = client_of(request)
         data = SnapshotInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         _authorize_feed(client, data.validated_data["node"])
@@ -89,6 +90,8 @@ class SnapshotView(APIView):
 
 
 class AdjustmentView(APIView):
+    permission_classes = [IsFeedClient]
+
     @extend_schema(
         summary="Adjust on-hand stock at a node",
         description=(
@@ -110,7 +113,7 @@ class AdjustmentView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        client = _node_client(request)
+        client = client_of(request)
         data = AdjustmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         _authorize_feed(client, data.validated_data["node"])
