@@ -67,4 +67,7 @@ def revoke_permissions(
     """The mirror of grant_permissions: a RunPython that takes each group's codenames of
     `app_label` away, and gives them back when reversed."""
     granting = grant_permissions(app_label, revocations)
-    return migrations.RunPython(granting.reverse_code, granting.code)
+    revoke = granting.reverse_code
+    if revoke is None:  # grant_permissions always has its reverse
+        raise TypeError("grant_permissions returned no reverse")
+    return migrations.RunPython(revoke, granting.code)
