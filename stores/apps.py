@@ -27,5 +27,5 @@ def refuse_store_associates_in_the_admin() -> None:
     def has_permission(request: HttpRequest) -> bool:
         return staff_check(request) and not is_admin_refused(request.user)
 
-    site.has_permission = has_permission  # type: ignore[method-assign]
-    site._oms_refuses_store_associates = True  # type: ignore[attr-defined]
+    site.has_permission = has_permission
+    site._oms_refuses_store_associates = True

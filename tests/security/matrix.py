@@ -72,10 +72,9 @@ class World:
         model_match = re.match(r"admin/(\w+)/(\w+)/", pattern)
         if model_match and pattern.endswith("^([^/]+)/history/([^/]+)/$"):  # simple_history
             app_label, model_name = model_match.groups()
-            pk = self.object_id(app_label, model_name)
-            model = apps.get_model(app_label, model_name)
-            version = model.history.filter(pk=pk).order_by("history_id").first()  # type: ignore[attr-defined]
-            return f"/admin/{app_label}/{model_name}/{pk}/history/{version.history_id}/"
+            history = apps.get_model(app_label, model_name).history
+            version = history.order_by("-history_id").first()  # the world's newest version
+            return f"/admin/{app_label}/{model_name}/{version.pk}/history/{version.history_id}/"
 
         def value(match: re.Match[str]) -> str:
             name = match.group(2)
@@ -99,8 +98,9 @@ class World:
         return "/" + path + QUERIES.get(route.key, "")
 
     def object_id(self, app_label: str, model_name: str) -> Any:
+        """The newest row (the world's, even when an earlier test left rows behind)."""
         model = apps.get_model(app_label, model_name)
-        pk = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+        pk = model._default_manager.order_by("-pk").values_list("pk", flat=True).first()
         return MISSING if pk is None else pk
 
 
