@@ -72,8 +72,9 @@ class World:
         model_match = re.match(r"admin/(\w+)/(\w+)/", pattern)
         if model_match and pattern.endswith("^([^/]+)/history/([^/]+)/$"):  # simple_history
             app_label, model_name = model_match.groups()
-            history = apps.get_model(app_label, model_name).history
-            version = history.order_by("-history_id").first()  # the world's newest version
+            model = apps.get_model(app_label, model_name)
+            versions = model.history.filter(pk__in=model._default_manager.values("pk"))
+            version = versions.order_by("-history_id").first()  # of the world's newest row
             return f"/admin/{app_label}/{model_name}/{version.pk}/history/{version.history_id}/"
 
         def value(match: re.Match[str]) -> str:
