@@ -29,6 +29,7 @@ class InventoryErrorCode:
     OVERSELL_NOT_OPEN = "oversell_not_open"
     OVERSELL_NOT_FOUND = "oversell_not_found"
     STOCK_COUNTERS_INCONSISTENT = "stock_counters_inconsistent"
+    FEED_NOT_ALLOWED = "feed_not_allowed"
 
 
 class AdjustmentRefused(DomainError):
@@ -44,6 +45,21 @@ class AdjustmentRefused(DomainError):
             ),
             http_status=409,
             errors=errors,
+        )
+
+
+class FeedNotAllowed(DomainError):
+    """The API key may not send stock feeds for this node: only a node's own key may."""
+
+    def __init__(self, *, node_code: str) -> None:
+        super().__init__(
+            code=InventoryErrorCode.FEED_NOT_ALLOWED,
+            detail=(
+                f"This API key may not send stock feeds for node {node_code!r}: feeds need "
+                "that node's own key."
+            ),
+            http_status=403,
+            extra={"node": node_code},
         )
 
 

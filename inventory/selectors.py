@@ -41,6 +41,15 @@ def get_node_by_code(code: str) -> Node | None:
     return Node.objects.filter(code=code).first()
 
 
+def node_accepts_feeds_from(*, node_code: str, client_node_id: int | None) -> bool:
+    """May an API client whose key speaks for node `client_node_id` (None: a channel's key)
+    send stock feeds for `node_code`? Only for its own node (least privilege: a storefront's
+    key must not be able to zero a DC with a snapshot)."""
+    if client_node_id is None:
+        return False
+    return Node.objects.filter(pk=client_node_id, code=node_code).exists()
+
+
 def stale_nodes(max_age: timedelta) -> NodeQuerySet:
     """Active nodes that have reported nothing for `max_age`: no snapshot and no stock row
     counted since then (or never). Their stock figures may no longer be true."""

@@ -1,5 +1,6 @@
 """Who may use which store's screens. Giving an associate access takes two steps in the admin:
-put the user (a staff account) in the `store_associate` group, then add a membership here."""
+put the user (NOT a staff account: associates get no admin) in the `store_associate` group, then
+add a membership here."""
 
 from django.contrib import admin
 from unfold.admin import ModelAdmin

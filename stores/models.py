@@ -1,6 +1,6 @@
 """Who works at which store: a store associate sees and works only their stores' fulfillment
-orders on the store screens (stores/views.py). Access also needs the `store_associate` group
-and a staff account (stores/selectors.py)."""
+orders on the store screens (stores/views.py). Access also needs the `store_associate` group,
+not a staff account: associates get no admin (stores/selectors.py)."""
 
 from django.conf import settings
 from django.db import models

@@ -1,9 +1,11 @@
 """Reads for the store screens, always scoped to the stores the user works at.
 
-A user may use the screens when they are an active staff account in the `store_associate` group
-with at least one StoreMembership (of a store node). Everything else they can see goes through
-`stores_of(user)`: a fulfillment order, line or shipment of another store is simply not found,
-so the views answer 404 and never reveal that it exists.
+A user may use the screens when they are an active account in the `store_associate` group with at
+least one StoreMembership (of a store node). Staff status is NOT needed, and an account that is
+only a store associate is refused by the admin (`is_admin_refused`, stores/apps.py): the screens
+are all an associate may see (docs/security.md, "Least privilege"). Everything else they can see
+goes through `stores_of(user)`: a fulfillment order, line or shipment of another store is simply
+not found, so the views answer 404 and never reveal that it exists.
 """
 
 from dataclasses import dataclass, field
@@ -30,12 +32,7 @@ TO_PICK_STATUSES = [S.RELEASED, S.ACCEPTED, S.PICKING]
 
 
 def _may_use_screens(user: Any) -> bool:
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and user.is_active
-        and user.is_staff
-        and user.pk is not None
-    )
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.pk is not None)
 
 
 def _memberships(user: Any) -> QuerySet[StoreMembership]:
@@ -58,6 +55,20 @@ def is_store_lead(user: Any, node_id: int) -> bool:
         _may_use_screens(user)
         and _memberships(user).filter(node_id=node_id, role=StoreRole.LEAD).exists()
     )
+
+
+def is_admin_refused(user: Any) -> bool:
+    """Is this account only a store associate (in `store_associate` and no other group, not a
+    superuser)? The admin refuses it even when someone ticked its staff status. Cached on the
+    user object: one query per request."""
+    if not getattr(user, "is_authenticated", False) or user.is_superuser:
+        return False
+    cached = getattr(user, "_oms_admin_refused", None)
+    if cached is None:
+        groups = set(user.groups.values_list("name", flat=True))
+        cached = groups == {STORE_ASSOCIATE_GROUP}
+        user._oms_admin_refused = cached
+    return bool(cached)
 
 
 def stores_of(user: Any) -> QuerySet[Node]:

@@ -1,8 +1,10 @@
 """Inventory API views: authenticate, validate, call one service or selector, render.
 
-Node feeds are a system-integration concern: for now any API client may post them (the key's
-channel does not matter); see docs/events.md, "Inventory". Each message is deduplicated by
-(source, message_id), with source `api:<node code>`, so no Idempotency-Key is needed. A refused
+Node feeds are accepted only from the key of the node they are about (a channel's key, or
+another node's, is answered 403 `feed_not_allowed` before anything is kept); see
+docs/security.md, "Least privilege". Each message is deduplicated by (source, message_id), with
+source `api:<node code>:<key prefix>` (per node AND client: another client cannot claim a node's
+next message id first), so no Idempotency-Key is needed. A refused
 feed is answered and kept as a failed inbound message, re-processable after a fix (the feed
 service does it: inventory/services/feeds_inbound.py).
 """
@@ -20,21 +22,38 @@ from inventory.api.serializers import (
     FeedResultOutputSerializer,
     SnapshotInputSerializer,
 )
-from inventory.selectors import get_availability
+from inventory.exceptions import FeedNotAllowed, InventoryErrorCode
+from inventory.selectors import get_availability, node_accepts_feeds_from
 from inventory.services.feeds import apply_adjustment, apply_snapshot
+from oms.api.clients import ApiClientLike
 from oms.api.errors import ERROR_SCHEMA
-from oms.api.permissions import client_of
+from oms.api.permissions import IsNodeClient, client_of
 from oms.core.actors import Actor
 
 DEFAULT_PICKUP_RADIUS_MILES = 50.0
 
 
-def api_feed_source(node_code: str) -> str:
-    """Messages are numbered by the node's own system: deduplicate per node."""
-    return f"api:{node_code}"
+def api_feed_source(node_code: str, client: ApiClientLike) -> str:
+    """Messages are numbered by the sending system: deduplicate per node and client."""
+    return f"api:{node_code}:{client.prefix}"
+
+
+class IsFeedClient(IsNodeClient):
+    """Feeds take a node's key: a channel's key is refused (403 `feed_not_allowed`) before the
+    body is read; which node the key may feed is checked once the body is (_authorize_feed)."""
+
+    message = "Stock feeds need the key of the node they are about, not a channel's key."
+    code = InventoryErrorCode.FEED_NOT_ALLOWED
+
+
+def _authorize_feed(client: ApiClientLike, node_code: str) -> None:
+    if not node_accepts_feeds_from(node_code=node_code, client_node_id=client.node_id):
+        raise FeedNotAllowed(node_code=node_code)
 
 
 class SnapshotView(APIView):
+    permission_classes = [IsFeedClient]
+
     @extend_schema(
         summary="Apply a node's full stock count",
         description=(
@@ -48,6 +67,9 @@ class SnapshotView(APIView):
         responses={
             200: FeedResultOutputSerializer,
             400: OpenApiResponse(ERROR_SCHEMA, description="unknown_node, unknown_sku, ..."),
+            403: OpenApiResponse(
+                ERROR_SCHEMA, description="feed_not_allowed: not the key of this node"
+            ),
             409: OpenApiResponse(ERROR_SCHEMA, description="message_id_reused"),
         },
     )
@@ -55,11 +77,12 @@ class SnapshotView(APIView):
         client = client_of(request)
         data = SnapshotInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        _authorize_feed(client, data.validated_data["node"])
         result = apply_snapshot(
             node_code=data.validated_data["node"],
             as_of=data.validated_data["as_of"],
             counts=data.to_counts(),
-            source=api_feed_source(data.validated_data["node"]),
+            source=api_feed_source(data.validated_data["node"], client),
             message_id=data.validated_data["message_id"],
             actor=Actor.for_api_client(client),
         )
@@ -67,6 +90,8 @@ class SnapshotView(APIView):
 
 
 class AdjustmentView(APIView):
+    permission_classes = [IsFeedClient]
+
     @extend_schema(
         summary="Adjust on-hand stock at a node",
         description=(
@@ -79,6 +104,9 @@ class AdjustmentView(APIView):
         responses={
             200: FeedResultOutputSerializer,
             400: OpenApiResponse(ERROR_SCHEMA, description="unknown_node, unknown_sku, ..."),
+            403: OpenApiResponse(
+                ERROR_SCHEMA, description="feed_not_allowed: not the key of this node"
+            ),
             409: OpenApiResponse(
                 ERROR_SCHEMA, description="adjustment_refused or message_id_reused"
             ),
@@ -88,10 +116,11 @@ class AdjustmentView(APIView):
         client = client_of(request)
         data = AdjustmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        _authorize_feed(client, data.validated_data["node"])
         result = apply_adjustment(
             node_code=data.validated_data["node"],
             message_id=data.validated_data["message_id"],
-            source=api_feed_source(data.validated_data["node"]),
+            source=api_feed_source(data.validated_data["node"], client),
             lines=data.to_lines(),
             actor=Actor.for_api_client(client),
         )

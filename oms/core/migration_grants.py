@@ -59,3 +59,15 @@ def grant_permissions(app_label: str, grants: Mapping[str, Iterable[str]]) -> mi
             group.permissions.remove(*_permissions(apps, using, app_label, codenames))
 
     return migrations.RunPython(grant, revoke)
+
+
+def revoke_permissions(
+    app_label: str, revocations: Mapping[str, Iterable[str]]
+) -> migrations.RunPython:
+    """The mirror of grant_permissions: a RunPython that takes each group's codenames of
+    `app_label` away, and gives them back when reversed."""
+    granting = grant_permissions(app_label, revocations)
+    revoke = granting.reverse_code
+    if revoke is None:  # grant_permissions always has its reverse
+        raise TypeError("grant_permissions returned no reverse")
+    return migrations.RunPython(revoke, granting.code)

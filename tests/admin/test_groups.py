@@ -36,12 +36,7 @@ def test_groups_have_exactly_their_permissions():
         "orders.change_hold",
         "fulfillment.view_routingdecision",
     }
-    assert codenames("store_associate") == {
-        "orders.view_order",
-        "inventory.view_node",
-        "inventory.view_product",
-        "inventory.view_stocklevel",
-    }
+    assert codenames("store_associate") == set()  # the store screens only (stores/0003)
     assert codenames("finance") == {
         "orders.view_order",
         "orders.view_orderline",
@@ -102,15 +97,38 @@ def test_finance_views_but_cannot_change_an_order():
     assert not Hold.objects.exists()
 
 
-def test_store_associate_sees_orders_without_the_event_log():
+def test_the_admin_refuses_a_store_associate_even_with_staff_status():
+    """Store associates get the store screens only (docs/security.md, "Least privilege"):
+    an account that is only a store associate is sent to the admin's login, staff or not."""
     order = captured_order()
     client = client_for(staff_user("store", "store_associate"))
 
-    page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
-    assert page.status_code == 200
-    assert "Event timeline" not in page.content.decode()
-    assert client.get(reverse("admin:events_event_changelist")).status_code == 403
-    assert client.get(reverse("admin:inventory_stocklevel_changelist")).status_code == 200
+    for url in (
+        reverse("admin:index"),
+        reverse("admin:orders_order_changelist"),
+        reverse("admin:orders_order_change", args=[order.pk]),
+        reverse("admin:inventory_stocklevel_changelist"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("admin:login")), url
+
+
+def test_the_admin_login_refuses_a_store_associate(client):
+    from tests.factories.users import PASSWORD
+
+    staff_user("store", "store_associate")
+
+    client.post(reverse("admin:login"), {"username": "store", "password": PASSWORD})
+
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_a_store_associate_with_another_role_keeps_that_role_in_the_admin():
+    order = captured_order()
+    client = client_for(staff_user("lead", "store_associate", "customer_service"))
+
+    assert client.get(reverse("admin:orders_order_change", args=[order.pk])).status_code == 200
 
 
 def test_signing_in_at_the_admin_login_lands_on_the_dashboard(db):

@@ -25,11 +25,18 @@ from inventory.services.feeds_inbound import (
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from oms.events.models import Event
+from orders.models import ApiClient
 from tests.admin.conftest import client_for, messages_of
 from tests.factories.inventory import NodeFactory, ProductFactory, on_hand
 from tests.factories.users import staff_user
 
 pytestmark = pytest.mark.django_db
+
+
+def feed_source() -> str:
+    """Feeds are deduplicated per node and client: the source names dc-east's key."""
+    return f"api:dc-east:{ApiClient.objects.get(name='wms-east').prefix}"
+
 
 SNAPSHOTS = "/api/v1/inventory/snapshots/"
 ADJUSTMENTS = "/api/v1/inventory/adjustments/"
@@ -64,10 +71,10 @@ def adjustment_effects() -> tuple[int, int]:
 
 
 def test_a_refused_adjustment_is_kept_and_a_person_reprocesses_it_in_the_admin_after_the_fix(
-    web_api, levels
+    feed_api, levels
 ):
     # when: the node removes more than the node has
-    refused = web_api.post(ADJUSTMENTS, adjustment("adj-1", ("TEE-1", -12)), format="json")
+    refused = feed_api.post(ADJUSTMENTS, adjustment("adj-1", ("TEE-1", -12)), format="json")
 
     # then: answered 409 and kept as failed, with no automatic retry (the node was answered)
     assert refused.status_code == 409
@@ -75,7 +82,7 @@ def test_a_refused_adjustment_is_kept_and_a_person_reprocesses_it_in_the_admin_a
     message = InboundMessage.objects.get()
     assert (message.kind, message.source, message.message_id, message.subject) == (
         "inventory.adjustment",
-        "api:dc-east",
+        feed_source(),
         "adj-1",
         "dc-east",
     )
@@ -104,7 +111,7 @@ def test_a_refused_adjustment_is_kept_and_a_person_reprocesses_it_in_the_admin_a
     assert (message.status, message.attempts) == ("failed", 2)
 
     # when: the fix (a count finds more stock), then re-process
-    assert web_api.post(SNAPSHOTS, snapshot("count-1", {"TEE-1": 20, "MUG-2": 4}), format="json")
+    assert feed_api.post(SNAPSHOTS, snapshot("count-1", {"TEE-1": 20, "MUG-2": 4}), format="json")
     done = ops.post(action)
 
     # then: applied once through the feed service, under the message's own id
@@ -117,7 +124,7 @@ def test_a_refused_adjustment_is_kept_and_a_person_reprocesses_it_in_the_admin_a
     assert adjustment_effects() == (1, 1)
 
     # and: the node sending it again is a duplicate, with no effect
-    again = web_api.post(ADJUSTMENTS, adjustment("adj-1", ("TEE-1", -12)), format="json")
+    again = feed_api.post(ADJUSTMENTS, adjustment("adj-1", ("TEE-1", -12)), format="json")
     assert again.status_code == 200
     assert (again.json()["status"], again.json()["duplicate"]) == ("duplicate", True)
     assert on_hand(levels) == {"TEE": 8, "MUG": 4}
@@ -127,9 +134,9 @@ def test_a_refused_adjustment_is_kept_and_a_person_reprocesses_it_in_the_admin_a
     assert processed.value.code == "message_already_processed"
 
 
-def test_a_refused_snapshot_sent_again_after_the_fix_settles_its_kept_message(web_api, levels):
+def test_a_refused_snapshot_sent_again_after_the_fix_settles_its_kept_message(feed_api, levels):
     body = snapshot("count-7", {"TEE-1": 12, "NEW-9": 3})
-    refused = web_api.post(SNAPSHOTS, body, format="json")
+    refused = feed_api.post(SNAPSHOTS, body, format="json")
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["code"] == "unknown_sku"
     message = InboundMessage.objects.get(kind="inventory.snapshot")
@@ -137,7 +144,7 @@ def test_a_refused_snapshot_sent_again_after_the_fix_settles_its_kept_message(we
 
     # when: the product is added to the catalogue and the node sends the message again
     ProductFactory(sku="NEW-9")
-    applied = web_api.post(SNAPSHOTS, body, format="json")
+    applied = feed_api.post(SNAPSHOTS, body, format="json")
 
     # then: applied, and the kept message is processed with it (one attempt more)
     message.refresh_from_db()
@@ -149,17 +156,17 @@ def test_a_refused_snapshot_sent_again_after_the_fix_settles_its_kept_message(we
 
     # and: a third send is a duplicate that changes nothing, there or here
     movements = InventoryMovement.objects.count()
-    duplicate = web_api.post(SNAPSHOTS, body, format="json")
+    duplicate = feed_api.post(SNAPSHOTS, body, format="json")
     message.refresh_from_db()
     assert duplicate.json()["duplicate"] is True
     assert InventoryMovement.objects.count() == movements
     assert (message.status, message.attempts) == ("processed", 2)
 
 
-def test_a_corrected_resend_refused_again_replaces_the_kept_content(web_api, levels):
+def test_a_corrected_resend_refused_again_replaces_the_kept_content(feed_api, levels):
     # given: refused, then corrected under the same id and refused for another reason
-    web_api.post(ADJUSTMENTS, adjustment("adj-2", ("NOPE-1", 1)), format="json")
-    corrected = web_api.post(ADJUSTMENTS, adjustment("adj-2", ("TEE-1", -15)), format="json")
+    feed_api.post(ADJUSTMENTS, adjustment("adj-2", ("NOPE-1", 1)), format="json")
+    corrected = feed_api.post(ADJUSTMENTS, adjustment("adj-2", ("TEE-1", -15)), format="json")
     message = InboundMessage.objects.get()
     assert corrected.status_code == 409
     assert (message.status, message.attempts, message.error_code) == (
@@ -170,21 +177,21 @@ def test_a_corrected_resend_refused_again_replaces_the_kept_content(web_api, lev
     assert message.payload["lines"] == [{"sku": "TEE-1", "delta": -15, "reason": "count"}]
 
     # when: the cause is fixed and a person re-processes it
-    web_api.post(SNAPSHOTS, snapshot("count-2", {"TEE-1": 30, "MUG-2": 4}), format="json")
+    feed_api.post(SNAPSHOTS, snapshot("count-2", {"TEE-1": 30, "MUG-2": 4}), format="json")
     reprocess_message(message_id=message.pk, actor=PERSON)
 
     # then: what the node sent last is applied
     assert on_hand(levels) == {"TEE": 15, "MUG": 4}
-    again = web_api.post(ADJUSTMENTS, adjustment("adj-2", ("TEE-1", -15)), format="json")
+    again = feed_api.post(ADJUSTMENTS, adjustment("adj-2", ("TEE-1", -15)), format="json")
     assert again.json()["duplicate"] is True
 
 
 def test_an_id_reused_with_other_content_is_refused_and_leaves_the_applied_message_alone(
-    web_api, levels
+    feed_api, levels
 ):
-    assert web_api.post(ADJUSTMENTS, adjustment("adj-3", ("TEE-1", 1)), format="json")
+    assert feed_api.post(ADJUSTMENTS, adjustment("adj-3", ("TEE-1", 1)), format="json")
 
-    reused = web_api.post(ADJUSTMENTS, adjustment("adj-3", ("TEE-1", 2)), format="json")
+    reused = feed_api.post(ADJUSTMENTS, adjustment("adj-3", ("TEE-1", 2)), format="json")
 
     assert reused.status_code == 409
     assert reused.json()["code"] == "message_id_reused"

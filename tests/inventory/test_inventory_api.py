@@ -10,9 +10,18 @@ from rest_framework.test import APIClient
 from integrations.models import InboundMessage
 from inventory.models import InventoryMovement
 from oms.events.models import Event
+from orders.models import ApiClient
+from orders.services.api_clients import create_api_client
+from tests.conftest import bearer_client
 from tests.factories.inventory import NodeFactory, ProductFactory, StoreFactory, on_hand, stocked
 
 pytestmark = pytest.mark.django_db
+
+
+def feed_source() -> str:
+    """Feeds are deduplicated per node and client: the source names dc-east's key."""
+    return f"api:dc-east:{ApiClient.objects.get(name='wms-east').prefix}"
+
 
 SNAPSHOTS = "/api/v1/inventory/snapshots/"
 ADJUSTMENTS = "/api/v1/inventory/adjustments/"
@@ -33,9 +42,9 @@ def snapshot_body(**overrides):
 # --- snapshots ---------------------------------------------------------------------------
 
 
-def test_post_snapshot_applies_the_count(web_api, levels):
+def test_post_snapshot_applies_the_count(feed_api, levels):
     # when
-    response = web_api.post(SNAPSHOTS, snapshot_body(), format="json")
+    response = feed_api.post(SNAPSHOTS, snapshot_body(), format="json")
 
     # then
     assert response.status_code == 200
@@ -54,21 +63,21 @@ def test_post_snapshot_applies_the_count(web_api, levels):
     assert on_hand(levels) == {"TEE": 12, "MUG": 4}
     message = InboundMessage.objects.get()
     assert (message.source, message.message_id, message.kind, message.status) == (
-        "api:dc-east",
+        feed_source(),
         "wms-0001",
         "inventory.snapshot",
         "processed",
     )
     event = Event.objects.get(type="inventory.snapshot_applied")
-    assert (event.actor_kind, event.actor_label) == ("api_client", "storefront")
+    assert (event.actor_kind, event.actor_label) == ("api_client", "wms-east")
 
 
-def test_post_snapshot_twice_answers_duplicate(web_api, levels):
+def test_post_snapshot_twice_answers_duplicate(feed_api, levels):
     # given
-    web_api.post(SNAPSHOTS, snapshot_body(), format="json")
+    feed_api.post(SNAPSHOTS, snapshot_body(), format="json")
 
     # when
-    response = web_api.post(SNAPSHOTS, snapshot_body(), format="json")
+    response = feed_api.post(SNAPSHOTS, snapshot_body(), format="json")
 
     # then
     assert response.status_code == 200
@@ -77,12 +86,12 @@ def test_post_snapshot_twice_answers_duplicate(web_api, levels):
     assert Event.objects.filter(type="inventory.snapshot_applied").count() == 1
 
 
-def test_post_an_older_snapshot_answers_ignored_stale(web_api, levels):
+def test_post_an_older_snapshot_answers_ignored_stale(feed_api, levels):
     # given
-    web_api.post(SNAPSHOTS, snapshot_body(), format="json")
+    feed_api.post(SNAPSHOTS, snapshot_body(), format="json")
 
     # when
-    response = web_api.post(
+    response = feed_api.post(
         SNAPSHOTS,
         snapshot_body(message_id="wms-0000", as_of="2026-11-20T05:00:00Z"),
         format="json",
@@ -95,12 +104,11 @@ def test_post_an_older_snapshot_answers_ignored_stale(web_api, levels):
     assert on_hand(levels) == {"TEE": 12, "MUG": 4}
 
 
-def test_post_snapshot_with_unknown_node_and_skus_is_400_with_per_line_codes(web_api, levels):
+def test_post_snapshot_with_unknown_skus_is_400_with_per_line_codes(feed_api, levels):
     # when
-    response = web_api.post(
+    response = feed_api.post(
         SNAPSHOTS,
         snapshot_body(
-            node="dc-nowhere",
             counts=[
                 {"sku": "TEE-1", "on_hand": 1},
                 {"sku": "NOPE", "on_hand": 1},
@@ -117,10 +125,9 @@ def test_post_snapshot_with_unknown_node_and_skus_is_400_with_per_line_codes(web
     assert [(e["code"], e["field"]) for e in body["errors"]] == [("duplicate_sku", "counts[2].sku")]
 
     # when: without the duplicate
-    response = web_api.post(
+    response = feed_api.post(
         SNAPSHOTS,
         snapshot_body(
-            node="dc-nowhere",
             counts=[{"sku": "TEE-1", "on_hand": 1}, {"sku": "NOPE", "on_hand": -1}],
         ),
         format="json",
@@ -129,7 +136,6 @@ def test_post_snapshot_with_unknown_node_and_skus_is_400_with_per_line_codes(web
     # then
     assert response.status_code == 400
     assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
-        ("unknown_node", "node"),
         ("unknown_sku", "counts[1].sku"),
         ("negative_count", "counts[1].on_hand"),
     ]
@@ -137,9 +143,9 @@ def test_post_snapshot_with_unknown_node_and_skus_is_400_with_per_line_codes(web
     assert not InboundMessage.objects.filter(status="processed").exists()
 
 
-def test_post_snapshot_with_a_malformed_body_is_400(web_api, levels):
+def test_post_snapshot_with_a_malformed_body_is_400(feed_api, levels):
     # when
-    response = web_api.post(
+    response = feed_api.post(
         SNAPSHOTS, snapshot_body(as_of="yesterday", counts=[{"sku": "TEE-1"}]), format="json"
     )
 
@@ -163,9 +169,9 @@ def test_feeds_need_an_api_key(levels):
 # --- adjustments -------------------------------------------------------------------------
 
 
-def test_post_adjustment_applies_the_deltas(web_api, levels):
+def test_post_adjustment_applies_the_deltas(feed_api, levels):
     # when
-    response = web_api.post(
+    response = feed_api.post(
         ADJUSTMENTS,
         {
             "node": "dc-east",
@@ -191,9 +197,9 @@ def test_post_adjustment_applies_the_deltas(web_api, levels):
     ) == [(-2, "damaged"), (1, "")]
 
 
-def test_post_adjustment_that_would_go_negative_is_409_and_applies_nothing(web_api, levels):
+def test_post_adjustment_that_would_go_negative_is_409_and_applies_nothing(feed_api, levels):
     # when
-    response = web_api.post(
+    response = feed_api.post(
         ADJUSTMENTS,
         {
             "node": "dc-east",
@@ -218,9 +224,9 @@ def test_post_adjustment_that_would_go_negative_is_409_and_applies_nothing(web_a
     assert not Event.objects.filter(type="inventory.adjusted").exists()
 
 
-def test_post_adjustment_with_unknown_sku_is_400(web_api, levels):
+def test_post_adjustment_with_unknown_sku_is_400(feed_api, levels):
     # when
-    response = web_api.post(
+    response = feed_api.post(
         ADJUSTMENTS,
         {"node": "dc-east", "message_id": "adj-3", "lines": [{"sku": "NOPE", "delta": 1}]},
         format="json",
@@ -232,6 +238,57 @@ def test_post_adjustment_with_unknown_sku_is_400(web_api, levels):
         ("unknown_sku", "lines[0].sku")
     ]
     assert not InventoryMovement.objects.filter(reference_type="feed").exists()
+
+
+# --- who may send feeds (docs/security.md, "Least privilege") -----------------------------
+
+
+@pytest.mark.parametrize("url", [SNAPSHOTS, ADJUSTMENTS])
+def test_a_channel_key_may_not_send_feeds(web_api, levels, url):
+    body = snapshot_body() if url == SNAPSHOTS else adjustment_body()
+
+    response = web_api.post(url, body, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "feed_not_allowed"
+    assert on_hand(levels) == {"TEE": 10, "MUG": 4}
+    assert not InboundMessage.objects.exists()
+
+
+@pytest.mark.parametrize("url", [SNAPSHOTS, ADJUSTMENTS])
+@pytest.mark.parametrize("node", ["dc-west", "dc-nowhere"])
+def test_a_node_key_may_send_feeds_only_for_its_own_node(feed_api, levels, url, node):
+    west = NodeFactory(code="dc-west")
+    stocked(west, ProductFactory(sku="WEST-1"), on_hand=7)
+    body = snapshot_body(node=node) if url == SNAPSHOTS else adjustment_body(node=node)
+
+    response = feed_api.post(url, body, format="json")
+
+    assert response.status_code == 403
+    assert (response.json()["code"], response.json()["extra"]) == (
+        "feed_not_allowed",
+        {"node": node},
+    )
+    assert not InboundMessage.objects.exists()
+    assert not InventoryMovement.objects.filter(reference_type="feed").exists()
+
+
+def test_message_ids_are_deduplicated_per_node_and_client(feed_api, levels):
+    """Another key of the same node (a second integration) numbers its own messages: its
+    `adj-1` is not the first key's `adj-1`, and neither can claim the other's next id."""
+    other = bearer_client(create_api_client(node_code="dc-east", name="wms-east-2").key)
+
+    first = feed_api.post(ADJUSTMENTS, adjustment_body(message_id="adj-1"), format="json")
+    second = other.post(ADJUSTMENTS, adjustment_body(message_id="adj-1", delta=2), format="json")
+
+    assert (first.status_code, first.json()["duplicate"]) == (200, False)
+    assert (second.status_code, second.json()["duplicate"]) == (200, False)
+    assert on_hand(levels) == {"TEE": 13, "MUG": 4}
+    assert InboundMessage.objects.filter(message_id="adj-1").count() == 2
+
+
+def adjustment_body(node="dc-east", message_id="adj-9", delta=1):
+    return {"node": node, "message_id": message_id, "lines": [{"sku": "TEE-1", "delta": delta}]}
 
 
 # --- availability ------------------------------------------------------------------------

@@ -188,7 +188,8 @@ def test_5_backorder_is_allocated_automatically_when_stock_arrives(worker, web_a
     number = place(web_api, "S5", [("MUG", 3)], address=OHIO)
     wait_for(web_api, number, "backordered")
 
-    receipt = web_api.post(
+    wms = bearer_client(create_api_client(node_code="dc-east", name="wms east").key)
+    receipt = wms.post(
         "/api/v1/inventory/adjustments/",
         {
             "node": "dc-east",

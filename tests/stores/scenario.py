@@ -87,10 +87,11 @@ def products() -> dict[str, Product]:
 
 
 def associate(username: str, *stores: Node, role: str = StoreRole.ASSOCIATE):
-    """A staff user in store_associate with a membership of each store. The group comes from a
-    data migration; transactional tests flush it away, so it is fetched or made here."""
+    """A user (not staff: associates get no admin) in store_associate with a membership of
+    each store. The group comes from a data migration; transactional tests flush it away, so it
+    is fetched or made here."""
     user = get_user_model().objects.create_user(
-        username=username, email=f"{username}@example.com", password=PASSWORD, is_staff=True
+        username=username, email=f"{username}@example.com", password=PASSWORD
     )
     group, _ = Group.objects.get_or_create(name="store_associate")
     user.groups.add(group)
