@@ -223,6 +223,16 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
             {"kind": "payment_failed", "queue": "payments", "priority": "p2", "sla_minutes": 60}
         ],
     )
+    # django-axes' sign-in records (the lockout's admin pages)
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    AccessAttempt.objects.create(
+        username="someone", ip_address="127.0.0.9", user_agent="matrix", failures_since_start=1
+    )
+    AccessLog.objects.create(username="someone", ip_address="127.0.0.9", user_agent="matrix")
+    AccessFailureLog.objects.create(
+        username="someone", ip_address="127.0.0.9", user_agent="matrix", locked_out=False
+    )
     return subscription
 
 
