@@ -74,11 +74,14 @@ class World:
             app_label, model_name = model_match.groups()
             model = apps.get_model(app_label, model_name)
             row = model._default_manager.order_by("-pk").first()
-            version = model.history.filter(pk=row.pk).order_by("-history_id").first()
+            # A historical row's own pk is history_id; the tracked row's id is its pk field's
+            # attname (`id`).
+            of_row = {model._meta.pk.attname: row.pk}
+            version = model.history.filter(**of_row).order_by("-history_id").first()
             if version is None:  # history off in an earlier test on this worker: record one
                 model.history.bulk_history_create([row])
-                version = model.history.filter(pk=row.pk).order_by("-history_id").first()
-            return f"/admin/{app_label}/{model_name}/{version.pk}/history/{version.history_id}/"
+                version = model.history.filter(**of_row).order_by("-history_id").first()
+            return f"/admin/{app_label}/{model_name}/{row.pk}/history/{version.history_id}/"
 
         def value(match: re.Match[str]) -> str:
             name = match.group(2)

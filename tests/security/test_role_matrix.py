@@ -34,9 +34,7 @@ from tests.security.matrix import (
     classify,
 )
 
-# One worker runs the whole module (with `--dist loadgroup`): the world is built once per module
-# and cells of other modules must not interleave with it.
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("role_matrix")]
+pytestmark = pytest.mark.django_db
 
 
 def row(anonymous, store, cs, finance, ops, superuser, node_key, channel_key) -> dict[str, str]:
