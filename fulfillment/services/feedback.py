@@ -417,19 +417,36 @@ def hand_over(
             consume_lines(state.fo, actor)
             _event(state, FULFILLMENT_PICKED_UP, actor)
     except WrongPickupCode:
-        raise count_wrong_pickup_code(fulfillment_id=fulfillment_id, actor=actor) from None
+        raise count_wrong_pickup_code(
+            fulfillment_id=fulfillment_id,
+            actor=actor,
+            message=f"{message.source}/{message.message_id}" if message else "",
+        ) from None
     schedule_payment_capture_if_due(state.order.pk)
     return state.fo
 
 
-def count_wrong_pickup_code(*, fulfillment_id: int, actor: Actor) -> DomainError:
+def count_wrong_pickup_code(*, fulfillment_id: int, actor: Actor, message: str = "") -> DomainError:
     """Record one wrong pickup code (its own transaction) and return the refusal to raise:
-    `pickup_code_mismatch` with the tries left, or `pickup_locked` when this one locked it."""
+    `pickup_code_mismatch` with the tries left, or `pickup_locked` when this one locked it.
+
+    `message` ("<source>/<message id>") is the sender's message: the same message sent again (a
+    retry after a lost answer) is the same try and is not counted twice."""
     limit = settings.OMS_PICKUP_CODE_MAX_ATTEMPTS
     with transaction.atomic():
         order, fo = lock_fulfillment(fulfillment_id)
         if fo.pickup_locked_at is not None:  # locked meanwhile by a concurrent try
             return PickupLocked(fo.number, fo.pickup_failed_attempts)
+        if (
+            message
+            and Event.objects.filter(
+                stream=order.stream,
+                type=FULFILLMENT_PICKUP_CODE_FAILED,
+                payload__fulfillment=fo.number,
+                payload__message=message,
+            ).exists()
+        ):
+            return WrongPickupCode(attempts_left=limit - fo.pickup_failed_attempts)
         now = timezone.now()
         fo.pickup_failed_attempts += 1
         locked = fo.pickup_failed_attempts >= limit
@@ -444,6 +461,7 @@ def count_wrong_pickup_code(*, fulfillment_id: int, actor: Actor) -> DomainError
             attempts=fo.pickup_failed_attempts,
             max_attempts=limit,
             locked=locked,
+            message=message,
         )
         if locked:
             _event(state, FULFILLMENT_PICKUP_LOCKED, actor, attempts=fo.pickup_failed_attempts)

@@ -54,3 +54,22 @@ def test_node_api_hand_over_locks_after_n_wrong_codes(make_fo, nyc_api):  # noqa
     done = hand_over("m4", fo.pickup_code)
     assert done.status_code == 200
     assert status_of(fo) == "picked_up"
+
+
+@override_settings(OMS_PICKUP_CODE_MAX_ATTEMPTS=2)
+def test_the_same_wrong_code_message_sent_again_is_counted_once(make_fo, nyc_api):  # noqa: F811
+    """A retry of one message (its answer was lost) is the same try, not a second one: it
+    neither uses up the customer's tries nor locks the hand-over."""
+    fo = make_fo("ready_for_pickup", pickup=True)
+    wrong = "00000000" if fo.pickup_code != "00000000" else "11111111"
+    body = {"message_id": "retry-1", "pickup_code": wrong}
+
+    first = nyc_api.post(url(fo, "hand-over"), body, format="json")
+    again = nyc_api.post(url(fo, "hand-over"), body, format="json")
+
+    assert (first.status_code, again.status_code) == (400, 400)
+    assert again.json()["extra"] == {"attempts_left": 1}
+    failed = Event.objects.filter(stream=fo.order.stream, type="fulfillment.pickup_code_failed")
+    assert [e.payload["attempts"] for e in failed] == [1]
+    fo.refresh_from_db()
+    assert (fo.pickup_failed_attempts, fo.pickup_locked_at) == (1, None)
