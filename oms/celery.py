@@ -62,6 +62,12 @@ app.conf.update(
         },
         # Webhooks out (docs/webhooks.md): fan new events out to deliveries every few seconds,
         # and send due deliveries (retries, lost messages, senders that died).
+        # Calls back to sales platforms (docs/channels.md): retries and calls whose task was lost.
+        "send-due-channel-calls": {
+            "task": "channels.tasks.send_due_calls_task",
+            "schedule": 15.0,
+            "options": {"expires": 15.0},
+        },
         "relay-webhook-events": {
             "task": "webhooks.tasks.relay_events_task",
             "schedule": 5.0,

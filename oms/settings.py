@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "returns",
     "integrations",
     "webhooks",
+    "channels",
     "stores",
     "demo",
     "oms.observability",
@@ -326,6 +327,12 @@ OMS_WEBHOOKS_ALLOW_PRIVATE = env.bool("OMS_WEBHOOKS_ALLOW_PRIVATE", default=Fals
 # A claimed delivery whose sender died is sent again after this many seconds.
 OMS_WEBHOOKS_SEND_LEASE_SECONDS = env.int("OMS_WEBHOOKS_SEND_LEASE_SECONDS", default=60)
 OMS_WEBHOOKS_MAX_ATTEMPTS = env.int("OMS_WEBHOOKS_MAX_ATTEMPTS", default=20)
+
+# Sales channels (docs/channels.md): calls back to a platform are tried this many times (backoff
+# 30 s x 2^n) before they are dead with a case. Hosts listed here (host or host:port) skip the
+# SSRF address rules, for development against a local fake platform only.
+OMS_CHANNELS_MAX_ATTEMPTS = env.int("OMS_CHANNELS_MAX_ATTEMPTS", default=10)
+OMS_CHANNELS_ALLOWED_HOSTS = env.list("OMS_CHANNELS_ALLOWED_HOSTS", default=[])
 
 # Webhook signing secrets are encrypted at rest with these Fernet keys (oms/core/fields.py):
 # comma-separated, the first encrypts, all decrypt (add a new key in front to rotate it). Debug
