@@ -20,7 +20,9 @@ from oms.core.admin_actions import HistoryModelAdmin, ReadOnlyAdmin, plural, run
 
 class ConnectionForm(forms.ModelForm):
     code = forms.SlugField(
-        max_length=32, required=False, help_text="The channel's code, e.g. shopify-us (new channel)."
+        max_length=32,
+        required=False,
+        help_text="The channel's code, e.g. shopify-us (new channel).",
     )
     name = forms.CharField(max_length=100, required=False, help_text="Display name.")
     new_credentials = forms.CharField(
@@ -65,7 +67,14 @@ class ChannelConnectionAdmin(HistoryModelAdmin):
     list_filter = ("platform", "inbound_enabled", "outbound_enabled")
     search_fields = ("channel__code", "channel__name", "base_url")
     list_select_related = ("channel",)
-    readonly_fields = ("channel", "webhook_url", "secrets_set", "cursor", "last_in_at", "last_out_at")
+    readonly_fields = (
+        "channel",
+        "webhook_url",
+        "secrets_set",
+        "cursor",
+        "last_in_at",
+        "last_out_at",
+    )
     actions = ("test_connection_action", "rotate_webhook_secret")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -79,7 +88,16 @@ class ChannelConnectionAdmin(HistoryModelAdmin):
         ]
         if obj is None:
             return ["code", "name", "platform", *editable]
-        return ["channel", "platform", "webhook_url", "secrets_set", *editable, "cursor", "last_in_at", "last_out_at"]
+        return [
+            "channel",
+            "platform",
+            "webhook_url",
+            "secrets_set",
+            *editable,
+            "cursor",
+            "last_in_at",
+            "last_out_at",
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return (*self.readonly_fields, "platform") if obj is not None else ()
@@ -122,7 +140,15 @@ class ChannelConnectionAdmin(HistoryModelAdmin):
                     f"now): {secret}",
                 )
             return
-        obj.save(update_fields=["base_url", "inbound_enabled", "outbound_enabled", "settings", "updated_at"])
+        obj.save(
+            update_fields=[
+                "base_url",
+                "inbound_enabled",
+                "outbound_enabled",
+                "settings",
+                "updated_at",
+            ]
+        )
         if data["new_credentials"] or data["new_webhook_secret"]:
             rotate_secrets(
                 connection_id=obj.pk,
@@ -200,4 +226,3 @@ class OutboundCallAdmin(ReadOnlyAdmin):  # written only by channels/services/out
             lambda c: retry_call(call_id=c.pk),
             success_message=lambda n: f"{plural(n, 'call')} queued to send again.",
         )
-

@@ -204,7 +204,13 @@ def parse_time(value: Any) -> datetime:
 
 
 def address(
-    *, name: str, line1: str, line2: str = "", city: str, region: str = "", postal_code: str,
+    *,
+    name: str,
+    line1: str,
+    line2: str = "",
+    city: str,
+    region: str = "",
+    postal_code: str,
     country: str,
 ) -> AddressInput | None:
     if not (line1 or city or country):

@@ -92,8 +92,12 @@ class Shopify(Adapter):
             raise MappingError("no_lines", "The Shopify order has no line items.")
         lines: list[LineInput] = []
         for index, item in enumerate(items):
-            sku = resolve_sku(settings, item.get("sku"), item.get("variant_id"), item.get("product_id"))
-            where = f"line_items[{index}] ({item.get('name') or item.get('title') or item.get('id')})"
+            sku = resolve_sku(
+                settings, item.get("sku"), item.get("variant_id"), item.get("product_id")
+            )
+            where = (
+                f"line_items[{index}] ({item.get('name') or item.get('title') or item.get('id')})"
+            )
             require_sku(sku, where, f"variant {item.get('variant_id')}")
             discount = money(item.get("total_discount"), currency)
             if not discount and item.get("discount_allocations"):
@@ -142,7 +146,9 @@ class Shopify(Adapter):
             billing_address=_billing(payload.get("billing_address")),
             shipping_total=_sum(shipping_lines, "price", currency),
             shipping_tax=shipping_tax,
-            payment_status=PAYMENT.get(payload.get("financial_status") or "", PaymentStatus.PENDING),
+            payment_status=PAYMENT.get(
+                payload.get("financial_status") or "", PaymentStatus.PENDING
+            ),
             payment_method=str(payload.get("gateway") or "")[:50],
             payment_reference=str(payload.get("name") or "")[:100],
             notes=str(payload.get("note") or ""),
@@ -162,17 +168,17 @@ class Shopify(Adapter):
         rest = order_tax - shipping_tax
         if rest <= 0:
             return lines
-        parts = allocate(rest, [l.unit_price * l.quantity - l.discount for l in lines], currency)
+        parts = allocate(rest, [x.unit_price * x.quantity - x.discount for x in lines], currency)
         return [
             LineInput(
-                sku=l.sku,
-                quantity=l.quantity,
-                unit_price=l.unit_price,
-                discount=l.discount,
+                sku=x.sku,
+                quantity=x.quantity,
+                unit_price=x.unit_price,
+                discount=x.discount,
                 tax=part,
-                external_line_id=l.external_line_id,
+                external_line_id=x.external_line_id,
             )
-            for l, part in zip(lines, parts, strict=True)
+            for x, part in zip(lines, parts, strict=True)
         ]
 
     def auth_headers(self, connection: "ChannelConnection") -> dict[str, str]:
@@ -191,7 +197,7 @@ class Shopify(Adapter):
 
     def _fulfill(self, client: "Client", order_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         listing = client.request("GET", f"orders/{order_id}/fulfillment_orders.json").json()
-        wanted = {str(l["external_line_id"]): int(l["quantity"]) for l in payload["lines"]}
+        wanted = {str(x["external_line_id"]): int(x["quantity"]) for x in payload["lines"]}
         by_fo: dict[int, list[dict[str, int]]] = {}
         for fo in listing.get("fulfillment_orders", []):
             if fo.get("status") not in ("open", "in_progress", "scheduled"):

@@ -51,9 +51,7 @@ class PlatformWebhookView(APIView):
             .first()
         )
         if adapter is None or connection is None:
-            raise NotFound(
-                f"No {platform} channel {channel_code!r}.", code="channel_not_found"
-            )
+            raise NotFound(f"No {platform} channel {channel_code!r}.", code="channel_not_found")
         raw = request.body
         headers = {k.lower(): v for k, v in request.headers.items()}
         secret = connection.webhook_secret

@@ -1,6 +1,5 @@
 """ops_admin sets channels up (connections: platform, endpoint, secrets, toggles, mapping) and
-works the outbox of calls back to the platforms (send a dead call again); customer service and
-finance see both. Permissions are created first: on a fresh database the post_migrate signal
+works the outbox of calls back to the platforms (send a dead call again). Permissions are created first: on a fresh database the post_migrate signal
 that normally creates them has not run yet."""
 
 from django.db import migrations
@@ -16,8 +15,6 @@ GRANTS = {
         "view_outboundcall",
         "change_outboundcall",
     ),
-    "customer_service": ("view_channelconnection", "view_outboundcall"),
-    "finance": ("view_channelconnection", "view_outboundcall"),
 }
 
 

@@ -3,6 +3,7 @@ failures, lag, and a "test connection" call."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -32,10 +33,11 @@ def channel_health(*, connection_id: int | None = None) -> list[Health]:
     if connection_id is not None:
         found = found.filter(pk=connection_id)
     connections = list(found)
-    calls = {
-        row["connection_id"]: row
+    calls: dict[int, dict[str, Any]] = {
+        row["connection_id"]: dict(row)
         for row in OutboundCall.objects.filter(connection__in=connections)
-        .values("connection_id").annotate(
+        .values("connection_id")
+        .annotate(
             dead=Count("id", filter=Q(status=OutboundStatus.DEAD)),
             pending=Count("id", filter=Q(status=OutboundStatus.PENDING)),
             oldest=Min("created_at", filter=Q(status=OutboundStatus.PENDING)),
@@ -53,7 +55,7 @@ def channel_health(*, connection_id: int | None = None) -> list[Health]:
     now = timezone.now()
     result = []
     for c in connections:
-        row = calls.get(c.pk, {})
+        row: dict[str, Any] = calls.get(c.pk, {})
         oldest = row.get("oldest")
         result.append(
             Health(
@@ -88,4 +90,5 @@ def test_connection(*, connection_id: int) -> str:
     except CallFailed as exc:
         raise ConnectionFailed(f"{connection.code}: {exc.detail}") from None
     last = client.log[-1] if client.log else {}
-    return f"{connection.code}: {last.get('method', '')} {last.get('path', '')} answered {last.get('status', '')}"
+    request = f"{last.get('method', '')} {last.get('path', '')}"
+    return f"{connection.code}: {request} answered {last.get('status', '')}"

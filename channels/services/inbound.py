@@ -114,7 +114,9 @@ def reprocess_platform_order(message: InboundMessage, actor: Actor) -> dict[str,
     return apply_logged(connection, message.message_id, message.payload)
 
 
-def _apply(adapter: Adapter, connection: ChannelConnection, envelope: dict[str, Any]) -> dict[str, Any]:
+def _apply(
+    adapter: Adapter, connection: ChannelConnection, envelope: dict[str, Any]
+) -> dict[str, Any]:
     topic, body = envelope["topic"], envelope["body"]
     external_id = str(envelope["external_id"])
     actor = channel_actor(connection)

@@ -66,9 +66,7 @@ def rotate_secrets(
 ) -> ChannelConnection:
     """Replace the credentials and/or the webhook secret (shown once by the caller)."""
     with transaction.atomic():
-        connection = ChannelConnection.objects.select_for_update(of=("self",)).get(
-            pk=connection_id
-        )
+        connection = ChannelConnection.objects.select_for_update(of=("self",)).get(pk=connection_id)
         fields = ["updated_at"]
         if credentials is not None:
             connection.credentials = credentials

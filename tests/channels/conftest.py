@@ -28,9 +28,19 @@ def warehouse(db):
     from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 
     node = NodeFactory(
-        code="dc-sim", connector="simulated", connector_settings={"behaviour": "ship", "step_seconds": 0}
+        code="dc-sim",
+        connector="simulated",
+        connector_settings={"behaviour": "ship", "step_seconds": 0},
     )
-    for sku in ("IPOD2008GREEN", "IPOD2008RED", "IPOD2008BLACK", "IPOD2009BLACK", "BAR3", "WS12-M-ORANGE", "SOME-SKU-123"):
+    for sku in (
+        "IPOD2008GREEN",
+        "IPOD2008RED",
+        "IPOD2008BLACK",
+        "IPOD2009BLACK",
+        "BAR3",
+        "WS12-M-ORANGE",
+        "SOME-SKU-123",
+    ):
         stocked(node, ProductFactory(sku=sku, name=sku), on_hand=50)
     return node
 

@@ -64,14 +64,6 @@ def test_the_docs_order_twice_and_a_bad_signature_make_one_order_one_duplicate_o
     assert Order.objects.count() == 1
     # nothing stored for the forged one
     assert InboundMessage.objects.filter(source="channel:shopify-us").count() == 1
-    print(
-        "\nshopify #1001: statuses",
-        first.status_code,
-        again.status_code,
-        forged.status_code,
-        "orders",
-        Order.objects.count(),
-    )
 
 
 def test_the_same_order_in_another_delivery_is_acknowledged_as_a_duplicate(client, shop, warehouse):
@@ -79,7 +71,10 @@ def test_the_same_order_in_another_delivery_is_acknowledged_as_a_duplicate(clien
     post(client, raw, delivery="d-1")
     second = post(client, raw, topic="orders/updated", delivery="d-2")
     assert second.status_code == 200
-    assert second.json()["results"][0] == {"status": "unchanged", "order": Order.objects.get().number}
+    assert second.json()["results"][0] == {
+        "status": "unchanged",
+        "order": Order.objects.get().number,
+    }
     assert Order.objects.count() == 1
 
 
@@ -87,8 +82,12 @@ def test_the_captured_order_is_the_canonical_one(client, shop, warehouse):
     post(client, order_body())
     order = Order.objects.get()
     lines = list(order.lines.order_by("line_number"))
-    assert (order.external_id, order.currency, order.channel.code) == ("450789469", "USD", "shopify-us")
-    assert [(l.sku, l.quantity, l.unit_price, l.tax, l.external_line_id) for l in lines] == [
+    assert (order.external_id, order.currency, order.channel.code) == (
+        "450789469",
+        "USD",
+        "shopify-us",
+    )
+    assert [(x.sku, x.quantity, x.unit_price, x.tax, x.external_line_id) for x in lines] == [
         ("IPOD2008GREEN", 1, Decimal("199.00"), Decimal("3.98"), "466157049"),
         ("IPOD2008RED", 1, Decimal("199.00"), Decimal("3.98"), "518995019"),
         ("IPOD2008BLACK", 1, Decimal("199.00"), Decimal("3.98"), "703073504"),
@@ -99,7 +98,13 @@ def test_the_captured_order_is_the_canonical_one(client, shop, warehouse):
         Decimal("11.94"),
         Decimal("0.00"),
     )
-    assert (order.ship_line1, order.ship_city, order.ship_region, order.ship_postal_code, order.ship_country) == (
+    assert (
+        order.ship_line1,
+        order.ship_city,
+        order.ship_region,
+        order.ship_postal_code,
+        order.ship_country,
+    ) == (
         "Chestnut Street 92",
         "Louisville",
         "KY",
@@ -112,9 +117,17 @@ def test_the_captured_order_is_the_canonical_one(client, shop, warehouse):
 
 def test_a_webhook_without_a_known_channel_is_404_and_unsigned_is_401(client, shop):
     raw = order_body()
-    assert client.post("/webhooks/shopify/nope/", raw, content_type="application/json").status_code == 404
+    assert (
+        client.post("/webhooks/shopify/nope/", raw, content_type="application/json").status_code
+        == 404
+    )
     assert client.post(URL, raw, content_type="application/json").status_code == 401
-    assert client.post("/webhooks/woocommerce/shopify-us/", raw, content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            "/webhooks/woocommerce/shopify-us/", raw, content_type="application/json"
+        ).status_code
+        == 404
+    )
 
 
 def test_an_unknown_sku_is_refused_with_its_code_raises_a_case_and_is_reprocessed_after_the_fix(
@@ -145,7 +158,9 @@ def test_an_unknown_sku_is_refused_with_its_code_raises_a_case_and_is_reprocesse
     assert Order.objects.get().lines.filter(sku="IPOD2008GREEN").exists()
 
 
-def test_a_missing_address_and_an_unknown_currency_are_refused_with_their_codes(client, shop, warehouse):
+def test_a_missing_address_and_an_unknown_currency_are_refused_with_their_codes(
+    client, shop, warehouse
+):
     body = load(ORDER_FILE)["order"]
     body["shipping_address"] = None
     missing = post(client, json.dumps(body, default=str).encode(), delivery="a")
@@ -205,7 +220,6 @@ def test_shipped_through_the_simulated_wms_reaches_shopify_as_a_fulfillment_with
         }
     ]
     assert call.response["fulfillment_id"] == 1069019877
-    print("\nshopify fulfillment sent with tracking", tracking)
 
 
 def test_a_refund_reaches_shopify_once_although_it_answers_500_twice_first(
@@ -216,13 +230,17 @@ def test_a_refund_reaches_shopify_once_although_it_answers_500_twice_first(
     fake.answer(
         "GET",
         r"/admin/api/2026-07/orders/450789469/transactions\.json",
-        corpus("shopify/api_ruby_rest_2026_07__transaction__test_1__get_orders_450789469_transactions_json.json"),
+        corpus(
+            "shopify/api_ruby_rest_2026_07__transaction__test_1__get_orders_450789469_transactions_json.json"
+        ),
     )
     refunds = r"/admin/api/2026-07/orders/450789469/refunds\.json"
     fake.answer(
         "POST",
         refunds,
-        corpus("shopify/api_ruby_rest_2026_07__refund__test_2__post_orders_450789469_refunds_json.json"),
+        corpus(
+            "shopify/api_ruby_rest_2026_07__refund__test_2__post_orders_450789469_refunds_json.json"
+        ),
         status=201,
     )
     fake.fail_first("POST", refunds, times=2)
@@ -237,17 +255,18 @@ def test_a_refund_reaches_shopify_once_although_it_answers_500_twice_first(
         )
     statuses = []
     for _ in range(4):
-        OutboundCall.objects.filter(pk=call.pk, status="pending").update(next_attempt_at=timezone.now())
+        OutboundCall.objects.filter(pk=call.pk, status="pending").update(
+            next_attempt_at=timezone.now()
+        )
         statuses.append(send_call(call.pk))
     call.refresh_from_db()
     assert statuses == ["pending", "pending", "sent", None]
     assert call.attempts == 3
-    ok = [r for r in fake.calls("POST", refunds)]
+    ok = fake.calls("POST", refunds)
     assert len(ok) == 3  # two refused with 500, one accepted: the refund exists once
     refund = ok[-1].body["refund"]
     assert refund["transactions"][0]["parent_id"] == 801038806  # the capture
     assert refund["transactions"][0]["amount"] == "10.00"
-    print("\nshopify refund attempts", statuses)
 
 
 def test_a_call_that_keeps_failing_is_dead_with_a_case(shop, warehouse, fake, client, settings):
@@ -260,7 +279,9 @@ def test_a_call_that_keeps_failing_is_dead_with_a_case(shop, warehouse, fake, cl
         call = queue_call(connection=shop, order=order, action="cancel", payload={})
     fake.answer("POST", r"/admin/api/2026-07/orders/450789469/cancel\.json", {}, status=503)
     for _ in range(2):
-        OutboundCall.objects.filter(pk=call.pk, status="pending").update(next_attempt_at=timezone.now())
+        OutboundCall.objects.filter(pk=call.pk, status="pending").update(
+            next_attempt_at=timezone.now()
+        )
         send_call(call.pk)
     call.refresh_from_db()
     assert call.status == OutboundStatus.DEAD

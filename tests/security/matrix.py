@@ -226,6 +226,13 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
             {"kind": "payment_failed", "queue": "payments", "priority": "p2", "sla_minutes": 60}
         ],
     )
+    # a channel connected to its platform, and a call back to it in the outbox
+    from channels.models import ChannelConnection, OutboundCall
+
+    connection = ChannelConnection.objects.create(channel=channel, platform="shopify")
+    OutboundCall.objects.create(
+        connection=connection, order=order, action="fulfill", created_at=now, status="sent"
+    )
     # django-axes' sign-in records (the lockout's admin pages)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
