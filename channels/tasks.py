@@ -6,6 +6,7 @@ from typing import Any
 from celery import shared_task
 
 from channels.services.outbound import send_call, send_due_calls
+from channels.services.polling import poll_channels
 
 
 @shared_task(name="channels.tasks.send_call_task")
@@ -16,3 +17,8 @@ def send_call_task(call_id: int) -> str | None:
 @shared_task(name="channels.tasks.send_due_calls_task")
 def send_due_calls_task(limit: int = 200) -> dict[str, Any]:
     return send_due_calls(limit=limit)
+
+
+@shared_task(name="channels.tasks.poll_channels_task")
+def poll_channels_task() -> list[dict[str, Any]]:
+    return poll_channels()

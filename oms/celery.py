@@ -68,6 +68,13 @@ app.conf.update(
             "schedule": 15.0,
             "options": {"expires": 15.0},
         },
+        # Platforms that do not push orders (Amazon SP-API): what changed since the cursor. Two
+        # minutes keeps within SP-API's getOrders rate (0.0167 requests/s, burst 20).
+        "poll-channels": {
+            "task": "channels.tasks.poll_channels_task",
+            "schedule": 120.0,
+            "options": {"expires": 115.0},
+        },
         "relay-webhook-events": {
             "task": "webhooks.tasks.relay_events_task",
             "schedule": 5.0,

@@ -56,6 +56,7 @@ class CallFailed(Exception):
 class Topic:
     ORDER = "order"  # created or updated: capture it if new
     CANCELLED = "cancelled"
+    REFETCH = "refetch"  # the notice names an order that changed: read it from the platform
     REFUND = "refund"
     IGNORED = "ignored"
 
@@ -93,6 +94,20 @@ class Adapter:
 
     def auth_headers(self, connection: "ChannelConnection") -> dict[str, str]:
         return {}
+
+    def authenticate(self, client: "Client", connection: "ChannelConnection") -> None:
+        """Set the client's credentials headers (a platform with a token flow calls it here)."""
+        client.headers = self.auth_headers(connection)
+
+    def fetch_order(
+        self, client: "Client", connection: "ChannelConnection", external_id: str
+    ) -> dict[str, Any]:
+        """The platform's current order (for notices that only name it)."""
+        raise CallFailed(f"{self.platform} orders are not fetched", retryable=False)
+
+    def poll(self, client: "Client", connection: "ChannelConnection") -> tuple[list[Notice], str]:
+        """Orders changed since the connection's cursor, and the cursor after them."""
+        raise CallFailed(f"{self.platform} is not polled", retryable=False)
 
     # A cheap authenticated read for "test connection" (relative to the base URL).
     ping_path: ClassVar[str] = ""

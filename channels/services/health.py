@@ -85,7 +85,7 @@ def test_connection(*, connection_id: int) -> str:
         raise ConnectionFailed(f"{connection.code} has no endpoint base URL.")
     client = Client(base_url=connection.base_url)
     try:
-        client.headers = adapter.auth_headers(connection)
+        adapter.authenticate(client, connection)
         adapter.ping(client, connection)
     except CallFailed as exc:
         raise ConnectionFailed(f"{connection.code}: {exc.detail}") from None

@@ -23,12 +23,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from channels.adapters.base import Adapter, MappingError, Notice, Topic, adapter_for
+from channels.adapters.base import Adapter, CallFailed, MappingError, Notice, Topic, adapter_for
+from channels.http import Client
 from channels.models import ChannelConnection
 from integrations.models import InboundMessage
 from integrations.services import (
     AfterFailure,
     MessageIdReused,
+    already_processed,
     finish_message,
     receive_message,
     record_failure,
@@ -43,6 +45,14 @@ from orders.services.capture import capture_order
 logger = logging.getLogger(__name__)
 
 KIND = "channel.order"
+# A notice that only names an order (Amazon's ORDER_CHANGE): nobody sends it again, so a
+# failed read of the order is retried automatically (integrations/inbound.py), then dead.
+REFETCH_KIND = "channel.order_change"
+
+
+class PlatformUnreachable(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(code="platform_unreachable", detail=detail, http_status=502)
 
 
 def channel_actor(connection: ChannelConnection) -> Actor:
@@ -63,6 +73,7 @@ def receive_notice(connection: ChannelConnection, notice: Notice) -> dict[str, A
         "external_id": notice.external_id,
         "body": notice.payload,
     }
+    kind = REFETCH_KIND if notice.topic == Topic.REFETCH else KIND
     try:
         return apply_logged(connection, notice.delivery_id, envelope)
     except MessageIdReused:
@@ -71,11 +82,11 @@ def receive_notice(connection: ChannelConnection, notice: Notice) -> dict[str, A
         record_failure(
             source=connection.source,
             message_id=notice.delivery_id,
-            kind=KIND,
+            kind=kind,
             payload=envelope,
             error=exc,
             subject=notice.external_id[:100],
-            then=AfterFailure.DEAD,
+            then=AfterFailure.RETRY if exc.code == "platform_unreachable" else AfterFailure.DEAD,
         )
         logger.info(
             "channel order refused",
@@ -91,12 +102,21 @@ def apply_logged(
     adapter = adapter_for(connection.platform)
     if adapter is None:
         raise MappingError("unknown_platform", f"No adapter for {connection.platform}.")
+    kind = KIND
+    if envelope["topic"] == Topic.REFETCH:
+        # Read the order before the transaction (network I/O); the log keeps the notice.
+        kind = REFETCH_KIND
+        if already_processed(source=connection.source, message_id=message_id):
+            envelope = {**envelope, "fetched": None}
+        else:
+            envelope = {**envelope, "fetched": _fetch(adapter, connection, envelope)}
+    logged = {k: v for k, v in envelope.items() if k != "fetched"}
     with transaction.atomic():
         received = receive_message(
             source=connection.source,
             message_id=message_id,
-            kind=KIND,
-            payload=envelope,
+            kind=kind,
+            payload=logged,
             subject=str(envelope["external_id"])[:100],
         )
         if received.duplicate:
@@ -105,6 +125,18 @@ def apply_logged(
         finish_message(received.message, result=result)
         ChannelConnection.objects.filter(pk=connection.pk).update(last_in_at=timezone.now())
     return result
+
+
+def _fetch(adapter: Adapter, connection: ChannelConnection, envelope: dict[str, Any]) -> Any:
+    client = Client(base_url=connection.base_url)
+    try:
+        adapter.authenticate(client, connection)
+        return adapter.fetch_order(client, connection, str(envelope["external_id"]))
+    except CallFailed as exc:
+        raise PlatformUnreachable(
+            f"Could not read order {envelope['external_id']} from {connection.platform}: "
+            f"{exc.detail}"
+        ) from None
 
 
 def reprocess_platform_order(message: InboundMessage, actor: Actor) -> dict[str, Any]:
@@ -118,6 +150,8 @@ def _apply(
     adapter: Adapter, connection: ChannelConnection, envelope: dict[str, Any]
 ) -> dict[str, Any]:
     topic, body = envelope["topic"], envelope["body"]
+    if topic == Topic.REFETCH:
+        topic, body = Topic.ORDER, envelope["fetched"]
     external_id = str(envelope["external_id"])
     actor = channel_actor(connection)
     existing = Order.objects.filter(channel=connection.channel, external_id=external_id).first()

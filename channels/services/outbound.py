@@ -110,7 +110,8 @@ def send_call(call_id: int) -> str | None:
             raise CallFailed(f"no adapter for {connection.platform}", retryable=False)
         if not connection.base_url:
             raise CallFailed("the channel has no endpoint base URL", retryable=False)
-        client.headers = adapter.auth_headers(connection)
+        adapter.authenticate(client, connection)
+        call.connection = connection
         result = adapter.send(client, call)
     except CallFailed as exc:
         return _record(call.pk, client, error=exc)
