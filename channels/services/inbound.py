@@ -120,7 +120,8 @@ def apply_logged(
             subject=str(envelope["external_id"])[:100],
         )
         if received.duplicate:
-            return {**received.message.result, "duplicate": True}
+            # the answer it had, marked as a repeat
+            return {**received.message.result, "status": "duplicate", "duplicate": True}
         result = _apply(adapter, connection, envelope)
         finish_message(received.message, result=result)
         ChannelConnection.objects.filter(pk=connection.pk).update(last_in_at=timezone.now())

@@ -19,6 +19,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: Any
+    query: str = ""
 
 
 @dataclass
@@ -44,7 +45,11 @@ class FakePlatform:
                 pending = self.failures.get((m, pattern))
                 if pending:
                     return pending.pop(0), b'{"errors":"Internal Server Error"}'
-                raw = body.read_bytes() if isinstance(body, Path) else json.dumps(body).encode()
+                raw = (
+                    body.read_bytes()
+                    if isinstance(body, Path)
+                    else json.dumps(body, default=str).encode()
+                )
                 return status, raw
         return 404, b'{"errors":"Not Found"}'
 
@@ -68,6 +73,7 @@ def running(platform: FakePlatform) -> Iterator[FakePlatform]:
                         self.path.split("?")[0],
                         {k.lower(): v for k, v in self.headers.items()},
                         body,
+                        self.path.partition("?")[2],
                     )
                 )
                 status, reply = platform._reply(self.command, self.path.split("?")[0])
