@@ -226,7 +226,8 @@ def test_amazon_polled_orders_ship_back_as_shipment_confirmations(
     tokens = fake.calls("POST", "/auth/o2/token")
     assert len(tokens) == 3
     token = tokens[0]
-    assert "grant_type=refresh_token" in token.body and "Atzr%7Cr" in token.body
+    assert "grant_type=refresh_token" in token.body
+    assert "refresh_token=Atzr%7Cr" in token.body
     confirmations = fake.calls("POST", r"/orders/v0/orders/[^/]+/shipmentConfirmation")
     assert len(confirmations) == 2
     first = confirmations[0]
