@@ -85,6 +85,8 @@ class Client:
         ok: tuple[int, ...] = (),
     ) -> Response:
         """Send; a 2xx (or a status in `ok`) is returned, anything else raises CallFailed."""
+        if not url and not self.base_url:
+            raise CallFailed("the channel has no endpoint base URL", retryable=False)
         target_url = url or (self.base_url.rstrip("/") + "/" + path.lstrip("/"))
         if query:
             target_url += ("&" if "?" in target_url else "?") + urlencode(query)

@@ -85,6 +85,11 @@ class Adapter:
     def order_input(self, payload: dict[str, Any], settings: dict[str, Any]) -> OrderInput:
         raise NotImplementedError
 
+    def on_captured(
+        self, connection: "ChannelConnection", order: Any, payload: dict[str, Any]
+    ) -> None:
+        """After capture, in its transaction (the EDI adapter queues its 855 here)."""
+
     def is_cancelled(self, payload: dict[str, Any]) -> bool:
         """Does the platform's order say it is cancelled (an update that cancels it)?"""
         return False

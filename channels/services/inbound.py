@@ -170,6 +170,7 @@ def _apply(
             return {"status": "duplicate", "order": exc.extra.get("number", "")}
         except InvalidInput as exc:
             raise _mapping_refusal(exc) from None
+        adapter.on_captured(connection, order, body)
         return {"status": "captured", "order": order.number}
     if existing is None:
         return {"status": "ignored", "reason": "no such order in oms"}

@@ -108,8 +108,6 @@ def send_call(call_id: int) -> str | None:
     try:
         if adapter is None:
             raise CallFailed(f"no adapter for {connection.platform}", retryable=False)
-        if not connection.base_url:
-            raise CallFailed("the channel has no endpoint base URL", retryable=False)
         adapter.authenticate(client, connection)
         call.connection = connection
         result = adapter.send(client, call)
