@@ -20,6 +20,7 @@ from demo.channels import upsert_channels
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
 from demo.routing import ensure_default_rule_set
+from demo.shopify import connect_demo_shopify
 from demo.stock import create_missing_stock
 from inventory.models import NodeKind, StockLevel
 from orders.services.api_clients import IssuedKey
@@ -38,6 +39,7 @@ class DemoData:
     admin_password: str
     api_key: IssuedKey
     orders_placed: int = 0
+    shopify_order: str = ""
 
     @property
     def nodes(self) -> int:
@@ -56,6 +58,8 @@ def seed_demo() -> DemoData:
     ensure_default_rule_set(now)
     password = reset_admin()
     placed = place_demo_orders()
+    beanies = [s.sku for s in specs if "-BEANIE-" in s.sku][:3]
+    shopify = connect_demo_shopify(beanies)
     api_key = reissue_demo_key()
     result = DemoData(
         channels=channels,
@@ -69,6 +73,7 @@ def seed_demo() -> DemoData:
         admin_password=password,
         api_key=api_key,
         orders_placed=placed,
+        shopify_order=shopify,
     )
     logger.info(
         "Demo data seeded: %d channels, %d nodes, %d products, %d stock levels; api client %s",

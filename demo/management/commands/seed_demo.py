@@ -35,6 +35,11 @@ class Command(BaseCommand):
                 "simulated warehouse and carrier now; watch them in the admin (Orders)."
             )
         self.stdout.write(
+            f"Shopify channel shopify-demo: Shopify's documented order #1001, taken in as its "
+            f"orders/create webhook would be: {demo.shopify_order}. Webhooks: "
+            f"{base_url}/webhooks/shopify/shopify-demo/ (docs/channels.md)."
+        )
+        self.stdout.write(
             f"Admin: {base_url}/admin/  user: {demo.admin_username}  "
             f"password: {demo.admin_password}"
         )
