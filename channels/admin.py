@@ -10,12 +10,19 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminPasswordWidget
 
 from channels.models import ChannelConnection, OutboundCall, OutboundStatus
 from channels.services.health import channel_health, test_connection
 from channels.services.outbound import retry_call
 from channels.services.setup import create_channel, new_webhook_secret, rotate_secrets
-from oms.core.admin_actions import HistoryModelAdmin, ReadOnlyAdmin, plural, run_service_for_each
+from oms.core.admin_actions import (
+    HistoryModelAdmin,
+    ReadOnlyAdmin,
+    adopt_created,
+    plural,
+    run_service_for_each,
+)
 
 
 class ConnectionForm(forms.ModelForm):
@@ -34,7 +41,7 @@ class ConnectionForm(forms.ModelForm):
     )
     new_webhook_secret = forms.CharField(
         required=False,
-        widget=forms.PasswordInput(render_value=False),
+        widget=UnfoldAdminPasswordWidget(render_value=False),
         label="Webhook secret",
         help_text="The platform's signing secret. Write-only: leave empty to keep the stored one "
         "(or, for a new channel, to have one generated and shown once).",
@@ -57,12 +64,12 @@ class ChannelConnectionAdmin(HistoryModelAdmin):
     list_display = (
         "channel",
         "platform",
-        "base_url",
         "inbound_enabled",
         "outbound_enabled",
         "last_in_at",
         "last_out_at",
         "failures",
+        "lag",
     )
     list_filter = ("platform", "inbound_enabled", "outbound_enabled")
     search_fields = ("channel__code", "channel__name", "base_url")
@@ -114,10 +121,17 @@ class ChannelConnectionAdmin(HistoryModelAdmin):
         ]
         return ", ".join(parts) + " (never shown again)"
 
-    @display(description="Failures (refused in / dead out)")
+    @display(description="Refused in / dead out")
     def failures(self, obj: ChannelConnection) -> str:
         h = channel_health(connection_id=obj.pk)[0]
         return f"{h.refused_in} / {h.dead_out}"
+
+    @display(description="Calls waiting (oldest)")
+    def lag(self, obj: ChannelConnection) -> str:
+        h = channel_health(connection_id=obj.pk)[0]
+        if not h.pending_out or h.lag is None:
+            return "none"
+        return f"{h.pending_out} ({int(h.lag.total_seconds() // 60)} min)"
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -132,7 +146,7 @@ class ChannelConnectionAdmin(HistoryModelAdmin):
                 webhook_secret=secret,
                 settings=data["settings"],
             )
-            obj.pk = created.pk
+            adopt_created(obj, created)
             if not data["new_webhook_secret"]:
                 messages.warning(
                     request,

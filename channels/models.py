@@ -32,6 +32,7 @@ class ChannelConnection(models.Model):
     )
     platform = models.CharField(max_length=20, choices=Platform.choices)
     base_url = models.CharField(
+        "endpoint base URL",
         max_length=500,
         blank=True,
         help_text="The platform's API root, e.g. https://shop.myshopify.com/admin/api/2026-07 "
@@ -40,9 +41,11 @@ class ChannelConnection(models.Model):
     # Encrypted at rest (oms/core/fields.py); shown once when set, never again.
     credentials = EncryptedTextField(blank=True, default="", editable=False)
     webhook_secret = EncryptedTextField(blank=True, default="", editable=False)
-    inbound_enabled = models.BooleanField(default=True, help_text="Take orders in.")
+    inbound_enabled = models.BooleanField("orders in", default=True, help_text="Take orders in.")
     outbound_enabled = models.BooleanField(
-        default=True, help_text="Send fulfillments, tracking, cancellations and refunds back."
+        "updates out",
+        default=True,
+        help_text="Send fulfillments, tracking, cancellations and refunds back.",
     )
     settings = models.JSONField(
         default=dict,
@@ -52,8 +55,8 @@ class ChannelConnection(models.Model):
         "options (docs/channels.md).",
     )
     cursor = models.CharField(max_length=200, blank=True, help_text="Polling cursor (Amazon).")
-    last_in_at = models.DateTimeField(null=True, blank=True)
-    last_out_at = models.DateTimeField(null=True, blank=True)
+    last_in_at = models.DateTimeField("last message in", null=True, blank=True)
+    last_out_at = models.DateTimeField("last call out", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
