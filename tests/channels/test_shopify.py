@@ -287,3 +287,35 @@ def test_a_call_that_keeps_failing_is_dead_with_a_case(shop, warehouse, fake, cl
     assert call.status == OutboundStatus.DEAD
     case = ExceptionCase.objects.get(kind="integration_failed", order=order)
     assert "cancel" in case.summary
+
+
+def test_orders_cancelled_cancels_the_open_lines_and_is_not_sent_back(client, shop, warehouse):
+    post(client, order_body())  # no stock reserved yet: captured, not routed
+    order = Order.objects.get()
+    raw = json.dumps(
+        load(
+            "shopify/api_ruby_rest_2026_07__order__test_14__post_orders_450789469_cancel_json.json"
+        )["order"],
+        default=str,
+    ).encode()
+
+    answer = post(client, raw, topic="orders/cancelled", delivery="c-1")
+
+    assert answer.json()["results"][0]["status"] == "cancelled"
+    assert set(order.lines.values_list("status", flat=True)) == {"cancelled"}
+    assert not OutboundCall.objects.filter(action="cancel").exists()
+
+
+def test_refunds_create_is_noted_with_the_order(client, shop, warehouse):
+    post(client, order_body())
+    raw = json.dumps(load("shopify/python_api__refund.json")["refund"], default=str).encode()
+    answer = post(client, raw, topic="refunds/create", delivery="r-1")
+    [result] = answer.json()["results"]
+    assert result["status"] == "noted"
+    assert result["order"] == Order.objects.get().number
+
+
+def test_an_unsubscribed_topic_is_acknowledged_and_ignored(client, shop):
+    answer = post(client, order_body(), topic="orders/paid", delivery="x-1")
+    assert answer.json()["results"] == [{"status": "ignored"}]
+    assert not InboundMessage.objects.exists()
