@@ -146,3 +146,17 @@ def test_a_woocommerce_ping_is_acknowledged_and_a_bad_signature_stores_nothing(c
     assert forged.status_code == 401
     assert not InboundMessage.objects.exists()
     assert post(client, "woocommerce", "woo", order).status_code == 200
+
+
+def test_the_dashboard_shows_each_channels_health(admin_client, client):
+    from tests.channels.platforms import SECRET, post
+
+    create_channel(code="shopify-us", platform="shopify", webhook_secret=SECRET)
+    order = json.loads(corpus("shopify/api_ruby__order.json").read_text())["order"]
+    post(client, "shopify", "shopify-us", order)  # unknown SKUs here: refused
+    page = admin_client.get("/admin/")
+    rows = page.context["kpi"]["sales_channels"]
+    assert [(r["code"], r["refused_in"], r["dead_out"], r["bad"]) for r in rows] == [
+        ("shopify-us", 1, 0, True)
+    ]
+    assert 'id="kpi-sales-channels"' in page.content.decode()

@@ -72,3 +72,8 @@ def test_setting_up_a_shopify_channel_in_the_admin(browser, settings, client):  
     browser.shot("refused-order-in-the-inbound-log")
     browser.open("/admin/channels/channelconnection/")
     browser.shot("channels-with-health")
+    browser.open("/admin/")
+    panel = page.locator("#kpi-sales-channels")
+    expect(panel).to_contain_text("shopify-demo")
+    panel.scroll_into_view_if_needed()
+    page.screenshot(path=str(browser.shots / "07-dashboard-sales-channels.png"))
