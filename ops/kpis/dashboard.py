@@ -191,7 +191,7 @@ def feed_rows(now: Any) -> list[dict[str, Any]]:
     ]
 
 
-def channel_rows(now: Any) -> list[dict[str, Any]]:
+def sales_channel_rows() -> list[dict[str, Any]]:
     """Per sales channel connected to a platform: last message in, last call out, refusals
     and dead calls, calls waiting and the oldest one's age (channels/services/health.py)."""
     return [
@@ -238,7 +238,7 @@ def build_dashboard(start: date | None = None, end: date | None = None) -> dict[
         "webhooks": webhooks,
         "outbox_backlog": sources.outbox_backlog(now),
         "feeds": feed_rows(now),
-        "sales_channels": channel_rows(now),
+        "sales_channels": sales_channel_rows(),
         "generated_at": now,
     }
 
