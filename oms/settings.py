@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "integrations",
     "webhooks",
     "stores",
+    "migration",
     "demo",
     "oms.observability",
 ]

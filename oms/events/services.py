@@ -1,6 +1,7 @@
 """record_event(): the only way an Event is written."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Max
@@ -24,6 +25,7 @@ def record_event(
     first_in_stream: bool = False,
     previous: Event | None = None,
     subject: Any = None,
+    occurred_at: datetime | None = None,
 ) -> Event:
     """Append one event to `stream` inside the caller's transaction.
 
@@ -36,6 +38,9 @@ def record_event(
 
     The handlers registered for the type (oms/events/handlers.py) run after the insert, in this
     transaction, with the event and `subject`: the locked row the event is about.
+
+    `occurred_at` is for imported history only (migration/): the fact happened in the legacy
+    system at that time, so KPIs and the timeline place it there. Everything else is now.
     """
     require_atomic("record_event()")
     event_type = registry.get(type)
@@ -59,7 +64,7 @@ def record_event(
         correlation_id=correlation_id or get_correlation_id() or "",
         causation_id=causation_id,
         payload=payload,
-        occurred_at=timezone.now(),
+        occurred_at=occurred_at or timezone.now(),
     )
     event.save(force_insert=True)
     handlers.dispatch(event, subject)

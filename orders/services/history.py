@@ -1,0 +1,182 @@
+"""record_historic_order(): a closed legacy order written as history (migration/).
+
+Not a capture: nothing is validated against stock, routed, reserved or sent, and no handler
+runs (the event has no subject). The order and its lines are written in their final state, and
+`order.imported` is recorded at the source's placement time, so the KPIs (by placed_at) and the
+order's timeline cover the legacy years. Shipments are fulfillment's part
+(fulfillment/services/history.py).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from inventory.models import Node, Product
+from oms.core.actors import Actor
+from oms.core.errors import InvalidInput
+from oms.core.money import format_amount
+from oms.events.services import record_event
+from orders.events import ORDER_IMPORTED
+from orders.exceptions import DuplicateOrder
+from orders.models import (
+    Channel,
+    DeliveryMethod,
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+)
+from orders.services.capture import _insert_with_unique_number, new_order_number
+
+CLOSED_STATUSES = (
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.COMPLETED,
+    OrderStatus.CANCELLED,
+)
+
+
+@dataclass(frozen=True)
+class HistoricLine:
+    product: Product
+    name: str
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal = Decimal("0")
+    tax: Decimal = Decimal("0")
+    status: str = LineStatus.SHIPPED
+    external_line_id: str = ""
+
+
+@dataclass(frozen=True)
+class HistoricOrder:
+    external_id: str
+    placed_at: datetime
+    currency: str
+    status: str
+    customer_name: str
+    lines: list[HistoricLine]
+    source: str
+    payment_status: str = PaymentStatus.PAID
+    payment_method: str = ""
+    customer_email: str = ""
+    customer_phone: str = ""
+    delivery_method: str = DeliveryMethod.SHIP
+    pickup_node: Node | None = None
+    ship_address: dict[str, str] = field(default_factory=dict)
+    shipping_total: Decimal = Decimal("0")
+    discount_total: Decimal = Decimal("0")
+    tax_total: Decimal = Decimal("0")
+    grand_total: Decimal | None = None
+    cancelled_at: datetime | None = None
+    notes: str = ""
+
+
+def line_total(line: HistoricLine) -> Decimal:
+    return line.quantity * line.unit_price - line.discount
+
+
+def record_historic_order(*, channel: Channel, data: HistoricOrder, actor: Actor) -> Order:
+    """Insert a closed order with its lines and `order.imported` (at data.placed_at)."""
+    if data.status not in CLOSED_STATUSES:
+        raise InvalidInput("not_closed", f"{data.status!r} is not a closed status")
+    subtotal = sum((line_total(line) for line in data.lines), Decimal("0"))
+    computed = subtotal + data.shipping_total + data.tax_total - data.discount_total
+    address = data.ship_address
+    order = Order(
+        number=new_order_number(),
+        channel=channel,
+        external_id=data.external_id,
+        status=data.status,
+        payment_status=data.payment_status,
+        payment_method=data.payment_method[:50],
+        placed_at=data.placed_at,
+        currency=data.currency,
+        subtotal=subtotal,
+        shipping_total=data.shipping_total,
+        discount_total=data.discount_total,
+        tax_total=data.tax_total,
+        grand_total=data.grand_total if data.grand_total is not None else computed,
+        customer_name=data.customer_name[:200],
+        customer_email=data.customer_email,
+        customer_phone=data.customer_phone[:40],
+        delivery_method=data.delivery_method,
+        pickup_node=data.pickup_node,
+        ship_name=address.get("name", "")[:200],
+        ship_line1=address.get("line1", "")[:200],
+        ship_line2=address.get("line2", "")[:200],
+        ship_city=address.get("city", "")[:100],
+        ship_region=address.get("region", "")[:100],
+        ship_postal_code=address.get("postal_code", "")[:20],
+        ship_country=address.get("country", "")[:2],
+        notes=data.notes,
+        cancelled_at=data.cancelled_at,
+    )
+    with transaction.atomic():
+        existing = _insert_with_unique_number(order)
+        if existing is not None:
+            raise DuplicateOrder(
+                channel_code=channel.code, external_id=data.external_id, number=existing
+            )
+        lines = [
+            OrderLine(
+                order=order,
+                line_number=index,
+                external_line_id=line.external_line_id[:100],
+                product=line.product,
+                sku=line.product.sku,
+                name=line.name[:255],
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                tax=line.tax,
+                total=line_total(line),
+                status=line.status,
+            )
+            for index, line in enumerate(data.lines, start=1)
+        ]
+        OrderLine.objects.bulk_create(lines)
+        record_event(
+            stream=order.stream,
+            type=ORDER_IMPORTED,
+            actor=actor,
+            payload=_payload(order, lines, data.source),
+            first_in_stream=True,
+            occurred_at=data.placed_at,
+        )
+    order._historic_lines = lines  # type: ignore[attr-defined]  # handed to fulfillment's history
+    return order
+
+
+def _payload(order: Order, lines: list[OrderLine], source: str) -> dict[str, Any]:
+    def money(amount: Decimal) -> str:
+        return format_amount(amount, order.currency)
+
+    return {
+        "imported": {"source": source, "source_id": order.external_id},
+        "order": {
+            "number": order.number,
+            "channel": order.channel.code,
+            "external_id": order.external_id,
+            "placed_at": order.placed_at.isoformat(),
+            "status": order.status,
+            "payment_status": order.payment_status,
+            "currency": order.currency,
+            "grand_total": money(order.grand_total),
+            "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
+        },
+        "lines": [
+            {
+                "line_number": line.line_number,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "status": line.status,
+                "total": money(line.total),
+            }
+            for line in lines
+        ],
+    }
