@@ -68,7 +68,9 @@ class ImportJob(FSMModelMixin, TimeStampedModel):
     def finish(self, *, at: datetime) -> None:
         self.finished_at = at
 
-    @transition(field=status, source=[JobStatus.PENDING, JobStatus.RUNNING], target=JobStatus.FAILED)
+    @transition(
+        field=status, source=[JobStatus.PENDING, JobStatus.RUNNING], target=JobStatus.FAILED
+    )
     def fail(self, *, at: datetime, reason: str) -> None:
         self.finished_at = at
         self.failure = reason[:500]

@@ -49,9 +49,7 @@ class ProductResolver:
         return product
 
     def known_or_planned(self, sku: str) -> bool:
-        return self.find(sku) is not None or (
-            self.create_missing and bool(normalize_sku(sku))
-        )
+        return self.find(sku) is not None or (self.create_missing and bool(normalize_sku(sku)))
 
 
 class ProductImporter(Importer):
@@ -130,9 +128,13 @@ class NodeImporter(Importer):
             errors.append(self.err(record, "bad_capability", "capabilities", "", sorted(unknown)))
         if self._coordinates(fields) is None:
             errors.append(
-                self.err(record, "no_coordinates", "latitude",
-                         "no coordinates and the postal code is not a known US ZIP",
-                         fields.get("postal_code"))  # fmt: skip
+                self.err(
+                    record,
+                    "no_coordinates",
+                    "latitude",
+                    "no coordinates and the postal code is not a known US ZIP",
+                    fields.get("postal_code"),
+                )  # fmt: skip
             )
         return errors
 
@@ -144,7 +146,9 @@ class NodeImporter(Importer):
             if -90 <= lat <= 90 and -180 <= lng <= 180:
                 return lat.quantize(_SIX, ROUND_HALF_UP), lng.quantize(_SIX, ROUND_HALF_UP)
             return None
-        found = resolve_postal_code(str(fields.get("postal_code") or ""), str(fields.get("country") or "US"))
+        found = resolve_postal_code(
+            str(fields.get("postal_code") or ""), str(fields.get("country") or "US")
+        )
         if found is None:
             return None
         return Decimal(str(found[0])).quantize(_SIX), Decimal(str(found[1])).quantize(_SIX)
@@ -223,7 +227,9 @@ class StockImporter(Importer):
             if not isinstance(fields.get(name) or 0, int) or (fields.get(name) or 0) < 0:
                 errors.append(self.err(record, "bad_quantity", name, "not a count", fields[name]))
         if self.dry_run and not errors:
-            self.products.ensure(str(fields["sku"]), str(fields.get("product_name") or ""), dry_run=True)
+            self.products.ensure(
+                str(fields["sku"]), str(fields.get("product_name") or ""), dry_run=True
+            )
         return errors
 
     def create(self, record: CanonicalRecord) -> str:
@@ -237,7 +243,11 @@ class StockImporter(Importer):
             assert product is not None  # checked
             set_initial_stock(
                 node_id=node.pk,
-                levels=[InitialStock(product.pk, int(fields["on_hand"]), int(fields.get("safety_stock") or 0))],
+                levels=[
+                    InitialStock(
+                        product.pk, int(fields["on_hand"]), int(fields.get("safety_stock") or 0)
+                    )
+                ],
                 actor=self.actor,
                 reported_at=fields.get("as_of"),
                 source_system=f"migration:{self.mapping.source}",

@@ -100,13 +100,19 @@ class OrderImporter(Importer):
         f = record.fields
         errors: list[RowError] = []
         if f.get("document_type") not in (None, "sales"):
-            errors.append(self.err(record, "not_a_sales_order", "document_type", "", f["document_type"]))
+            errors.append(
+                self.err(record, "not_a_sales_order", "document_type", "", f["document_type"])
+            )
         channel = self._channel(str(f["channel"]))
         if channel is None:
-            errors.append(self.err(record, "unknown_channel", "channel", "no such channel", f["channel"]))
+            errors.append(
+                self.err(record, "unknown_channel", "channel", "no such channel", f["channel"])
+            )
         status = str(f["status"])
         if status not in STATUSES:
-            errors.append(self.err(record, "bad_status", "status", f"not one of {sorted(STATUSES)}", status))
+            errors.append(
+                self.err(record, "bad_status", "status", f"not one of {sorted(STATUSES)}", status)
+            )
         currency = str(f["currency"])
         if not is_known_currency(currency):
             errors.append(self.err(record, "unknown_currency", "currency", "", currency))
@@ -118,7 +124,9 @@ class OrderImporter(Importer):
                 errors.append(self.err(record, "dates_out_of_order", name,
                                        f"{when.isoformat()} is before placed_at {placed_at.isoformat()}"))  # fmt: skip
         if f.get("shipped_at") and f.get("delivered_at") and f["delivered_at"] < f["shipped_at"]:
-            errors.append(self.err(record, "dates_out_of_order", "delivered_at", "before shipped_at"))
+            errors.append(
+                self.err(record, "dates_out_of_order", "delivered_at", "before shipped_at")
+            )
         plan, plan_errors = self._plan(record)
         errors += plan_errors
         if errors:
@@ -187,8 +195,8 @@ class OrderImporter(Importer):
                                    f"{spread} of discount is more than the lines' total"))  # fmt: skip
         if plan.lines and f.get("tax_total"):
             plan.lines[0].tax += f["tax_total"]
-        plan.grand_total = (
-            sum((p.total + p.tax for p in plan.lines), ZERO) + (f.get("shipping_total") or ZERO)
+        plan.grand_total = sum((p.total + p.tax for p in plan.lines), ZERO) + (
+            f.get("shipping_total") or ZERO
         )
         return plan, errors
 
@@ -211,9 +219,15 @@ class OrderImporter(Importer):
         if method not in DeliveryMethod.values:
             return [self.err(record, "bad_delivery_method", "delivery_method", "", method)]
         if method == DeliveryMethod.SHIP and not f.get("ship_line1"):
-            errors.append(self.err(record, "missing_address", "ship_line1", "shipping needs an address"))
+            errors.append(
+                self.err(record, "missing_address", "ship_line1", "shipping needs an address")
+            )
         if method != DeliveryMethod.SHIP and self._node(str(f.get("pickup_node") or "")) is None:
-            errors.append(self.err(record, "unknown_node", "pickup_node", "no such node", f.get("pickup_node")))
+            errors.append(
+                self.err(
+                    record, "unknown_node", "pickup_node", "no such node", f.get("pickup_node")
+                )
+            )
         if status in ("shipped", "delivered", "completed"):
             node = f.get("ship_node")
             if not node or self._node(str(node)) is None:
@@ -233,7 +247,9 @@ class OrderImporter(Importer):
                 errors.append(self.err(record, "unknown_node", "ship_node", "no such node", code))
                 continue
             product = self.products.find(sku)
-            level = StockLevel.objects.filter(node=node, product=product).first() if product else None
+            level = (
+                StockLevel.objects.filter(node=node, product=product).first() if product else None
+            )
             if level is None or level.available < quantity:
                 errors.append(self.err(record, "legacy_node_short", "ship_node",
                                        f"{code} has {level.available if level else 0} of {sku} available, "
@@ -248,7 +264,8 @@ class OrderImporter(Importer):
         assert channel is not None  # checked
         with transaction.atomic():
             products = {
-                line.sku: self.products.ensure(line.sku, line.name, dry_run=False) for line in plan.lines
+                line.sku: self.products.ensure(line.sku, line.name, dry_run=False)
+                for line in plan.lines
             }
             if f["status"] == "open":
                 order = self._capture(record, channel, plan, products)
@@ -274,9 +291,16 @@ class OrderImporter(Importer):
             status=OrderStatus(status),
             customer_name=str(f["customer_name"]),
             lines=[
-                HistoricLine(product=products[p.sku], name=p.name, quantity=p.quantity,  # type: ignore[arg-type]
-                             unit_price=p.unit_price, discount=p.discount, tax=p.tax,
-                             status=line_status, external_line_id=p.line_id)  # fmt: skip
+                HistoricLine(
+                    product=products[p.sku],
+                    name=p.name,
+                    quantity=p.quantity,  # type: ignore[arg-type]
+                    unit_price=p.unit_price,
+                    discount=p.discount,
+                    tax=p.tax,
+                    status=line_status,
+                    external_line_id=p.line_id,
+                )  # fmt: skip
                 for p in plan.lines
             ],
             source=self.mapping.source,
@@ -291,7 +315,8 @@ class OrderImporter(Importer):
             discount_total=sum((p.discount for p in plan.lines), ZERO),
             tax_total=sum((p.tax for p in plan.lines), ZERO),
             grand_total=plan.grand_total,
-            cancelled_at=f.get("cancelled_at") or (f["placed_at"] if status == "cancelled" else None),
+            cancelled_at=f.get("cancelled_at")
+            or (f["placed_at"] if status == "cancelled" else None),
             notes=str(f.get("notes") or ""),
         )
         order = record_historic_order(channel=channel, data=data, actor=self.actor)
@@ -324,15 +349,22 @@ class OrderImporter(Importer):
             currency=str(f["currency"]),
             customer_name=str(f["customer_name"]),
             lines=[
-                LineInput(sku=products[p.sku].sku, quantity=p.quantity,  # type: ignore[union-attr]
-                          unit_price=p.unit_price, discount=p.discount, tax=p.tax,
-                          external_line_id=p.line_id)  # fmt: skip
+                LineInput(
+                    sku=products[p.sku].sku,
+                    quantity=p.quantity,  # type: ignore[union-attr]
+                    unit_price=p.unit_price,
+                    discount=p.discount,
+                    tax=p.tax,
+                    external_line_id=p.line_id,
+                )  # fmt: skip
                 for p in plan.lines
             ],
             customer_email=str(f.get("customer_email") or ""),
             customer_phone=str(f.get("customer_phone") or ""),
             delivery_method=method,
-            pickup_node_code=str(f.get("pickup_node") or "") if method != DeliveryMethod.SHIP else "",
+            pickup_node_code=str(f.get("pickup_node") or "")
+            if method != DeliveryMethod.SHIP
+            else "",
             shipping_address=AddressInput(**address) if method == DeliveryMethod.SHIP else None,
             shipping_total=f.get("shipping_total") or ZERO,
             payment_status=str(f.get("payment_status") or "pending"),
@@ -345,7 +377,9 @@ class OrderImporter(Importer):
         for planned, line in zip(plan.lines, lines, strict=True):
             node = self._node(planned.node) if planned.node else None
             if node is not None:
-                requests.append(ReservationRequest(node.pk, line.product_id, line.quantity, line.pk))
+                requests.append(
+                    ReservationRequest(node.pk, line.product_id, line.quantity, line.pk)
+                )
         results = reserve(requests=requests, actor=self.actor, reference_id=order.number)
         if any(result is None for result in results):
             raise LegacyNodeShort("legacy_node_short", "the legacy node no longer has the stock")

@@ -19,12 +19,16 @@ class StatusCodeImporter(Importer):
         if check is None:
             return []
         if not hasattr(self, "_values"):
-            other = load_mapping(Path(__file__).resolve().parent.parent / "mappings" / check.mapping)
+            other = load_mapping(
+                Path(__file__).resolve().parent.parent / "mappings" / check.mapping
+            )
             spec = other.maps[check.map]
             self._values = {str(k).casefold() for k in spec.values}
         code = str(record.fields["code"])
         if code.casefold() not in self._values:
-            self.report.unmapped[f"{check.mapping}:{check.map}"][f"{code} {record.fields['name']}"] += 1
+            self.report.unmapped[f"{check.mapping}:{check.map}"][
+                f"{code} {record.fields['name']}"
+            ] += 1
             return [self.err(record, "unmapped_status", "code",
                              f"{check.mapping} does not map {record.fields['name']!r}", code)]  # fmt: skip
         return []

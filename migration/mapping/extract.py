@@ -91,19 +91,28 @@ class Extractor:
                         line[name] = self.value(spec, child, f"lines.{name}", context)
                     except Refused as refused:
                         out.errors.append(
-                            RowError(line["_line"], refused.code, f"lines.{name}",
-                                     refused.detail, refused.value)  # fmt: skip
+                            RowError(
+                                line["_line"],
+                                refused.code,
+                                f"lines.{name}",
+                                refused.detail,
+                                refused.value,
+                            )  # fmt: skip
                         )
                 for name, required in line_required.items():
                     if required and _empty(line.get(name)) and not line.get("is_adjustment"):
                         if not any(e.field == f"lines.{name}" and e.line == line["_line"]
                                    for e in out.errors):  # fmt: skip
                             out.errors.append(
-                                RowError(line["_line"], "missing_field", f"lines.{name}", "no value")
+                                RowError(
+                                    line["_line"], "missing_field", f"lines.{name}", "no value"
+                                )
                             )
                 out.lines.append(line)
             if not out.lines and self.mapping.kind in LINES_REQUIRED:
-                out.errors.append(RowError(record.line, "no_lines", "lines", "the record has no lines"))
+                out.errors.append(
+                    RowError(record.line, "no_lines", "lines", "the record has no lines")
+                )
         sid = out.source_id
         if sid:
             out.errors = [RowError(**{**e.__dict__, "source_id": sid}) for e in out.errors]
@@ -159,7 +168,9 @@ class Extractor:
             found = values[key]
             if isinstance(found, dict) and "refuse" in found:
                 self.unmapped[(name, str(value))] += 1
-                raise Refused(str(found["refuse"]), f"{value!r} is refused by map {map_name}", value)
+                raise Refused(
+                    str(found["refuse"]), f"{value!r} is refused by map {map_name}", value
+                )
             return found
         if spec.default == "keep":  # an alias table: what is not listed stays as it is
             return value

@@ -72,7 +72,9 @@ class CsvGroup:
         return list(self.rows)
 
 
-def read_csv(stream: IO[str], fmt: FormatSpec, columns: set[str]) -> Iterator[SourceRecord | ReadProblem]:
+def read_csv(
+    stream: IO[str], fmt: FormatSpec, columns: set[str]
+) -> Iterator[SourceRecord | ReadProblem]:
     reader = csv.reader(stream, delimiter=fmt.delimiter)
     try:
         header = next(reader)
@@ -242,14 +244,19 @@ def read_xml(stream: IO[bytes], fmt: FormatSpec) -> Iterator[SourceRecord | Read
         parser.Parse(b"", True)
     except expat.ExpatError as exc:
         yield ReadProblem(
-            (exc.lineno or 0) + offset, "bad_xml", f"not well-formed XML: {expat.errors.messages[exc.code]}", fatal=True
+            (exc.lineno or 0) + offset,
+            "bad_xml",
+            f"not well-formed XML: {expat.errors.messages[exc.code]}",
+            fatal=True,
         )
         return
     for element in ready:
         yield SourceRecord(int(element.attrib[LINE_KEY]), XmlAccessor(element))
 
 
-def read_records(path: Path, fmt: FormatSpec, columns: set[str]) -> Iterator[SourceRecord | ReadProblem]:
+def read_records(
+    path: Path, fmt: FormatSpec, columns: set[str]
+) -> Iterator[SourceRecord | ReadProblem]:
     """Records of `path` as the mapping's format says. `columns`: what a CSV header must have."""
     if fmt.type == "xml":
         with path.open("rb") as binary:

@@ -346,7 +346,11 @@ def _line_of(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
         if isinstance(node, yaml.MappingNode):
             key = "from" if part == "from_" else ("in" if part == "in_" else part)
             found = next(
-                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key),
+                (
+                    (k, v)
+                    for k, v in node.value
+                    if isinstance(k, yaml.ScalarNode) and k.value == key
+                ),
                 None,
             )
             if found is None:

@@ -89,7 +89,11 @@ def accept_dry_run(*, job_id: int, actor: Actor) -> ImportJob:
                 stream=stream_for_job(job.pk),
                 type=IMPORT_ACCEPTED,
                 actor=actor,
-                payload={"job": job.pk, "errors": job.errors, "error_counts": job.report.get("error_counts", {})},
+                payload={
+                    "job": job.pk,
+                    "errors": job.errors,
+                    "error_counts": job.report.get("error_counts", {}),
+                },
             )
     return job
 

@@ -105,7 +105,15 @@ def run_import(
         elif record.errors:
             report.refuse(record.errors)
         else:
-            _one(record, importer, report, seen, writes=writes, update_changed=update_changed, job=job)
+            _one(
+                record,
+                importer,
+                report,
+                seen,
+                writes=writes,
+                update_changed=update_changed,
+                job=job,
+            )
         if progress is not None and report.records % PROGRESS_EVERY == 0:
             progress(report)
     importer.finish()
@@ -120,7 +128,13 @@ def _one(record: CanonicalRecord, importer: Importer, report: Report, seen: set[
     key = importer.key(record)[:200]
     if key in seen:
         report.duplicates_in_file += 1
-        report.refuse([importer.err(record, "duplicate_in_file", "source_id", "seen earlier in the file", key)])
+        report.refuse(
+            [
+                importer.err(
+                    record, "duplicate_in_file", "source_id", "seen earlier in the file", key
+                )
+            ]
+        )
         return
     seen.add(key)
     digest = checksum(record)

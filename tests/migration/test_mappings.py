@@ -12,7 +12,9 @@ from tests.migration.conftest import CORPUS, LEGACY, MAPPINGS, corpus
 
 def test_every_legacy_corpus_file_has_a_shipped_mapping():
     files = {
-        str(p.relative_to(LEGACY)) for p in LEGACY.rglob("*") if p.is_file() and p.name != "PROVENANCE.md"
+        str(p.relative_to(LEGACY))
+        for p in LEGACY.rglob("*")
+        if p.is_file() and p.name != "PROVENANCE.md"
     }
     if not files:
         pytest.skip("no corpus")
@@ -94,12 +96,25 @@ def test_sterling_release_order():
     [order], _ = records("sterling_release_order_xml")
     assert not order.errors
     f = order.fields
-    assert (f["source_id"], f["status"], f["currency"], f["channel"]) == ("Y100003111", "open", "USD", "web")
+    assert (f["source_id"], f["status"], f["currency"], f["channel"]) == (
+        "Y100003111",
+        "open",
+        "USD",
+        "web",
+    )
     assert f["placed_at"].isoformat() == "2026-03-15T15:49:15-04:00"  # from OrderHeaderKey
-    assert (f["ship_postal_code"], f["ship_node"], f["customer_name"]) == ("02160", "amz-us", "Jane Doe")
+    assert (f["ship_postal_code"], f["ship_node"], f["customer_name"]) == (
+        "02160",
+        "amz-us",
+        "Jane Doe",
+    )
     [line] = order.lines
     assert (line["sku"], line["quantity"], str(line["unit_price"]), line["ship_node"]) == (
-        "Deep_bwp_MCF_6", 1, "100.00", "amz-us")
+        "Deep_bwp_MCF_6",
+        1,
+        "100.00",
+        "amz-us",
+    )
 
 
 def test_sterling_return_order_is_refused_with_a_code():
@@ -118,9 +133,14 @@ def test_sterling_allocations_shipments_cancellations():
     assert (ship.fields["tracking_number"], ship.fields["carrier"]) == ("123456789", "fedex")
     assert [(x["line_id"], x["quantity"]) for x in ship.lines] == [("OL0001", 1)]
     [container], _ = records("sterling_shipment_container_list_xml")
-    assert (container.fields["order_id"], container.fields["tracking_number"]) == ("Y100003115", "123456789")
+    assert (container.fields["order_id"], container.fields["tracking_number"]) == (
+        "Y100003115",
+        "123456789",
+    )
     [cancel], _ = records("sterling_change_release_xml")
-    assert cancel.lines == [{"_line": 15, "line_id": "OL0001", "action": "cancel", "quantity_change": -1}]
+    assert cancel.lines == [
+        {"_line": 15, "line_id": "OL0001", "action": "cancel", "quantity_change": -1}
+    ]
 
 
 def test_sterling_status_codes():
@@ -143,10 +163,16 @@ def test_shopify_orders():
     assert statuses.count("shipped") == 14 and statuses.count("open") == 3
     first = by_id["#1001"]
     assert len(first.lines) == 4 and str(first.fields["grand_total"]) == "1659.95"
-    assert sum(line["quantity"] * line["unit_price"] for line in first.lines) == first.fields["grand_total"]
+    assert (
+        sum(line["quantity"] * line["unit_price"] for line in first.lines)
+        == first.fields["grand_total"]
+    )
     assert first.lines[0]["sku"] == "GIFT-CARD-10"  # no SKU in the export: from the name
     assert by_id["#1006"].lines[1]["sku"] == "sku-untracked-1"
-    assert first.fields["delivery_method"] == "pickup" and first.fields["pickup_node"] == "shopify-shop"
+    assert (
+        first.fields["delivery_method"] == "pickup"
+        and first.fields["pickup_node"] == "shopify-shop"
+    )
     assert by_id["#1005"].fields["delivery_method"] == "ship"
     assert by_id["#1005"].fields["ship_postal_code"] == "K2P 2L8"
     assert extractor.unmapped[("status", "partial")] == 2
@@ -177,7 +203,13 @@ def test_shipstation_orders():
     [order], _ = records("shipstation_orders_xml")
     assert not order.errors
     f = order.fields
-    assert (f["source_id"], f["status"], f["carrier"], f["payment_method"]) == ("ABC123", "open", "usps", "card")
+    assert (f["source_id"], f["status"], f["carrier"], f["payment_method"]) == (
+        "ABC123",
+        "open",
+        "usps",
+        "card",
+    )
     assert f["placed_at"].isoformat() == "2011-12-08T21:56:00-06:00"
-    assert [(x["sku"], x["quantity"], str(x["unit_price"]), x["is_adjustment"]) for x in order.lines] == [
-        ("FD88821", 2, "13.99", False), (None, 1, "-10.00", True)]
+    assert [
+        (x["sku"], x["quantity"], str(x["unit_price"]), x["is_adjustment"]) for x in order.lines
+    ] == [("FD88821", 2, "13.99", False), (None, 1, "-10.00", True)]
