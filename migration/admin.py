@@ -1,5 +1,6 @@
-"""Import jobs: the list with progress, each job's report, and the two actions that matter: accept
-a dry run that has errors, and start the real run from a clean or accepted dry run (a Celery job)."""
+"""Import jobs: the list with progress, each job's report, and the two actions that matter:
+accept a dry run that has errors, and start the real run from a clean or accepted dry run (a
+Celery job)."""
 
 import json
 from typing import Any
@@ -21,8 +22,17 @@ from oms.core.errors import DomainError
 
 @admin.register(ImportJob)
 class ImportJobAdmin(ModelAdmin):
-    list_display = ["id", "mapping_name", "kind", "dry_run", "status", "progress", "errors",
-                    "accepted_by", "created_at"]  # fmt: skip
+    list_display = [
+        "id",
+        "mapping_name",
+        "kind",
+        "dry_run",
+        "status",
+        "progress",
+        "errors",
+        "accepted_by",
+        "created_at",
+    ]
     list_filter = ["status", "dry_run", "kind", "source"]
     search_fields = ["mapping_name", "input_name"]
     actions = ["accept", "start_real_run"]
@@ -45,15 +55,28 @@ class ImportJobAdmin(ModelAdmin):
     @admin.display(description="report")
     def summary(self, job: ImportJob) -> str:
         report = job.report or {}
-        keys = ["input", "rows_read", "records", "created", "updated", "unchanged", "filtered",
-                "refused", "duplicates_in_file", "duplicates_in_db", "money", "error_counts",
-                "unmapped", "notes"]  # fmt: skip
+        keys = [
+            "input",
+            "rows_read",
+            "records",
+            "created",
+            "updated",
+            "unchanged",
+            "filtered",
+            "refused",
+            "duplicates_in_file",
+            "duplicates_in_db",
+            "money",
+            "error_counts",
+            "unmapped",
+            "notes",
+        ]
         rows = "".join(
             format_html(
                 "<tr><th style='text-align:left;padding-right:1em'>{}</th><td>{}</td></tr>",
                 key.replace("_", " "),
                 json.dumps(report.get(key), ensure_ascii=False),
-            )  # fmt: skip
+            )
             for key in keys
             if key in report
         )
@@ -71,11 +94,12 @@ class ImportJobAdmin(ModelAdmin):
                 e["code"],
                 e.get("field", ""),
                 e.get("detail", ""),
-            )  # fmt: skip
+            )
             for e in errors
         )
         return format_html(
-            "<table><tr><th>line</th><th>source id</th><th>code</th><th>field</th><th>detail</th></tr>{}</table>",
+            "<table><tr><th>line</th><th>source id</th><th>code</th><th>field</th>"
+            "<th>detail</th></tr>{}</table>",
             format_html(rows),  # noqa: S308
         )
 
@@ -98,5 +122,5 @@ class ImportJobAdmin(ModelAdmin):
                 self.message_user(request, f"#{job.pk}: {exc.detail}", messages.ERROR)
                 continue
             label = request.user.get_username()
-            transaction.on_commit(lambda pk=real.pk: run_import_job_task.delay(pk, label))
+            transaction.on_commit(lambda pk=real.pk, by=label: run_import_job_task.delay(pk, by))
             self.message_user(request, f"real run #{real.pk} started from dry run #{job.pk}")

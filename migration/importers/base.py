@@ -39,7 +39,19 @@ class Importer:
         """After the last record."""
 
     @staticmethod
-    def err(record: CanonicalRecord, code: str, field: str = "", detail: str = "", value: Any = "",
-            line: int | None = None) -> RowError:  # fmt: skip
-        return RowError(line or record.line, code, field, detail, "" if value is None else str(value),
-                        record.source_id)  # fmt: skip
+    def err(
+        record: CanonicalRecord,
+        code: str,
+        field: str = "",
+        detail: str = "",
+        value: Any = "",
+        line: int | None = None,
+    ) -> RowError:
+        return RowError(
+            line or record.line,
+            code,
+            field,
+            detail,
+            "" if value is None else str(value),
+            record.source_id,
+        )

@@ -121,8 +121,9 @@ class NodeImporter(Importer):
         errors = []
         fields = record.fields
         if fields["kind"] not in NodeKind.values:
-            errors.append(self.err(record, "bad_node_kind", "kind", "not an oms node kind",
-                                   fields["kind"]))  # fmt: skip
+            errors.append(
+                self.err(record, "bad_node_kind", "kind", "not an oms node kind", fields["kind"])
+            )
         unknown = set(fields.get("capabilities") or []) - CAPABILITIES
         if unknown:
             errors.append(self.err(record, "bad_capability", "capabilities", "", sorted(unknown)))
@@ -134,7 +135,7 @@ class NodeImporter(Importer):
                     "latitude",
                     "no coordinates and the postal code is not a known US ZIP",
                     fields.get("postal_code"),
-                )  # fmt: skip
+                )
             )
         return errors
 
@@ -156,7 +157,8 @@ class NodeImporter(Importer):
     def _values(self, fields: dict[str, Any]) -> dict[str, Any]:
         caps = set(fields.get("capabilities") or [])
         coordinates = self._coordinates(fields)
-        assert coordinates is not None  # check() refused the record otherwise
+        if coordinates is None:  # check() refused the record otherwise
+            raise RuntimeError("checked before")
         return {
             "name": str(fields["name"])[:200],
             "kind": fields["kind"],
@@ -235,12 +237,14 @@ class StockImporter(Importer):
     def create(self, record: CanonicalRecord) -> str:
         fields = record.fields
         node = self._node(str(fields["node"]))
-        assert node is not None  # checked
+        if node is None:  # checked
+            raise RuntimeError("checked before")
         with transaction.atomic():
             product = self.products.ensure(
                 str(fields["sku"]), str(fields.get("product_name") or ""), dry_run=False
             )
-            assert product is not None  # checked
+            if product is None:  # checked
+                raise RuntimeError("checked before")
             set_initial_stock(
                 node_id=node.pk,
                 levels=[

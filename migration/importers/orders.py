@@ -91,8 +91,12 @@ class OrderImporter(Importer):
     def conflict(self, record: CanonicalRecord) -> RowError | None:
         channel = self._channel(str(record.fields["channel"]))
         if channel and Order.objects.filter(channel=channel, external_id=record.source_id).exists():
-            return self.err(record, "order_exists", "source_id",
-                            f"channel {channel.code} already has this order")  # fmt: skip
+            return self.err(
+                record,
+                "order_exists",
+                "source_id",
+                f"channel {channel.code} already has this order",
+            )
         return None
 
     # --- checks ----------------------------------------------------------------------------
@@ -121,8 +125,14 @@ class OrderImporter(Importer):
         for name in ("shipped_at", "delivered_at", "cancelled_at"):
             when = f.get(name)
             if isinstance(when, datetime) and when < placed_at:
-                errors.append(self.err(record, "dates_out_of_order", name,
-                                       f"{when.isoformat()} is before placed_at {placed_at.isoformat()}"))  # fmt: skip
+                errors.append(
+                    self.err(
+                        record,
+                        "dates_out_of_order",
+                        name,
+                        f"{when.isoformat()} is before placed_at {placed_at.isoformat()}",
+                    )
+                )
         if f.get("shipped_at") and f.get("delivered_at") and f["delivered_at"] < f["shipped_at"]:
             errors.append(
                 self.err(record, "dates_out_of_order", "delivered_at", "before shipped_at")
@@ -147,26 +157,54 @@ class OrderImporter(Importer):
         plan = Plan()
         currency = str(f["currency"])
         adjustments = -sum(
-            (Decimal(line["quantity"] or 1) * line["unit_price"] for line in record.lines
-             if line.get("is_adjustment") and line.get("unit_price") is not None), ZERO
-        )  # fmt: skip
+            (
+                Decimal(line["quantity"] or 1) * line["unit_price"]
+                for line in record.lines
+                if line.get("is_adjustment") and line.get("unit_price") is not None
+            ),
+            ZERO,
+        )
         for line in record.lines:
             if line.get("is_adjustment"):
                 continue
             quantity = line["quantity"]
             if not isinstance(quantity, int) or quantity <= 0:
-                errors.append(self.err(record, "bad_quantity", "lines.quantity", "not a positive count",
-                                       quantity, line=line["_line"]))  # fmt: skip
+                errors.append(
+                    self.err(
+                        record,
+                        "bad_quantity",
+                        "lines.quantity",
+                        "not a positive count",
+                        quantity,
+                        line=line["_line"],
+                    )
+                )
                 continue
             for name in ("unit_price", "discount", "tax"):
                 amount = line.get(name)
                 if amount is not None and not has_valid_scale(amount, currency):
-                    errors.append(self.err(record, "bad_amount", f"lines.{name}",
-                                           f"more decimals than {currency} has", amount, line=line["_line"]))  # fmt: skip
+                    errors.append(
+                        self.err(
+                            record,
+                            "bad_amount",
+                            f"lines.{name}",
+                            f"more decimals than {currency} has",
+                            amount,
+                            line=line["_line"],
+                        )
+                    )
             sku = str(line["sku"])
             if not self.products.known_or_planned(sku):
-                errors.append(self.err(record, "unknown_sku", "lines.sku", "no such product", sku,
-                                       line=line["_line"]))  # fmt: skip
+                errors.append(
+                    self.err(
+                        record,
+                        "unknown_sku",
+                        "lines.sku",
+                        "no such product",
+                        sku,
+                        line=line["_line"],
+                    )
+                )
                 continue
             if self.dry_run:
                 self.products.ensure(sku, str(line.get("product_name") or ""), dry_run=True)
@@ -191,8 +229,14 @@ class OrderImporter(Importer):
             planned.discount += take
             spread -= take
         if spread > 0:
-            errors.append(self.err(record, "discount_unallocatable", "discount_total",
-                                   f"{spread} of discount is more than the lines' total"))  # fmt: skip
+            errors.append(
+                self.err(
+                    record,
+                    "discount_unallocatable",
+                    "discount_total",
+                    f"{spread} of discount is more than the lines' total",
+                )
+            )
         if plan.lines and f.get("tax_total"):
             plan.lines[0].tax += f["tax_total"]
         plan.grand_total = sum((p.total + p.tax for p in plan.lines), ZERO) + (
@@ -204,9 +248,13 @@ class OrderImporter(Importer):
         header = record.fields.get("grand_total")
         if header is None or header == plan.grand_total:
             return []
-        error = self.err(record, "totals_mismatch", "grand_total",
-                         f"lines + shipping + tax - discounts = {plan.grand_total}, header says {header}",
-                         header)  # fmt: skip
+        error = self.err(
+            record,
+            "totals_mismatch",
+            "grand_total",
+            f"lines + shipping + tax - discounts = {plan.grand_total}, header says {header}",
+            header,
+        )
         if self.mapping.options.totals == "warn":
             self.report.warn(error)
             return []
@@ -231,8 +279,15 @@ class OrderImporter(Importer):
         if status in ("shipped", "delivered", "completed"):
             node = f.get("ship_node")
             if not node or self._node(str(node)) is None:
-                errors.append(self.err(record, "unknown_node", "ship_node",
-                                       "history needs the node that shipped it", node))  # fmt: skip
+                errors.append(
+                    self.err(
+                        record,
+                        "unknown_node",
+                        "ship_node",
+                        "history needs the node that shipped it",
+                        node,
+                    )
+                )
         return errors
 
     def _check_legacy_node(self, record: CanonicalRecord, plan: Plan) -> list[RowError]:
@@ -251,9 +306,15 @@ class OrderImporter(Importer):
                 StockLevel.objects.filter(node=node, product=product).first() if product else None
             )
             if level is None or level.available < quantity:
-                errors.append(self.err(record, "legacy_node_short", "ship_node",
-                                       f"{code} has {level.available if level else 0} of {sku} available, "
-                                       f"the legacy allocation is {quantity}"))  # fmt: skip
+                errors.append(
+                    self.err(
+                        record,
+                        "legacy_node_short",
+                        "ship_node",
+                        f"{code} has {level.available if level else 0} of {sku} available, "
+                        f"the legacy allocation is {quantity}",
+                    )
+                )
         return errors
 
     # --- writes ----------------------------------------------------------------------------
@@ -261,7 +322,8 @@ class OrderImporter(Importer):
         plan = self.plans.pop(id(record))
         f = record.fields
         channel = self._channel(str(f["channel"]))
-        assert channel is not None  # checked
+        if channel is None:  # checked
+            raise RuntimeError("checked before")
         with transaction.atomic():
             products = {
                 line.sku: self.products.ensure(line.sku, line.name, dry_run=False)
@@ -279,8 +341,13 @@ class OrderImporter(Importer):
             for key in ("name", "line1", "line2", "city", "region", "postal_code", "country")
         }
 
-    def _history(self, record: CanonicalRecord, channel: Channel, plan: Plan,
-                 products: dict[str, Product | None]) -> Order:  # fmt: skip
+    def _history(
+        self,
+        record: CanonicalRecord,
+        channel: Channel,
+        plan: Plan,
+        products: dict[str, Product | None],
+    ) -> Order:
         f = record.fields
         status = str(f["status"])
         line_status = LINE_STATUS_OF[status]
@@ -300,7 +367,7 @@ class OrderImporter(Importer):
                     tax=p.tax,
                     status=line_status,
                     external_line_id=p.line_id,
-                )  # fmt: skip
+                )
                 for p in plan.lines
             ],
             source=self.mapping.source,
@@ -322,7 +389,8 @@ class OrderImporter(Importer):
         order = record_historic_order(channel=channel, data=data, actor=self.actor)
         if status != "cancelled":
             node = self._node(str(f["ship_node"]))
-            assert node is not None  # checked
+            if node is None:  # checked
+                raise RuntimeError("checked before")
             record_historic_fulfillment(
                 order=order,
                 lines=order._historic_lines,  # type: ignore[attr-defined]
@@ -338,8 +406,13 @@ class OrderImporter(Importer):
             )
         return order
 
-    def _capture(self, record: CanonicalRecord, channel: Channel, plan: Plan,
-                 products: dict[str, Product | None]) -> Order:  # fmt: skip
+    def _capture(
+        self,
+        record: CanonicalRecord,
+        channel: Channel,
+        plan: Plan,
+        products: dict[str, Product | None],
+    ) -> Order:
         f = record.fields
         method = str(f.get("delivery_method") or DeliveryMethod.SHIP)
         address = self._address(f)
@@ -356,7 +429,7 @@ class OrderImporter(Importer):
                     discount=p.discount,
                     tax=p.tax,
                     external_line_id=p.line_id,
-                )  # fmt: skip
+                )
                 for p in plan.lines
             ],
             customer_email=str(f.get("customer_email") or ""),

@@ -29,8 +29,15 @@ class StatusCodeImporter(Importer):
             self.report.unmapped[f"{check.mapping}:{check.map}"][
                 f"{code} {record.fields['name']}"
             ] += 1
-            return [self.err(record, "unmapped_status", "code",
-                             f"{check.mapping} does not map {record.fields['name']!r}", code)]  # fmt: skip
+            return [
+                self.err(
+                    record,
+                    "unmapped_status",
+                    "code",
+                    f"{check.mapping} does not map {record.fields['name']!r}",
+                    code,
+                )
+            ]
         return []
 
 
@@ -48,8 +55,15 @@ class OrderReferenceImporter(Importer):
             source=self.mapping.source, kind="orders", source_id=order_id
         ).exists()
         if not known:
-            return [self.err(record, "unknown_order", self.order_field,
-                             "no order with this id was imported from this source", order_id)]  # fmt: skip
+            return [
+                self.err(
+                    record,
+                    "unknown_order",
+                    self.order_field,
+                    "no order with this id was imported from this source",
+                    order_id,
+                )
+            ]
         return []
 
 

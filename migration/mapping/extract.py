@@ -97,17 +97,21 @@ class Extractor:
                                 f"lines.{name}",
                                 refused.detail,
                                 refused.value,
-                            )  # fmt: skip
+                            )
                         )
                 for name, required in line_required.items():
-                    if required and _empty(line.get(name)) and not line.get("is_adjustment"):
-                        if not any(e.field == f"lines.{name}" and e.line == line["_line"]
-                                   for e in out.errors):  # fmt: skip
-                            out.errors.append(
-                                RowError(
-                                    line["_line"], "missing_field", f"lines.{name}", "no value"
-                                )
-                            )
+                    already = any(
+                        e.field == f"lines.{name}" and e.line == line["_line"] for e in out.errors
+                    )
+                    if (
+                        required
+                        and _empty(line.get(name))
+                        and not line.get("is_adjustment")
+                        and not already
+                    ):
+                        out.errors.append(
+                            RowError(line["_line"], "missing_field", f"lines.{name}", "no value")
+                        )
                 out.lines.append(line)
             if not out.lines and self.mapping.kind in LINES_REQUIRED:
                 out.errors.append(

@@ -13,46 +13,120 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-KINDS = ("products", "nodes", "stock", "orders", "status_codes", "allocations", "shipments",
-         "cancellations")  # fmt: skip
+KINDS = (
+    "products",
+    "nodes",
+    "stock",
+    "orders",
+    "status_codes",
+    "allocations",
+    "shipments",
+    "cancellations",
+)
 # Kinds a real run writes; the others are read, checked and reported (part 2 applies them).
 WRITING_KINDS = ("products", "nodes", "stock", "orders")
 
 # Canonical fields per kind: name -> required. `source_id` is the record's id in the source
 # system; with the mapping's `source` it makes an import idempotent.
 HEADER_FIELDS: dict[str, dict[str, bool]] = {
-    "products": {"source_id": False, "sku": True, "name": True, "weight_grams": False,
-                 "aliases": False, "is_active": False},
-    "nodes": {"source_id": False, "code": True, "name": True, "kind": True,
-              "address_line1": False, "address_line2": False, "city": False, "region": False,
-              "postal_code": False, "country": False, "latitude": False, "longitude": False,
-              "capabilities": False, "timezone": False, "is_active": False},
-    "stock": {"source_id": False, "node": True, "sku": True, "on_hand": True,
-              "safety_stock": False, "as_of": False, "product_name": False},
-    "orders": {"source_id": True, "document_type": False, "channel": True, "placed_at": True,
-               "currency": True, "status": True, "payment_status": False,
-               "payment_method": False, "customer_name": True, "customer_email": False,
-               "customer_phone": False, "delivery_method": False, "pickup_node": False,
-               "ship_name": False, "ship_line1": False, "ship_line2": False, "ship_city": False,
-               "ship_region": False, "ship_postal_code": False, "ship_country": False,
-               "ship_node": False, "shipping_total": False, "tax_total": False,
-               "discount_total": False, "grand_total": False, "shipped_at": False,
-               "delivered_at": False, "cancelled_at": False, "carrier": False, "service": False,
-               "tracking_number": False, "notes": False},
+    "products": {
+        "source_id": False,
+        "sku": True,
+        "name": True,
+        "weight_grams": False,
+        "aliases": False,
+        "is_active": False,
+    },
+    "nodes": {
+        "source_id": False,
+        "code": True,
+        "name": True,
+        "kind": True,
+        "address_line1": False,
+        "address_line2": False,
+        "city": False,
+        "region": False,
+        "postal_code": False,
+        "country": False,
+        "latitude": False,
+        "longitude": False,
+        "capabilities": False,
+        "timezone": False,
+        "is_active": False,
+    },
+    "stock": {
+        "source_id": False,
+        "node": True,
+        "sku": True,
+        "on_hand": True,
+        "safety_stock": False,
+        "as_of": False,
+        "product_name": False,
+    },
+    "orders": {
+        "source_id": True,
+        "document_type": False,
+        "channel": True,
+        "placed_at": True,
+        "currency": True,
+        "status": True,
+        "payment_status": False,
+        "payment_method": False,
+        "customer_name": True,
+        "customer_email": False,
+        "customer_phone": False,
+        "delivery_method": False,
+        "pickup_node": False,
+        "ship_name": False,
+        "ship_line1": False,
+        "ship_line2": False,
+        "ship_city": False,
+        "ship_region": False,
+        "ship_postal_code": False,
+        "ship_country": False,
+        "ship_node": False,
+        "shipping_total": False,
+        "tax_total": False,
+        "discount_total": False,
+        "grand_total": False,
+        "shipped_at": False,
+        "delivered_at": False,
+        "cancelled_at": False,
+        "carrier": False,
+        "service": False,
+        "tracking_number": False,
+        "notes": False,
+    },
     "status_codes": {"source_id": False, "code": True, "name": True, "process": False},
     "allocations": {"source_id": True, "order_id": True, "node": True},
-    "shipments": {"source_id": False, "order_id": True, "node": False, "tracking_number": True,
-                  "carrier": False, "shipped_at": False},
+    "shipments": {
+        "source_id": False,
+        "order_id": True,
+        "node": False,
+        "tracking_number": True,
+        "carrier": False,
+        "shipped_at": False,
+    },
     "cancellations": {"source_id": False, "order_key": True, "node": False},
-}  # fmt: skip
+}
 LINE_FIELDS: dict[str, dict[str, bool]] = {
-    "orders": {"line_id": False, "sku": True, "name": False, "quantity": True,
-               "unit_price": True, "discount": False, "tax": False, "status": False,
-               "ship_node": False, "is_adjustment": False, "product_name": False},
+    "orders": {
+        "line_id": False,
+        "sku": True,
+        "name": False,
+        "quantity": True,
+        "unit_price": True,
+        "discount": False,
+        "tax": False,
+        "status": False,
+        "ship_node": False,
+        "is_adjustment": False,
+        "product_name": False,
+    },
     "allocations": {"line_id": True, "sku": False, "quantity": True, "status": False},
     "shipments": {"line_id": True, "quantity": True},
     "cancellations": {"line_id": True, "action": True, "quantity_change": True},
-}  # fmt: skip
+}
 
 SIMPLE_TRANSFORMS = {"trim", "upper", "lower", "int", "decimal", "slug", "bool"}
 ARG_TRANSFORMS = {"parse_date", "money", "slice", "const", "split_name", "replace", "split"}
@@ -214,9 +288,15 @@ class Mapping(BaseModel):
     description: str = ""
     source: str = Field(pattern=r"^[a-z0-9][a-z0-9_.:-]*$", max_length=50)
     kind: Literal[
-        "products", "nodes", "stock", "orders", "status_codes", "allocations", "shipments",
+        "products",
+        "nodes",
+        "stock",
+        "orders",
+        "status_codes",
+        "allocations",
+        "shipments",
         "cancellations",
-    ]  # fmt: skip
+    ]
     format: FormatSpec
     fields: dict[str, FieldSpec]
     lines: LinesSpec | None = None

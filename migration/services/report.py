@@ -101,8 +101,10 @@ class Report:
                 f"{error.get('field', '')} {error.get('detail', '')}".rstrip()
             )
         for warning in self.warnings[:20]:
-            lines.append(f"  warning line {warning.get('line', '?')} {warning['code']} "
-                         f"{warning.get('detail', '')}")  # fmt: skip
+            lines.append(
+                f"  warning line {warning.get('line', '?')} {warning['code']} "
+                f"{warning.get('detail', '')}"
+            )
         for name, counts in sorted(self.unmapped.items()):
             lines.append(f"  unmapped {name}: {dict(counts.most_common(10))}")
         lines.extend(f"  {note}" for note in self.notes)

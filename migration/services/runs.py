@@ -65,8 +65,10 @@ def csv_columns(mapping: Mapping) -> set[str]:
 
 
 def checksum(record: CanonicalRecord) -> str:
-    body = {"fields": record.fields, "lines": [{k: v for k, v in line.items() if k != "_line"}
-                                               for line in record.lines]}  # fmt: skip
+    body = {
+        "fields": record.fields,
+        "lines": [{k: v for k, v in line.items() if k != "_line"} for line in record.lines],
+    }
     text = json.dumps(body, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -82,8 +84,13 @@ def run_import(
     progress: Callable[[Report], None] | None = None,
 ) -> Report:
     writes = not dry_run and mapping.kind in WRITING_KINDS
-    report = Report(mapping=mapping.name, source=mapping.source, kind=mapping.kind,
-                    input=str(input_path), dry_run=not writes)  # fmt: skip
+    report = Report(
+        mapping=mapping.name,
+        source=mapping.source,
+        kind=mapping.kind,
+        input=str(input_path),
+        dry_run=not writes,
+    )
     if not dry_run and not writes:
         report.notes.append(f"{mapping.kind} are read and checked only (part 1): nothing written")
     importer = IMPORTERS[mapping.kind](mapping, report, dry_run=not writes, actor=actor)
@@ -102,6 +109,8 @@ def run_import(
         record = extractor.extract(item)
         if record.skipped:
             report.filtered += 1
+        elif _duplicate(record, importer, report, seen):
+            pass
         elif record.errors:
             report.refuse(record.errors)
         else:
@@ -122,21 +131,38 @@ def run_import(
     return report
 
 
-def _one(record: CanonicalRecord, importer: Importer, report: Report, seen: set[str], *,
-         writes: bool, update_changed: bool, job: ImportJob | None) -> None:  # fmt: skip
-    mapping = importer.mapping
-    key = importer.key(record)[:200]
+def _duplicate(record: CanonicalRecord, importer: Importer, report: Report, seen: set[str]) -> bool:
+    """Seen earlier in the file (even if refused there): report it. A record whose key fields
+    did not map has no key and is a duplicate of nothing."""
+    try:
+        key = importer.key(record)[:200]
+    except KeyError:
+        return False
+    if not key.strip("/"):
+        return False
     if key in seen:
         report.duplicates_in_file += 1
-        report.refuse(
-            [
-                importer.err(
-                    record, "duplicate_in_file", "source_id", "seen earlier in the file", key
-                )
-            ]
+        error = importer.err(
+            record, "duplicate_in_file", "source_id", "seen earlier in the file", key
         )
-        return
+        report.refuse([error])
+        return True
     seen.add(key)
+    return False
+
+
+def _one(
+    record: CanonicalRecord,
+    importer: Importer,
+    report: Report,
+    seen: set[str],
+    *,
+    writes: bool,
+    update_changed: bool,
+    job: ImportJob | None,
+) -> None:
+    mapping = importer.mapping
+    key = importer.key(record)[:200]
     digest = checksum(record)
     previous = ImportedRecord.objects.filter(
         source=mapping.source, kind=mapping.kind, source_id=key
@@ -147,9 +173,18 @@ def _one(record: CanonicalRecord, importer: Importer, report: Report, seen: set[
             report.unchanged += 1
             return
         if not (update_changed and importer.can_update):
-            report.refuse([importer.err(record, "changed_in_source", "source_id",
-                                        f"imported before as {previous.target_type} {previous.target_id}; "
-                                        "the source row has changed since", key)])  # fmt: skip
+            report.refuse(
+                [
+                    importer.err(
+                        record,
+                        "changed_in_source",
+                        "source_id",
+                        f"imported before as {previous.target_type} {previous.target_id}; "
+                        "the source row has changed since",
+                        key,
+                    )
+                ]
+            )
             return
         errors = importer.check(record)
         if errors:
@@ -177,9 +212,14 @@ def _one(record: CanonicalRecord, importer: Importer, report: Report, seen: set[
         with transaction.atomic():
             target_id = importer.create(record)
             ImportedRecord.objects.create(
-                source=mapping.source, kind=mapping.kind, source_id=key, checksum=digest,
-                target_type=importer.target_type, target_id=target_id[:100], job=job,
-            )  # fmt: skip
+                source=mapping.source,
+                kind=mapping.kind,
+                source_id=key,
+                checksum=digest,
+                target_type=importer.target_type,
+                target_id=target_id[:100],
+                job=job,
+            )
     except DomainError as exc:
         fields = [e.field or "" for e in exc.errors] or [""]
         report.refuse([importer.err(record, exc.code, fields[0], exc.detail)])

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from inventory.models import Node, Product
 from oms.core.actors import Actor
-from oms.core.errors import InvalidInput
+from oms.core.errors import FieldError, InvalidInput
 from oms.core.money import format_amount
 from oms.events.services import record_event
 from orders.events import ORDER_IMPORTED
@@ -83,7 +83,9 @@ def line_total(line: HistoricLine) -> Decimal:
 def record_historic_order(*, channel: Channel, data: HistoricOrder, actor: Actor) -> Order:
     """Insert a closed order with its lines and `order.imported` (at data.placed_at)."""
     if data.status not in CLOSED_STATUSES:
-        raise InvalidInput("not_closed", f"{data.status!r} is not a closed status")
+        raise InvalidInput(
+            [FieldError("not_closed", f"{data.status!r} is not a closed status", "status")]
+        )
     subtotal = sum((line_total(line) for line in data.lines), Decimal("0"))
     computed = subtotal + data.shipping_total + data.tax_total - data.discount_total
     address = data.ship_address

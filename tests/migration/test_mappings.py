@@ -121,14 +121,16 @@ def test_sterling_return_order_is_refused_with_a_code():
     [order], extractor = records("sterling_return_order_list_xml")
     codes = {(e.code, e.field) for e in order.errors}
     assert ("return_order", "document_type") in codes
-    assert order.fields["source_id"] == "Y100000308" and order.fields["currency"] == "THB"
+    assert order.fields["source_id"] == "Y100000308"
+    assert order.fields["currency"] == "THB"
     assert extractor.unmapped[("document_type", "0003")] == 1
 
 
 def test_sterling_allocations_shipments_cancellations():
     [alloc], _ = records("sterling_order_line_list_xml")
     assert (alloc.fields["order_id"], alloc.fields["node"]) == ("Y100003115", "amz-us")
-    assert alloc.lines[0]["quantity"] == 1 and alloc.lines[0]["status"] == "open"
+    assert alloc.lines[0]["quantity"] == 1
+    assert alloc.lines[0]["status"] == "open"
     [ship], _ = records("sterling_confirm_shipment_xml")
     assert (ship.fields["tracking_number"], ship.fields["carrier"]) == ("123456789", "fedex")
     assert [(x["line_id"], x["quantity"]) for x in ship.lines] == [("OL0001", 1)]
@@ -160,19 +162,19 @@ def test_shopify_orders():
     assert refused == ["#1011", "#1013"]  # partially fulfilled: refused by the status map
     assert all(e.code == "partially_fulfilled" for o in orders for e in o.errors)
     statuses = [o.fields.get("status") for o in orders if not o.errors]
-    assert statuses.count("shipped") == 14 and statuses.count("open") == 3
+    assert statuses.count("shipped") == 14
+    assert statuses.count("open") == 3
     first = by_id["#1001"]
-    assert len(first.lines) == 4 and str(first.fields["grand_total"]) == "1659.95"
+    assert len(first.lines) == 4
+    assert str(first.fields["grand_total"]) == "1659.95"
     assert (
         sum(line["quantity"] * line["unit_price"] for line in first.lines)
         == first.fields["grand_total"]
     )
     assert first.lines[0]["sku"] == "GIFT-CARD-10"  # no SKU in the export: from the name
     assert by_id["#1006"].lines[1]["sku"] == "sku-untracked-1"
-    assert (
-        first.fields["delivery_method"] == "pickup"
-        and first.fields["pickup_node"] == "shopify-shop"
-    )
+    assert first.fields["delivery_method"] == "pickup"
+    assert first.fields["pickup_node"] == "shopify-shop"
     assert by_id["#1005"].fields["delivery_method"] == "ship"
     assert by_id["#1005"].fields["ship_postal_code"] == "K2P 2L8"
     assert extractor.unmapped[("status", "partial")] == 2
@@ -180,22 +182,31 @@ def test_shopify_orders():
 
 def test_shopify_inventory():
     rows, _ = records("shopify_inventory_csv")
-    assert len(rows) == 67 and not any(r.errors for r in rows)
-    assert rows[0].fields == {"node": "shopify-shop", "sku": "PUFF-LARGE-LATTE",
-                              "product_name": "Puff Large Latte", "on_hand": 103}  # fmt: skip
+    assert len(rows) == 67
+    assert not any(r.errors for r in rows)
+    assert rows[0].fields == {
+        "node": "shopify-shop",
+        "sku": "PUFF-LARGE-LATTE",
+        "product_name": "Puff Large Latte",
+        "on_hand": 103,
+    }
     assert sum(r.fields["on_hand"] for r in rows) > 0
 
 
 def test_kibo_files():
     stock, _ = records("kibo_inventory_jsonl")
-    assert len(stock) == 2003 and not any(r.errors for r in stock)
+    assert len(stock) == 2003
+    assert not any(r.errors for r in stock)
     assert sum(r.fields["on_hand"] for r in stock) == 2003111
     assert len({r.fields["sku"] for r in stock}) == 78
     nodes, _ = records("kibo_locations_jsonl")
-    assert len(nodes) == 26 and not any(r.errors for r in nodes)
+    assert len(nodes) == 26
+    assert not any(r.errors for r in nodes)
     by_code = {n.fields["code"]: n.fields for n in nodes}
-    assert by_code["alb"]["kind"] == "3pl" and by_code["alb"]["capabilities"] == ["ship", "pickup"]
-    assert by_code["kcdc"]["kind"] == "warehouse" and by_code["kcdc"]["capabilities"] == ["ship"]
+    assert by_code["alb"]["kind"] == "3pl"
+    assert by_code["alb"]["capabilities"] == ["ship", "pickup"]
+    assert by_code["kcdc"]["kind"] == "warehouse"
+    assert by_code["kcdc"]["capabilities"] == ["ship"]
     assert by_code["atlanta"]["is_active"] is True
 
 

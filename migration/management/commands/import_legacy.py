@@ -50,7 +50,8 @@ class Command(BaseCommand):
         except MappingError as exc:
             raise CommandError(str(exc)) from None
         report = execute_job(job_id=job.pk, actor=actor)
-        assert report is not None  # the job was just created, so it was pending
+        if report is None:  # the job was just created, so it was pending
+            raise RuntimeError("checked before")
         for line in report.summary_lines():
             self.stdout.write(line)
         self.stdout.write(f"import job #{job.pk}")
