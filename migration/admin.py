@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -15,7 +14,6 @@ from unfold.decorators import action
 
 from migration.models import ImportJob
 from migration.services.jobs import accept_dry_run, start_real_run
-from migration.tasks import run_import_job_task
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 
@@ -121,6 +119,4 @@ class ImportJobAdmin(ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, f"#{job.pk}: {exc.detail}", messages.ERROR)
                 continue
-            label = request.user.get_username()
-            transaction.on_commit(lambda pk=real.pk, by=label: run_import_job_task.delay(pk, by))
             self.message_user(request, f"real run #{real.pk} started from dry run #{job.pk}")

@@ -48,6 +48,13 @@ class ProductResolver:
         self.cache[product.sku] = product
         return product
 
+    def get_or_create(self, sku: str, name: str) -> Product:
+        """For a real run, after check() found the SKU known or creatable."""
+        product = self.ensure(sku, name, dry_run=False)
+        if product is None:
+            raise RuntimeError(f"{sku} was checked but is unknown")
+        return product
+
     def known_or_planned(self, sku: str) -> bool:
         return self.find(sku) is not None or (self.create_missing and bool(normalize_sku(sku)))
 
@@ -86,7 +93,7 @@ class ProductImporter(Importer):
         return str(product.pk)
 
     def update(self, record: CanonicalRecord, target_id: str) -> None:
-        product = Product.objects.select_for_update().get(pk=int(target_id))
+        product = Product.objects.select_for_update(of=("self",)).get(pk=int(target_id))
         product.name = str(record.fields["name"])[:255]
         product.weight_grams = record.fields.get("weight_grams")
         product.is_active = record.fields.get("is_active") is not False
@@ -185,7 +192,7 @@ class NodeImporter(Importer):
         return str(node.pk)
 
     def update(self, record: CanonicalRecord, target_id: str) -> None:
-        node = Node.objects.select_for_update().get(pk=int(target_id))
+        node = Node.objects.select_for_update(of=("self",)).get(pk=int(target_id))
         for name, value in self._values(record.fields).items():
             setattr(node, name, value)
         node.save()

@@ -326,8 +326,7 @@ class OrderImporter(Importer):
             raise RuntimeError("checked before")
         with transaction.atomic():
             products = {
-                line.sku: self.products.ensure(line.sku, line.name, dry_run=False)
-                for line in plan.lines
+                line.sku: self.products.get_or_create(line.sku, line.name) for line in plan.lines
             }
             if f["status"] == "open":
                 order = self._capture(record, channel, plan, products)
@@ -346,7 +345,7 @@ class OrderImporter(Importer):
         record: CanonicalRecord,
         channel: Channel,
         plan: Plan,
-        products: dict[str, Product | None],
+        products: dict[str, Product],
     ) -> Order:
         f = record.fields
         status = str(f["status"])
@@ -361,7 +360,7 @@ class OrderImporter(Importer):
                 HistoricLine(
                     product=products[p.sku],
                     name=p.name,
-                    quantity=p.quantity,  # type: ignore[arg-type]
+                    quantity=p.quantity,
                     unit_price=p.unit_price,
                     discount=p.discount,
                     tax=p.tax,
@@ -386,14 +385,14 @@ class OrderImporter(Importer):
             or (f["placed_at"] if status == "cancelled" else None),
             notes=str(f.get("notes") or ""),
         )
-        order = record_historic_order(channel=channel, data=data, actor=self.actor)
+        order, lines = record_historic_order(channel=channel, data=data, actor=self.actor)
         if status != "cancelled":
             node = self._node(str(f["ship_node"]))
             if node is None:  # checked
                 raise RuntimeError("checked before")
             record_historic_fulfillment(
                 order=order,
-                lines=order._historic_lines,  # type: ignore[attr-defined]
+                lines=lines,
                 shipment=HistoricShipment(
                     node=node,
                     shipped_at=f.get("shipped_at") or f["placed_at"],
@@ -411,7 +410,7 @@ class OrderImporter(Importer):
         record: CanonicalRecord,
         channel: Channel,
         plan: Plan,
-        products: dict[str, Product | None],
+        products: dict[str, Product],
     ) -> Order:
         f = record.fields
         method = str(f.get("delivery_method") or DeliveryMethod.SHIP)
@@ -424,7 +423,7 @@ class OrderImporter(Importer):
             lines=[
                 LineInput(
                     sku=products[p.sku].sku,
-                    quantity=p.quantity,  # type: ignore[union-attr]
+                    quantity=p.quantity,
                     unit_price=p.unit_price,
                     discount=p.discount,
                     tax=p.tax,
@@ -438,7 +437,19 @@ class OrderImporter(Importer):
             pickup_node_code=str(f.get("pickup_node") or "")
             if method != DeliveryMethod.SHIP
             else "",
-            shipping_address=AddressInput(**address) if method == DeliveryMethod.SHIP else None,
+            shipping_address=(
+                AddressInput(
+                    name=address["name"],
+                    line1=address["line1"],
+                    line2=address["line2"],
+                    city=address["city"],
+                    region=address["region"],
+                    postal_code=address["postal_code"],
+                    country=address["country"],
+                )
+                if method == DeliveryMethod.SHIP
+                else None
+            ),
             shipping_total=f.get("shipping_total") or ZERO,
             payment_status=str(f.get("payment_status") or "pending"),
             payment_method=str(f.get("payment_method") or ""),

@@ -193,6 +193,7 @@ def _has_error(record: CanonicalRecord, name: str) -> bool:
 
 
 def apply_transform(transform: str | dict[str, Any], value: Any, context: dict[str, Any]) -> Any:
+    args: Any
     if isinstance(transform, str):
         name, args = transform, None
     else:

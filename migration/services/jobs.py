@@ -1,6 +1,7 @@
 """Import jobs: create one (a dry run, or a real run from a clean or accepted dry run), run it
 (the command runs it at once, the admin through a Celery task), accept a dry run with errors."""
 
+from functools import partial
 from pathlib import Path
 
 from django.db import transaction
@@ -56,14 +57,14 @@ def create_job(
 
 def start_real_run(*, dry_run_job_id: int, actor: Actor) -> ImportJob:
     """A real run of the same mapping text and input as a finished dry run that is clean (no
-    errors) or was accepted by a person."""
+    errors) or was accepted by a person; runs as a Celery job after commit."""
     with transaction.atomic():
-        dry = ImportJob.objects.select_for_update().get(pk=dry_run_job_id)
+        dry = ImportJob.objects.select_for_update(of=("self",)).get(pk=dry_run_job_id)
         if not dry.dry_run or dry.status != JobStatus.DONE:
             raise DryRunNotAccepted("only a finished dry run can start a real run")
         if dry.errors and not dry.accepted_at:
             raise DryRunNotAccepted(f"the dry run has {dry.errors} errors and was not accepted")
-        return ImportJob.objects.create(
+        real = ImportJob.objects.create(
             mapping_name=dry.mapping_name,
             mapping_text=dry.mapping_text,
             source=dry.source,
@@ -74,11 +75,21 @@ def start_real_run(*, dry_run_job_id: int, actor: Actor) -> ImportJob:
             dry_run_of=dry,
             created_by=actor.label,
         )
+        schedule_job(real.pk, actor.label)
+    return real
+
+
+def schedule_job(job_id: int, actor_label: str) -> None:
+    """After commit, run the job in a Celery worker (the admin's way; the command runs it now)."""
+    # Seam: the task module imports this one, so it is imported where it is used.
+    from migration.tasks import run_import_job_task  # noqa: PLC0415
+
+    transaction.on_commit(partial(run_import_job_task.delay, job_id, actor_label))
 
 
 def accept_dry_run(*, job_id: int, actor: Actor) -> ImportJob:
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        job = ImportJob.objects.select_for_update(of=("self",)).get(pk=job_id)
         if not job.dry_run or job.status != JobStatus.DONE:
             raise DryRunNotAccepted("only a finished dry run can be accepted")
         if job.accepted_at is None:
@@ -101,7 +112,7 @@ def accept_dry_run(*, job_id: int, actor: Actor) -> ImportJob:
 def execute_job(*, job_id: int, actor: Actor) -> Report | None:
     """Run a pending job; None when it was not pending (a repeated task does nothing)."""
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        job = ImportJob.objects.select_for_update(of=("self",)).get(pk=job_id)
         if job.status != JobStatus.PENDING:
             return None
         job.start(at=timezone.now())
@@ -125,12 +136,12 @@ def execute_job(*, job_id: int, actor: Actor) -> Report | None:
         )
     except Exception as exc:
         with transaction.atomic():
-            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            job = ImportJob.objects.select_for_update(of=("self",)).get(pk=job_id)
             job.fail(at=timezone.now(), reason=f"{type(exc).__name__}: {exc}")
             job.save(update_fields=["status", "finished_at", "failure", "updated_at"])
         raise
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        job = ImportJob.objects.select_for_update(of=("self",)).get(pk=job_id)
         job.finish(at=timezone.now())
         job.report = report.as_dict()
         job.rows_read = report.rows_read

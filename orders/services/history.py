@@ -80,7 +80,9 @@ def line_total(line: HistoricLine) -> Decimal:
     return line.quantity * line.unit_price - line.discount
 
 
-def record_historic_order(*, channel: Channel, data: HistoricOrder, actor: Actor) -> Order:
+def record_historic_order(
+    *, channel: Channel, data: HistoricOrder, actor: Actor
+) -> tuple[Order, list[OrderLine]]:
     """Insert a closed order with its lines and `order.imported` (at data.placed_at)."""
     if data.status not in CLOSED_STATUSES:
         raise InvalidInput(
@@ -150,8 +152,7 @@ def record_historic_order(*, channel: Channel, data: HistoricOrder, actor: Actor
             first_in_stream=True,
             occurred_at=data.placed_at,
         )
-    order._historic_lines = lines  # type: ignore[attr-defined]  # handed to fulfillment's history
-    return order
+    return order, lines
 
 
 def _payload(order: Order, lines: list[OrderLine], source: str) -> dict[str, Any]:
