@@ -11,12 +11,15 @@ from oms.core.actors import Actor
 class Importer:
     target_type = ""
     can_update = False
+    # Checked records written together, in one transaction (services/runs.py flush()).
+    batch_size = 1
 
     def __init__(self, mapping: Mapping, report: Report, *, dry_run: bool, actor: Actor) -> None:
         self.mapping = mapping
         self.report = report
         self.dry_run = dry_run
         self.actor = actor
+        self.pending: list[Any] = []
 
     def key(self, record: CanonicalRecord) -> str:
         return record.source_id
@@ -31,6 +34,10 @@ class Importer:
 
     def create(self, record: CanonicalRecord) -> str:
         raise NotImplementedError
+
+    def create_many(self, records: list[CanonicalRecord]) -> list[str]:
+        """Write checked records (the caller holds the transaction); their target ids."""
+        return [self.create(record) for record in records]
 
     def update(self, record: CanonicalRecord, target_id: str) -> None:
         raise NotImplementedError

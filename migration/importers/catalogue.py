@@ -4,8 +4,6 @@ source has none) and opening stock (inventory's set_initial_stock: adjustment mo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
-
 from inventory.models import Node, NodeKind, Product, StockLevel, normalize_sku
 from inventory.services.ledger import InitialStock, set_initial_stock
 from migration.importers.base import Importer
@@ -241,26 +239,33 @@ class StockImporter(Importer):
             )
         return errors
 
-    def create(self, record: CanonicalRecord) -> str:
-        fields = record.fields
-        node = self._node(str(fields["node"]))
-        if node is None:  # checked
-            raise RuntimeError("checked before")
-        with transaction.atomic():
-            product = self.products.ensure(
-                str(fields["sku"]), str(fields.get("product_name") or ""), dry_run=False
+    batch_size = 500
+
+    def create_many(self, records: list[CanonicalRecord]) -> list[str]:
+        """One set_initial_stock per node (and count time) in the batch: one event each."""
+        by_node: dict[tuple[str, Any], list[tuple[int, InitialStock]]] = {}
+        targets: list[str] = [""] * len(records)
+        for index, record in enumerate(records):
+            fields = record.fields
+            product = self.products.get_or_create(
+                str(fields["sku"]), str(fields.get("product_name") or "")
             )
-            if product is None:  # checked
-                raise RuntimeError("checked before")
+            level = InitialStock(
+                product.pk, int(fields["on_hand"]), int(fields.get("safety_stock") or 0)
+            )
+            by_node.setdefault((str(fields["node"]), fields.get("as_of")), []).append(
+                (index, level)
+            )
+            targets[index] = f"{fields['node']}/{product.sku}"
+        for (code, as_of), levels in by_node.items():
+            node = self._node(code)
+            if node is None:
+                raise RuntimeError(f"{code} was checked but is unknown")
             set_initial_stock(
                 node_id=node.pk,
-                levels=[
-                    InitialStock(
-                        product.pk, int(fields["on_hand"]), int(fields.get("safety_stock") or 0)
-                    )
-                ],
+                levels=[level for _, level in levels],
                 actor=self.actor,
-                reported_at=fields.get("as_of"),
+                reported_at=as_of,
                 source_system=f"migration:{self.mapping.source}",
             )
-        return f"{node.code}/{product.sku}"
+        return targets

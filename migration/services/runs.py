@@ -11,6 +11,7 @@ with its ImportedRecord row, so re-running the import changes nothing.
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,7 @@ def run_import(
             )
         if progress is not None and report.records % PROGRESS_EVERY == 0:
             progress(report)
+    flush(importer, report, job)
     importer.finish()
     for (name, value), count in extractor.unmapped.items():
         report.unmapped[name][value] += count
@@ -208,23 +210,66 @@ def _one(
     if not writes:
         report.created += 1
         return
-    try:
-        with transaction.atomic():
-            target_id = importer.create(record)
-            ImportedRecord.objects.create(
-                source=mapping.source,
-                kind=mapping.kind,
-                source_id=key,
-                checksum=digest,
+    pending = importer.pending
+    pending.append(Pending(record, key, digest))
+    if len(pending) >= importer.batch_size:
+        flush(importer, report, job)
+
+
+@dataclass(frozen=True)
+class Pending:
+    record: CanonicalRecord
+    key: str
+    digest: str
+
+
+def flush(importer: Importer, report: Report, job: ImportJob | None) -> None:
+    """Write the checked records waiting in `importer.pending`: a batch in one transaction
+    (the importer's create_many), or, when the batch is refused, each on its own, so that one
+    bad record leaves the others written and is reported with its code."""
+    batch = list(importer.pending)
+    importer.pending.clear()
+    if not batch:
+        return
+    if len(batch) > 1:
+        try:
+            with transaction.atomic():
+                targets = importer.create_many([p.record for p in batch])
+                _remember(importer, batch, targets, job)
+        except DomainError:
+            pass  # one of them is refused: find which, below
+        else:
+            report.created += len(batch)
+            return
+    for one in batch:
+        try:
+            with transaction.atomic():
+                targets = importer.create_many([one.record])
+                _remember(importer, [one], targets, job)
+        except DomainError as exc:
+            fields = [e.field or "" for e in exc.errors] or [""]
+            report.refuse([importer.err(one.record, exc.code, fields[0], exc.detail)])
+            continue
+        report.created += 1
+
+
+def _remember(
+    importer: Importer, batch: list[Pending], targets: list[str], job: ImportJob | None
+) -> None:
+    ImportedRecord.objects.bulk_create(
+        [
+            ImportedRecord(
+                source=importer.mapping.source,
+                kind=importer.mapping.kind,
+                source_id=p.key,
+                checksum=p.digest,
                 target_type=importer.target_type,
-                target_id=target_id[:100],
+                target_id=target[:100],
                 job=job,
             )
-    except DomainError as exc:
-        fields = [e.field or "" for e in exc.errors] or [""]
-        report.refuse([importer.err(record, exc.code, fields[0], exc.detail)])
-        return
-    report.created += 1
+            for p, target in zip(batch, targets, strict=True)
+        ]
+    )
 
 
 def report_json(report: Report) -> dict[str, Any]:
