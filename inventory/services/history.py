@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from inventory.models import Reservation, ReservationStatus, StockLevel
 
@@ -21,11 +22,14 @@ class ConsumedHistory:
     product_id: int
     order_line_id: int
     quantity: int
+    reference: str = ""  # the order number (default: the call's reference_id)
 
 
 def record_consumed_history(
-    *, items: list[ConsumedHistory], reference_id: str, at: datetime
+    *, items: list[ConsumedHistory], reference_id: str, at: datetime | None = None
 ) -> list[Reservation]:
+    """Consumed reservations for `items`, in their order (one INSERT), and the stock level rows
+    at zero that are missing (one more)."""
     with transaction.atomic():
         pairs = {(i.node_id, i.product_id) for i in items}
         levels = {
@@ -43,11 +47,11 @@ def record_consumed_history(
                 product_id=i.product_id,
                 stock_level_id=levels[(i.node_id, i.product_id)],
                 order_line_id=i.order_line_id,
-                reference_id=reference_id[:100],
+                reference_id=(i.reference or reference_id)[:100],
                 quantity=i.quantity,
                 consumed_quantity=i.quantity,
                 status=ReservationStatus.CONSUMED,
-                consumed_at=at,
+                consumed_at=at or timezone.now(),
             )
             for i in items
         ]

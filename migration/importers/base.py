@@ -24,6 +24,9 @@ class Importer:
     def key(self, record: CanonicalRecord) -> str:
         return record.source_id
 
+    def prefetch(self, records: list[CanonicalRecord]) -> None:
+        """Before checking a chunk of records: read what their checks need in a few queries."""
+
     def conflict(self, record: CanonicalRecord) -> RowError | None:
         """A row already in oms that this source did not make (an import would clash)."""
         return None
@@ -41,6 +44,9 @@ class Importer:
 
     def update(self, record: CanonicalRecord, target_id: str) -> None:
         raise NotImplementedError
+
+    def rolled_back(self) -> None:
+        """A write transaction was rolled back: forget rows cached from it."""
 
     def finish(self) -> None:
         """After the last record."""

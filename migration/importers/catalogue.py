@@ -46,6 +46,9 @@ class ProductResolver:
         self.cache[product.sku] = product
         return product
 
+    def forget(self) -> None:
+        self.cache.clear()
+
     def get_or_create(self, sku: str, name: str) -> Product:
         """For a real run, after check() found the SKU known or creatable."""
         product = self.ensure(sku, name, dry_run=False)
@@ -240,6 +243,9 @@ class StockImporter(Importer):
         return errors
 
     batch_size = 500
+
+    def rolled_back(self) -> None:
+        self.products.forget()
 
     def create_many(self, records: list[CanonicalRecord]) -> list[str]:
         """One set_initial_stock per node (and count time) in the batch: one event each."""

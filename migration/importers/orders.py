@@ -17,9 +17,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-
-from fulfillment.services.history import HistoricShipment, record_historic_fulfillment
+from fulfillment.services.history import (
+    HistoricShipment,
+    record_historic_fulfillment,
+    record_historic_fulfillments,
+)
 from inventory.models import Node, Product, StockLevel
 from inventory.reservations import ReservationRequest, reserve
 from migration.importers.base import Importer
@@ -29,7 +31,12 @@ from oms.core.errors import DomainError
 from oms.core.money import has_valid_scale, is_known_currency
 from orders.models import Channel, DeliveryMethod, LineStatus, Order, OrderStatus
 from orders.services.capture import AddressInput, LineInput, OrderInput, capture_order
-from orders.services.history import HistoricLine, HistoricOrder, record_historic_order
+from orders.services.history import (
+    HistoricLine,
+    HistoricOrder,
+    record_historic_order,
+    record_historic_orders,
+)
 
 STATUSES = {"open", "shipped", "delivered", "completed", "cancelled"}
 LINE_STATUS_OF = {
@@ -70,13 +77,19 @@ class Plan:
 
 class OrderImporter(Importer):
     target_type = "order"
+    # Orders written together in one transaction; a refused one makes the runner write the
+    # batch's orders one by one (services/runs.py flush()).
+    batch_size = 100
+
+    def rolled_back(self) -> None:
+        self.products.forget()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.products = ProductResolver(self.mapping.options.create_missing_products)
         self.channels: dict[str, Channel | None] = {}
         self.nodes: dict[str, Node | None] = {}
-        self.plans: dict[int, Plan] = {}
+        self.existing: set[tuple[int, str]] = set()
 
     def _channel(self, code: str) -> Channel | None:
         if code not in self.channels:
@@ -88,9 +101,24 @@ class OrderImporter(Importer):
             self.nodes[code] = Node.objects.filter(code=code).first()
         return self.nodes[code]
 
+    def prefetch(self, records: list[CanonicalRecord]) -> None:
+        """The orders oms already has for these (channel, source id) pairs: one query."""
+        by_channel: dict[int, list[str]] = {}
+        for record in records:
+            channel = self._channel(str(record.fields["channel"]))
+            if channel is not None:
+                by_channel.setdefault(channel.pk, []).append(record.source_id)
+        self.existing = set()
+        for channel_id, ids in by_channel.items():
+            self.existing.update(
+                Order.objects.filter(channel_id=channel_id, external_id__in=ids).values_list(
+                    "channel_id", "external_id"
+                )
+            )
+
     def conflict(self, record: CanonicalRecord) -> RowError | None:
         channel = self._channel(str(record.fields["channel"]))
-        if channel and Order.objects.filter(channel=channel, external_id=record.source_id).exists():
+        if channel and (channel.pk, record.source_id) in self.existing:
             return self.err(
                 record,
                 "order_exists",
@@ -146,8 +174,7 @@ class OrderImporter(Importer):
         if not errors and status == "open":
             errors += self._check_legacy_node(record, plan)
         if not errors:
-            if not self.dry_run:
-                self.plans[id(record)] = plan  # create() takes it
+            record.plan = plan
             self.report.money[currency] += plan.grand_total
         return errors
 
@@ -319,20 +346,31 @@ class OrderImporter(Importer):
 
     # --- writes ----------------------------------------------------------------------------
     def create(self, record: CanonicalRecord) -> str:
-        plan = self.plans.pop(id(record))
-        f = record.fields
-        channel = self._channel(str(f["channel"]))
-        if channel is None:  # checked
+        return self.create_many([record])[0]
+
+    def create_many(self, records: list[CanonicalRecord]) -> list[str]:
+        """History in a few statements for the whole batch; in-flight orders one by one
+        through capture (each in the caller's transaction)."""
+        numbers: dict[int, str] = {}
+        history = [r for r in records if r.fields["status"] != "open"]
+        if len(history) == 1:
+            numbers[id(history[0])] = self._history(history[0]).number
+        elif history:
+            for record, order in zip(history, self._histories(history), strict=True):
+                numbers[id(record)] = order.number
+        for record in records:
+            if record.fields["status"] == "open":
+                numbers[id(record)] = self._capture(record).number
+        return [numbers[id(record)] for record in records]
+
+    def _products(self, plan: Plan) -> dict[str, Product]:
+        return {line.sku: self.products.get_or_create(line.sku, line.name) for line in plan.lines}
+
+    def _channel_of(self, record: CanonicalRecord) -> Channel:
+        channel = self._channel(str(record.fields["channel"]))
+        if channel is None:
             raise RuntimeError("checked before")
-        with transaction.atomic():
-            products = {
-                line.sku: self.products.get_or_create(line.sku, line.name) for line in plan.lines
-            }
-            if f["status"] == "open":
-                order = self._capture(record, channel, plan, products)
-            else:
-                order = self._history(record, channel, plan, products)
-        return order.number
+        return channel
 
     def _address(self, f: dict[str, Any]) -> dict[str, str]:
         return {
@@ -340,17 +378,13 @@ class OrderImporter(Importer):
             for key in ("name", "line1", "line2", "city", "region", "postal_code", "country")
         }
 
-    def _history(
-        self,
-        record: CanonicalRecord,
-        channel: Channel,
-        plan: Plan,
-        products: dict[str, Product],
-    ) -> Order:
+    def _historic_order(self, record: CanonicalRecord) -> HistoricOrder:
+        plan: Plan = record.plan
+        products = self._products(plan)
         f = record.fields
         status = str(f["status"])
         line_status = LINE_STATUS_OF[status]
-        data = HistoricOrder(
+        return HistoricOrder(
             external_id=record.source_id,
             placed_at=f["placed_at"],
             currency=str(f["currency"]),
@@ -385,33 +419,53 @@ class OrderImporter(Importer):
             or (f["placed_at"] if status == "cancelled" else None),
             notes=str(f.get("notes") or ""),
         )
-        order, lines = record_historic_order(channel=channel, data=data, actor=self.actor)
-        if status != "cancelled":
-            node = self._node(str(f["ship_node"]))
-            if node is None:  # checked
-                raise RuntimeError("checked before")
+
+    def _shipment(self, record: CanonicalRecord) -> HistoricShipment | None:
+        """The legacy shipment of a history record; None for a cancelled order."""
+        f = record.fields
+        if f["status"] == "cancelled":
+            return None
+        node = self._node(str(f["ship_node"]))
+        if node is None:
+            raise RuntimeError("checked before")
+        return HistoricShipment(
+            node=node,
+            shipped_at=f.get("shipped_at") or f["placed_at"],
+            delivered_at=f.get("delivered_at"),
+            carrier=str(f.get("carrier") or ""),
+            service=str(f.get("service") or ""),
+            tracking_number=str(f.get("tracking_number") or ""),
+        )
+
+    def _history(self, record: CanonicalRecord) -> Order:
+        order, lines = record_historic_order(
+            channel=self._channel_of(record), data=self._historic_order(record), actor=self.actor
+        )
+        shipment = self._shipment(record)
+        if shipment is not None:
             record_historic_fulfillment(
-                order=order,
-                lines=lines,
-                shipment=HistoricShipment(
-                    node=node,
-                    shipped_at=f.get("shipped_at") or f["placed_at"],
-                    delivered_at=f.get("delivered_at"),
-                    carrier=str(f.get("carrier") or ""),
-                    service=str(f.get("service") or ""),
-                    tracking_number=str(f.get("tracking_number") or ""),
-                ),
-                actor=self.actor,
+                order=order, lines=lines, shipment=shipment, actor=self.actor
             )
         return order
 
-    def _capture(
-        self,
-        record: CanonicalRecord,
-        channel: Channel,
-        plan: Plan,
-        products: dict[str, Product],
-    ) -> Order:
+    def _histories(self, records: list[CanonicalRecord]) -> list[Order]:
+        written = record_historic_orders(
+            items=[(self._channel_of(r), self._historic_order(r)) for r in records],
+            actor=self.actor,
+        )
+        shipped = []
+        for record, (order, lines) in zip(records, written, strict=True):
+            shipment = self._shipment(record)
+            if shipment is not None:
+                shipped.append((order, lines, shipment))
+        if shipped:
+            record_historic_fulfillments(items=shipped, actor=self.actor)
+        return [order for order, _ in written]
+
+    def _capture(self, record: CanonicalRecord) -> Order:
+        plan: Plan = record.plan
+        products = self._products(plan)
+        channel = self._channel_of(record)
         f = record.fields
         method = str(f.get("delivery_method") or DeliveryMethod.SHIP)
         address = self._address(f)

@@ -49,6 +49,8 @@ class CanonicalRecord:
     errors: list[RowError] = field(default_factory=list)
     skipped: bool = False
     rows: int = 1
+    # What an importer's check() worked out for its write (not part of the checksum).
+    plan: Any = None
 
     @property
     def source_id(self) -> str:

@@ -1,11 +1,13 @@
-"""run_import(): one mapping over one file, dry or real, record by record, into a Report.
+"""run_import(): one mapping over one file, dry or real, into a Report.
 
 Per record: read (coded read errors), extract (coded field errors, unmapped values), skip what
 `where` filters out, find duplicates inside the file (by key) and against the database (the
 same (source, kind, source id) imported before: unchanged, or changed in the source: updated
 with `update_changed` where the kind can, else reported), then the kind's checks (reads only).
-A dry run stops there and writes nothing. A real run writes each record in its own transaction
-with its ImportedRecord row, so re-running the import changes nothing.
+A dry run stops there and writes nothing. A real run writes checked records in batches (the
+importer's batch_size), each batch in one transaction with its ImportedRecord rows, so
+re-running the import changes nothing; a batch with a refused record is written record by
+record. Records are read ahead in chunks of CHUNK, for one lookup of earlier imports each.
 """
 
 import hashlib
@@ -43,7 +45,8 @@ IMPORTERS: dict[str, type[Importer]] = {
     "shipments": OrderReferenceImporter,
     "cancellations": CancellationImporter,
 }
-PROGRESS_EVERY = 200
+# Records read ahead to look up what was imported before in one query (and progress saved).
+CHUNK = 500
 
 
 def csv_columns(mapping: Mapping) -> set[str]:
@@ -97,6 +100,24 @@ def run_import(
     importer = IMPORTERS[mapping.kind](mapping, report, dry_run=not writes, actor=actor)
     extractor = Extractor(mapping)
     seen: set[str] = set()
+    chunk: list[CanonicalRecord] = []
+
+    def run_chunk() -> None:
+        keys = [importer.key(record)[:200] for record in chunk]
+        imported = {
+            r.source_id: r
+            for r in ImportedRecord.objects.filter(
+                source=mapping.source, kind=mapping.kind, source_id__in=keys
+            )
+        }
+        importer.prefetch(chunk)
+        for record, key in zip(chunk, keys, strict=True):
+            _one(record, key, imported.get(key), importer, report, writes=writes,
+                 update_changed=update_changed, job=job)  # fmt: skip
+        chunk.clear()
+        if progress is not None:
+            progress(report)
+
     for item in read_records(input_path, mapping.format, csv_columns(mapping)):
         if isinstance(item, ReadProblem):
             report.error(RowError(item.line, item.code, detail=item.detail))
@@ -115,17 +136,10 @@ def run_import(
         elif record.errors:
             report.refuse(record.errors)
         else:
-            _one(
-                record,
-                importer,
-                report,
-                seen,
-                writes=writes,
-                update_changed=update_changed,
-                job=job,
-            )
-        if progress is not None and report.records % PROGRESS_EVERY == 0:
-            progress(report)
+            chunk.append(record)
+            if len(chunk) >= CHUNK:
+                run_chunk()
+    run_chunk()
     flush(importer, report, job)
     importer.finish()
     for (name, value), count in extractor.unmapped.items():
@@ -155,20 +169,16 @@ def _duplicate(record: CanonicalRecord, importer: Importer, report: Report, seen
 
 def _one(
     record: CanonicalRecord,
+    key: str,
+    previous: ImportedRecord | None,
     importer: Importer,
     report: Report,
-    seen: set[str],
     *,
     writes: bool,
     update_changed: bool,
     job: ImportJob | None,
 ) -> None:
-    mapping = importer.mapping
-    key = importer.key(record)[:200]
     digest = checksum(record)
-    previous = ImportedRecord.objects.filter(
-        source=mapping.source, kind=mapping.kind, source_id=key
-    ).first()
     if previous is not None:
         report.duplicates_in_db += 1
         if previous.checksum == digest:
@@ -237,7 +247,7 @@ def flush(importer: Importer, report: Report, job: ImportJob | None) -> None:
                 targets = importer.create_many([p.record for p in batch])
                 _remember(importer, batch, targets, job)
         except DomainError:
-            pass  # one of them is refused: find which, below
+            importer.rolled_back()  # one of them is refused: find which, below
         else:
             report.created += len(batch)
             return
@@ -247,6 +257,7 @@ def flush(importer: Importer, report: Report, job: ImportJob | None) -> None:
                 targets = importer.create_many([one.record])
                 _remember(importer, [one], targets, job)
         except DomainError as exc:
+            importer.rolled_back()
             fields = [e.field or "" for e in exc.errors] or [""]
             report.refuse([importer.err(one.record, exc.code, fields[0], exc.detail)])
             continue

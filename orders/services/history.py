@@ -12,13 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from inventory.models import Node, Product
 from oms.core.actors import Actor
-from oms.core.errors import FieldError, InvalidInput
+from oms.core.errors import DomainError, FieldError, InvalidInput
 from oms.core.money import format_amount
-from oms.events.services import record_event
+from oms.events.services import HistoryEvent, record_event, record_history_events
 from orders.events import ORDER_IMPORTED
 from orders.exceptions import DuplicateOrder
 from orders.models import (
@@ -80,10 +80,7 @@ def line_total(line: HistoricLine) -> Decimal:
     return line.quantity * line.unit_price - line.discount
 
 
-def record_historic_order(
-    *, channel: Channel, data: HistoricOrder, actor: Actor
-) -> tuple[Order, list[OrderLine]]:
-    """Insert a closed order with its lines and `order.imported` (at data.placed_at)."""
+def _new_order(channel: Channel, data: HistoricOrder) -> Order:
     if data.status not in CLOSED_STATUSES:
         raise InvalidInput(
             [FieldError("not_closed", f"{data.status!r} is not a closed status", "status")]
@@ -91,7 +88,7 @@ def record_historic_order(
     subtotal = sum((line_total(line) for line in data.lines), Decimal("0"))
     computed = subtotal + data.shipping_total + data.tax_total - data.discount_total
     address = data.ship_address
-    order = Order(
+    return Order(
         number=new_order_number(),
         channel=channel,
         external_id=data.external_id,
@@ -120,29 +117,40 @@ def record_historic_order(
         notes=data.notes,
         cancelled_at=data.cancelled_at,
     )
+
+
+def _new_lines(order: Order, data: HistoricOrder) -> list[OrderLine]:
+    return [
+        OrderLine(
+            order=order,
+            line_number=index,
+            external_line_id=line.external_line_id[:100],
+            product=line.product,
+            sku=line.product.sku,
+            name=line.name[:255],
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=line.discount,
+            tax=line.tax,
+            total=line_total(line),
+            status=line.status,
+        )
+        for index, line in enumerate(data.lines, start=1)
+    ]
+
+
+def record_historic_order(
+    *, channel: Channel, data: HistoricOrder, actor: Actor
+) -> tuple[Order, list[OrderLine]]:
+    """Insert a closed order with its lines and `order.imported` (at data.placed_at)."""
+    order = _new_order(channel, data)
     with transaction.atomic():
         existing = _insert_with_unique_number(order)
         if existing is not None:
             raise DuplicateOrder(
                 channel_code=channel.code, external_id=data.external_id, number=existing
             )
-        lines = [
-            OrderLine(
-                order=order,
-                line_number=index,
-                external_line_id=line.external_line_id[:100],
-                product=line.product,
-                sku=line.product.sku,
-                name=line.name[:255],
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount=line.discount,
-                tax=line.tax,
-                total=line_total(line),
-                status=line.status,
-            )
-            for index, line in enumerate(data.lines, start=1)
-        ]
+        lines = _new_lines(order, data)
         OrderLine.objects.bulk_create(lines)
         record_event(
             stream=order.stream,
@@ -153,6 +161,40 @@ def record_historic_order(
             occurred_at=data.placed_at,
         )
     return order, lines
+
+
+def record_historic_orders(
+    *, items: list[tuple[Channel, HistoricOrder]], actor: Actor
+) -> list[tuple[Order, list[OrderLine]]]:
+    """Many closed orders in a few statements: one INSERT of the orders, one of their lines,
+    one of their `order.imported` events (each the first of its new stream, seq 1). A clash
+    with an existing order (or, once in 10^12, a drawn number) refuses the whole batch with
+    `order_exists`; record_historic_order() then tells which one it was."""
+    orders = [_new_order(channel, data) for channel, data in items]
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Order.objects.bulk_create(orders)
+        except IntegrityError:
+            raise DomainError(
+                code="order_exists", detail="an order of the batch exists already"
+            ) from None
+        lines = [_new_lines(order, data) for order, (_, data) in zip(orders, items, strict=True)]
+        OrderLine.objects.bulk_create([line for group in lines for line in group])
+        record_history_events(
+            events=[
+                HistoryEvent(
+                    stream=order.stream,
+                    seq=1,
+                    type=ORDER_IMPORTED,
+                    payload=_payload(order, order_lines, data.source),
+                    occurred_at=data.placed_at,
+                )
+                for order, order_lines, (_, data) in zip(orders, lines, items, strict=True)
+            ],
+            actor=actor,
+        )
+    return list(zip(orders, lines, strict=True))
 
 
 def _payload(order: Order, lines: list[OrderLine], source: str) -> dict[str, Any]:
