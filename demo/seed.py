@@ -1,5 +1,6 @@
 """Demo data for `make run`: channels, nodes at real US addresses, a catalog, stock at every node,
-routing rules, demo orders, an admin account and a web-channel API key.
+routing rules, demo orders, an admin account, a web-channel API key and two sample legacy import
+jobs (dry runs of migration/examples/).
 
 Idempotent: everything is keyed on natural keys (channel and node codes, SKUs, the admin's
 username), so a second run updates rows in place and creates nothing new. Two things are
@@ -17,6 +18,7 @@ from django.utils import timezone
 from demo.access import ADMIN_USERNAME, reissue_demo_key, reset_admin
 from demo.catalogue import demo_products, upsert_products
 from demo.channels import upsert_channels
+from demo.migration import create_sample_import_jobs
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
 from demo.routing import ensure_default_rule_set
@@ -61,6 +63,7 @@ def seed_demo() -> DemoData:
     beanies = [s.sku for s in specs if "-BEANIE-" in s.sku][:3]
     shopify = connect_demo_shopify(beanies)
     api_key = reissue_demo_key()
+    create_sample_import_jobs()
     result = DemoData(
         channels=channels,
         distribution_centers=sum(1 for n in nodes if n.kind == NodeKind.DISTRIBUTION_CENTER),

@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "webhooks",
     "channels",
     "stores",
+    "migration",
     "demo",
     "oms.observability",
 ]

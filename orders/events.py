@@ -67,3 +67,9 @@ ORDER_PERSONAL_DATA_ERASED = register(
     description="The customer's personal data was erased from the order; readers mask it in "
     "this stream's earlier payloads.",
 )
+
+# Recorded by the legacy import (migration/) through orders/services/history.py.
+ORDER_IMPORTED = register(
+    "order.imported",
+    description="A closed order was imported from a legacy system as history, at its source time.",
+)

@@ -240,6 +240,11 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
         username="someone", ip_address="127.0.0.9", user_agent="matrix", failures_since_start=1
     )
     AccessLog.objects.create(username="someone", ip_address="127.0.0.9", user_agent="matrix")
+    from migration.models import ImportJob
+
+    ImportJob.objects.create(
+        mapping_name="matrix", mapping_text="", source="matrix", kind="orders", input_name="x"
+    )
     AccessFailureLog.objects.create(
         username="someone", ip_address="127.0.0.9", user_agent="matrix", locked_out=False
     )

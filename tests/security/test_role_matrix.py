@@ -188,6 +188,12 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:inventory_reservation_delete": staff(E403, E403, E403, E403),
     "admin:inventory_reservation_change": staff(E403, E403, OK, OK),
     "admin/inventory/reservation/<path:object_id>/": staff(OK, OK, OK, OK),
+    "admin:migration_importjob_changelist": staff(E403, E403, E403, OK),
+    "admin:migration_importjob_add": staff(E403, E403, E403, E403),
+    "admin:migration_importjob_history": staff(E403, E403, E403, OK),
+    "admin:migration_importjob_delete": staff(E403, E403, E403, E403),
+    "admin:migration_importjob_change": staff(E403, E403, E403, OK),
+    "admin/migration/importjob/<path:object_id>/": staff(OK, OK, OK, OK),
     "admin:inventory_oversell_changelist": staff(E403, E403, OK, OK),
     "admin:inventory_oversell_add": staff(E403, E403, E403, E403),
     "admin:inventory_oversell_history": staff(E403, E403, OK, OK),
@@ -319,6 +325,12 @@ MATRIX: dict[str, dict[str, str]] = {
 
 # Which actions each staff role is offered on each changelist; None: the changelist is refused.
 ACTIONS: dict[str, dict[str, set[str] | None]] = {
+    "migration.ImportJob": {
+        "cs": None,
+        "finance": None,
+        "ops": None,
+        "superuser": {"accept", "start_real_run"},
+    },
     "axes.AccessLog": {"cs": None, "finance": None, "ops": set(), "superuser": {"delete_selected"}},
     "axes.AccessFailureLog": {
         "cs": None,
