@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +30,7 @@ from oms.api.clients import ApiClientLike
 from oms.api.errors import domain_error_response, exception_handler
 from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
 from oms.core.errors import DomainError
+from oms.core.transactions import DATABASE_ERRORS
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -112,7 +113,7 @@ def run_idempotent(
             raise
         response = maybe
     except BaseException:
-        _release(record)
+        _release_after_failure(record)
         raise
     if response.status_code >= 500:
         _release(record)
@@ -221,6 +222,22 @@ def _complete(record: IdempotencyKey, response: Response) -> None:
 def _release(record: IdempotencyKey) -> None:
     """Forget the key after a 5xx or a crash so the client can retry with it."""
     IdempotencyKey.objects.filter(pk=record.pk, status=IdempotencyKeyStatus.IN_PROGRESS).delete()
+
+
+def _release_after_failure(record: IdempotencyKey) -> None:
+    """_release() after an exception, which may be the database going away (a restart): the
+    request's connection is then dead, so try once more on a fresh one; if the database is
+    still down, the claim frees itself after OMS_IDEMPOTENCY_LOCK_TIMEOUT (meanwhile a retry
+    gets 409 idempotency_key_in_use, which says to retry later)."""
+    try:
+        _release(record)
+        return
+    except DATABASE_ERRORS:
+        if transaction.get_connection().in_atomic_block:
+            return  # a caller's transaction (a test): leave its connection alone
+        transaction.get_connection().close()
+    with suppress(DATABASE_ERRORS):
+        _release(record)
 
 
 def purge_expired_keys() -> int:
