@@ -65,7 +65,7 @@ app.conf.update(
         # The broker may lose a message, the database never does: every 10 s, re-send
         # orchestration, releases, backorder allocation, pickup expiry and payment capture
         # that are due but not done (each idempotent; grace periods in the sweeper module).
-        # 10 s + the 20 s grace: an order whose message was lost waits under 30 s (ADR 0009).
+        # 10 s + the 15 s grace: an order whose message was lost waits at most 25 s (ADR 0009).
         "sweep-due-work": {
             "task": "fulfillment.tasks.sweep_due_work_task",
             "schedule": 10.0,

@@ -257,7 +257,7 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Work whose task message was lost (a worker killed, the broker restarted) is sent again by the
 # sweeper (fulfillment/services/sweeper.py, every 10 s) once it is this old: orchestration and
 # release of an order. docs/adr/0009-sweeper-grace.md.
-OMS_SWEEP_GRACE_SECONDS = env.int("OMS_SWEEP_GRACE_SECONDS", default=20)
+OMS_SWEEP_GRACE_SECONDS = env.int("OMS_SWEEP_GRACE_SECONDS", default=15)
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

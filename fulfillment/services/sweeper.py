@@ -4,9 +4,9 @@ Each kind of work has a grace period long enough that a healthy system has alrea
 (on-commit tasks run within seconds), so the sweeper only re-sends what was really lost. The
 re-sent tasks are idempotent, so a false positive costs one no-op task.
 
-Orchestration and release wait OMS_SWEEP_GRACE_SECONDS (20 s); the sweep runs every 10 s
+Orchestration and release wait OMS_SWEEP_GRACE_SECONDS (15 s); the sweep runs every 10 s
 (oms/celery.py), so an order whose message was lost (a worker killed, the broker restarted) is
-moving again within 30 s. A re-send of the same item is not repeated for RESEND_COOLDOWN
+moving again within 25 s. A re-send of the same item is not repeated for RESEND_COOLDOWN
 (fulfillment/tasks.py), so a backlog or a node that is down does not multiply messages
 (docs/adr/0009-sweeper-grace.md).
 """

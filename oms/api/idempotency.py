@@ -10,14 +10,22 @@ Two transactions: the claim commits on its own, so concurrent duplicates see it 
 work and the stored response commit together, so a crash can never leave an order without its
 key marked done. A claim whose request died (process killed) frees itself after
 OMS_IDEMPOTENCY_LOCK_TIMEOUT.
+
+On PostgreSQL the request also holds a session advisory lock on its (client, key) while it
+runs (`key_lock`). A session ends with its process or its database (a gunicorn worker killed, a
+PostgreSQL restart), and its locks with it: a retry that gets the lock while the claim is still
+in progress knows the first request is dead, and takes the key over at once instead of
+answering 409 until the lock timeout (tests/chaos/test_faults.py: PostgreSQL restarted
+mid-load). A retry that cannot get the lock is answered from the key's row: the replay, 422, or
+409 idempotency_key_in_use.
 """
 
 import enum
 import hashlib
 import json
 import re
-from collections.abc import Callable
-from contextlib import nullcontext, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 
 from django.conf import settings
@@ -90,15 +98,49 @@ def run_idempotent(
     if not _VALID_KEY.match(key):
         raise InvalidIdempotencyKey()
     fingerprint = request_fingerprint(method, path, data)
+    with key_lock(client.pk, key) as held:
+        if held is False:  # another request holding this key is alive
+            record = _answer_while_held(client=client, key=key, fingerprint=fingerprint)
+            return _replay(record)
+        return _run_claimed(
+            client=client,
+            key=key,
+            method=method,
+            path=path,
+            fingerprint=fingerprint,
+            handler=handler,
+            lock_held=held is True,
+        )
+
+
+def _replay(record: IdempotencyKey) -> Response:
+    return Response(
+        record.response_body,
+        status=record.response_status,
+        headers={REPLAYED_HEADER: "true"},
+    )
+
+
+def _run_claimed(
+    *,
+    client: ApiClientLike,
+    key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    handler: Callable[[], Response],
+    lock_held: bool,
+) -> Response:
     claim, record = _claim(
-        client=client, key=key, method=method, path=path, fingerprint=fingerprint
+        client=client,
+        key=key,
+        method=method,
+        path=path,
+        fingerprint=fingerprint,
+        lock_held=lock_held,
     )
     if claim is _Claim.REPLAY:
-        return Response(
-            record.response_body,
-            status=record.response_status,
-            headers={REPLAYED_HEADER: "true"},
-        )
+        return _replay(record)
     try:
         with transaction.atomic():
             response = handler()
@@ -122,8 +164,49 @@ def run_idempotent(
     return response
 
 
+@contextmanager
+def key_lock(client_pk: Any, key: str) -> Iterator[bool | None]:
+    """Hold PostgreSQL's session advisory lock on (client, key) for the block: yields True if
+    taken, False if another session holds it, None on a database without advisory locks (the
+    SQLite demo: the lock timeout alone decides)."""
+    conn = transaction.get_connection()
+    if conn.vendor != "postgresql":
+        yield None
+        return
+    digest = hashlib.sha256(f"oms-idempotency:{client_pk}:{key}".encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            # If the session died meanwhile, its lock went with it.
+            with suppress(*DATABASE_ERRORS), conn.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
+def _answer_while_held(*, client: ApiClientLike, key: str, fingerprint: str) -> IdempotencyKey:
+    """Another live request holds the key: replay what it stored if it has finished, refuse a
+    different request, else 409 (retry later)."""
+    found = IdempotencyKey.objects.filter(api_client_id=client.pk, key=key).first()
+    if found is not None and found.expires_at > timezone.now():
+        if found.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(key=key)
+        if found.status == IdempotencyKeyStatus.COMPLETED:
+            return found
+    raise IdempotencyKeyInUse(key)
+
+
 def _claim(
-    *, client: ApiClientLike, key: str, method: str, path: str, fingerprint: str
+    *,
+    client: ApiClientLike,
+    key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    lock_held: bool = False,
 ) -> tuple[_Claim, IdempotencyKey]:
     # Two passes at most: a key deleted between our failed INSERT and our SELECT (its first
     # request ended in a 5xx) is simply claimed again.
@@ -166,6 +249,7 @@ def _claim(
                 fingerprint=fingerprint,
                 now=now,
                 lock_until=lock_until,
+                lock_held=lock_held,
             )
     raise IdempotencyKeyInUse(key)
 
@@ -184,6 +268,7 @@ def _decide(
     fingerprint: str,
     now: Any,
     lock_until: Any,
+    lock_held: bool = False,
 ) -> tuple[_Claim, IdempotencyKey]:
     if record.expires_at <= now:
         # An expired key is a new key: start over in the same row.
@@ -193,9 +278,10 @@ def _decide(
         raise IdempotencyKeyReused(key=record.key)
     if record.status == IdempotencyKeyStatus.COMPLETED:
         return _Claim.REPLAY, record
-    if record.locked_until is not None and record.locked_until > now:
+    if record.locked_until is not None and record.locked_until > now and not lock_held:
         raise IdempotencyKeyInUse(record.key)
-    # The first request died without finishing (its work rolled back): take the key over.
+    # The first request died without finishing (its work rolled back): take the key over. We
+    # hold the key's session lock, so the session that claimed it has ended (key_lock).
     record.locked_until = lock_until
     record.save(update_fields=["locked_until"])
     return _Claim.NEW, record

@@ -81,11 +81,11 @@ class Stack:
         self.processes: list[Process] = []
         self._probe: subprocess.Popen[str] | None = None
 
-    def start(self, **env: str) -> None:
+    def start(self, n_orders: int, **env: str) -> None:
         self.pg.start()
         self.redis.start()
         self.env = app_env(self.pg, self.redis, **env)
-        made = world(self.env, "setup", self.receiver.url)
+        made = world(self.env, "setup", self.receiver.url, str(n_orders))
         self.key, self.receiver.secret, self.units = made["key"], made["secret"], made["units"]
         self.web = gunicorn(self.env, self.folder, self.port)
         self.worker = celery_worker(self.env, self.folder)
@@ -140,9 +140,9 @@ class Stack:
             self._probe.stdin.close()  # type: ignore[union-attr]
             self._probe.wait(timeout=10)
         for proc in reversed(self.processes):
-            proc.stop()
+            proc.kill9()  # nothing to keep: no graceful shutdown to wait for
         self.redis.stop()
-        self.pg.stop("fast")
+        self.pg.stop("immediate")
 
 
 @pytest.fixture

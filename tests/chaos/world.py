@@ -2,9 +2,10 @@
 process whose DATABASE_URL is the test's own PostgreSQL (tests/chaos/harness.py). The test
 process itself never opens a database connection: it only drives processes and HTTP.
 
-    setup <receiver url>   a channel and its API key, two DCs, three SKUs with limited stock (more
+    setup <receiver url> <n orders>
+                           a channel and its API key, two DCs, three SKUs with limited stock (more
                            orders than units, so some must backorder), a webhook subscription to
-                           every event; prints the key and the subscription's secret
+                           every order event; prints the key and the subscription's secret
     report                 the figures the tests assert on (one JSON line)
     serve                  answer `report` for every line read from stdin, one JSON line each,
                            closing its connection after each (it outlives a database restart)
@@ -15,18 +16,27 @@ import sys
 from collections import Counter
 from decimal import Decimal
 
-# Stock is short on purpose: 200 one-unit orders over three SKUs against 170 units. Routing must
-# reserve each unit at most once (0 oversold) and backorder the rest.
-STOCK = {
-    ("dc-east", "CHAOS-A"): 40,
-    ("dc-west", "CHAOS-A"): 30,
-    ("dc-east", "CHAOS-B"): 50,
-    ("dc-west", "CHAOS-C"): 50,
+# Stock is short on purpose: 85 % of the orders' units, over two nodes for CHAOS-A. N one-unit
+# orders go round-robin over the SKUs; routing must reserve each unit at most once (0 oversold)
+# and backorder the rest.
+SHARES = {
+    ("dc-east", "CHAOS-A"): 0.20,
+    ("dc-west", "CHAOS-A"): 0.15,
+    ("dc-east", "CHAOS-B"): 0.25,
+    ("dc-west", "CHAOS-C"): 0.25,
 }
+# The webhook subscription: every order event (created, routed, backordered, status changes).
+EVENT_TYPES = ["order.*"]
+
+
+def stock_for(n_orders: int) -> dict[tuple[str, str], int]:
+    return {key: int(n_orders * share) for key, share in SHARES.items()}
+
+
 SKUS = ["CHAOS-A", "CHAOS-B", "CHAOS-C"]
 
 
-def setup(receiver_url: str) -> dict:
+def setup(receiver_url: str, n_orders: str) -> dict:
     from django.utils import timezone
 
     from inventory.models import Node, NodeKind, Product
@@ -64,15 +74,16 @@ def setup(receiver_url: str) -> dict:
         ),
     }
     products = {sku: Product.objects.create(sku=sku, name=f"Chaos {sku}") for sku in SKUS}
+    stock = stock_for(int(n_orders))
     for node_code, node in nodes.items():
         levels = [
             InitialStock(product_id=products[sku].pk, on_hand=units, safety_stock=0)
-            for (code, sku), units in STOCK.items()
+            for (code, sku), units in stock.items()
             if code == node_code
         ]
         set_initial_stock(node_id=node.pk, levels=levels, actor=actor, reported_at=timezone.now())
-    sub = create_subscription(name="chaos receiver", url=receiver_url, event_types=["*"])
-    return {"key": key, "secret": sub.secret, "units": sum(STOCK.values())}
+    sub = create_subscription(name="chaos receiver", url=receiver_url, event_types=EVENT_TYPES)
+    return {"key": key, "secret": sub.secret, "units": sum(stock.values())}
 
 
 def report() -> dict:
@@ -113,7 +124,12 @@ def report() -> dict:
         ],
         "over_reserved_lines": [line for line in over_reserved_lines if line[2] > line[1]],
         "ledger_mismatches": len(find_ledger_mismatches()),
-        "events": [str(e) for e in Event.objects.values_list("event_id", flat=True)],
+        "events": [
+            str(e)
+            for e in Event.objects.filter(type__startswith="order.").values_list(
+                "event_id", flat=True
+            )
+        ],
         "deliveries": dict(
             WebhookDelivery.objects.values("status")
             .annotate(n=Count("id"))
