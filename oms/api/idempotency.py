@@ -11,21 +11,20 @@ work and the stored response commit together, so a crash can never leave an orde
 key marked done. A claim whose request died (process killed) frees itself after
 OMS_IDEMPOTENCY_LOCK_TIMEOUT.
 
-On PostgreSQL the request also holds a session advisory lock on its (client, key) while it
-runs (`key_lock`). A session ends with its process or its database (a gunicorn worker killed, a
-PostgreSQL restart), and its locks with it: a retry that gets the lock while the claim is still
-in progress knows the first request is dead, and takes the key over at once instead of
-answering 409 until the lock timeout (tests/chaos/test_faults.py: PostgreSQL restarted
-mid-load). A retry that cannot get the lock is answered from the key's row: the replay, 422, or
-409 idempotency_key_in_use.
+On PostgreSQL a claim also records the database session (backend pid) of the request that
+made it. A session ends with its process or its database (a gunicorn worker killed, PostgreSQL
+restarted), so a retry that finds the claim still in progress but its session gone knows the
+first request is dead, and takes the key over at once instead of answering 409 until the lock
+timeout (tests/chaos/test_faults.py: PostgreSQL restarted mid-load). The pid comes from the
+connection itself: the claim costs no extra statement.
 """
 
 import enum
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from collections.abc import Callable
+from contextlib import nullcontext, suppress
 from typing import Any
 
 from django.conf import settings
@@ -98,49 +97,15 @@ def run_idempotent(
     if not _VALID_KEY.match(key):
         raise InvalidIdempotencyKey()
     fingerprint = request_fingerprint(method, path, data)
-    with key_lock(client.pk, key) as held:
-        if held is False:  # another request holding this key is alive
-            record = _answer_while_held(client=client, key=key, fingerprint=fingerprint)
-            return _replay(record)
-        return _run_claimed(
-            client=client,
-            key=key,
-            method=method,
-            path=path,
-            fingerprint=fingerprint,
-            handler=handler,
-            lock_held=held is True,
-        )
-
-
-def _replay(record: IdempotencyKey) -> Response:
-    return Response(
-        record.response_body,
-        status=record.response_status,
-        headers={REPLAYED_HEADER: "true"},
-    )
-
-
-def _run_claimed(
-    *,
-    client: ApiClientLike,
-    key: str,
-    method: str,
-    path: str,
-    fingerprint: str,
-    handler: Callable[[], Response],
-    lock_held: bool,
-) -> Response:
     claim, record = _claim(
-        client=client,
-        key=key,
-        method=method,
-        path=path,
-        fingerprint=fingerprint,
-        lock_held=lock_held,
+        client=client, key=key, method=method, path=path, fingerprint=fingerprint
     )
     if claim is _Claim.REPLAY:
-        return _replay(record)
+        return Response(
+            record.response_body,
+            status=record.response_status,
+            headers={REPLAYED_HEADER: "true"},
+        )
     try:
         with transaction.atomic():
             response = handler()
@@ -164,49 +129,35 @@ def _run_claimed(
     return response
 
 
-@contextmanager
-def key_lock(client_pk: Any, key: str) -> Iterator[bool | None]:
-    """Hold PostgreSQL's session advisory lock on (client, key) for the block: yields True if
-    taken, False if another session holds it, None on a database without advisory locks (the
-    SQLite demo: the lock timeout alone decides)."""
+def _session_id() -> int | None:
+    """This connection's PostgreSQL backend pid (known to the client: no query), or None."""
     conn = transaction.get_connection()
     if conn.vendor != "postgresql":
-        yield None
-        return
-    digest = hashlib.sha256(f"oms-idempotency:{client_pk}:{key}".encode()).digest()
-    lock_id = int.from_bytes(digest[:8], "big", signed=True)
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
-        held = bool(cursor.fetchone()[0])
-    try:
-        yield held
-    finally:
-        if held:
-            # If the session died meanwhile, its lock went with it.
-            with suppress(*DATABASE_ERRORS), conn.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+        return None
+    conn.ensure_connection()
+    return int(conn.connection.info.backend_pid)
 
 
-def _answer_while_held(*, client: ApiClientLike, key: str, fingerprint: str) -> IdempotencyKey:
-    """Another live request holds the key: replay what it stored if it has finished, refuse a
-    different request, else 409 (retry later)."""
-    found = IdempotencyKey.objects.filter(api_client_id=client.pk, key=key).first()
-    if found is not None and found.expires_at > timezone.now():
-        if found.fingerprint != fingerprint:
-            raise IdempotencyKeyReused(key=key)
-        if found.status == IdempotencyKeyStatus.COMPLETED:
-            return found
-    raise IdempotencyKeyInUse(key)
+def _claimer_gone(record: IdempotencyKey) -> bool:
+    """Whether the database session that claimed the key has ended (so its request is dead).
+    Unknown (no session recorded, not PostgreSQL) counts as alive: the lock timeout decides."""
+    if record.claimed_by_session is None:
+        return False
+    own = _session_id()
+    if own is None:
+        return False
+    if own == record.claimed_by_session:
+        return True  # this very connection claimed it, so that request is over
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)",
+            [record.claimed_by_session],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def _claim(
-    *,
-    client: ApiClientLike,
-    key: str,
-    method: str,
-    path: str,
-    fingerprint: str,
-    lock_held: bool = False,
+    *, client: ApiClientLike, key: str, method: str, path: str, fingerprint: str
 ) -> tuple[_Claim, IdempotencyKey]:
     # Two passes at most: a key deleted between our failed INSERT and our SELECT (its first
     # request ended in a 5xx) is simply claimed again.
@@ -221,6 +172,7 @@ def _claim(
             fingerprint=fingerprint,
             status=IdempotencyKeyStatus.IN_PROGRESS,
             locked_until=lock_until,
+            claimed_by_session=_session_id(),
             created_at=now,
             expires_at=now + settings.OMS_IDEMPOTENCY_KEY_TTL,
         )
@@ -249,7 +201,6 @@ def _claim(
                 fingerprint=fingerprint,
                 now=now,
                 lock_until=lock_until,
-                lock_held=lock_held,
             )
     raise IdempotencyKeyInUse(key)
 
@@ -268,7 +219,6 @@ def _decide(
     fingerprint: str,
     now: Any,
     lock_until: Any,
-    lock_held: bool = False,
 ) -> tuple[_Claim, IdempotencyKey]:
     if record.expires_at <= now:
         # An expired key is a new key: start over in the same row.
@@ -278,12 +228,12 @@ def _decide(
         raise IdempotencyKeyReused(key=record.key)
     if record.status == IdempotencyKeyStatus.COMPLETED:
         return _Claim.REPLAY, record
-    if record.locked_until is not None and record.locked_until > now and not lock_held:
+    if record.locked_until is not None and record.locked_until > now and not _claimer_gone(record):
         raise IdempotencyKeyInUse(record.key)
-    # The first request died without finishing (its work rolled back): take the key over. We
-    # hold the key's session lock, so the session that claimed it has ended (key_lock).
+    # The first request died without finishing (its work rolled back): take the key over.
     record.locked_until = lock_until
-    record.save(update_fields=["locked_until"])
+    record.claimed_by_session = _session_id()
+    record.save(update_fields=["locked_until", "claimed_by_session"])
     return _Claim.NEW, record
 
 
@@ -291,6 +241,7 @@ def _reset(record: IdempotencyKey, *, method: str, path: str, fingerprint: str, 
     record.method, record.path, record.fingerprint = method, path, fingerprint
     record.status = IdempotencyKeyStatus.IN_PROGRESS
     record.locked_until = now + settings.OMS_IDEMPOTENCY_LOCK_TIMEOUT
+    record.claimed_by_session = _session_id()
     record.response_status, record.response_body = None, None
     record.created_at, record.expires_at = now, now + settings.OMS_IDEMPOTENCY_KEY_TTL
     record.save()
@@ -322,7 +273,7 @@ def _release_after_failure(record: IdempotencyKey) -> None:
         if transaction.get_connection().in_atomic_block:
             return  # a caller's transaction (a test): leave its connection alone
         transaction.get_connection().close()
-    with suppress(DATABASE_ERRORS):
+    with suppress(*DATABASE_ERRORS):
         _release(record)
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from oms.api.idempotency import key_lock, purge_expired_keys
+from oms.api.idempotency import purge_expired_keys
 from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
 from oms.events.models import Event
 from orders.models import Order
@@ -73,17 +73,19 @@ def test_same_key_with_a_different_body_is_422(web_api):
 
 
 @contextmanager
-def held_by_a_live_request(client_pk, key):
-    """Another session (a request still running, in its own thread and connection) holds the
-    key's lock for the block."""
+def a_live_session():
+    """Another database session that stays open for the block (a request still running, in
+    its own thread and connection); yields its backend pid."""
     ready, done = threading.Event(), threading.Event()
+    pid: list[int] = []
 
     def hold():
         try:
-            with key_lock(client_pk, key) as held:
-                assert held
-                ready.set()
-                done.wait(10)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid.append(cursor.fetchone()[0])
+            ready.set()
+            done.wait(10)
         finally:
             connection.close()
 
@@ -91,22 +93,25 @@ def held_by_a_live_request(client_pk, key):
     thread.start()
     assert ready.wait(10)
     try:
-        yield
+        yield pid[0]
     finally:
         done.set()
         thread.join()
 
 
 def test_a_request_while_the_first_still_runs_is_409(web_api):
-    # given: a claim held by a request that is still running (its session holds the key)
+    # given: a claim held by a request that is still running (its session is alive)
     post(web_api, order_body(), "key-1")
     record = IdempotencyKey.objects.get(key="key-1")
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyKeyStatus.IN_PROGRESS, locked_until=timezone.now() + timedelta(seconds=30)
-    )
 
-    # when
-    with held_by_a_live_request(record.api_client_id, "key-1"):
+    with a_live_session() as pid:
+        IdempotencyKey.objects.filter(pk=record.pk).update(
+            status=IdempotencyKeyStatus.IN_PROGRESS,
+            locked_until=timezone.now() + timedelta(seconds=30),
+            claimed_by_session=pid,
+        )
+
+        # when
         response = post(web_api, order_body(), "key-1")
 
     # then
@@ -114,28 +119,17 @@ def test_a_request_while_the_first_still_runs_is_409(web_api):
     assert response.json()["code"] == "idempotency_key_in_use"
 
 
-def test_a_finished_request_is_replayed_even_while_its_session_still_holds_the_key(web_api):
-    first = post(web_api, order_body(), "key-1")
-    record = IdempotencyKey.objects.get(key="key-1")
-
-    with held_by_a_live_request(record.api_client_id, "key-1"):
-        again = post(web_api, order_body(), "key-1")
-        other = post(web_api, order_body(external_id="W-other"), "key-1")
-
-    assert again.status_code == 201
-    assert again["Idempotent-Replayed"] == "true"
-    assert again.json()["number"] == first.json()["number"]
-    assert other.status_code == 422
-
-
 def test_a_claim_whose_session_died_is_taken_over_at_once(web_api):
     # given: a request claimed the key, then its process or the database died (a PostgreSQL
     # restart): the claim is in progress for 30 s more, but no session holds the key's lock
     post(web_api, order_body(external_id="first"), "key-1")
     record = IdempotencyKey.objects.get(key="key-1")
+    with a_live_session() as pid:
+        pass  # a session that has ended (its pid no longer in pg_stat_activity)
     IdempotencyKey.objects.filter(pk=record.pk).update(
         status=IdempotencyKeyStatus.IN_PROGRESS,
         locked_until=timezone.now() + timedelta(seconds=30),
+        claimed_by_session=pid,
         fingerprint=_fingerprint_of(order_body(external_id="retry")),
     )
 
