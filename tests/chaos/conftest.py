@@ -137,7 +137,8 @@ class Stack:
 
     def stop(self) -> None:
         if self._probe is not None and self._probe.poll() is None:
-            self._probe.stdin.close()  # type: ignore[union-attr]
+            if self._probe.stdin is not None:
+                self._probe.stdin.close()  # end of input: the probe exits
             self._probe.wait(timeout=10)
         for proc in reversed(self.processes):
             proc.kill9()  # nothing to keep: no graceful shutdown to wait for
