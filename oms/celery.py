@@ -43,10 +43,11 @@ app.conf.update(
     # A worker that loses the broker keeps reconnecting (never gives up and exits).
     broker_connection_max_retries=None,
     # Publishing (gunicorn's on-commit sends, beat) against a broker that is down or paused:
-    # three tries within about a second, then the caller decides (enqueue_on_commit logs it and
-    # the sweeper sends it again), rather than hanging a web request.
+    # three tries (the second reconnects a pooled connection that a Redis restart killed), then
+    # the caller decides (enqueue_on_commit logs it and the sweeper sends it again), rather than
+    # hanging a web request: at most about 10 s against a paused Redis (3 x the 3 s timeout).
     task_publish_retry_policy={
-        "max_retries": 3,
+        "max_retries": 2,
         "interval_start": 0,
         "interval_step": 0.2,
         "interval_max": 0.5,
@@ -58,7 +59,7 @@ app.conf.update(
     # the TCP connection and then never answers; without them a publish waits forever.
     broker_transport_options={
         "visibility_timeout": 3600,
-        "socket_timeout": 5,
+        "socket_timeout": 3,  # above the worker's 1 s BRPOP poll
         "socket_connect_timeout": 3,
     },
     beat_schedule={

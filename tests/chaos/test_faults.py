@@ -115,6 +115,9 @@ def _check_and_print(
         if load.failed_attempts
         else None,
         "time_to_recovery_s": round(settled_s, 1),
+        "max_wait_to_route_s": report["max_wait_to_route_s"],
+        "routed_by_sweeper": report["routed_by_sweeper"],
+        "max_wait_routed_by_sweeper_s": report["max_wait_routed_by_sweeper_s"],
         "events": len(report["events"]),
         "webhook_requests": stack.receiver.requests,
         "webhook_duplicates": stack.receiver.requests - stack.receiver.distinct(),

@@ -87,8 +87,9 @@ def setup(receiver_url: str, n_orders: str) -> dict:
 
 
 def report() -> dict:
-    from django.db.models import Count, Sum
+    from django.db.models import Count, Min, Sum
 
+    from fulfillment.models import RoutingDecision, RoutingTrigger
     from integrations.models import WebhookDelivery
     from inventory.models import Reservation, ReservationStatus, StockLevel
     from inventory.selectors import find_ledger_mismatches
@@ -96,6 +97,18 @@ def report() -> dict:
     from orders.models import Order, OrderLine
 
     orders = list(Order.objects.values("external_id", "number", "status"))
+    # how long orders waited to be routed, and how many the sweeper had to route (their
+    # message was lost): the sweeper's delay is what ADR 9 bounds
+    first_routing = list(
+        Order.objects.annotate(routed_at=Min("routing_decisions__created_at"))
+        .filter(routed_at__isnull=False)
+        .values_list("created_at", "routed_at")
+    )
+    by_sweeper = list(
+        RoutingDecision.objects.filter(trigger=RoutingTrigger.SWEEPER).values_list(
+            "order__created_at", "created_at"
+        )
+    )
     by_external = Counter(o["external_id"] for o in orders)
     levels = list(StockLevel.objects.values("id", "on_hand", "reserved", "available"))
     active = dict(
@@ -124,6 +137,13 @@ def report() -> dict:
         ],
         "over_reserved_lines": [line for line in over_reserved_lines if line[2] > line[1]],
         "ledger_mismatches": len(find_ledger_mismatches()),
+        "max_wait_to_route_s": round(
+            max(((r - c).total_seconds() for c, r in first_routing), default=0.0), 1
+        ),
+        "routed_by_sweeper": len(by_sweeper),
+        "max_wait_routed_by_sweeper_s": round(
+            max(((r - c).total_seconds() for c, r in by_sweeper), default=0.0), 1
+        ),
         "events": [
             str(e)
             for e in Event.objects.filter(type__startswith="order.").values_list(
