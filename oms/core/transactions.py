@@ -24,6 +24,26 @@ def require_atomic(what: str) -> None:
         raise RuntimeError(f"{what} must run inside transaction.atomic()")
 
 
+class _SendOnCommit:
+    """The on-commit callback of enqueue_on_commit: `task.delay(*args)`, with a broker error
+    logged instead of raised. Like functools.partial it shows `func` (the task's `delay`) and
+    `args`, so what was scheduled can be read (tests do)."""
+
+    def __init__(self, task: Any, args: tuple[Any, ...]) -> None:
+        self.func = task.delay
+        self.args = args
+        self.name = str(getattr(task, "name", task))
+
+    def __call__(self) -> None:
+        try:
+            self.func(*self.args)
+        except BROKER_ERRORS as exc:
+            logger.warning(
+                "task not sent: the broker is unavailable; the sweeper will send it again",
+                extra={"task": self.name, "task_args": list(self.args), "error": repr(exc)},
+            )
+
+
 def enqueue_on_commit(task: Any, *args: Any) -> None:
     """After commit, send `task` with `args` to the broker; if the broker cannot take it (down,
     restarting, paused past its socket timeout), log it and go on.
@@ -31,14 +51,4 @@ def enqueue_on_commit(task: Any, *args: Any) -> None:
     The work is already committed and its task is one the sweeper re-derives from the database
     (fulfillment/services/sweeper.py), so a lost message costs a short delay, whereas raising
     here would turn a committed request into an error for its caller (docs/adr/0009)."""
-
-    def send() -> None:
-        try:
-            task.delay(*args)
-        except BROKER_ERRORS as exc:
-            logger.warning(
-                "task not sent: the broker is unavailable; the sweeper will send it again",
-                extra={"task": task.name, "task_args": list(args), "error": repr(exc)},
-            )
-
-    transaction.on_commit(send)
+    transaction.on_commit(_SendOnCommit(task, args))
