@@ -11,14 +11,12 @@ the same transaction:
   products available (their subject, `NodeStockChange`, names them): on commit, let backordered
   lines of those products try the new stock.
 
-Scheduling on commit can be lost with its process; the sweeper (fulfillment/services/sweeper.py)
-re-derives every one of these from the database.
+Scheduling on commit can be lost with its process or its broker (a message the broker cannot take
+is logged, not raised: oms.core.transactions.enqueue_on_commit); the sweeper
+(fulfillment/services/sweeper.py) re-derives every one of these from the database.
 """
 
-from functools import partial
 from typing import Any
-
-from django.db import transaction
 
 from fulfillment.models import RoutingTrigger
 from fulfillment.services.cancellation import take_cancelled_line_off
@@ -29,6 +27,7 @@ from inventory.events import (
     INVENTORY_STOCK_INITIALIZED,
     NodeStockChange,
 )
+from oms.core.transactions import enqueue_on_commit
 from oms.events.handlers import actor_of, on_event
 from oms.events.models import Event
 from orders.events import ORDER_CREATED, ORDER_HOLD_RELEASED, ORDER_LINE_CANCELLED
@@ -38,15 +37,13 @@ from orders.events import ORDER_CREATED, ORDER_HOLD_RELEASED, ORDER_LINE_CANCELL
 def order_created(event: Event, order: Any) -> None:
     # The task's default trigger is `capture`: the one message per order on the hot path
     # carries just the id.
-    transaction.on_commit(partial(orchestrate_order_task.delay, order.pk))
+    enqueue_on_commit(orchestrate_order_task, order.pk)
 
 
 @on_event(ORDER_HOLD_RELEASED)
 def hold_released(event: Event, order: Any) -> None:
     if event.payload["active_holds_remaining"] == 0:
-        transaction.on_commit(
-            partial(orchestrate_order_task.delay, order.pk, RoutingTrigger.HOLD_RELEASED.value)
-        )
+        enqueue_on_commit(orchestrate_order_task, order.pk, RoutingTrigger.HOLD_RELEASED.value)
 
 
 @on_event(ORDER_LINE_CANCELLED)
@@ -58,4 +55,4 @@ def line_cancelled(event: Event, line: Any) -> None:
 def restocked(event: Event, change: NodeStockChange) -> None:
     if change.restocked_product_ids:
         product_ids = sorted(set(change.restocked_product_ids))
-        transaction.on_commit(partial(allocate_backorders_task.delay, product_ids))
+        enqueue_on_commit(allocate_backorders_task, product_ids)

@@ -19,6 +19,11 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+# A persistent connection is checked before its first query of each request or task: after a
+# database restart the first request then reconnects instead of failing on a dead socket.
+DATABASES["default"].setdefault(
+    "CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default: a single-process demo. IMMEDIATE transactions make SQLite take its
     # write lock at BEGIN, so two requests never both read-then-write and deadlock.
@@ -251,6 +256,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELE
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
+# Work whose task message was lost (a worker killed, the broker restarted) is sent again by the
+# sweeper (fulfillment/services/sweeper.py, every 10 s) once it is this old: orchestration and
+# release of an order. docs/adr/0009-sweeper-grace.md.
+OMS_SWEEP_GRACE_SECONDS = env.int("OMS_SWEEP_GRACE_SECONDS", default=15)
+
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["oms.api.authentication.ApiKeyAuthentication"],
@@ -391,7 +401,13 @@ REST_FRAMEWORK["NUM_PROXIES"] = OMS_NUM_PROXIES
 # together; memory of the one process otherwise (the embedded demo).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A paused or unreachable Redis must not hang requests: give up within a second
+            # (the rate throttle then lets the call through: oms/api/throttling.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -3,20 +3,27 @@
 Each kind of work has a grace period long enough that a healthy system has already done it
 (on-commit tasks run within seconds), so the sweeper only re-sends what was really lost. The
 re-sent tasks are idempotent, so a false positive costs one no-op task.
+
+Orchestration and release wait OMS_SWEEP_GRACE_SECONDS (15 s); the sweep runs every 10 s
+(oms/celery.py), so an order whose message was lost (a worker killed, the broker restarted) is
+moving again within 25 s. A re-send of the same item is not repeated for RESEND_COOLDOWN
+(fulfillment/tasks.py), so a backlog or a node that is down does not multiply messages
+(docs/adr/0009-sweeper-grace.md).
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus, RoutingDecision
 from inventory.models import StockLevel
 from orders.models import Hold, HoldStatus, LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
 
-GRACE = timedelta(minutes=2)
+GRACE = timedelta(seconds=settings.OMS_SWEEP_GRACE_SECONDS)
 PAYMENT_GRACE = timedelta(minutes=5)
-BATCH = 500  # per kind per sweep (one minute apart): a backlog drains in minutes, not at once
+BATCH = 500  # per kind per sweep (10 s apart): a backlog drains in minutes, not at once
 
 
 @dataclass
