@@ -6,6 +6,7 @@ from fulfillment.models import RoutingTrigger
 from fulfillment.services.backorders import BATCH, allocate_backorders
 from fulfillment.services.feedback import expire_pickup
 from fulfillment.services.fulfillment_orders import release_fulfillment
+from fulfillment.services.node_requests import send_node_request
 from fulfillment.services.orchestration import orchestrate_order
 from fulfillment.services.payment_capture import capture_shipped_payment
 from fulfillment.services.simulation import run_wms_step
@@ -14,6 +15,7 @@ from fulfillment.x12.inbox import INBOX_SETTLE_SECONDS, import_x12_inbox
 from oms.core.actors import Actor
 from orders.models import Order
 from orders.payments import PaymentUnavailable
+from orders.services.payments import void_cancelled_order_payment
 
 SWEEPER = Actor.system("sweeper")
 
@@ -48,6 +50,33 @@ def release_fulfillment_task(fulfillment_id: int) -> None:
 )
 def capture_shipped_payment_task(order_id: int) -> None:
     capture_shipped_payment(order_id=order_id)
+
+
+@shared_task(
+    name="fulfillment.tasks.void_cancelled_payment_task",
+    autoretry_for=(PaymentUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def void_cancelled_payment_task(order_id: int) -> None:
+    tx = void_cancelled_order_payment(order_id=order_id)
+    if tx is not None and tx.status == "pending":
+        raise PaymentUnavailable(f"void of order {order_id} has no answer yet")
+
+
+@shared_task(
+    name="fulfillment.tasks.send_node_request_task",
+    autoretry_for=(ConnectorUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def send_node_request_task(request_id: int) -> None:
+    try:
+        send_node_request(request_id=request_id)
+    except ConnectorRefused:
+        return  # terminal: kept on the request (last_error) for a person to look at
 
 
 @shared_task(name="fulfillment.tasks.allocate_backorders_task")
