@@ -89,7 +89,10 @@ def test_cancel_before_release_takes_effect_at_once_and_voids(worker, web_api, n
     assert replay.headers["Idempotent-Replayed"] == "true"
     wait_until(lambda: order(web_api, number)["payment"]["status"] == "voided", what="void")
     [cancelled] = payload_of(web_api, number, "order.cancelled")
-    assert (cancelled["reason"], cancelled["actor"]) == ("customer changed their mind", "storefront")
+    assert (cancelled["reason"], cancelled["actor"]) == (
+        "customer changed their mind",
+        "storefront",
+    )
     assert stock(nodes["east"], "TEE") == (10, 0)
     assert ledger(number) == []
     assert money(number) == [("void", "20.00", "succeeded")]
@@ -178,7 +181,9 @@ def test_partial_cancel_of_1_of_3_units_capture_charges_2(worker, web_api, trans
 
     # then
     assert response.status_code == 202, response.json()
-    assert open_request["lines"] == [{"line_id": fo["lines"][0]["line_id"], "sku": "TEE", "quantity": 1}]
+    assert open_request["lines"] == [
+        {"line_id": fo["lines"][0]["line_id"], "sku": "TEE", "quantity": 1}
+    ]
     assert confirm.status_code == 200, confirm.json()
     assert confirm.json()["open_requests"] == []
     wait_until(lambda: order(web_api, number)["payment"]["status"] == "paid", what="capture")
