@@ -65,7 +65,7 @@ def change_order(
         if "service_level" in changes and started:
             raise TransitionRefused(
                 OrderErrorCode.NOT_CHANGEABLE,
-                f"{order.number} is already at a node; its service level can no longer change.",
+                "The order is already at a node; its service level can no longer change.",
                 field="service_level",
             )
         requested_changes: dict[str, Any] = {}
@@ -74,7 +74,7 @@ def change_order(
             if not at_node:
                 raise TransitionRefused(
                     OrderErrorCode.NOT_CHANGEABLE,
-                    f"{order.number} has shipped; its address can no longer change.",
+                    "The order has shipped; its address can no longer change.",
                     field="shipping_address",
                 )
             new_address = changes["shipping_address"]["to"]

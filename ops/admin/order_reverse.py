@@ -128,7 +128,7 @@ def cancel_message(outcome: CancelOutcome) -> str:
             f"{plural(request['units'], 'unit')} asked back from {request['node']} "
             f"(request #{request['request']}); the node answers"
         )
-    status = f" The order is {outcome.status.replace('_', ' ')}." if outcome.status else ""
+    status = f" Order status: {outcome.status.replace('_', ' ')}." if outcome.status else ""
     return f"{outcome.order}: {'; '.join(parts)}.{status}"
 
 
