@@ -8,6 +8,7 @@ from fulfillment.services.feedback import expire_pickup
 from fulfillment.services.fulfillment_orders import release_fulfillment
 from fulfillment.services.node_requests import send_node_request
 from fulfillment.services.orchestration import orchestrate_order
+from fulfillment.services.order_cancellation import cancel_unpaid_order
 from fulfillment.services.payment_capture import capture_shipped_payment
 from fulfillment.services.simulation import run_wms_step
 from fulfillment.services.sweeper import find_due_work
@@ -106,6 +107,12 @@ def sweep_due_work_task() -> dict[str, int]:
         expire_pickup(fulfillment_id=fulfillment_id, actor=SWEEPER)
     for order_id in due.capture:
         capture_shipped_payment_task.delay(order_id)
+    for order_id in due.void:
+        void_cancelled_payment_task.delay(order_id)
+    for request_id in due.node_requests:
+        send_node_request_task.delay(request_id)
+    for order_id in due.unpaid:
+        cancel_unpaid_order(order_id=order_id)
     return {kind: len(ids) for kind, ids in vars(due).items()}
 
 

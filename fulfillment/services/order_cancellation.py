@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from fulfillment.models import (
@@ -35,7 +36,7 @@ from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput, NotFound, TransitionRefused
 from orders.exceptions import OrderErrorCode
 from orders.locks import lock_order
-from orders.models import LineStatus, Order, OrderLine, OrderStatus
+from orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
 from orders.services.cancellation import Release, cancel_order_line, line_units
 
 
@@ -113,6 +114,27 @@ def cancel_line_units(
         order.refresh_from_db(fields=["status"])
         outcome.status = order.status
     return outcome
+
+
+UNPAID = Actor.system("unpaid orders")
+
+
+def cancel_unpaid_order(*, order_id: int) -> CancelOutcome | None:
+    """The system's cancel of an order whose payment failed and was never fixed (the sweeper
+    finds them after OMS_UNPAID_ORDER_CANCEL_HOURS). None when it was paid or closed meanwhile
+    or nothing is left to cancel."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None or order.payment_status != PaymentStatus.FAILED:
+        return None
+    hours = settings.OMS_UNPAID_ORDER_CANCEL_HOURS
+    try:
+        return cancel_order(
+            order_id=order_id, actor=UNPAID, reason=f"payment failed and not fixed in {hours} h"
+        )
+    except TransitionRefused as exc:
+        if exc.code == OrderErrorCode.NOT_CANCELLABLE:
+            return None
+        raise
 
 
 # --- planning ---------------------------------------------------------------------------------

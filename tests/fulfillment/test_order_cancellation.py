@@ -2,10 +2,12 @@
 admin's one way in): at once before release, by a node request after, never what shipped;
 exact stock, ledger, events and webhooks."""
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus, NodeRequest
 from fulfillment.services.feedback import accept_fulfillment
@@ -15,6 +17,8 @@ from fulfillment.services.order_cancellation import cancel_line_units, cancel_or
 from fulfillment.services.order_changes import change_order
 from fulfillment.services.routing import route_order
 from fulfillment.services.shipping import Package, ship_fulfillment
+from fulfillment.services.sweeper import find_due_work
+from fulfillment.tasks import sweep_due_work_task
 from integrations.models import WebhookDelivery
 from inventory.models import InventoryMovement, StockLevel
 from inventory.selectors import find_ledger_mismatches
@@ -23,8 +27,10 @@ from oms.core.errors import DomainError
 from oms.events.models import Event
 from oms.events.outbound import outbound_payload
 from orders.models import HoldKind, LineStatus, OrderLine, OrderStatus
+from orders.payments import script_simulated_payment
 from orders.services.changes import ChangeRequest
 from orders.services.holds import place_hold
+from orders.services.payments import authorize_payment
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import captured_order
 from webhooks import ssrf
@@ -51,9 +57,9 @@ def dc(db):
     return dc
 
 
-def _routed(quantity=3, *, hold=True):
+def _routed(quantity=3, *, hold=True, external_id="EXT-1"):
     """An order for `quantity` TEE routed to dc-east; held, so its fulfillment order waits."""
-    order = captured_order(skus=["TEE"], quantity=quantity)
+    order = captured_order(skus=["TEE"], quantity=quantity, external_id=external_id)
     if hold:
         place_hold(order_id=order.pk, kind=HoldKind.MANUAL, reason="check", actor=CS)
     with transaction.atomic():
@@ -273,3 +279,24 @@ def test_the_new_events_go_out_as_webhooks(dc, monkeypatch):
         "customer-service",
     )
     assert sent["order.line_cancelled"]["quantity"] == 2
+
+
+def test_the_sweeper_cancels_an_order_whose_payment_failed_long_ago(dc, settings, monkeypatch):
+    settings.OMS_UNPAID_ORDER_CANCEL_HOURS = 48
+    unpaid, _ = _routed(2)
+    paid, _ = _routed(1, external_id="EXT-2")
+    script_simulated_payment(order_number=unpaid.number, kind="authorize", outcome="decline")
+    authorize_payment(order_id=unpaid.pk, amount=unpaid.grand_total, actor=CS, idempotency_key="a")
+    later = timezone.now() + timedelta(hours=49)
+
+    too_early = find_due_work(now=timezone.now()).unpaid
+    monkeypatch.setattr("fulfillment.tasks.timezone.now", lambda: later)
+    sweep_due_work_task()
+
+    unpaid.refresh_from_db()
+    paid.refresh_from_db()
+    assert (too_early, unpaid.status, paid.status) == ([], "cancelled", "allocated")
+    [cancelled] = payloads(unpaid, "order.cancelled")
+    assert cancelled["reason"] == "payment failed and not fixed in 48 h"
+    assert cancelled["actor"] == "unpaid orders"
+    assert stock() == (10, 1)
