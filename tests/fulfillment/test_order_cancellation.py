@@ -300,3 +300,14 @@ def test_the_sweeper_cancels_an_order_whose_payment_failed_long_ago(dc, settings
     assert cancelled["reason"] == "payment failed and not fixed in 48 h"
     assert cancelled["actor"] == "unpaid orders"
     assert stock() == (10, 1)
+
+
+def test_units_cancelled_before_routing_are_never_reserved(dc):
+    order = captured_order(skus=["TEE"], quantity=3)
+    cancel_line_units(order_id=order.pk, line_number=1, quantity=1, actor=CS, reason="two")
+
+    with transaction.atomic():
+        route_order(order_id=order.pk, actor=CS, trigger="capture")
+
+    assert stock() == (10, 2)
+    assert ledger(order) == [("reservation", 0, 2)]
