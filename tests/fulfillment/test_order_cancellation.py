@@ -12,7 +12,11 @@ from django.utils import timezone
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus, NodeRequest
 from fulfillment.services.feedback import accept_fulfillment
 from fulfillment.services.fulfillment_orders import create_fulfillment_orders, release_fulfillment
-from fulfillment.services.node_requests import confirm_node_request, refuse_node_request
+from fulfillment.services.node_requests import (
+    confirm_node_request,
+    refuse_node_request,
+    send_node_request,
+)
 from fulfillment.services.order_cancellation import cancel_line_units, cancel_order
 from fulfillment.services.order_changes import change_order
 from fulfillment.services.routing import route_order
@@ -311,3 +315,23 @@ def test_units_cancelled_before_routing_are_never_reserved(dc):
 
     assert stock() == (10, 2)
     assert ledger(order) == [("reservation", 0, 2)]
+
+
+def test_a_file_node_gets_a_940_cancel_for_the_units_asked_back(dc, settings, tmp_path):
+    settings.OMS_X12_OUTBOX_DIR = str(tmp_path)
+    dc.connector = "x12_file"
+    dc.save(update_fields=["connector"])
+    order, fo = _at_node(3)
+    with mock.patch("fulfillment.tasks.send_node_request_task.delay"):
+        outcome = cancel_line_units(
+            order_id=order.pk, line_number=1, quantity=2, actor=CS, reason="two fewer"
+        )
+    request_id = outcome.requested[0]["request"]
+
+    assert send_node_request(request_id=request_id) == "sent"
+    assert send_node_request(request_id=request_id) == "not_due"
+
+    text = (tmp_path / "dc-east" / f"{fo.number}-cancel-{request_id}.edi").read_text()
+    assert f"W05*F*{fo.number}*{order.number}~" in text
+    assert "W01*2*EA**SK*TEE" in text
+    assert NodeRequest.objects.get(pk=request_id).sent_at is not None
