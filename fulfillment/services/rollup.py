@@ -146,6 +146,11 @@ def _cancel_when_nothing_is_left(
     last_event: Event | None,
 ) -> list[tuple[str, str]]:
     """Every line is cancelled: so is the order, once (Order.cancel), with who and why."""
+    if Order.objects.filter(pk=order.pk, status=OrderStatus.CANCELLED).exists():
+        # Cancelled in this transaction through another instance of the row (a nested service
+        # call): bring this one up to date and record nothing twice.
+        order.refresh_from_db(fields=["status", "cancelled_at", "cancel_reason"])
+        return []
     if not can_proceed(order.cancel):
         return []
     before = order.status

@@ -335,3 +335,21 @@ def test_a_file_node_gets_a_940_cancel_for_the_units_asked_back(dc, settings, tm
     assert f"W05*F*{fo.number}*{order.number}~" in text
     assert "W01*2*EA**SK*TEE" in text
     assert NodeRequest.objects.get(pk=request_id).sent_at is not None
+
+
+def test_a_node_confirming_the_whole_order_cancels_it_once(dc):
+    order, fo = _at_node(2)
+    with mock.patch("fulfillment.tasks.send_node_request_task.delay"):
+        outcome = cancel_order(order_id=order.pk, actor=CS, reason="changed mind")
+
+    confirm_node_request(
+        fulfillment_id=fo.pk, request_id=outcome.requested[0]["request"], actor=NODE
+    )
+
+    order.refresh_from_db()
+    fo.refresh_from_db()
+    assert (order.status, fo.status) == (OrderStatus.CANCELLED, FulfillmentStatus.CANCELLED)
+    assert types(order).count("order.cancelled") == 1
+    [cancelled] = payloads(order, "order.cancelled")
+    assert (cancelled["reason"], cancelled["actor"]) == ("changed mind", "customer-service")
+    assert stock() == (10, 0)

@@ -118,6 +118,7 @@ def test_cancel_after_release_is_confirmed_by_the_node_and_voids(worker, web_api
     types = events(web_api, number)
     assert types.index("order.cancel_requested") < types.index("order.line_cancelled")
     assert types.index("fulfillment.cancelled") < types.index("order.cancelled")
+    assert (types.count("order.cancelled"), types.count("order.payment_voided")) == (1, 1)
     [line_cancelled] = payload_of(web_api, number, "order.line_cancelled")
     assert (line_cancelled["quantity"], line_cancelled["actor"]) == (2, "storefront")
     assert stock(dc, "TEE") == (10, 0)
