@@ -49,7 +49,7 @@ def _accepted_at_node() -> Order:
 def _shot(b: Browser, step: str) -> None:
     """The 1440x900 viewport as a person sees it (the page is long: timeline, routing)."""
     path = b.shots / f"{len(b.taken) + 1:02d}-{step}.png"
-    b.page.screenshot(path=str(path))
+    b.page.screenshot(path=str(path), timeout=60_000, animations="disabled")
     b.taken.append(path)
 
 
