@@ -21,6 +21,7 @@ from demo.channels import upsert_channels
 from demo.migration import create_sample_import_jobs
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
+from demo.reverse import place_reverse_demo_orders
 from demo.routing import ensure_default_rule_set
 from demo.shopify import connect_demo_shopify
 from demo.stock import create_missing_stock
@@ -42,6 +43,7 @@ class DemoData:
     api_key: IssuedKey
     orders_placed: int = 0
     shopify_order: str = ""
+    reverse_orders_placed: int = 0
 
     @property
     def nodes(self) -> int:
@@ -62,6 +64,7 @@ def seed_demo() -> DemoData:
     placed = place_demo_orders()
     beanies = [s.sku for s in specs if "-BEANIE-" in s.sku][:3]
     shopify = connect_demo_shopify(beanies)
+    reverse_placed = place_reverse_demo_orders()
     api_key = reissue_demo_key()
     create_sample_import_jobs()
     result = DemoData(
@@ -77,6 +80,7 @@ def seed_demo() -> DemoData:
         api_key=api_key,
         orders_placed=placed,
         shopify_order=shopify,
+        reverse_orders_placed=reverse_placed,
     )
     logger.info(
         "Demo data seeded: %d channels, %d nodes, %d products, %d stock levels; api client %s",

@@ -18,7 +18,6 @@ a dead call again with `retry_call()` (the admin's "Send again" action) after fi
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +30,7 @@ from channels.http import Client
 from channels.models import ChannelConnection, OutboundCall, OutboundStatus
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, NotFound
+from oms.core.transactions import enqueue_on_commit
 from oms.events.models import Event
 from oms.events.services import record_event
 from orders.models import Order
@@ -71,7 +71,7 @@ def _send_on_commit(call_id: int) -> None:
     # Seam: channels.tasks imports this module, so the task is imported where used.
     from channels.tasks import send_call_task  # noqa: PLC0415
 
-    transaction.on_commit(partial(send_call_task.delay, call_id))
+    enqueue_on_commit(send_call_task, call_id)
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,19 @@ def test_seed_demo_connects_a_shopify_channel_with_its_documented_order_once():
     )
     assert f"captured {order.number}" in first
     assert f"duplicate {order.number}" in second
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_a_cancelled_order_and_a_partial_cancel():
+    seed()
+    seed()
+
+    reverse = Order.objects.filter(external_id__startswith="REV-DEMO-").order_by("external_id")
+    cancelled, partial = reverse
+    line = partial.lines.get()
+    assert reverse.count() == 2
+    assert (cancelled.status, cancelled.cancel_reason) == (
+        "cancelled",
+        "customer called: ordered the wrong size",
+    )
+    assert (line.quantity, line.cancelled_quantity) == (3, 1)
