@@ -19,7 +19,7 @@ class OmsTask(Task):
     dropped mid-query) is retried with backoff instead of failing: a failed task is acked and
     gone, and its work would wait for the sweeper. 1, 2, 4, 8, 16, then every 30 s (with
     jitter) for 12 tries: a database down for up to about 4 minutes loses no task. Tasks that
-    set their own `autoretry_for` list these errors too (fulfillment/tasks.py, orders/tasks.py).
+    set their own `autoretry_for` list these errors too (fulfillment/tasks.py).
     Every task is idempotent, so a retry after a commit whose answer was lost is harmless."""
 
     autoretry_for = DATABASE_ERRORS
