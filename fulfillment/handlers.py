@@ -7,7 +7,8 @@ the same transaction:
 - `order.hold_released` with no active hold left: orchestrate on commit;
 - `order.line_cancelled`: take the line off fulfillment orders pending release, or refuse a
   line already at a node (fulfillment/services/cancellation.py);
-- `inventory.stock_initialized`, `inventory.snapshot_applied`, `inventory.adjusted` that made
+- `inventory.stock_initialized`, `inventory.snapshot_applied`, `inventory.adjusted`,
+  `inventory.return_restocked` that made
   products available (their subject, `NodeStockChange`, names them): on commit, let backordered
   lines of those products try the new stock.
 
@@ -25,6 +26,7 @@ from fulfillment.services.cancellation import take_cancelled_line_off
 from fulfillment.tasks import allocate_backorders_task, orchestrate_order_task
 from inventory.events import (
     INVENTORY_ADJUSTED,
+    INVENTORY_RETURN_RESTOCKED,
     INVENTORY_SNAPSHOT_APPLIED,
     INVENTORY_STOCK_INITIALIZED,
     NodeStockChange,
@@ -54,7 +56,12 @@ def line_cancelled(event: Event, line: Any) -> None:
     take_cancelled_line_off(line=line, actor=actor_of(event), cause=event)
 
 
-@on_event(INVENTORY_STOCK_INITIALIZED, INVENTORY_SNAPSHOT_APPLIED, INVENTORY_ADJUSTED)
+@on_event(
+    INVENTORY_STOCK_INITIALIZED,
+    INVENTORY_SNAPSHOT_APPLIED,
+    INVENTORY_ADJUSTED,
+    INVENTORY_RETURN_RESTOCKED,
+)
 def restocked(event: Event, change: NodeStockChange) -> None:
     if change.restocked_product_ids:
         product_ids = sorted(set(change.restocked_product_ids))

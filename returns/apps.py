@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class ReturnsConfig(AppConfig):
     name = "returns"
     verbose_name = "Returns"
+
+    def ready(self) -> None:
+        from returns import (
+            events,  # noqa: F401, PLC0415 - registers the event types
+            handlers,  # noqa: F401, PLC0415 - returns from carriers and refused cancellations
+        )
