@@ -1,0 +1,151 @@
+"""Return API views: authenticate (a channel's key), scope, validate, call one service,
+render. Every POST takes an Idempotency-Key (oms/api/idempotency.py)."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oms.api.errors import ERROR_SCHEMA
+from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from oms.api.idempotency import run_idempotent
+from oms.api.permissions import IsChannelClient, client_of
+from oms.core.actors import Actor
+from orders.api.views import IDEMPOTENCY_PARAMETER
+from orders.selectors import get_order_for_client
+from returns.api.serializers import (
+    RefundOutputSerializer,
+    ReturnCancelInputSerializer,
+    ReturnCreateInputSerializer,
+    ReturnOutputSerializer,
+)
+from returns.models import ExchangeKind, ReturnSource
+from returns.selectors import get_return_for_client, returns_of_order
+from returns.services.requests import ReturnRequest, cancel_return, request_return
+
+
+def _idempotent(request: Request, handler: Any) -> Response:
+    return run_idempotent(
+        client=client_of(request),
+        key=request.headers.get(IDEMPOTENCY_HEADER),
+        method=request.method or "POST",
+        path=request.path,
+        data=request.data,
+        handler=handler,
+    )
+
+
+class OrderReturnsView(APIView):
+    permission_classes = [IsChannelClient]
+
+    @extend_schema(
+        summary="The order's returns",
+        tags=["returns"],
+        responses={200: ReturnOutputSerializer(many=True), 404: OpenApiResponse(ERROR_SCHEMA)},
+    )
+    def get(self, request: Request, number: str) -> Response:
+        order = get_order_for_client(client_of(request), number)
+        return Response(ReturnOutputSerializer(returns_of_order(order.pk), many=True).data)
+
+    @extend_schema(
+        summary="Open a return (RMA)",
+        description="Checked against the channel's return policy; authorized at once when it "
+        "passes. Refusals: 400 `validation_failed` (unknown line, `quantity_exceeds_returnable`, "
+        "`line_not_shipped`), 422 `return_window_closed` or `sku_not_returnable` with the "
+        "dates and policy version in `detail`.",
+        tags=["returns"],
+        request=ReturnCreateInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: ReturnOutputSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="Invalid input (see errors[])"),
+            404: OpenApiResponse(ERROR_SCHEMA),
+            409: OpenApiResponse(ERROR_SCHEMA, description="idempotency_key_in_use"),
+            422: OpenApiResponse(
+                ERROR_SCHEMA,
+                description="return_window_closed, sku_not_returnable, idempotency_key_reused",
+            ),
+        },
+    )
+    def post(self, request: Request, number: str) -> Response:
+        client = client_of(request)
+
+        def create() -> Response:
+            order = get_order_for_client(client, number)
+            data = ReturnCreateInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            rma = request_return(
+                order_id=order.pk,
+                request=ReturnRequest(
+                    lines=data.requested_lines(),
+                    source=ReturnSource.API,
+                    exchange_kind=data.validated_data["exchange"] or ExchangeKind.NONE,
+                    customer_note=data.validated_data["note"],
+                    return_node_code=data.validated_data["return_node"],
+                    authorize=True,
+                ),
+                actor=Actor.for_api_client(client),
+            )
+            rma = get_return_for_client(client, rma.number)
+            return Response(ReturnOutputSerializer(rma).data, status=status.HTTP_201_CREATED)
+
+        return _idempotent(request, create)
+
+
+class ReturnDetailView(APIView):
+    permission_classes = [IsChannelClient]
+
+    @extend_schema(
+        summary="Get one return",
+        tags=["returns"],
+        responses={200: ReturnOutputSerializer, 404: OpenApiResponse(ERROR_SCHEMA)},
+    )
+    def get(self, request: Request, rma: str) -> Response:
+        return Response(ReturnOutputSerializer(get_return_for_client(client_of(request), rma)).data)
+
+
+class ReturnCancelView(APIView):
+    permission_classes = [IsChannelClient]
+
+    @extend_schema(
+        summary="Withdraw a return before it comes back",
+        tags=["returns"],
+        request=ReturnCancelInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            200: ReturnOutputSerializer,
+            404: OpenApiResponse(ERROR_SCHEMA),
+            409: OpenApiResponse(ERROR_SCHEMA, description="return_transition_refused"),
+        },
+    )
+    def post(self, request: Request, rma: str) -> Response:
+        client = client_of(request)
+
+        def cancel() -> Response:
+            found = get_return_for_client(client, rma)
+            data = ReturnCancelInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            cancel_return(
+                return_id=found.pk,
+                reason=data.validated_data["reason"],
+                actor=Actor.for_api_client(client),
+            )
+            return Response(ReturnOutputSerializer(get_return_for_client(client, rma)).data)
+
+        return _idempotent(request, cancel)
+
+
+class ReturnRefundsView(APIView):
+    permission_classes = [IsChannelClient]
+
+    @extend_schema(
+        summary="The return's refunds",
+        tags=["returns"],
+        responses={200: RefundOutputSerializer(many=True), 404: OpenApiResponse(ERROR_SCHEMA)},
+    )
+    def get(self, request: Request, rma: str) -> Response:
+        found = get_return_for_client(client_of(request), rma)
+        return Response(RefundOutputSerializer(found.refunds.all(), many=True).data)
