@@ -279,6 +279,9 @@ SPECTACULAR_SETTINGS = {
         "LineStatusEnum": "orders.models.LineStatus",
         "HoldStatusEnum": "orders.models.HoldStatus",
         "PaymentStatusEnum": "orders.models.PaymentStatus",
+        "ReturnConditionEnum": "returns.models.Condition",
+        "RefundKindEnum": "returns.models.RefundKind",
+        "HoldKindEnum": "orders.models.HoldKind",
     },
 }
 

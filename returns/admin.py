@@ -129,7 +129,7 @@ class ServiceCreateAdmin(ReadOnlyAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except _FormRefused as refused:  # rolled back; render the form again with the reason
-            request._returns_refusal = refused.detail  # type: ignore[attr-defined]
+            setattr(request, "_returns_refusal", refused.detail)  # noqa: B010 - our own attribute
             return super().changeform_view(request, object_id, form_url, extra_context)
 
 
@@ -149,7 +149,9 @@ class ReceiveForm(BaseDialogForm):
         super().__init__(*args, **kwargs)
         rma = _staff_return_or_404(self.object_id)
         nodes = Node.objects.filter(can_accept_returns=True, is_active=True).order_by("name")
-        self.fields["node"].queryset = nodes  # type: ignore[attr-defined]
+        node_field = self.fields["node"]
+        if isinstance(node_field, forms.ModelChoiceField):
+            node_field.queryset = nodes
         self.fields["node"].initial = rma.return_node_id
         for line in _lines(rma):
             ol = line.order_line

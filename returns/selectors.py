@@ -33,6 +33,8 @@ def _with_details(returns: QuerySet[Return]) -> QuerySet[Return]:
 
 
 def returns_visible_to_client(client: ApiClientLike) -> QuerySet[Return]:
+    if client.channel_id is None:  # a node's key: no channel, no returns
+        return Return.objects.none()
     return _with_details(Return.objects.filter(order__channel_id=client.channel_id))
 
 
