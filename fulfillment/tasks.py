@@ -7,12 +7,13 @@ from fulfillment.services.backorders import BATCH, allocate_backorders
 from fulfillment.services.feedback import expire_pickup
 from fulfillment.services.fulfillment_orders import release_fulfillment
 from fulfillment.services.orchestration import orchestrate_order
+from fulfillment.services.payment_capture import capture_shipped_payment
 from fulfillment.services.simulation import run_wms_step
 from fulfillment.services.sweeper import find_due_work
 from fulfillment.x12.inbox import INBOX_SETTLE_SECONDS, import_x12_inbox
 from oms.core.actors import Actor
 from orders.models import Order
-from orders.tasks import capture_payment_task
+from orders.payments import PaymentUnavailable
 
 SWEEPER = Actor.system("sweeper")
 
@@ -36,6 +37,17 @@ def release_fulfillment_task(fulfillment_id: int) -> None:
         release_fulfillment(fulfillment_id=fulfillment_id)
     except ConnectorRefused:
         return  # terminal: recorded on the fulfillment order for a person to look at
+
+
+@shared_task(
+    name="fulfillment.tasks.capture_shipped_payment_task",
+    autoretry_for=(PaymentUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def capture_shipped_payment_task(order_id: int) -> None:
+    capture_shipped_payment(order_id=order_id)
 
 
 @shared_task(name="fulfillment.tasks.allocate_backorders_task")
@@ -64,7 +76,7 @@ def sweep_due_work_task() -> dict[str, int]:
     for fulfillment_id in due.expire:
         expire_pickup(fulfillment_id=fulfillment_id, actor=SWEEPER)
     for order_id in due.capture:
-        capture_payment_task.delay(order_id)
+        capture_shipped_payment_task.delay(order_id)
     return {kind: len(ids) for kind, ids in vars(due).items()}
 
 

@@ -541,6 +541,6 @@ def expire_pickup(*, fulfillment_id: int, actor: Actor) -> FulfillmentOrder | No
 
 def schedule_payment_capture_if_due(order_id: int) -> None:
     """Payment is captured once everything has shipped or been picked up."""
-    from orders.tasks import capture_payment_task  # noqa: PLC0415 - task seam
+    from fulfillment.tasks import capture_shipped_payment_task  # noqa: PLC0415 - task seam
 
-    transaction.on_commit(partial(capture_payment_task.delay, order_id))
+    transaction.on_commit(partial(capture_shipped_payment_task.delay, order_id))
