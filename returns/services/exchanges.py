@@ -15,14 +15,17 @@ These run inside the return services' transactions (the order is locked by the c
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from oms.core.actors import Actor
-from oms.core.money import minor_units
-from orders.models import Order, PaymentStatus
+from oms.core.money import format_amount, minor_units
+from orders.locks import lock_order
+from orders.models import Order, PaymentStatus, TransactionStatus
 from orders.services.capture import AddressInput, LineInput, OrderInput, capture_order
-from returns.events import EXCHANGE_REPLACEMENT_PLACED, RETURN_CLOSED
-from returns.models import Exchange, ExchangeKind, ExchangeStatus, Return
+from orders.services.payments import authorize_payment, capture_payment
+from returns.events import EXCHANGE_CHARGED, EXCHANGE_REPLACEMENT_PLACED, RETURN_CLOSED
+from returns.models import Exchange, ExchangeKind, ExchangeStatus, Return, ReturnStatus
 from returns.services.common import record
 
 SYSTEM = Actor.system("exchanges")
@@ -37,7 +40,7 @@ def _replacement_input(order: Order, rma: Return, exchange: Exchange) -> OrderIn
     lines = []
     for item in exchange.items:
         original = lines_by_id[item["order_line"]]
-        unit_price = original.unit_price
+        unit_price = Decimal(format_amount(original.unit_price, order.currency))  # 4 places stored
         quantity = int(item["quantity"])
         lines.append(
             LineInput(
@@ -74,9 +77,17 @@ def _replacement_input(order: Order, rma: Return, exchange: Exchange) -> OrderIn
         if order.pickup_node_id and order.pickup_node
         else "",
         shipping_address=address,
-        payment_status=PaymentStatus.PAID,
-        payment_reference=f"exchange:{rma.number}",
-        payment_method="exchange",
+        # Even: nothing will ever be charged (paid). Advance: the card on file stands behind it
+        # (authorized at 0) until the return arrives; charge_overdue_exchange() charges it.
+        payment_status=PaymentStatus.AUTHORIZED
+        if exchange.kind == ExchangeKind.ADVANCE
+        else PaymentStatus.PAID,
+        payment_reference=order.payment_reference
+        if exchange.kind == ExchangeKind.ADVANCE
+        else f"exchange:{rma.number}",
+        payment_method=order.payment_method
+        if exchange.kind == ExchangeKind.ADVANCE
+        else "exchange",
         notes=f"Replacement for return {rma.number} of order {order.number}.",
         lines=lines,
     )
@@ -161,3 +172,74 @@ def overdue_exchange_ids(now: object = None) -> list[int]:
         .order_by("due_at", "id")
         .values_list("id", flat=True)
     )
+
+
+def charge_overdue_exchange(*, exchange_id: int, actor: Actor = SYSTEM) -> Exchange:
+    """An advance exchange whose return is not received by `due_at`: the replacement's value is
+    authorized and captured on the replacement order (keys `exchange:<RMA>:authorize` and
+    `...:capture`, so running it again charges nothing twice), then `exchange.charged` and the
+    return closes (`settled_by` exchange_charged). Idempotent; does nothing when the return
+    arrived meanwhile or the exchange is settled."""
+    exchange = Exchange.objects.select_related("rma").get(pk=exchange_id)
+    rma = exchange.rma
+    if (
+        exchange.status != ExchangeStatus.REPLACEMENT_PLACED
+        or exchange.kind != ExchangeKind.ADVANCE
+        or exchange.replacement_order_id is None
+        or exchange.due_at is None
+        or exchange.due_at > timezone.now()
+    ):
+        return exchange
+    if rma.status not in (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT):
+        return exchange  # it came back (or was settled another way)
+    replacement_id = exchange.replacement_order_id
+    authorized = authorize_payment(
+        order_id=replacement_id,
+        amount=Decimal(format_amount(exchange.value, exchange.currency)),
+        actor=actor,
+        idempotency_key=f"exchange:{rma.number}:authorize",
+    )
+    if authorized.status != TransactionStatus.SUCCEEDED:
+        return exchange  # declined (a payment_failed case is open) or no answer: retried later
+    captured = capture_payment(
+        order_id=replacement_id,
+        amount=Decimal(format_amount(exchange.value, exchange.currency)),
+        actor=actor,
+        idempotency_key=f"exchange:{rma.number}:capture",
+        settles_order=True,
+    )
+    if captured.status != TransactionStatus.SUCCEEDED:
+        return exchange
+    with transaction.atomic():
+        order = lock_order(rma.order_id)
+        locked_rma = Return.objects.select_for_update(of=("self",)).get(pk=rma.pk)
+        exchange = Exchange.objects.select_for_update(of=("self",)).get(pk=exchange_id)
+        if exchange.status != ExchangeStatus.REPLACEMENT_PLACED:
+            return exchange
+        exchange.charge(reference=captured.provider_reference, at=timezone.now())
+        exchange.save(update_fields=["status", "charge_reference", "charged_at", "updated_at"])
+        record(
+            order,
+            locked_rma,
+            EXCHANGE_CHARGED,
+            actor,
+            {
+                "amount": format_amount(exchange.value, exchange.currency),
+                "currency": exchange.currency,
+                "replacement_order": exchange.replacement_order.number
+                if exchange.replacement_order
+                else None,
+                "payment_transaction": captured.pk,
+            },
+        )
+        if locked_rma.status in (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT):
+            locked_rma.close(at=timezone.now())
+            locked_rma.save(update_fields=["status", "closed_at", "updated_at"])
+            record(
+                order,
+                locked_rma,
+                RETURN_CLOSED,
+                actor,
+                {"settled_by": "exchange_charged", "refunded": "0"},
+            )
+    return exchange

@@ -14,6 +14,7 @@ Lock order: order → return → return lines → (inventory) node → stock lev
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -36,6 +37,7 @@ from returns.models import (
 )
 from returns.services.common import record, refuse_status
 from returns.services.exchanges import on_return_inspected, on_return_received
+from returns.tasks import refund_return_task
 
 RECEIPT_KIND = "return.receipt"
 
@@ -243,5 +245,6 @@ def inspect_return(
                 ],
             },
         )
-        on_return_inspected(order, rma, actor)
+        if not on_return_inspected(order, rma, actor):
+            transaction.on_commit(partial(refund_return_task.delay, rma.pk))
     return rma

@@ -71,8 +71,9 @@ def shipped_order(
     )
     with TestCase.captureOnCommitCallbacks(execute=True):  # the release runs on commit
         orchestrate_order(order_id=order.pk)
-    for fo in FulfillmentOrder.objects.filter(order=order):
-        ship_with_carrier(fulfillment_id=fo.pk, actor=SYSTEM)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the capture runs on commit
+        for fo in FulfillmentOrder.objects.filter(order=order):
+            ship_with_carrier(fulfillment_id=fo.pk, actor=SYSTEM)
     order.refresh_from_db()
     return order
 

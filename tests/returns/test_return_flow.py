@@ -2,6 +2,7 @@
 disposition per unit, restock into the ledger."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -31,7 +32,7 @@ def _types(order):
     )
 
 
-def test_a_return_goes_from_requested_to_inspected_and_restocks(
+def test_a_return_goes_from_requested_to_closed_restocks_and_refunds(
     nodes, django_capture_on_commit_callbacks
 ):
     # given
@@ -54,7 +55,8 @@ def test_a_return_goes_from_requested_to_inspected_and_restocks(
 
     # then
     rma.refresh_from_db()
-    assert rma.status == "inspected"
+    assert rma.status == "closed"  # refunded on commit after the inspection
+    assert rma.refunds.get().amount == Decimal("40.00")  # no restocking fee by default
     assert rma.number.startswith("RMA-")
     assert stock(nodes["dc"], "TEE") == (8, 0)
     assert ledger(nodes["dc"], "TEE", "return_restock") == [1]
@@ -63,6 +65,7 @@ def test_a_return_goes_from_requested_to_inspected_and_restocks(
         "return.authorized",
         "return.received",
         "return.inspected",
+        "return.closed",
     ]
     restocked = Event.objects.get(type="inventory.return_restocked")
     assert restocked.payload["lines"] == [
