@@ -228,12 +228,20 @@ def check_return(
     lines: list[RequestedLine],
     now: datetime,
     enforce_window: bool = True,
+    assume_shipped: bool = False,
 ) -> tuple[dict[int, Returnable], list[FieldError]]:
     """The order's returnable lines and every reason the request is refused, explained.
 
     `enforce_window=False` is for returns the system starts itself (a parcel back to sender,
-    a cancel refused because it shipped): the customer never had it, no window applies."""
+    a cancel refused because it shipped): the customer never had it, no window applies.
+    `assume_shipped`: the node said the units shipped before its shipping message reached us
+    (a refused cancellation), so the whole line counts as shipped."""
     returnable = returnable_lines(order)
+    if assume_shipped:
+        returnable = {
+            pk: Returnable(r.line, r.line.quantity, r.in_returns, r.shipped_at)
+            for pk, r in returnable.items()
+        }
     by_number = {r.line.line_number: r for r in returnable.values()}
     errors: list[FieldError] = []
     seen: set[int] = set()

@@ -53,6 +53,7 @@ class ReturnRequest:
     return_node_code: str = ""
     authorize: bool = False  # authorize at once (customer service, the system)
     enforce_window: bool = True
+    assume_shipped: bool = False  # the node says it shipped (a refused cancellation)
 
 
 def _validate_codes(lines: list[RequestedLine]) -> list[FieldError]:
@@ -133,6 +134,7 @@ def request_return(*, order_id: int, request: ReturnRequest, actor: Actor, **ext
             lines=request.lines,
             now=now,
             enforce_window=request.enforce_window,
+            assume_shipped=request.assume_shipped,
         )
         if errors:
             policy_errors = [e for e in errors if e.code in POLICY_CODES]
