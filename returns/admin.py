@@ -3,6 +3,8 @@ returns, and gives goodwill refunds; finance retries refunds the provider declin
 return policy versions. Every button is a dialog that calls one service (returns/services/);
 the pages themselves are read-only."""
 
+import uuid
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -23,6 +25,7 @@ from oms.core.errors import DomainError, InvalidInput
 from oms.core.money import format_amount
 from orders.selectors import orders_for_staff
 from returns.models import (
+    AppeasementReason,
     Condition,
     Disposition,
     Exchange,
@@ -36,8 +39,10 @@ from returns.models import (
     ReturnSource,
     ReturnStatus,
 )
-from returns.policy import RequestedLine, create_return_policy
+from returns.policy import ROLES, RequestedLine, create_return_policy
+from returns.refunds import quote_return_refund
 from returns.services.receipt import inspect_return, receive_return
+from returns.services.refunds import appease, refund_return, retry_refund
 from returns.services.requests import (
     ReturnRequest,
     authorize_return,
@@ -198,6 +203,37 @@ class InspectForm(BaseDialogForm):
         return result
 
 
+class RefundForm(BaseDialogForm):
+    """Shows what the refund will be, line by line, before it is sent."""
+
+    confirm = forms.BooleanField(required=True, label="Send this refund to the payment provider")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rma = _staff_return_or_404(self.object_id)
+        quote = quote_return_refund(rma)
+        c = quote.currency
+        parts = [
+            f"Merchandise {format_amount(quote.merchandise, c)}",
+            f"tax {format_amount(quote.tax, c)}",
+            f"shipping {format_amount(quote.shipping, c)}",
+            f"− restocking fee {format_amount(quote.restocking_fee, c)}",
+            f"− label fee {format_amount(quote.label_fee, c)}",
+            f"− already refunded {format_amount(quote.already_refunded, c)}",
+        ]
+        self.fields["confirm"].help_text = (
+            f"{', '.join(parts)} = {format_amount(quote.due, c)} {c} due "
+            "(never more than is left of the capture)."
+        )
+
+
+def staff_roles(user: Any) -> list[str]:
+    """The appeasement roles of a staff user: their groups; a superuser has every role."""
+    if user.is_superuser:
+        return list(ROLES)
+    return [name for name in user.groups.values_list("name", flat=True) if name in ROLES]
+
+
 # --- inlines -------------------------------------------------------------------------------------
 
 
@@ -304,6 +340,7 @@ class ReturnAdmin(ServiceCreateAdmin):
         "reject_detail",
         "receive_detail",
         "inspect_detail",
+        "refund_detail",
         "cancel_detail",
     )
     readonly_fields = (
@@ -401,6 +438,9 @@ class ReturnAdmin(ServiceCreateAdmin):
     def has_cancel_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._may_work(request)
 
+    def has_refund_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("returns.add_refund")
+
     @display(description="Status", ordering="status", label=RETURN_STATUS_COLOURS)
     def status_label(self, obj: Return) -> tuple[str, str]:
         return obj.status, obj.get_status_display()
@@ -464,6 +504,25 @@ class ReturnAdmin(ServiceCreateAdmin):
             actor=Actor.for_user(request.user),
         )
         return f"Return {rma.number} inspected."
+
+    @dialog_action(
+        label="Refund",
+        permission="refund",
+        icon="payments",
+        form_class=RefundForm,
+        explanation="What came back, by its disposition and the return's policy version.",
+        submit_text="Refund",
+    )
+    def refund_detail(self, request: HttpRequest, form: RefundForm, rma: Return) -> str:
+        refund = refund_return(return_id=rma.pk, actor=Actor.for_user(request.user))
+        amount = f"{format_amount(refund.amount, refund.currency)} {refund.currency}"
+        if refund.status == RefundStatus.FAILED:
+            raise DomainError(
+                code="refund_failed",
+                detail=f"The provider declined the refund of {amount} ({refund.error_code}); "
+                "an exception case is open. Retry it from the refund once fixed.",
+            )
+        return f"Refund of {amount} {refund.get_status_display().lower()}."
 
     @dialog_action(
         label="Cancel return",
@@ -585,6 +644,125 @@ class ReturnPolicyAdmin(ServiceCreateAdmin):
         except InvalidInput as exc:
             raise _FormRefused(" ".join(e.detail for e in exc.errors)) from exc
         adopt_created(obj, created)
+
+
+class AppeasementForm(RefusalFormMixin, forms.ModelForm):
+    """A goodwill refund with no return, up to your role's limit in the channel's policy."""
+
+    order_number = forms.CharField(max_length=20, help_text="OMS-XXXX-XXXX")
+    appeasement = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        decimal_places=4,
+        label="Amount",
+        help_text="In the order's currency.",
+    )
+    reason = forms.ChoiceField(choices=AppeasementReason.choices)
+    explanation = forms.CharField(max_length=300, required=False, label="Note")
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Refund
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["token"].initial = uuid.uuid4().hex  # a double submit is one refund
+
+
+@admin.register(Refund)
+class RefundAdmin(ServiceCreateAdmin):
+    """Refunds of returns and appeasements. 'Add' is a goodwill refund (appeasement); a
+    declined refund is retried from its page."""
+
+    create_form = AppeasementForm
+    list_display = (
+        "order",
+        "rma",
+        "kind",
+        "status_label",
+        "amount_display",
+        "reason_code",
+        "error_code",
+        "created_at",
+    )
+    list_filter = (("status", ChoicesDropdownFilter), ("kind", ChoicesDropdownFilter))
+    search_fields = ("order__number", "rma__number", "provider_reference")
+    ordering = ("-created_at", "-id")
+    actions_detail = ("retry_detail",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Refund]:
+        return super().get_queryset(request).select_related("order", "rma")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("returns.add_refund")
+
+    def has_retry_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("returns.change_refund")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ("order_number", "appeasement", "reason", "explanation", "token")
+        return (
+            "order",
+            "rma",
+            "kind",
+            "status",
+            "amount",
+            "currency",
+            "breakdown",
+            "reason_code",
+            "note",
+            "idempotency_key",
+            "payment_transaction_id",
+            "provider_reference",
+            "error_code",
+            "error_message",
+            "attempts",
+            "requested_by",
+            "created_at",
+            "refunded_at",
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return () if obj is None else self.get_fields(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Refund, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        order = orders_for_staff().filter(number=data["order_number"].strip().upper()).first()
+        if order is None:
+            raise _FormRefused("No such order.")
+        try:
+            created = appease(
+                order_id=order.pk,
+                amount=data["appeasement"],
+                reason_code=data["reason"],
+                note=data["explanation"],
+                actor=Actor.for_user(request.user),
+                roles=staff_roles(request.user),
+                idempotency_key=f"appease:{data['token']}" if data["token"] else None,
+            )
+        except DomainError as exc:
+            raise _FormRefused(exc.detail) from exc
+        adopt_created(obj, created)
+
+    @display(description="Status", ordering="status", label=REFUND_STATUS_COLOURS)
+    def status_label(self, obj: Refund) -> tuple[str, str]:
+        return obj.status, obj.get_status_display()
+
+    @display(description="Amount", ordering="amount")
+    def amount_display(self, obj: Refund) -> str:
+        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+
+    @dialog_action(
+        label="Retry refund",
+        permission="retry",
+        icon="replay",
+        explanation="After fixing what made the provider decline it. The same provider key is "
+        "used: it refunds at most once.",
+    )
+    def retry_detail(self, request: HttpRequest, form: Any, refund: Refund) -> str:
+        done = retry_refund(refund_id=refund.pk, actor=Actor.for_user(request.user))
+        return f"Refund {done.get_status_display().lower()}."
 
 
 @admin.register(Exchange)

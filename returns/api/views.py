@@ -24,11 +24,13 @@ from returns.api.serializers import (
 )
 from returns.models import ExchangeKind, ReturnSource
 from returns.selectors import get_return_for_client, returns_of_order
+from returns.services.refunds import refund_return
 from returns.services.requests import ReturnRequest, cancel_return, request_return
 
 
-def _idempotent(request: Request, handler: Any) -> Response:
+def _idempotent(request: Request, handler: Any, *, atomic: bool = True) -> Response:
     return run_idempotent(
+        atomic=atomic,
         client=client_of(request),
         key=request.headers.get(IDEMPOTENCY_HEADER),
         method=request.method or "POST",
@@ -149,3 +151,33 @@ class ReturnRefundsView(APIView):
     def get(self, request: Request, rma: str) -> Response:
         found = get_return_for_client(client_of(request), rma)
         return Response(RefundOutputSerializer(found.refunds.all(), many=True).data)
+
+    @extend_schema(
+        summary="Refund the return",
+        description="Refunds what the return is worth now (what came back, its disposition, the "
+        "policy's restocking fee and shipping rule, tax), never more than what is left of the "
+        "capture. Once inspected, or before receipt when the policy allows. Calling again "
+        "refunds nothing twice: a refund at work is answered as it is, a declined one is "
+        "retried with its own key. Refusals (409): `return_not_refundable`, "
+        "`nothing_to_refund`, `refund_exceeds_captured`.",
+        tags=["returns"],
+        request=None,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: RefundOutputSerializer,
+            404: OpenApiResponse(ERROR_SCHEMA),
+            409: OpenApiResponse(ERROR_SCHEMA),
+        },
+    )
+    def post(self, request: Request, rma: str) -> Response:
+        client = client_of(request)
+
+        def refund() -> Response:
+            found = get_return_for_client(client, rma)
+            done = refund_return(return_id=found.pk, actor=Actor.for_api_client(client))
+            done.refresh_from_db()
+            return Response(RefundOutputSerializer(done).data, status=status.HTTP_201_CREATED)
+
+        # The refund calls the payment provider: outside a transaction (refund_return commits
+        # its claim first, so parallel callers see it), idempotent by itself.
+        return _idempotent(request, refund, atomic=False)

@@ -123,3 +123,39 @@ def test_a_return_is_withdrawn_before_it_comes_back(web_api, order):
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
     assert response.json()["refused_reason"] == "kept it"
+
+
+def test_the_channel_refunds_an_inspected_return_once(web_api, order, nodes):
+    from returns.services.receipt import inspect_return, receive_return
+    from tests.returns.support import SYSTEM
+
+    number = web_api.post(f"/api/v1/orders/{order.number}/returns/", BODY, format="json").json()[
+        "number"
+    ]
+    rma = Return.objects.get(number=number)
+    receive_return(return_id=rma.pk, node_id=nodes["dc"].pk, actor=SYSTEM)
+    inspect_return(return_id=rma.pk, dispositions={1: {"restock": 1}}, actor=SYSTEM)
+    url = f"/api/v1/returns/{number}/refunds/"
+
+    first = web_api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    replay = web_api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    again = web_api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="refund-2")
+
+    assert first.status_code == 201, first.json()
+    assert (first.json()["status"], first.json()["amount"]) == ("succeeded", "20.00")
+    assert replay.json() == first.json()
+    assert again.status_code == 409
+    assert again.json()["code"] == "nothing_to_refund"
+    assert web_api.get(f"/api/v1/returns/{number}/").json()["status"] == "closed"
+    assert [r["amount"] for r in web_api.get(url).json()] == ["20.00"]
+
+
+def test_a_return_not_yet_inspected_is_not_refundable(web_api, order):
+    number = web_api.post(f"/api/v1/orders/{order.number}/returns/", BODY, format="json").json()[
+        "number"
+    ]
+
+    response = web_api.post(f"/api/v1/returns/{number}/refunds/", {}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "return_not_refundable"

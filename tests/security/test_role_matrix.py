@@ -308,6 +308,15 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:returns_return_receive_detail": staff(OK, E403, OK, OK),
     "admin:returns_return_inspect_detail": staff(OK, E403, OK, OK),
     "admin:returns_return_cancel_detail": staff(OK, E403, OK, OK),
+    "admin:returns_return_refund_detail": staff(OK, E403, OK, OK),
+    # refunds: customer service refunds and appeases (add); finance retries declined refunds
+    "admin:returns_refund_retry_detail": staff(E403, OK, OK, OK),
+    "admin:returns_refund_changelist": staff(OK, OK, OK, OK),
+    "admin:returns_refund_add": staff(OK, E403, OK, OK),
+    "admin:returns_refund_history": staff(OK, OK, OK, OK),
+    "admin:returns_refund_delete": staff(E403, E403, E403, E403),
+    "admin:returns_refund_change": staff(OK, OK, OK, OK),
+    "admin/returns/refund/<path:object_id>/": staff(OK, OK, OK, OK),
     "admin:returns_return_changelist": staff(OK, OK, OK, OK),
     "admin:returns_return_add": staff(OK, E403, OK, OK),
     "admin:returns_return_history": staff(OK, OK, OK, OK),
@@ -418,6 +427,7 @@ ACTIONS: dict[str, dict[str, set[str] | None]] = {
     "returns.Return": {"cs": set(), "finance": set(), "ops": set(), "superuser": set()},
     "returns.ReturnPolicy": {"cs": set(), "finance": set(), "ops": set(), "superuser": set()},
     "returns.Exchange": {"cs": set(), "finance": set(), "ops": set(), "superuser": set()},
+    "returns.Refund": {"cs": set(), "finance": set(), "ops": set(), "superuser": set()},
     "orders.ApiClient": {
         "cs": None,
         "finance": None,
