@@ -158,6 +158,8 @@ def build_world() -> World:
     for role, key in keys.items():
         clients[role] = Client(REMOTE_ADDR=REMOTE_ADDR, HTTP_AUTHORIZATION=f"Bearer {key}")
     subscription = _rows_for_every_admin_page(order, nodes, catalog, users["superuser"], channel)
+    nodes["a"].can_accept_returns = True
+    nodes["a"].save(update_fields=["can_accept_returns"])
     rma = _a_return(order)
     ids = {"fmt": "easypost", "pk": subscription.pk, "rma": rma.number}
     return World(clients=clients, order=order, fulfillment=fulfillment, ids=ids)
@@ -249,6 +251,8 @@ def _a_return(order: Any) -> Any:
     rma = Return.objects.create(
         number="RMA-MATR-IX01",
         order=order,
+        status="authorized",  # on its way to store A: the store screens can receive it
+        return_node=order.pickup_node,
         source="admin",
         policy=ReturnPolicy.objects.order_by("pk").first(),
         currency=order.currency,

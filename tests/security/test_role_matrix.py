@@ -301,6 +301,11 @@ MATRIX: dict[str, dict[str, str]] = {
     # lead on the screen (the world's associate is a lead of its store)
     "admin:ops_exceptioncase_unlock_pickup_detail": staff(E403, E403, OK, OK),
     "stores:unlock_pickup": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
+    # receiving returns at the store (the world's return is on its way to store A)
+    "stores:returns": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
+    "stores:return": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
+    "stores:receive_return": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
+    "stores:inspect_return": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
     # returns (returns/admin.py): customer service and ops work returns, finance reads them;
     # policies get new versions from ops; the other rows are written by services only
     "admin:returns_return_authorize_detail": staff(OK, E403, OK, OK),
