@@ -5,6 +5,7 @@ from celery import shared_task
 from oms.core.actors import Actor
 from orders.payments import PaymentUnavailable
 from returns.services.exchanges import charge_overdue_exchange, overdue_exchange_ids
+from returns.services.labels import LabelNotBought, create_return_label
 from returns.services.refunds import NothingToRefund, refund_return
 from returns.services.sweeper import find_due_refunds
 
@@ -24,6 +25,17 @@ def refund_return_task(return_id: int) -> None:
         refund_return(return_id=return_id, actor=SYSTEM)
     except NothingToRefund:
         return
+
+
+@shared_task(name="returns.tasks.create_return_label_task", bind=True, max_retries=8)
+def create_return_label_task(self, return_id: int) -> None:  # type: ignore[no-untyped-def]  # celery's bound task
+    """After authorization: buy the return label (idempotent: a labelled return keeps its
+    label). A carrier that did not answer is tried again with backoff."""
+    try:
+        create_return_label(return_id=return_id, actor=SYSTEM)
+    except LabelNotBought as exc:
+        if exc.http_status == 503:
+            raise self.retry(countdown=60 * 2**self.request.retries) from exc
 
 
 @shared_task(name="returns.tasks.sweep_returns_task")

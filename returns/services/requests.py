@@ -7,6 +7,7 @@ saves with update_fields and records the event on the order's stream in one tran
 """
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -42,6 +43,7 @@ from returns.models import (
 from returns.policy import RequestedLine, check_return, policy_for
 from returns.services.common import line_payload, new_return_number, record, refuse_status
 from returns.services.exchanges import exchange_value, on_return_authorized
+from returns.tasks import create_return_label_task
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,7 @@ def _create_exchange(
 def _authorize(order: Order, rma: Return, actor: Actor, now: Any) -> None:
     rma.authorize(at=now)
     rma.save(update_fields=["status", "authorized_at", "updated_at"])
+    transaction.on_commit(partial(create_return_label_task.delay, rma.pk))
     record(
         order,
         rma,
