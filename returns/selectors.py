@@ -4,18 +4,28 @@ missing one); the store screens read through `returns_expected_at()` with the as
 stores; the admin reads everything its permissions allow."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from oms.api.clients import ApiClientLike
 from oms.core.errors import NotFound
 from oms.core.queries import unique_or_none
+from orders.models import Order
 from returns.models import (
     RECEIVABLE_STATUSES,
     Refund,
+    RefundStatus,
     Return,
     ReturnLine,
+    ReturnSource,
 )
+
+
+def orders_placed_between(t0: datetime, t1: datetime) -> int:
+    return Order.objects.filter(placed_at__gte=t0, placed_at__lt=t1).count()
 
 
 def _with_details(returns: QuerySet[Return]) -> QuerySet[Return]:
@@ -72,4 +82,61 @@ def find_return_for_nodes(number: str, node_ids: Iterable[int]) -> Return | None
 def returns_received_at(node_ids: Iterable[int]) -> QuerySet[Return]:
     return _with_details(Return.objects.filter(received_node_id__in=list(node_ids))).order_by(
         "-received_at", "-id"
+    )
+
+
+# --- KPIs (ops/kpis/returns.py puts them on the dashboard) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnFigures:
+    returns: int  # returns opened in the range
+    exchanges: int  # of which settled by an exchange
+    orders: int  # orders placed in the range
+    refunded: dict[str, Decimal]  # refunds succeeded in the range, per currency
+    receipt_to_refund_hours: list[float]  # received → first refund, for refunds in the range
+
+    @property
+    def return_rate(self) -> float | None:
+        return 100.0 * self.returns / self.orders if self.orders else None
+
+    @property
+    def exchange_share(self) -> float | None:
+        return 100.0 * self.exchanges / self.returns if self.returns else None
+
+
+def return_figures(t0: datetime, t1: datetime) -> ReturnFigures:
+    """Returns opened, exchanges, refunds and receipt-to-refund times in [t0, t1) (portable
+    ORM queries: the PostgreSQL server and the SQLite demo alike)."""
+    opened = Return.objects.filter(created_at__gte=t0, created_at__lt=t1).exclude(
+        source=ReturnSource.RETURNED_TO_SENDER
+    )
+    counts = opened.aggregate(n=Count("pk"), x=Count("pk", filter=~Q(exchange_kind="")))
+    refunded: dict[str, Decimal] = dict(
+        Refund.objects.filter(
+            status=RefundStatus.SUCCEEDED, refunded_at__gte=t0, refunded_at__lt=t1
+        )
+        .values_list("currency")
+        .annotate(total=Sum("amount"))
+        .order_by("currency")
+        .values_list("currency", "total")
+    )
+    first_refund = (
+        Refund.objects.filter(rma=OuterRef("pk"), status=RefundStatus.SUCCEEDED)
+        .order_by("refunded_at")
+        .values("refunded_at")[:1]
+    )
+    timed = (
+        Return.objects.filter(received_at__isnull=False)
+        .annotate(first=Subquery(first_refund))
+        .filter(first__gte=t0, first__lt=t1)
+        .values_list("received_at", "first")
+    )
+    hours = sorted((first - received).total_seconds() / 3600 for received, first in timed)
+    return ReturnFigures(
+        returns=counts["n"],
+        exchanges=counts["x"],
+        orders=orders_placed_between(t0, t1),
+        refunded=refunded,
+        receipt_to_refund_hours=hours,
     )
