@@ -59,6 +59,21 @@ def get_return_for_client(client: ApiClientLike, number: str) -> Return:
     return rma
 
 
+def get_return_for_node(client: ApiClientLike, number: str) -> Return:
+    """A node's key sees the returns expected at its node or received there; any other is
+    `return_not_found` (404)."""
+    rma = unique_or_none(
+        _with_details(
+            Return.objects.filter(number=number).filter(
+                Q(return_node_id=client.node_id) | Q(received_node_id=client.node_id)
+            )
+        )
+    )
+    if rma is None or client.node_id is None:
+        raise NotFound(f"No return {number} for this node.", code="return_not_found")
+    return rma
+
+
 def returns_expected_at(node_ids: Iterable[int]) -> QuerySet[Return]:
     """Returns the nodes wait for: authorized or in transit, expected at one of them."""
     return _with_details(

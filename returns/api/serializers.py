@@ -168,3 +168,42 @@ class ReturnOutputSerializer(serializers.ModelSerializer):
             "value": format_amount(exchange.value, exchange.currency),
             "due_at": exchange.due_at,
         }
+
+
+class ReceiptLineInputSerializer(serializers.Serializer):
+    line_number = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=0)
+
+
+class ReceiptInputSerializer(serializers.Serializer):
+    message_id = serializers.CharField(
+        max_length=100, help_text="The node's id of this receipt: a resend has no second effect."
+    )
+    lines = ReceiptLineInputSerializer(many=True, required=False)
+
+    def received(self) -> dict[int, int] | None:
+        lines = self.validated_data.get("lines")
+        return None if lines is None else {line["line_number"]: line["quantity"] for line in lines}
+
+
+class DispositionInputSerializer(serializers.Serializer):
+    line_number = serializers.IntegerField(min_value=1)
+    restock = serializers.IntegerField(min_value=0, default=0)
+    damaged = serializers.IntegerField(min_value=0, default=0)
+    vendor_return = serializers.IntegerField(min_value=0, default=0)
+    destroy = serializers.IntegerField(min_value=0, default=0)
+
+
+class InspectionInputSerializer(serializers.Serializer):
+    lines = DispositionInputSerializer(many=True, allow_empty=False)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    def dispositions(self) -> dict[int, dict[str, int]]:
+        return {
+            line["line_number"]: {
+                key: line[key]
+                for key in ("restock", "damaged", "vendor_return", "destroy")
+                if line[key]
+            }
+            for line in self.validated_data["lines"]
+        }

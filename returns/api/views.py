@@ -12,18 +12,21 @@ from rest_framework.views import APIView
 from oms.api.errors import ERROR_SCHEMA
 from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from oms.api.idempotency import run_idempotent
-from oms.api.permissions import IsChannelClient, client_of
+from oms.api.permissions import IsChannelClient, IsNodeClient, client_of
 from oms.core.actors import Actor
 from orders.api.views import IDEMPOTENCY_PARAMETER
 from orders.selectors import get_order_for_client
 from returns.api.serializers import (
+    InspectionInputSerializer,
+    ReceiptInputSerializer,
     RefundOutputSerializer,
     ReturnCancelInputSerializer,
     ReturnCreateInputSerializer,
     ReturnOutputSerializer,
 )
 from returns.models import ExchangeKind, ReturnSource
-from returns.selectors import get_return_for_client, returns_of_order
+from returns.selectors import get_return_for_client, get_return_for_node, returns_of_order
+from returns.services.receipt import ReceiptMessage, inspect_return, receive_return
 from returns.services.refunds import refund_return
 from returns.services.requests import ReturnRequest, cancel_return, request_return
 
@@ -181,3 +184,69 @@ class ReturnRefundsView(APIView):
         # The refund calls the payment provider: outside a transaction (refund_return commits
         # its claim first, so parallel callers see it), idempotent by itself.
         return _idempotent(request, refund, atomic=False)
+
+
+# --- the node API: a DC or a store system receives and inspects returns --------------------------
+
+
+class ReturnReceiveView(APIView):
+    permission_classes = [IsNodeClient]
+
+    @extend_schema(
+        summary="Receive a return at this node",
+        description="What arrived, per line (default: every unit asked for). Idempotent per "
+        "`message_id`. Refused (409) `return_transition_refused` when it is not on its way.",
+        tags=["returns (node)"],
+        request=ReceiptInputSerializer,
+        responses={
+            200: ReturnOutputSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA),
+            404: OpenApiResponse(ERROR_SCHEMA),
+            409: OpenApiResponse(ERROR_SCHEMA),
+        },
+    )
+    def post(self, request: Request, rma: str) -> Response:
+        client = client_of(request)
+        found = get_return_for_node(client, rma)
+        data = ReceiptInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        receive_return(
+            return_id=found.pk,
+            node_id=client.node_id or 0,
+            received=data.received(),
+            actor=Actor.for_api_client(client),
+            message=ReceiptMessage(
+                source=f"node:{client.node_id}", message_id=data.validated_data["message_id"]
+            ),
+        )
+        return Response(ReturnOutputSerializer(get_return_for_node(client, rma)).data)
+
+
+class ReturnInspectView(APIView):
+    permission_classes = [IsNodeClient]
+
+    @extend_schema(
+        summary="Inspect a return received at this node",
+        description="A disposition for every unit received, per line: restock (back on sale "
+        "here), damaged, vendor_return, destroy. The refund follows.",
+        tags=["returns (node)"],
+        request=InspectionInputSerializer,
+        responses={
+            200: ReturnOutputSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA),
+            404: OpenApiResponse(ERROR_SCHEMA),
+            409: OpenApiResponse(ERROR_SCHEMA),
+        },
+    )
+    def post(self, request: Request, rma: str) -> Response:
+        client = client_of(request)
+        found = get_return_for_node(client, rma)
+        data = InspectionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        inspect_return(
+            return_id=found.pk,
+            dispositions=data.dispositions(),
+            note=data.validated_data["note"],
+            actor=Actor.for_api_client(client),
+        )
+        return Response(ReturnOutputSerializer(get_return_for_node(client, rma)).data)

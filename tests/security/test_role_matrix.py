@@ -344,6 +344,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "return-detail": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "return-cancel": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "return-refunds": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    # a node's key receives and inspects the returns expected at its node (POST only)
+    "return-receive": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "return-inspect": row(E401, E401, E401, E401, E401, E401, OK, E403),
 }
 
 # Which actions each staff role is offered on each changelist; None: the changelist is refused.
