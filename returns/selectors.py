@@ -59,6 +59,10 @@ def get_return_for_client(client: ApiClientLike, number: str) -> Return:
     return rma
 
 
+def refund_of_return(rma: Return, refund_id: int) -> Refund:
+    return Refund.objects.select_related("order", "rma").get(rma=rma, pk=refund_id)
+
+
 def get_return_for_node(client: ApiClientLike, number: str) -> Return:
     """A node's key sees the returns expected at its node or received there; any other is
     `return_not_found` (404)."""

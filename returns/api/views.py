@@ -25,7 +25,12 @@ from returns.api.serializers import (
     ReturnOutputSerializer,
 )
 from returns.models import ExchangeKind, ReturnSource
-from returns.selectors import get_return_for_client, get_return_for_node, returns_of_order
+from returns.selectors import (
+    get_return_for_client,
+    get_return_for_node,
+    refund_of_return,
+    returns_of_order,
+)
 from returns.services.receipt import ReceiptMessage, inspect_return, receive_return
 from returns.services.refunds import refund_return
 from returns.services.requests import ReturnRequest, cancel_return, request_return
@@ -178,8 +183,9 @@ class ReturnRefundsView(APIView):
         def refund() -> Response:
             found = get_return_for_client(client, rma)
             done = refund_return(return_id=found.pk, actor=Actor.for_api_client(client))
-            done.refresh_from_db()
-            return Response(RefundOutputSerializer(done).data, status=status.HTTP_201_CREATED)
+            # Read again: a parallel caller may have finished this very refund meanwhile.
+            fresh = refund_of_return(found, done.pk)
+            return Response(RefundOutputSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
         # The refund calls the payment provider: outside a transaction (refund_return commits
         # its claim first, so parallel callers see it), idempotent by itself.
