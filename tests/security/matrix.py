@@ -247,7 +247,9 @@ def _a_return(order: Any) -> Any:
     has not shipped, so the return service would refuse it): the returns admin pages and the
     return API check access on real objects."""
     from returns.models import Exchange, Refund, Return, ReturnLine, ReturnPolicy
+    from tests.returns.support import ensure_default_policy
 
+    ensure_default_policy()
     rma = Return.objects.create(
         number="RMA-MATR-IX01",
         order=order,

@@ -8,7 +8,7 @@ from returns.models import Return
 from returns.policy import RequestedLine
 from returns.services.requests import ReturnRequest, request_return
 from tests.factories.inventory import NodeFactory, StoreFactory
-from tests.returns.support import SYSTEM, ledger, shipped_order, stock
+from tests.returns.support import SYSTEM, ensure_default_policy, ledger, shipped_order, stock
 from tests.stores import scenario
 from tests.stores.conftest import client_for
 
@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(db, django_capture_on_commit_callbacks):
+    ensure_default_policy()
     dc = NodeFactory(code="dc-columbus", connector=NodeConnector.API, can_accept_returns=True)
     store = StoreFactory(code="store-5th-ave", name="Fifth Avenue", connector=NodeConnector.API)
     other = StoreFactory(code="store-brooklyn", name="Brooklyn", connector=NodeConnector.API)
