@@ -19,6 +19,7 @@ from demo.catalogue import demo_products, upsert_products
 from demo.channels import upsert_channels
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
+from demo.returns import place_demo_returns
 from demo.routing import ensure_default_rule_set
 from demo.stock import create_missing_stock
 from inventory.models import NodeKind, StockLevel
@@ -56,6 +57,7 @@ def seed_demo() -> DemoData:
     ensure_default_rule_set(now)
     password = reset_admin()
     placed = place_demo_orders()
+    place_demo_returns()
     api_key = reissue_demo_key()
     result = DemoData(
         channels=channels,

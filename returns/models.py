@@ -71,8 +71,13 @@ class ReturnPolicy(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "version"],
+                condition=Q(channel__isnull=False),
                 name="return_policy_channel_version_unique",
-                nulls_distinct=False,
+            ),
+            models.UniqueConstraint(
+                fields=["version"],
+                condition=Q(channel__isnull=True),
+                name="return_policy_default_version_unique",
             ),
         ]
 
