@@ -37,7 +37,7 @@ from returns.services.requests import (
     request_return,
 )
 
-PREFIX = "DEMO-RET-"
+PREFIX = "RET-DEMO-"  # not "DEMO-": the demo orders count those
 ACTOR = Actor.system("seed_demo")
 STORE = "store-nyc-herald-square"
 CUSTOMERS = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Barbara Liskov", "Radia Perlman")

@@ -273,7 +273,11 @@ class ReturnLineInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ("kind", "status", "amount", "currency", "reason_code", "error_code", "refunded_at")
+    fields = ("kind", "status", "amount_display", "reason_code", "error_code", "refunded_at")
+
+    @display(description="Amount")
+    def amount_display(self, obj: Refund) -> str:
+        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
 
 
 class ExchangeInline(ReadOnlyInline):
