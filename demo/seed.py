@@ -20,6 +20,7 @@ from demo.channels import upsert_channels
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
 from demo.returns import place_demo_returns
+from demo.reverse import place_reverse_demo_orders
 from demo.routing import ensure_default_rule_set
 from demo.stock import create_missing_stock
 from inventory.models import NodeKind, StockLevel
@@ -39,6 +40,7 @@ class DemoData:
     admin_password: str
     api_key: IssuedKey
     orders_placed: int = 0
+    reverse_orders_placed: int = 0
 
     @property
     def nodes(self) -> int:
@@ -57,6 +59,7 @@ def seed_demo() -> DemoData:
     ensure_default_rule_set(now)
     password = reset_admin()
     placed = place_demo_orders()
+    reverse_placed = place_reverse_demo_orders()
     place_demo_returns()
     api_key = reissue_demo_key()
     result = DemoData(
@@ -71,6 +74,7 @@ def seed_demo() -> DemoData:
         admin_password=password,
         api_key=api_key,
         orders_placed=placed,
+        reverse_orders_placed=reverse_placed,
     )
     logger.info(
         "Demo data seeded: %d channels, %d nodes, %d products, %d stock levels; api client %s",

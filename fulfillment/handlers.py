@@ -5,8 +5,10 @@ the same transaction:
 
 - `order.created`: orchestrate the order on commit (route, reserve, release);
 - `order.hold_released` with no active hold left: orchestrate on commit;
-- `order.line_cancelled`: take the line off fulfillment orders pending release, or refuse a
-  line already at a node (fulfillment/services/cancellation.py);
+- `order.line_cancelled`: take the units off fulfillment orders, or refuse units at a node
+  unless the node confirmed (fulfillment/services/cancellation.py);
+- `order.cancelled`: on commit, void the authorization of an uncaptured payment;
+- `fulfillment.shipped`: refuse the fulfillment order's open node requests (`already_shipped`);
 - `inventory.stock_initialized`, `inventory.snapshot_applied`, `inventory.adjusted`,
   `inventory.return_restocked` that made
   products available (their subject, `NodeStockChange`, names them): on commit, let backordered
@@ -21,9 +23,15 @@ from typing import Any
 
 from django.db import transaction
 
+from fulfillment.events import FULFILLMENT_SHIPPED
 from fulfillment.models import RoutingTrigger
 from fulfillment.services.cancellation import take_cancelled_line_off
-from fulfillment.tasks import allocate_backorders_task, orchestrate_order_task
+from fulfillment.services.node_requests import refuse_requests_of_shipped
+from fulfillment.tasks import (
+    allocate_backorders_task,
+    orchestrate_order_task,
+    void_cancelled_payment_task,
+)
 from inventory.events import (
     INVENTORY_ADJUSTED,
     INVENTORY_RETURN_RESTOCKED,
@@ -33,7 +41,12 @@ from inventory.events import (
 )
 from oms.events.handlers import actor_of, on_event
 from oms.events.models import Event
-from orders.events import ORDER_CREATED, ORDER_HOLD_RELEASED, ORDER_LINE_CANCELLED
+from orders.events import (
+    ORDER_CANCELLED,
+    ORDER_CREATED,
+    ORDER_HOLD_RELEASED,
+    ORDER_LINE_CANCELLED,
+)
 
 
 @on_event(ORDER_CREATED)
@@ -54,6 +67,16 @@ def hold_released(event: Event, order: Any) -> None:
 @on_event(ORDER_LINE_CANCELLED)
 def line_cancelled(event: Event, line: Any) -> None:
     take_cancelled_line_off(line=line, actor=actor_of(event), cause=event)
+
+
+@on_event(ORDER_CANCELLED)
+def order_cancelled(event: Event, order: Any) -> None:
+    transaction.on_commit(partial(void_cancelled_payment_task.delay, order.pk))
+
+
+@on_event(FULFILLMENT_SHIPPED)
+def shipped(event: Event, fulfillment: Any) -> None:
+    refuse_requests_of_shipped(fo=fulfillment, actor=actor_of(event))
 
 
 @on_event(

@@ -6,7 +6,9 @@ from fulfillment.models import RoutingTrigger
 from fulfillment.services.backorders import BATCH, allocate_backorders
 from fulfillment.services.feedback import expire_pickup
 from fulfillment.services.fulfillment_orders import release_fulfillment
+from fulfillment.services.node_requests import send_node_request
 from fulfillment.services.orchestration import orchestrate_order
+from fulfillment.services.order_cancellation import cancel_unpaid_order
 from fulfillment.services.payment_capture import capture_shipped_payment
 from fulfillment.services.simulation import run_wms_step
 from fulfillment.services.sweeper import find_due_work
@@ -14,6 +16,7 @@ from fulfillment.x12.inbox import INBOX_SETTLE_SECONDS, import_x12_inbox
 from oms.core.actors import Actor
 from orders.models import Order
 from orders.payments import PaymentUnavailable
+from orders.services.payments import void_cancelled_order_payment
 
 SWEEPER = Actor.system("sweeper")
 
@@ -50,6 +53,33 @@ def capture_shipped_payment_task(order_id: int) -> None:
     capture_shipped_payment(order_id=order_id)
 
 
+@shared_task(
+    name="fulfillment.tasks.void_cancelled_payment_task",
+    autoretry_for=(PaymentUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def void_cancelled_payment_task(order_id: int) -> None:
+    tx = void_cancelled_order_payment(order_id=order_id)
+    if tx is not None and tx.status == "pending":
+        raise PaymentUnavailable(f"void of order {order_id} has no answer yet")
+
+
+@shared_task(
+    name="fulfillment.tasks.send_node_request_task",
+    autoretry_for=(ConnectorUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def send_node_request_task(request_id: int) -> None:
+    try:
+        send_node_request(request_id=request_id)
+    except ConnectorRefused:
+        return  # terminal: kept on the request (last_error) for a person to look at
+
+
 @shared_task(name="fulfillment.tasks.allocate_backorders_task")
 def allocate_backorders_task(product_ids: list[int]) -> None:
     result = allocate_backorders(product_ids=product_ids)
@@ -77,6 +107,12 @@ def sweep_due_work_task() -> dict[str, int]:
         expire_pickup(fulfillment_id=fulfillment_id, actor=SWEEPER)
     for order_id in due.capture:
         capture_shipped_payment_task.delay(order_id)
+    for order_id in due.void:
+        void_cancelled_payment_task.delay(order_id)
+    for request_id in due.node_requests:
+        send_node_request_task.delay(request_id)
+    for order_id in due.unpaid:
+        cancel_unpaid_order(order_id=order_id)
     return {kind: len(ids) for kind, ids in vars(due).items()}
 
 

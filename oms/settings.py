@@ -298,6 +298,8 @@ OMS_PICKUP_RADIUS_MILES = env.float("OMS_PICKUP_RADIUS_MILES", default=50.0)
 
 # A pickup order ready at the store waits this long before it expires and its stock returns.
 OMS_PICKUP_HOLD_DAYS = env.int("OMS_PICKUP_HOLD_DAYS", default=5)
+# An open order whose payment failed is cancelled by the sweeper after this many hours (0: never).
+OMS_UNPAID_ORDER_CANCEL_HOURS = env.int("OMS_UNPAID_ORDER_CANCEL_HOURS", default=48)
 
 # Carrier tracking webhooks are verified with the provider's signing secret. Without a secret a
 # format's webhooks are refused, unless unsigned ones are allowed (the embedded demo does).

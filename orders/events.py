@@ -83,6 +83,10 @@ ORDER_CANCEL_REFUSED = register(
     "order.cancel_refused",
     description="The node refused a cancellation because the units had already shipped.",
 )
+ORDER_CHANGE_REFUSED = register(
+    "order.change_refused",
+    description="The node refused an address change (the parcel had left, or it cannot).",
+)
 ORDER_CHANGED = register(
     "order.changed",
     description="Customer service or the channel changed the order: address, service level or "

@@ -535,7 +535,7 @@ def expire_pickup(*, fulfillment_id: int, actor: Actor) -> FulfillmentOrder | No
             actor=actor,
             payload={"fulfillment": fo.number, "node": fo.node.code, "cancelled_lines": cancelled},
         )
-        rollup_order(order)
+        rollup_order(order, cancel_reason="pickup not collected in time", cancel_actor=actor)
     return fo
 
 

@@ -133,7 +133,7 @@ def release_fulfillment(*, fulfillment_id: int) -> str:
     if fo.order.holds.filter(status=HoldStatus.ACTIVE).exists():
         return "on_hold"  # released by orchestration when the last hold goes
     connector = connector_for(fo.node.connector)
-    payload = _payload(fo)
+    payload = release_payload(fo)
     try:
         ack = connector.send(payload)  # outside any transaction: it may be network I/O
     except ConnectorRefused as exc:
@@ -251,7 +251,8 @@ def _note_release_error(fulfillment_id: int, message: str) -> None:
     logger.warning("release refused", extra={"fulfillment": fulfillment_id, "error": message})
 
 
-def _payload(fo: FulfillmentOrder) -> ReleasePayload:
+def release_payload(fo: FulfillmentOrder) -> ReleasePayload:
+    """What the connector is sent for this fulfillment order (its lines as they are now)."""
     order = fo.order
     ship_to = (
         {

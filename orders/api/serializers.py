@@ -194,6 +194,7 @@ class OrderLineOutputSerializer(serializers.ModelSerializer):
             "sku",
             "name",
             "quantity",
+            "cancelled_quantity",
             "unit_price",
             "discount",
             "tax",

@@ -285,6 +285,33 @@ def refund_payment(
     return _run(request, check, call, succeeded, failed, unavailable=failed)
 
 
+def void_cancelled_order_payment(*, order_id: int) -> PaymentTransaction | None:
+    """A cancelled order whose payment is authorized and nothing captured: release the
+    authorization (key `void:<order number>`, so running it again voids once). None when there
+    is nothing to void."""
+    order = Order.objects.filter(pk=order_id).first()
+    if (
+        order is None
+        or order.status != OrderStatus.CANCELLED
+        or order.payment_status != PaymentStatus.AUTHORIZED
+    ):
+        return None
+    try:
+        return void_payment(
+            order_id=order_id,
+            actor=SYSTEM,
+            reason=f"order cancelled: {order.cancel_reason}"[:200],
+            idempotency_key=f"void:{order.number}",
+        )
+    except TransitionRefused as exc:
+        if exc.code in (
+            PaymentErrorCode.PAYMENT_NOT_VOIDABLE,
+            PaymentErrorCode.PAYMENT_IN_PROGRESS,
+        ):
+            return None
+        raise
+
+
 # --- figures ----------------------------------------------------------------------------------
 
 

@@ -167,3 +167,19 @@ def test_seed_demo_places_the_demo_orders_once():
     assert demo.filter(lines__product__sku="LTD-JACKET-CRIMSON-M").distinct().count() == 4
     assert demo.filter(holds__kind="fraud").distinct().count() == 2
     assert demo.filter(service_level="express").count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_a_cancelled_order_and_a_partial_cancel():
+    seed()
+    seed()
+
+    reverse = Order.objects.filter(external_id__startswith="REV-DEMO-").order_by("external_id")
+    cancelled, partial = reverse
+    line = partial.lines.get()
+    assert reverse.count() == 2
+    assert (cancelled.status, cancelled.cancel_reason) == (
+        "cancelled",
+        "customer called: ordered the wrong size",
+    )
+    assert (line.quantity, line.cancelled_quantity) == (3, 1)

@@ -9,6 +9,7 @@ from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from oms.events.models import Event
 from ops.models import ExceptionCase
+from ops.services.reconcile import reconcile_open_cases
 from orders.models import PaymentStatus, PaymentTransaction, TransactionStatus
 from orders.payments import script_simulated_payment
 from orders.selectors import payment_summary
@@ -235,3 +236,21 @@ def test_an_idempotency_key_of_another_operation_is_refused(paid):
 
     assert refused.value.code == "idempotency_key_reused"
     assert PaymentTransaction.objects.filter(kind="refund").count() == 0
+
+
+def test_a_failed_refunds_case_stays_open_until_a_retry_succeeds(paid):
+    script_simulated_payment(order_number=paid.number, kind="refund", outcome="decline")
+    refund_payment(
+        order_id=paid.pk, amount=Decimal("5.00"), actor=FINANCE, reason="", idempotency_key="k"
+    )
+    case = ExceptionCase.objects.get(order=paid)
+
+    while_failed = reconcile_open_cases()
+    refund_payment(
+        order_id=paid.pk, amount=Decimal("5.00"), actor=FINANCE, reason="", idempotency_key="k"
+    )
+    after_retry = reconcile_open_cases()
+
+    case.refresh_from_db()
+    assert (while_failed, after_retry) == ([], [case.pk])
+    assert case.status == "resolved"

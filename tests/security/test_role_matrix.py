@@ -134,6 +134,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:orders_order_place_hold_detail": staff(OK, E403, OK, OK),
     "admin:orders_order_release_hold_detail": staff(OK, E403, OK, OK),
     "admin:orders_order_cancel_line_detail": staff(OK, E403, OK, OK),
+    "admin:orders_order_cancel_order_detail": staff(OK, E403, OK, OK),
+    "admin:orders_order_cancel_units_detail": staff(OK, E403, OK, OK),
+    "admin:orders_order_change_order_detail": staff(OK, E403, OK, OK),
     "admin:orders_order_changelist": staff(OK, OK, OK, OK),
     "admin:orders_order_add": staff(E403, E403, E403, E403),
     "admin:orders_order_history": staff(OK, OK, OK, OK),
@@ -244,11 +247,20 @@ MATRIX: dict[str, dict[str, str]] = {
     "order-events": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "order-holds": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "order-hold-release": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    "order-cancel": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    "order-line-cancel": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    "order-changes": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "carrier-webhook": row(OK, OK, OK, OK, OK, OK, OK, OK),
     "fulfillment-list": row(E401, E401, E401, E401, E401, E401, OK, E403),
     "fulfillment-detail": row(E401, E401, E401, E401, E401, E401, OK, E403),
     "api/v1/fulfillments/<str:number>/accept/": row(E401, E401, E401, E401, E401, E401, OK, E403),
     "api/v1/fulfillments/<str:number>/reject/": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "api/v1/fulfillments/<str:number>/confirm-request/": row(
+        E401, E401, E401, E401, E401, E401, OK, E403
+    ),
+    "api/v1/fulfillments/<str:number>/refuse-request/": row(
+        E401, E401, E401, E401, E401, E401, OK, E403
+    ),
     "api/v1/fulfillments/<str:number>/pick/": row(E401, E401, E401, E401, E401, E401, OK, E403),
     "api/v1/fulfillments/<str:number>/pack/": row(E401, E401, E401, E401, E401, E401, OK, E403),
     "api/v1/fulfillments/<str:number>/ship/": row(E401, E401, E401, E401, E401, E401, OK, E403),

@@ -34,6 +34,11 @@ class Command(BaseCommand):
                 f"Placed {demo.orders_placed} demo orders: they move through routing, the "
                 "simulated warehouse and carrier now; watch them in the admin (Orders)."
             )
+        if demo.reverse_orders_placed:
+            self.stdout.write(
+                f"Placed {demo.reverse_orders_placed} reverse-flow demo orders (REV-DEMO-*): one "
+                "cancelled by customer service, one with 1 of 3 units cancelled."
+            )
         self.stdout.write(
             f"Admin: {base_url}/admin/  user: {demo.admin_username}  "
             f"password: {demo.admin_password}"
