@@ -25,8 +25,8 @@ from oms.core.actors import Actor
 from orders.models import Channel, Order
 from orders.payments import script_simulated_payment
 from orders.services.capture import LineInput, OrderInput, capture_order
-from returns.models import Return
-from returns.policy import RequestedLine
+from returns.models import Return, ReturnPolicy
+from returns.policy import RequestedLine, create_return_policy
 from returns.services.receipt import inspect_return, receive_return
 from returns.services.refunds import appease, refund_return
 from returns.services.requests import (
@@ -95,8 +95,25 @@ def _received(order: Order, store: Node, reason: str, **kw: object) -> Return:
     return rma
 
 
+def ensure_default_policy() -> None:
+    """The default return policy (the migration makes it; a flushed database has none)."""
+    if not ReturnPolicy.objects.filter(channel__isnull=True).exists():
+        create_return_policy(
+            channel=None,
+            terms={
+                "appeasement_limits": {
+                    "customer_service": "25.00",
+                    "finance": "250.00",
+                    "ops_admin": "250.00",
+                }
+            },
+            actor=ACTOR,
+        )
+
+
 def place_demo_returns() -> int:
     """Place the demo returns unless they exist. Returns how many orders were placed now."""
+    ensure_default_policy()
     if Order.objects.filter(external_id__startswith=PREFIX).exists():
         return 0
     store = Node.objects.filter(code=STORE, kind=NodeKind.STORE).first()
