@@ -427,23 +427,46 @@ class ReturnAdmin(ServiceCreateAdmin):
     def _may_work(self, request: HttpRequest) -> bool:
         return request.user.has_perm("returns.change_return")
 
+    def _status_allows(self, obj: Any, statuses: tuple[str, ...]) -> bool:
+        """On a return's page (unfold passes its id), a button shows only when the return's
+        status allows it; the service checks again."""
+        if obj is None:
+            return True
+        pk = obj.pk if isinstance(obj, Return) else obj
+        status = Return.objects.filter(pk=pk).values_list("status", flat=True).first()
+        return status is None or status in statuses
+
     def has_authorize_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_work(request)
+        return self._may_work(request) and self._status_allows(obj, (ReturnStatus.REQUESTED,))
 
     def has_reject_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_work(request)
+        return self._may_work(request) and self._status_allows(obj, (ReturnStatus.REQUESTED,))
 
     def has_receive_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_work(request)
+        return self._may_work(request) and self._status_allows(
+            obj, (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT)
+        )
 
     def has_inspect_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_work(request)
+        return self._may_work(request) and self._status_allows(obj, (ReturnStatus.RECEIVED,))
 
     def has_cancel_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_work(request)
+        return self._may_work(request) and self._status_allows(
+            obj, (ReturnStatus.REQUESTED, ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT)
+        )
 
     def has_refund_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("returns.add_refund")
+        if not request.user.has_perm("returns.add_refund"):
+            return False
+        pk = obj.pk if isinstance(obj, Return) else obj
+        early = (
+            pk is not None
+            and Return.objects.filter(pk=pk, policy__refund_before_receipt=True).exists()
+        )
+        statuses = (ReturnStatus.INSPECTED,) + (
+            (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT) if early else ()
+        )
+        return self._status_allows(obj, statuses)
 
     @display(description="Status", ordering="status", label=RETURN_STATUS_COLOURS)
     def status_label(self, obj: Return) -> tuple[str, str]:

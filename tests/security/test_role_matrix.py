@@ -320,12 +320,14 @@ MATRIX: dict[str, dict[str, str]] = {
     "stores:inspect_return": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
     # returns (returns/admin.py): customer service and ops work returns, finance reads them;
     # policies get new versions from ops; the other rows are written by services only
-    "admin:returns_return_authorize_detail": staff(OK, E403, OK, OK),
-    "admin:returns_return_reject_detail": staff(OK, E403, OK, OK),
+    # The world's return is authorized: only the buttons its status allows are offered
+    # (receive, cancel); the others are 403 for everyone until the status allows them.
+    "admin:returns_return_authorize_detail": staff(E403, E403, E403, E403),
+    "admin:returns_return_reject_detail": staff(E403, E403, E403, E403),
     "admin:returns_return_receive_detail": staff(OK, E403, OK, OK),
-    "admin:returns_return_inspect_detail": staff(OK, E403, OK, OK),
+    "admin:returns_return_inspect_detail": staff(E403, E403, E403, E403),
     "admin:returns_return_cancel_detail": staff(OK, E403, OK, OK),
-    "admin:returns_return_refund_detail": staff(OK, E403, OK, OK),
+    "admin:returns_return_refund_detail": staff(E403, E403, E403, E403),
     # refunds: customer service refunds and appeases (add); finance retries declined refunds
     "admin:returns_refund_retry_detail": staff(E403, OK, OK, OK),
     "admin:returns_refund_changelist": staff(OK, OK, OK, OK),
