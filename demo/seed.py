@@ -21,6 +21,7 @@ from demo.channels import upsert_channels
 from demo.migration import create_sample_import_jobs
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
+from demo.returns import place_demo_returns
 from demo.reverse import place_reverse_demo_orders
 from demo.routing import ensure_default_rule_set
 from demo.shopify import connect_demo_shopify
@@ -65,6 +66,7 @@ def seed_demo() -> DemoData:
     beanies = [s.sku for s in specs if "-BEANIE-" in s.sku][:3]
     shopify = connect_demo_shopify(beanies)
     reverse_placed = place_reverse_demo_orders()
+    place_demo_returns()
     api_key = reissue_demo_key()
     create_sample_import_jobs()
     result = DemoData(

@@ -9,7 +9,8 @@ the same transaction:
   unless the node confirmed (fulfillment/services/cancellation.py);
 - `order.cancelled`: on commit, void the authorization of an uncaptured payment;
 - `fulfillment.shipped`: refuse the fulfillment order's open node requests (`already_shipped`);
-- `inventory.stock_initialized`, `inventory.snapshot_applied`, `inventory.adjusted` that made
+- `inventory.stock_initialized`, `inventory.snapshot_applied`, `inventory.adjusted`,
+  `inventory.return_restocked` that made
   products available (their subject, `NodeStockChange`, names them): on commit, let backordered
   lines of those products try the new stock.
 
@@ -31,6 +32,7 @@ from fulfillment.tasks import (
 )
 from inventory.events import (
     INVENTORY_ADJUSTED,
+    INVENTORY_RETURN_RESTOCKED,
     INVENTORY_SNAPSHOT_APPLIED,
     INVENTORY_STOCK_INITIALIZED,
     NodeStockChange,
@@ -74,7 +76,12 @@ def shipped(event: Event, fulfillment: Any) -> None:
     refuse_requests_of_shipped(fo=fulfillment, actor=actor_of(event))
 
 
-@on_event(INVENTORY_STOCK_INITIALIZED, INVENTORY_SNAPSHOT_APPLIED, INVENTORY_ADJUSTED)
+@on_event(
+    INVENTORY_STOCK_INITIALIZED,
+    INVENTORY_SNAPSHOT_APPLIED,
+    INVENTORY_ADJUSTED,
+    INVENTORY_RETURN_RESTOCKED,
+)
 def restocked(event: Event, change: NodeStockChange) -> None:
     if change.restocked_product_ids:
         product_ids = sorted(set(change.restocked_product_ids))

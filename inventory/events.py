@@ -50,6 +50,10 @@ INVENTORY_SHORTAGE_RECORDED = register(
     description="A node came up short on a pick or shipment: the missing units left on-hand "
     "with their reservation; the SKUs await a count.",
 )
+INVENTORY_RETURN_RESTOCKED = register(
+    "inventory.return_restocked",
+    description="Returned units inspected as resellable went back into a node's on-hand.",
+)
 INVENTORY_STOCK_REBUILT = register(
     "inventory.stock_rebuilt",
     description="Stock counters that disagreed with the ledger were reset to the ledger's sums.",

@@ -100,6 +100,13 @@ app.conf.update(
             "schedule": 300.0,
             "options": {"expires": 290.0},
         },
+        # Returns (returns/tasks.py): charge advance exchanges whose return is overdue (due dates
+        # are days away, so hourly is timely), refund inspected returns whose task was lost.
+        "sweep-returns": {
+            "task": "returns.tasks.sweep_returns_task",
+            "schedule": 3600.0,
+            "options": {"expires": 3500.0},
+        },
         # Webhooks out (docs/webhooks.md): fan new events out to deliveries every few seconds,
         # and send due deliveries (retries, lost messages, senders that died).
         # Calls back to sales platforms (docs/channels.md): retries and calls whose task was lost.

@@ -291,6 +291,9 @@ SPECTACULAR_SETTINGS = {
         "LineStatusEnum": "orders.models.LineStatus",
         "HoldStatusEnum": "orders.models.HoldStatus",
         "PaymentStatusEnum": "orders.models.PaymentStatus",
+        "ReturnConditionEnum": "returns.models.Condition",
+        "RefundKindEnum": "returns.models.RefundKind",
+        "HoldKindEnum": "orders.models.HoldKind",
     },
 }
 
@@ -318,6 +321,10 @@ OMS_CARRIER_WEBHOOK_SECRETS = {
     "aftership": env("OMS_AFTERSHIP_WEBHOOK_SECRET", default=""),
     "ups_track_alert": env("OMS_UPS_WEBHOOK_CREDENTIAL", default=""),
 }
+# Return labels (returns/services/labels.py): EasyPost when a key is set, else the simulated
+# carrier.
+OMS_EASYPOST_API_KEY = env("OMS_EASYPOST_API_KEY", default="")
+OMS_EASYPOST_API_URL = env("OMS_EASYPOST_API_URL", default="https://api.easypost.com/v2")
 OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED = env.bool(
     "OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED", default=EMBEDDED
 )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stores import views
+from stores import returns_views, views
 
 app_name = "stores"
 
@@ -20,6 +20,10 @@ urlpatterns = [
         name="unlock_pickup",
     ),
     path("fulfillments/<int:pk>/reject/", views.RejectView.as_view(), name="reject"),
+    path("returns/", returns_views.returns_list, name="returns"),
+    path("returns/<str:rma>/", returns_views.return_detail, name="return"),
+    path("returns/<str:rma>/receive/", returns_views.receive_return_view, name="receive_return"),
+    path("returns/<str:rma>/inspect/", returns_views.inspect_return_view, name="inspect_return"),
     path(
         "fulfillments/<int:pk>/labels/<int:shipment_id>.pdf",
         views.label_pdf,

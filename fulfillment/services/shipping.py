@@ -298,6 +298,8 @@ def record_tracking(
                     "occurred_at": newest.occurred_at.isoformat(),
                     "location": newest.location,
                 },
+                # returns/handlers.py opens a return for a parcel returned to sender
+                subject=shipment,
             )
         all_delivered = not fo.shipments.exclude(status=ShipmentStatus.DELIVERED).exists()
         if changed and all_delivered and fo.status == FulfillmentStatus.SHIPPED:

@@ -90,8 +90,13 @@ def run_idempotent(
     path: str,
     data: Any,
     handler: Callable[[], Response],
+    atomic: bool = True,
 ) -> Response:
-    """Run `handler` at most once per (client, key); without a key, just run it."""
+    """Run `handler` at most once per (client, key); without a key, just run it.
+
+    `atomic=False` is for a handler that calls an external system (a payment provider) and is
+    idempotent by itself: it runs outside a transaction (its services commit their own steps
+    around the call), and its response is stored after it."""
     if key is None:
         return handler()
     if not _VALID_KEY.match(key):
@@ -107,7 +112,7 @@ def run_idempotent(
             headers={REPLAYED_HEADER: "true"},
         )
     try:
-        with transaction.atomic():
+        with transaction.atomic() if atomic else nullcontext():
             response = handler()
             _complete(record, response)
         return response

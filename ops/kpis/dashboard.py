@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from channels.services.health import channel_health
 from ops.kpis import selectors, sources
+from ops.kpis.returns import return_cards
 from ops.kpis.selectors import Figures, KpiReport
 
 logger = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ def build_dashboard(start: date | None = None, end: date | None = None) -> dict[
     exceptions["p90_display"] = hours(exceptions["resolution_p90_hours"])
     return {
         "period": {"start": report.start, "end": report.end, "days": len(report.days)},
-        "cards": kpi_cards(report, report.end),
+        "cards": kpi_cards(report, report.end) + return_cards(report.start, report.end),
         "channel_headers": [
             "Orders",
             "Shipped",

@@ -158,7 +158,10 @@ def build_world() -> World:
     for role, key in keys.items():
         clients[role] = Client(REMOTE_ADDR=REMOTE_ADDR, HTTP_AUTHORIZATION=f"Bearer {key}")
     subscription = _rows_for_every_admin_page(order, nodes, catalog, users["superuser"], channel)
-    ids = {"fmt": "easypost", "pk": subscription.pk}
+    nodes["a"].can_accept_returns = True
+    nodes["a"].save(update_fields=["can_accept_returns"])
+    rma = _a_return(order)
+    ids = {"fmt": "easypost", "pk": subscription.pk, "rma": rma.number}
     return World(clients=clients, order=order, fulfillment=fulfillment, ids=ids)
 
 
@@ -249,6 +252,40 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
         username="someone", ip_address="127.0.0.9", user_agent="matrix", locked_out=False
     )
     return subscription
+
+
+def _a_return(order: Any) -> Any:
+    """A return of the world's order with an exchange and a refund, written as rows (the order
+    has not shipped, so the return service would refuse it): the returns admin pages and the
+    return API check access on real objects."""
+    from returns.models import Exchange, Refund, Return, ReturnLine, ReturnPolicy
+    from tests.returns.support import ensure_default_policy
+
+    ensure_default_policy()
+    rma = Return.objects.create(
+        number="RMA-MATR-IX01",
+        order=order,
+        status="authorized",  # on its way to store A: the store screens can receive it
+        return_node=order.pickup_node,
+        source="admin",
+        policy=ReturnPolicy.objects.order_by("pk").first(),
+        currency=order.currency,
+        exchange_kind="even",
+    )
+    ReturnLine.objects.create(
+        rma=rma, order_line=order.lines.first(), quantity=1, reason_code="size_fit"
+    )
+    Exchange.objects.create(rma=rma, kind="even", currency=order.currency, items=[])
+    Refund.objects.create(
+        order=order,
+        rma=None,
+        kind="appeasement",
+        amount=1,
+        currency=order.currency,
+        idempotency_key="matrix-refund",
+        reason_code="other",
+    )
+    return rma
 
 
 def changelist_actions(response: Any) -> set[str]:

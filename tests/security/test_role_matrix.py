@@ -333,6 +333,54 @@ MATRIX: dict[str, dict[str, str]] = {
     # lead on the screen (the world's associate is a lead of its store)
     "admin:ops_exceptioncase_unlock_pickup_detail": staff(E403, E403, OK, OK),
     "stores:unlock_pickup": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
+    # receiving returns at the store (the world's return is on its way to store A)
+    "stores:returns": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
+    "stores:return": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
+    "stores:receive_return": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
+    "stores:inspect_return": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
+    # returns (returns/admin.py): customer service and ops work returns, finance reads them;
+    # policies get new versions from ops; the other rows are written by services only
+    # The world's return is authorized: only the buttons its status allows are offered
+    # (receive, cancel); the others are 403 for everyone until the status allows them.
+    "admin:returns_return_authorize_detail": staff(E403, E403, E403, E403),
+    "admin:returns_return_reject_detail": staff(E403, E403, E403, E403),
+    "admin:returns_return_receive_detail": staff(OK, E403, OK, OK),
+    "admin:returns_return_inspect_detail": staff(E403, E403, E403, E403),
+    "admin:returns_return_cancel_detail": staff(OK, E403, OK, OK),
+    "admin:returns_return_refund_detail": staff(E403, E403, E403, E403),
+    # refunds: customer service refunds and appeases (add); finance retries declined refunds
+    "admin:returns_refund_retry_detail": staff(E403, OK, OK, OK),
+    "admin:returns_refund_changelist": staff(OK, OK, OK, OK),
+    "admin:returns_refund_add": staff(OK, E403, OK, OK),
+    "admin:returns_refund_history": staff(OK, OK, OK, OK),
+    "admin:returns_refund_delete": staff(E403, E403, E403, E403),
+    "admin:returns_refund_change": staff(OK, OK, OK, OK),
+    "admin/returns/refund/<path:object_id>/": staff(OK, OK, OK, OK),
+    "admin:returns_return_changelist": staff(OK, OK, OK, OK),
+    "admin:returns_return_add": staff(OK, E403, OK, OK),
+    "admin:returns_return_history": staff(OK, OK, OK, OK),
+    "admin:returns_return_delete": staff(E403, E403, E403, E403),
+    "admin:returns_return_change": staff(OK, OK, OK, OK),
+    "admin/returns/return/<path:object_id>/": staff(OK, OK, OK, OK),
+    "admin:returns_returnpolicy_changelist": staff(OK, OK, OK, OK),
+    "admin:returns_returnpolicy_add": staff(E403, E403, OK, OK),
+    "admin:returns_returnpolicy_history": staff(OK, OK, OK, OK),
+    "admin:returns_returnpolicy_delete": staff(E403, E403, E403, E403),
+    "admin:returns_returnpolicy_change": staff(OK, OK, OK, OK),
+    "admin/returns/returnpolicy/<path:object_id>/": staff(OK, OK, OK, OK),
+    "admin:returns_exchange_changelist": staff(OK, OK, OK, OK),
+    "admin:returns_exchange_add": staff(E403, E403, E403, E403),
+    "admin:returns_exchange_history": staff(OK, OK, OK, OK),
+    "admin:returns_exchange_delete": staff(E403, E403, E403, E403),
+    "admin:returns_exchange_change": staff(OK, OK, OK, OK),
+    "admin/returns/exchange/<path:object_id>/": staff(OK, OK, OK, OK),
+    "order-returns": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    "return-detail": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    "return-cancel": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    "return-refunds": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    # a node's key receives and inspects the returns expected at its node (POST only)
+    "return-receive": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "return-inspect": row(E401, E401, E401, E401, E401, E401, OK, E403),
 }
 
 # Which actions each staff role is offered on each changelist; None: the changelist is refused.
@@ -424,6 +472,10 @@ ACTIONS: dict[str, dict[str, set[str] | None]] = {
         "superuser": {"resolve_selected"},
     },
     "orders.Channel": {"cs": set(), "finance": set(), "ops": set(), "superuser": set()},
+    "returns.Return": {"cs": set(), "finance": set(), "ops": set(), "superuser": set()},
+    "returns.ReturnPolicy": {"cs": set(), "finance": set(), "ops": set(), "superuser": set()},
+    "returns.Exchange": {"cs": set(), "finance": set(), "ops": set(), "superuser": set()},
+    "returns.Refund": {"cs": set(), "finance": set(), "ops": set(), "superuser": set()},
     "orders.ApiClient": {
         "cs": None,
         "finance": None,

@@ -1,0 +1,59 @@
+"""The returns KPIs on the dashboard: return rate, refund amount, receipt-to-refund time and the
+exchange share, for the dashboard's range and its last day (figures from returns.selectors)."""
+
+from datetime import date
+
+from oms.core.money import format_amount
+from ops.kpis.portable import percentile
+from ops.kpis.selectors import bounds
+from returns.selectors import ReturnFigures, return_figures
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}%"
+
+
+def _hours(values: list[float]) -> str:
+    p50 = percentile(values, 0.5)
+    if p50 is None:
+        return "–"
+    return f"{p50:.1f} h" if p50 < 48 else f"{p50 / 24:.1f} d"
+
+
+def _money(figures: ReturnFigures) -> str:
+    if not figures.refunded:
+        return "0"
+    return " · ".join(
+        f"{format_amount(total, currency)} {currency}"
+        for currency, total in figures.refunded.items()
+    )
+
+
+def return_cards(start: date, end: date) -> list[dict[str, str]]:
+    day = return_figures(*bounds(end, end))
+    period = return_figures(*bounds(start, end))
+
+    def card(title: str, now: str, total: str, help_text: str) -> dict[str, str]:
+        return {"title": title, "today": now, "period": total, "help": help_text}
+
+    return [
+        card(
+            "Return rate",
+            _pct(day.return_rate),
+            _pct(period.return_rate),
+            f"{period.returns:,} returns opened per orders placed",
+        ),
+        card("Refunded", _money(day), _money(period), "refunds that succeeded"),
+        card(
+            "Receipt → refund p50",
+            _hours(day.receipt_to_refund_hours),
+            _hours(period.receipt_to_refund_hours),
+            f"{len(period.receipt_to_refund_hours):,} returns refunded",
+        ),
+        card(
+            "Exchange share",
+            _pct(day.exchange_share),
+            _pct(period.exchange_share),
+            "of returns opened",
+        ),
+    ]

@@ -1,0 +1,211 @@
+"""Returns in a real browser (Chromium through Playwright) against the live server: customer
+service opens, receives, inspects and refunds a return in the admin and gives a goodwill
+refund; a store associate receives a return at the counter on a phone. Screenshots of each
+step go to test-artifacts/e2e/<test name>/NN-step.png (git-ignored) to look at."""
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from inventory.models import NodeConnector, StockLevel
+from returns.models import Refund, Return
+from returns.policy import RequestedLine
+from returns.services.requests import ReturnRequest, request_return
+from tests.factories.inventory import NodeFactory, StoreFactory
+from tests.factories.users import PASSWORD, superuser
+from tests.returns.support import SYSTEM, ensure_default_policy, shipped_order
+from tests.stores import scenario
+
+CHROMIUM = shutil.which("chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Chromium is not installed (no `chromium` on PATH)"
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@dataclass
+class Browser:
+    page: Page
+    base_url: str
+    shots: Path
+    taken: list[Path] = field(default_factory=list)
+
+    def open(self, path: str) -> None:
+        self.page.goto(f"{self.base_url}{path}")
+
+    def shot(self, step: str) -> None:
+        path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+
+
+def _browser(request, live_server, monkeypatch, viewport) -> Iterator[Browser]:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    shots = ARTIFACTS / request.node.name
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = chromium.new_context(viewport=viewport)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield Browser(page=page, base_url=live_server.url, shots=shots)
+        finally:
+            context.close()
+            chromium.close()
+
+
+@pytest.fixture
+def desktop(request, live_server, monkeypatch) -> Iterator[Browser]:
+    yield from _browser(request, live_server, monkeypatch, {"width": 1440, "height": 900})
+
+
+@pytest.fixture
+def phone(request, live_server, monkeypatch) -> Iterator[Browser]:
+    yield from _browser(request, live_server, monkeypatch, {"width": 390, "height": 844})
+
+
+@pytest.fixture
+def shipped(transactional_db):
+    ensure_default_policy()
+    dc = NodeFactory(
+        code="dc-columbus",
+        name="DC Columbus",
+        connector=NodeConnector.API,
+        can_accept_returns=True,
+        address_line1="1 Warehouse Way",
+    )
+    store = StoreFactory(code="store-5th-ave", name="Fifth Avenue", connector=NodeConnector.API)
+    order = shipped_order(dc, external_id="E2E-RET-1", lines=[("TEE-BLK-M", 2, "25.00")])
+    return {"dc": dc, "store": store, "order": order}
+
+
+def _dialog(browser: Browser, label: str, step: str, fill: dict[str, str] | None = None) -> None:
+    page = browser.page
+    page.get_by_role("link", name=label).or_(page.get_by_role("button", name=label)).first.click()
+    dialog = page.locator("dialog, [role=dialog], #modal, form").last
+    for name, value in (fill or {}).items():
+        field_ = page.locator(f"[name={name}]").last
+        if field_.evaluate("e => e.tagName") == "SELECT":
+            field_.select_option(label=value)
+        elif field_.get_attribute("type") == "checkbox":
+            field_.check()
+        else:
+            field_.fill(value)
+    browser.shot(step)
+    dialog.locator("button[type=submit]").last.click()
+    page.wait_for_load_state("load")
+
+
+def test_customer_service_opens_receives_inspects_and_refunds_a_return(desktop, shipped):
+    superuser("carla")
+    page = desktop.page
+    order = shipped["order"]
+
+    desktop.open("/admin/login/?next=/admin/returns/return/add/")
+    page.locator("input[name=username]").fill("carla")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("input[name=password]").press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/returns/return/add/$"))
+    page.locator("input[name=order_number]").fill(order.number)
+    page.locator("input[name=lines]").fill("1x1")
+    page.locator("select[name=reason_code]").select_option("changed_mind")
+    desktop.shot("open-return")
+    page.locator("input[name=_save]").or_(page.get_by_role("button", name="Save")).first.click()
+    page.wait_for_load_state("load")
+    rma = Return.objects.get()
+    assert rma.status == "authorized"
+
+    desktop.open(f"/admin/returns/return/{rma.pk}/change/")
+    expect(page.get_by_text(rma.number).first).to_be_visible()
+    desktop.shot("authorized")
+    _dialog(desktop, "Receive", "receive-dialog", {"line_1": "1"})
+    expect(page.get_by_text(f"Return {rma.number} received").first).to_be_visible()
+    _dialog(desktop, "Inspect", "inspect-dialog", {"line_1_restock": "1"})
+    expect(page.get_by_text(f"Return {rma.number} inspected").first).to_be_visible()
+    desktop.open(f"/admin/returns/return/{rma.pk}/change/")
+    desktop.shot("refunded")
+
+    rma.refresh_from_db()
+    refund = Refund.objects.get(rma=rma)
+    assert rma.status == "closed"
+    assert (refund.status, str(refund.amount)) == ("succeeded", "25.0000")
+    assert StockLevel.objects.get(node=shipped["dc"], product__sku="TEE-BLK-M").on_hand == 9
+
+    # a goodwill refund on the same order, within the role's limit
+    desktop.open("/admin/returns/refund/add/")
+    page.locator("input[name=order_number]").fill(order.number)
+    page.locator("input[name=appeasement]").fill("5.00")
+    page.locator("select[name=reason]").select_option("late_delivery")
+    page.locator("input[name=explanation]").fill("sorry for the wait")
+    desktop.shot("goodwill")
+    page.locator("input[name=_save]").or_(page.get_by_role("button", name="Save")).first.click()
+    page.wait_for_load_state("load")
+    desktop.open("/admin/returns/refund/")
+    desktop.shot("refunds")
+    assert Refund.objects.filter(kind="appeasement", status="succeeded").count() == 1
+
+
+def test_a_store_associate_receives_a_return_at_the_counter(phone, shipped):
+    store, order = shipped["store"], shipped["order"]
+    rma = request_return(
+        order_id=order.pk,
+        request=ReturnRequest(
+            lines=[RequestedLine(1, 2, "size_fit", "unopened")],
+            return_node_code=store.code,
+            authorize=True,
+        ),
+        actor=SYSTEM,
+    )
+    scenario.associate("sam", store)
+    page = phone.page
+
+    phone.open("/store/returns/")
+    page.locator("input[name=username]").fill("sam")
+    page.locator("input[name=password]").fill(scenario.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
+    phone.open("/store/returns/")
+    expect(page.get_by_text(rma.number)).to_be_visible()
+    phone.shot("returns")
+
+    page.locator("input[name=number]").fill(rma.number.lower())
+    page.get_by_role("button", name="Find return").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("heading", name="Count what came back")).to_be_visible()
+    phone.shot("count")
+    page.get_by_role("button", name="Receive return").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("Received 2 units")).to_be_visible()
+    page.locator("input[name=line_1_restock]").fill("1")
+    page.locator("input[name=line_1_damaged]").fill("1")
+    phone.shot("inspect")
+    page.get_by_role("button", name="Save inspection").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("1 unit back on sale")).to_be_visible()
+    phone.shot("done")
+
+    assert StockLevel.objects.get(node=store, product__sku="TEE-BLK-M").on_hand == 1
+    assert Return.objects.get(pk=rma.pk).status == "closed"

@@ -1,0 +1,72 @@
+"""Returns the system opens itself: a parcel returned to sender, a cancel refused because the
+parcel had shipped."""
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from fulfillment.models import Shipment
+from fulfillment.services.shipping import TrackingInput, record_tracking
+from oms.events.services import record_event
+from orders.events import ORDER_CANCEL_REFUSED
+from returns.models import Return
+from tests.returns.support import SYSTEM, shipped_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_parcel_returned_to_sender_opens_one_authorized_return(nodes):
+    order = shipped_order(nodes["dc"], external_id="H1", lines=[("TEE", 2, "20.00")])
+    shipment = Shipment.objects.get(fulfillment__order=order)
+    update = TrackingInput(
+        carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number,
+        status="returned",
+        occurred_at=timezone.now(),
+        description="Returned to sender",
+    )
+
+    record_tracking(update=update, source="carrier:test", message_id="rts-1", actor=SYSTEM)
+    record_tracking(update=update, source="carrier:test", message_id="rts-2", actor=SYSTEM)
+
+    rma = Return.objects.get()
+    assert (rma.source, rma.status, rma.source_shipment_id) == (
+        "returned_to_sender",
+        "authorized",
+        shipment.pk,
+    )
+    assert rma.return_node == nodes["dc"]
+    assert [(line.quantity, line.reason_code) for line in rma.lines.all()] == [
+        (2, "returned_to_sender")
+    ]
+
+
+def test_a_cancel_refused_because_shipped_becomes_a_return(nodes):
+    order = shipped_order(nodes["dc"], external_id="H2", lines=[("TEE", 3, "20.00")])
+
+    with transaction.atomic():
+        record_event(
+            stream=order.stream,
+            type=ORDER_CANCEL_REFUSED,
+            actor=SYSTEM,
+            payload={
+                "request": 1,
+                "fulfillment": f"{order.number}-1",
+                "node": "dc-columbus",
+                "lines": [{"line_number": 1, "sku": "TEE", "quantity": 2}],
+                "code": "already_shipped",
+                "reason": "customer asked",
+                "node_reason": "parcel left at 09:12",
+            },
+            subject=order,
+        )
+
+    rma = Return.objects.get()
+    assert (rma.source, rma.status, rma.customer_note) == (
+        "cancel_refused",
+        "authorized",
+        "customer asked",
+    )
+    assert [(line.quantity, line.reason_code) for line in rma.lines.all()] == [
+        (2, "cancel_refused")
+    ]
