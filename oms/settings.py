@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.templatetags.static import static
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -397,6 +398,8 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "DASHBOARD_CALLBACK": "ops.kpis.dashboard.dashboard_callback",
+    # The console's own styles: the order page, visible input boxes, one-line list columns.
+    "STYLES": [lambda request: static("oms/console.css")],
 }
 
 # --- Observability (docs/observability.md) ------------------------------------------------

@@ -1,17 +1,16 @@
 """The order page of the console: orders and holds, read-only; holds are placed and released through
 orders.services.holds, lines cancelled through orders.services.cancellation."""
 
-import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from unfold.admin import TabularInline
+from django.urls import reverse
+from django.utils.http import urlencode
 from unfold.contrib.filters.admin import (
     ChoicesDropdownFilter,
     RangeDateFilter,
@@ -24,11 +23,9 @@ from unfold.utils import parse_date_str
 from fulfillment.admin import routing_panel_context
 from oms.core.actors import Actor
 from oms.core.admin_actions import ReadOnlyAdmin, dialog_action, plural, run_service_for_each
-from oms.core.money import format_amount
-from oms.events.redaction import Masker
-from oms.events.selectors import events_for_stream
-from ops.admin.timeline import order_trace_context
+from ops.admin import order_page
 from orders.models import (
+    OPEN_ORDER_STATUSES,
     Hold,
     HoldKind,
     HoldStatus,
@@ -81,6 +78,19 @@ def _staff_order_or_404(object_id: Any) -> Order:
     if order is None:
         raise Http404("No such order.")
     return order
+
+
+def _order_or_none(obj: Any) -> Order | None:
+    """The order an action is asked about: unfold passes the page's object id (a string), the
+    admin an Order, a changelist nothing."""
+    if obj is None or obj == "":
+        return None
+    if isinstance(obj, Order):
+        return obj
+    try:
+        return _staff_order_or_404(obj)
+    except Http404:
+        return None
 
 
 def _may_place_hold(request: HttpRequest) -> bool:
@@ -177,64 +187,6 @@ class CancelLineForm(BaseDialogForm):
             self.fields["line"].help_text = "No line of this order can be cancelled here."
 
 
-# --- inlines ---------------------------------------------------------------------------------
-
-
-class ReadOnlyInline(TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.fields or ())
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class OrderLineInline(ReadOnlyInline):
-    model = OrderLine
-    fields = (
-        "line_number",
-        "sku",
-        "name",
-        "product",
-        "quantity",
-        "unit_price",
-        "discount",
-        "tax",
-        "total",
-        "status",
-    )
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
-        return super().get_queryset(request).select_related("product").order_by("line_number")
-
-
-class HoldInline(ReadOnlyInline):
-    model = Hold
-    fields = (
-        "kind",
-        "status",
-        "reason",
-        "placed_by",
-        "created_at",
-        "released_by",
-        "released_at",
-        "release_note",
-    )
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Hold]:
-        return super().get_queryset(request).order_by("id")
-
-
 # --- orders ----------------------------------------------------------------------------------
 
 
@@ -249,10 +201,26 @@ class OrderAdmin(ReadOnlyAdmin):
         "customer",
         "grand_total_display",
         "placed_at",
-        "on_hold",
+        "hold_label",
     )
-    search_fields = ("number", "external_id", "customer_email", "customer_name")
-    search_help_text = "Order number, external id, customer email or name."
+    # Order fields, and what customers quote: a tracking number, a fulfillment number (the
+    # packing slip), a SKU, a phone number. The related lookups are EXISTS subqueries (one row
+    # per order); on PostgreSQL trigram indexes serve them (ops migration 0007).
+    search_fields = (
+        "number",
+        "external_id",
+        "customer_email",
+        "customer_name",
+        "customer_phone",
+        "fulfillment_orders__number",
+        "fulfillment_orders__shipments__tracking_number",
+        "lines__sku",
+    )
+    search_help_text = (
+        "Order number, external id, customer email, name or phone, fulfillment number, "
+        "tracking number or SKU."
+    )
+    date_hierarchy = "placed_at"
     list_filter = (
         ("status", ChoicesDropdownFilter),
         ("channel", RelatedDropdownFilter),
@@ -262,11 +230,11 @@ class OrderAdmin(ReadOnlyAdmin):
     )
     list_filter_submit = True
     ordering = ("-placed_at", "-id")
-    inlines = (OrderLineInline, HoldInline)
     actions = ("place_manual_hold",)
-    actions_detail = ("place_hold_detail", "release_hold_detail", "cancel_line_detail")
-    change_form_outer_after_template = "admin/orders/order/event_timeline.html"
-    change_form_template = "admin/orders/order/routing_panel.html"  # "Routing" after the timeline
+    # The page's action bar: one place for every action, grouped. Other modules add theirs
+    # with register_order_action() (ops/admin/order_actions.py).
+    actions_detail: list[Any] = []
+    change_form_template = "admin/ops/order/change_form.html"
     fieldsets = (
         (
             "Order",
@@ -279,31 +247,6 @@ class OrderAdmin(ReadOnlyAdmin):
                 )
             },
         ),
-        (
-            "Payment and totals",
-            {
-                "fields": (
-                    ("payment_status", "payment_method", "payment_reference"),
-                    ("currency", "subtotal", "shipping_total"),
-                    ("discount_total", "tax_total", "grand_total"),
-                )
-            },
-        ),
-        ("Customer", {"fields": (("customer_name", "customer_email", "customer_phone"),)}),
-        (
-            "Delivery",
-            {
-                "fields": (
-                    ("delivery_method", "service_level", "pickup_node"),
-                    "ship_name",
-                    ("ship_line1", "ship_line2"),
-                    ("ship_city", "ship_region", "ship_postal_code", "ship_country"),
-                    ("ship_latitude", "ship_longitude"),
-                )
-            },
-        ),
-        ("Billing and notes", {"fields": ("billing_address", "notes")}),
-        ("Record", {"fields": (("created_at", "updated_at"),)}),
     )
 
     # --- reads ---------------------------------------------------------------------------
@@ -334,38 +277,56 @@ class OrderAdmin(ReadOnlyAdmin):
         form_url: str = "",
         obj: Order | None = None,
     ) -> HttpResponse:
-        context["show_event_timeline"] = obj is not None and request.user.has_perm(
-            "events.view_event"
-        )
-        if context["show_event_timeline"]:
-            masker = Masker.for_streams([obj.stream])
-            context["order_events"] = [
-                {
-                    "event": event,
-                    "payload": json.dumps(
-                        masker.payload(event.stream, event.payload),
-                        indent=2,
-                        sort_keys=True,
-                        cls=DjangoJSONEncoder,
-                    ),
-                }
-                for event in events_for_stream(obj.stream)
-            ]
         if obj is not None:
             context.update(routing_panel_context(request, obj))
-            context.update(order_trace_context(request, obj))
+            context.update(self.page_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    # --- action permissions (orders come from channels and change only through services) ---
+    def page_context(self, request: HttpRequest, order: Order) -> dict[str, Any]:
+        site = self.admin_site.name
+        may_view_events = request.user.has_perm("events.view_event")
+        cases_url = ""
+        may_view_cases = request.user.has_perm("ops.view_exceptioncase")
+        if may_view_cases:
+            cases_url = (
+                reverse(f"{site}:ops_exceptioncase_changelist")
+                + "?"
+                + urlencode({"q": order.number, "status__exact": "open"})
+            )
+        return {
+            "status_colour": ORDER_STATUS_COLOURS.get(order.status, ""),
+            "payment_colour": PAYMENT_STATUS_COLOURS.get(order.payment_status, ""),
+            "page": {
+                "summary": order_page.summary(order),
+                "lines": order_page.line_progress(order),
+                "fulfillments": order_page.fulfillments(order, site),
+                "panels": order_page.panels_for(request, order),
+                "timeline": order_page.timeline(order) if may_view_events else None,
+                "cases_url": cases_url,
+                "may_view_cases": may_view_cases,
+            },
+        }
+
+    # --- action permissions: the user's permission, and whether the action applies to the
+    # order's state (unfold asks with the page's object id; a dialog's GET and POST ask too) --
 
     def has_place_hold_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_place_hold(request)
+        if not _may_place_hold(request):
+            return False
+        order = _order_or_none(obj)
+        return order is None or order.status in OPEN_ORDER_STATUSES
 
     def has_release_hold_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_release_hold(request)
+        if not _may_release_hold(request):
+            return False
+        order = _order_or_none(obj)
+        return order is None or order.holds.filter(status=HoldStatus.ACTIVE).exists()
 
     def has_cancel_line_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_place_hold(request)  # orders.change_order, like placing a hold
+        if not _may_place_hold(request):  # orders.change_order, like placing a hold
+            return False
+        order = _order_or_none(obj)
+        return order is None or order.lines.filter(status__in=CANCELLABLE).exists()
 
     # --- list columns --------------------------------------------------------------------
 
@@ -383,11 +344,14 @@ class OrderAdmin(ReadOnlyAdmin):
 
     @display(description="Grand total", ordering="grand_total")
     def grand_total_display(self, obj: Order) -> str:
-        return f"{format_amount(obj.grand_total, obj.currency)} {obj.currency}"
+        return order_page.money(obj.grand_total, obj.currency)
 
-    @display(description="On hold", boolean=True, ordering="has_active_hold")
-    def on_hold(self, obj: Order) -> bool:
-        return bool(getattr(obj, "has_active_hold", False))
+    @display(description="Hold", ordering="has_active_hold", label={"on_hold": "warning"})
+    def hold_label(self, obj: Order) -> tuple[str, str] | str:
+        """An orange "On hold" where there is one; nothing otherwise (not a red ✕)."""
+        if getattr(obj, "has_active_hold", False):
+            return "on_hold", "On hold"
+        return ""
 
     # --- actions (each calls a service; refusals become messages) -------------------------
 
@@ -454,6 +418,42 @@ class OrderAdmin(ReadOnlyAdmin):
             reason=form.cleaned_data["reason"],
         )
         return f"Line {line.line_number} of {order.number} cancelled."
+
+
+# --- the order page's action bar: one place, grouped; other modules register theirs ----------
+
+# Group title → (icon, action names). A group of one or two actions shows as buttons, more as
+# a dropdown; an action whose permission (or the order's state) says no is not offered.
+ORDER_ACTION_GROUPS: dict[str, tuple[str, list[str]]] = {
+    "Hold": ("front_hand", []),
+    "Cancel": ("block", []),
+    "Change": ("edit", []),
+    "Payments & refunds": ("payments", []),
+    "Returns": ("assignment_return", []),
+    "Notify": ("mail", []),
+}
+
+
+def register_order_action(group: str, name: str, *, icon: str = "more_horiz") -> None:
+    """Offer OrderAdmin's dialog action `name` (a method made with dialog_action, set on
+    OrderAdmin before the admin's URLs are built, i.e. at import of an admin module) in the
+    action bar's `group`. Used for this module's actions and, after the reverse flow lands, its
+    cancel-order, address change, refund, appeasement, return and exchange dialogs."""
+    _icon, names = ORDER_ACTION_GROUPS.setdefault(group, (icon, []))
+    if name not in names:
+        names.append(name)
+    navigation: list[Any] = []
+    for title, (group_icon, members) in ORDER_ACTION_GROUPS.items():
+        if len(members) <= 2:
+            navigation.extend(members)
+        else:
+            navigation.append({"title": title, "icon": group_icon, "items": list(members)})
+    OrderAdmin.actions_detail = navigation
+
+
+register_order_action("Hold", "place_hold_detail")
+register_order_action("Hold", "release_hold_detail")
+register_order_action("Cancel", "cancel_line_detail")
 
 
 # --- holds: a work queue of holds across orders ----------------------------------------------
