@@ -25,6 +25,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Sum
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from fulfillment.models import (
     FulfillmentOrder,
@@ -59,6 +61,11 @@ def money(amount: Decimal | None, currency: str) -> str:
         return format_currency(quantized, currency, locale="en_US", currency_digits=True)
     except (ValueError, KeyError):
         return f"{quantized} {currency}"
+
+
+def short_time(value: Any) -> str:
+    """"Dec 6, 07:14" in the site's time zone: list columns that fit on one line."""
+    return date_format(localtime(value), "M j, H:i") if value else "—"
 
 
 # --- tracking links ----------------------------------------------------------------------------

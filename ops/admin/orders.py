@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import urlencode
+from django.utils.timezone import localtime
 from unfold.contrib.filters.admin import (
     ChoicesDropdownFilter,
     RangeDateFilter,
@@ -200,7 +202,7 @@ class OrderAdmin(ReadOnlyAdmin):
         "payment_status_label",
         "customer",
         "grand_total_display",
-        "placed_at",
+        "placed",
         "hold_label",
     )
     # Order fields, and what customers quote: a tracking number, a fulfillment number (the
@@ -345,6 +347,10 @@ class OrderAdmin(ReadOnlyAdmin):
     @display(description="Grand total", ordering="grand_total")
     def grand_total_display(self, obj: Order) -> str:
         return order_page.money(obj.grand_total, obj.currency)
+
+    @display(description="Placed", ordering="placed_at")
+    def placed(self, obj: Order) -> str:
+        return date_format(localtime(obj.placed_at), "M j, Y H:i")
 
     @display(description="Hold", ordering="has_active_hold", label={"on_hold": "warning"})
     def hold_label(self, obj: Order) -> tuple[str, str] | str:
