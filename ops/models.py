@@ -51,6 +51,7 @@ class ExceptionKind(models.TextChoices):
     STUCK_ORDER = "stuck_order", "Stuck order"
     CYCLE_COUNT = "cycle_count", "Cycle count"
     PICKUP_LOCKED = "pickup_locked", "Pickup locked"
+    CONFIG_INVALID = "config_invalid", "Configuration invalid"
 
 
 class SubjectType(models.TextChoices):
@@ -58,6 +59,7 @@ class SubjectType(models.TextChoices):
     FULFILLMENT = "fulfillment", "Fulfillment order"
     MESSAGE = "message", "Inbound message"
     NODE = "node", "Node"
+    RULE_SET = "rule_set", "Exception rule set"
 
 
 class Priority(models.TextChoices):

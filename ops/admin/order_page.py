@@ -64,7 +64,7 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 
 def short_time(value: Any) -> str:
-    """"Dec 6, 07:14" in the site's time zone: list columns that fit on one line."""
+    """ "Dec 6, 07:14" in the site's time zone: list columns that fit on one line."""
     return date_format(localtime(value), "M j, H:i") if value else "—"
 
 
