@@ -316,6 +316,11 @@ OMS_X12_OUTBOX_DIR = Path(
 )
 OMS_X12_INBOX_DIR = Path(env("OMS_X12_INBOX_DIR", default=str(BASE_DIR / "var" / "x12" / "inbox")))
 
+# Finance exports (ops/finance, docs/finance.md): where their files are written, and how long a
+# download link stays valid.
+OMS_EXPORT_DIR = Path(env("OMS_EXPORT_DIR", default=str(BASE_DIR / "var" / "exports")))
+OMS_EXPORT_LINK_HOURS = env.int("OMS_EXPORT_LINK_HOURS", default=24)
+
 # Inbound messages we own the retry of (945 files): attempts before dead + an exception case,
 # and the first retry delay (x4 per attempt). docs/inbound.md.
 OMS_INBOUND_MAX_ATTEMPTS = env.int("OMS_INBOUND_MAX_ATTEMPTS", default=6)
