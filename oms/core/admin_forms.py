@@ -3,8 +3,8 @@
 list, not typed.
 
 `HumanConstraintForm` rewrites the message of every constraint named in CONSTRAINT_MESSAGES
-when a form's model validation fails on it (Django runs the model's constraints in
-ModelForm._post_clean). The messages live here rather than as `violation_error_message` on the
+when a form's model validation fails on it (ModelForm._post_clean runs the model's full_clean,
+constraints included, and reports through _update_errors). The messages live here rather than as `violation_error_message` on the
 models, so the wording can change without a migration.
 """
 
@@ -58,12 +58,9 @@ def humanize(error: ValidationError) -> ValidationError:
 
 
 class HumanConstraintForm(forms.ModelForm):
-    def validate_constraints(self) -> None:
-        exclude = self._get_validation_exclusions()
-        try:
-            self.instance.validate_constraints(exclude=exclude)
-        except ValidationError as error:
-            self._update_errors(humanize(error))
+    def _update_errors(self, errors: ValidationError) -> None:
+        """Every model validation error (full_clean runs the constraints) passes here."""
+        super()._update_errors(humanize(errors))
 
 
 @cache
