@@ -30,8 +30,10 @@ REMEDIES_BY_KIND: dict[str, tuple[str, ...]] = {
     K.PICKUP_LOCKED: ("unlock_pickup",),
 }
 ALWAYS = ("assign_to_me", "resolve", "dismiss")
-# Safe to run on many cases at once: they change nothing a person must look at first.
-SAFE_IN_BULK = ("assign_to_me", "reroute", "retry", "reprocess")
+# Safe to run on many cases at once: they change no order in a way a person must look at first
+# (closing a case without a remedy, routing what is unrouted, resending to a node). Releasing
+# holds, cancelling lines, parcel outcomes and pickup unlocks are one case at a time.
+SAFE_IN_BULK = ("assign_to_me", "reroute", "retry", "reprocess", "resolve", "dismiss")
 PARCEL_KINDS = {
     "lost": (K.LOST_PARCEL, K.LATE_SHIPMENT),
     "damaged": (K.DAMAGED, K.LATE_SHIPMENT),

@@ -242,7 +242,9 @@ class FinanceExportAdmin(ModelAdmin):
 
     def download_view(self, request: HttpRequest, token: str) -> FileResponse:
         if not self.has_view_permission(request):
-            raise Http404("No such export.")
+            from django.core.exceptions import PermissionDenied  # noqa: PLC0415
+
+            raise PermissionDenied
         export = export_for_token(token)
         if export is None:
             raise Http404("This download link has expired or does not exist.")

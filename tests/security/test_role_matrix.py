@@ -84,14 +84,17 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:api_idempotencykey_delete": staff(E403, E403, E403, E403),
     "admin:api_idempotencykey_change": staff(E403, E403, OK, OK),
     "admin/api/idempotencykey/<path:object_id>/": staff(OK, OK, OK, OK),
+    # Remedies are offered per case kind and state (ops/remedy_rules.py): the world's case is an
+    # oversell at a node, which only assign, resolve and dismiss fit; the others answer 403 to
+    # every role, ops included (tests/ops/test_console_validation.py shows them where they fit).
     "admin:ops_exceptioncase_assign_to_me_detail": staff(E403, E403, OK, OK),
-    "admin:ops_exceptioncase_reroute_detail": staff(E403, E403, OK, OK),
-    "admin:ops_exceptioncase_retry_detail": staff(E403, E403, OK, OK),
-    "admin:ops_exceptioncase_release_hold_detail": staff(E403, E403, OK, OK),
-    "admin:ops_exceptioncase_cancel_lines_detail": staff(E403, E403, OK, OK),
-    "admin:ops_exceptioncase_mark_lost_detail": staff(E403, E403, OK, OK),
-    "admin:ops_exceptioncase_mark_damaged_detail": staff(E403, E403, OK, OK),
-    "admin:ops_exceptioncase_reprocess_detail": staff(E403, E403, OK, OK),
+    "admin:ops_exceptioncase_reroute_detail": staff(E403, E403, E403, E403),
+    "admin:ops_exceptioncase_retry_detail": staff(E403, E403, E403, E403),
+    "admin:ops_exceptioncase_release_hold_detail": staff(E403, E403, E403, E403),
+    "admin:ops_exceptioncase_cancel_lines_detail": staff(E403, E403, E403, E403),
+    "admin:ops_exceptioncase_mark_lost_detail": staff(E403, E403, E403, E403),
+    "admin:ops_exceptioncase_mark_damaged_detail": staff(E403, E403, E403, E403),
+    "admin:ops_exceptioncase_reprocess_detail": staff(E403, E403, E403, E403),
     "admin:ops_exceptioncase_resolve_detail": staff(E403, E403, OK, OK),
     "admin:ops_exceptioncase_dismiss_detail": staff(E403, E403, OK, OK),
     "admin:ops_exceptioncase_changelist": staff(E403, E403, OK, OK),
@@ -133,7 +136,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/fulfillment/routingruleset/<path:object_id>/": staff(OK, OK, OK, OK),
     "admin:orders_order_place_hold_detail": staff(OK, E403, OK, OK),
     "admin:orders_order_release_hold_detail": staff(OK, E403, OK, OK),
-    "admin:orders_order_cancel_line_detail": staff(OK, E403, OK, OK),
+    # offered only when a line can still be cancelled: the world's order is at its store
+    "admin:orders_order_cancel_line_detail": staff(E403, E403, E403, E403),
     "admin:orders_order_changelist": staff(OK, OK, OK, OK),
     "admin:orders_order_add": staff(E403, E403, E403, E403),
     "admin:orders_order_history": staff(OK, OK, OK, OK),
@@ -278,6 +282,30 @@ MATRIX: dict[str, dict[str, str]] = {
     "stores:hand_over": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
     "stores:reject": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
     "stores:label": row(LOGIN, E404, E404, E404, E404, E404, LOGIN, LOGIN),
+    # the console's fulfillment and shipment pages (ops/admin/fulfillments.py): customer service
+    # and ops read them; finance does not
+    "admin:fulfillment_fulfillmentorder_changelist": staff(OK, E403, OK, OK),
+    "admin:fulfillment_fulfillmentorder_add": staff(E403, E403, E403, E403),
+    "admin:fulfillment_fulfillmentorder_history": staff(OK, E403, OK, OK),
+    "admin:fulfillment_fulfillmentorder_delete": staff(E403, E403, E403, E403),
+    "admin:fulfillment_fulfillmentorder_change": staff(OK, E403, OK, OK),
+    "admin/fulfillment/fulfillmentorder/<path:object_id>/": staff(OK, OK, OK, OK),
+    "admin:fulfillment_shipment_changelist": staff(OK, E403, OK, OK),
+    "admin:fulfillment_shipment_add": staff(E403, E403, E403, E403),
+    "admin:fulfillment_shipment_history": staff(OK, E403, OK, OK),
+    "admin:fulfillment_shipment_delete": staff(E403, E403, E403, E403),
+    "admin:fulfillment_shipment_change": staff(OK, E403, OK, OK),
+    "admin/fulfillment/shipment/<path:object_id>/": staff(OK, OK, OK, OK),
+    # the finance area (ops/admin/finance.py): finance and ops ask for exports and download
+    # them; an export is never edited or deleted; a forged or expired link is a 404
+    "admin:ops_financeexport_changelist": staff(E403, OK, OK, OK),
+    "admin:ops_financeexport_add": staff(E403, OK, OK, OK),
+    "admin:ops_financeexport_history": staff(E403, OK, OK, OK),
+    "admin:ops_financeexport_delete": staff(E403, E403, E403, E403),
+    "admin:ops_financeexport_change": staff(E403, OK, OK, OK),
+    "admin/ops/financeexport/<path:object_id>/": staff(OK, OK, OK, OK),
+    "admin:ops_financeexport_download": staff(E403, E404, E404, E404),
+    "admin:ops_financeexport_settlement": staff(E403, OK, OK, OK),
     # sign-in lockout records (django-axes; ops reset a lockout by deleting its attempt)
     "admin:axes_accessattempt_changelist": staff(E403, E403, OK, OK),
     "admin:axes_accessattempt_add": staff(E403, E403, E403, E403),
@@ -299,7 +327,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/axes/accessfailurelog/<path:object_id>/": staff(OK, OK, OK, OK),
     # pickup hand-over locked after too many wrong codes: ops unlock from the case, a store
     # lead on the screen (the world's associate is a lead of its store)
-    "admin:ops_exceptioncase_unlock_pickup_detail": staff(E403, E403, OK, OK),
+    "admin:ops_exceptioncase_unlock_pickup_detail": staff(E403, E403, E403, E403),
     "stores:unlock_pickup": row(LOGIN, OK, E404, E404, E404, E404, LOGIN, LOGIN),
 }
 
@@ -325,33 +353,32 @@ ACTIONS: dict[str, dict[str, set[str] | None]] = {
     "ops.ExceptionCase": {
         "cs": None,
         "finance": None,
+        # only the remedies safe in bulk (ops/remedy_rules.py SAFE_IN_BULK)
         "ops": {
             "assign_to_me_selected",
-            "cancel_lines_selected",
             "dismiss_selected",
-            "mark_damaged_selected",
-            "mark_lost_selected",
-            "release_hold_selected",
             "reprocess_selected",
             "reroute_selected",
             "resolve_selected",
             "retry_selected",
-            "unlock_pickup_selected",
         },
         "superuser": {
             "assign_to_me_selected",
-            "cancel_lines_selected",
             "dismiss_selected",
-            "mark_damaged_selected",
-            "mark_lost_selected",
-            "release_hold_selected",
             "reprocess_selected",
             "reroute_selected",
             "resolve_selected",
             "retry_selected",
-            "unlock_pickup_selected",
         },
     },
+    "ops.FinanceExport": {"cs": None, "finance": set(), "ops": set(), "superuser": set()},
+    "fulfillment.FulfillmentOrder": {
+        "cs": set(),
+        "finance": None,
+        "ops": set(),
+        "superuser": set(),
+    },
+    "fulfillment.Shipment": {"cs": set(), "finance": None, "ops": set(), "superuser": set()},
     "ops.Queue": {
         "cs": None,
         "finance": None,
