@@ -40,6 +40,7 @@ from oms.core.money import minor_units
 from oms.events import registry
 from oms.events.redaction import Masker
 from oms.events.selectors import events_for_stream
+from ops.models import ExceptionKind
 from ops.selectors import open_cases_for_order
 from ops.timeline import order_trace
 from orders.models import HoldStatus, LineStatus, Order
@@ -319,7 +320,16 @@ def _sentence(event_type: str, payload: dict[str, Any]) -> str:
             status = str(p.get("status", "")).replace("_", " ")
             return f"{p.get('carrier')} {p.get('tracking_number')}: {status}{where}"
         case "exception.raised":
-            return f"Exception opened: {p.get('kind', '')} — {p.get('summary', '')}"
+            return f"Exception #{p.get('case_id')} opened: {_kind(p)} — {p.get('summary', '')}"
+        case "exception.assigned" | "exception.progressed" | "exception.resolved":
+            verb = event_type.split(".", 1)[1]
+            note = f": {p['note']}" if p.get("note") else ""
+            return f"Exception #{p.get('case_id')} ({_kind(p)}) {verb}{note}"
+        case "exception.dismissed":
+            return f"Exception #{p.get('case_id')} ({_kind(p)}) dismissed"
+        case "order.manual_touch":
+            remedy = str(p.get("remedy", "")).replace("_", " ")
+            return f"Remedy applied from the exception console: {remedy}"
     if event_type.startswith("fulfillment.") and p.get("fulfillment"):
         verb = event_type.split(".", 1)[1].replace("_", " ")
         reason = f": {p['reason']}" if p.get("reason") else ""
@@ -329,6 +339,11 @@ def _sentence(event_type: str, payload: dict[str, Any]) -> str:
         return registry.get(event_type).description
     except LookupError:
         return event_type
+
+
+def _kind(payload: dict[str, Any]) -> str:
+    kind = str(payload.get("kind", ""))
+    return str(ExceptionKind(kind).label) if kind in ExceptionKind.values else kind
 
 
 def timeline(order: Order) -> list[dict[str, Any]]:
