@@ -412,6 +412,8 @@ class OrderAdmin(ReadOnlyAdmin):
         permission="cancel_line",
         icon="block",
         form_class=CancelLineForm,
+        title="Cancel a line?",
+        submit_text="Yes, cancel the line",
         explanation="Lines not yet at a node: their stock is released and they leave any "
         "fulfillment order still waiting for release.",
     )
