@@ -4,8 +4,8 @@ list, not typed.
 
 `HumanConstraintForm` rewrites the message of every constraint named in CONSTRAINT_MESSAGES
 when a form's model validation fails on it (ModelForm._post_clean runs the model's full_clean,
-constraints included, and reports through _update_errors). The messages live here rather than as `violation_error_message` on the
-models, so the wording can change without a migration.
+constraints included, and reports through _update_errors). The messages live here rather than
+as `violation_error_message` on the models, so the wording can change without a migration.
 """
 
 from functools import cache
@@ -23,8 +23,7 @@ CONSTRAINT_MESSAGES = {
     "stock_on_hand_gte_0": "On hand cannot be negative.",
     "stock_reserved_gte_0": "Reserved cannot be negative.",
     "stock_safety_stock_gte_0": "Safety stock cannot be negative.",
-    "order_channel_external_id_unique": "This channel already has an order with this "
-    "external id.",
+    "order_channel_external_id_unique": "This channel already has an order with this external id.",
     "order_ship_needs_address": "An order shipped to an address needs the address.",
     "order_pickup_needs_node": "A pickup order needs the store it is picked up at.",
     "orderline_quantity_gt_0": "A line's quantity must be at least 1.",
@@ -60,7 +59,7 @@ def humanize(error: ValidationError) -> ValidationError:
 class HumanConstraintForm(forms.ModelForm):
     def _update_errors(self, errors: ValidationError) -> None:
         """Every model validation error (full_clean runs the constraints) passes here."""
-        super()._update_errors(humanize(errors))
+        super()._update_errors(humanize(errors))  # type: ignore[misc]  # not in django-stubs
 
 
 @cache

@@ -117,6 +117,7 @@ def raise_exception_case(
     """Open (or refresh) the case of `kind` about one subject; see the module docstring."""
     actor = actor or SYSTEM
     details = _json(details or {})
+    subject: tuple[str, Any, str, int | None, str]
     if rule_set is not None:
         subject = (SubjectType.RULE_SET, rule_set.pk, str(rule_set)[:120], None, "")
     else:

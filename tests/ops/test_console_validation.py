@@ -164,7 +164,9 @@ def test_mark_lost_on_a_short_pick_is_refused(released):  # noqa: F811
     assert client.get(url).status_code == 403
     page = client.get(reverse("admin:ops_exceptioncase_change", args=[case.pk])).content.decode()
     assert "Mark lost" not in page
-    assert "Reroute" in page and "Resolve" in page and "Dismiss" in page
+    assert "Reroute" in page
+    assert "Resolve" in page
+    assert "Dismiss" in page
 
 
 def test_cases_default_to_open(released):  # noqa: F811
@@ -179,7 +181,8 @@ def test_cases_default_to_open(released):  # noqa: F811
         reverse("admin:ops_exceptioncase_changelist") + "?state=all"
     ).content.decode()
 
-    assert open_case.subject_label in default and "closed one" not in default
+    assert open_case.subject_label in default
+    assert "closed one" not in default
     assert f">{closed.pk}<" in everything
 
 
