@@ -47,6 +47,9 @@ def test_groups_have_exactly_their_permissions():
         "orders.view_orderline",
         "events.view_event",
         "orders.view_channel",
+        # the finance area (ops/migrations/0010)
+        "ops.view_financeexport",
+        "ops.add_financeexport",
     }
     ops = codenames("ops_admin")
     assert {
