@@ -167,3 +167,27 @@ def test_seed_demo_places_the_demo_orders_once():
     assert demo.filter(lines__product__sku="LTD-JACKET-CRIMSON-M").distinct().count() == 4
     assert demo.filter(holds__kind="fraud").distinct().count() == 2
     assert demo.filter(service_level="express").count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_each_role_a_user_and_finance_an_export(settings, tmp_path):
+    settings.OMS_EXPORT_DIR = tmp_path
+    out = seed()
+    password = PASSWORD_PATTERN.search(out).group(1)
+
+    assert "One user per role, same password: cs, finance, ops" in out
+    for username, group in (
+        ("cs", "customer_service"),
+        ("finance", "finance"),
+        ("ops", "ops_admin"),
+    ):
+        user = get_user_model().objects.get(username=username)
+        assert [g.name for g in user.groups.all()] == [group]
+        assert not user.is_superuser
+        assert Client().login(username=username, password=password) is True
+    from ops.models import FinanceExport
+
+    [export] = FinanceExport.objects.all()
+    assert (export.kind, export.file_format, export.status) == ("payments", "xlsx", "done")
+    seed()
+    assert FinanceExport.objects.count() == 1  # once a day
