@@ -327,6 +327,11 @@ def _sentence(event_type: str, payload: dict[str, Any]) -> str:
             return f"Exception #{p.get('case_id')} ({_kind(p)}) {verb}{note}"
         case "exception.dismissed":
             return f"Exception #{p.get('case_id')} ({_kind(p)}) dismissed"
+        case "order.note_added":
+            return f"Note added by {p.get('by', '?')} (see Notes above)"
+        case "order.confirmation_resent":
+            why = f": {p['reason']}" if p.get("reason") else ""
+            return f"Order confirmation sent to the customer again{why}"
         case "order.manual_touch":
             remedy = str(p.get("remedy", "")).replace("_", " ")
             return f"Remedy applied from the exception console: {remedy}"

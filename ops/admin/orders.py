@@ -38,6 +38,7 @@ from orders.models import (
 )
 from orders.selectors import orders_for_staff
 from orders.services.cancellation import CANCELLABLE, cancel_order_line
+from orders.services.customer_service import add_order_note, resend_confirmation
 from orders.services.holds import place_hold, release_hold
 
 MANUAL_HOLD_REASON = "Placed from admin"
@@ -189,6 +190,16 @@ class CancelLineForm(BaseDialogForm):
             self.fields["line"].help_text = "No line of this order can be cancelled here."
 
 
+class AddNoteForm(BaseDialogForm):
+    text = forms.CharField(label="Note", max_length=1_000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ResendConfirmationForm(BaseDialogForm):
+    reason = forms.CharField(
+        label="Why", max_length=200, initial="Customer did not receive it", required=False
+    )
+
+
 # --- orders ----------------------------------------------------------------------------------
 
 
@@ -324,6 +335,9 @@ class OrderAdmin(ReadOnlyAdmin):
         order = _order_or_none(obj)
         return order is None or order.holds.filter(status=HoldStatus.ACTIVE).exists()
 
+    def has_add_note_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _may_place_hold(request)  # orders.change_order: customer service and ops
+
     def has_cancel_line_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if not _may_place_hold(request):  # orders.change_order, like placing a hold
             return False
@@ -427,6 +441,40 @@ class OrderAdmin(ReadOnlyAdmin):
         )
         return f"Line {line.line_number} of {order.number} cancelled."
 
+    @dialog_action(
+        label="Add note",
+        permission="add_note",
+        icon="sticky_note_2",
+        form_class=AddNoteForm,
+        explanation="The note is kept on the order, dated and signed; the timeline shows who "
+        "added one.",
+        submit_text="Add note",
+    )
+    def add_note_detail(self, request: HttpRequest, form: AddNoteForm, order: Order) -> str:
+        add_order_note(
+            order_id=order.pk, text=form.cleaned_data["text"], actor=Actor.for_user(request.user)
+        )
+        return f"Note added to {order.number}."
+
+    @dialog_action(
+        label="Resend confirmation",
+        permission="add_note",
+        icon="forward_to_inbox",
+        form_class=ResendConfirmationForm,
+        explanation="Records order.confirmation_resent: the storefront's webhook sends the "
+        "confirmation e-mail to the customer again.",
+        submit_text="Yes, send it again",
+    )
+    def resend_confirmation_detail(
+        self, request: HttpRequest, form: ResendConfirmationForm, order: Order
+    ) -> str:
+        resend_confirmation(
+            order_id=order.pk,
+            actor=Actor.for_user(request.user),
+            reason=form.cleaned_data.get("reason", ""),
+        )
+        return f"Confirmation of {order.number} sent again (order.confirmation_resent)."
+
 
 # --- the order page's action bar: one place, grouped; other modules register theirs ----------
 
@@ -462,6 +510,8 @@ def register_order_action(group: str, name: str, *, icon: str = "more_horiz") ->
 register_order_action("Hold", "place_hold_detail")
 register_order_action("Hold", "release_hold_detail")
 register_order_action("Cancel", "cancel_line_detail")
+register_order_action("Change", "add_note_detail")
+register_order_action("Notify", "resend_confirmation_detail")
 
 
 # --- holds: a work queue of holds across orders ----------------------------------------------

@@ -138,6 +138,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:orders_order_release_hold_detail": staff(OK, E403, OK, OK),
     # offered only when a line can still be cancelled: the world's order is at its store
     "admin:orders_order_cancel_line_detail": staff(E403, E403, E403, E403),
+    "admin:orders_order_add_note_detail": staff(OK, E403, OK, OK),
+    "admin:orders_order_resend_confirmation_detail": staff(OK, E403, OK, OK),
     "admin:orders_order_changelist": staff(OK, OK, OK, OK),
     "admin:orders_order_add": staff(E403, E403, E403, E403),
     "admin:orders_order_history": staff(OK, OK, OK, OK),
