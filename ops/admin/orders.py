@@ -478,8 +478,8 @@ class OrderAdmin(ReadOnlyAdmin):
 
 # --- the order page's action bar: one place, grouped; other modules register theirs ----------
 
-# Group title → (icon, action names). A group of one or two actions shows as buttons, more as
-# a dropdown; an action whose permission (or the order's state) says no is not offered.
+# Group title → (icon, action names); an action whose permission (or the order's state) says
+# no is not offered.
 ORDER_ACTION_GROUPS: dict[str, tuple[str, list[str]]] = {
     "Hold": ("front_hand", []),
     "Cancel": ("block", []),
@@ -488,6 +488,11 @@ ORDER_ACTION_GROUPS: dict[str, tuple[str, list[str]]] = {
     "Returns": ("assignment_return", []),
     "Notify": ("mail", []),
 }
+
+
+# The most used groups are buttons while they hold one or two actions; the rest are menus, so
+# the bar keeps its width as modules add actions.
+FLAT_GROUPS = ("Hold", "Cancel")
 
 
 def register_order_action(group: str, name: str, *, icon: str = "more_horiz") -> None:
@@ -500,7 +505,7 @@ def register_order_action(group: str, name: str, *, icon: str = "more_horiz") ->
         names.append(name)
     navigation: list[Any] = []
     for title, (group_icon, members) in ORDER_ACTION_GROUPS.items():
-        if len(members) <= 2:
+        if title in FLAT_GROUPS and len(members) <= 2:
             navigation.extend(members)
         else:
             navigation.append({"title": title, "icon": group_icon, "items": list(members)})
