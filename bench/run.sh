@@ -4,7 +4,7 @@
 # Usage: make bench   (or: PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres bash bench/run.sh)
 # Knobs: CLIENTS DURATION WARMUP WORKERS NSKUS HISTORY_ORDERS BENCH_DB FLOOR_DB FLOOR_DIR REDIS_DB
 #        BENCH_PORT MAX_ERROR_RATE ROUTING_ORDERS AVAILABILITY_REQUESTS AVAILABILITY_CLIENTS
-#        KPI_ORDERS KPI_RUNS MIGRATION_ORDERS.
+#        KPI_ORDERS KPI_RUNS MIGRATION_ORDERS FIN_ROWS FIN_DB.
 #        See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -173,7 +173,12 @@ echo; echo "== history import: ${MIGRATION_ORDERS:-1000 4000} orders (MIGRATION_
 # shellcheck disable=SC2086  # the sizes are separate arguments
 "$PY" bench/migration_bench.py --orders ${MIGRATION_ORDERS:-1000 4000} || MIGRATION_RC=$?
 
-if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$ROUTING_RC" != 0 ] || [ "$KPI_RC" != 0 ] || [ "$MIGRATION_RC" != 0 ]; then
-  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC routing=$ROUTING_RC kpi=$KPI_RC migration=$MIGRATION_RC)"
+
+# Finance exports stream: 1M payment rows as CSV and XLSX, peak RSS of each under 200 MB.
+FIN_RC=0
+FIN_ROWS=${FIN_ROWS:-1000000} "$PY" bench/finance_export_bench.py || FIN_RC=$?
+
+if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$ROUTING_RC" != 0 ] || [ "$KPI_RC" != 0 ] || [ "$MIGRATION_RC" != 0 ] || [ "$FIN_RC" != 0 ]; then
+  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC routing=$ROUTING_RC kpi=$KPI_RC migration=$MIGRATION_RC finance=$FIN_RC)"
   exit 1
 fi

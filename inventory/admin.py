@@ -36,12 +36,14 @@ from inventory.selectors import (
 from inventory.services.oversells import resolve_oversell
 from oms.core.actors import Actor
 from oms.core.admin_actions import HistoryModelAdmin, ReadOnlyAdmin, plural, run_service_for_each
+from oms.core.admin_forms import HumanConstraintForm, TimeZoneField
 
 RECENT_MOVEMENTS = 50
 
 
 @admin.register(Product)
 class ProductAdmin(HistoryModelAdmin):
+    form = HumanConstraintForm
     list_display = ("sku", "name", "is_active", "weight_grams", "updated_at")
     list_filter = ("is_active",)
     search_fields = ("sku", "name")
@@ -53,8 +55,13 @@ class ProductAdmin(HistoryModelAdmin):
         return False  # order lines and stock point at it: deactivate instead
 
 
+class NodeForm(HumanConstraintForm):
+    timezone = TimeZoneField()
+
+
 @admin.register(Node)
 class NodeAdmin(HistoryModelAdmin):
+    form = NodeForm
     list_display = (
         "code",
         "name",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.templatetags.static import static
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -336,6 +337,11 @@ OMS_X12_OUTBOX_DIR = Path(
 )
 OMS_X12_INBOX_DIR = Path(env("OMS_X12_INBOX_DIR", default=str(BASE_DIR / "var" / "x12" / "inbox")))
 
+# Finance exports (ops/finance, docs/finance.md): where their files are written, and how long a
+# download link stays valid.
+OMS_EXPORT_DIR = Path(env("OMS_EXPORT_DIR", default=str(BASE_DIR / "var" / "exports")))
+OMS_EXPORT_LINK_HOURS = env.int("OMS_EXPORT_LINK_HOURS", default=24)
+
 # Inbound messages we own the retry of (945 files): attempts before dead + an exception case,
 # and the first retry delay (x4 per attempt). docs/inbound.md.
 OMS_INBOUND_MAX_ATTEMPTS = env.int("OMS_INBOUND_MAX_ATTEMPTS", default=6)
@@ -430,6 +436,8 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "DASHBOARD_CALLBACK": "ops.kpis.dashboard.dashboard_callback",
+    # The console's own styles: the order page, visible input boxes, one-line list columns.
+    "STYLES": [lambda request: static("oms/console.css")],
 }
 
 # --- Observability (docs/observability.md) ------------------------------------------------

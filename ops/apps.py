@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class OpsConfig(AppConfig):
     name = "ops"
     label = "ops"
-    verbose_name = "Operations: exceptions"
+    verbose_name = "Operations and finance"
 
     def ready(self) -> None:
         from oms.observability.metrics import register_state_collector  # noqa: PLC0415

@@ -10,6 +10,7 @@ class OpsErrorCode:
     NOT_PENDING = "rule_set_not_pending"
     NOT_ACTIVE = "rule_set_not_active"
     NOT_DRAFT = "rule_set_not_draft"
+    INVALID = "rule_set_invalid"
 
 
 class OpsRefused(DomainError):

@@ -51,6 +51,7 @@ class ExceptionKind(models.TextChoices):
     STUCK_ORDER = "stuck_order", "Stuck order"
     CYCLE_COUNT = "cycle_count", "Cycle count"
     PICKUP_LOCKED = "pickup_locked", "Pickup locked"
+    CONFIG_INVALID = "config_invalid", "Configuration invalid"
 
 
 class SubjectType(models.TextChoices):
@@ -58,6 +59,7 @@ class SubjectType(models.TextChoices):
     FULFILLMENT = "fulfillment", "Fulfillment order"
     MESSAGE = "message", "Inbound message"
     NODE = "node", "Node"
+    RULE_SET = "rule_set", "Exception rule set"
 
 
 class Priority(models.TextChoices):
@@ -239,3 +241,70 @@ class ExceptionRule(models.Model):
             if value not in ("", None)
         ]
         return f"#{self.position} {' '.join(criteria) or 'any'} → {self.queue_id}/{self.priority}"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Ready to download"
+    FAILED = "failed", "Failed"
+
+
+class FinanceExport(FSMModelMixin, TimeStampedModel):
+    """One finance export (ops/finance): what was asked, how far it got, where its file is and
+    until when it may be downloaded. Small exports run in the request; large ones (more than
+    ops.finance.exports.INLINE_ROWS rows) in a Celery task that updates `rows_done`."""
+
+    kind = models.CharField(max_length=20)
+    file_format = models.CharField(max_length=4, choices=[("csv", "CSV"), ("xlsx", "XLSX")])
+    date_from = models.DateField()
+    date_to = models.DateField()
+    channel_code = models.CharField(max_length=50, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    status = FSMField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED, protected=True
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="finance_exports",
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.date_from}–{self.date_to} ({self.file_format})"
+
+    # Transitions only assign fields; ops/finance/exports.py decides when.
+    @transition(field=status, source=ExportStatus.QUEUED, target=ExportStatus.RUNNING)
+    def start(self, *, rows_total: int) -> None:
+        self.rows_total = rows_total
+
+    @transition(field=status, source=ExportStatus.RUNNING, target=ExportStatus.DONE)
+    def finish(self, *, file_name: str, rows: int, at: datetime, expires_at: datetime) -> None:
+        self.file_name = file_name
+        self.rows_done = rows
+        self.finished_at = at
+        self.expires_at = expires_at
+
+    @transition(
+        field=status, source=[ExportStatus.QUEUED, ExportStatus.RUNNING], target=ExportStatus.FAILED
+    )
+    def fail(self, *, error: str, at: datetime) -> None:
+        self.error = error[:500]
+        self.finished_at = at
+
+    @property
+    def progress(self) -> int:
+        if self.status == ExportStatus.DONE:
+            return 100
+        return min(99, round(100 * self.rows_done / self.rows_total)) if self.rows_total else 0

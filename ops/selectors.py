@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from oms.core.models import RuleSetStatus
 from ops.models import OPEN_CASE_STATUSES, ExceptionCase, ExceptionRuleSet
+from ops.rule_schema import threshold_errors
 from ops.rules import thresholds
 
 
@@ -17,9 +18,14 @@ def active_exception_rule_set() -> ExceptionRuleSet | None:
 
 
 def current_thresholds() -> dict[str, Any]:
-    """Detector thresholds: settings, overridden by the active exception rule set."""
+    """Detector thresholds: settings, overridden by the active exception rule set when its
+    thresholds pass the schema (a set activated before the schema existed may not: then the
+    defaults apply, and ops.services.detectors raises a config_invalid case about it)."""
     rule_set = active_exception_rule_set()
-    return thresholds(rule_set.thresholds if rule_set else None)
+    overrides = rule_set.thresholds if rule_set else None
+    if threshold_errors(overrides):
+        overrides = None
+    return thresholds(overrides)
 
 
 def cases_for_staff(now: datetime | None = None) -> QuerySet[ExceptionCase]:

@@ -8,3 +8,12 @@ from ops.services.detectors import run_detectors
 @shared_task
 def detect_exceptions_task() -> dict[str, int]:
     return run_detectors()
+
+
+@shared_task
+def run_finance_export_task(export_id: int) -> None:
+    """A large finance export (ops/finance/exports.py); a queued job only, so a redelivered
+    message does nothing."""
+    from ops.finance.exports import run_export  # noqa: PLC0415 - avoids a cycle at import
+
+    run_export(export_id=export_id)

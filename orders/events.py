@@ -113,3 +113,13 @@ ORDER_IMPORTED = register(
     "order.imported",
     description="A closed order was imported from a legacy system as history, at its source time.",
 )
+# Recorded by orders/services/customer_service.py (the order page's actions).
+ORDER_NOTE_ADDED = register(
+    "order.note_added",
+    description="Customer service added a note to the order (the text stays on the order row).",
+)
+ORDER_CONFIRMATION_RESENT = register(
+    "order.confirmation_resent",
+    description="Customer service asked for the order confirmation to be sent to the customer "
+    "again: the channel's webhook subscriber sends it.",
+)

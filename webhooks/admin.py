@@ -38,14 +38,18 @@ from webhooks.subscriptions import (
     clean_event_types,
     create_subscription,
     delete_subscription,
+    event_type_choices,
     update_subscription,
 )
 from webhooks.subscriptions import rotate_secret as rotate_subscription_secret
 
 
 class SubscriptionForm(forms.ModelForm):
-    event_types = forms.CharField(
-        help_text="Comma-separated: order.created, fulfillment.*, or * for everything."
+    event_types = forms.MultipleChoiceField(
+        choices=event_type_choices,
+        widget=forms.SelectMultiple(attrs={"size": 12}),
+        help_text="Pick from the event catalogue: * for everything, a family such as "
+        "fulfillment.*, or exact types (ctrl/cmd-click for several).",
     )
 
     class Meta:
@@ -55,10 +59,10 @@ class SubscriptionForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial["event_types"] = ", ".join(self.instance.event_types or [])
+            self.initial["event_types"] = list(self.instance.event_types or [])
 
     def clean_event_types(self) -> list[str]:
-        raw = [p.strip() for p in self.cleaned_data["event_types"].split(",") if p.strip()]
+        raw = [p.strip() for p in self.cleaned_data["event_types"] if p.strip()]
         try:
             return clean_event_types(raw)
         except DomainError as exc:

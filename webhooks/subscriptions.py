@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from integrations.models import WebhookSubscription, new_webhook_secret
 from oms.core.errors import DomainError, NotFound
+from oms.events import registry
 from orders.models import Channel
 from webhooks.ssrf import check_url
 
@@ -31,9 +32,37 @@ def clean_event_types(event_types: Any) -> list[str]:
                 f"Event type pattern {pattern!r} is invalid: use an exact type "
                 "(order.created), a prefix wildcard (fulfillment.*) or *."
             )
-        if pattern.strip() not in cleaned:
-            cleaned.append(pattern.strip())
+        pattern = pattern.strip()
+        if not _in_catalogue(pattern):
+            raise InvalidSubscription(
+                f"Event type {pattern!r} is not in the event catalogue (docs/events.md): "
+                "check the spelling, e.g. order.created, or use a prefix such as order.*."
+            )
+        if pattern not in cleaned:
+            cleaned.append(pattern)
     return cleaned
+
+
+def _in_catalogue(pattern: str) -> bool:
+    """`*`, a registered type, or a prefix wildcard that matches at least one registered type:
+    a typo (`order.creatd`) would otherwise subscribe to nothing, silently."""
+    if pattern == "*":
+        return True
+    names = [event_type.name for event_type in registry.all_types()]
+    if pattern.endswith(".*"):
+        return any(name.startswith(pattern[:-1]) for name in names)
+    return pattern in names
+
+
+def event_type_choices() -> list[tuple[str, str]]:
+    """What a subscription may name: everything, each family (order.*), each type."""
+    names = [event_type.name for event_type in registry.all_types()]
+    families = sorted({name.split(".", 1)[0] for name in names})
+    return [
+        ("*", "* (every event)"),
+        *((f"{family}.*", f"{family}.* (every {family} event)") for family in families),
+        *((name, name) for name in names),
+    ]
 
 
 def type_matches(patterns: list[str], event_type: str) -> bool:

@@ -43,8 +43,8 @@ COMPONENT_LABELS = {
 
 
 def routing_panel_context(request: HttpRequest, order: Any) -> dict[str, Any]:
-    """Context of the order page's "Routing" panel (templates/admin/orders/order/
-    routing_panel.html): shown to users who may view routing decisions."""
+    """Context of the order page's "Routing" panel (templates/admin/
+    ops/order/change_form.html): shown to users who may view routing decisions."""
     if not request.user.has_perm(VIEW_PERMISSION):
         return {"show_routing_panel": False}
     lines = {line.pk: line for line in order.lines.all()}

@@ -2,4 +2,10 @@
 holds, line cancellation), the exception cases (a queue per team, SLA flags, remedies as
 actions), queues and exception rule sets. Every action calls a service."""
 
-from ops.admin import cases, orders, rulesets  # noqa: F401 - registers the admin classes
+from ops.admin import (  # noqa: F401 - registers the admin classes
+    cases,
+    finance,
+    fulfillments,
+    orders,
+    rulesets,
+)

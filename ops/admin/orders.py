@@ -1,17 +1,18 @@
 """The order page of the console: orders and holds, read-only; holds are placed and released through
 orders.services.holds, lines cancelled through orders.services.cancellation."""
 
-import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from unfold.admin import TabularInline
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.http import urlencode
+from django.utils.timezone import localtime
 from unfold.contrib.filters.admin import (
     ChoicesDropdownFilter,
     RangeDateFilter,
@@ -24,12 +25,10 @@ from unfold.utils import parse_date_str
 from fulfillment.admin import routing_panel_context
 from oms.core.actors import Actor
 from oms.core.admin_actions import ReadOnlyAdmin, dialog_action, plural, run_service_for_each
-from oms.core.money import format_amount
-from oms.events.redaction import Masker
-from oms.events.selectors import events_for_stream
-from ops.admin.order_reverse import PaymentTransactionInline, ReverseFlowActions
-from ops.admin.timeline import order_trace_context
+from ops.admin import order_page
+from ops.admin.order_reverse import ReverseFlowActions
 from orders.models import (
+    OPEN_ORDER_STATUSES,
     Hold,
     HoldKind,
     HoldStatus,
@@ -40,6 +39,7 @@ from orders.models import (
 )
 from orders.selectors import orders_for_staff
 from orders.services.cancellation import CANCELLABLE, cancel_order_line
+from orders.services.customer_service import add_order_note, resend_confirmation
 from orders.services.holds import place_hold, release_hold
 
 MANUAL_HOLD_REASON = "Placed from admin"
@@ -82,6 +82,19 @@ def _staff_order_or_404(object_id: Any) -> Order:
     if order is None:
         raise Http404("No such order.")
     return order
+
+
+def _order_or_none(obj: Any) -> Order | None:
+    """The order an action is asked about: unfold passes the page's object id (a string), the
+    admin an Order, a changelist nothing."""
+    if obj is None or obj == "":
+        return None
+    if isinstance(obj, Order):
+        return obj
+    try:
+        return _staff_order_or_404(obj)
+    except Http404:
+        return None
 
 
 def _may_place_hold(request: HttpRequest) -> bool:
@@ -178,63 +191,14 @@ class CancelLineForm(BaseDialogForm):
             self.fields["line"].help_text = "No line of this order can be cancelled here."
 
 
-# --- inlines ---------------------------------------------------------------------------------
+class AddNoteForm(BaseDialogForm):
+    text = forms.CharField(label="Note", max_length=1_000, widget=forms.Textarea(attrs={"rows": 4}))
 
 
-class ReadOnlyInline(TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.fields or ())
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class OrderLineInline(ReadOnlyInline):
-    model = OrderLine
-    fields = (
-        "line_number",
-        "sku",
-        "name",
-        "product",
-        "quantity",
-        "cancelled_quantity",
-        "unit_price",
-        "discount",
-        "tax",
-        "total",
-        "status",
+class ResendConfirmationForm(BaseDialogForm):
+    reason = forms.CharField(
+        label="Why", max_length=200, initial="Customer did not receive it", required=False
     )
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
-        return super().get_queryset(request).select_related("product").order_by("line_number")
-
-
-class HoldInline(ReadOnlyInline):
-    model = Hold
-    fields = (
-        "kind",
-        "status",
-        "reason",
-        "placed_by",
-        "created_at",
-        "released_by",
-        "released_at",
-        "release_note",
-    )
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Hold]:
-        return super().get_queryset(request).order_by("id")
 
 
 # --- orders ----------------------------------------------------------------------------------
@@ -250,11 +214,27 @@ class OrderAdmin(ReverseFlowActions, ReadOnlyAdmin):
         "payment_status_label",
         "customer",
         "grand_total_display",
-        "placed_at",
-        "on_hold",
+        "placed",
+        "hold_label",
     )
-    search_fields = ("number", "external_id", "customer_email", "customer_name")
-    search_help_text = "Order number, external id, customer email or name."
+    # Order fields, and what customers quote: a tracking number, a fulfillment number (the
+    # packing slip), a SKU, a phone number. The related lookups are EXISTS subqueries (one row
+    # per order); on PostgreSQL trigram indexes serve them (ops migration 0007).
+    search_fields = (
+        "number",
+        "external_id",
+        "customer_email",
+        "customer_name",
+        "customer_phone",
+        "fulfillment_orders__number",
+        "fulfillment_orders__shipments__tracking_number",
+        "lines__sku",
+    )
+    search_help_text = (
+        "Order number, external id, customer email, name or phone, fulfillment number, "
+        "tracking number or SKU."
+    )
+    date_hierarchy = "placed_at"
     list_filter = (
         ("status", ChoicesDropdownFilter),
         ("channel", RelatedDropdownFilter),
@@ -264,16 +244,11 @@ class OrderAdmin(ReverseFlowActions, ReadOnlyAdmin):
     )
     list_filter_submit = True
     ordering = ("-placed_at", "-id")
-    inlines = (OrderLineInline, HoldInline, PaymentTransactionInline)
     actions = ("place_manual_hold",)
-    actions_detail = (
-        "place_hold_detail",
-        "release_hold_detail",
-        "cancel_line_detail",
-        *ReverseFlowActions.reverse_actions_detail,
-    )
-    change_form_outer_after_template = "admin/orders/order/event_timeline.html"
-    change_form_template = "admin/orders/order/routing_panel.html"  # "Routing" after the timeline
+    # The page's action bar: one place for every action, grouped. Other modules add theirs
+    # with register_order_action() (ops/admin/order_actions.py).
+    actions_detail: list[Any] = []
+    change_form_template = "admin/ops/order/change_form.html"
     fieldsets = (
         (
             "Order",
@@ -286,31 +261,6 @@ class OrderAdmin(ReverseFlowActions, ReadOnlyAdmin):
                 )
             },
         ),
-        (
-            "Payment and totals",
-            {
-                "fields": (
-                    ("payment_status", "payment_method", "payment_reference"),
-                    ("currency", "subtotal", "shipping_total"),
-                    ("discount_total", "tax_total", "grand_total"),
-                )
-            },
-        ),
-        ("Customer", {"fields": (("customer_name", "customer_email", "customer_phone"),)}),
-        (
-            "Delivery",
-            {
-                "fields": (
-                    ("delivery_method", "service_level", "pickup_node"),
-                    "ship_name",
-                    ("ship_line1", "ship_line2"),
-                    ("ship_city", "ship_region", "ship_postal_code", "ship_country"),
-                    ("ship_latitude", "ship_longitude"),
-                )
-            },
-        ),
-        ("Billing and notes", {"fields": ("billing_address", "notes")}),
-        ("Record", {"fields": (("created_at", "updated_at"),)}),
     )
 
     # --- reads ---------------------------------------------------------------------------
@@ -341,38 +291,59 @@ class OrderAdmin(ReverseFlowActions, ReadOnlyAdmin):
         form_url: str = "",
         obj: Order | None = None,
     ) -> HttpResponse:
-        context["show_event_timeline"] = obj is not None and request.user.has_perm(
-            "events.view_event"
-        )
-        if context["show_event_timeline"]:
-            masker = Masker.for_streams([obj.stream])
-            context["order_events"] = [
-                {
-                    "event": event,
-                    "payload": json.dumps(
-                        masker.payload(event.stream, event.payload),
-                        indent=2,
-                        sort_keys=True,
-                        cls=DjangoJSONEncoder,
-                    ),
-                }
-                for event in events_for_stream(obj.stream)
-            ]
         if obj is not None:
             context.update(routing_panel_context(request, obj))
-            context.update(order_trace_context(request, obj))
+            context.update(self.page_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    # --- action permissions (orders come from channels and change only through services) ---
+    def page_context(self, request: HttpRequest, order: Order) -> dict[str, Any]:
+        site = self.admin_site.name
+        may_view_events = request.user.has_perm("events.view_event")
+        cases_url = ""
+        may_view_cases = request.user.has_perm("ops.view_exceptioncase")
+        if may_view_cases:
+            cases_url = (
+                reverse(f"{site}:ops_exceptioncase_changelist")
+                + "?"
+                + urlencode({"q": order.number, "status__exact": "open"})
+            )
+        return {
+            "status_colour": ORDER_STATUS_COLOURS.get(order.status, ""),
+            "payment_colour": PAYMENT_STATUS_COLOURS.get(order.payment_status, ""),
+            "page": {
+                "summary": order_page.summary(order),
+                "lines": order_page.line_progress(order),
+                "fulfillments": order_page.fulfillments(order, site),
+                "panels": order_page.panels_for(request, order),
+                "timeline": order_page.timeline(order) if may_view_events else None,
+                "cases_url": cases_url,
+                "may_view_cases": may_view_cases,
+            },
+        }
+
+    # --- action permissions: the user's permission, and whether the action applies to the
+    # order's state (unfold asks with the page's object id; a dialog's GET and POST ask too) --
 
     def has_place_hold_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_place_hold(request)
+        if not _may_place_hold(request):
+            return False
+        order = _order_or_none(obj)
+        return order is None or order.status in OPEN_ORDER_STATUSES
 
     def has_release_hold_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_release_hold(request)
+        if not _may_release_hold(request):
+            return False
+        order = _order_or_none(obj)
+        return order is None or order.holds.filter(status=HoldStatus.ACTIVE).exists()
+
+    def has_add_note_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _may_place_hold(request)  # orders.change_order: customer service and ops
 
     def has_cancel_line_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_place_hold(request)  # orders.change_order, like placing a hold
+        if not _may_place_hold(request):  # orders.change_order, like placing a hold
+            return False
+        order = _order_or_none(obj)
+        return order is None or order.lines.filter(status__in=CANCELLABLE).exists()
 
     # --- list columns --------------------------------------------------------------------
 
@@ -390,11 +361,18 @@ class OrderAdmin(ReverseFlowActions, ReadOnlyAdmin):
 
     @display(description="Grand total", ordering="grand_total")
     def grand_total_display(self, obj: Order) -> str:
-        return f"{format_amount(obj.grand_total, obj.currency)} {obj.currency}"
+        return order_page.money(obj.grand_total, obj.currency)
 
-    @display(description="On hold", boolean=True, ordering="has_active_hold")
-    def on_hold(self, obj: Order) -> bool:
-        return bool(getattr(obj, "has_active_hold", False))
+    @display(description="Placed", ordering="placed_at")
+    def placed(self, obj: Order) -> str:
+        return date_format(localtime(obj.placed_at), "M j, Y H:i")
+
+    @display(description="Hold", ordering="has_active_hold", label={"on_hold": "warning"})
+    def hold_label(self, obj: Order) -> tuple[str, str] | str:
+        """An orange "On hold" where there is one; nothing otherwise (not a red ✕)."""
+        if getattr(obj, "has_active_hold", False):
+            return "on_hold", "On hold"
+        return ""
 
     # --- actions (each calls a service; refusals become messages) -------------------------
 
@@ -449,6 +427,8 @@ class OrderAdmin(ReverseFlowActions, ReadOnlyAdmin):
         permission="cancel_line",
         icon="block",
         form_class=CancelLineForm,
+        title="Cancel a line?",
+        submit_text="Yes, cancel the line",
         explanation="Lines not yet at a node: their stock is released and they leave any "
         "fulfillment order still waiting for release.",
     )
@@ -461,6 +441,86 @@ class OrderAdmin(ReverseFlowActions, ReadOnlyAdmin):
             reason=form.cleaned_data["reason"],
         )
         return f"Line {line.line_number} of {order.number} cancelled."
+
+    @dialog_action(
+        label="Add note",
+        permission="add_note",
+        icon="sticky_note_2",
+        form_class=AddNoteForm,
+        explanation="The note is kept on the order, dated and signed; the timeline shows who "
+        "added one.",
+        submit_text="Add note",
+    )
+    def add_note_detail(self, request: HttpRequest, form: AddNoteForm, order: Order) -> str:
+        add_order_note(
+            order_id=order.pk, text=form.cleaned_data["text"], actor=Actor.for_user(request.user)
+        )
+        return f"Note added to {order.number}."
+
+    @dialog_action(
+        label="Resend confirmation",
+        permission="add_note",
+        icon="forward_to_inbox",
+        form_class=ResendConfirmationForm,
+        explanation="Records order.confirmation_resent: the storefront's webhook sends the "
+        "confirmation e-mail to the customer again.",
+        submit_text="Yes, send it again",
+    )
+    def resend_confirmation_detail(
+        self, request: HttpRequest, form: ResendConfirmationForm, order: Order
+    ) -> str:
+        resend_confirmation(
+            order_id=order.pk,
+            actor=Actor.for_user(request.user),
+            reason=form.cleaned_data.get("reason", ""),
+        )
+        return f"Confirmation of {order.number} sent again (order.confirmation_resent)."
+
+
+# --- the order page's action bar: one place, grouped; other modules register theirs ----------
+
+# Group title → (icon, action names); an action whose permission (or the order's state) says
+# no is not offered.
+ORDER_ACTION_GROUPS: dict[str, tuple[str, list[str]]] = {
+    "Hold": ("front_hand", []),
+    "Cancel": ("block", []),
+    "Change": ("edit", []),
+    "Payments & refunds": ("payments", []),
+    "Returns": ("assignment_return", []),
+    "Notify": ("mail", []),
+}
+
+
+# The most used groups are buttons while they hold one or two actions; the rest are menus, so
+# the bar keeps its width as modules add actions.
+FLAT_GROUPS = ("Hold", "Cancel")
+
+
+def register_order_action(group: str, name: str, *, icon: str = "more_horiz") -> None:
+    """Offer OrderAdmin's dialog action `name` (a method made with dialog_action, set on
+    OrderAdmin before the admin's URLs are built, i.e. at import of an admin module) in the
+    action bar's `group`. Used for this module's actions and, after the reverse flow lands, its
+    cancel-order, address change, refund, appeasement, return and exchange dialogs."""
+    _icon, names = ORDER_ACTION_GROUPS.setdefault(group, (icon, []))
+    if name not in names:
+        names.append(name)
+    navigation: list[Any] = []
+    for title, (group_icon, members) in ORDER_ACTION_GROUPS.items():
+        if title in FLAT_GROUPS and len(members) <= 2:
+            navigation.extend(members)
+        else:
+            navigation.append({"title": title, "icon": group_icon, "items": list(members)})
+    OrderAdmin.actions_detail = navigation
+
+
+register_order_action("Hold", "place_hold_detail")
+register_order_action("Hold", "release_hold_detail")
+register_order_action("Cancel", "cancel_order_detail")
+register_order_action("Cancel", "cancel_units_detail")
+register_order_action("Cancel", "cancel_line_detail")
+register_order_action("Change", "change_order_detail")
+register_order_action("Change", "add_note_detail")
+register_order_action("Notify", "resend_confirmation_detail")
 
 
 # --- holds: a work queue of holds across orders ----------------------------------------------

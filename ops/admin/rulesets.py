@@ -3,14 +3,17 @@ reject are actions calling ops/services/rulesets.py (maker-checker is enforced t
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from unfold.admin import TabularInline
 
+from inventory.models import Node
 from oms.core.admin_actions import HistoryModelAdmin, adopt_created, dialog_action
 from oms.core.errors import DomainError
 from oms.core.models import RuleSetStatus
 from ops.models import ExceptionRule, ExceptionRuleSet
+from ops.rule_schema import threshold_errors
 from ops.services.rulesets import (
     approve_exception_rule_set,
     create_exception_rule_set,
@@ -18,15 +21,79 @@ from ops.services.rulesets import (
     submit_exception_rule_set,
     update_exception_rules,
 )
+from orders.models import Channel
 
 
 def _is_draft(obj: Any) -> bool:
     return obj is None or obj.status == RuleSetStatus.DRAFT
 
 
+class ExceptionRuleForm(forms.ModelForm):
+    """Each rule through the schema (ops/rule_schema.py): a minimum order value above the
+    maximum, an unknown kind or priority are refused on the row, in words."""
+
+    class Meta:
+        model = ExceptionRule
+        fields = (
+            "position",
+            "kind",
+            "channel_code",
+            "node_code",
+            "min_order_value",
+            "max_order_value",
+            "queue",
+            "priority",
+            "sla_minutes",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        nodes = Node.objects.order_by("code").values_list("code", "name")
+        channels = Channel.objects.order_by("code").values_list("code", "name")
+        self.fields["node_code"] = forms.ChoiceField(
+            choices=[("", "Any node"), *((c, f"{c} · {n}") for c, n in nodes)],
+            required=False,
+            label="Node",
+        )
+        self.fields["channel_code"] = forms.ChoiceField(
+            choices=[("", "Any channel"), *((c, f"{c} · {n}") for c, n in channels)],
+            required=False,
+            label="Channel",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("min_order_value"), data.get("max_order_value")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "max_order_value",
+                f"The maximum ({high}) is below the minimum ({low}): no order could match.",
+            )
+        return data
+
+
+class ExceptionRuleSetForm(forms.ModelForm):
+    class Meta:
+        model = ExceptionRuleSet
+        fields = ("key", "name", "description", "thresholds")
+        help_texts = {
+            "thresholds": 'Detector thresholds, e.g. {"backorder_days": 3, "feed_stale_hours": '
+            '24, "stuck_minutes": {"created": 15}}. Whole numbers only.'
+        }
+
+    def clean_thresholds(self) -> Any:
+        value = self.cleaned_data.get("thresholds")
+        errors = threshold_errors(value)
+        if errors:
+            raise forms.ValidationError(errors)
+        return value or {}
+
+
 class ExceptionRuleInline(TabularInline):
     model = ExceptionRule
+    form = ExceptionRuleForm
     extra = 0
+    autocomplete_fields = ("queue",)
     fields = (
         "position",
         "kind",
@@ -54,6 +121,7 @@ class ExceptionRuleSetAdmin(HistoryModelAdmin):
     list_display = ("name", "key", "version", "status", "approved_by", "approved_at")
     list_filter = ("status",)
     inlines = (ExceptionRuleInline,)
+    form = ExceptionRuleSetForm
     fields = ("key", "name", "description", "thresholds", "status", "review_note")
     readonly_fields = ("status", "review_note")
     actions = None

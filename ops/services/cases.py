@@ -111,14 +111,18 @@ def raise_exception_case(
     fulfillment: Any = None,
     message: Any = None,
     node: Any = None,
+    rule_set: Any = None,
     actor: Actor | None = None,
 ) -> ExceptionCase:
     """Open (or refresh) the case of `kind` about one subject; see the module docstring."""
     actor = actor or SYSTEM
     details = _json(details or {})
-    subject_type, subject_id, label, order_id, node_code = _subject(
-        order=order, fulfillment=fulfillment, message=message, node=node
-    )
+    subject: tuple[str, Any, str, int | None, str]
+    if rule_set is not None:
+        subject = (SubjectType.RULE_SET, rule_set.pk, str(rule_set)[:120], None, "")
+    else:
+        subject = _subject(order=order, fulfillment=fulfillment, message=message, node=node)
+    subject_type, subject_id, label, order_id, node_code = subject
     with transaction.atomic():
         locked = lock_order(order_id) if order_id is not None else None
         now = timezone.now()

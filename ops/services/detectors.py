@@ -15,7 +15,9 @@ from fulfillment.models import FulfillmentOrder
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from inventory.models import Node, StockLevel
 from oms.events.models import Event
-from ops.selectors import current_thresholds
+from ops.models import ExceptionKind
+from ops.rule_schema import threshold_errors
+from ops.selectors import active_exception_rule_set, current_thresholds
 from ops.services.cases import raise_exception_case
 from ops.services.reconcile import reconcile_open_cases
 from orders.models import Hold, HoldStatus, LineStatus, Order, OrderLine
@@ -133,11 +135,29 @@ def detect_stale_feeds(*, now: datetime | None = None) -> list[int]:
     return raised
 
 
+def check_active_config() -> list[int]:
+    """A detector never crashes on configuration: an active rule set whose thresholds fail the
+    schema (ops/rule_schema.py) opens a config_invalid case about it, and the detectors run on
+    the default thresholds (ops.selectors.current_thresholds) until a valid set is approved."""
+    rule_set = active_exception_rule_set()
+    errors = threshold_errors(rule_set.thresholds) if rule_set is not None else []
+    if rule_set is None or not errors:
+        return []
+    case = raise_exception_case(
+        kind=ExceptionKind.CONFIG_INVALID,
+        rule_set=rule_set,
+        summary=f"{rule_set}: invalid thresholds, defaults in use. {' '.join(errors)}",
+        details={"errors": errors, "thresholds": rule_set.thresholds},
+    )
+    return [case.pk]
+
+
 def run_detectors(*, now: datetime | None = None) -> dict[str, int]:
     """Reconcile first (resolve the cases whose condition cleared), then detect: a condition
     that cleared and came back in another form (an order stuck in its next status) opens a
     new case instead of refreshing the old one."""
     return {
+        "config_invalid": len(check_active_config()),
         "resolved": len(reconcile_open_cases(now=now)),
         "stuck_orders": len(detect_stuck_orders(now=now)),
         "late_fulfillments": len(detect_late_fulfillments(now=now)),

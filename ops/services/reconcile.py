@@ -26,8 +26,16 @@ from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from integrations.models import InboundMessage, InboundStatus
 from inventory.models import Node, Oversell, OversellStatus, StockLevel
 from inventory.selectors import skus_awaiting_count
+from oms.core.models import RuleSetStatus
 from ops.locks import lock_case
-from ops.models import OPEN_CASE_STATUSES, ExceptionCase, ExceptionKind, SubjectType
+from ops.models import (
+    OPEN_CASE_STATUSES,
+    ExceptionCase,
+    ExceptionKind,
+    ExceptionRuleSet,
+    SubjectType,
+)
+from ops.rule_schema import threshold_errors
 from ops.selectors import current_thresholds
 from ops.services.cases import (
     CHANGED_WHILE_RELEASING,
@@ -268,7 +276,20 @@ def _routed_again(what: str) -> Check:
     return check
 
 
+def _config_invalid(case: ExceptionCase, now: datetime) -> str | None:
+    """Cleared when the rule set is no longer the active one, or its thresholds now pass."""
+    if case.subject_type != SubjectType.RULE_SET:
+        return None
+    rule_set = ExceptionRuleSet.objects.filter(pk=case.subject_id).first()
+    if rule_set is None or rule_set.status != RuleSetStatus.ACTIVE:
+        return "The rule set is no longer active"
+    if not threshold_errors(rule_set.thresholds):
+        return "The rule set's thresholds are valid"
+    return None
+
+
 CHECKS: dict[str, Check] = {
+    ExceptionKind.CONFIG_INVALID: _config_invalid,
     ExceptionKind.STUCK_ORDER: _stuck_order,
     ExceptionKind.LATE_SHIPMENT: _late_shipment,
     ExceptionKind.BACKORDER_AGED: _backorder_aged,

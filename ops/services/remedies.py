@@ -19,6 +19,7 @@ from oms.events.services import record_event
 from ops.exceptions import OpsErrorCode, OpsRefused
 from ops.locks import lock_case
 from ops.models import OPEN_CASE_STATUSES, ExceptionCase, SubjectType
+from ops.remedy_rules import PARCEL_KINDS
 from ops.services.cases import close_case, resolve_case
 from orders.events import ORDER_MANUAL_TOUCH, ORDER_REFUND_REQUESTED, ORDER_RESHIP_REQUESTED
 from orders.models import HoldStatus, LineStatus
@@ -168,6 +169,14 @@ def mark_parcel(*, case_id: int, user: AbstractBaseUser, outcome: str) -> Except
     with transaction.atomic():
         case = lock_case(case_id)
         _order_of(case)
+        if case.kind not in PARCEL_KINDS[outcome]:
+            raise OpsRefused(
+                OpsErrorCode.NOT_APPLICABLE,
+                f"Case {case.pk} is a {case.get_kind_display()} case, not about a parcel "
+                f"that is {outcome}.",
+            )
+        if case.status not in OPEN_CASE_STATUSES:
+            raise OpsRefused(OpsErrorCode.CASE_NOT_OPEN, f"Case {case.pk} is not open.")
         case.details = {**case.details, "parcel": outcome, "policy": policy}
         case.save(update_fields=["details", "updated_at"])
         record_event(

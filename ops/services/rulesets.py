@@ -29,6 +29,7 @@ from ops.events import (
 from ops.exceptions import OpsErrorCode, OpsRefused
 from ops.locks import lock_rule_set
 from ops.models import ExceptionRule, ExceptionRuleSet, Queue
+from ops.rule_schema import rule_set_errors
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User  # the AUTH_USER_MODEL the user FKs point to
@@ -77,6 +78,34 @@ def _write_rules(rule_set: ExceptionRuleSet, rules: list[dict[str, Any]]) -> Non
         )
 
 
+def check_rule_set(*, thresholds: Any, rules: list[dict[str, Any]]) -> None:
+    """Refuse (rule_set_invalid, 409) a set that fails the schema (ops/rule_schema.py), with
+    every problem in words."""
+    errors = rule_set_errors(thresholds=thresholds, rules=rules)
+    if errors:
+        raise OpsRefused(OpsErrorCode.INVALID, " ".join(errors), errors=errors)
+
+
+def _stored_rules(rule_set: ExceptionRuleSet) -> list[dict[str, Any]]:
+    return [
+        {
+            "queue": rule.queue.code,
+            "kind": rule.kind,
+            "channel": rule.channel_code,
+            "node": rule.node_code,
+            "min_order_value": rule.min_order_value,
+            "max_order_value": rule.max_order_value,
+            "priority": rule.priority,
+            "sla_minutes": rule.sla_minutes,
+        }
+        for rule in rule_set.rules.select_related("queue").order_by("position")
+    ]
+
+
+def check_stored_rule_set(rule_set: ExceptionRuleSet) -> None:
+    check_rule_set(thresholds=rule_set.thresholds, rules=_stored_rules(rule_set))
+
+
 def _decimal(value: Any) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
 
@@ -91,6 +120,7 @@ def create_exception_rule_set(
 ) -> ExceptionRuleSet:
     """A new draft (next version of `key`). Each rule: queue, priority, sla_minutes and
     optional kind, channel, node, min_order_value, max_order_value; order = precedence."""
+    check_rule_set(thresholds=thresholds, rules=rules)
     with transaction.atomic():
         latest = (
             ExceptionRuleSet.objects.select_for_update(of=("self",))
@@ -127,6 +157,7 @@ def update_exception_rules(
 ) -> ExceptionRuleSet:
     """Replace a draft's rules (and optionally its name, description, thresholds). Whoever last
     shaped the draft counts as its author for maker-checker, so they cannot approve it."""
+    check_rule_set(thresholds=thresholds, rules=rules)
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
         if rule_set.status != RuleSetStatus.DRAFT:
@@ -152,6 +183,7 @@ def update_exception_rules(
 def submit_exception_rule_set(*, rule_set_id: int, user: "User | None") -> ExceptionRuleSet:
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
+        check_stored_rule_set(rule_set)
         submit_version(rule_set, user=user, flow=FLOW)
     return rule_set
 
@@ -163,6 +195,7 @@ def approve_exception_rule_set(
     with transaction.atomic():
         rule_set = lock_rule_set(rule_set_id)
         check_approvable(rule_set, approver=approver, flow=FLOW)
+        check_stored_rule_set(rule_set)
         current = (
             ExceptionRuleSet.objects.select_for_update(of=("self",))
             .filter(status=RuleSetStatus.ACTIVE)

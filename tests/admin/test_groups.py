@@ -35,6 +35,11 @@ def test_groups_have_exactly_their_permissions():
         "orders.change_order",
         "orders.change_hold",
         "fulfillment.view_routingdecision",
+        # the fulfillment and shipment pages (ops/migrations/0007)
+        "fulfillment.view_fulfillmentorder",
+        "fulfillment.view_fulfillmentorderline",
+        "fulfillment.view_shipment",
+        "fulfillment.view_trackingevent",
     }
     assert codenames("store_associate") == set()  # the store screens only (stores/0003)
     assert codenames("finance") == {
@@ -42,6 +47,9 @@ def test_groups_have_exactly_their_permissions():
         "orders.view_orderline",
         "events.view_event",
         "orders.view_channel",
+        # the finance area (ops/migrations/0010)
+        "ops.view_financeexport",
+        "ops.add_financeexport",
     }
     ops = codenames("ops_admin")
     assert {

@@ -480,7 +480,7 @@ def test_order_page_shows_the_routing_panel(routed_order):
     content = response.content.decode()
     assert "Routing" in content
     assert 'id="routing-panel"' in content
-    assert content.index('id="event-timeline"') < content.index('id="routing-panel"')
+    assert content.index('id="order-timeline"') < content.index('id="routing-panel"')
     assert "Store store-nyc excluded: at minimum stock 2 for TEE (has 2)" in content
     assert "Line 1 (TEE) ×2 from" in content
     [decision] = response.context["routing_decisions"]

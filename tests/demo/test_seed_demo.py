@@ -208,3 +208,27 @@ def test_seed_demo_shows_a_cancelled_order_and_a_partial_cancel():
         "customer called: ordered the wrong size",
     )
     assert (line.quantity, line.cancelled_quantity) == (3, 1)
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_each_role_a_user_and_finance_an_export(settings, tmp_path):
+    settings.OMS_EXPORT_DIR = tmp_path
+    out = seed()
+    password = PASSWORD_PATTERN.search(out).group(1)
+
+    assert "One user per role, same password: cs, finance, ops" in out
+    for username, group in (
+        ("cs", "customer_service"),
+        ("finance", "finance"),
+        ("ops", "ops_admin"),
+    ):
+        user = get_user_model().objects.get(username=username)
+        assert [g.name for g in user.groups.all()] == [group]
+        assert not user.is_superuser
+        assert Client().login(username=username, password=password) is True
+    from ops.models import FinanceExport
+
+    [export] = FinanceExport.objects.all()
+    assert (export.kind, export.file_format, export.status) == ("payments", "xlsx", "done")
+    seed()
+    assert FinanceExport.objects.count() == 1  # once a day

@@ -66,8 +66,9 @@ def test_the_order_page_answers_where_and_why(admin_client, released):  # noqa: 
     sources = {entry.source for entry in trace}
     assert {"event", "routing", "exception"} <= sources
     assert [e.at for e in trace] == sorted(e.at for e in trace)
-    assert "Where is this order and why" in page.text
-    assert "Node rejected" in page.text
+    assert 'id="order-timeline"' in page.text
+    assert "Node rejected" in page.text  # the open case in the header
+    assert "rejected at" in page.text  # the timeline's sentence for fulfillment.rejected
 
 
 def test_editing_a_draft_in_the_admin_goes_through_the_service_and_makes_you_its_author(

@@ -125,6 +125,7 @@ def test_stale_feeds_only_for_nodes_with_stock():
 
 def test_run_detectors_on_a_quiet_system_raises_nothing():
     assert run_detectors() == {
+        "config_invalid": 0,
         "resolved": 0,
         "stuck_orders": 0,
         "late_fulfillments": 0,

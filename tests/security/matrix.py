@@ -236,6 +236,19 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
     OutboundCall.objects.create(
         connection=connection, order=order, action="fulfill", created_at=now, status="sent"
     )
+    # a shipment (its console page) and a finance export (the finance area's pages)
+    from fulfillment.models import FulfillmentOrder, Shipment
+    from ops.models import FinanceExport
+
+    Shipment.objects.create(
+        fulfillment=FulfillmentOrder.objects.filter(order=order).first(),
+        carrier="ups",
+        tracking_number="1ZMATRIX",
+        shipped_at=now,
+    )
+    FinanceExport.objects.create(
+        kind="orders", file_format="csv", date_from=now.date(), date_to=now.date()
+    )
     # django-axes' sign-in records (the lockout's admin pages)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 

@@ -243,7 +243,7 @@ def test_admin_creates_a_subscription_showing_the_secret_once_and_lists_deliveri
     client.force_login(admin)
     response = client.post(
         "/admin/integrations/webhooksubscription/add/",
-        {"name": "erp", "url": "https://erp.example.com/h", "event_types": "order.*, *"},
+        {"name": "erp", "url": "https://erp.example.com/h", "event_types": ["order.*", "*"]},
         follow=True,
     )
     assert response.status_code == 200
@@ -253,9 +253,14 @@ def test_admin_creates_a_subscription_showing_the_secret_once_and_lists_deliveri
     assert sub.secret in response.content.decode()
     refused = client.post(
         "/admin/integrations/webhooksubscription/add/",
-        {"name": "x", "url": "https://10.0.0.5/", "event_types": "*"},
+        {"name": "x", "url": "https://10.0.0.5/", "event_types": ["*"]},
     )
     assert "refused" in refused.content.decode()
+    typo = client.post(  # event types are chosen from the catalogue, not typed
+        "/admin/integrations/webhooksubscription/add/",
+        {"name": "x", "url": "https://erp.example.com/t", "event_types": ["order.creatd"]},
+    )
+    assert "order.creatd is not one of the available choices" in typo.content.decode()
     _event("order:A-1")
     relay_events()
     assert client.get("/admin/integrations/webhookdelivery/").status_code == 200

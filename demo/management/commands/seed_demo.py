@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from demo.console import demo_finance_export, reset_role_users
 from demo.seed import seed_demo
 
 
@@ -48,6 +49,18 @@ class Command(BaseCommand):
             f"Admin: {base_url}/admin/  user: {demo.admin_username}  "
             f"password: {demo.admin_password}"
         )
+        roles = reset_role_users(demo.admin_password)
+        if roles:
+            self.stdout.write(
+                f"One user per role, same password: {', '.join(roles)} (customer service, "
+                "finance, ops): see what each role sees."
+            )
+        exported = demo_finance_export()
+        if exported is not None:
+            self.stdout.write(
+                f"Finance: {base_url}/admin/ops/financeexport/ has this month's payments "
+                f"({exported.rows_total} rows) ready to download."
+            )
         self.stdout.write(
             f"API key for {client.name} (channel {client.channel.code}): {demo.api_key.key}"
         )
