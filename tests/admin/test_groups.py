@@ -40,6 +40,15 @@ def test_groups_have_exactly_their_permissions():
         "fulfillment.view_fulfillmentorderline",
         "fulfillment.view_shipment",
         "fulfillment.view_trackingevent",
+        # returns, refunds and appeasements (returns/migrations/0002)
+        "returns.view_return",
+        "returns.add_return",
+        "returns.change_return",
+        "returns.view_returnline",
+        "returns.view_returnpolicy",
+        "returns.view_refund",
+        "returns.add_refund",
+        "returns.view_exchange",
     }
     assert codenames("store_associate") == set()  # the store screens only (stores/0003)
     assert codenames("finance") == {
@@ -50,6 +59,13 @@ def test_groups_have_exactly_their_permissions():
         # the finance area (ops/migrations/0010)
         "ops.view_financeexport",
         "ops.add_financeexport",
+        # returns read, declined refunds retried (returns/migrations/0002)
+        "returns.view_return",
+        "returns.view_returnline",
+        "returns.view_returnpolicy",
+        "returns.view_refund",
+        "returns.change_refund",
+        "returns.view_exchange",
     }
     ops = codenames("ops_admin")
     assert {

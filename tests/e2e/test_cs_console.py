@@ -259,6 +259,7 @@ def test_customer_service_cancels_a_line(browser, shop, django_capture_on_commit
         "Cancel line",
         "Yes, cancel the line",
         "cancel-dialog",
+        menu="Cancel",
         line="#2 RARE × 1 (Backordered)",
         reason="Discontinued, customer informed",
     )

@@ -53,7 +53,12 @@ def _shot(b: Browser, step: str) -> None:
     b.taken.append(path)
 
 
+MENUS = {"Cancel units": "Cancel", "Cancel order": "Cancel", "Change order": "Change"}
+
+
 def _open_dialog(b: Browser, label: str) -> None:
+    """Open the action from its menu in the order page's action bar."""
+    b.page.locator("a:not([href])", has_text=MENUS[label]).first.click()
     b.page.get_by_role("link", name=label).first.click()
     expect(b.page.locator("#dialog-form")).to_be_visible()
 
