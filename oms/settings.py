@@ -158,7 +158,7 @@ MIDDLEWARE = [
     "oms.core.csp.AreaPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oms.core.correlation.CorrelationIdMiddleware",
-    # A NUL (%00) in a path or query string is a 400 before any view or query (oms/api/middleware.py).
+    # A NUL (%00) in a path or query is a 400 before any view or query (oms/api/middleware.py).
     "oms.api.middleware.RefuseNulInUrlMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

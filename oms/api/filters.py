@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
-from oms.api.serializers import datetime_bound_error, parse_bounded_datetime
+from oms.api.serializers import datetime_bound_error, is_date_only, parse_bounded_datetime
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
@@ -14,6 +14,8 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
     `placed_after` reached PostgreSQL (a 500), year 0001 overflowed on conversion to UTC."""
 
     def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and is_date_only(value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if isinstance(value, str):
             parsed = parse_bounded_datetime(value.strip())
             problem = datetime_bound_error(parsed) if parsed is not None else None

@@ -7,7 +7,7 @@ view keeps its own description; this only fills in what is missing):
 
 | status | added to | because |
 |---|---|---|
-| 400 | every operation | bad body or query (`validation_failed`, `malformed_json`, `nul_character`, `nesting_too_deep`, `too_many_items`, `invalid_unicode`, ...) |
+| 400 | every operation | a bad body or query (`validation_failed`, `nul_character`, ...) |
 | 401 | every operation | no, unknown or revoked key; a bad webhook signature |
 | 403 | operations that need a credential | the key's scope does not allow it |
 | 404 | every operation | an unknown object or URL, a bad cursor |

@@ -11,6 +11,7 @@
 """
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,24 +25,45 @@ MIN_YEAR = 1970
 MAX_YEAR = 2099
 
 
+def _wrong_type(field: serializers.Field, value: Any) -> str | None:
+    """What a JSON value should have been, when DRF would coerce it: CharField takes 12 as
+    "12", IntegerField takes "12" and 12.0, BooleanField takes "yes". The schema says string,
+    integer, boolean; so does the API."""
+    if value is None:
+        return None  # DRF's own null handling (`required` / allow_null)
+    if isinstance(field, serializers.CharField | serializers.DateTimeField):
+        return None if isinstance(value, str) else "a string"
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        return next((_wrong_type(field.child, item) for item in value if item is not None), None)
+    return None
+
+
 class StrictInputSerializer(serializers.Serializer):
-    """Refuses keys it does not declare (`unknown_field`)."""
+    """Refuses keys it does not declare (`unknown_field`) and values of the wrong JSON type
+    (`invalid`: DRF would have coerced them)."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
-            known = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(str(key) for key in data if key not in known)
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        key: [
-                            serializers.ErrorDetail(
-                                "This field is not part of the request.", code="unknown_field"
-                            )
-                        ]
-                        for key in unknown[:20]
-                    }
-                )
+            writable = {name: field for name, field in self.fields.items() if not field.read_only}
+            problems: dict[str, list[serializers.ErrorDetail]] = {}
+            for key in sorted(str(key) for key in data if key not in writable)[:20]:
+                problems[key] = [
+                    serializers.ErrorDetail(
+                        "This field is not part of the request.", code="unknown_field"
+                    )
+                ]
+            for name, field in writable.items():
+                expected = _wrong_type(field, data[name]) if name in data else None
+                if expected is not None:
+                    problems[name] = [
+                        serializers.ErrorDetail(f"Expected {expected}.", code="invalid")
+                    ]
+            if problems:
+                raise serializers.ValidationError(problems)
         return super().to_internal_value(data)
 
 
@@ -67,6 +89,9 @@ def datetime_bound_error(value: datetime) -> tuple[str, str] | None:
     return None
 
 
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def parse_bounded_datetime(text: str) -> datetime | None:
     """`parse_datetime` that answers None for what it cannot parse instead of raising."""
     try:
@@ -75,8 +100,15 @@ def parse_bounded_datetime(text: str) -> datetime | None:
         return None
 
 
+def is_date_only(text: str) -> bool:
+    """`2026-11-20` parses as midnight (Python 3.11+), but a date-time needs its time."""
+    return bool(_DATE_ONLY.match(text.strip()))
+
+
 class BoundedDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str) and is_date_only(value):
+            self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]")
         parsed = parse_bounded_datetime(value) if isinstance(value, str) else None
         if parsed is not None:
             problem = datetime_bound_error(parsed)

@@ -1,6 +1,7 @@
 """Input serializers check shape and types; services check meaning (SKUs, nodes, totals).
 Output serializers render; nothing here writes."""
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -23,16 +24,35 @@ from orders.models import (
 from orders.services.capture import AddressInput, LineInput, OrderInput
 
 
+AMOUNT_PATTERN = r"^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": AMOUNT_PATTERN, "example": "19.99"},
+            {"type": "number", "minimum": 0},
+        ]
+    }
+)
 class MoneyInput(serializers.DecimalField):
-    """An amount as a JSON string ("19.99") or number; floats are parsed as Decimal, exactly.
-    Range and scale against the currency are checked by the service, which knows the currency
-    and the totals (`amount_out_of_range`, `invalid_money_scale`; limit in oms/core/money.py)."""
+    """An amount as a JSON string ("19.99", digits only) or number; numbers with a fraction are
+    parsed as Decimal, exactly. Range and scale against the currency are checked by the service,
+    which knows the currency and the totals (`amount_out_of_range`, `invalid_money_scale`; limit
+    in oms/core/money.py)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_digits", None)
         kwargs.setdefault("decimal_places", None)
         kwargs.setdefault("min_value", Decimal("0"))
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool) or not isinstance(data, str | int | Decimal):
+            self.fail("invalid")
+        if isinstance(data, str) and not re.match(AMOUNT_PATTERN, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class AddressInputSerializer(StrictInputSerializer):
