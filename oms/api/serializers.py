@@ -63,6 +63,13 @@ class StrictInputSerializer(serializers.Serializer):
                         serializers.ErrorDetail(f"Expected {expected}.", code="invalid")
                     ]
             if problems:
+                # The declared fields' own errors too, nested ones included, so one answer
+                # lists every problem.
+                try:
+                    super().to_internal_value(data)
+                except serializers.ValidationError as exc:
+                    if isinstance(exc.detail, dict):
+                        problems = {**exc.detail, **problems}
                 raise serializers.ValidationError(problems)
         return super().to_internal_value(data)
 

@@ -23,7 +23,6 @@ from orders.models import (
 )
 from orders.services.capture import AddressInput, LineInput, OrderInput
 
-
 AMOUNT_PATTERN = r"^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 
 

@@ -38,7 +38,7 @@ from tests.factories.orders import ChannelFactory, captured_order
 from tests.factories.users import staff_user
 
 MAX_EXAMPLES = int(os.environ.get("OMS_SCHEMATHESIS_MAX_EXAMPLES", "10"))
-MAX_SECONDS = 300
+MAX_SECONDS = int(os.environ.get("OMS_SCHEMATHESIS_MAX_SECONDS", "300"))
 CSRF = "k" * 32
 
 # Operations whose schema-valid input may still name something that does not exist.
@@ -137,9 +137,15 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_status(world):
 
     # when
     cases, failures, errors, finished = 0, set(), [], None
+    phases: dict[str, list[float]] = {}
     for event in schemathesis.engine.from_schema(schema).execute():
+        if isinstance(event, events.PhaseStarted):
+            phases[event.phase.name.value] = [event.timestamp, 0]
+        elif isinstance(event, events.PhaseFinished) and event.phase.name.value in phases:
+            phases[event.phase.name.value][0] = event.timestamp - phases[event.phase.name.value][0]
         if isinstance(event, events.ScenarioFinished):
             cases += len(event.recorder.cases)
+            phases.setdefault(event.phase.value, [0, 0])[1] += len(event.recorder.cases)
             for case_id, checks in event.recorder.checks.items():
                 failures.update(
                     _describe(event.recorder, case_id, check)
@@ -158,6 +164,11 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_status(world):
     sys.stdout.write(
         f"\nschemathesis: {operations} operations, {cases} cases, {len(failures)} failures, "
         f"{len(errors)} errors, {finished.running_time:.0f} s ({finished.stop_reason})\n"
+    )
+    sys.stdout.write(
+        "".join(
+            f"  {name}: {count} cases, {took:.0f} s\n" for name, (took, count) in phases.items()
+        )
     )
     sys.stdout.write("".join(f"  {line}\n" for line in sorted(failures) + errors))
     assert operations >= 25
