@@ -2,9 +2,9 @@
 
 from typing import Any
 
-import django_filters
+import django_filters  # type: ignore[import-untyped]  # ships no types
 from django import forms
-from django_filters.fields import IsoDateTimeField
+from django_filters.fields import IsoDateTimeField  # type: ignore[import-untyped]
 
 from oms.api.serializers import datetime_bound_error, is_date_only, parse_bounded_datetime
 
@@ -14,7 +14,8 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
     `placed_after` reached PostgreSQL (a 500), year 0001 overflowed on conversion to UTC."""
 
     def to_python(self, value: Any) -> Any:
-        if isinstance(value, str) and is_date_only(value):
+        if value == "" or (isinstance(value, str) and is_date_only(value)):
+            # `?placed_after=` with no value is a mistake, not "no filter"
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if isinstance(value, str):
             parsed = parse_bounded_datetime(value.strip())

@@ -128,12 +128,35 @@ def _add_links(paths: dict[str, Any]) -> None:
         }
 
 
+# No NUL character in any string the API takes (oms/api/input_limits.py): said in the schema as
+# a pattern on every input string that has none, so clients and schemathesis know it.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _forbid_nul(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "pattern" not in node and "enum" not in node:
+            node["pattern"] = NO_NUL_PATTERN
+        for key, child in node.items():
+            if key not in ("example", "examples", "default", "enum"):
+                _forbid_nul(child)
+    elif isinstance(node, list):
+        for child in node:
+            _forbid_nul(child)
+
+
 def postprocess_schema(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name, component in schemas.items():
+        if name.endswith("Request"):  # COMPONENT_SPLIT_REQUEST: the input side only
+            _forbid_nul(component)
     paths = result.get("paths", {})
     for item in paths.values():
         for method, operation in item.items():
             if method in {"get", "post", "put", "patch", "delete"}:
                 _add_error_responses(method, operation)
+                for parameter in operation.get("parameters", []):
+                    _forbid_nul(parameter.get("schema"))
     _add_links(paths)
     return result

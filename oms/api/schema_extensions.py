@@ -14,6 +14,8 @@ class StrictInputSerializerExtension(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
         schema = auto_schema._map_basic_serializer(self.target, direction)
+        if not vars(type(self.target)).get("__doc__"):
+            schema.pop("description", None)  # not the base class's docstring, inherited
         if direction == "request":
             schema["additionalProperties"] = False
         return schema

@@ -49,7 +49,7 @@ class StrictInputSerializer(serializers.Serializer):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
             writable = {name: field for name, field in self.fields.items() if not field.read_only}
-            problems: dict[str, list[serializers.ErrorDetail]] = {}
+            problems: dict[str, Any] = {}
             for key in sorted(str(key) for key in data if key not in writable)[:20]:
                 problems[key] = [
                     serializers.ErrorDetail(
