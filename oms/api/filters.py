@@ -2,9 +2,9 @@
 
 from typing import Any
 
-import django_filters  # type: ignore[import-untyped]  # ships no types
+import django_filters  # type: ignore[import-untyped]  # django-filter ships no types
 from django import forms
-from django_filters.fields import IsoDateTimeField  # type: ignore[import-untyped]
+from django_filters.fields import IsoDateTimeField  # type: ignore[import-untyped]  # no types
 
 from oms.api.serializers import datetime_bound_error, is_date_only, parse_bounded_datetime
 

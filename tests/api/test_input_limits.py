@@ -1,9 +1,12 @@
 """No input reaches a 500 (issue 13, part 2): each class of bad input the fuzzing found is a 4xx
 with a machine-readable code, and nothing is stored. docs/api.md, "Input limits"."""
 
+import hashlib
+import hmac
 import json
 
 import pytest
+from rest_framework.test import APIClient
 
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.orchestration import orchestrate_order
@@ -389,3 +392,32 @@ def test_node_feedback_with_a_junk_key_is_refused_and_logs_nothing(released):
     assert codes(response) == [("unknown_field", "P")]
     assert not InboundMessage.objects.exists()
     assert FulfillmentOrder.objects.get(pk=fo.pk).status == "released"
+
+
+# --- signed webhooks read their raw body: the same limits --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("_case", "body", "code"),
+    [
+        ("NUL in a key", b'{"object": "Event", "\\u0000": 1}', "nul_character"),
+        ("NUL in a value", b'{"object": "Event\\u0000"}', "nul_character"),
+        ("deep nesting", b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nesting_too_deep"),
+    ],
+)
+def test_a_signed_carrier_webhook_with_bad_input_is_400_and_keeps_nothing(
+    settings, _case, body, code
+):
+    settings.OMS_CARRIER_WEBHOOK_SECRETS = {"easypost": "whsec"}
+    signature = hmac.new(b"whsec", body, hashlib.sha256).hexdigest()
+
+    response = APIClient().post(
+        "/api/v1/webhooks/carriers/easypost/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_HMAC_SIGNATURE=f"hmac-sha256-hex={signature}",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert not InboundMessage.objects.exists()
