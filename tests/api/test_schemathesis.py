@@ -185,7 +185,8 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_status(world):
     )
     sys.stdout.write(
         "".join(
-            f"  {name}: {count} cases, {max(took, 0):.0f} s\n" for name, (took, count) in phases.items()
+            f"  {name}: {count} cases, {max(took, 0):.0f} s\n"
+            for name, (took, count) in phases.items()
         )
     )
     sys.stdout.write("".join(f"  {line}\n" for line in sorted(failures) + errors))
