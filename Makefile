@@ -34,9 +34,15 @@ run: install ## Migrate, load demo data and serve on http://127.0.0.1:8000 (SQLi
 	$(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install ## Run the whole suite against PostgreSQL and Redis on 127.0.0.1
+test: install ## Run the whole suite against PostgreSQL and Redis on 127.0.0.1 (not tests/chaos)
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) OMS_ALLOW_INSECURE_KEY=1 OMS_PROFILE=development \
-		$(PY) -m pytest --create-db $(PYTEST_ARGS)
+		$(PY) -m pytest --create-db --ignore=tests/chaos $(PYTEST_ARGS)
+
+# The fault tests start their own PostgreSQL cluster and Redis server on free ports (never the
+# ones above) and need no test database: docs/security.md, "Faults of the database and the broker".
+chaos: install ## Fault tests: PostgreSQL and Redis restarts, broker paused, relay killed (a few minutes)
+	OMS_ALLOW_INSECURE_KEY=1 OMS_PROFILE=development \
+		$(PY) -m pytest tests/chaos -s $(PYTEST_ARGS)
 
 # mypy's files: the kernel package (oms) whole, and in every other top-level package named in
 # [tool.importlinter] root_packages its models, services, selectors and handlers, at any depth
@@ -64,4 +70,4 @@ upgrade-check: install ## Migrate a database built by FROM=<commit> to this chec
 bench: install ## Capture benchmark on PostgreSQL vs the SQL floor (prints the ratio)
 	PGHOST=$(PGHOST) PGPORT=$(PGPORT) PGUSER=$(PGUSER) bash bench/run.sh
 
-.PHONY: help install run test lint mypy fmt bench upgrade-check
+.PHONY: help install run test chaos lint mypy fmt bench upgrade-check

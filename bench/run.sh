@@ -4,7 +4,7 @@
 # Usage: make bench   (or: PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres bash bench/run.sh)
 # Knobs: CLIENTS DURATION WARMUP WORKERS NSKUS HISTORY_ORDERS BENCH_DB FLOOR_DB FLOOR_DIR REDIS_DB
 #        BENCH_PORT MAX_ERROR_RATE ROUTING_ORDERS AVAILABILITY_REQUESTS AVAILABILITY_CLIENTS
-#        KPI_ORDERS KPI_RUNS.
+#        KPI_ORDERS KPI_RUNS MIGRATION_ORDERS.
 #        See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -167,7 +167,13 @@ KPI_RC=0
 echo; echo "== KPI queries: ${KPI_ORDERS:-200000} orders of history (KPI_ORDERS), database oms_kpibench"
 KPI_ORDERS=${KPI_ORDERS:-200000} "$PY" bench/kpi_bench.py || KPI_RC=$?
 
-if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$ROUTING_RC" != 0 ] || [ "$KPI_RC" != 0 ]; then
-  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC routing=$ROUTING_RC kpi=$KPI_RC)"
+# Legacy history import (bench/migration_bench.py): orders/s and peak RSS per size, the slope.
+MIGRATION_RC=0
+echo; echo "== history import: ${MIGRATION_ORDERS:-1000 4000} orders (MIGRATION_ORDERS), database $BENCH_DB"
+# shellcheck disable=SC2086  # the sizes are separate arguments
+"$PY" bench/migration_bench.py --orders ${MIGRATION_ORDERS:-1000 4000} || MIGRATION_RC=$?
+
+if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$ROUTING_RC" != 0 ] || [ "$KPI_RC" != 0 ] || [ "$MIGRATION_RC" != 0 ]; then
+  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC routing=$ROUTING_RC kpi=$KPI_RC migration=$MIGRATION_RC)"
   exit 1
 fi

@@ -1,5 +1,6 @@
 """Demo data for `make run`: channels, nodes at real US addresses, a catalog, stock at every node,
-routing rules, demo orders, an admin account and a web-channel API key.
+routing rules, demo orders, an admin account, a web-channel API key and two sample legacy import
+jobs (dry runs of migration/examples/).
 
 Idempotent: everything is keyed on natural keys (channel and node codes, SKUs, the admin's
 username), so a second run updates rows in place and creates nothing new. Two things are
@@ -17,9 +18,12 @@ from django.utils import timezone
 from demo.access import ADMIN_USERNAME, reissue_demo_key, reset_admin
 from demo.catalogue import demo_products, upsert_products
 from demo.channels import upsert_channels
+from demo.migration import create_sample_import_jobs
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
+from demo.reverse import place_reverse_demo_orders
 from demo.routing import ensure_default_rule_set
+from demo.shopify import connect_demo_shopify
 from demo.stock import create_missing_stock
 from inventory.models import NodeKind, StockLevel
 from orders.services.api_clients import IssuedKey
@@ -38,6 +42,8 @@ class DemoData:
     admin_password: str
     api_key: IssuedKey
     orders_placed: int = 0
+    shopify_order: str = ""
+    reverse_orders_placed: int = 0
 
     @property
     def nodes(self) -> int:
@@ -56,7 +62,11 @@ def seed_demo() -> DemoData:
     ensure_default_rule_set(now)
     password = reset_admin()
     placed = place_demo_orders()
+    beanies = [s.sku for s in specs if "-BEANIE-" in s.sku][:3]
+    shopify = connect_demo_shopify(beanies)
+    reverse_placed = place_reverse_demo_orders()
     api_key = reissue_demo_key()
+    create_sample_import_jobs()
     result = DemoData(
         channels=channels,
         distribution_centers=sum(1 for n in nodes if n.kind == NodeKind.DISTRIBUTION_CENTER),
@@ -69,6 +79,8 @@ def seed_demo() -> DemoData:
         admin_password=password,
         api_key=api_key,
         orders_placed=placed,
+        shopify_order=shopify,
+        reverse_orders_placed=reverse_placed,
     )
     logger.info(
         "Demo data seeded: %d channels, %d nodes, %d products, %d stock levels; api client %s",

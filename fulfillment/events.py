@@ -83,3 +83,9 @@ FULFILLMENT_LINE_REMOVED = register(
     "fulfillment.line_removed",
     description="A cancelled order line was taken off a fulfillment order pending release.",
 )
+
+# Recorded by the legacy import through fulfillment/services/history.py.
+FULFILLMENT_IMPORTED = register(
+    "fulfillment.imported",
+    description="A legacy shipment of an imported order (node, parcels, tracking), at its time.",
+)

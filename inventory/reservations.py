@@ -342,6 +342,48 @@ def release_for_order_lines(
     return release(reservation_ids=ids, actor=actor, reason=reason)
 
 
+def release_units(*, reservation_id: int, quantity: int, actor: Actor, reason: str) -> int:
+    """Give back `quantity` units of an active reservation (a partial cancel): the reservation
+    keeps the rest, or is released when nothing is left. One `release` movement. Returns the
+    units released (0 when the reservation is no longer active: idempotent)."""
+    require_atomic("release_units()")
+    if quantity <= 0:
+        raise InvalidQuantity(quantity)
+    locked = lock_reservations([reservation_id])
+    if not locked:
+        raise NotFound(
+            f"No reservation {reservation_id}.", code=InventoryErrorCode.RESERVATION_NOT_FOUND
+        )
+    reservation = locked[0]
+    if reservation.status != ReservationStatus.ACTIVE:
+        return 0
+    if quantity >= reservation.quantity:
+        return sum(
+            r.quantity
+            for r in release(reservation_ids=[reservation.pk], actor=actor, reason=reason)
+        )
+    now = timezone.now()
+    _give_back(reservation.stock_level_id, quantity, now=now)
+    reservation.quantity -= quantity
+    reservation.save(update_fields=["quantity", "updated_at"])
+    write_movements(
+        [
+            movement(
+                node_id=reservation.node_id,
+                product_id=reservation.product_id,
+                delta_reserved=-quantity,
+                reason=MovementReason.RELEASE,
+                reference_type=ORDER_REFERENCE,
+                reference_id=reservation.reference_id,
+                note=reason,
+                actor=actor,
+                occurred_at=now,
+            )
+        ]
+    )
+    return quantity
+
+
 def _stock_level_ids(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """(node_id, product_id) → stock level id, in one query (no lock: the UPDATE locks)."""
     match = reduce(or_, (Q(node_id=n, product_id=p) for n, p in sorted(pairs)))

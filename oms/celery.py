@@ -7,11 +7,29 @@ work is already done). Prefetch 1 keeps a killed worker from taking a batch of m
 
 import os
 
-from celery import Celery
+from celery import Celery, Task
+
+from oms.core.transactions import DATABASE_ERRORS
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
 
-app = Celery("oms")
+
+class OmsTask(Task):
+    """Every task's base. A task that loses its database (a restart, a failover, a connection
+    dropped mid-query) is retried with backoff instead of failing: a failed task is acked and
+    gone, and its work would wait for the sweeper. 1, 2, 4, 8, 16, then every 30 s (with
+    jitter) for 12 tries: a database down for up to about 4 minutes loses no task. Tasks that
+    set their own `autoretry_for` list these errors too (fulfillment/tasks.py).
+    Every task is idempotent, so a retry after a commit whose answer was lost is harmless."""
+
+    autoretry_for = DATABASE_ERRORS
+    retry_backoff = 1
+    retry_backoff_max = 30
+    retry_jitter = True
+    max_retries = 12
+
+
+app = Celery("oms", task_cls=OmsTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_acks_late=True,
@@ -22,17 +40,39 @@ app.conf.update(
     accept_content=["json"],
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
+    # A worker that loses the broker keeps reconnecting (never gives up and exits).
+    broker_connection_max_retries=None,
+    # Publishing (gunicorn's on-commit sends, beat) against a broker that is down or paused:
+    # three tries (the second reconnects a pooled connection that a Redis restart killed), then
+    # the caller decides (enqueue_on_commit logs it and the sweeper sends it again), rather than
+    # hanging a web request for as long as Redis does not answer. Each try waits up to the
+    # socket timeouts below; against a paused Redis some requests still took over 15 s in
+    # tests/chaos (connect, then commands, each timing out), but every one ended.
+    task_publish_retry_policy={
+        "max_retries": 2,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    },
     # Keep Django's LOGGING (JSON lines with correlation ids) in workers too.
     worker_hijack_root_logger=False,
     # Redis redelivers an unacked message after this; it must exceed the longest task.
-    broker_transport_options={"visibility_timeout": 3600},
+    # Socket timeouts: a paused or unreachable Redis (SIGSTOP, a network partition) accepts
+    # the TCP connection and then never answers; without them a publish waits forever.
+    broker_transport_options={
+        "visibility_timeout": 3600,
+        "socket_timeout": 3,  # above the worker's 1 s BRPOP poll
+        "socket_connect_timeout": 3,
+    },
     beat_schedule={
-        # The broker may lose a message, the database never does: every minute, re-send
+        # The broker may lose a message, the database never does: every 10 s, re-send
         # orchestration, releases, backorder allocation, pickup expiry and payment capture
         # that are due but not done (each idempotent; grace periods in the sweeper module).
+        # 10 s + the 15 s grace: an order whose message was lost waits at most 25 s (ADR 0009).
         "sweep-due-work": {
             "task": "fulfillment.tasks.sweep_due_work_task",
-            "schedule": 60.0,
+            "schedule": 10.0,
+            "options": {"expires": 10.0},
         },
         # Warehouses drop 945 files at any time; a one-minute scan keeps ship confirmations timely.
         "import-x12-inbox": {
@@ -62,6 +102,19 @@ app.conf.update(
         },
         # Webhooks out (docs/webhooks.md): fan new events out to deliveries every few seconds,
         # and send due deliveries (retries, lost messages, senders that died).
+        # Calls back to sales platforms (docs/channels.md): retries and calls whose task was lost.
+        "send-due-channel-calls": {
+            "task": "channels.tasks.send_due_calls_task",
+            "schedule": 15.0,
+            "options": {"expires": 15.0},
+        },
+        # Platforms that do not push orders (Amazon SP-API): what changed since the cursor. Two
+        # minutes keeps within SP-API's getOrders rate (0.0167 requests/s, burst 20).
+        "poll-channels": {
+            "task": "channels.tasks.poll_channels_task",
+            "schedule": 120.0,
+            "options": {"expires": 115.0},
+        },
         "relay-webhook-events": {
             "task": "webhooks.tasks.relay_events_task",
             "schedule": 5.0,

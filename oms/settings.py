@@ -19,6 +19,11 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+# A persistent connection is checked before its first query of each request or task: after a
+# database restart the first request then reconnects instead of failing on a dead socket.
+DATABASES["default"].setdefault(
+    "CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default: a single-process demo. IMMEDIATE transactions make SQLite take its
     # write lock at BEGIN, so two requests never both read-then-write and deadlock.
@@ -146,7 +151,9 @@ INSTALLED_APPS = [
     "returns",
     "integrations",
     "webhooks",
+    "channels",
     "stores",
+    "migration",
     "demo",
     "oms.observability",
 ]
@@ -251,6 +258,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELE
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
+# Work whose task message was lost (a worker killed, the broker restarted) is sent again by the
+# sweeper (fulfillment/services/sweeper.py, every 10 s) once it is this old: orchestration and
+# release of an order. docs/adr/0009-sweeper-grace.md.
+OMS_SWEEP_GRACE_SECONDS = env.int("OMS_SWEEP_GRACE_SECONDS", default=15)
+
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["oms.api.authentication.ApiKeyAuthentication"],
@@ -308,6 +320,8 @@ OMS_PICKUP_RADIUS_MILES = env.float("OMS_PICKUP_RADIUS_MILES", default=50.0)
 
 # A pickup order ready at the store waits this long before it expires and its stock returns.
 OMS_PICKUP_HOLD_DAYS = env.int("OMS_PICKUP_HOLD_DAYS", default=5)
+# An open order whose payment failed is cancelled by the sweeper after this many hours (0: never).
+OMS_UNPAID_ORDER_CANCEL_HOURS = env.int("OMS_UNPAID_ORDER_CANCEL_HOURS", default=48)
 
 # Carrier tracking webhooks are verified with the provider's signing secret. Without a secret a
 # format's webhooks are refused, unless unsigned ones are allowed (the embedded demo does).
@@ -339,6 +353,12 @@ OMS_WEBHOOKS_ALLOW_PRIVATE = env.bool("OMS_WEBHOOKS_ALLOW_PRIVATE", default=Fals
 # A claimed delivery whose sender died is sent again after this many seconds.
 OMS_WEBHOOKS_SEND_LEASE_SECONDS = env.int("OMS_WEBHOOKS_SEND_LEASE_SECONDS", default=60)
 OMS_WEBHOOKS_MAX_ATTEMPTS = env.int("OMS_WEBHOOKS_MAX_ATTEMPTS", default=20)
+
+# Sales channels (docs/channels.md): calls back to a platform are tried this many times (backoff
+# 30 s x 2^n) before they are dead with a case. Hosts listed here (host or host:port) skip the
+# SSRF address rules, for development against a local fake platform only.
+OMS_CHANNELS_MAX_ATTEMPTS = env.int("OMS_CHANNELS_MAX_ATTEMPTS", default=10)
+OMS_CHANNELS_ALLOWED_HOSTS = env.list("OMS_CHANNELS_ALLOWED_HOSTS", default=[])
 
 # Webhook signing secrets are encrypted at rest with these Fernet keys (oms/core/fields.py):
 # comma-separated, the first encrypts, all decrypt (add a new key in front to rotate it). Debug
@@ -396,7 +416,13 @@ REST_FRAMEWORK["NUM_PROXIES"] = OMS_NUM_PROXIES
 # together; memory of the one process otherwise (the embedded demo).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A paused or unreachable Redis must not hang requests: give up within a second
+            # (the rate throttle then lets the call through: oms/api/throttling.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

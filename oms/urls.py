@@ -19,6 +19,7 @@ urlpatterns = [
     path("readyz", observability.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
     path("store/", include("stores.urls")),
+    path("", include("channels.api.urls")),
 ]
 
 # Under /api/, Django's own error pages answer in the API's error shape (docs/api.md, Errors).

@@ -11,6 +11,7 @@ open case per (kind, subject).
 | order.hold_placed (fraud, address, payment) | fraud_hold / address_invalid / payment_failed |
 | order.hold_released                | resolves the hold's case                    |
 | order.payment_failed               | payment_failed                              |
+| order.refund_failed                | payment_failed (details: operation refund)  |
 | order.unroutable                   | stuck_order                                 |
 | fulfillment.rejected               | node_rejected                               |
 | fulfillment.packed with shorts     | short_pick                                  |
@@ -59,6 +60,7 @@ from orders.events import (
     ORDER_HOLD_PLACED,
     ORDER_HOLD_RELEASED,
     ORDER_PAYMENT_FAILED,
+    ORDER_REFUND_FAILED,
     ORDER_UNROUTABLE,
 )
 
@@ -83,6 +85,23 @@ def payment_failed(event: Event, order: Any) -> None:
         order=order,
         summary=event.payload["detail"],
         details={"code": event.payload["code"]},
+        actor=actor_of(event),
+    )
+
+
+@on_event(ORDER_REFUND_FAILED)
+def refund_failed(event: Event, order: Any) -> None:
+    """A refund the provider declined or did not answer: finance retries it after a fix."""
+    payload = event.payload
+    raise_exception_case(
+        kind="payment_failed",
+        order=order,
+        summary=f"Refund of {payload['amount']} {payload['currency']} failed: {payload['detail']}",
+        details={
+            "operation": "refund",
+            "code": payload["code"],
+            "transaction": payload["transaction"],
+        },
         actor=actor_of(event),
     )
 

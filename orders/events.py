@@ -22,10 +22,29 @@ ORDER_STATUS_CHANGED = register(
 )
 ORDER_PAYMENT_CAPTURED = register(
     "order.payment_captured",
-    description="The payment was captured (when the last line shipped or was picked up).",
+    schema_version=2,
+    description="An amount was captured: what one shipment charged, once the order shipped.",
 )
 ORDER_PAYMENT_FAILED = register(
-    "order.payment_failed", description="The payment provider refused the capture."
+    "order.payment_failed",
+    schema_version=2,
+    description="The payment provider refused an authorization, a capture or a void.",
+)
+
+# Recorded by orders/services/payments.py: one event per money movement (PaymentTransaction).
+ORDER_PAYMENT_AUTHORIZED = register(
+    "order.payment_authorized", description="The payment provider authorized an amount."
+)
+ORDER_PAYMENT_VOIDED = register(
+    "order.payment_voided",
+    description="The authorization was released: nothing more will be charged.",
+)
+ORDER_PAYMENT_REFUNDED = register(
+    "order.payment_refunded", description="An amount of what was captured was refunded."
+)
+ORDER_REFUND_FAILED = register(
+    "order.refund_failed",
+    description="The payment provider declined a refund or did not answer; a case opens.",
 )
 
 # Recorded by fulfillment's routing (fulfillment/services/routing.py).
@@ -49,8 +68,29 @@ ORDER_MANUAL_TOUCH = register(
 )
 ORDER_LINE_CANCELLED = register(
     "order.line_cancelled",
-    schema_version=2,
-    description="One order line was cancelled before reaching a node.",
+    schema_version=3,
+    description="An order line, or some of its units, was cancelled (reason and actor).",
+)
+ORDER_CANCELLED = register(
+    "order.cancelled",
+    description="The whole order was cancelled (reason and actor); nothing of it will ship.",
+)
+ORDER_CANCEL_REQUESTED = register(
+    "order.cancel_requested",
+    description="A cancellation of units already at a node was sent to the node; it answers.",
+)
+ORDER_CANCEL_REFUSED = register(
+    "order.cancel_refused",
+    description="The node refused a cancellation because the units had already shipped.",
+)
+ORDER_CHANGE_REFUSED = register(
+    "order.change_refused",
+    description="The node refused an address change (the parcel had left, or it cannot).",
+)
+ORDER_CHANGED = register(
+    "order.changed",
+    description="Customer service or the channel changed the order: address, service level or "
+    "internal notes (who, why, before and after).",
 )
 ORDER_RESHIP_REQUESTED = register(
     "order.reship_requested",
@@ -66,4 +106,10 @@ ORDER_PERSONAL_DATA_ERASED = register(
     "order.personal_data_erased",
     description="The customer's personal data was erased from the order; readers mask it in "
     "this stream's earlier payloads.",
+)
+
+# Recorded by the legacy import (migration/) through orders/services/history.py.
+ORDER_IMPORTED = register(
+    "order.imported",
+    description="A closed order was imported from a legacy system as history, at its source time.",
 )

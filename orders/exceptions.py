@@ -37,3 +37,5 @@ class OrderErrorCode:
     CHANNEL_INACTIVE = "channel_inactive"
     HOLD_NOT_ACTIVE = "hold_not_active"
     LINE_AT_NODE = "line_at_node"
+    NOT_CANCELLABLE = "not_cancellable"
+    NOT_CHANGEABLE = "not_changeable"

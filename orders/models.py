@@ -134,6 +134,7 @@ class PaymentStatus(models.TextChoices):
     PAID = "paid", "Paid (captured)"
     FAILED = "failed", "Failed"
     REFUNDED = "refunded", "Refunded"
+    VOIDED = "voided", "Voided (authorization released)"
 
 
 class DeliveryMethod(models.TextChoices):
@@ -201,6 +202,9 @@ class Order(FSMModelMixin, TimeStampedModel):
     ship_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     billing_address = models.JSONField(default=dict, blank=True)
     notes = models.TextField(blank=True)
+    internal_notes = models.TextField(
+        blank=True, help_text="Customer service's notes; never sent to the channel or a node."
+    )
 
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
@@ -316,6 +320,18 @@ class Order(FSMModelMixin, TimeStampedModel):
     def authorize_payment(self, *, reference: str) -> None:
         self.payment_reference = reference or self.payment_reference
 
+    @transition(
+        field=payment_status,
+        source=[PaymentStatus.PENDING, PaymentStatus.AUTHORIZED],
+        target=PaymentStatus.VOIDED,
+    )
+    def void_payment(self) -> None:
+        """Nothing will be charged: the authorization was released (a cancelled order)."""
+
+    @transition(field=payment_status, source=PaymentStatus.PAID, target=PaymentStatus.REFUNDED)
+    def mark_refunded(self) -> None:
+        """Everything captured has been refunded."""
+
 
 def stream_for_order(number: str) -> str:
     return f"order:{number}"
@@ -353,6 +369,9 @@ class OrderLine(FSMModelMixin, TimeStampedModel):
     discount = money_field()
     tax = money_field()
     total = money_field(help_text="quantity × unit_price − discount")
+    cancelled_quantity = models.PositiveIntegerField(
+        default=0, help_text="Units cancelled (partial cancel); the line ships the rest."
+    )
     status = FSMField(
         max_length=16, choices=LineStatus.choices, default=LineStatus.OPEN, protected=True
     )
@@ -364,10 +383,19 @@ class OrderLine(FSMModelMixin, TimeStampedModel):
                 fields=["order", "line_number"], name="orderline_order_number_unique"
             ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=Q(cancelled_quantity__lte=models.F("quantity")),
+                name="orderline_cancelled_lte_quantity",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.line_number} {self.sku} × {self.quantity}"
+
+    @property
+    def live_quantity(self) -> int:
+        """The units still to ship: the quantity ordered less what was cancelled."""
+        return self.quantity - self.cancelled_quantity
 
     # Progress transitions chosen by fulfillment/services/rollup.py (see Order).
     @transition(field=status, source=LINE_PROGRESS_SOURCES, target=LineStatus.BACKORDERED)
@@ -444,3 +472,95 @@ class Hold(FSMModelMixin, TimeStampedModel):
         self.released_by = by
         self.released_at = at
         self.release_note = note[:500]
+
+
+class PaymentKind(models.TextChoices):
+    AUTHORIZE = "authorize", "Authorize"
+    CAPTURE = "capture", "Capture"
+    VOID = "void", "Void"
+    REFUND = "refund", "Refund"
+
+
+class TransactionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class PaymentTransaction(TimeStampedModel):
+    """One attempt at moving money with the payment provider: the immutable history of an
+    order's money (orders/services/payments.py writes it; nothing else does).
+
+    `idempotency_key` is the caller's: one pending or succeeded row per key, ever (a partial
+    unique index), so a retried call returns the same row and a call after a failure makes a new
+    attempt. `provider_idempotency_key` is what the provider saw: the key plus the attempt, as
+    providers replay a stored decline for a key they have seen.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payment_transactions")
+    kind = models.CharField(max_length=10, choices=PaymentKind.choices)
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    provider = models.CharField(max_length=50)
+    provider_reference = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=200)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    provider_idempotency_key = models.CharField(max_length=220)
+    status = models.CharField(
+        max_length=10, choices=TransactionStatus.choices, default=TransactionStatus.PENDING
+    )
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    shipment_reference = models.CharField(
+        max_length=40, blank=True, help_text="The fulfillment order a capture charges for."
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    actor = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~Q(status="failed"),
+                name="paymenttx_one_live_per_key",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key", "attempt"], name="paymenttx_key_attempt_unique"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="paymenttx_amount_gte_0"),
+        ]
+        indexes = [
+            models.Index(fields=["order", "kind", "status"], name="paymenttx_order_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency} ({self.status})"
+
+
+class ScriptedOutcome(models.TextChoices):
+    DECLINE = "decline", "Decline"
+    TIMEOUT = "timeout", "Time out"
+
+
+class SimulatedPaymentScript(TimeStampedModel):
+    """What the simulated payment provider does next for one order and kind of call: decline or
+    time out `remaining` times, then succeed again. A row, so a Celery worker process sees what
+    a test or the demo scripted (orders/payments/simulated.py)."""
+
+    order_number = models.CharField(max_length=20)
+    kind = models.CharField(max_length=10, choices=PaymentKind.choices)
+    outcome = models.CharField(max_length=10, choices=ScriptedOutcome.choices)
+    remaining = models.PositiveIntegerField(default=1)
+    code = models.CharField(max_length=64, default="card_declined")
+
+    class Meta:
+        ordering = ["order_number", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_number", "kind"], name="simpaymentscript_order_kind_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_number} {self.kind}: {self.outcome} × {self.remaining}"

@@ -1,13 +1,26 @@
 """Scoped reads of orders. API views, admin and reports read through these, never
 `Order.objects` directly, so a principal can only ever see what it may see."""
 
-from django.db.models import Prefetch
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch, Sum
 
 from oms.core.errors import NotFound
+from oms.core.money import minor_units
 from oms.core.queries import unique_or_none
 from oms.events.models import EventQuerySet
 from oms.events.selectors import events_for_stream
-from orders.models import ApiClient, Hold, Order, OrderLine, OrderQuerySet
+from orders.models import (
+    ApiClient,
+    Hold,
+    Order,
+    OrderLine,
+    OrderQuerySet,
+    PaymentKind,
+    PaymentTransaction,
+    TransactionStatus,
+)
 
 
 def orders_visible_to_client(client: ApiClient) -> OrderQuerySet:
@@ -38,3 +51,73 @@ def order_events_for_client(client: ApiClient, number: str) -> EventQuerySet:
 def orders_for_staff() -> OrderQuerySet:
     """All orders, for admin users (staff see every channel; the admin applies permissions)."""
     return Order.objects.select_related("channel", "pickup_node")
+
+
+@dataclass(frozen=True)
+class PaymentFigures:
+    authorized: Decimal
+    captured: Decimal
+    refunded: Decimal
+    voided: Decimal
+    pending_captures: Decimal
+    pending_refunds: Decimal
+
+
+def payment_figures(order: Order) -> PaymentFigures:
+    """What the transactions add up to (exact stored amounts; see selectors.payment_summary).
+    An order captured as already authorized by its channel has no authorize row: its
+    authorization is the grand total."""
+    sums = {
+        (kind, status): total or Decimal("0")
+        for kind, status, total in PaymentTransaction.objects.filter(order_id=order.pk)
+        .exclude(status=TransactionStatus.FAILED)
+        .values_list("kind", "status")
+        .annotate(total=Sum("amount"))
+        .values_list("kind", "status", "total")
+    }
+    zero = Decimal("0")
+    ok = TransactionStatus.SUCCEEDED
+    pending = TransactionStatus.PENDING
+    has_authorization = (PaymentKind.AUTHORIZE, ok) in sums
+    return PaymentFigures(
+        authorized=sums[(PaymentKind.AUTHORIZE, ok)] if has_authorization else order.grand_total,
+        captured=sums.get((PaymentKind.CAPTURE, ok), zero),
+        refunded=sums.get((PaymentKind.REFUND, ok), zero),
+        voided=sums.get((PaymentKind.VOID, ok), zero),
+        pending_captures=sums.get((PaymentKind.CAPTURE, pending), zero),
+        pending_refunds=sums.get((PaymentKind.REFUND, pending), zero),
+    )
+
+
+@dataclass(frozen=True)
+class PaymentSummary:
+    """An order's money in its currency, at the currency's minor units. `refundable` is what a
+    refund may still take: captured less refunded less refunds in flight."""
+
+    currency: str
+    authorized: Decimal
+    captured: Decimal
+    refunded: Decimal
+    refundable: Decimal
+    voided: Decimal
+
+
+def payment_summary(order: Order) -> PaymentSummary:
+    figures = payment_figures(order)
+    quantum = Decimal(1).scaleb(-minor_units(order.currency))
+
+    def q(amount: Decimal) -> Decimal:
+        return amount.quantize(quantum)
+
+    return PaymentSummary(
+        currency=order.currency,
+        authorized=q(figures.authorized),
+        captured=q(figures.captured),
+        refunded=q(figures.refunded),
+        refundable=q(figures.captured - figures.refunded - figures.pending_refunds),
+        voided=q(figures.voided),
+    )
+
+
+def payment_transactions_of(order: Order) -> list[PaymentTransaction]:
+    return list(PaymentTransaction.objects.filter(order_id=order.pk).order_by("id"))

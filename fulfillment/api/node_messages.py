@@ -14,6 +14,8 @@ from fulfillment.api.serializers import (
     MessageInput,
     PackInput,
     RejectInput,
+    RequestAnswerInput,
+    RequestRefusalInput,
     ShipInput,
 )
 from fulfillment.models import FulfillmentOrder
@@ -26,6 +28,7 @@ from fulfillment.services.feedback import (
     reject_fulfillment,
     start_picking,
 )
+from fulfillment.services.node_requests import confirm_node_request, refuse_node_request
 from fulfillment.services.shipping import Package, deliver_fulfillment, ship_fulfillment
 from integrations.models import InboundMessage
 from oms.core.actors import Actor
@@ -130,6 +133,34 @@ ACTIONS = (
         HandOverInput,
         lambda fo, data, actor, m: hand_over(
             fulfillment_id=fo, pickup_code=data["pickup_code"], actor=actor, message=m
+        ),
+    ),
+    NodeAction(
+        "fulfillment.confirm_request",
+        "confirm-request",
+        "The node did what an open request asked (cancel: the units are cancelled and their "
+        "stock released; address change: applied)",
+        RequestAnswerInput,
+        lambda fo, data, actor, m: confirm_node_request(
+            fulfillment_id=fo,
+            request_id=data["request"],
+            reason=data["reason"],
+            actor=actor,
+            message=m,
+        ),
+    ),
+    NodeAction(
+        "fulfillment.refuse_request",
+        "refuse-request",
+        "The node cannot do what an open request asked (already_shipped: the parcel left)",
+        RequestRefusalInput,
+        lambda fo, data, actor, m: refuse_node_request(
+            fulfillment_id=fo,
+            request_id=data["request"],
+            code=data["code"],
+            reason=data["reason"],
+            actor=actor,
+            message=m,
         ),
     ),
 )

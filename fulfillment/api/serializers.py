@@ -1,6 +1,15 @@
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Shipment
+from fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    NodeRequest,
+    NodeRequestStatus,
+    Shipment,
+)
 from oms.api.serializers import BoundedDateTimeField, StrictInputSerializer
 
 
@@ -83,12 +92,36 @@ class ShipmentOutput(serializers.ModelSerializer):
         fields = ["carrier", "service", "tracking_number", "status", "shipped_at", "delivered_at"]
 
 
+class NodeRequestOutput(serializers.ModelSerializer):
+    kind = serializers.CharField(help_text="cancel or address_change")
+    status = serializers.CharField(help_text="open, confirmed or refused")
+    lines = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NodeRequest
+        fields = ["id", "kind", "status", "reason", "lines", "ship_to", "created_at"]
+
+    def get_lines(self, request: NodeRequest) -> list[dict[str, Any]]:
+        return [
+            {
+                "line_id": line["fulfillment_line"],
+                "sku": line["sku"],
+                "quantity": line["quantity"],
+            }
+            for line in request.lines
+        ]
+
+
 class FulfillmentOutput(serializers.ModelSerializer):
     node = serializers.CharField(source="node.code")
     order_number = serializers.CharField(source="order.number")
     ship_to = serializers.SerializerMethodField()
     lines = FulfillmentLineOutput(many=True, read_only=True)
     shipments = ShipmentOutput(many=True, read_only=True)
+    open_requests = serializers.SerializerMethodField(
+        help_text="Cancel and address-change requests waiting for the node's answer "
+        "(confirm-request / refuse-request)."
+    )
 
     class Meta:
         model = FulfillmentOrder
@@ -109,7 +142,13 @@ class FulfillmentOutput(serializers.ModelSerializer):
             "close_reason",
             "lines",
             "shipments",
+            "open_requests",
         ]
+
+    @extend_schema_field(NodeRequestOutput(many=True))
+    def get_open_requests(self, fo: FulfillmentOrder) -> list[dict[str, Any]]:
+        requests = fo.node_requests.filter(status=NodeRequestStatus.OPEN).order_by("id")
+        return list(NodeRequestOutput(requests, many=True).data)
 
     def get_ship_to(self, fo: FulfillmentOrder) -> dict[str, str]:
         order = fo.order
@@ -124,6 +163,19 @@ class FulfillmentOutput(serializers.ModelSerializer):
             "postal_code": order.ship_postal_code,
             "country": order.ship_country,
         }
+
+
+class RequestAnswerInput(MessageInput):
+    request = serializers.IntegerField(help_text="The id of an open request (open_requests).")
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class RequestRefusalInput(RequestAnswerInput):
+    code = serializers.ChoiceField(
+        choices=["already_shipped", "cannot_change"],
+        default="already_shipped",
+        help_text="already_shipped: the parcel left; cannot_change: anything else.",
+    )
 
 
 class HandOverInput(MessageInput):

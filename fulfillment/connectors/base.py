@@ -48,6 +48,19 @@ class ReleasePayload:
 
 
 @dataclass(frozen=True)
+class NodeRequestPayload:
+    """A request about work the node already holds (fulfillment/models/node_requests.py): for a
+    cancel, `fulfillment.lines` are the units asked back; for an address change,
+    `fulfillment.ship_to` is the new address. The node answers through its way back (node API
+    `confirm-request` / `refuse-request`, the simulated WMS)."""
+
+    request_id: int
+    kind: str  # cancel | address_change
+    fulfillment: ReleasePayload
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReleaseAck:
     reference: str  # the node's own id for the work, when it gives one
 
@@ -57,6 +70,10 @@ class NodeConnector(Protocol):
 
     def after_release(self, fulfillment_id: int, settings: dict[str, Any]) -> None: ...
 
+    def send_request(self, payload: NodeRequestPayload) -> None:
+        """Deliver a cancel or address-change request; idempotent per request id."""
+        ...
+
 
 class ApiConnector:
     """The node works through the oms API (or the store screens): nothing to push."""
@@ -65,6 +82,11 @@ class ApiConnector:
         return ReleaseAck(reference="")
 
     def after_release(self, fulfillment_id: int, settings: dict[str, Any]) -> None:
+        return None
+
+    def send_request(self, payload: NodeRequestPayload) -> None:
+        # The node sees its open requests on GET /api/v1/fulfillments/{number}/ and answers
+        # with POST .../confirm-request/ or .../refuse-request/.
         return None
 
 

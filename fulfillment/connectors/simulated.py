@@ -9,11 +9,20 @@ ship: accept → pack → ship (simulated carrier label) → tracked to delivere
 short: like ship, but the first line is packed one unit short (the rest is rerouted).
 reject: refuses the order (it is rerouted to the next best node).
 Pickup and curbside orders stop at ready_for_pickup: the customer collects them in the store.
+
+Requests (cancel, address change) are answered one step later: confirmed while the parcel has
+not left; with {"request_answer": "ship_first"} the warehouse ships what it holds before it
+reads the request (the parcel had left), so a cancel is refused `already_shipped`.
 """
 
 from typing import Any
 
-from fulfillment.connectors.base import ReleaseAck, ReleasePayload, register_connector
+from fulfillment.connectors.base import (
+    NodeRequestPayload,
+    ReleaseAck,
+    ReleasePayload,
+    register_connector,
+)
 
 DEFAULT_STEP_SECONDS = 5
 
@@ -24,6 +33,13 @@ class SimulatedWms:
 
     def after_release(self, fulfillment_id: int, settings: dict[str, Any]) -> None:
         schedule_step(fulfillment_id, "start", settings)
+
+    def send_request(self, payload: NodeRequestPayload) -> None:
+        schedule_step(
+            payload.fulfillment.fulfillment_id,
+            f"request:{payload.request_id}",
+            payload.fulfillment.settings,
+        )
 
 
 def schedule_step(fulfillment_id: int, step: str, settings: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from fulfillment.models.fulfillment_orders import (
     FulfillmentOrderLine,
     FulfillmentStatus,
 )
+from fulfillment.models.node_requests import NodeRequest, NodeRequestKind, NodeRequestStatus
 from fulfillment.models.routing import (
     BacktestReport,
     RoutingDecision,
@@ -21,6 +22,9 @@ __all__ = [
     "FulfillmentOrder",
     "FulfillmentOrderLine",
     "FulfillmentStatus",
+    "NodeRequest",
+    "NodeRequestKind",
+    "NodeRequestStatus",
     "RoutingDecision",
     "RoutingOutcome",
     "RoutingTrigger",

@@ -92,6 +92,7 @@ class RoutingTrigger(models.TextChoices):
     REROUTE = "reroute", "Node rejected or shorted"
     MANUAL_REROUTE = "manual_reroute", "Rerouted from the exception console"
     SWEEPER = "sweeper", "Re-sent by the sweeper"
+    ADDRESS_CHANGED = "address_changed", "Shipping address changed before release"
 
 
 class RoutingDecision(models.Model):

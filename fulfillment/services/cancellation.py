@@ -1,24 +1,29 @@
-"""Fulfillment's part of cancelling an order line: taking it off the work not yet sent.
+"""Fulfillment's part of cancelling units of an order line: taking them off the work.
 
-The orders app cancels the line (orders/services/cancellation.py) and records
-`order.line_cancelled`; fulfillment owns fulfillment orders, so it reacts to that event in the
-same transaction (registered in fulfillment/handlers.py), under the order lock the cancellation
-holds:
+The orders app releases the units' stock and records `order.line_cancelled`
+(orders/services/cancellation.py), naming the reservations it gave back (`releases`);
+fulfillment owns fulfillment orders, so it reacts to that event in the same transaction
+(registered in fulfillment/handlers.py), under the order lock the cancellation holds:
 
-- a line that is at a node (a fulfillment order of it released or later) is refused with
-  `line_at_node`, which rolls the whole cancellation back: the node must reject or short it;
-- the line leaves every fulfillment order still pending release: its fulfillment lines are
-  removed from one that keeps other lines (`fulfillment.line_removed`), and a pending
-  fulfillment order left with nothing is cancelled (`fulfillment.cancelled`; it keeps its line
-  as the record of what it held). Both are caused by the `order.line_cancelled` event;
-- the order rolls up.
+- units at a node (a fulfillment order released or later) are refused with `line_at_node`,
+  which rolls the whole cancellation back, unless the event is the node's confirmation of a
+  cancel request (`node_request`): the node has agreed to drop them;
+- each fulfillment line whose reservation was given back in full leaves its fulfillment order
+  (`fulfillment.line_removed`), and a fulfillment order left with nothing is cancelled
+  (`fulfillment.cancelled`; it keeps its lines as the record of what it held); one given back
+  in part keeps the rest (`fulfillment.line_removed` with the units). Both are caused by the
+  `order.line_cancelled` event;
+- the order rolls up; with no live line left it is cancelled (`order.cancelled`, with the
+  reason and actor of this cancellation).
 """
+
+from collections import defaultdict
 
 from django.utils import timezone
 
 from fulfillment.events import FULFILLMENT_CANCELLED, FULFILLMENT_LINE_REMOVED
-from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
-from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
+from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, OPEN_STATUSES
 from fulfillment.services.rollup import rollup_order
 from inventory.models import ReservationStatus
 from oms.core.actors import Actor
@@ -30,51 +35,84 @@ from orders.models import Order, OrderLine
 
 
 def take_cancelled_line_off(*, line: OrderLine, actor: Actor, cause: Event) -> None:
-    """The line was just cancelled in this transaction (`cause` is its `order.line_cancelled`);
-    `line.order` is the order, locked by the caller."""
+    """The line's units were just cancelled in this transaction (`cause` is its
+    `order.line_cancelled`); `line.order` is the order, locked by the caller."""
     order = line.order
-    ours = FulfillmentOrderLine.objects.filter(order_line_id=line.pk)
-    at_node = sorted(
-        set(ours.values_list("fulfillment__status", flat=True)) & set(AT_NODE_STATUSES)
+    released = {int(r["reservation"]): int(r["units"]) for r in cause.payload.get("releases", [])}
+    if "releases" not in cause.payload:
+        # An event of the older shape (whole lines): every fulfillment line of the line.
+        released = dict(
+            FulfillmentOrderLine.objects.filter(order_line_id=line.pk).values_list(
+                "reservation_id", "quantity"
+            )
+        )
+    touched = list(
+        FulfillmentOrderLine.objects.select_related("reservation")
+        .filter(reservation_id__in=released, fulfillment__status__in=OPEN_STATUSES)
+        .order_by("id")
     )
-    if at_node:
+    fo_ids = sorted({fl.fulfillment_id for fl in touched})
+    fos = {
+        fo.pk: fo
+        for fo in FulfillmentOrder.objects.select_for_update(of=("self",))
+        .select_related("node")
+        .filter(pk__in=fo_ids)
+        .order_by("id")
+    }
+    at_node = sorted({fos[fl.fulfillment_id].status for fl in touched} & set(AT_NODE_STATUSES))
+    if at_node and cause.payload.get("node_request") is None:
         raise TransitionRefused(
             OrderErrorCode.LINE_AT_NODE,
             f"Line {line.line_number} of {order.number} is at a node "
-            f"({', '.join(at_node)}); only lines not yet at a node can be cancelled.",
+            f"({', '.join(at_node)}); only units not yet at a node can be cancelled at once.",
             line=line.line_number,
             status=at_node[0],
         )
-    pending = list(
-        FulfillmentOrder.objects.select_for_update(of=("self",))
-        .select_related("node")
-        .filter(
-            order_id=order.pk,
-            status=FulfillmentStatus.PENDING,
-            pk__in=ours.values("fulfillment_id"),
-        )
-        .order_by("id")
-    )
     why = f"line {line.line_number} cancelled: {cause.payload.get('reason', '')}"[:200]
-    for fo in pending:
-        _leave_pending_fulfillment(order, fo, line, why, actor=actor, cause=cause)
-    rollup_order(order)
+    by_fo: dict[int, list[FulfillmentOrderLine]] = defaultdict(list)
+    for fl in touched:
+        by_fo[fl.fulfillment_id].append(fl)
+    for fo_id in fo_ids:
+        _take_off(order, fos[fo_id], by_fo[fo_id], line, why, actor=actor, cause=cause)
+    rollup_order(
+        order,
+        cancel_reason=str(cause.payload.get("reason", "")),
+        cancel_actor=actor,
+        cause=cause,
+    )
 
 
-def _leave_pending_fulfillment(
-    order: Order, fo: FulfillmentOrder, line: OrderLine, why: str, *, actor: Actor, cause: Event
+def _take_off(
+    order: Order,
+    fo: FulfillmentOrder,
+    mine: list[FulfillmentOrderLine],
+    line: OrderLine,
+    why: str,
+    *,
+    actor: Actor,
+    cause: Event,
 ) -> None:
-    """Take the line off a pending fulfillment order (its reservations are released already):
-    remove its fulfillment lines, or cancel the fulfillment order when nothing else is left."""
-    mine = list(fo.lines.filter(order_line_id=line.pk).order_by("id"))
+    """Take the cancelled units off one fulfillment order (their reservations are released, in
+    full or in part, already)."""
+    units = 0
+    gone = []
+    for fl in mine:
+        reservation = fl.reservation
+        reservation.refresh_from_db(fields=["status", "quantity"])
+        if reservation.status == ReservationStatus.ACTIVE:
+            units += fl.quantity - reservation.quantity
+            fl.quantity = reservation.quantity
+            fl.save(update_fields=["quantity", "updated_at"])
+        else:
+            units += fl.quantity
+            gone.append(fl)
     others = (
-        fo.lines.exclude(order_line_id=line.pk)
+        fo.lines.exclude(pk__in=[fl.pk for fl in gone])
         .filter(reservation__status=ReservationStatus.ACTIVE)
         .exists()
     )
-    units = sum(fl.quantity for fl in mine)
     if others:
-        FulfillmentOrderLine.objects.filter(pk__in=[fl.pk for fl in mine]).delete()
+        FulfillmentOrderLine.objects.filter(pk__in=[fl.pk for fl in gone]).delete()
         record_event(
             stream=order.stream,
             type=FULFILLMENT_LINE_REMOVED,

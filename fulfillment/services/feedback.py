@@ -56,6 +56,7 @@ from inventory.reservations import WriteOff, consume, release
 from inventory.services.shortages import record_shortages
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, FieldError, InvalidInput, NotFound, TransitionRefused
+from oms.core.transactions import enqueue_on_commit
 from oms.events.models import Event
 from oms.events.services import record_event
 from orders.locks import lock_order
@@ -535,12 +536,12 @@ def expire_pickup(*, fulfillment_id: int, actor: Actor) -> FulfillmentOrder | No
             actor=actor,
             payload={"fulfillment": fo.number, "node": fo.node.code, "cancelled_lines": cancelled},
         )
-        rollup_order(order)
+        rollup_order(order, cancel_reason="pickup not collected in time", cancel_actor=actor)
     return fo
 
 
 def schedule_payment_capture_if_due(order_id: int) -> None:
     """Payment is captured once everything has shipped or been picked up."""
-    from orders.tasks import capture_payment_task  # noqa: PLC0415 - task seam
+    from fulfillment.tasks import capture_shipped_payment_task  # noqa: PLC0415 - task seam
 
-    transaction.on_commit(partial(capture_payment_task.delay, order_id))
+    enqueue_on_commit(capture_shipped_payment_task, order_id)

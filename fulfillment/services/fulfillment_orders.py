@@ -9,7 +9,6 @@ runs as a task per fulfillment order: it calls the node's connector outside any 
 import logging
 from collections import defaultdict
 from datetime import timedelta
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,7 +30,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Fulfillme
 from fulfillment.services.rollup import rollup_order
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
-from oms.core.transactions import require_atomic
+from oms.core.transactions import enqueue_on_commit, require_atomic
 from oms.events.services import record_event
 from orders.locks import lock_order
 from orders.models import DeliveryMethod, HoldStatus, Order, ServiceLevel
@@ -115,7 +114,7 @@ def schedule_release(fulfillment_ids: list[int]) -> None:
     from fulfillment.tasks import release_fulfillment_task  # noqa: PLC0415
 
     for fulfillment_id in fulfillment_ids:
-        transaction.on_commit(partial(release_fulfillment_task.delay, fulfillment_id))
+        enqueue_on_commit(release_fulfillment_task, fulfillment_id)
 
 
 def release_fulfillment(*, fulfillment_id: int) -> str:
@@ -133,7 +132,7 @@ def release_fulfillment(*, fulfillment_id: int) -> str:
     if fo.order.holds.filter(status=HoldStatus.ACTIVE).exists():
         return "on_hold"  # released by orchestration when the last hold goes
     connector = connector_for(fo.node.connector)
-    payload = _payload(fo)
+    payload = release_payload(fo)
     try:
         ack = connector.send(payload)  # outside any transaction: it may be network I/O
     except ConnectorRefused as exc:
@@ -251,7 +250,8 @@ def _note_release_error(fulfillment_id: int, message: str) -> None:
     logger.warning("release refused", extra={"fulfillment": fulfillment_id, "error": message})
 
 
-def _payload(fo: FulfillmentOrder) -> ReleasePayload:
+def release_payload(fo: FulfillmentOrder) -> ReleasePayload:
+    """What the connector is sent for this fulfillment order (its lines as they are now)."""
     order = fo.order
     ship_to = (
         {

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils import timezone
+from django_fsm import can_proceed
 
 from fulfillment.models import FulfillmentOrderLine
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, FulfillmentStatus
@@ -20,7 +21,7 @@ from oms.core.actors import Actor
 from oms.core.transactions import require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
-from orders.events import ORDER_STATUS_CHANGED
+from orders.events import ORDER_CANCELLED, ORDER_STATUS_CHANGED
 from orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
 
 ROLLUP = Actor.system("rollup")
@@ -54,12 +55,13 @@ def line_figures(line_ids: list[int]) -> dict[int, LineFigures]:
 
 
 def _line_target(line: OrderLine, figures: LineFigures) -> str:
-    if figures.delivered >= line.quantity:
+    # Cancelled units are not waited for: a line is shipped when its live units are.
+    if figures.delivered >= line.live_quantity:
         return LineStatus.DELIVERED
-    if figures.shipped >= line.quantity:
+    if figures.shipped >= line.live_quantity:
         return LineStatus.SHIPPED
     covered = figures.shipped + figures.at_node + figures.waiting_at_oms
-    if covered < line.quantity:
+    if covered < line.live_quantity:
         return LineStatus.BACKORDERED
     if figures.waiting_at_oms:
         return LineStatus.ALLOCATED
@@ -84,14 +86,22 @@ _ORDER_TRANSITIONS: dict[str, str] = {
 
 
 def rollup_order(
-    order: Order, *, lines: list[OrderLine] | None = None, last_event: Event | None = None
+    order: Order,
+    *,
+    lines: list[OrderLine] | None = None,
+    last_event: Event | None = None,
+    cancel_reason: str = "",
+    cancel_actor: Actor | None = None,
+    cause: Event | None = None,
 ) -> list[tuple[str, str]]:
     """Bring the order's and its lines' statuses in line with reservations and fulfillments.
     The caller holds the order lock. Records `order.status_changed` for each move of the
     order's status and returns the (from, to) pairs. `lines`: the order's lines as the caller
     read them under its lock in this transaction (cancelled ones may be left out), which saves
     reading them again; they are updated in place. `last_event`: the event the caller last
-    appended to the order's stream in this transaction (saves the sequence lookup)."""
+    appended to the order's stream in this transaction (saves the sequence lookup).
+    An order left with no live line is cancelled (`order.cancelled`) with `cancel_reason` and
+    `cancel_actor` (the cancellation that took its last line; `cause` is its event)."""
     require_atomic("rollup_order()")
     if lines is None:
         lines = list(OrderLine.objects.filter(order_id=order.pk).order_by("id"))
@@ -111,6 +121,10 @@ def rollup_order(
     now = timezone.now()
     for target, line_ids in sorted(by_target.items()):
         OrderLine.objects.filter(pk__in=line_ids).update(status=target, updated_at=now)
+    if not live and lines:
+        return _cancel_when_nothing_is_left(
+            order, lines, cancel_reason, cancel_actor or ROLLUP, cause, last_event
+        )
     changes = _rollup_header(order, list(targets.values()), shipped_any)
     for before, after in changes:
         last_event = record_event(
@@ -121,6 +135,44 @@ def rollup_order(
             previous=last_event,
         )
     return changes
+
+
+def _cancel_when_nothing_is_left(
+    order: Order,
+    lines: list[OrderLine],
+    reason: str,
+    actor: Actor,
+    cause: Event | None,
+    last_event: Event | None,
+) -> list[tuple[str, str]]:
+    """Every line is cancelled: so is the order, once (Order.cancel), with who and why."""
+    if Order.objects.filter(pk=order.pk, status=OrderStatus.CANCELLED).exists():
+        # Cancelled in this transaction through another instance of the row (a nested service
+        # call): bring this one up to date and record nothing twice.
+        order.refresh_from_db(fields=["status", "cancelled_at", "cancel_reason"])
+        return []
+    if not can_proceed(order.cancel):
+        return []
+    before = order.status
+    reason = reason or "every line was cancelled"
+    order.cancel(reason=reason, at=timezone.now())
+    order.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    record_event(
+        stream=order.stream,
+        type=ORDER_CANCELLED,
+        actor=actor,
+        causation_id=cause.event_id if cause is not None else None,
+        payload={
+            "from": before,
+            "reason": reason,
+            "actor": actor.label,
+            "lines": sorted(line.line_number for line in lines),
+            "at": order.cancelled_at.isoformat() if order.cancelled_at else "",
+        },
+        previous=last_event,
+        subject=order,
+    )
+    return [(before, order.status)]
 
 
 def _rollup_header(

@@ -160,7 +160,8 @@ def _missing_quantities(lines: list[OrderLine]) -> dict[int, int]:
         status__in=[ReservationStatus.ACTIVE, ReservationStatus.CONSUMED],
     ).values_list("order_line_id", "status", "quantity", "consumed_quantity"):
         covered[line_id] += quantity if status == ReservationStatus.ACTIVE else consumed
-    return {line.pk: max(0, line.quantity - covered[line.pk]) for line in lines}
+    # Cancelled units (a partial cancel) are not routed.
+    return {line.pk: max(0, line.live_quantity - covered[line.pk]) for line in lines}
 
 
 def _product_of(lines: list[OrderLine], line_id: int) -> int:

@@ -137,6 +137,7 @@ def ship_fulfillment(
                 ],
                 "short": shorts,
             },
+            subject=fo,  # open node requests are refused: the parcel left (handlers.py)
         )
         state.reroute = bool(shorts)
         state.result["tracking_numbers"] = [p.tracking_number for p in parcels]

@@ -4,7 +4,14 @@ file in `<OMS_X12_OUTBOX_DIR>/<node code>/<fulfillment number>.edi`; the warehou
 
 Node settings (`Node.connector_settings`), all optional:
     {"sender_id": "OMS", "receiver_id": "<NODE CODE>", "version": "004010",
-     "item_qualifier": "SK" | "VN"}
+     "item_qualifier": "SK" | "VN", "cancel_status": "F", "change_status": "R"}
+
+A cancel request is a 940 for the same depositor order number with W05-01 `cancel_status`
+(partner specific; F by default) listing the units asked back, in
+`<fulfillment number>-cancel-<request id>.edi`; an address change is a 940 with W05-01
+`change_status` (R, reissue) and the new ship-to. The warehouse answers through the node API
+(confirm-request / refuse-request), or a 945 that ships the units (the cancel is then refused
+`already_shipped`).
 
 `send()` is idempotent: the control number comes from the fulfillment id and the ISA/GS date
 from the order's placed_at, so sending the same fulfillment order again writes the same bytes.
@@ -14,6 +21,7 @@ name, so the warehouse never picks up half a file. A file-system error is retrya
 (ConnectorRefused).
 """
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -27,6 +35,7 @@ from django.conf import settings as django_settings
 from fulfillment.connectors.base import (
     ConnectorRefused,
     ConnectorUnavailable,
+    NodeRequestPayload,
     ReleaseAck,
     ReleasePayload,
     register_connector,
@@ -44,6 +53,8 @@ DEFAULT_SENDER_ID = "OMS"
 DEFAULT_VERSION = "004010"
 ITEM_QUALIFIERS = ("SK", "VN")  # W01-04: SK stock keeping unit, VN vendor's item number
 MAX_CONTROL_NUMBER = 999_999_999  # ISA13 is 9 digits
+# Requests take control numbers from the upper half, releases (fulfillment ids) the lower.
+REQUEST_CONTROL_OFFSET = 500_000_000
 # X12 has no escaping: free text (names, addresses) loses the delimiters the writer uses.
 _DELIMITERS = re.compile(r"[*>~^\r\n]+")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -164,6 +175,33 @@ class X12FileConnector:
 
     def after_release(self, fulfillment_id: int, settings: dict[str, Any]) -> None:
         return None  # the warehouse answers with a 945 file: nothing to schedule
+
+    def send_request(self, payload: NodeRequestPayload) -> None:
+        release = payload.fulfillment
+        partner = partner_settings(release.node_code, release.settings)
+        status_key = "cancel_status" if payload.kind == "cancel" else "change_status"
+        status = str(release.settings.get(status_key) or ("F" if payload.kind == "cancel" else "R"))
+        try:
+            order = dataclasses.replace(
+                build_940(release, partner["item_qualifier"]), order_status=status
+            )
+            text = write_940(
+                order,
+                sender_id=partner["sender_id"],
+                receiver_id=partner["receiver_id"],
+                control_number=control_number_for(REQUEST_CONTROL_OFFSET + payload.request_id),
+                now=release.placed_at.astimezone(UTC),
+                version=partner["version"],
+            )
+        except X12Error as exc:
+            raise ConnectorRefused(f"x12_{exc.code}", str(exc)) from None
+        name = file_name_for(f"{release.number}-{payload.kind}-{payload.request_id}")
+        try:
+            write_atomically(outbox_folder(release.node_code), name, text.encode("utf-8"))
+        except OSError as exc:
+            raise ConnectorUnavailable(
+                f"Cannot write the 940 request for {release.number} to the X12 outbox: {exc}"
+            ) from exc
 
 
 register_connector("x12_file", X12FileConnector())

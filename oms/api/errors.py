@@ -10,6 +10,7 @@ machine-readable context (`{}` when there is none). Django's own 400/403/404/500
 the same shape under /api/ (`oms/api/views.py`), so no API client ever parses an HTML page.
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -19,6 +20,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from oms.core.errors import DomainError, FieldError
+from oms.core.transactions import DATABASE_ERRORS
+
+# Seconds a client is asked to wait when the database is unavailable (restart, failover).
+DATABASE_RETRY_AFTER = 2
+
+logger = logging.getLogger(__name__)
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -55,6 +62,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return domain_error_response(exc)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large", str(exc)), status=413)
+    if isinstance(exc, DATABASE_ERRORS):
+        # The database went away (restart, failover) or a connection broke mid-request: the
+        # transaction rolled back, so retrying (with the same Idempotency-Key) is safe.
+        logger.warning("database unavailable: %r", exc)
+        return Response(
+            error_body(
+                "service_unavailable",
+                "The service is briefly unavailable. Retry with the same Idempotency-Key.",
+            ),
+            status=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

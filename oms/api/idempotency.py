@@ -10,6 +10,13 @@ Two transactions: the claim commits on its own, so concurrent duplicates see it 
 work and the stored response commit together, so a crash can never leave an order without its
 key marked done. A claim whose request died (process killed) frees itself after
 OMS_IDEMPOTENCY_LOCK_TIMEOUT.
+
+On PostgreSQL a claim also records the database session (backend pid) of the request that
+made it. A session ends with its process or its database (a gunicorn worker killed, PostgreSQL
+restarted), so a retry that finds the claim still in progress but its session gone knows the
+first request is dead, and takes the key over at once instead of answering 409 until the lock
+timeout (tests/chaos/test_faults.py: PostgreSQL restarted mid-load). The pid comes from the
+connection itself: the claim costs no extra statement.
 """
 
 import enum
@@ -17,7 +24,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +37,7 @@ from oms.api.clients import ApiClientLike
 from oms.api.errors import domain_error_response, exception_handler
 from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
 from oms.core.errors import DomainError
+from oms.core.transactions import DATABASE_ERRORS
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -112,13 +120,40 @@ def run_idempotent(
             raise
         response = maybe
     except BaseException:
-        _release(record)
+        _release_after_failure(record)
         raise
     if response.status_code >= 500:
         _release(record)
     else:
         _complete(record, response)
     return response
+
+
+def _session_id() -> int | None:
+    """This connection's PostgreSQL backend pid (known to the client: no query), or None."""
+    conn = transaction.get_connection()
+    if conn.vendor != "postgresql":
+        return None
+    conn.ensure_connection()
+    return int(conn.connection.info.backend_pid)
+
+
+def _claimer_gone(record: IdempotencyKey) -> bool:
+    """Whether the database session that claimed the key has ended (so its request is dead).
+    Unknown (no session recorded, not PostgreSQL) counts as alive: the lock timeout decides."""
+    if record.claimed_by_session is None:
+        return False
+    own = _session_id()
+    if own is None:
+        return False
+    if own == record.claimed_by_session:
+        return True  # this very connection claimed it, so that request is over
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)",
+            [record.claimed_by_session],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def _claim(
@@ -137,6 +172,7 @@ def _claim(
             fingerprint=fingerprint,
             status=IdempotencyKeyStatus.IN_PROGRESS,
             locked_until=lock_until,
+            claimed_by_session=_session_id(),
             created_at=now,
             expires_at=now + settings.OMS_IDEMPOTENCY_KEY_TTL,
         )
@@ -192,11 +228,12 @@ def _decide(
         raise IdempotencyKeyReused(key=record.key)
     if record.status == IdempotencyKeyStatus.COMPLETED:
         return _Claim.REPLAY, record
-    if record.locked_until is not None and record.locked_until > now:
+    if record.locked_until is not None and record.locked_until > now and not _claimer_gone(record):
         raise IdempotencyKeyInUse(record.key)
     # The first request died without finishing (its work rolled back): take the key over.
     record.locked_until = lock_until
-    record.save(update_fields=["locked_until"])
+    record.claimed_by_session = _session_id()
+    record.save(update_fields=["locked_until", "claimed_by_session"])
     return _Claim.NEW, record
 
 
@@ -204,6 +241,7 @@ def _reset(record: IdempotencyKey, *, method: str, path: str, fingerprint: str, 
     record.method, record.path, record.fingerprint = method, path, fingerprint
     record.status = IdempotencyKeyStatus.IN_PROGRESS
     record.locked_until = now + settings.OMS_IDEMPOTENCY_LOCK_TIMEOUT
+    record.claimed_by_session = _session_id()
     record.response_status, record.response_body = None, None
     record.created_at, record.expires_at = now, now + settings.OMS_IDEMPOTENCY_KEY_TTL
     record.save()
@@ -221,6 +259,22 @@ def _complete(record: IdempotencyKey, response: Response) -> None:
 def _release(record: IdempotencyKey) -> None:
     """Forget the key after a 5xx or a crash so the client can retry with it."""
     IdempotencyKey.objects.filter(pk=record.pk, status=IdempotencyKeyStatus.IN_PROGRESS).delete()
+
+
+def _release_after_failure(record: IdempotencyKey) -> None:
+    """_release() after an exception, which may be the database going away (a restart): the
+    request's connection is then dead, so try once more on a fresh one; if the database is
+    still down, the claim frees itself after OMS_IDEMPOTENCY_LOCK_TIMEOUT (meanwhile a retry
+    gets 409 idempotency_key_in_use, which says to retry later)."""
+    try:
+        _release(record)
+        return
+    except DATABASE_ERRORS:
+        if transaction.get_connection().in_atomic_block:
+            return  # a caller's transaction (a test): leave its connection alone
+        transaction.get_connection().close()
+    with suppress(*DATABASE_ERRORS):
+        _release(record)
 
 
 def purge_expired_keys() -> int:

@@ -26,6 +26,12 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the canonical request.")
     status = models.CharField(max_length=12, choices=IdempotencyKeyStatus.choices)
     locked_until = models.DateTimeField(null=True, blank=True)
+    claimed_by_session = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="PostgreSQL backend pid of the request holding the claim: once that session "
+        "is gone, a retry takes the key over without waiting for locked_until.",
+    )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField()

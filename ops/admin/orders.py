@@ -27,6 +27,7 @@ from oms.core.admin_actions import ReadOnlyAdmin, dialog_action, plural, run_ser
 from oms.core.money import format_amount
 from oms.events.redaction import Masker
 from oms.events.selectors import events_for_stream
+from ops.admin.order_reverse import PaymentTransactionInline, ReverseFlowActions
 from ops.admin.timeline import order_trace_context
 from orders.models import (
     Hold,
@@ -207,6 +208,7 @@ class OrderLineInline(ReadOnlyInline):
         "name",
         "product",
         "quantity",
+        "cancelled_quantity",
         "unit_price",
         "discount",
         "tax",
@@ -239,7 +241,7 @@ class HoldInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(ReverseFlowActions, ReadOnlyAdmin):
     list_display = (
         "number",
         "external_id",
@@ -262,9 +264,14 @@ class OrderAdmin(ReadOnlyAdmin):
     )
     list_filter_submit = True
     ordering = ("-placed_at", "-id")
-    inlines = (OrderLineInline, HoldInline)
+    inlines = (OrderLineInline, HoldInline, PaymentTransactionInline)
     actions = ("place_manual_hold",)
-    actions_detail = ("place_hold_detail", "release_hold_detail", "cancel_line_detail")
+    actions_detail = (
+        "place_hold_detail",
+        "release_hold_detail",
+        "cancel_line_detail",
+        *ReverseFlowActions.reverse_actions_detail,
+    )
     change_form_outer_after_template = "admin/orders/order/event_timeline.html"
     change_form_template = "admin/orders/order/routing_panel.html"  # "Routing" after the timeline
     fieldsets = (

@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from channels.services.health import channel_health
 from ops.kpis import selectors, sources
 from ops.kpis.selectors import Figures, KpiReport
 
@@ -190,6 +191,25 @@ def feed_rows(now: Any) -> list[dict[str, Any]]:
     ]
 
 
+def sales_channel_rows() -> list[dict[str, Any]]:
+    """Per sales channel connected to a platform: last message in, last call out, refusals
+    and dead calls, calls waiting and the oldest one's age (channels/services/health.py)."""
+    return [
+        {
+            "code": h.code,
+            "platform": h.platform,
+            "last_in": h.last_in_at,
+            "last_out": h.last_out_at,
+            "refused_in": h.refused_in,
+            "dead_out": h.dead_out,
+            "waiting": h.pending_out,
+            "lag": hours(h.lag.total_seconds() / 3600) if h.lag is not None else "–",
+            "bad": bool(h.refused_in or h.dead_out),
+        }
+        for h in channel_health()
+    ]
+
+
 def build_dashboard(start: date | None = None, end: date | None = None) -> dict[str, Any]:
     now = timezone.now()
     report = selectors.kpi_report(start, end)
@@ -218,6 +238,7 @@ def build_dashboard(start: date | None = None, end: date | None = None) -> dict[
         "webhooks": webhooks,
         "outbox_backlog": sources.outbox_backlog(now),
         "feeds": feed_rows(now),
+        "sales_channels": sales_channel_rows(),
         "generated_at": now,
     }
 

@@ -43,6 +43,8 @@ from orders.models import (
     OrderLine,
     OrderStatus,
     PaymentStatus,
+    PaymentTransaction,
+    TransactionStatus,
 )
 
 WAITING_FOR_ROUTING = (LineStatus.OPEN, LineStatus.BACKORDERED)
@@ -154,6 +156,8 @@ def _hold_case(case: ExceptionCase, now: datetime) -> str | None:
     order = case.order
     if order is None:
         return None
+    if case.details.get("operation") == "refund":
+        return _refund_retried(case)
     if order.status == OrderStatus.CANCELLED:
         return "Order cancelled"
     if payment_still_failed(case, order):
@@ -169,6 +173,19 @@ def _hold_case(case: ExceptionCase, now: datetime) -> str | None:
     if hold is None or hold.status == HoldStatus.ACTIVE:
         return None
     return hold_release_note(hold)
+
+
+def _refund_retried(case: ExceptionCase) -> str | None:
+    """A failed refund's case (order.refund_failed) closes once a retry with the same
+    idempotency key succeeded: the customer got the money."""
+    failed = PaymentTransaction.objects.filter(pk=case.details.get("transaction")).first()
+    if failed is None:
+        return None
+    if PaymentTransaction.objects.filter(
+        idempotency_key=failed.idempotency_key, status=TransactionStatus.SUCCEEDED
+    ).exists():
+        return "Refund retried and succeeded"
+    return None
 
 
 def _integration_failed(case: ExceptionCase, now: datetime) -> str | None:

@@ -218,6 +218,7 @@ class OrderLineOutputSerializer(serializers.ModelSerializer):
             "sku",
             "name",
             "quantity",
+            "cancelled_quantity",
             "unit_price",
             "discount",
             "tax",

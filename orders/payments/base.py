@@ -1,3 +1,9 @@
+"""The payment provider port: authorize, capture, void and refund, each keyed by the provider's
+own idempotency key (the same key twice is one operation at the provider). Adapters translate a
+provider's answers into `ProviderResult`, `PaymentRefused` (terminal: declined, expired) or
+`PaymentUnavailable` (retryable: timeout, 5xx; the outcome is unknown, so the retry must use the
+same key)."""
+
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -17,46 +23,57 @@ class PaymentRefused(Exception):
 
 
 @dataclass(frozen=True)
-class CaptureResult:
+class ProviderResult:
     reference: str
     amount: Decimal
     currency: str
 
 
+# The name the forward flow used for a capture's answer.
+CaptureResult = ProviderResult
+
+
 class PaymentProvider(Protocol):
-    def capture(
-        self, *, order_number: str, authorization: str, amount: Decimal, currency: str
-    ) -> CaptureResult:
-        """Capture `amount`; must be idempotent per order number (providers key on it)."""
+    name: str
+
+    def authorize(
+        self, *, order_number: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> ProviderResult:
+        """Hold `amount` on the customer's instrument."""
         ...
 
-
-class SimulatedProvider:
-    """Captures everything, deterministically: the reference derives from the order number,
-    so capturing twice returns the same capture. `refuse` lists order numbers to decline."""
-
-    def __init__(self) -> None:
-        self.refuse: set[str] = set()
-        self.unavailable_next = 0
-
     def capture(
-        self, *, order_number: str, authorization: str, amount: Decimal, currency: str
-    ) -> CaptureResult:
-        if self.unavailable_next:
-            self.unavailable_next -= 1
-            raise PaymentUnavailable("simulated provider timeout")
-        if order_number in self.refuse:
-            raise PaymentRefused("card_declined", f"Capture for {order_number} was declined.")
-        return CaptureResult(
-            reference=f"cap_{order_number.replace('-', '').lower()}",
-            amount=amount,
-            currency=currency,
-        )
+        self,
+        *,
+        order_number: str,
+        authorization: str,
+        amount: Decimal,
+        currency: str,
+        idempotency_key: str,
+    ) -> ProviderResult:
+        """Charge `amount` of the authorization (several partial captures are allowed)."""
+        ...
 
+    def void(
+        self,
+        *,
+        order_number: str,
+        authorization: str,
+        amount: Decimal,
+        currency: str,
+        idempotency_key: str,
+    ) -> ProviderResult:
+        """Release what is left of the authorization; nothing more can be captured."""
+        ...
 
-SIMULATED = SimulatedProvider()
-
-
-def provider_for(method: str) -> PaymentProvider:
-    # Every payment method is simulated until a real provider adapter is configured.
-    return SIMULATED
+    def refund(
+        self,
+        *,
+        order_number: str,
+        capture_reference: str,
+        amount: Decimal,
+        currency: str,
+        idempotency_key: str,
+    ) -> ProviderResult:
+        """Give back `amount` of what was captured."""
+        ...

@@ -1,9 +1,12 @@
 """Idempotency-Key contract (docs/api.md): replay, reuse, in-use, 4xx kept, 5xx forgotten,
 per-client scope, expiry and recovery from a request that died holding the key."""
 
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from oms.api.idempotency import purge_expired_keys
@@ -69,20 +72,74 @@ def test_same_key_with_a_different_body_is_422(web_api):
     assert Order.objects.count() == 1
 
 
+@contextmanager
+def a_live_session():
+    """Another database session that stays open for the block (a request still running, in
+    its own thread and connection); yields its backend pid."""
+    ready, done = threading.Event(), threading.Event()
+    pid: list[int] = []
+
+    def hold():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid.append(cursor.fetchone()[0])
+            ready.set()
+            done.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield pid[0]
+    finally:
+        done.set()
+        thread.join()
+
+
 def test_a_request_while_the_first_still_runs_is_409(web_api):
-    # given: a claim held by a request that is still running
+    # given: a claim held by a request that is still running (its session is alive)
     post(web_api, order_body(), "key-1")
     record = IdempotencyKey.objects.get(key="key-1")
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyKeyStatus.IN_PROGRESS, locked_until=timezone.now() + timedelta(seconds=30)
-    )
 
-    # when
-    response = post(web_api, order_body(), "key-1")
+    with a_live_session() as pid:
+        IdempotencyKey.objects.filter(pk=record.pk).update(
+            status=IdempotencyKeyStatus.IN_PROGRESS,
+            locked_until=timezone.now() + timedelta(seconds=30),
+            claimed_by_session=pid,
+        )
+
+        # when
+        response = post(web_api, order_body(), "key-1")
 
     # then
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_use"
+
+
+def test_a_claim_whose_session_died_is_taken_over_at_once(web_api):
+    # given: a request claimed the key, then its process or the database died (a PostgreSQL
+    # restart): the claim is in progress for 30 s more, but no session holds the key's lock
+    post(web_api, order_body(external_id="first"), "key-1")
+    record = IdempotencyKey.objects.get(key="key-1")
+    with a_live_session() as pid:
+        pass  # a session that has ended (its pid no longer in pg_stat_activity)
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        status=IdempotencyKeyStatus.IN_PROGRESS,
+        locked_until=timezone.now() + timedelta(seconds=30),
+        claimed_by_session=pid,
+        fingerprint=_fingerprint_of(order_body(external_id="retry")),
+    )
+
+    # when: the client retries at once
+    response = post(web_api, order_body(external_id="retry"), "key-1")
+
+    # then: no 409 until the lock timeout
+    assert response.status_code == 201
+    assert response.json()["external_id"] == "retry"
+    assert IdempotencyKey.objects.get(key="key-1").status == IdempotencyKeyStatus.COMPLETED
 
 
 def test_a_claim_left_by_a_dead_request_is_taken_over_after_the_lock_timeout(web_api):

@@ -47,3 +47,28 @@ def test_callers_without_a_key_are_counted_per_ip():
     forged = anon.post(url, {}, format="json", HTTP_X_FORWARDED_FOR="198.51.100.1")
     assert forged.status_code == 429
     assert other.post(url, {}, format="json").status_code != 429
+
+
+class _UnreachableCache:
+    """A cache whose server does not answer (Redis restarting or paused)."""
+
+    def get(self, *args, **kwargs):
+        from redis.exceptions import TimeoutError as RedisTimeout
+
+        raise RedisTimeout("Timeout reading from socket")
+
+    set = get
+
+
+def test_without_its_cache_the_rate_limit_lets_calls_through(web_api, monkeypatch, caplog):
+    # given: Redis, which keeps the counters, does not answer
+    from oms.api.throttling import ApiClientRateThrottle
+
+    monkeypatch.setattr(ApiClientRateThrottle, "cache", _UnreachableCache())
+
+    # when
+    response = web_api.get("/api/v1/orders/")
+
+    # then: the call is served (not a 500, not a 429) and the skipped check is logged
+    assert response.status_code == 200
+    assert "rate limit not checked" in caplog.text

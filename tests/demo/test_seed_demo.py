@@ -48,7 +48,7 @@ def test_seed_demo_twice_loads_the_same_data_set():
     # then
     assert counts() == first
     assert first == {
-        "channels": 3,
+        "channels": 4,  # web, pos, marketplace and the Shopify demo channel
         "distribution_centers": 2,
         "stores": 15,
         "products": 226,  # 225 + one limited edition nobody stocks (backorders)
@@ -58,6 +58,7 @@ def test_seed_demo_twice_loads_the_same_data_set():
         ("web", "USD"),
         ("pos", "USD"),
         ("marketplace", "USD"),
+        ("shopify-demo", "USD"),
     }
     assert (
         "Demo data: 3 channels, 17 nodes (2 distribution centers, 15 stores), 226 products, "
@@ -167,3 +168,43 @@ def test_seed_demo_places_the_demo_orders_once():
     assert demo.filter(lines__product__sku="LTD-JACKET-CRIMSON-M").distinct().count() == 4
     assert demo.filter(holds__kind="fraud").distinct().count() == 2
     assert demo.filter(service_level="express").count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_connects_a_shopify_channel_with_its_documented_order_once():
+    # given
+    first = seed()
+
+    # when
+    second = seed()
+
+    # then
+    from channels.models import ChannelConnection
+
+    connection = ChannelConnection.objects.get(channel__code="shopify-demo")
+    assert connection.platform == "shopify"
+    assert connection.webhook_secret  # set, encrypted at rest
+    [order] = Order.objects.filter(channel__code="shopify-demo")
+    assert order.external_id == "450789469"
+    assert order.lines.count() == 3
+    assert set(order.lines.values_list("sku", flat=True)) == set(
+        connection.settings["sku_map"].values()
+    )
+    assert f"captured {order.number}" in first
+    assert f"duplicate {order.number}" in second
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_a_cancelled_order_and_a_partial_cancel():
+    seed()
+    seed()
+
+    reverse = Order.objects.filter(external_id__startswith="REV-DEMO-").order_by("external_id")
+    cancelled, partial = reverse
+    line = partial.lines.get()
+    assert reverse.count() == 2
+    assert (cancelled.status, cancelled.cancel_reason) == (
+        "cancelled",
+        "customer called: ordered the wrong size",
+    )
+    assert (line.quantity, line.cancelled_quantity) == (3, 1)

@@ -6,14 +6,16 @@ for the same fulfillment order, the same action and the same body (issue 10, ite
   `message_id_reused`, naming the fulfillment order and action it was first used for, and
   nothing changes.
 
-Through the node API for all eight feedback actions, and for 945 advices."""
+Through the node API for all ten feedback actions (the eight steps and the two answers to a
+node request), and for 945 advices."""
 
 import pytest
 
 from fulfillment.api.node_messages import ACTIONS
-from fulfillment.models import FulfillmentOrder, FulfillmentStatus, Shipment
+from fulfillment.models import FulfillmentOrder, FulfillmentStatus, NodeRequest, Shipment
 from fulfillment.services.feedback import mark_ready_for_pickup, pack_fulfillment
 from fulfillment.services.orchestration import orchestrate_order
+from fulfillment.services.order_cancellation import cancel_order
 from fulfillment.services.shipping import Package, ship_fulfillment
 from fulfillment.x12.inbox import import_945_file
 from integrations.models import InboundMessage
@@ -45,12 +47,15 @@ CASES = {
     "deliver": ("shipped", {}, "fulfillment.delivered", "delivered"),
     "ready": ("packed", {}, "fulfillment.ready_for_pickup", "ready_for_pickup"),
     "hand-over": ("ready_for_pickup", {}, "fulfillment.picked_up", "picked_up"),
+    # answers to a cancel request for the order's one unit (the request id is added per order)
+    "confirm-request": ("released", {}, "order.line_cancelled", "cancelled"),
+    "refuse-request": ("released", {"reason": "parcel left"}, "order.cancel_refused", "released"),
 }
 
 
 def test_the_cases_cover_every_feedback_action_of_the_node_api():
     assert sorted(CASES) == sorted(action.path for action in ACTIONS)
-    assert len(CASES) == 8
+    assert len(CASES) == 10
 
 
 @pytest.fixture
@@ -113,6 +118,10 @@ def two_fulfillments(action, make_fo, east_api, nyc_api):
     a, b = make_fo(status, pickup=pickup), make_fo(status, pickup=pickup)
     if action == "hand-over":
         body = {"pickup_code": a.pickup_code}
+    if action.endswith("-request"):
+        for fo in (a, b):
+            cancel_order(order_id=fo.order_id, actor=NODE, reason="customer asked")
+        body = {**body, "request": NodeRequest.objects.get(fulfillment=a).pk}
     return a, b, (nyc_api if pickup else east_api), body
 
 

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 
 from fulfillment.connectors import ConnectorUnavailable, connector_for
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus, Shipment
-from fulfillment.services.fulfillment_orders import _payload as release_payload_for
+from fulfillment.services.fulfillment_orders import release_payload as release_payload_for
 from fulfillment.tasks import import_x12_inbox_task
 from fulfillment.x12.inbox import import_945_file, import_x12_inbox
 from integrations.models import InboundMessage

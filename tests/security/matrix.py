@@ -226,6 +226,13 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
             {"kind": "payment_failed", "queue": "payments", "priority": "p2", "sla_minutes": 60}
         ],
     )
+    # a channel connected to its platform, and a call back to it in the outbox
+    from channels.models import ChannelConnection, OutboundCall
+
+    connection = ChannelConnection.objects.create(channel=channel, platform="shopify")
+    OutboundCall.objects.create(
+        connection=connection, order=order, action="fulfill", created_at=now, status="sent"
+    )
     # django-axes' sign-in records (the lockout's admin pages)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
@@ -233,6 +240,11 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
         username="someone", ip_address="127.0.0.9", user_agent="matrix", failures_since_start=1
     )
     AccessLog.objects.create(username="someone", ip_address="127.0.0.9", user_agent="matrix")
+    from migration.models import ImportJob
+
+    ImportJob.objects.create(
+        mapping_name="matrix", mapping_text="", source="matrix", kind="orders", input_name="x"
+    )
     AccessFailureLog.objects.create(
         username="someone", ip_address="127.0.0.9", user_agent="matrix", locked_out=False
     )

@@ -34,6 +34,16 @@ class Command(BaseCommand):
                 f"Placed {demo.orders_placed} demo orders: they move through routing, the "
                 "simulated warehouse and carrier now; watch them in the admin (Orders)."
             )
+        if demo.reverse_orders_placed:
+            self.stdout.write(
+                f"Placed {demo.reverse_orders_placed} reverse-flow demo orders (REV-DEMO-*): one "
+                "cancelled by customer service, one with 1 of 3 units cancelled."
+            )
+        self.stdout.write(
+            f"Shopify channel shopify-demo: Shopify's documented order #1001, taken in as its "
+            f"orders/create webhook would be: {demo.shopify_order}. Webhooks: "
+            f"{base_url}/webhooks/shopify/shopify-demo/ (docs/channels.md)."
+        )
         self.stdout.write(
             f"Admin: {base_url}/admin/  user: {demo.admin_username}  "
             f"password: {demo.admin_password}"

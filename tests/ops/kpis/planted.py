@@ -4,7 +4,7 @@
     web  A  placed D1 10:00, fulfillment A/1 shipped D1 14:00 (ship-by D1 18:00: on time)
     web  B  placed D1 12:00, B/1 shipped D2 00:00 (ship-by D1 20:00: late),
                             B/2 shipped D2 06:00 (ship-by D2 12:00: on time)  → split, 12 h
-    web  C  placed D2 08:00, cancelled
+    web  C  placed D2 08:00, cancelled (cancel_order, the API's and admin's service)
     pos  D  placed D2 09:00, backordered, D/1 shipped D2 19:00 (ship-by D2 18:00: late), 10 h
     one `order.manual_touch` on A (recorded now, so on D2)
 
@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.models import FulfillmentOrder
+from fulfillment.services.order_cancellation import cancel_order
 from inventory.models import Node, StockLevel
 from oms.core.actors import Actor
 from oms.events.services import record_event
@@ -76,8 +77,9 @@ def plant() -> Planted:
     _ship(b, fresh, 1, at(d2, 0), at(d1, 20))
     _ship(b, stale, 2, at(d2, 6), at(d2, 12))
     _ship(d, fresh, 1, at(d2, 19), at(d2, 18))
-    Order.objects.filter(pk=c.pk).update(status="cancelled", cancelled_at=at(d2, 9))
     actor = Actor.system("kpi-test")
+    # Through the service the API and the admin call: the order really becomes cancelled.
+    cancel_order(order_id=c.pk, actor=actor, reason="customer changed their mind")
     with transaction.atomic():
         record_event(
             stream=d.stream,

@@ -1,0 +1,15 @@
+"""Event types of the channels app (payloads documented in docs/events.md, "Channels")."""
+
+from oms.events.registry import register
+
+
+def stream_for_outbound_call(call_id: int) -> str:
+    """An outbound call's own stream (dead calls raise their case from it)."""
+    return f"channel-call:{call_id}"
+
+
+CHANNEL_CALL_DEAD = register(
+    "channel.call_dead",
+    description="A call back to a sales platform (fulfillment, tracking, cancel, refund) failed "
+    "for good after its retries: a person must fix the cause and send it again.",
+)

@@ -1,0 +1,112 @@
+"""What channels does when the layers below record a fact (oms/events/handlers.py): the outbox.
+
+Subscribed by event type name, in the same transaction as the event:
+
+| event                    | action to the platform                              |
+|--------------------------|-----------------------------------------------------|
+| `fulfillment.shipped`    | fulfill: the shipped lines with the tracking number |
+| `order.cancelled`        | cancel                                              |
+| `order.payment_refunded` | refund the amount                                   |
+| `return.received`        | return_received (platforms that take it)            |
+
+A type that is not registered in this build (the returns and cancellation work add some) is
+not subscribed: `subscribe()` runs when the apps are ready and takes the ones that exist.
+Events an adapter caused itself (a cancellation that came from the platform) are not sent back.
+"""
+
+from typing import Any
+
+from channels.models import ChannelConnection
+from channels.services.outbound import queue_call
+from oms.events import registry
+from oms.events.handlers import on_event
+from oms.events.models import Event
+from orders.models import Order
+
+
+def _order_of(event: Event, subject: Any) -> Order | None:
+    if isinstance(subject, Order):
+        return subject
+    order = getattr(subject, "order", None)
+    if isinstance(order, Order):
+        return order
+    if event.stream.startswith("order:"):
+        return Order.objects.filter(number=event.stream.removeprefix("order:")).first()
+    return None
+
+
+def _connection(order: Order) -> ChannelConnection | None:
+    return (
+        ChannelConnection.objects.select_related("channel")
+        .filter(channel_id=order.channel_id)
+        .first()
+    )
+
+
+def _from_the_platform(event: Event, connection: ChannelConnection) -> bool:
+    return event.actor_kind == "system" and event.actor_label == f"channel:{connection.code}"
+
+
+def shipped(event: Event, fulfillment: Any) -> None:
+    order = _order_of(event, fulfillment)
+    connection = _connection(order) if order is not None else None
+    if order is None or connection is None:
+        return
+    external = dict(order.lines.values_list("line_number", "external_line_id"))
+    queue_call(
+        connection=connection,
+        order=order,
+        event=event,
+        action="fulfill",
+        payload={
+            "fulfillment": event.payload["fulfillment"],
+            "shipped_at": event.payload.get("shipped_at", ""),
+            "packages": event.payload.get("packages", []),
+            "lines": [
+                {
+                    "line_number": line["line_number"],
+                    "external_line_id": external.get(line["line_number"], ""),
+                    "sku": line["sku"],
+                    "quantity": line["quantity"],
+                }
+                for line in event.payload.get("lines", [])
+            ],
+        },
+    )
+
+
+def _simple(action: str) -> Any:
+    def handler(event: Event, subject: Any) -> None:
+        order = _order_of(event, subject)
+        connection = _connection(order) if order is not None else None
+        if order is None or connection is None or _from_the_platform(event, connection):
+            return
+        payload = {
+            key: value
+            for key, value in event.payload.items()
+            if isinstance(value, str | int | float | bool | type(None) | list | dict)
+        }
+        payload.setdefault("currency", order.currency)
+        queue_call(connection=connection, order=order, event=event, action=action, payload=payload)
+
+    handler.__name__ = f"queue_{action}"
+    return handler
+
+
+SUBSCRIPTIONS = {
+    "fulfillment.shipped": shipped,
+    "order.cancelled": _simple("cancel"),
+    "order.payment_refunded": _simple("refund"),
+    "return.received": _simple("return_received"),
+}
+
+
+def subscribe() -> list[str]:
+    """Register the handlers of the types this build has; the names subscribed."""
+    known = {t.name for t in registry.all_types()}
+    subscribed = []
+    for name, handler in SUBSCRIPTIONS.items():
+        if name in known:
+            on_event(name)(handler)
+            subscribed.append(name)
+    return subscribed

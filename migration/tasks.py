@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from migration.services.jobs import execute_job
+from oms.core.actors import Actor
+
+
+@shared_task(name="migration.tasks.run_import_job_task")
+def run_import_job_task(job_id: int, actor_label: str = "admin") -> None:
+    """Run a pending import job (idempotent: a job that is not pending is left alone)."""
+    execute_job(job_id=job_id, actor=Actor.system(f"import job by {actor_label}"))
