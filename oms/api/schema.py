@@ -157,6 +157,9 @@ def postprocess_schema(result: dict[str, Any], generator: Any, **kwargs: Any) ->
             if method in {"get", "post", "put", "patch", "delete"}:
                 _add_error_responses(method, operation)
                 for parameter in operation.get("parameters", []):
+                    if parameter.get("name") == "Idempotency-Key":
+                        # what oms/api/idempotency.py accepts: 1-255 visible ASCII characters
+                        parameter["schema"] = {"type": "string", "pattern": "^[!-~]{1,255}$"}
                     _forbid_nul(parameter.get("schema"))
     _add_links(paths)
     return result
