@@ -47,6 +47,7 @@ CSRF = "k" * 32
 # Operations whose schema-valid input may still name something that does not exist.
 REFERENCES_DATA = [
     r"^/api/v1/orders/$",
+    r"^/api/v1/orders/\{number\}/(changes|cancel|lines)/",  # addresses, countries, lines
     r"^/api/v1/availability/$",
     r"^/api/v1/inventory/",
     r"^/api/v1/fulfillments/\{number\}/",
