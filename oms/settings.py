@@ -166,6 +166,8 @@ MIDDLEWARE = [
     "oms.core.csp.AreaPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oms.core.correlation.CorrelationIdMiddleware",
+    # A NUL (%00) in a path or query is a 400 before any view or query (oms/api/middleware.py).
+    "oms.api.middleware.RefuseNulInUrlMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -287,6 +289,17 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents every status it can answer; links for stateful tests
+    # (oms/api/schema.py). The enum hook is drf-spectacular's default, kept.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oms.api.schema.postprocess_schema",
+    ],
+    # The API's strict path converters (oms/api/converters.py), as they match.
+    "PATH_CONVERTER_OVERRIDES": {
+        "ref": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
+        "id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    },
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "LineStatusEnum": "orders.models.LineStatus",

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from fulfillment.services.shipping import apply_tracking_updates
 from integrations.carriers import TRACKING_FORMATS, TrackingPayloadInvalid
+from oms.api.input_limits import check_raw_json
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, NotFound
 
@@ -60,6 +61,7 @@ class CarrierTrackingWebhookView(APIView):
                 raise WebhookSignatureInvalid(fmt)
         elif not settings.OMS_CARRIER_WEBHOOKS_ALLOW_UNSIGNED:
             raise WebhookSignatureInvalid(fmt)
+        check_raw_json(raw)  # NUL, depth, size (oms/api/input_limits.py): never a 500
         try:
             updates = tracking_format.parse(raw, dict(request.headers))
         except TrackingPayloadInvalid as exc:

@@ -25,6 +25,7 @@ from oms.api.errors import ERROR_SCHEMA
 from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from oms.api.idempotency import run_idempotent
 from oms.api.permissions import IsChannelClient, client_of
+from oms.api.serializers import StrictInputSerializer
 from oms.core.actors import Actor
 from orders.api.views import IDEMPOTENCY_PARAMETER
 from orders.models import ServiceLevel
@@ -42,7 +43,7 @@ ERRORS = {
 }
 
 
-class CancelInput(serializers.Serializer):
+class CancelInput(StrictInputSerializer):
     reason = serializers.CharField(max_length=200)
 
 
@@ -73,7 +74,7 @@ class CancelOutput(serializers.Serializer):
     )
 
 
-class ShippingAddressChangeInput(serializers.Serializer):
+class ShippingAddressChangeInput(StrictInputSerializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -83,7 +84,7 @@ class ShippingAddressChangeInput(serializers.Serializer):
     country = serializers.CharField(max_length=2)
 
 
-class ChangeInput(serializers.Serializer):
+class ChangeInput(StrictInputSerializer):
     reason = serializers.CharField(max_length=200)
     shipping_address = ShippingAddressChangeInput(required=False)
     service_level = serializers.ChoiceField(choices=ServiceLevel.choices, required=False)

@@ -10,9 +10,10 @@ from fulfillment.models import (
     NodeRequestStatus,
     Shipment,
 )
+from oms.api.serializers import BoundedDateTimeField, StrictInputSerializer
 
 
-class MessageInput(serializers.Serializer):
+class MessageInput(StrictInputSerializer):
     message_id = serializers.CharField(
         max_length=200,
         help_text="Your id for this message: sending it again has no second effect.",
@@ -23,15 +24,18 @@ class RejectInput(MessageInput):
     reason = serializers.CharField(max_length=300)
 
 
-class LineQuantityInput(serializers.Serializer):
-    line_id = serializers.IntegerField(help_text="A line id from the fulfillment order.")
-    quantity = serializers.IntegerField(min_value=0)
+class LineQuantityInput(StrictInputSerializer):
+    line_id = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="A line id from the fulfillment order."
+    )
+    quantity = serializers.IntegerField(min_value=0, max_value=100_000)
 
 
 class PackInput(MessageInput):
     lines = LineQuantityInput(
         many=True,
         required=False,
+        max_length=500,
         help_text="Picked quantities; lines left out were picked in full.",
     )
     short_reason = serializers.CharField(
@@ -39,27 +43,28 @@ class PackInput(MessageInput):
     )
 
 
-class PackageInput(serializers.Serializer):
+class PackageInput(StrictInputSerializer):
     carrier = serializers.CharField(max_length=50)
     service = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     tracking_number = serializers.CharField(max_length=60)
 
 
 class ShipInput(MessageInput):
-    packages = PackageInput(many=True, allow_empty=False)
+    packages = PackageInput(many=True, allow_empty=False, max_length=100)
     lines = LineQuantityInput(
         many=True,
         required=False,
+        max_length=500,
         help_text="Shipped quantities; lines left out shipped in full (what was picked).",
     )
     short_reason = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )
-    shipped_at = serializers.DateTimeField(required=False)
+    shipped_at = BoundedDateTimeField(required=False)
 
 
 class DeliverInput(MessageInput):
-    delivered_at = serializers.DateTimeField(required=False)
+    delivered_at = BoundedDateTimeField(required=False)
 
 
 class FulfillmentLineOutput(serializers.ModelSerializer):

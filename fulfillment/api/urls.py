@@ -6,23 +6,23 @@ from fulfillment.api.order_actions import OrderCancelView, OrderChangeView, Orde
 
 urlpatterns = [
     path(
-        "webhooks/carriers/<str:fmt>/", CarrierTrackingWebhookView.as_view(), name="carrier-webhook"
+        "webhooks/carriers/<ref:fmt>/", CarrierTrackingWebhookView.as_view(), name="carrier-webhook"
     ),
-    path("orders/<str:number>/cancel/", OrderCancelView.as_view(), name="order-cancel"),
+    path("orders/<ref:number>/cancel/", OrderCancelView.as_view(), name="order-cancel"),
     path(
-        "orders/<str:number>/lines/<int:line_number>/cancel/",
+        "orders/<ref:number>/lines/<id:line_number>/cancel/",
         OrderLineCancelView.as_view(),
         name="order-line-cancel",
     ),
-    path("orders/<str:number>/changes/", OrderChangeView.as_view(), name="order-changes"),
+    path("orders/<ref:number>/changes/", OrderChangeView.as_view(), name="order-changes"),
     path("fulfillments/", views.FulfillmentListView.as_view(), name="fulfillment-list"),
     path(
-        "fulfillments/<str:number>/",
+        "fulfillments/<ref:number>/",
         views.FulfillmentDetailView.as_view(),
         name="fulfillment-detail",
     ),
     *(
-        path(f"fulfillments/<str:number>/{name}/", view.as_view())
+        path(f"fulfillments/<ref:number>/{name}/", view.as_view())
         for name, view in views.FEEDBACK_VIEWS.items()
     ),
 ]

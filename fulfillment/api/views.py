@@ -21,6 +21,7 @@ from fulfillment.services.feedback import FeedbackMessage
 from integrations.services import MessageIdReused, record_failure
 from oms.api.errors import ERROR_SCHEMA
 from oms.api.permissions import IsNodeClient, client_of
+from oms.api.serializers import validated_payload
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 
@@ -84,7 +85,9 @@ class _FeedbackView(APIView):
         message = FeedbackMessage(
             source=f"node-api:{client.prefix}",
             message_id=data.validated_data["message_id"],
-            payload=dict(request.data),
+            # What the serializer validated, never the raw body: no unknown keys, no NUL, every
+            # value bounded (the raw body once put junk keys in the jsonb log).
+            payload=validated_payload(data),
         )
         try:
             self.node_action.call(fo.pk, data.validated_data, Actor.for_api_client(client), message)

@@ -5,21 +5,31 @@ from rest_framework import serializers
 
 from inventory.models import FeedStatus
 from inventory.services.feeds import build_snapshot_counts
+from oms.api.serializers import BoundedDateTimeField, StrictInputSerializer
+
+# Stock figures are int4 columns; one message may count or move at most 10^8 units of a SKU
+# (a 2^62 delta was a 500 from PostgreSQL), far below 2^31 - 1 and far above any real count.
+MAX_UNITS = 100_000_000
 
 
-class SnapshotCountInputSerializer(serializers.Serializer):
+class SnapshotCountInputSerializer(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
-    on_hand = serializers.IntegerField(help_text="Units counted. Negative counts are refused.")
+    on_hand = serializers.IntegerField(
+        min_value=-MAX_UNITS,
+        max_value=MAX_UNITS,
+        help_text="Units counted. Negative counts are refused.",
+    )
 
 
-class SnapshotInputSerializer(serializers.Serializer):
+class SnapshotInputSerializer(StrictInputSerializer):
     node = serializers.CharField(max_length=32, help_text="Node code, e.g. dc-columbus.")
     message_id = serializers.CharField(
         max_length=100, help_text="Unique per message from this node: a resend is a duplicate."
     )
-    as_of = serializers.DateTimeField(help_text="When the count was taken (ISO 8601).")
+    as_of = BoundedDateTimeField(help_text="When the count was taken (ISO 8601).")
     counts = SnapshotCountInputSerializer(
         many=True,
+        max_length=20_000,
         help_text="The FULL count: every product of the node that is not listed counts 0.",
     )
 
@@ -29,16 +39,20 @@ class SnapshotInputSerializer(serializers.Serializer):
         )
 
 
-class AdjustmentLineInputSerializer(serializers.Serializer):
+class AdjustmentLineInputSerializer(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
-    delta = serializers.IntegerField(help_text="Units to add (positive) or remove (negative).")
+    delta = serializers.IntegerField(
+        min_value=-MAX_UNITS,
+        max_value=MAX_UNITS,
+        help_text="Units to add (positive) or remove (negative).",
+    )
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class AdjustmentInputSerializer(serializers.Serializer):
+class AdjustmentInputSerializer(StrictInputSerializer):
     node = serializers.CharField(max_length=32)
     message_id = serializers.CharField(max_length=100)
-    lines = AdjustmentLineInputSerializer(many=True)
+    lines = AdjustmentLineInputSerializer(many=True, max_length=5_000)
 
     def to_lines(self) -> list[tuple[str, int, str]]:
         return [

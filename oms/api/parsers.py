@@ -1,4 +1,5 @@
-"""JSON parsing that refuses oversize bodies with 413 and floats for money-safe input."""
+"""JSON parsing that refuses oversize bodies with 413, parses floats as Decimal for money-safe
+input, and applies the input limits (oms/api/input_limits.py: depth, size, NUL, surrogates)."""
 
 import json
 from decimal import Decimal
@@ -7,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
+
+from oms.api.input_limits import check_json_value, nesting_too_deep, refuse_constant
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -31,6 +34,12 @@ class BoundedJSONParser(JSONParser):
         if limit and len(raw) > limit:
             raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
         try:
-            return json.loads(raw.decode("utf-8"), parse_float=Decimal)
+            value = json.loads(
+                raw.decode("utf-8"), parse_float=Decimal, parse_constant=refuse_constant
+            )
+        except RecursionError as exc:
+            raise nesting_too_deep() from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(f"Malformed JSON: {exc}", code="malformed_json") from exc
+        check_json_value(value)
+        return value

@@ -16,8 +16,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+# Machine callers only: the API and the channel platforms' webhooks (channels/api/urls.py).
+API_PREFIXES = ("/api/", "/webhooks/")
+
+
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(API_PREFIXES)
 
 
 def bad_request(request: HttpRequest, exception: Exception, **kwargs: Any) -> HttpResponse:

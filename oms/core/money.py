@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
+from babel.core import get_global
 from babel.numbers import get_currency_precision, list_currencies
 
 # Stored amounts use 4 decimal places, enough for every ISO currency (max 3 minor units), and
@@ -32,6 +33,28 @@ def known_currencies() -> frozenset[str]:
 
 def is_known_currency(code: str) -> bool:
     return code in known_currencies()
+
+
+@cache
+def active_currencies() -> frozenset[str]:
+    """ISO 4217 codes some territory uses as legal tender today, from CLDR's territory-currency
+    table (through Babel): an entry with no end date and `tender` set. That leaves out, as an
+    order's currency should, the codes ISO lists that are not money you can be paid in: funds
+    (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI, UYW), precious metals (XAU, XAG, XPD, XPT), bond
+    units (XBA–XBD), XDR, XSU, XUA, the test code XTS and "no currency" XXX; and every withdrawn
+    currency (DEM, HRK, ...). About 150 codes; it follows CLDR as Babel is upgraded."""
+    territory_currencies = get_global("territory_currencies")
+    return frozenset(
+        code
+        for rows in territory_currencies.values()
+        for code, _start, end, tender in rows
+        if end is None and tender
+    )
+
+
+def is_active_currency(code: str) -> bool:
+    """True for a currency an order may be in (see `active_currencies`)."""
+    return code in active_currencies()
 
 
 @cache

@@ -1,12 +1,14 @@
 """Input serializers check shape and types; services check meaning (SKUs, nodes, totals).
 Output serializers render; nothing here writes."""
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from oms.api.serializers import BoundedDateTimeField, StrictInputSerializer
 from oms.core.money import format_amount
 from oms.events.models import Event
 from oms.events.redaction import Masker
@@ -21,11 +23,22 @@ from orders.models import (
 )
 from orders.services.capture import AddressInput, LineInput, OrderInput
 
+AMOUNT_PATTERN = r"^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": AMOUNT_PATTERN, "example": "19.99"},
+            {"type": "number", "minimum": 0},
+        ]
+    }
+)
 class MoneyInput(serializers.DecimalField):
-    """An amount as a JSON string ("19.99") or number; floats are parsed as Decimal, exactly.
-    Range and scale against the currency are checked by the service, which knows the currency
-    and the totals (`amount_out_of_range`, `invalid_money_scale`; limit in oms/core/money.py)."""
+    """An amount as a JSON string ("19.99", digits only) or number; numbers with a fraction are
+    parsed as Decimal, exactly. Range and scale against the currency are checked by the service,
+    which knows the currency and the totals (`amount_out_of_range`, `invalid_money_scale`; limit
+    in oms/core/money.py)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_digits", None)
@@ -33,8 +46,15 @@ class MoneyInput(serializers.DecimalField):
         kwargs.setdefault("min_value", Decimal("0"))
         super().__init__(**kwargs)
 
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool) or not isinstance(data, str | int | Decimal):
+            self.fail("invalid")
+        if isinstance(data, str) and not re.match(AMOUNT_PATTERN, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
-class AddressInputSerializer(serializers.Serializer):
+
+class AddressInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -58,13 +78,13 @@ class AddressInputSerializer(serializers.Serializer):
     )
 
 
-class CustomerInputSerializer(serializers.Serializer):
+class CustomerInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 
 
-class DeliveryInputSerializer(serializers.Serializer):
+class DeliveryInputSerializer(StrictInputSerializer):
     method = serializers.ChoiceField(choices=DeliveryMethod.choices, default=DeliveryMethod.SHIP)
     service_level = serializers.ChoiceField(
         choices=ServiceLevel.choices, default=ServiceLevel.STANDARD
@@ -78,7 +98,7 @@ class DeliveryInputSerializer(serializers.Serializer):
     )
 
 
-class PaymentInputSerializer(serializers.Serializer):
+class PaymentInputSerializer(StrictInputSerializer):
     status = serializers.ChoiceField(
         choices=[PaymentStatus.PENDING, PaymentStatus.AUTHORIZED, PaymentStatus.PAID],
         default=PaymentStatus.PENDING,
@@ -87,7 +107,7 @@ class PaymentInputSerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
-class LineInputSerializer(serializers.Serializer):
+class LineInputSerializer(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
     # No min_value here: a quantity of 0 or less gets the specific `quantity_not_positive` code.
     quantity = serializers.IntegerField(max_value=100_000)
@@ -106,19 +126,23 @@ class LineInputSerializer(serializers.Serializer):
         return value
 
 
-class HoldAtCaptureInputSerializer(serializers.Serializer):
+class HoldAtCaptureInputSerializer(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=HoldKind.choices)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class OrderCreateInputSerializer(serializers.Serializer):
+class OrderCreateInputSerializer(StrictInputSerializer):
     """The canonical order. Amounts are decimal strings in the order's currency."""
 
     external_id = serializers.CharField(
         max_length=100, help_text="The channel's own order id; unique per channel."
     )
-    placed_at = serializers.DateTimeField()
-    currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217 code, e.g. USD.")
+    placed_at = BoundedDateTimeField()
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        help_text="An active ISO 4217 currency, e.g. USD (funds, metals and test codes are "
+        "refused: `unknown_currency`).",
+    )
     customer = CustomerInputSerializer()
     delivery = DeliveryInputSerializer(required=False)
     shipping_address = AddressInputSerializer(required=False)

@@ -13,6 +13,7 @@ from oms.api.errors import ERROR_SCHEMA
 from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from oms.api.idempotency import run_idempotent
 from oms.api.permissions import IsChannelClient, client_of
+from oms.api.serializers import StrictInputSerializer
 from oms.core.actors import Actor
 from oms.events.redaction import Masker
 from orders.api.filters import OrderFilter
@@ -125,12 +126,12 @@ class OrderEventsView(APIView):
         return Response(EventOutputSerializer(events, many=True, context={"masker": masker}).data)
 
 
-class HoldCreateInputSerializer(serializers.Serializer):
+class HoldCreateInputSerializer(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=HoldKind.choices)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class HoldReleaseInputSerializer(serializers.Serializer):
+class HoldReleaseInputSerializer(StrictInputSerializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

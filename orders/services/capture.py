@@ -17,8 +17,8 @@ from oms.core.errors import FieldError, InvalidInput
 from oms.core.money import (
     format_amount,
     has_valid_scale,
+    is_active_currency,
     is_in_range,
-    is_known_currency,
     max_amount,
     minor_units,
 )
@@ -166,12 +166,13 @@ def _validate(*, channel: Channel, data: OrderInput) -> tuple[dict[str, Any], No
         errors.append(
             FieldError(OrderErrorCode.CHANNEL_INACTIVE, f"Channel {channel.code} is inactive.")
         )
-    currency_ok = is_known_currency(data.currency)
+    currency_ok = is_active_currency(data.currency)
     if not currency_ok:
         errors.append(
             FieldError(
                 OrderErrorCode.UNKNOWN_CURRENCY,
-                f"{data.currency!r} is not an ISO 4217 currency.",
+                f"{data.currency!r} is not an active ISO 4217 currency (funds, precious metals, "
+                "test and withdrawn codes are refused).",
                 "currency",
             )
         )

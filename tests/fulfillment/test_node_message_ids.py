@@ -205,19 +205,49 @@ def test_the_same_message_id_for_another_action_on_the_same_fulfillment_is_409(
     assert (status_of(a), events_of(a)) == (a_status, a_events)
 
 
-@pytest.mark.parametrize("action", list(CASES))
+# The body is compared as validated (unknown keys are refused, issue 13): another body is
+# another value of a field the action declares. Actions whose only field is message_id have no
+# other body; a key they do not declare is refused before the id is looked at.
+OTHER_BODY = {
+    "reject": {"reason": "another reason"},
+    "pack": {"short_reason": "another note"},
+    "ship": {"packages": [{"carrier": "UPS", "service": "Ground", "tracking_number": "1ZOTHER"}]},
+    "deliver": {"delivered_at": "2026-11-02T10:00:00Z"},
+}
+
+
+@pytest.mark.parametrize("action", list(OTHER_BODY))
 def test_the_same_message_id_with_another_body_is_409(action, make_fo, east_api, nyc_api):
     a, _, api, body = two_fulfillments(action, make_fo, east_api, nyc_api)
     assert api.post(url(a, action), {"message_id": "m-1", **body}, format="json").status_code == 200
     a_status, a_events = status_of(a), events_of(a)
 
     response = api.post(
-        url(a, action), {"message_id": "m-1", **body, "note": "other content"}, format="json"
+        url(a, action), {"message_id": "m-1", **body, **OTHER_BODY[action]}, format="json"
     )
 
     assert response.status_code == 409
     assert response.json()["code"] == "message_id_reused"
     assert (status_of(a), events_of(a)) == (a_status, a_events)
+
+
+@pytest.mark.parametrize("action", list(CASES))
+def test_a_key_the_action_does_not_declare_is_refused_and_changes_nothing(
+    action, make_fo, east_api, nyc_api
+):
+    a, _, api, body = two_fulfillments(action, make_fo, east_api, nyc_api)
+    a_status, a_events = status_of(a), events_of(a)
+
+    response = api.post(
+        url(a, action), {"message_id": "m-1", **body, "note": "other content"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("unknown_field", "note")
+    ]
+    assert (status_of(a), events_of(a)) == (a_status, a_events)
+    assert not InboundMessage.objects.filter(message_id="m-1").exists()
 
 
 def test_the_issue_repro_accept_a_then_b_then_pick_a(make_fo, east_api):

@@ -279,20 +279,20 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/channels/outboundcall/<path:object_id>/": staff(OK, OK, OK, OK),
     "fulfillment-list": row(E401, E401, E401, E401, E401, E401, OK, E403),
     "fulfillment-detail": row(E401, E401, E401, E401, E401, E401, OK, E403),
-    "api/v1/fulfillments/<str:number>/accept/": row(E401, E401, E401, E401, E401, E401, OK, E403),
-    "api/v1/fulfillments/<str:number>/reject/": row(E401, E401, E401, E401, E401, E401, OK, E403),
-    "api/v1/fulfillments/<str:number>/confirm-request/": row(
+    "api/v1/fulfillments/<ref:number>/accept/": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "api/v1/fulfillments/<ref:number>/reject/": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "api/v1/fulfillments/<ref:number>/confirm-request/": row(
         E401, E401, E401, E401, E401, E401, OK, E403
     ),
-    "api/v1/fulfillments/<str:number>/refuse-request/": row(
+    "api/v1/fulfillments/<ref:number>/refuse-request/": row(
         E401, E401, E401, E401, E401, E401, OK, E403
     ),
-    "api/v1/fulfillments/<str:number>/pick/": row(E401, E401, E401, E401, E401, E401, OK, E403),
-    "api/v1/fulfillments/<str:number>/pack/": row(E401, E401, E401, E401, E401, E401, OK, E403),
-    "api/v1/fulfillments/<str:number>/ship/": row(E401, E401, E401, E401, E401, E401, OK, E403),
-    "api/v1/fulfillments/<str:number>/deliver/": row(E401, E401, E401, E401, E401, E401, OK, E403),
-    "api/v1/fulfillments/<str:number>/ready/": row(E401, E401, E401, E401, E401, E401, OK, E403),
-    "api/v1/fulfillments/<str:number>/hand-over/": row(
+    "api/v1/fulfillments/<ref:number>/pick/": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "api/v1/fulfillments/<ref:number>/pack/": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "api/v1/fulfillments/<ref:number>/ship/": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "api/v1/fulfillments/<ref:number>/deliver/": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "api/v1/fulfillments/<ref:number>/ready/": row(E401, E401, E401, E401, E401, E401, OK, E403),
+    "api/v1/fulfillments/<ref:number>/hand-over/": row(
         E401, E401, E401, E401, E401, E401, OK, E403
     ),
     "webhook-subscription-list": row(E403, E403, E403, E403, OK, OK, E403, E403),

@@ -9,7 +9,7 @@ urlpatterns = [
         name="webhook-subscription-list",
     ),
     path(
-        "webhook-subscriptions/<int:pk>/",
+        "webhook-subscriptions/<id:pk>/",
         WebhookSubscriptionDetailView.as_view(),
         name="webhook-subscription-detail",
     ),

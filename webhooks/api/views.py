@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations.models import WebhookSubscription
+from oms.api.serializers import StrictInputSerializer
 from oms.core.errors import NotFound
 from webhooks import subscriptions as service
 
@@ -49,10 +50,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         )
 
 
-class SubscriptionInputSerializer(serializers.Serializer):
+class SubscriptionInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     url = serializers.CharField(max_length=2000)
-    event_types = serializers.ListField(child=serializers.CharField(max_length=100))
+    event_types = serializers.ListField(child=serializers.CharField(max_length=100), max_length=100)
     channel = serializers.CharField(max_length=50, required=False, allow_null=True)
     is_active = serializers.BooleanField(required=False)
 
