@@ -6,7 +6,7 @@ Subscribed by event type name, in the same transaction as the event:
 |--------------------------|-----------------------------------------------------|
 | `fulfillment.shipped`    | fulfill: the shipped lines with the tracking number |
 | `order.cancelled`        | cancel                                              |
-| `order.payment_refunded` | refund the amount                                   |
+| `order.payment_refunded` | refund the amount (with the order's platform line ids) |
 | `return.received`        | return_received (platforms that take it)            |
 
 A type that is not registered in this build (the returns and cancellation work add some) is
@@ -75,7 +75,7 @@ def shipped(event: Event, fulfillment: Any) -> None:
     )
 
 
-def _simple(action: str) -> Any:
+def _simple(action: str, extra: Any = None) -> Any:
     def handler(event: Event, subject: Any) -> None:
         order = _order_of(event, subject)
         connection = _connection(order) if order is not None else None
@@ -87,16 +87,33 @@ def _simple(action: str) -> Any:
             if isinstance(value, str | int | float | bool | type(None) | list | dict)
         }
         payload.setdefault("currency", order.currency)
+        if extra is not None:
+            payload.update(extra(order))
         queue_call(connection=connection, order=order, event=event, action=action, payload=payload)
 
     handler.__name__ = f"queue_{action}"
     return handler
 
 
+def _refund_context(order: Order) -> dict[str, Any]:
+    """What a platform needs beside the amount: the order's number (commercetools names the
+    refund by it) and the platform's line ids (Magento lists every item, with qty 0)."""
+    return {
+        "order": order.number,
+        "external_line_ids": [
+            line_id
+            for line_id in order.lines.order_by("line_number").values_list(
+                "external_line_id", flat=True
+            )
+            if line_id
+        ],
+    }
+
+
 SUBSCRIPTIONS = {
     "fulfillment.shipped": shipped,
     "order.cancelled": _simple("cancel"),
-    "order.payment_refunded": _simple("refund"),
+    "order.payment_refunded": _simple("refund", _refund_context),
     "return.received": _simple("return_received"),
 }
 

@@ -7,7 +7,12 @@ taxedPrice's gross minus net.
 
 Out (HTTP API, Bearer token; base URL `https://api.<region>.commercetools.com/<project key>`):
 - fulfill: GET orders/{id} (its current version), then POST orders/{id} with `addDelivery`
-  (the shipped line items, a parcel with the tracking data) and `changeShipmentState` Shipped.
+  (the shipped line items, a parcel with the tracking data) and `changeShipmentState` Shipped;
+- refund: commercetools keeps money movements on the Payment, not the order. GET orders/{id}
+  (its paymentInfo), GET payments/{id} (version and transactions), then POST payments/{id} with
+  `addTransaction` of type `Refund`, state `Success` (oms made the refund), the amount in cents
+  and `interactionId` `oms:<order number>:<payment transaction>`. A payment that already holds a
+  transaction with that interactionId is left alone: a retry after a lost answer adds nothing.
 """
 
 from decimal import Decimal
@@ -31,6 +36,7 @@ from channels.adapters.base import (
     require_sku,
     resolve_sku,
 )
+from oms.core.money import minor_units
 from orders.models import PaymentStatus
 
 if TYPE_CHECKING:
@@ -49,7 +55,7 @@ def _amount(value: dict[str, Any] | None, currency: str) -> Decimal:
 
 class Commercetools(Adapter):
     platform = "commercetools"
-    actions = frozenset({"fulfill"})
+    actions = frozenset({"fulfill", "refund"})
     ping_path = ""
 
     def verify(self, raw: bytes, headers: dict[str, str], secret: str) -> bool:
@@ -130,6 +136,8 @@ class Commercetools(Adapter):
         return {"authorization": f"Bearer {connection.credentials}"}
 
     def send(self, client: "Client", call: "OutboundCall") -> dict[str, Any]:
+        if call.action == "refund":
+            return self._refund(client, call)
         if call.action != "fulfill":
             raise CallFailed(f"commercetools has no action {call.action}", retryable=False)
         order_id = call.payload["external_id"]
@@ -157,6 +165,54 @@ class Commercetools(Adapter):
             "POST", f"orders/{order_id}", json_body={"version": version, "actions": actions}
         ).json()
         return {"version": updated.get("version")}
+
+    def _refund(self, client: "Client", call: "OutboundCall") -> dict[str, Any]:
+        payload = call.payload
+        order = client.request("GET", f"orders/{payload['external_id']}").json()
+        payments = (order.get("paymentInfo") or {}).get("payments") or []
+        if not payments:
+            raise CallFailed(
+                "The commercetools order has no payment to add the refund to", retryable=False
+            )
+        payment_id = payments[-1]["id"]
+        payment = client.request("GET", f"payments/{payment_id}").json()
+        interaction = f"oms:{payload.get('order', '')}:{payload.get('transaction', call.pk)}"
+        for tx in payment.get("transactions") or []:
+            if tx.get("interactionId") == interaction:
+                return {"payment": payment_id, "transaction": tx.get("id"), "already": True}
+        currency = str(payload["currency"])
+        cent_amount = Decimal(str(payload["amount"])).scaleb(minor_units(currency))
+        if cent_amount != cent_amount.to_integral_value():
+            raise CallFailed(f"{payload['amount']} is not a {currency} amount", retryable=False)
+        transaction = {
+            "type": "Refund",
+            "amount": {
+                "type": "centPrecision",
+                "currencyCode": currency,
+                "centAmount": int(cent_amount),
+                "fractionDigits": minor_units(currency),
+            },
+            "state": "Success",
+            "interactionId": interaction,
+        }
+        updated = client.request(
+            "POST",
+            f"payments/{payment_id}",
+            json_body={
+                "version": payment.get("version"),
+                "actions": [{"action": "addTransaction", "transaction": transaction}],
+            },
+        ).json()
+        added = [
+            tx
+            for tx in updated.get("transactions") or []
+            if tx.get("interactionId") == interaction
+        ]
+        return {
+            "payment": payment_id,
+            "version": updated.get("version"),
+            "transaction": added[-1].get("id") if added else None,
+        }
 
 
 register_adapter(Commercetools())

@@ -8,7 +8,12 @@ quantity. The shipping address is in extension_attributes.shipping_assignments.
 
 Out (REST, Bearer integration token; base URL `.../rest/<store>/V1`):
 - fulfill: POST order/{id}/ship with the shipped items (by order item id) and the tracks;
-- cancel: POST orders/{id}/cancel.
+- cancel: POST orders/{id}/cancel;
+- refund: POST order/{id}/refund (salesRefundOrderV1: an *offline* credit memo, so Magento
+  records the refund oms already made and does not charge back through its gateway again).
+  An oms refund is an amount, not lines: every order item goes with qty 0 (an empty `items`
+  list would make Magento refund every item) and the amount is the memo's `adjustment_positive`,
+  with `shipping_amount` 0. The memo's comment names the oms payment transaction.
 """
 
 from decimal import Decimal
@@ -41,7 +46,7 @@ if TYPE_CHECKING:
 
 class Magento(Adapter):
     platform = "magento"
-    actions = frozenset({"fulfill", "cancel"})
+    actions = frozenset({"fulfill", "cancel", "refund"})
     ping_path = "store/storeConfigs"
 
     def verify(self, raw: bytes, headers: dict[str, str], secret: str) -> bool:
@@ -142,7 +147,33 @@ class Magento(Adapter):
         if call.action == "cancel":
             client.request("POST", f"orders/{order_id}/cancel", json_body={})
             return {}
+        if call.action == "refund":
+            return self._refund(client, order_id, call.payload)
         raise CallFailed(f"Magento has no action {call.action}", retryable=False)
+
+    def _refund(self, client: "Client", order_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        reason = str(payload.get("reason") or "")
+        reference = f"oms refund {payload.get('transaction', '')}".strip()
+        body = {
+            "items": [
+                {"order_item_id": int(line_id), "qty": 0}
+                for line_id in payload.get("external_line_ids", [])
+                if str(line_id).isdigit()
+            ],
+            "notify": True,
+            "appendComment": True,
+            "comment": {
+                "comment": f"{reference}: {reason}"[:500] if reason else reference,
+                "is_visible_on_front": 0,
+            },
+            "arguments": {
+                "shipping_amount": 0,
+                "adjustment_positive": str(payload["amount"]),
+                "adjustment_negative": 0,
+            },
+        }
+        memo = client.request("POST", f"order/{order_id}/refund", json_body=body).json()
+        return {"creditmemo_id": memo}
 
 
 register_adapter(Magento())

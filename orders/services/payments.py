@@ -277,7 +277,8 @@ def refund_payment(
         if order.payment_status == PaymentStatus.PAID and figures.refunded >= figures.captured:
             order.mark_refunded()
             order.save(update_fields=["payment_status", "updated_at"])
-        _record(order, tx, actor, ORDER_PAYMENT_REFUNDED)
+        # Subject the order: the layers above react (channels sends the refund to the platform).
+        _record(order, tx, actor, ORDER_PAYMENT_REFUNDED, subject=order)
 
     def failed(order: Order, tx: PaymentTransaction, actor: Actor) -> None:
         _record(order, tx, actor, ORDER_REFUND_FAILED, subject=order)
