@@ -204,9 +204,7 @@ class Commercetools(Adapter):
             },
         ).json()
         added = [
-            tx
-            for tx in updated.get("transactions") or []
-            if tx.get("interactionId") == interaction
+            tx for tx in updated.get("transactions") or [] if tx.get("interactionId") == interaction
         ]
         return {
             "payment": payment_id,

@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.django_db, needs("magento"), needs("commercetools")]
 
 FINANCE = Actor.system("finance")
 MAGENTO_ORDER = (
-    "magento/orders__order-create-order__L86_review_the_order_as_an_admin__elided_items_removed.json"
+    "magento/orders__order-create-order__L86_review_the_order_as_an_admin"
+    "__elided_items_removed.json"
 )
 CT_ORDER_ID = "92f5a867-bf19-47ab-982c-6720a03a3921"
 CT_PAYMENT_ID = "5b5e6dbd-4d6e-4f8a-9d1e-3a1f0c2b7e10"
@@ -118,7 +119,9 @@ def test_a_refund_reaches_magento_once_as_an_offline_credit_memo_after_two_500s(
     assert body["notify"] is True
     assert "damaged in transit" in body["comment"]["comment"]
     # The corpus documents the same endpoint and argument names (a partial refund by item).
-    documented = load("magento/orders__order-issue-refund__01_step_10_issue_a_partial_refund_payload.json")
+    documented = load(
+        "magento/orders__order-issue-refund__01_step_10_issue_a_partial_refund_payload.json"
+    )
     assert set(body["arguments"]) <= set(documented["arguments"])
     assert set(body["items"][0]) == set(documented["items"][0])
 
