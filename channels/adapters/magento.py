@@ -172,6 +172,12 @@ class Magento(Adapter):
                 "adjustment_negative": 0,
             },
         }
+        if not body["items"]:
+            raise CallFailed(
+                "The order has no Magento item ids to list with qty 0 (an empty items list "
+                "would refund every item)",
+                retryable=False,
+            )
         memo = client.request("POST", f"order/{order_id}/refund", json_body=body).json()
         return {"creditmemo_id": memo}
 

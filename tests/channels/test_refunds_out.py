@@ -142,6 +142,22 @@ def test_a_magento_refund_refused_with_a_400_is_dead_with_a_case(
     assert ExceptionCase.objects.filter(kind="integration_failed", order=magento_order).exists()
 
 
+def test_a_magento_refund_without_item_ids_is_never_sent_as_an_empty_items_list(
+    magento_order, fake, django_capture_on_commit_callbacks
+):
+    """Magento reads an empty `items` list as "refund every item": such a call is dead with a
+    case instead of sent."""
+    magento_order.lines.update(external_line_id="")
+    fake.answer("POST", "/rest/default/V1/order/3/refund", 18)
+    with django_capture_on_commit_callbacks(execute=True):
+        paid_and_refunded("5.00", "goodwill")
+    call = OutboundCall.objects.get(action="refund")
+    assert call.status == OutboundStatus.DEAD
+    assert "empty items list" in call.last_error
+    assert fake.calls("POST", "/rest/default/V1/order/3/refund") == []
+    assert ExceptionCase.objects.filter(kind="integration_failed", order=magento_order).exists()
+
+
 # --- commercetools ----------------------------------------------------------------------------
 
 
