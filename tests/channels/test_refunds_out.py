@@ -315,3 +315,75 @@ def test_amazon_takes_no_refund_call_back():
 
     assert "refund" not in adapter_for("amazon").actions
     assert {"refund"} <= adapter_for("magento").actions & adapter_for("commercetools").actions
+
+
+# --- Shopify: the same real event reaches the platforms that took refunds already -----------
+
+
+@needs("shopify")
+def test_a_refund_made_in_oms_reaches_shopify_once_after_two_500s(
+    client, warehouse, fake, django_capture_on_commit_callbacks
+):
+    """Order #1001 of Shopify's docs comes in authorized, is captured when it ships, then
+    refunded in oms: before, `order.payment_refunded` was recorded without a subject and no
+    handler ran (the Shopify test queued its refund by hand)."""
+    create_channel(
+        code="shopify-us",
+        platform="shopify",
+        webhook_secret=SECRET,
+        base_url=f"{fake.base_url}/admin/api/2026-07",
+        credentials="shpat_test_token",
+    )
+    api = "/admin/api/2026-07"
+    fake.answer(
+        "GET",
+        rf"{api}/orders/450789469/fulfillment_orders\.json",
+        {
+            "fulfillment_orders": [
+                {
+                    "id": 1046000780,
+                    "status": "open",
+                    "line_items": [
+                        {"id": 1072503277 + i, "line_item_id": li, "fulfillable_quantity": 1}
+                        for i, li in enumerate((466157049, 518995019, 703073504))
+                    ],
+                }
+            ]
+        },
+    )
+    fake.answer(
+        "POST",
+        rf"{api}/fulfillments\.json",
+        corpus("shopify/api_ruby_rest_2026_07__fulfillment__test_6__post_fulfillments_json.json"),
+        status=201,
+    )
+    fake.answer(
+        "GET",
+        rf"{api}/orders/450789469/transactions\.json",
+        corpus(
+            "shopify/api_ruby_rest_2026_07__transaction__test_1__get_orders_450789469_transactions_json.json"
+        ),
+    )
+    refunds = rf"{api}/orders/450789469/refunds\.json"
+    fake.answer(
+        "POST",
+        refunds,
+        corpus(
+            "shopify/api_ruby_rest_2026_07__refund__test_2__post_orders_450789469_refunds_json.json"
+        ),
+        status=201,
+    )
+    fake.fail_first("POST", refunds, times=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, "shopify", "shopify-us", load("shopify/api_ruby__order.json")["order"])
+    assert Order.objects.get().payment_status == PaymentStatus.PAID  # captured on shipment
+    with django_capture_on_commit_callbacks(execute=True):
+        paid_and_refunded("10.00", "damaged")
+
+    call = OutboundCall.objects.get(action="refund")
+    assert call.event.type == "order.payment_refunded"
+    assert send_until_done(call) == ["pending", "sent", None, None]
+    received = fake.calls("POST", refunds)
+    assert len(received) == 3  # two refused with 500, one accepted: one refund
+    transaction = received[-1].body["refund"]["transactions"][0]
+    assert (transaction["amount"], transaction["parent_id"]) == ("10.00", 801038806)
