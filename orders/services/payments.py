@@ -314,19 +314,20 @@ def void_cancelled_order_payment(*, order_id: int) -> PaymentTransaction | None:
 
 
 def settle_payment_at_zero(*, order_id: int, actor: Actor, reason: str) -> Event | None:
-    """Nothing is owed on an authorized order that nothing was charged on (an advance
-    exchange's replacement whose return arrived in time): the authorization standing behind it
+    """Nothing is owed on an authorized zero-total order that nothing was charged on (an
+    advance exchange's replacement whose return arrived in time): the authorization standing behind it
     is released and the payment settles at zero (authorized → paid), with
     `order.payment_settled`; a delivered order then completes (`order.status_changed`). No
     provider call and no payment transaction: no money moves. Idempotent, and safe inside the
     caller's transaction: None when the payment is not authorized (already settled, charged or
-    failed), the order is cancelled (the void path applies), or anything was captured or is
-    being captured (money moved: a refund settles it, not this)."""
+    failed), the order is cancelled (the void path applies), its total is not zero (something
+    is owed: capture it), or anything was captured or is being captured (money moved)."""
     with transaction.atomic():
         order = lock_order(order_id)
         if (
             order.payment_status != PaymentStatus.AUTHORIZED
             or order.status == OrderStatus.CANCELLED
+            or order.grand_total != 0
         ):
             return None
         figures = _figures(order)
