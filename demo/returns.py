@@ -2,8 +2,9 @@
 the admin's Returns list shows a return in every state (requested, authorized, in transit,
 received, inspected with a declined refund, closed with a refund, rejected, cancelled), an even
 exchange with its replacement order, an advance exchange waiting for its return, another back in
-time (its replacement settled at zero), and a goodwill refund. Everything goes through the services, as the store screens and the API would. Placed
-once: a second seed leaves them alone."""
+time (its replacement settled at zero), and a goodwill refund. Everything goes through the
+services, as the store screens and the API would. Placed once: a second seed leaves them
+alone."""
 
 from collections.abc import Callable
 from decimal import Decimal

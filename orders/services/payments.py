@@ -315,8 +315,8 @@ def void_cancelled_order_payment(*, order_id: int) -> PaymentTransaction | None:
 
 def settle_payment_at_zero(*, order_id: int, actor: Actor, reason: str) -> Event | None:
     """Nothing is owed on an authorized zero-total order that nothing was charged on (an
-    advance exchange's replacement whose return arrived in time): the authorization standing behind it
-    is released and the payment settles at zero (authorized → paid), with
+    advance exchange's replacement whose return arrived in time): the authorization standing
+    behind it is released and the payment settles at zero (authorized → paid), with
     `order.payment_settled`; a delivered order then completes (`order.status_changed`). No
     provider call and no payment transaction: no money moves. Idempotent, and safe inside the
     caller's transaction: None when the payment is not authorized (already settled, charged or

@@ -21,11 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from oms.core.actors import Actor
+from oms.core.errors import TransitionRefused
 from oms.core.money import format_amount, minor_units
 from orders.locks import lock_order
 from orders.models import Order, PaymentStatus, TransactionStatus
 from orders.services.capture import AddressInput, LineInput, OrderInput, capture_order
-from oms.core.errors import TransitionRefused
 from orders.services.payments import (
     PaymentErrorCode,
     authorize_payment,
@@ -160,7 +160,7 @@ def on_return_received(order: Order, rma: Return, actor: Actor) -> None:
                 actor=actor,
                 reason=f"advance exchange {rma.number} returned in time",
             )
-        replacement = Order.objects.filter(pk=exchange.replacement_order_id).first()
+        replacement = exchange.replacement_order  # loaded now: after the settlement above
         record(
             order,
             rma,

@@ -13,6 +13,7 @@ from ops.services.reconcile import reconcile_open_cases
 from orders.models import Order, PaymentStatus, PaymentTransaction, TransactionStatus
 from orders.payments import script_simulated_payment
 from orders.selectors import payment_summary
+from orders.services.capture import LineInput
 from orders.services.payments import (
     authorize_payment,
     capture_payment,
@@ -20,7 +21,6 @@ from orders.services.payments import (
     settle_payment_at_zero,
     void_payment,
 )
-from orders.services.capture import LineInput
 from tests.factories.inventory import ProductFactory
 from tests.factories.orders import captured_order
 
@@ -287,7 +287,8 @@ def test_a_zero_total_authorized_order_settles_at_zero_once():
 
     order.refresh_from_db()
     assert order.payment_status == PaymentStatus.PAID
-    assert event is not None and again is None
+    assert event is not None
+    assert again is None
     assert event.payload == {
         "amount": "0.00",
         "currency": "USD",

@@ -12,7 +12,7 @@ from fulfillment.models import FulfillmentOrder
 from fulfillment.services.labels import ship_with_carrier
 from fulfillment.services.shipping import deliver_fulfillment
 from oms.events.models import Event
-from orders.models import Order, PaymentTransaction
+from orders.models import PaymentTransaction
 from orders.selectors import payment_summary
 from orders.services.payments import settle_payment_at_zero
 from returns.models import Exchange, Refund
