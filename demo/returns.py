@@ -1,9 +1,10 @@
 """Demo returns for `make run`: a few store pickups that were collected, then brought back, so
 the admin's Returns list shows a return in every state (requested, authorized, in transit,
 received, inspected with a declined refund, closed with a refund, rejected, cancelled), an even
-exchange with its replacement order, an advance exchange waiting for its return, and a goodwill
-refund. Everything goes through the services, as the store screens and the API would. Placed
-once: a second seed leaves them alone."""
+exchange with its replacement order, an advance exchange waiting for its return, another back in
+time (its replacement settled at zero), and a goodwill refund. Everything goes through the
+services, as the store screens and the API would. Placed once: a second seed leaves them
+alone."""
 
 from collections.abc import Callable
 from decimal import Decimal
@@ -121,7 +122,7 @@ def place_demo_returns() -> int:
     if store is None or channel is None:
         return 0
     stocked = list(
-        StockLevel.objects.filter(node=store, available__gte=15)  # 11 orders, 2 replacements
+        StockLevel.objects.filter(node=store, available__gte=15)  # 12 orders, 3 replacements
         .order_by("product__sku")
         .values_list("product_id", flat=True)[:1]
     )
@@ -168,6 +169,11 @@ def place_demo_returns() -> int:
     def advance_exchange(o: Order) -> object:
         return _open(o, "defective", exchange="advance")
 
+    def advance_exchange_back(o: Order) -> object:
+        # Back in time: the replacement's payment settles at zero (order.payment_settled).
+        rma = _received(o, store, "defective", exchange="advance")
+        return inspect_return(return_id=rma.pk, dispositions={1: {"restock": 1}}, actor=ACTOR)
+
     def goodwill(o: Order) -> object:
         return appease(
             order_id=o.pk,
@@ -191,6 +197,7 @@ def place_demo_returns() -> int:
         even_exchange,
         advance_exchange,
         goodwill,
+        advance_exchange_back,
     ]
     for index, scene in enumerate(scenes, start=1):
         scene(_collected_order(channel, store, index, sku))

@@ -39,6 +39,11 @@ ORDER_PAYMENT_VOIDED = register(
     "order.payment_voided",
     description="The authorization was released: nothing more will be charged.",
 )
+ORDER_PAYMENT_SETTLED = register(
+    "order.payment_settled",
+    description="Nothing was owed: the authorization standing behind the order was released "
+    "and its payment settled at zero, without a charge.",
+)
 ORDER_PAYMENT_REFUNDED = register(
     "order.payment_refunded", description="An amount of what was captured was refunded."
 )

@@ -328,6 +328,11 @@ class Order(FSMModelMixin, TimeStampedModel):
     def void_payment(self) -> None:
         """Nothing will be charged: the authorization was released (a cancelled order)."""
 
+    @transition(field=payment_status, source=PaymentStatus.AUTHORIZED, target=PaymentStatus.PAID)
+    def settle_at_zero(self) -> None:
+        """Nothing is owed and nothing was charged (an advance exchange's replacement whose
+        return came back in time): the card on file no longer stands behind the order."""
+
     @transition(field=payment_status, source=PaymentStatus.PAID, target=PaymentStatus.REFUNDED)
     def mark_refunded(self) -> None:
         """Everything captured has been refunded."""

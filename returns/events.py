@@ -66,3 +66,8 @@ EXCHANGE_CHARGED = register(
     description="An advance exchange's return never arrived within the window: the "
     "replacement was charged.",
 )
+EXCHANGE_COMPLETED = register(
+    "exchange.completed",
+    description="The return of an exchange arrived: an even exchange's replacement was placed, "
+    "an advance exchange came back in time and its replacement settled at no charge.",
+)

@@ -40,6 +40,7 @@ from orders.events import (
     ORDER_PAYMENT_CAPTURED,
     ORDER_PAYMENT_FAILED,
     ORDER_PAYMENT_REFUNDED,
+    ORDER_PAYMENT_SETTLED,
     ORDER_PAYMENT_VOIDED,
     ORDER_REFUND_FAILED,
     ORDER_STATUS_CHANGED,
@@ -311,6 +312,59 @@ def void_cancelled_order_payment(*, order_id: int) -> PaymentTransaction | None:
         ):
             return None
         raise
+
+
+def settle_payment_at_zero(*, order_id: int, actor: Actor, reason: str) -> Event | None:
+    """Nothing is owed on an authorized zero-total order that nothing was charged on (an
+    advance exchange's replacement whose return arrived in time): the authorization standing
+    behind it is released and the payment settles at zero (authorized → paid), with
+    `order.payment_settled`; a delivered order then completes (`order.status_changed`). No
+    provider call and no payment transaction: no money moves. Idempotent, and safe inside the
+    caller's transaction: None when the payment is not authorized (already settled, charged or
+    failed), the order is cancelled (the void path applies), its total is not zero (something
+    is owed: capture it), or anything was captured or is being captured (money moved)."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if (
+            order.payment_status != PaymentStatus.AUTHORIZED
+            or order.status == OrderStatus.CANCELLED
+            or order.grand_total != 0
+        ):
+            return None
+        figures = _figures(order)
+        pending = PaymentTransaction.objects.filter(
+            order_id=order.pk, status=TransactionStatus.PENDING
+        ).exists()
+        if figures.captured or pending:
+            return None
+        order.settle_at_zero()
+        order.save(update_fields=["payment_status", "updated_at"])
+        zero = format_amount(Decimal("0"), order.currency)
+        event = record_event(
+            stream=order.stream,
+            type=ORDER_PAYMENT_SETTLED,
+            actor=actor,
+            payload={
+                "amount": zero,
+                "currency": order.currency,
+                "released": format_amount(figures.authorized, order.currency),
+                "captured": zero,
+                "refunded": zero,
+                "payment_status": order.payment_status,
+                "reason": reason[:200],
+            },
+        )
+        if order.status == OrderStatus.DELIVERED:
+            order.complete()
+            order.save(update_fields=["status", "updated_at"])
+            event = record_event(
+                stream=order.stream,
+                type=ORDER_STATUS_CHANGED,
+                actor=SYSTEM,
+                payload={"from": OrderStatus.DELIVERED, "to": order.status},
+                previous=event,
+            )
+        return event
 
 
 # --- figures ----------------------------------------------------------------------------------

@@ -5,9 +5,11 @@ the return (`Exchange.replacement_order`), priced as the original units with an 
 and marked paid: no new charge, and it is routed, released and shipped like any order.
 
 - Even exchange: the replacement is placed when the return is received.
-- Advance exchange: the replacement is placed when the return is authorized, and the return is
-  due back within the policy's `advance_exchange_days`. `charge_overdue_exchanges()` (beat,
-  hourly) charges the replacement's value for every one not received by then.
+- Advance exchange: the replacement is placed when the return is authorized (its payment
+  authorized at 0: the card on file stands behind it), and the return is due back within the
+  policy's `advance_exchange_days`. Received in time: the replacement's payment settles at zero
+  (`order.payment_settled`), so it completes once delivered. Not received by then: the sweep
+  (`charge_overdue_exchange`, hourly) charges the replacement's value, once.
 
 These run inside the return services' transactions (the order is locked by the caller).
 """
@@ -19,12 +21,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from oms.core.actors import Actor
+from oms.core.errors import TransitionRefused
 from oms.core.money import format_amount, minor_units
 from orders.locks import lock_order
 from orders.models import Order, PaymentStatus, TransactionStatus
 from orders.services.capture import AddressInput, LineInput, OrderInput, capture_order
-from orders.services.payments import authorize_payment, capture_payment
-from returns.events import EXCHANGE_CHARGED, EXCHANGE_REPLACEMENT_PLACED, RETURN_CLOSED
+from orders.services.payments import (
+    PaymentErrorCode,
+    authorize_payment,
+    capture_payment,
+    settle_payment_at_zero,
+)
+from returns.events import (
+    EXCHANGE_CHARGED,
+    EXCHANGE_COMPLETED,
+    EXCHANGE_REPLACEMENT_PLACED,
+    RETURN_CLOSED,
+)
 from returns.models import Exchange, ExchangeKind, ExchangeStatus, Return, ReturnStatus
 from returns.services.common import record
 
@@ -78,7 +91,8 @@ def _replacement_input(order: Order, rma: Return, exchange: Exchange) -> OrderIn
         else "",
         shipping_address=address,
         # Even: nothing will ever be charged (paid). Advance: the card on file stands behind it
-        # (authorized at 0) until the return arrives; charge_overdue_exchange() charges it.
+        # (authorized at 0) until the return arrives, when it settles at zero
+        # (settle_payment_at_zero); if it never does, charge_overdue_exchange() charges it.
         payment_status=PaymentStatus.AUTHORIZED
         if exchange.kind == ExchangeKind.ADVANCE
         else PaymentStatus.PAID,
@@ -138,6 +152,28 @@ def on_return_received(order: Order, rma: Return, actor: Actor) -> None:
     if exchange.status == ExchangeStatus.REPLACEMENT_PLACED:
         exchange.complete()
         exchange.save(update_fields=["status", "updated_at"])
+        if exchange.kind == ExchangeKind.ADVANCE and exchange.replacement_order_id:
+            # Back in time: the card on file no longer stands behind the replacement; its
+            # payment settles at zero (order.payment_settled) so it completes once delivered.
+            settle_payment_at_zero(
+                order_id=exchange.replacement_order_id,
+                actor=actor,
+                reason=f"advance exchange {rma.number} returned in time",
+            )
+        replacement = exchange.replacement_order  # loaded now: after the settlement above
+        record(
+            order,
+            rma,
+            EXCHANGE_COMPLETED,
+            actor,
+            {
+                "kind": exchange.kind,
+                "replacement_order": replacement.number if replacement else None,
+                "charged": format_amount(Decimal("0"), order.currency),
+                "currency": order.currency,
+                "replacement_payment_status": replacement.payment_status if replacement else None,
+            },
+        )
 
 
 def on_return_inspected(order: Order, rma: Return, actor: Actor) -> bool:
@@ -201,13 +237,25 @@ def charge_overdue_exchange(*, exchange_id: int, actor: Actor = SYSTEM) -> Excha
     )
     if authorized.status != TransactionStatus.SUCCEEDED:
         return exchange  # declined (a payment_failed case is open) or no answer: retried later
-    captured = capture_payment(
-        order_id=replacement_id,
-        amount=Decimal(format_amount(exchange.value, exchange.currency)),
-        actor=actor,
-        idempotency_key=f"exchange:{rma.number}:capture",
-        settles_order=True,
-    )
+    if not Return.objects.filter(
+        pk=rma.pk, status__in=(ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT)
+    ).exists():
+        return exchange  # it came back while the authorization was asked for: no capture
+    try:
+        captured = capture_payment(
+            order_id=replacement_id,
+            amount=Decimal(format_amount(exchange.value, exchange.currency)),
+            actor=actor,
+            idempotency_key=f"exchange:{rma.number}:capture",
+            settles_order=True,
+        )
+    except TransitionRefused as exc:
+        if exc.code in (
+            PaymentErrorCode.PAYMENT_NOT_CAPTURABLE,  # settled at zero: it came back
+            PaymentErrorCode.PAYMENT_IN_PROGRESS,  # another sweep is capturing it
+        ):
+            return exchange
+        raise
     if captured.status != TransactionStatus.SUCCEEDED:
         return exchange
     with transaction.atomic():

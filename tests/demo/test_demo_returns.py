@@ -1,7 +1,9 @@
-"""The demo shows returns in every state, refunds (one declined, with its case), an even and an
-advance exchange and a goodwill refund."""
+"""The demo shows returns in every state, refunds (one declined, with its case), an even and
+two advance exchanges (one waiting, one back in time and settled at zero) and a goodwill
+refund."""
 
 from collections import Counter
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -22,7 +24,7 @@ def test_the_demo_has_a_return_in_every_state_a_refund_and_exchanges():
         "in_transit": 1,
         "received": 1,
         "inspected": 1,  # its refund was declined
-        "closed": 2,  # refunded; settled by an even exchange
+        "closed": 3,  # refunded; settled by an even and by an advance exchange
         "rejected": 1,
         "cancelled": 1,
     }
@@ -32,7 +34,10 @@ def test_the_demo_has_a_return_in_every_state_a_refund_and_exchanges():
         ("return", "succeeded"),
     ]
     assert sorted(Exchange.objects.values_list("kind", "status")) == [
+        ("advance", "completed"),
         ("advance", "replacement_placed"),
         ("even", "completed"),
     ]
+    back = Exchange.objects.get(kind="advance", status="completed").replacement_order
+    assert (back.grand_total, back.payment_status) == (Decimal("0"), "paid")
     assert ExceptionCase.objects.filter(kind="payment_failed").exists()

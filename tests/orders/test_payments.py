@@ -10,15 +10,18 @@ from oms.core.errors import DomainError
 from oms.events.models import Event
 from ops.models import ExceptionCase
 from ops.services.reconcile import reconcile_open_cases
-from orders.models import PaymentStatus, PaymentTransaction, TransactionStatus
+from orders.models import Order, PaymentStatus, PaymentTransaction, TransactionStatus
 from orders.payments import script_simulated_payment
 from orders.selectors import payment_summary
+from orders.services.capture import LineInput
 from orders.services.payments import (
     authorize_payment,
     capture_payment,
     refund_payment,
+    settle_payment_at_zero,
     void_payment,
 )
+from tests.factories.inventory import ProductFactory
 from tests.factories.orders import captured_order
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +34,7 @@ PAYMENT_EVENTS = [
     "order.payment_voided",
     "order.payment_refunded",
     "order.refund_failed",
+    "order.payment_settled",
 ]
 
 
@@ -254,3 +258,66 @@ def test_a_failed_refunds_case_stays_open_until_a_retry_succeeds(paid):
     case.refresh_from_db()
     assert (while_failed, after_retry) == ([], [case.pk])
     assert case.status == "resolved"
+
+
+def _zero_total_order(external_id):
+    """An order whose one line is discounted to nothing, authorized at 0 (the shape of an
+    advance exchange's replacement)."""
+    return captured_order(
+        external_id=external_id,
+        lines=[
+            LineInput(
+                sku=ProductFactory().sku,
+                quantity=1,
+                unit_price=Decimal("12.50"),
+                discount=Decimal("12.50"),
+            )
+        ],
+        payment_status=PaymentStatus.AUTHORIZED,
+        payment_reference="auth_0",
+    )
+
+
+def test_a_zero_total_authorized_order_settles_at_zero_once():
+    order = _zero_total_order("Z-1")
+    assert order.grand_total == Decimal("0")
+
+    event = settle_payment_at_zero(order_id=order.pk, actor=FINANCE, reason="nothing owed")
+    again = settle_payment_at_zero(order_id=order.pk, actor=FINANCE, reason="nothing owed")
+
+    order.refresh_from_db()
+    assert order.payment_status == PaymentStatus.PAID
+    assert event is not None
+    assert again is None
+    assert event.payload == {
+        "amount": "0.00",
+        "currency": "USD",
+        "released": "0.00",
+        "captured": "0.00",
+        "refunded": "0.00",
+        "payment_status": "paid",
+        "reason": "nothing owed",
+    }
+    assert _types(order) == ["order.payment_settled"]
+    summary = payment_summary(order)
+    assert (summary.authorized, summary.captured, summary.refunded) == (
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
+    assert PaymentTransaction.objects.filter(order=order).count() == 0
+
+
+def test_settling_at_zero_is_refused_when_something_is_owed_or_was_charged(paid):
+    owed = captured_order(external_id="Z-2", payment_status=PaymentStatus.AUTHORIZED)
+    cancelled = _zero_total_order("Z-3")
+    Order.objects.filter(pk=cancelled.pk).update(status="cancelled")  # rule-ok: test setup
+
+    for order in (owed, paid, cancelled):
+        before = order.payment_status
+        assert settle_payment_at_zero(order_id=order.pk, actor=FINANCE, reason="x") is None
+        order.refresh_from_db()
+        assert order.payment_status == before
+    assert payment_summary(owed).authorized == Decimal("10.00")
+    assert payment_summary(paid).captured == Decimal("30.00")
+    assert not Event.objects.filter(type="order.payment_settled").exists()

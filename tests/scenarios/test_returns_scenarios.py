@@ -188,6 +188,43 @@ def test_r4_an_advance_exchange_never_returned_is_charged(worker, web_api, nodes
     assert PaymentTransaction.objects.filter(order=replacement, kind="capture").count() == 1
 
 
+def test_r4b_an_advance_exchange_back_in_time_completes_its_replacement_at_no_charge(
+    worker, web_api, nodes, policy
+):
+    stocked(nodes["east"], ProductFactory(sku="TEE"), on_hand=5)
+    number = place(web_api, "R4B", [("TEE", 1)], address=OHIO)
+    wait_for(web_api, number, "completed")
+
+    rma = open_return(web_api, number, [(1, 1, "defective")], exchange="advance")
+    replacement_number = web_api.get(f"/api/v1/returns/{rma}/").json()["exchange"][
+        "replacement_order"
+    ]
+    wait_for(web_api, replacement_number, "delivered")  # shipped before the return arrives
+    receive_and_inspect(node_api("dc-east"), rma, {1: {"restock": 1}})
+
+    wait_return(web_api, rma, "closed")
+    wait_for(web_api, replacement_number, "completed")
+    replacement = Order.objects.get(number=replacement_number)
+    assert order(web_api, replacement_number)["payment"]["status"] == "paid"
+    assert Exchange.objects.get(rma__number=rma).status == "completed"
+    summary = payment_summary(replacement)
+    assert (summary.authorized, summary.captured, summary.refunded) == (
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
+    original = payment_summary(Order.objects.get(number=number))
+    assert (original.captured, original.refunded) == (Decimal("10.00"), Decimal("0.00"))
+    assert not Refund.objects.exists()
+    # 5 − 1 shipped − 1 replacement shipped + 1 restocked
+    assert stock(nodes["east"], "TEE") == (4, 0)
+    # the window passing afterwards charges nothing
+    Exchange.objects.filter(rma__number=rma).update(due_at=timezone.now() - timedelta(hours=1))
+    sweep_returns_task.delay()
+    worker.wait_for("returns.tasks.sweep_returns_task")
+    assert PaymentTransaction.objects.filter(order=replacement).count() == 0
+
+
 def test_r5_a_declined_refund_raises_a_case_and_is_refunded_once_after_a_retry(
     worker, web_api, nodes, policy
 ):
