@@ -488,7 +488,21 @@ def test_finance_asks_for_an_export_and_downloads_it_from_the_admin(
         {"date_from": "2026-11-01", "date_to": "2026-11-30"},
     )
     assert settlement.status_code == 200
-    assert "1234.56" in settlement.content.decode()
+    page = settlement.content.decode()
+    assert "1234.56" in page
+    # the range totals per currency: captured − refunded = net
+    assert re.search(
+        r"USD</th><td class=\"num\">6</td><td class=\"num\">1300.50</td>"
+        r"<td class=\"num\">3</td><td class=\"num\">38.38</td>"
+        r"<td class=\"num\"><strong>1262.12</strong>",
+        page,
+    )
+    assert re.search(
+        r"JPY</th><td class=\"num\">1</td><td class=\"num\">3000</td>"
+        r"<td class=\"num\">1</td><td class=\"num\">200</td>"
+        r"<td class=\"num\"><strong>2800</strong>",
+        page,
+    )
 
 
 def test_customer_service_has_no_finance_area(client):
