@@ -161,6 +161,7 @@ def test_customer_service_cancels_units_reads_the_money_and_refunds_a_return(
     browser.shot("payments-and-returns-panels")
     expect(page.locator("[data-captured]")).to_have_text("$50.00")
     expect(page.get_by_text(rma.number).first).to_be_visible()
+    expect(page.locator("[data-cancelled-value]")).to_have_text("−$37.50")
 
     # refund the return from its own page
     page.get_by_role("link", name=rma.number).first.click()
@@ -184,6 +185,12 @@ def test_customer_service_cancels_units_reads_the_money_and_refunds_a_return(
 
     browser.open(change)
     expect(page.locator("[data-refunded]")).to_have_text("$25.00")
+    rows = page.locator("[data-payment-row]")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("Refund $25.00 · Succeeded · Return: Size or fit · ref ")
+    expect(rows.nth(1)).to_contain_text("Refund $25.00 · Failed · Return: Size or fit · The ")
+    expect(rows.nth(2)).to_contain_text(f"Capture $50.00 · Succeeded · shipment {order.number}-1")
+    expect(page.locator("#panel-payments")).not_to_contain_text("return:size_fit")
     page.locator("[data-captured]").scroll_into_view_if_needed()
     browser.shot("order-after-refund")
     _copy_shots(browser)
