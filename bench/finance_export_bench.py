@@ -1,4 +1,4 @@
-"""Finance export benchmark: N payment rows (orders and their order.payment_captured events,
+"""Finance export benchmark: N payment rows (orders and one succeeded capture transaction each,
 generated with SQL INSERT ... SELECT generate_series in a database of its own), then the
 "payments" dataset exported as CSV and as XLSX, each in a fresh process, printing rows, seconds
 and the process's peak RSS. Exports stream, so the peak must stay flat (under 200 MB at 1M).
@@ -34,7 +34,7 @@ def rows_in(db: str) -> int:
             "-d",
             db,
             "-c",
-            "SELECT count(*) FROM events_event WHERE type = 'order.payment_captured'",
+            "SELECT count(*) FROM orders_paymenttransaction",
         ],
         capture_output=True,
         text=True,
@@ -60,22 +60,22 @@ def generate(n: int) -> None:
             subtotal, shipping_total, discount_total, tax_total, grand_total, customer_name,
             customer_email, customer_phone, delivery_method, service_level, ship_name,
             ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, ship_country,
-            billing_address, notes, cancel_reason, channel_id)
+            billing_address, notes, cancel_reason, channel_id, internal_notes)
         SELECT g, p, p, gen_random_uuid(), 'FB-' || g, 'X-' || g, 'shipped', 'paid', 'auth',
             'card', p, 'USD', 30 + g % 97, 5, 0, 2, 37 + g % 97 + (g % 100) / 100.0,
             '=cmd|calc', 'c' || g || '@example.com', '', 'ship', 'standard', 'Bench', '1 Main',
-            '', 'Columbus', 'OH', '43215', 'US', '{{}}', '', '', ({ch})[1 + g % 3]
+            '', 'Columbus', 'OH', '43215', 'US', '{{}}', '', '', ({ch})[1 + g % 3], ''
         FROM (SELECT g, timestamptz '2026-11-01 00:00+00'
                         + ((g::bigint * 7919) % 43200) * interval '1 minute' AS p
               FROM generate_series(1, {n}) g) s""",
         """
-        INSERT INTO events_event (event_id, stream, seq, type, schema_version, actor_kind,
-            actor_id, actor_label, correlation_id, causation_id, payload, occurred_at)
-        SELECT gen_random_uuid(), 'order:' || o.number, 2, 'order.payment_captured', 1,
-            'system', '', 'payments', '', NULL,
-            jsonb_build_object('amount', o.grand_total::numeric(20, 2)::text, 'currency', 'USD',
-                               'reference', 'cap_' || o.id),
-            o.placed_at + interval '2 hours'
+        INSERT INTO orders_paymenttransaction (created_at, updated_at, order_id, kind, amount,
+            currency, provider, provider_reference, idempotency_key, attempt,
+            provider_idempotency_key, status, error_code, error_message, shipment_reference,
+            reason, actor)
+        SELECT o.placed_at + interval '2 hours', o.placed_at + interval '2 hours', o.id,
+            'capture', o.grand_total, 'USD', 'simulated', 'cap_' || o.id, 'capture:' || o.id, 1,
+            'capture:' || o.id || ':1', 'succeeded', '', '', 'FO-' || o.id, '', 'system:bench'
         FROM orders_order o""",
         "ANALYZE",
     ]

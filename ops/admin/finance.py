@@ -3,6 +3,7 @@ CSV or XLSX), follow its progress, download it through a link that expires; and 
 settlement on screen. Everything goes through ops/finance (the same code as export_finance)."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -103,6 +104,17 @@ class ExportForm(forms.ModelForm):
         if start and end and end < start:
             self.add_error("date_to", "The end date is before the start date.")
         return data
+
+
+def _currency_totals(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The whole range per currency: captures, captured, refunds, refunded and net (what the
+    payment transactions export's settled_amount adds up to for that currency)."""
+    totals: dict[str, list[Any]] = {}
+    for row in rows:
+        figures = totals.setdefault(row[2], [0, Decimal(0), 0, Decimal(0), Decimal(0)])
+        for index, value in enumerate(row[3:8]):
+            figures[index] += value or 0
+    return [(currency, *figures) for currency, figures in sorted(totals.items())]
 
 
 class SettlementForm(forms.Form):
@@ -273,6 +285,7 @@ class FinanceExportAdmin(ModelAdmin):
             )
             rows = list(settlement_rows(query))
         context = {
+            "totals": _currency_totals(rows),
             **self.admin_site.each_context(request),
             "title": "Daily settlement",
             "opts": self.opts,

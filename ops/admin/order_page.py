@@ -45,6 +45,7 @@ from ops.selectors import open_cases_for_order
 from ops.timeline import order_trace
 from orders.models import HoldStatus, LineStatus, Order
 from orders.selectors import payment_summary, payment_transactions_of
+from returns.models import AppeasementReason, ReasonCode, RefundKind
 from returns.selectors import returns_of_order
 
 # --- money -------------------------------------------------------------------------------------
@@ -146,6 +147,7 @@ def summary(order: Order) -> dict[str, Any]:
     ]
     billing = [str(value) for value in (order.billing_address or {}).values() if value]
     currency = order.currency
+    cancelled = _cancelled_value(order)
     return {
         "holds": holds,
         "cases": cases,
@@ -158,7 +160,19 @@ def summary(order: Order) -> dict[str, Any]:
             ("Tax", money(order.tax_total, currency)),
         ],
         "grand_total": money(order.grand_total, currency),
+        "cancelled": money(cancelled, currency) if cancelled else "",
     }
+
+
+def _cancelled_value(order: Order) -> Decimal:
+    """What the cancelled units were worth (each line's total, tax and discount included, in
+    proportion to its units cancelled): the part of the total that will not be charged."""
+    quantum = Decimal(1).scaleb(-minor_units(order.currency))
+    value = Decimal(0)
+    for line in order.lines.all():
+        if line.cancelled_quantity and line.quantity:
+            value += (line.total * line.cancelled_quantity / line.quantity).quantize(quantum)
+    return value
 
 
 # --- lines with per-unit progress --------------------------------------------------------------
@@ -392,6 +406,22 @@ def timeline(order: Order) -> list[dict[str, Any]]:
 # --- the panels this module knows today --------------------------------------------------------
 
 
+REFUND_REASON_LABELS = {
+    RefundKind.RETURN.value: ("Return", dict(ReasonCode.choices)),
+    RefundKind.APPEASEMENT.value: ("Goodwill", dict(AppeasementReason.choices)),
+}
+
+
+def payment_reason(reason: str) -> str:
+    """A transaction's reason in words: the refunds service records `<kind>:<reason code>`
+    (`return:size_fit` reads "Return: Size or fit"); anything else is shown as written."""
+    kind, _, code = reason.partition(":")
+    if kind not in REFUND_REASON_LABELS:
+        return reason
+    title, labels = REFUND_REASON_LABELS[kind]
+    return f"{title}: {labels.get(code, code)}" if code else title
+
+
 def payments_panel(request: HttpRequest, order: Order) -> dict[str, Any]:
     """The order's money from its payment transactions (orders/services/payments.py): the
     totals of payment_summary and one row per provider call, newest first."""
@@ -406,13 +436,13 @@ def payments_panel(request: HttpRequest, order: Order) -> dict[str, Any]:
             "detail": " · ".join(
                 part
                 for part in (
-                    txn.shipment_reference,
-                    txn.reason,
+                    f"shipment {txn.shipment_reference}" if txn.shipment_reference else "",
+                    payment_reason(txn.reason),
                     txn.error_message or txn.error_code,
-                    txn.provider_reference,
                 )
                 if part
             ),
+            "reference": txn.provider_reference,
         }
         for txn in reversed(payment_transactions_of(order))
     ]

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from unfold.admin import TabularInline
 from unfold.forms import BaseDialogForm
+from unfold.widgets import UnfoldAdminIntegerFieldWidget
 
 from fulfillment.services.order_cancellation import CancelOutcome, cancel_line_units, cancel_order
 from fulfillment.services.order_changes import ChangeOutcome, change_order
@@ -60,6 +61,7 @@ class CancelUnitsForm(BaseDialogForm):
         min_value=1,
         required=False,
         help_text="Units to cancel. Empty: every unit not shipped.",
+        widget=UnfoldAdminIntegerFieldWidget,  # a visible box, like the other inputs
     )
     reason = forms.CharField(max_length=200)
 

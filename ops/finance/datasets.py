@@ -2,11 +2,10 @@
 query (a date range, optionally one channel and one currency). Rows stream from the database
 in chunks (`.iterator(chunk_size=...)`): nothing holds a whole export in memory.
 
-Adding a dataset is one `register_dataset(Dataset(...))` in the module that owns the data
-(after the reverse flow lands: its payment transactions replace "payments", and "refunds" and
-"returns" are registered by it); the admin's form, the export jobs and `export_finance` pick it
-up by name. Amounts carry the currency's minor units (USD 2, JPY 0, KWD 3), never the 4 stored
-decimals.
+Adding a dataset is one `register_dataset(Dataset(...))`; the admin's form, the export jobs
+and `export_finance` pick it up by name. "payments" are the payment transactions
+(orders.PaymentTransaction), "refunds" and "returns" the returns app's rows. Amounts carry
+the currency's minor units (USD 2, JPY 0, KWD 3), never the 4 stored decimals.
 """
 
 from collections.abc import Callable, Iterator
@@ -15,10 +14,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Prefetch, Q, Sum
+
 from oms.core.money import minor_units
-from oms.events.models import Event
-from orders.models import OrderLine
+from orders.models import OrderLine, PaymentKind, PaymentTransaction, TransactionStatus
 from orders.selectors import orders_for_staff
+from returns.models import Refund, RefundStatus, Return, ReturnLine
 
 CHUNK = 2_000
 
@@ -200,65 +201,229 @@ def tax_rows(query: Query) -> Rows:
         yield (number, placed, channel, currency, country, region, postal, net, tax, gross)
 
 
-# --- payments (captures, from the order.payment_captured events) -------------------------------
+# --- payments (the payment transactions) ------------------------------------------------------
 
 PAYMENT_COLUMNS = (
-    "occurred_at",
+    "created_at",
     "order_number",
     "channel",
+    "shipment_reference",
+    "kind",
+    "status",
     "currency",
-    "type",
     "amount",
-    "reference",
+    "settled_amount",
+    "provider_reference",
+    "error",
 )
-CAPTURE_EVENT = "order.payment_captured"
+# Only a succeeded capture or refund moves money: settled_amount is +amount for a capture,
+# -amount for a refund, and 0 for everything else (authorizations, voids, pending or failed
+# attempts). The daily settlement sums exactly this column.
+SETTLING_KINDS = {PaymentKind.CAPTURE: 1, PaymentKind.REFUND: -1}
 
 
-def _capture_events(query: Query) -> Any:
-    return (
-        Event.objects.filter(
-            type=CAPTURE_EVENT,
-            occurred_at__date__gte=query.date_from,
-            occurred_at__date__lte=query.date_to,
-        )
-        .order_by("occurred_at", "id")
-        .values_list("occurred_at", "stream", "payload")
+def _transactions(query: Query) -> Any:
+    queryset = PaymentTransaction.objects.filter(
+        created_at__date__gte=query.date_from, created_at__date__lte=query.date_to
     )
+    if query.channel:
+        queryset = queryset.filter(order__channel__code=query.channel)
+    if query.currency:
+        queryset = queryset.filter(currency=query.currency)
+    return queryset.order_by("created_at", "id")
+
+
+def settled(kind: str, status: str, value: Decimal, currency: str) -> Decimal:
+    """What one transaction adds to the day's net, with the currency's minor units."""
+    sign = SETTLING_KINDS.get(kind, 0) if status == TransactionStatus.SUCCEEDED else 0
+    return Decimal(str(value * sign)).quantize(Decimal(1).scaleb(-minor_units(currency)))
 
 
 def payment_rows(query: Query) -> Rows:
-    """One row per capture. The order's channel is looked up a chunk at a time."""
-    chunk: list[tuple[Any, str, dict[str, Any]]] = []
-    for event in _capture_events(query).iterator(chunk_size=CHUNK):
-        chunk.append(event)
-        if len(chunk) == CHUNK:
-            yield from _payment_chunk(chunk, query)
-            chunk = []
-    yield from _payment_chunk(chunk, query)
-
-
-def _payment_chunk(chunk: list[tuple[Any, str, dict[str, Any]]], query: Query) -> Rows:
-    if not chunk:
-        return
-    numbers = [stream.removeprefix("order:") for _at, stream, _payload in chunk]
-    channels = dict(
-        orders_for_staff().filter(number__in=numbers).values_list("number", "channel__code")
+    """One row per payment transaction created in the range: every attempt, failed ones with
+    their error."""
+    values = _transactions(query).values_list(
+        "created_at",
+        "order__number",
+        "order__channel__code",
+        "shipment_reference",
+        "kind",
+        "status",
+        "currency",
+        "amount",
+        "provider_reference",
+        "error_code",
+        "error_message",
     )
-    for (at, _stream, payload), number in zip(chunk, numbers, strict=True):
-        currency = str(payload.get("currency", ""))
-        channel = channels.get(number, "")
-        if query.channel and channel != query.channel:
-            continue
-        if query.currency and currency != query.currency:
-            continue
+    for (
+        at,
+        number,
+        channel,
+        shipment,
+        kind,
+        status,
+        currency,
+        value,
+        ref,
+        code,
+        msg,
+    ) in values.iterator(chunk_size=CHUNK):
+        error = f"{code}: {msg}" if code and msg else code or msg
         yield (
             at,
             number,
             channel,
+            shipment,
+            kind,
+            status,
             currency,
-            "capture",
-            amount(payload.get("amount"), currency),
-            payload.get("reference", ""),
+            amount(value, currency),
+            settled(kind, status, value, currency),
+            ref,
+            error,
+        )
+
+
+# --- refunds and returns (the returns app) ------------------------------------------------------
+
+REFUND_COLUMNS = (
+    "created_at",
+    "refunded_at",
+    "order_number",
+    "channel",
+    "return_number",
+    "kind",
+    "reason_code",
+    "status",
+    "currency",
+    "amount",
+    "payment_transaction",
+    "provider_reference",
+    "error",
+)
+APPEASEMENT = "appeasement"
+
+
+def _refunds(query: Query) -> Any:
+    queryset = Refund.objects.filter(
+        created_at__date__gte=query.date_from, created_at__date__lte=query.date_to
+    )
+    if query.channel:
+        queryset = queryset.filter(order__channel__code=query.channel)
+    if query.currency:
+        queryset = queryset.filter(currency=query.currency)
+    return queryset.order_by("created_at", "id")
+
+
+def refund_rows(query: Query) -> Rows:
+    """One row per refund asked for in the range: of a return (its number) or an appeasement
+    (goodwill, no return), with the payment transaction that paid it."""
+    values = _refunds(query).values_list(
+        "created_at",
+        "refunded_at",
+        "order__number",
+        "order__channel__code",
+        "rma__number",
+        "kind",
+        "reason_code",
+        "status",
+        "currency",
+        "amount",
+        "payment_transaction_id",
+        "provider_reference",
+        "error_code",
+        "error_message",
+    )
+    for row in values.iterator(chunk_size=CHUNK):
+        created, refunded, number, channel, rma, kind, reason, status, currency = row[:9]
+        value, tx, ref, code, msg = row[9:]
+        yield (
+            created,
+            refunded,
+            number,
+            channel,
+            rma or APPEASEMENT,
+            kind,
+            reason,
+            status,
+            currency,
+            amount(value, currency),
+            tx,
+            ref,
+            f"{code}: {msg}" if code and msg else code or msg,
+        )
+
+
+RETURN_COLUMNS = (
+    "created_at",
+    "return_number",
+    "order_number",
+    "channel",
+    "status",
+    "source",
+    "exchange",
+    "lines",
+    "units",
+    "received",
+    "restocked",
+    "damaged",
+    "vendor_return",
+    "destroyed",
+    "currency",
+    "refunded",
+)
+
+
+def _returns(query: Query) -> Any:
+    queryset = Return.objects.filter(
+        created_at__date__gte=query.date_from, created_at__date__lte=query.date_to
+    )
+    if query.channel:
+        queryset = queryset.filter(order__channel__code=query.channel)
+    if query.currency:
+        queryset = queryset.filter(currency=query.currency)
+    return queryset.order_by("created_at", "id")
+
+
+def return_rows(query: Query) -> Rows:
+    """One row per return (RMA) asked for in the range: its lines as `SKU × units (reason)`,
+    units asked, received and per disposition, and the refunds that succeeded for it."""
+    returns = (
+        _returns(query)
+        .select_related("order__channel")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=ReturnLine.objects.select_related("order_line").order_by(
+                    "order_line__line_number", "id"
+                ),
+            )
+        )
+        .annotate(
+            refunded_total=Sum("refunds__amount", filter=Q(refunds__status=RefundStatus.SUCCEEDED))
+        )
+    )
+    for rma in returns.iterator(chunk_size=CHUNK):
+        lines = list(rma.lines.all())
+        yield (
+            rma.created_at,
+            rma.number,
+            rma.order.number,
+            rma.order.channel.code,
+            rma.status,
+            rma.source,
+            rma.exchange_kind,
+            "; ".join(
+                f"{line.order_line.sku} × {line.quantity} ({line.reason_code})" for line in lines
+            ),
+            sum(line.quantity for line in lines),
+            sum(line.received_quantity for line in lines),
+            sum(line.restock_quantity for line in lines),
+            sum(line.damaged_quantity for line in lines),
+            sum(line.vendor_return_quantity for line in lines),
+            sum(line.destroy_quantity for line in lines),
+            rma.currency,
+            amount(rma.refunded_total or Decimal(0), rma.currency),
         )
 
 
@@ -302,7 +467,31 @@ register_dataset(
         "Payment transactions",
         PAYMENT_COLUMNS,
         payment_rows,
-        lambda query: _capture_events(query).count(),
-        "Captures in the range (refunds and voids join when the reverse flow records them).",
+        lambda query: _transactions(query).count(),
+        "Every payment transaction in the range (authorizations, captures, voids, refunds; "
+        "failed ones with their error). settled_amount: + a succeeded capture, − a succeeded "
+        "refund, 0 otherwise.",
+    )
+)
+register_dataset(
+    Dataset(
+        "refunds",
+        "Refunds",
+        REFUND_COLUMNS,
+        refund_rows,
+        lambda query: _refunds(query).count(),
+        "One row per refund asked for in the range: of a return, or an appeasement; its "
+        "reason code, status and payment transaction.",
+    )
+)
+register_dataset(
+    Dataset(
+        "returns",
+        "Returns",
+        RETURN_COLUMNS,
+        return_rows,
+        lambda query: _returns(query).count(),
+        "One row per return in the range: lines, units received and their dispositions, "
+        "amount refunded.",
     )
 )

@@ -1,10 +1,11 @@
 """The daily settlement report, per day, channel and currency: captured, refunded and net
 money, from the rows of the "payments" dataset (so it ties out to the payment transactions
-export to the cent: both are the same rows), and two reconciliation counts: orders shipped but
+export to the cent: both are the same rows; net is the sum of their `settled_amount`, which
+only succeeded captures and refunds move), and two reconciliation counts: orders shipped but
 not captured, and orders captured but not shipped.
 
 A day is a calendar day in the site's time zone. "Shipped" is the day the order's first
-fulfillment order shipped or was picked up; an order is "captured" once a capture row exists
+fulfillment order shipped or was picked up; an order is "captured" once a succeeded capture exists
 for it (on any day up to the end of the range).
 """
 
@@ -52,24 +53,28 @@ Key = tuple[date, str, str]
 
 
 def _payments(query: Query, days: dict[Key, Day]) -> dict[str, Key]:
-    """Sum the payment rows into the days; returns the captured orders and their day."""
+    """Sum the payment rows' settled amounts into the days (a succeeded capture adds, a
+    succeeded refund takes away; nothing else moves money); returns the captured orders and
+    their day."""
     captured_orders: dict[str, Key] = {}
     columns = DATASETS["payments"].columns
     at, number, channel, currency, kind, value = (
         columns.index(name)
-        for name in ("occurred_at", "order_number", "channel", "currency", "type", "amount")
+        for name in ("created_at", "order_number", "channel", "currency", "kind", "settled_amount")
     )
     for row in DATASETS["payments"].rows(query):
+        money = row[value] or Decimal(0)
+        if not money:
+            continue
         key = (localdate(row[at]), row[channel], row[currency])
         day = days[key]
-        money = row[value] or Decimal(0)
         if row[kind] == "capture":
             day.captures += 1
             day.captured += money
             captured_orders[row[number]] = key
         elif row[kind] == "refund":
             day.refunds += 1
-            day.refunded += abs(money)
+            day.refunded -= money
     return captured_orders
 
 
@@ -78,8 +83,16 @@ def _captured_up_to(query: Query) -> set[str]:
     counts: such an order shipped in the range is not "shipped but not captured")."""
     earliest = Query(date(1970, 1, 1), query.date_to, query.channel, query.currency)
     columns = DATASETS["payments"].columns
-    number, kind = columns.index("order_number"), columns.index("type")
-    return {row[number] for row in DATASETS["payments"].rows(earliest) if row[kind] == "capture"}
+    number, kind, value = (
+        columns.index("order_number"),
+        columns.index("kind"),
+        columns.index("settled_amount"),
+    )
+    return {
+        row[number]
+        for row in DATASETS["payments"].rows(earliest)
+        if row[kind] == "capture" and row[value]
+    }
 
 
 def settlement(query: Query) -> dict[Key, Day]:

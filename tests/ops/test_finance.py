@@ -21,18 +21,24 @@ from fulfillment.services.feedback import accept_fulfillment, pack_fulfillment
 from fulfillment.services.orchestration import orchestrate_order
 from fulfillment.services.shipping import Package, ship_fulfillment
 from oms.core.actors import Actor
-from oms.events.models import Event
 from ops.finance import exports
 from ops.finance.cells import csv_text, neutralise
 from ops.finance.datasets import Query
 from ops.finance.settlement import settlement_rows
 from ops.finance.writers import write_csv, write_xlsx
 from ops.models import ExportStatus, FinanceExport
-from orders.models import LineStatus
+from orders.models import LineStatus, PaymentTransaction
+from orders.payments import script_simulated_payment
 from orders.services.cancellation import cancel_order_line
+from returns.models import Refund
+from returns.policy import RequestedLine
+from returns.services.receipt import inspect_return, receive_return
+from returns.services.refunds import appease
+from returns.services.requests import ReturnRequest, request_return
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import ChannelFactory, captured_order
 from tests.factories.users import staff_user
+from tests.returns.support import ensure_default_policy
 
 pytestmark = pytest.mark.django_db
 NODE = Actor.system("dc-east")
@@ -106,16 +112,17 @@ def month(django_capture_on_commit_callbacks):
     stocked(east, mug, on_hand=100)
     web, pos = ChannelFactory(code="web"), ChannelFactory(code="pos")
     plan = [
-        # (channel, day placed, skus, unit price, day shipped)
-        (web, 2, ["TEE"], "19.99", 3),
-        (web, 2, ["TEE", "MUG"], "0.10", 3),
-        (pos, 5, ["MUG"], "33.33", 6),
-        (web, 9, ["TEE", "RARE"], "12.35", 10),  # RARE cancelled, then the rest ships
-        (pos, 17, ["TEE"], "0.07", 18),
-        (web, 28, ["MUG"], "1234.56", 30),
+        # (channel, day placed, skus, unit price, day shipped, currency)
+        (web, 2, ["TEE"], "19.99", 3, "USD"),
+        (web, 2, ["TEE", "MUG"], "0.10", 3, "USD"),
+        (pos, 5, ["MUG"], "33.33", 6, "USD"),
+        (web, 9, ["TEE", "RARE"], "12.35", 10, "USD"),  # RARE cancelled, then the rest ships
+        (pos, 17, ["TEE"], "0.07", 18, "USD"),
+        (web, 28, ["MUG"], "1234.56", 30, "USD"),
+        (pos, 12, ["TEE", "MUG"], "1500", 13, "JPY"),  # no minor units
     ]
     captured = []
-    for n, (channel, placed, skus, price, shipped) in enumerate(plan):
+    for n, (channel, placed, skus, price, shipped, currency) in enumerate(plan):
         with mock.patch("django.utils.timezone.now", return_value=_at(placed)):
             order = captured_order(
                 channel=channel,
@@ -123,6 +130,7 @@ def month(django_capture_on_commit_callbacks):
                 skus=skus,
                 unit_price=price,
                 placed_at=_at(placed, 9),
+                currency=currency,
             )
             with capture(execute=True):
                 orchestrate_order(order_id=order.pk)
@@ -146,7 +154,70 @@ def month(django_capture_on_commit_callbacks):
     # never shipped
     with mock.patch("django.utils.timezone.now", return_value=_at(22)):
         waiting = captured_order(channel=pos, external_id="NOV-wait", placed_at=_at(22, 9))
-    return {"captured": captured, "split": split, "waiting": waiting}
+    refunds = _refunds(captured, east, capture)
+    return {"captured": captured, "split": split, "waiting": waiting, "refunds": refunds}
+
+
+def _refunds(captured, east, capture) -> list[Refund]:
+    """The money that went back: a return of 33.33 received, inspected and refunded on the
+    12th; appeasements of 0.05 (the 4th) and 200 JPY (the 14th); an appeasement the provider
+    declines on the 15th (failed, shown with its error, moves nothing) and one of 5.00 on the
+    16th."""
+    ensure_default_policy()
+    east.can_accept_returns = True
+    east.save(update_fields=["can_accept_returns"])
+    cs = ["customer_service"]
+    with mock.patch("django.utils.timezone.now", return_value=_at(4)):
+        appease(
+            order_id=captured[1].pk,
+            amount=Decimal("0.05"),
+            reason_code="late_delivery",
+            note="",
+            actor=NODE,
+            roles=cs,
+        )
+    with mock.patch("django.utils.timezone.now", return_value=_at(12)), capture(execute=True):
+        rma = request_return(
+            order_id=captured[2].pk,
+            request=ReturnRequest(
+                lines=[RequestedLine(1, 1, "defective", "opened")],
+                authorize=True,
+                return_node_code="dc-east",
+            ),
+            actor=NODE,
+        )
+        receive_return(return_id=rma.pk, node_id=east.pk, actor=NODE)
+        inspect_return(return_id=rma.pk, dispositions={1: {"damaged": 1}}, actor=NODE)
+    with mock.patch("django.utils.timezone.now", return_value=_at(14)):
+        appease(
+            order_id=captured[6].pk,
+            amount=Decimal("200"),
+            reason_code="price_adjustment",
+            note="",
+            actor=NODE,
+            roles=["finance"],
+        )
+    script_simulated_payment(order_number=captured[0].number, kind="refund", outcome="decline")
+    with mock.patch("django.utils.timezone.now", return_value=_at(15)):
+        declined = appease(
+            order_id=captured[0].pk,
+            amount=Decimal("3.00"),
+            reason_code="service_recovery",
+            note="",
+            actor=NODE,
+            roles=cs,
+        )
+    assert declined.status == "failed"
+    with mock.patch("django.utils.timezone.now", return_value=_at(16)):
+        appease(
+            order_id=captured[0].pk,
+            amount=Decimal("5.00"),
+            reason_code="service_recovery",
+            note="",
+            actor=NODE,
+            roles=cs,
+        )
+    return list(Refund.objects.order_by("created_at"))
 
 
 def test_the_settlement_of_a_month_ties_out_to_the_payment_transactions(month, tmp_path):
@@ -170,13 +241,16 @@ def test_the_settlement_of_a_month_ties_out_to_the_payment_transactions(month, t
         stdout=io.StringIO(),
     )
 
-    # then: per day, channel and currency, captured in the settlement = the sum of the
-    # payment rows, to the cent (summed as Decimal from the files' text)
+    # then: per day, channel and currency, the settlement's captured, refunded and net are
+    # the sums of the payment rows (summed as Decimal from the files' text), to the cent
     with (tmp_path / "payments.csv").open(newline="") as handle:
         payments = list(csv.DictReader(handle))
-    by_day: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    sums: dict[tuple[str, str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in payments:
-        by_day[(row["occurred_at"][:10], row["channel"], row["currency"])] += Decimal(row["amount"])
+        key = (row["created_at"][:10], row["channel"], row["currency"])
+        if row["status"] == "succeeded" and row["kind"] in ("capture", "refund"):
+            sums[key][row["kind"]] += Decimal(row["amount"])
+        sums[key]["net"] += Decimal(row["settled_amount"])
     sheet = load_workbook(tmp_path / "settlement.xlsx").active
     header, *rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     settled = {
@@ -184,27 +258,105 @@ def test_the_settlement_of_a_month_ties_out_to_the_payment_transactions(month, t
             row[0].date().isoformat() if isinstance(row[0], datetime) else str(row[0]),
             row[1],
             row[2],
-        ): row
+        ): dict(zip(header, row, strict=True))
         for row in rows
     }
-    captured_col, net_col = header.index("captured"), header.index("net")
-    for key, total in by_day.items():
-        assert Decimal(str(settled[key][captured_col])).quantize(Decimal("0.01")) == total
-        assert Decimal(str(settled[key][net_col])).quantize(Decimal("0.01")) == total
-    assert len(payments) == 6
-    # and the payment rows are the captures the orders recorded, to the cent
-    events = Event.objects.filter(type="order.payment_captured")
-    assert sum(Decimal(e.payload["amount"]) for e in events) == sum(
-        Decimal(row["amount"]) for row in payments
+    money_days = {key for key, day in sums.items() if day["capture"] or day["refund"]}
+    assert {key for key, row in settled.items() if row["captures"] or row["refunds"]} == money_days
+    for key in money_days:
+        quantum = Decimal("1") if key[2] == "JPY" else Decimal("0.01")
+        for column, figure in (("captured", "capture"), ("refunded", "refund"), ("net", "net")):
+            cell = Decimal(str(settled[key][column])).quantize(quantum)
+            assert cell == sums[key][figure], (key, column)
+        assert sums[key]["net"] == sums[key]["capture"] - sums[key]["refund"]
+
+    # and per currency: captures − refunds over the month = the settlement's net = the
+    # transactions and the refunds as the database holds them
+    net_by_currency: dict[str, Decimal] = defaultdict(Decimal)
+    for key, row in settled.items():
+        net_by_currency[key[2]] += Decimal(str(row["net"]))
+    assert net_by_currency == {
+        "USD": Decimal("19.99")
+        + Decimal("0.20")
+        + Decimal("33.33")
+        + Decimal("12.35")
+        + Decimal("0.07")
+        + Decimal("1234.56")
+        - Decimal("0.05")
+        - Decimal("33.33")
+        - Decimal("5.00"),
+        "JPY": Decimal("3000") - Decimal("200"),
+    }
+    for currency, net in net_by_currency.items():
+        txs = PaymentTransaction.objects.filter(currency=currency, status="succeeded")
+        captured = sum(t.amount for t in txs.filter(kind="capture"))
+        refunded = sum(t.amount for t in txs.filter(kind="refund"))
+        assert captured - refunded == net
+        assert refunded == sum(
+            r.amount for r in Refund.objects.filter(currency=currency, status="succeeded")
+        )
+
+    # the declined refund is in the export with its error, and moved nothing
+    [failed] = [row for row in payments if row["status"] == "failed"]
+    assert (failed["kind"], failed["amount"], failed["settled_amount"]) == (
+        "refund",
+        "3.00",
+        "0.00",
     )
-    assert sorted(by_day) == [
+    assert failed["error"].startswith("card_declined")
+    assert sorted(money_days) == [
         ("2026-11-03", "web", "USD"),
+        ("2026-11-04", "web", "USD"),
         ("2026-11-06", "pos", "USD"),
         ("2026-11-10", "web", "USD"),
+        ("2026-11-12", "pos", "USD"),
+        ("2026-11-13", "pos", "JPY"),
+        ("2026-11-14", "pos", "JPY"),
+        ("2026-11-16", "web", "USD"),
         ("2026-11-18", "pos", "USD"),
         ("2026-11-30", "web", "USD"),
     ]
-    assert by_day[("2026-11-03", "web", "USD")] == Decimal("19.99") + Decimal("0.20")
+    assert sums[("2026-11-03", "web", "USD")]["capture"] == Decimal("19.99") + Decimal("0.20")
+    assert settled[("2026-11-13", "pos", "JPY")]["captured"] == 3000
+
+
+def test_refunds_and_returns_exports_name_the_return_or_the_appeasement(month, tmp_path):
+    for kind in ("refunds", "returns"):
+        exports.export_to_path(
+            kind=kind, file_format="csv", query=NOVEMBER, path=tmp_path / f"{kind}.csv"
+        )
+    with (tmp_path / "refunds.csv").open(newline="") as handle:
+        refunds = list(csv.DictReader(handle))
+    with (tmp_path / "returns.csv").open(newline="") as handle:
+        [rma] = list(csv.DictReader(handle))
+
+    assert [
+        (r["return_number"], r["kind"], r["reason_code"], r["status"], r["amount"]) for r in refunds
+    ] == [
+        ("appeasement", "appeasement", "late_delivery", "succeeded", "0.05"),
+        (rma["return_number"], "return", "defective", "succeeded", "33.33"),
+        ("appeasement", "appeasement", "price_adjustment", "succeeded", "200"),
+        ("appeasement", "appeasement", "service_recovery", "failed", "3.00"),
+        ("appeasement", "appeasement", "service_recovery", "succeeded", "5.00"),
+    ]
+    transactions = {t.pk: t for t in PaymentTransaction.objects.filter(kind="refund")}
+    for row in refunds:
+        tx = transactions[int(row["payment_transaction"])]
+        assert (
+            str(tx.amount.quantize(Decimal("0.01") if tx.currency == "USD" else Decimal(1))),
+            tx.status,
+        ) == (row["amount"], row["status"])
+    assert refunds[3]["error"].startswith("card_declined")
+    assert rma["order_number"] == month["captured"][2].number
+    assert (rma["status"], rma["units"], rma["received"], rma["damaged"], rma["restocked"]) == (
+        "closed",
+        "1",
+        "1",
+        "1",
+        "0",
+    )
+    assert rma["lines"] == "MUG × 1 (defective)"
+    assert rma["refunded"] == "33.33"
 
 
 def test_the_settlement_counts_shipped_but_not_captured(month):
@@ -251,7 +403,8 @@ def test_orders_and_lines_exports_carry_the_currency_minor_units(month, tmp_path
     with (tmp_path / "lines.csv").open(newline="") as handle:
         lines = list(csv.DictReader(handle))
     assert {row["unit_price"] for row in lines} >= {"19.99", "0.10", "1234.56"}
-    assert all(len(row["total"].split(".")[1]) == 2 for row in lines)
+    assert all(len(row["total"].split(".")[1]) == 2 for row in lines if row["currency"] == "USD")
+    assert {row["total"] for row in lines if row["currency"] == "JPY"} == {"1500"}
 
 
 def test_a_small_export_is_ready_at_once_and_its_link_expires(month, settings, tmp_path):
@@ -267,7 +420,7 @@ def test_a_small_export_is_ready_at_once_and_its_link_expires(month, settings, t
     )
 
     assert export.status == ExportStatus.DONE
-    assert export.rows_done == 8
+    assert export.rows_done == 9
     token = exports.download_token(export)
     assert exports.export_for_token(token) == export
     FinanceExport.objects.filter(pk=export.pk).update(
@@ -294,7 +447,7 @@ def test_a_large_export_runs_in_celery_with_progress(
 
     export.refresh_from_db()
     assert export.status == ExportStatus.DONE
-    assert (export.rows_done, export.rows_total, export.progress) == (11, 11, 100)
+    assert (export.rows_done, export.rows_total, export.progress) == (13, 13, 100)
     exports.run_export(export_id=export.pk)  # a redelivered task does nothing
     assert FinanceExport.objects.get(pk=export.pk).finished_at == export.finished_at
 
@@ -319,19 +472,37 @@ def test_finance_asks_for_an_export_and_downloads_it_from_the_admin(
 
     assert response.status_code == 302
     export = FinanceExport.objects.get()
-    assert (export.status, export.currency, export.rows_done) == ("done", "USD", 6)
+    usd = PaymentTransaction.objects.filter(currency="USD").count()
+    assert (export.status, export.currency, export.rows_done) == ("done", "USD", usd)
     listing = client.get(reverse("admin:ops_financeexport_changelist")).content.decode()
     [url] = re.findall(r'href="(/admin/ops/financeexport/download/[^"]+/)"', listing)
     download = client.get(url)
     assert download.status_code == 200
     body = b"".join(download.streaming_content).decode()
-    assert body.startswith("occurred_at,order_number,channel,currency,type,amount,reference")
+    assert body.startswith(
+        "created_at,order_number,channel,shipment_reference,kind,status,currency,amount,"
+        "settled_amount,provider_reference,error"
+    )
     settlement = client.get(
         reverse("admin:ops_financeexport_settlement"),
         {"date_from": "2026-11-01", "date_to": "2026-11-30"},
     )
     assert settlement.status_code == 200
-    assert "1234.56" in settlement.content.decode()
+    page = settlement.content.decode()
+    assert "1234.56" in page
+    # the range totals per currency: captured − refunded = net
+    assert re.search(
+        r"USD</th><td class=\"num\">6</td><td class=\"num\">1300.50</td>"
+        r"<td class=\"num\">3</td><td class=\"num\">38.38</td>"
+        r"<td class=\"num\"><strong>1262.12</strong>",
+        page,
+    )
+    assert re.search(
+        r"JPY</th><td class=\"num\">1</td><td class=\"num\">3000</td>"
+        r"<td class=\"num\">1</td><td class=\"num\">200</td>"
+        r"<td class=\"num\"><strong>2800</strong>",
+        page,
+    )
 
 
 def test_customer_service_has_no_finance_area(client):

@@ -24,7 +24,11 @@ def _date(value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = "Export a finance dataset (orders, lines, payments, taxes, settlement…) as CSV/XLSX."
+    help = (
+        "Export a finance dataset as CSV or XLSX: orders, lines, taxes, payments (every payment "
+        "transaction; settled_amount is what moved money), refunds, returns, settlement (per "
+        "day, channel and currency; ties out to the payments export)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--kind", required=True, help=f"one of: {', '.join(DATASETS)}")
