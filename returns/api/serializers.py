@@ -6,12 +6,13 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from oms.api.serializers import StrictInputSerializer
 from oms.core.money import format_amount
 from returns.models import Condition, ExchangeKind, ReasonCode, Refund, Return, ReturnLine
 from returns.policy import RequestedLine
 
 
-class ReturnLineInputSerializer(serializers.Serializer):
+class ReturnLineInputSerializer(StrictInputSerializer):
     line_number = serializers.IntegerField(min_value=1)
     quantity = serializers.IntegerField(min_value=1)
     reason_code = serializers.ChoiceField(choices=ReasonCode.choices)
@@ -25,7 +26,7 @@ class ReturnLineInputSerializer(serializers.Serializer):
     )
 
 
-class ReturnCreateInputSerializer(serializers.Serializer):
+class ReturnCreateInputSerializer(StrictInputSerializer):
     lines = ReturnLineInputSerializer(many=True, allow_empty=False)
     exchange = serializers.ChoiceField(
         choices=[ExchangeKind.EVEN, ExchangeKind.ADVANCE],
@@ -55,7 +56,7 @@ class ReturnCreateInputSerializer(serializers.Serializer):
         ]
 
 
-class ReturnCancelInputSerializer(serializers.Serializer):
+class ReturnCancelInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
@@ -170,12 +171,12 @@ class ReturnOutputSerializer(serializers.ModelSerializer):
         }
 
 
-class ReceiptLineInputSerializer(serializers.Serializer):
+class ReceiptLineInputSerializer(StrictInputSerializer):
     line_number = serializers.IntegerField(min_value=1)
     quantity = serializers.IntegerField(min_value=0)
 
 
-class ReceiptInputSerializer(serializers.Serializer):
+class ReceiptInputSerializer(StrictInputSerializer):
     message_id = serializers.CharField(
         max_length=100, help_text="The node's id of this receipt: a resend has no second effect."
     )
@@ -186,7 +187,7 @@ class ReceiptInputSerializer(serializers.Serializer):
         return None if lines is None else {line["line_number"]: line["quantity"] for line in lines}
 
 
-class DispositionInputSerializer(serializers.Serializer):
+class DispositionInputSerializer(StrictInputSerializer):
     line_number = serializers.IntegerField(min_value=1)
     restock = serializers.IntegerField(min_value=0, default=0)
     damaged = serializers.IntegerField(min_value=0, default=0)
@@ -194,7 +195,7 @@ class DispositionInputSerializer(serializers.Serializer):
     destroy = serializers.IntegerField(min_value=0, default=0)
 
 
-class InspectionInputSerializer(serializers.Serializer):
+class InspectionInputSerializer(StrictInputSerializer):
     lines = DispositionInputSerializer(many=True, allow_empty=False)
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
