@@ -47,7 +47,8 @@ CSRF = "k" * 32
 # Operations whose schema-valid input may still name something that does not exist.
 REFERENCES_DATA = [
     r"^/api/v1/orders/$",
-    r"^/api/v1/orders/\{number\}/(changes|cancel|lines)/",  # addresses, countries, lines
+    r"^/api/v1/orders/\{number\}/(changes|cancel|lines|returns)/",  # addresses, countries, lines
+    r"^/api/v1/returns/",  # return lines, units received and their dispositions
     r"^/api/v1/availability/$",
     r"^/api/v1/inventory/",
     r"^/api/v1/fulfillments/\{number\}/",
@@ -106,7 +107,7 @@ def _config(world):
     expected = ["2xx", "3xx", 400, 401, 403, 404, 409, 422, 429, "5xx"]
     accepts_400 = {"positive_data_acceptance": {"expected-statuses": expected}}
     operations = [
-        {"include-path-regex": r"^/api/v1/(orders|availability)/", "headers": channel},
+        {"include-path-regex": r"^/api/v1/(orders|availability|returns)/", "headers": channel},
         {"include-path-regex": r"^/api/v1/inventory/", "headers": node},
         {
             "include-path-regex": r"^/api/v1/fulfillments/",
