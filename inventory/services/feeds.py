@@ -66,7 +66,12 @@ from inventory.services.feeds_inbound import (
     snapshot_from_payload,
     snapshot_payload,
 )
-from inventory.services.movements import movement, write_movements
+from inventory.services.movements import (
+    create_missing_levels,
+    more_available,
+    movement,
+    write_movements,
+)
 from inventory.services.oversells import record_oversells
 from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput
@@ -240,7 +245,7 @@ def _apply_snapshot(
             keep_message(received, FeedKind.SNAPSHOT, payload, stale)
             return stale
         message = keep_message(received, FeedKind.SNAPSHOT, payload, None)
-        _create_missing_levels(node.pk, [p.pk for p in products.values()])
+        create_missing_levels(node.pk, [p.pk for p in products.values()])
         levels = lock_stock_levels_of_node(node.pk)
         target = {products[sku].pk: on_hand for sku, on_hand in counts.items()}
         before = {level.pk: level.on_hand for level in levels}
@@ -272,7 +277,7 @@ def _apply_snapshot(
             ]
         )
         changes = tuple(_change(level, before[level.pk], sku_of) for level in changed_levels)
-        restocked = NodeStockChange(node, tuple(_more_available(changed_levels, before)))
+        restocked = NodeStockChange(node, tuple(more_available(changed_levels, before)))
         event = record_event(
             stream=stream_for_node(node.code),
             type=INVENTORY_SNAPSHOT_APPLIED,
@@ -347,7 +352,7 @@ def _apply_adjustment(
         if previous is not None:
             return previous
         product_ids = [products[sku].pk for sku, _, _ in lines]
-        _create_missing_levels(node.pk, product_ids)
+        create_missing_levels(node.pk, product_ids)
         levels = {
             level.product_id: level for level in lock_stock_levels_of_node(node.pk, product_ids)
         }
@@ -398,7 +403,7 @@ def _apply_adjustment(
         )
         sku_of = {product.pk: sku for sku, product in products.items()}
         changes = tuple(_change(level, before[level.pk], sku_of) for level in changed_levels)
-        restocked = NodeStockChange(node, tuple(_more_available(changed_levels, before)))
+        restocked = NodeStockChange(node, tuple(more_available(changed_levels, before)))
         event = record_event(
             stream=stream_for_node(node.code),
             type=INVENTORY_ADJUSTED,
@@ -500,14 +505,6 @@ def _error_order(error: FieldError) -> int:
     return int(index) if index.isdigit() else -1
 
 
-def _create_missing_levels(node_id: int, product_ids: list[int]) -> None:
-    StockLevel.objects.bulk_create(
-        [StockLevel(node_id=node_id, product_id=product_id) for product_id in set(product_ids)],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
-
-
 def _skus_of(levels: list[StockLevel], listed: dict[str, Product]) -> dict[int, str]:
     """SKU per product of the node's levels: listed ones known, the others in one query."""
     sku_of = {product.pk: sku for sku, product in listed.items()}
@@ -525,16 +522,6 @@ def _change(level: StockLevel, on_hand_before: int, sku_of: dict[int, str]) -> S
         reserved=level.reserved,
         available=level.on_hand - level.reserved - level.safety_stock,
     )
-
-
-def _more_available(levels: list[StockLevel], before: dict[int, int]) -> list[int]:
-    """Products whose available stock rose above zero: backorders may now be served."""
-    return [
-        level.product_id
-        for level in levels
-        if level.on_hand > before[level.pk]
-        and level.on_hand - level.reserved - level.safety_stock > 0
-    ]
 
 
 def _applied_detail(what: str, changed: int, oversells: int) -> str:

@@ -1,12 +1,13 @@
 """Building and writing ledger movements. No imports beyond inventory models and core: the
-reservation module and every inventory service write the ledger through here."""
+reservation module and every inventory service write the ledger through here; and the two
+stock-row helpers every service that raises on-hand shares."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.utils import timezone
 
-from inventory.models import InventoryMovement, MovementReason
+from inventory.models import InventoryMovement, MovementReason, StockLevel
 from oms.core.actors import Actor
 from oms.core.transactions import require_atomic
 
@@ -50,3 +51,24 @@ def write_movements(movements: Sequence[InventoryMovement]) -> None:
     require_atomic("write_movements()")
     if movements:
         InventoryMovement.objects.bulk_create(movements, batch_size=1000)
+
+
+def create_missing_levels(node_id: int, product_ids: Iterable[int]) -> None:
+    """Stock rows at zero for the node's products that have none yet (a concurrent insert of
+    the same row is ignored); callers lock the rows afterwards."""
+    StockLevel.objects.bulk_create(
+        [StockLevel(node_id=node_id, product_id=product_id) for product_id in set(product_ids)],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+
+
+def more_available(levels: Sequence[StockLevel], before: dict[int, int]) -> list[int]:
+    """Products whose on-hand rose (`before`: on_hand by level pk) and whose available stock is
+    above zero: waiting backorders may now be served."""
+    return [
+        level.product_id
+        for level in levels
+        if level.on_hand > before[level.pk]
+        and level.on_hand - level.reserved - level.safety_stock > 0
+    ]

@@ -18,7 +18,12 @@ from django.utils import timezone
 from inventory.events import INVENTORY_RETURN_RESTOCKED, NodeStockChange, stream_for_node
 from inventory.locks import lock_node, lock_stock_levels_of_node
 from inventory.models import MovementReason, Product, StockLevel
-from inventory.services.movements import movement, write_movements
+from inventory.services.movements import (
+    create_missing_levels,
+    more_available,
+    movement,
+    write_movements,
+)
 from oms.core.actors import Actor
 from oms.core.transactions import require_atomic
 from oms.events.services import record_event
@@ -46,18 +51,10 @@ def restock_returned_units(
     if not wanted:
         return {}
     node = lock_node(node_id)
-    existing = set(
-        StockLevel.objects.filter(node_id=node_id, product_id__in=wanted).values_list(
-            "product_id", flat=True
-        )
-    )
-    StockLevel.objects.bulk_create(
-        [StockLevel(node_id=node_id, product_id=p) for p in sorted(set(wanted) - existing)],
-        ignore_conflicts=True,
-    )
+    create_missing_levels(node_id, wanted)
     levels = lock_stock_levels_of_node(node_id, wanted)
     now = timezone.now()
-    available_before = {level.product_id: level.available for level in levels}
+    on_hand_before = {level.pk: level.on_hand for level in levels}
     for level in levels:
         StockLevel.objects.filter(pk=level.pk).update(
             on_hand=F("on_hand") + wanted[level.product_id], updated_at=now
@@ -78,18 +75,10 @@ def restock_returned_units(
             for product_id, quantity in sorted(wanted.items())
         ]
     )
-    after = {
-        level.product_id: level
-        for level in StockLevel.objects.filter(node_id=node_id, product_id__in=wanted)
-    }
+    fresh = list(StockLevel.objects.filter(node_id=node_id, product_id__in=wanted))
+    after = {level.product_id: level for level in fresh}
     skus = dict(Product.objects.filter(pk__in=wanted).values_list("pk", "sku"))
-    restocked = tuple(
-        sorted(
-            p
-            for p, level in after.items()
-            if level.available > 0 and level.available > available_before.get(p, 0)
-        )
-    )
+    restocked = tuple(sorted(more_available(fresh, on_hand_before)))
     record_event(
         stream=stream_for_node(node.code),
         type=INVENTORY_RETURN_RESTOCKED,
