@@ -70,3 +70,35 @@ def test_a_cancel_refused_because_shipped_becomes_a_return(nodes):
     assert [(line.quantity, line.reason_code) for line in rma.lines.all()] == [
         (2, "cancel_refused")
     ]
+
+
+def _refuse_cancel(order, *, request, quantity):
+    with transaction.atomic():
+        record_event(
+            stream=order.stream,
+            type=ORDER_CANCEL_REFUSED,
+            actor=SYSTEM,
+            payload={
+                "request": request,
+                "fulfillment": f"{order.number}-1",
+                "node": "dc-columbus",
+                "lines": [{"line_number": 1, "sku": "TEE", "quantity": quantity}],
+                "code": "already_shipped",
+                "reason": "customer asked",
+                "node_reason": "parcel left at 09:12",
+            },
+            subject=order,
+        )
+
+
+def test_the_same_refused_cancel_recorded_twice_opens_one_return(nodes):
+    """One unit of three: a second return of one unit would still fit the counts, so only the
+    request id keeps the repeated refusal from opening it; another request opens its own."""
+    order = shipped_order(nodes["dc"], external_id="H3", lines=[("TEE", 3, "20.00")])
+
+    _refuse_cancel(order, request=7, quantity=1)
+    _refuse_cancel(order, request=7, quantity=1)
+    assert [r.lines.get().quantity for r in Return.objects.filter(order=order)] == [1]
+
+    _refuse_cancel(order, request=8, quantity=1)
+    assert Return.objects.filter(order=order, source="cancel_refused").count() == 2
