@@ -39,7 +39,7 @@ from returns.models import (
     ReturnSource,
     ReturnStatus,
 )
-from returns.policy import ROLES, RequestedLine, create_return_policy
+from returns.policy import RequestedLine, appeasement_roles_of, create_return_policy
 from returns.refunds import quote_return_refund
 from returns.services.receipt import inspect_return, receive_return
 from returns.services.refunds import appease, refund_return, retry_refund
@@ -92,10 +92,6 @@ class _FormRefused(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-
-
-def _form_error(form: Any, field: str, detail: str) -> _FormRefused:
-    return _FormRefused(detail)
 
 
 class RefusalFormMixin(forms.Form):
@@ -225,13 +221,6 @@ class RefundForm(BaseDialogForm):
             f"{', '.join(parts)} = {format_amount(quote.due, c)} {c} due "
             "(never more than is left of the capture)."
         )
-
-
-def staff_roles(user: Any) -> list[str]:
-    """The appeasement roles of a staff user: their groups; a superuser has every role."""
-    if user.is_superuser:
-        return list(ROLES)
-    return [name for name in user.groups.values_list("name", flat=True) if name in ROLES]
 
 
 # --- inlines -------------------------------------------------------------------------------------
@@ -401,7 +390,7 @@ class ReturnAdmin(ServiceCreateAdmin):
         data = form.cleaned_data
         order = orders_for_staff().filter(number=data["order_number"].strip().upper()).first()
         if order is None:
-            raise _form_error(form, "order_number", "No such order.")
+            raise _FormRefused("No such order.")
         try:
             created = request_return(
                 order_id=order.pk,
@@ -419,7 +408,7 @@ class ReturnAdmin(ServiceCreateAdmin):
                 actor=Actor.for_user(request.user),
             )
         except DomainError as exc:
-            raise _form_error(form, "lines", exc.detail) from exc
+            raise _FormRefused(exc.detail) from exc
         adopt_created(obj, created)
 
     # --- permissions of the buttons ----------------------------------------------------------
@@ -765,7 +754,7 @@ class RefundAdmin(ServiceCreateAdmin):
                 reason_code=data["reason"],
                 note=data["explanation"],
                 actor=Actor.for_user(request.user),
-                roles=staff_roles(request.user),
+                roles=appeasement_roles_of(request.user),
                 idempotency_key=f"appease:{data['token']}" if data["token"] else None,
             )
         except DomainError as exc:

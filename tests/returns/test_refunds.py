@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from oms.core.errors import DomainError
@@ -14,7 +15,7 @@ from orders.models import PaymentTransaction
 from orders.payments import script_simulated_payment
 from orders.selectors import payment_summary
 from returns.models import Exchange, Refund
-from returns.policy import RequestedLine, create_return_policy
+from returns.policy import RequestedLine, appeasement_roles_of, create_return_policy
 from returns.services.exchanges import charge_overdue_exchange
 from returns.services.receipt import inspect_return, receive_return
 from returns.services.refunds import appease, refund_return, retry_refund
@@ -163,6 +164,20 @@ def test_an_appeasement_is_limited_per_role(nodes):
     assert (done.status, done.amount, done.kind) == ("succeeded", Decimal("30.00"), "appeasement")
     assert repeated.pk == done.pk
     assert payment_summary(order).refunded == Decimal("30.00")
+
+
+def test_a_staff_users_appeasement_roles_are_their_groups_that_name_a_role(django_user_model):
+    agent = django_user_model.objects.create_user("agent", password="x")
+    agent.groups.add(
+        Group.objects.get_or_create(name="customer_service")[0],
+        Group.objects.get_or_create(name="warehouse")[0],
+    )
+    nobody = django_user_model.objects.create_user("nobody", password="x")
+    admin = django_user_model.objects.create_superuser("root", password="x")
+
+    assert appeasement_roles_of(agent) == ["customer_service"]
+    assert appeasement_roles_of(nobody) == []
+    assert appeasement_roles_of(admin) == ["customer_service", "finance", "ops_admin", "api_client"]
 
 
 def test_an_even_exchange_places_a_replacement_order_at_no_charge(
