@@ -25,6 +25,8 @@ from oms.core.errors import DomainError, InvalidInput
 from oms.core.money import format_amount
 from orders.selectors import orders_for_staff
 from returns.models import (
+    CANCELLABLE_STATUSES,
+    RECEIVABLE_STATUSES,
     AppeasementReason,
     Condition,
     Disposition,
@@ -42,7 +44,13 @@ from returns.models import (
 from returns.policy import RequestedLine, appeasement_roles_of, create_return_policy
 from returns.refunds import quote_return_refund
 from returns.services.receipt import inspect_return, receive_return
-from returns.services.refunds import appease, refund_return, retry_refund
+from returns.services.refunds import (
+    REFUNDABLE_AFTER_RECEIPT,
+    REFUNDABLE_BEFORE_RECEIPT,
+    appease,
+    refund_return,
+    retry_refund,
+)
 from returns.services.requests import (
     ReturnRequest,
     authorize_return,
@@ -432,17 +440,13 @@ class ReturnAdmin(ServiceCreateAdmin):
         return self._may_work(request) and self._status_allows(obj, (ReturnStatus.REQUESTED,))
 
     def has_receive_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_work(request) and self._status_allows(
-            obj, (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT)
-        )
+        return self._may_work(request) and self._status_allows(obj, tuple(RECEIVABLE_STATUSES))
 
     def has_inspect_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._may_work(request) and self._status_allows(obj, (ReturnStatus.RECEIVED,))
 
     def has_cancel_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_work(request) and self._status_allows(
-            obj, (ReturnStatus.REQUESTED, ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT)
-        )
+        return self._may_work(request) and self._status_allows(obj, tuple(CANCELLABLE_STATUSES))
 
     def has_refund_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if not request.user.has_perm("returns.add_refund"):
@@ -452,9 +456,7 @@ class ReturnAdmin(ServiceCreateAdmin):
             pk is not None
             and Return.objects.filter(pk=pk, policy__refund_before_receipt=True).exists()
         )
-        statuses = (ReturnStatus.INSPECTED,) + (
-            (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT) if early else ()
-        )
+        statuses = REFUNDABLE_AFTER_RECEIPT + (REFUNDABLE_BEFORE_RECEIPT if early else ())
         return self._status_allows(obj, statuses)
 
     @display(description="Status", ordering="status", label=RETURN_STATUS_COLOURS)
