@@ -25,6 +25,8 @@ from oms.core.errors import DomainError, InvalidInput
 from oms.core.money import format_amount
 from orders.selectors import orders_for_staff
 from returns.models import (
+    CANCELLABLE_STATUSES,
+    RECEIVABLE_STATUSES,
     AppeasementReason,
     Condition,
     Disposition,
@@ -39,10 +41,16 @@ from returns.models import (
     ReturnSource,
     ReturnStatus,
 )
-from returns.policy import ROLES, RequestedLine, create_return_policy
+from returns.policy import RequestedLine, appeasement_roles_of, create_return_policy
 from returns.refunds import quote_return_refund
 from returns.services.receipt import inspect_return, receive_return
-from returns.services.refunds import appease, refund_return, retry_refund
+from returns.services.refunds import (
+    REFUNDABLE_AFTER_RECEIPT,
+    REFUNDABLE_BEFORE_RECEIPT,
+    appease,
+    refund_return,
+    retry_refund,
+)
 from returns.services.requests import (
     ReturnRequest,
     authorize_return,
@@ -92,10 +100,6 @@ class _FormRefused(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-
-
-def _form_error(form: Any, field: str, detail: str) -> _FormRefused:
-    return _FormRefused(detail)
 
 
 class RefusalFormMixin(forms.Form):
@@ -225,13 +229,6 @@ class RefundForm(BaseDialogForm):
             f"{', '.join(parts)} = {format_amount(quote.due, c)} {c} due "
             "(never more than is left of the capture)."
         )
-
-
-def staff_roles(user: Any) -> list[str]:
-    """The appeasement roles of a staff user: their groups; a superuser has every role."""
-    if user.is_superuser:
-        return list(ROLES)
-    return [name for name in user.groups.values_list("name", flat=True) if name in ROLES]
 
 
 # --- inlines -------------------------------------------------------------------------------------
@@ -401,7 +398,7 @@ class ReturnAdmin(ServiceCreateAdmin):
         data = form.cleaned_data
         order = orders_for_staff().filter(number=data["order_number"].strip().upper()).first()
         if order is None:
-            raise _form_error(form, "order_number", "No such order.")
+            raise _FormRefused("No such order.")
         try:
             created = request_return(
                 order_id=order.pk,
@@ -419,7 +416,7 @@ class ReturnAdmin(ServiceCreateAdmin):
                 actor=Actor.for_user(request.user),
             )
         except DomainError as exc:
-            raise _form_error(form, "lines", exc.detail) from exc
+            raise _FormRefused(exc.detail) from exc
         adopt_created(obj, created)
 
     # --- permissions of the buttons ----------------------------------------------------------
@@ -443,17 +440,13 @@ class ReturnAdmin(ServiceCreateAdmin):
         return self._may_work(request) and self._status_allows(obj, (ReturnStatus.REQUESTED,))
 
     def has_receive_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_work(request) and self._status_allows(
-            obj, (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT)
-        )
+        return self._may_work(request) and self._status_allows(obj, tuple(RECEIVABLE_STATUSES))
 
     def has_inspect_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._may_work(request) and self._status_allows(obj, (ReturnStatus.RECEIVED,))
 
     def has_cancel_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_work(request) and self._status_allows(
-            obj, (ReturnStatus.REQUESTED, ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT)
-        )
+        return self._may_work(request) and self._status_allows(obj, tuple(CANCELLABLE_STATUSES))
 
     def has_refund_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if not request.user.has_perm("returns.add_refund"):
@@ -463,9 +456,7 @@ class ReturnAdmin(ServiceCreateAdmin):
             pk is not None
             and Return.objects.filter(pk=pk, policy__refund_before_receipt=True).exists()
         )
-        statuses = (ReturnStatus.INSPECTED,) + (
-            (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT) if early else ()
-        )
+        statuses = REFUNDABLE_AFTER_RECEIPT + (REFUNDABLE_BEFORE_RECEIPT if early else ())
         return self._status_allows(obj, statuses)
 
     @display(description="Status", ordering="status", label=RETURN_STATUS_COLOURS)
@@ -765,7 +756,7 @@ class RefundAdmin(ServiceCreateAdmin):
                 reason_code=data["reason"],
                 note=data["explanation"],
                 actor=Actor.for_user(request.user),
-                roles=staff_roles(request.user),
+                roles=appeasement_roles_of(request.user),
                 idempotency_key=f"appease:{data['token']}" if data["token"] else None,
             )
         except DomainError as exc:

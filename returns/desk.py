@@ -1,8 +1,7 @@
 """The returns desk of the store screens (the port in oms/core/returns_desk.py): reads through
 returns/selectors.py scoped to the associate's stores, writes through the receipt services."""
 
-from typing import Any
-
+from oms.core.actors import Actor
 from oms.core.errors import DomainError, NotFound
 from oms.core.returns_desk import DeskLine, DeskReturn
 from returns.models import RECEIVABLE_STATUSES, Return, ReturnStatus
@@ -66,7 +65,7 @@ class StoreReturnsDesk:
         node_id: int,
         node_ids: list[int],
         received: dict[int, int],
-        actor: Any,
+        actor: Actor,
         source: str,
         message_id: str,
     ) -> DeskReturn:
@@ -88,7 +87,7 @@ class StoreReturnsDesk:
         number: str,
         node_ids: list[int],
         dispositions: dict[int, dict[str, int]],
-        actor: Any,
+        actor: Actor,
         note: str,
     ) -> DeskReturn:
         rma = self._scoped(number, node_ids)

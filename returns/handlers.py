@@ -6,6 +6,8 @@
   parcel (`Return.source_shipment` is unique), so a resent scan changes nothing.
 - `order.cancel_refused` (the node says the parcel already shipped): a return of the units the
   customer wanted cancelled, authorized at once, reason `cancel_refused`, expected at that node.
+  One per refused request (`payload.request`): the same refusal recorded again on the order's
+  stream opens nothing more.
 
 Neither may undo the fact it reacts to: a return the policy or the counts refuse (the units are
 already in another return) is logged and skipped, in a savepoint of its own.
@@ -82,8 +84,24 @@ def parcel_returned_to_sender(event: Event, shipment: Any) -> None:
     )
 
 
+def _refusal_seen_before(event: Event) -> bool:
+    """An earlier `order.cancel_refused` of the same node request on this stream."""
+    request = event.payload.get("request")
+    if request is None:
+        return False
+    return (
+        Event.objects.filter(
+            stream=event.stream, type=ORDER_CANCEL_REFUSED, payload__request=request
+        )
+        .exclude(pk=event.pk)
+        .exists()
+    )
+
+
 @on_event(ORDER_CANCEL_REFUSED)
 def cancel_refused_because_shipped(event: Event, order: Any) -> None:
+    if _refusal_seen_before(event):
+        return
     lines = [
         RequestedLine(
             line_number=int(line["line_number"]),

@@ -107,6 +107,8 @@ OPEN_RETURN_STATUSES = [
 # Units of these returns count against what may still be returned.
 LIVE_RETURN_STATUSES = [*OPEN_RETURN_STATUSES, ReturnStatus.CLOSED]
 RECEIVABLE_STATUSES = [ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT]
+# Nothing came back yet: the return may still be cancelled.
+CANCELLABLE_STATUSES = [ReturnStatus.REQUESTED, *RECEIVABLE_STATUSES]
 
 
 class ReturnSource(models.TextChoices):

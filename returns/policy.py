@@ -311,6 +311,14 @@ def check_return(
     return returnable, errors
 
 
+def appeasement_roles_of(user: Any) -> list[str]:
+    """The appeasement roles of a staff user (the limits `appease()` applies): their groups
+    that name a role; a superuser has every role."""
+    if user.is_superuser:
+        return list(ROLES)
+    return [name for name in user.groups.values_list("name", flat=True) if name in ROLES]
+
+
 def appeasement_limit(policy: ReturnPolicy, roles: list[str]) -> Decimal:
     """The highest limit among the caller's roles (0 when none of them has one)."""
     limits = [

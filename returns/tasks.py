@@ -1,8 +1,11 @@
 """Celery wrappers of the returns services: take ids, call one service, survive running twice."""
 
+import logging
+
 from celery import shared_task
 
 from oms.core.actors import Actor
+from oms.core.errors import DomainError
 from orders.payments import PaymentUnavailable
 from returns.services.exchanges import charge_overdue_exchange, overdue_exchange_ids
 from returns.services.labels import LabelNotBought, create_return_label
@@ -10,6 +13,7 @@ from returns.services.refunds import NothingToRefund, refund_return
 from returns.services.sweeper import find_due_refunds
 
 SYSTEM = Actor.system("returns")
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -41,10 +45,18 @@ def create_return_label_task(self, return_id: int) -> None:  # type: ignore[no-u
 @shared_task(name="returns.tasks.sweep_returns_task")
 def sweep_returns_task() -> dict[str, int]:
     """Hourly: charge advance exchanges whose return is overdue; refund inspected returns whose
-    refund task was lost; resume refunds the provider never answered."""
+    refund task was lost; resume refunds the provider never answered. An exchange that cannot
+    be charged (its replacement's payment refused, the provider away) is logged and tried again
+    next hour; it holds up neither the other exchanges nor the refunds."""
     charged = 0
     for exchange_id in overdue_exchange_ids():
-        charge_overdue_exchange(exchange_id=exchange_id)
+        try:
+            charge_overdue_exchange(exchange_id=exchange_id)
+        except (DomainError, PaymentUnavailable) as exc:
+            logger.warning(
+                "overdue exchange not charged",
+                extra={"exchange": exchange_id, "code": getattr(exc, "code", type(exc).__name__)},
+            )
         charged += 1
     refunds = find_due_refunds()
     for return_id in refunds:

@@ -1,12 +1,15 @@
-"""A port (docs/adr/0005-layers.md): the store screens receive and inspect returns, but
-`stores` and `returns` are siblings that never import each other. The returns app registers its
-desk when it loads (`register_returns_desk()`); the store screens call `returns_desk()` with the
-ids of the associate's stores, which scope every read and write, and get plain values back.
+"""A port (docs/adr/0005-layers.md): a returns desk, where a node's people receive and inspect
+customer returns. The kernel defines its shape and knows no app: the app that keeps returns
+registers its desk when it loads (`register_returns_desk()`), and a screen that is not allowed to
+import that app calls `returns_desk()` with the ids of the nodes the person works at, which scope
+every read and write, and gets plain values back.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
+
+from oms.core.actors import Actor
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class ReturnsDesk(Protocol):
         node_id: int,
         node_ids: list[int],
         received: dict[int, int],
-        actor: Any,
+        actor: Actor,
         source: str,
         message_id: str,
     ) -> DeskReturn:
@@ -78,7 +81,7 @@ class ReturnsDesk(Protocol):
         number: str,
         node_ids: list[int],
         dispositions: dict[int, dict[str, int]],
-        actor: Any,
+        actor: Actor,
         note: str,
     ) -> DeskReturn:
         """A disposition for every unit received at one of `node_ids`."""
@@ -94,5 +97,5 @@ def register_returns_desk(desk: ReturnsDesk) -> None:
 
 def returns_desk() -> ReturnsDesk:
     if not _DESK:
-        raise LookupError("no returns desk registered (is the returns app installed?)")
+        raise LookupError("no returns desk registered: no installed app keeps returns")
     return _DESK[0]

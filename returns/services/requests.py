@@ -29,6 +29,7 @@ from returns.events import (
 from returns.exceptions import POLICY_CODES, ReturnRefused
 from returns.locks import lock_return
 from returns.models import (
+    CANCELLABLE_STATUSES,
     Condition,
     Exchange,
     ExchangeKind,
@@ -279,11 +280,7 @@ def cancel_return(*, return_id: int, reason: str, actor: Actor) -> Return:
         rma = lock_return(return_id)
         if rma.status == ReturnStatus.CANCELLED:
             return rma
-        if rma.status not in (
-            ReturnStatus.REQUESTED,
-            ReturnStatus.AUTHORIZED,
-            ReturnStatus.IN_TRANSIT,
-        ):
+        if rma.status not in CANCELLABLE_STATUSES:
             raise refuse_status(rma, "cancelled")
         exchange = Exchange.objects.filter(rma=rma).first()
         if exchange is not None and exchange.status == ExchangeStatus.REPLACEMENT_PLACED:

@@ -1,6 +1,6 @@
 """What the returns sweeper re-derives from the database (the broker may lose a message)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -11,10 +11,11 @@ from returns.models import ExchangeKind, Refund, RefundStatus, Return, ReturnSta
 GRACE = timedelta(minutes=10)
 
 
-def find_due_refunds(now: object = None) -> list[int]:
+def find_due_refunds(now: datetime | None = None) -> list[int]:
     """Inspected returns without an exchange and without a refund, inspected over GRACE ago,
-    and returns whose refund is pending past GRACE (the provider never answered)."""
-    cutoff = timezone.now() - GRACE
+    and returns whose refund is pending past GRACE (the provider never answered), as of `now`
+    (default: this moment)."""
+    cutoff = (now or timezone.now()) - GRACE
     no_refund = Return.objects.filter(
         status=ReturnStatus.INSPECTED, inspected_at__lt=cutoff, exchange_kind=ExchangeKind.NONE
     ).exclude(Exists(Refund.objects.filter(rma=OuterRef("pk"))))

@@ -12,7 +12,7 @@ from fulfillment.models import FulfillmentOrder
 from fulfillment.services.labels import ship_with_carrier
 from fulfillment.services.shipping import deliver_fulfillment
 from oms.events.models import Event
-from orders.models import PaymentTransaction
+from orders.models import Order, PaymentTransaction
 from orders.selectors import payment_summary
 from orders.services.payments import settle_payment_at_zero
 from returns.models import Exchange, Refund
@@ -192,3 +192,29 @@ def test_an_advance_exchange_never_returned_is_charged_once_and_its_replacement_
     assert _events(replacement, "order.payment_settled") == []
     assert _events(order, "exchange.completed") == []
     assert [p["settled_by"] for p in _events(order, "return.closed")] == ["exchange_charged"]
+
+
+def test_the_sweep_charges_the_other_overdue_exchanges_when_one_is_refused(
+    nodes, django_capture_on_commit_callbacks
+):
+    """The first overdue exchange's replacement can no longer be charged (its payment voided):
+    that refusal is logged, and the sweep still charges the next one and answers."""
+    _, refused_rma, refused, refused_replacement = _advance_exchange(
+        nodes, "AX5", django_capture_on_commit_callbacks
+    )
+    _, rma, exchange, replacement = _advance_exchange(
+        nodes, "AX6", django_capture_on_commit_callbacks
+    )
+    Order.objects.filter(pk=refused_replacement.pk).update(payment_status="voided")
+    Exchange.objects.filter(pk=refused.pk).update(due_at=timezone.now() - timedelta(hours=2))
+    Exchange.objects.filter(pk=exchange.pk).update(due_at=timezone.now() - timedelta(hours=1))
+
+    assert sweep_returns_task() == {"exchanges_checked": 2, "refunds_sent": 0}
+
+    refused.refresh_from_db()
+    refused_rma.refresh_from_db()
+    exchange.refresh_from_db()
+    rma.refresh_from_db()
+    assert (refused.status, refused_rma.status) == ("replacement_placed", "authorized")
+    assert (exchange.status, rma.status) == ("charged", "closed")
+    assert PaymentTransaction.objects.filter(order=refused_replacement).count() == 0

@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from oms.core.errors import DomainError
@@ -13,12 +14,14 @@ from ops.models import ExceptionCase
 from orders.models import PaymentTransaction
 from orders.payments import script_simulated_payment
 from orders.selectors import payment_summary
-from returns.models import Exchange, Refund
-from returns.policy import RequestedLine, create_return_policy
+from returns.models import Exchange, Refund, Return
+from returns.policy import RequestedLine, appeasement_roles_of, create_return_policy
 from returns.services.exchanges import charge_overdue_exchange
 from returns.services.receipt import inspect_return, receive_return
 from returns.services.refunds import appease, refund_return, retry_refund
 from returns.services.requests import ReturnRequest, request_return
+from returns.services.sweeper import GRACE, find_due_refunds
+from returns.tasks import sweep_returns_task
 from tests.factories.inventory import ProductFactory, stocked
 from tests.returns.support import SYSTEM, ledger, shipped_order, stock
 
@@ -165,6 +168,20 @@ def test_an_appeasement_is_limited_per_role(nodes):
     assert payment_summary(order).refunded == Decimal("30.00")
 
 
+def test_a_staff_users_appeasement_roles_are_their_groups_that_name_a_role(django_user_model):
+    agent = django_user_model.objects.create_user("agent", password="x")
+    agent.groups.add(
+        Group.objects.get_or_create(name="customer_service")[0],
+        Group.objects.get_or_create(name="warehouse")[0],
+    )
+    nobody = django_user_model.objects.create_user("nobody", password="x")
+    admin = django_user_model.objects.create_superuser("root", password="x")
+
+    assert appeasement_roles_of(agent) == ["customer_service"]
+    assert appeasement_roles_of(nobody) == []
+    assert appeasement_roles_of(admin) == ["customer_service", "finance", "ops_admin", "api_client"]
+
+
 def test_an_even_exchange_places_a_replacement_order_at_no_charge(
     nodes, django_capture_on_commit_callbacks
 ):
@@ -228,3 +245,30 @@ def test_an_advance_exchange_never_returned_is_charged_once(
     assert rma.status == "closed"
     assert payment_summary(replacement).captured == Decimal("21.50")
     assert PaymentTransaction.objects.filter(order=replacement, kind="capture").count() == 1
+
+
+def test_the_sweep_refunds_an_inspected_return_whose_refund_task_was_lost_once(nodes):
+    """Inspection commits and its refund task is lost (its on-commit callback never runs): the
+    hourly sweep refunds it after the grace period, and a second sweep sends nothing more."""
+    order = shipped_order(nodes["dc"], external_id="F9", lines=[("TEE", 2, "20.00")])
+    rma = request_return(
+        order_id=order.pk,
+        request=ReturnRequest(
+            lines=[RequestedLine(1, 1, "changed_mind", "opened")], authorize=True
+        ),
+        actor=SYSTEM,
+    )
+    receive_return(return_id=rma.pk, node_id=nodes["dc"].pk, actor=SYSTEM)
+    inspect_return(return_id=rma.pk, dispositions={1: {"restock": 1}}, actor=SYSTEM)
+    assert not Refund.objects.filter(rma=rma).exists()
+
+    assert find_due_refunds() == []  # within the grace period: its task may still run
+    assert find_due_refunds(now=timezone.now() + GRACE + timedelta(minutes=1)) == [rma.pk]
+    Return.objects.filter(pk=rma.pk).update(inspected_at=timezone.now() - GRACE * 2)
+
+    assert sweep_returns_task() == {"exchanges_checked": 0, "refunds_sent": 1}
+    assert sweep_returns_task() == {"exchanges_checked": 0, "refunds_sent": 0}
+
+    refund = Refund.objects.get(rma=rma)
+    assert (refund.status, refund.amount) == ("succeeded", Decimal("20.00"))
+    assert payment_summary(order).refunded == Decimal("20.00")
