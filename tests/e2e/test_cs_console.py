@@ -30,12 +30,11 @@ from ops.models import CaseStatus
 from ops.services.cases import raise_exception_case
 from orders.models import Hold, HoldKind, HoldStatus, LineStatus
 from orders.services.holds import place_hold
-from tests.e2e.test_exception_console import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import ChannelFactory, captured_order
 from tests.factories.users import PASSWORD, staff_user
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 NODE = Actor.system("dc-east")
 
 pytestmark = [
@@ -86,7 +85,7 @@ class Browser:
 
     def shot(self, step: str, *, full_page: bool = False) -> None:
         path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
+        screenshot(self.page, path, full_page=full_page)
         self.taken.append(path)
 
     def login(self, username: str, next_path: str) -> None:

@@ -24,21 +24,10 @@ from inventory.models import NodeConnector
 from oms.core.actors import Actor
 from oms.events.models import Event
 from ops.models import CaseStatus, ExceptionCase
+from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import captured_order
 from tests.factories.users import PASSWORD, superuser
-
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.e2e,
@@ -61,7 +50,7 @@ class Browser:
 
     def shot(self, step: str) -> None:
         path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        screenshot(self.page, path, full_page=True)
         self.taken.append(path)
 
 

@@ -16,22 +16,11 @@ from inventory.models import NodeConnector, StockLevel
 from returns.models import Refund, Return
 from returns.policy import RequestedLine
 from returns.services.requests import ReturnRequest, request_return
+from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.factories.inventory import NodeFactory, StoreFactory
 from tests.factories.users import PASSWORD, superuser
 from tests.returns.support import SYSTEM, ensure_default_policy, shipped_order
 from tests.stores import scenario
-
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.e2e,
@@ -54,7 +43,7 @@ class Browser:
 
     def shot(self, step: str) -> None:
         path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        screenshot(self.page, path, full_page=True)
         self.taken.append(path)
 
 

@@ -18,19 +18,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from oms.events.models import Event
+from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.stores import scenario
 
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = [
@@ -56,7 +46,7 @@ class Phone:
 
     def shot(self, step: str) -> None:
         path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        screenshot(self.page, path, full_page=True)
         self.taken.append(path)
 
     def tap(self, button: str) -> None:
