@@ -22,7 +22,8 @@ from channels.services.outbound import queue_call
 from oms.events import registry
 from oms.events.handlers import on_event
 from oms.events.models import Event
-from orders.models import Order
+from orders.models import Order, PaymentTransaction
+from orders.payments.held import PLATFORM
 
 
 def _order_of(event: Event, subject: Any) -> Order | None:
@@ -126,18 +127,26 @@ def _simple(action: str, extra: Any = None) -> Any:
         }
         payload.setdefault("currency", order.currency)
         if extra is not None:
-            payload.update(extra(order))
+            payload.update(extra(order, event))
         queue_call(connection=connection, order=order, event=event, action=action, payload=payload)
 
     handler.__name__ = f"queue_{action}"
     return handler
 
 
-def _refund_context(order: Order) -> dict[str, Any]:
+def _refund_context(order: Order, event: Event) -> dict[str, Any]:
     """What a platform needs beside the amount: the order's number (commercetools names the
-    refund by it) and the platform's line ids (Magento lists every item, with qty 0)."""
+    refund by it), the platform's line ids (Magento lists every item, with qty 0), and whether
+    the platform holds the payment and so pays the refund itself (`platform_pays`: the oms
+    transaction's provider is the platform, orders/payments/held.py)."""
+    provider = (
+        PaymentTransaction.objects.filter(pk=event.payload.get("transaction"))
+        .values_list("provider", flat=True)
+        .first()
+    )
     return {
         "order": order.number,
+        "platform_pays": provider == PLATFORM,
         "external_line_ids": [
             line_id
             for line_id in order.lines.order_by("line_number").values_list(

@@ -68,6 +68,7 @@ def _sum(items: Any, key: str, currency: str) -> Decimal:
 class Shopify(Adapter):
     platform = "shopify"
     actions = frozenset({"fulfill", "tracking", "cancel", "refund"})
+    refunds_held_payments = True  # the refund is made against Shopify's own capture
     ping_path = "shop.json"
 
     def verify(self, raw: bytes, headers: dict[str, str], secret: str) -> bool:

@@ -54,7 +54,14 @@ from orders.models import (
     PaymentTransaction,
     TransactionStatus,
 )
-from orders.payments import PaymentRefused, PaymentUnavailable, ProviderResult, provider_for
+from orders.payments import (
+    PaymentProvider,
+    PaymentRefused,
+    PaymentUnavailable,
+    ProviderResult,
+    provider_for,
+)
+from orders.payments.held import PLATFORM, PLATFORM_HELD, held_by_platform
 from orders.selectors import payment_figures
 
 logger = logging.getLogger(__name__)
@@ -265,7 +272,7 @@ def refund_payment(
             .order_by("-id")
             .first()
         )
-        return provider_for(order.payment_method).refund(
+        return _provider(order, tx).refund(
             order_number=order.number,
             capture_reference=capture.provider_reference if capture else order.payment_reference,
             amount=tx.amount,
@@ -370,6 +377,12 @@ def settle_payment_at_zero(*, order_id: int, actor: Actor, reason: str) -> Event
 # --- figures ----------------------------------------------------------------------------------
 
 
+def _provider(order: Order, tx: PaymentTransaction) -> PaymentProvider:
+    """The provider the transaction was claimed with: the order's payment provider, or the
+    sales platform for a payment it holds (orders/payments/held.py)."""
+    return PLATFORM_HELD if tx.provider == PLATFORM else provider_for(order.payment_method)
+
+
 _figures = payment_figures
 
 
@@ -454,7 +467,11 @@ def _claim(
                 kind=request.kind,
                 amount=amount,
                 currency=order.currency,
-                provider=provider_for(order.payment_method).name,
+                provider=(
+                    PLATFORM
+                    if request.kind == PaymentKind.REFUND and held_by_platform(order)
+                    else provider_for(order.payment_method).name
+                ),
                 idempotency_key=key,
                 attempt=attempt,
                 provider_idempotency_key=key if attempt == 1 else f"{key}#{attempt}",
