@@ -45,6 +45,11 @@ def _connection(order: Order) -> ChannelConnection | None:
     )
 
 
+def _platform_line_ids(order: Order) -> dict[int, str]:
+    """The platform's id of each order line, by line number."""
+    return dict(order.lines.values_list("line_number", "external_line_id"))
+
+
 def _from_the_platform(event: Event, connection: ChannelConnection) -> bool:
     return event.actor_kind == "system" and event.actor_label == f"channel:{connection.code}"
 
@@ -63,7 +68,7 @@ def shipped(event: Event, fulfillment: Any) -> None:
     if target is None:
         return
     order, connection = target
-    external = dict(order.lines.values_list("line_number", "external_line_id"))
+    external = _platform_line_ids(order)
     queue_call(
         connection=connection,
         order=order,
@@ -144,9 +149,15 @@ def _refund_context(order: Order, event: Event) -> dict[str, Any]:
         .values_list("provider", flat=True)
         .first()
     )
+    external = _platform_line_ids(order)
     return {
         "order": order.number,
         "platform_pays": provider == PLATFORM,
+        # the lines a return's refund gives back, with the platform's line ids
+        "lines": [
+            {**line, "external_line_id": external.get(line["line_number"], "")}
+            for line in event.payload.get("lines") or []
+        ],
         "external_line_ids": [
             line_id
             for line_id in order.lines.order_by("line_number").values_list(

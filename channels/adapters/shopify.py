@@ -16,7 +16,8 @@ Out (REST Admin API, X-Shopify-Access-Token; the channel's base URL ends in
   answer adds no second one);
 - cancel: POST orders/{id}/cancel.json;
 - refund: GET orders/{id}/transactions.json (the capture or sale to refund against), then
-  POST orders/{id}/refunds.json with one refund transaction.
+  POST orders/{id}/refunds.json with one refund transaction, and the lines a return's refund
+  gives back as `refund_line_items` (`no_restock`: oms keeps the stock).
 """
 
 from datetime import datetime
@@ -315,11 +316,21 @@ class Shopify(Adapter):
         if not parents:
             raise CallFailed("Shopify lists no captured payment to refund", retryable=False)
         parent = parents[-1]
+        lines = [
+            {
+                "line_item_id": int(line["external_line_id"]),
+                "quantity": int(line["quantity"]),
+                "restock_type": "no_restock",  # oms keeps the stock (the return's disposition)
+            }
+            for line in payload.get("lines") or []
+            if str(line.get("external_line_id") or "").isdigit()
+        ]
         body = {
             "refund": {
                 "currency": payload["currency"],
                 "notify": True,
                 "note": payload.get("reason", "")[:255],
+                **({"refund_line_items": lines} if lines else {}),
                 "transactions": [
                     {
                         "parent_id": parent["id"],

@@ -190,6 +190,12 @@ class WooCommerce(Adapter):
             ):
                 return {"refund_id": known.get("id"), "already_there": True}
         platform_pays = bool(payload.get("platform_pays"))
+        # the lines a return's refund gives back (their quantities; the money is the amount)
+        lines = [
+            {"id": int(line["external_line_id"]), "quantity": int(line["quantity"])}
+            for line in payload.get("lines") or []
+            if str(line.get("external_line_id") or "").isdigit()
+        ]
         refund = client.request(
             "POST",
             f"orders/{order_id}/refunds",
@@ -200,6 +206,7 @@ class WooCommerce(Adapter):
                 # otherwise oms's provider paid it and the store only records it
                 "api_refund": platform_pays,
                 "meta_data": [{"key": REFUND_META, "value": mark}],
+                **({"line_items": lines} if lines else {}),
             },
         ).json()
         return {"refund_id": refund.get("id"), "api_refund": platform_pays}

@@ -16,6 +16,7 @@ from channels.services.outbound import send_call
 from channels.services.setup import create_channel
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
+from oms.events.models import Event
 from orders.models import Order, PaymentStatus, PaymentTransaction
 from orders.selectors import payment_summary
 from orders.services.payments import refund_payment
@@ -191,3 +192,56 @@ def test_a_refund_oms_paid_is_only_recorded_at_the_store(woo_order, fake):
     [posted] = fake.calls("POST", REFUNDS)
     assert posted.body["api_refund"] is False
     assert OutboundCall.objects.get(action="refund").status == OutboundStatus.SENT
+
+
+def test_a_returned_line_is_refunded_at_the_store_by_line(
+    woo_order, warehouse, fake, django_capture_on_commit_callbacks
+):
+    """Partial refund by line: one of line 315's two units comes back; the return's refund
+    names that line and quantity at the store (`line_items`), paid by the store's gateway."""
+    from fulfillment.services.orchestration import orchestrate_order
+    from returns.policy import RequestedLine
+    from returns.services.receipt import inspect_return, receive_return
+    from returns.services.requests import ReturnRequest, request_return
+    from tests.returns.support import ensure_default_policy
+
+    ensure_default_policy()
+    warehouse.can_accept_returns = True
+    warehouse.connector_settings = {"behaviour": "ship", "step_seconds": 0, "deliver": False}
+    warehouse.save(update_fields=["can_accept_returns", "connector_settings"])
+    fake.answer(
+        "POST",
+        "/wp-json/wc/v3/orders/727/notes",
+        corpus("woocommerce/wp_api_v3__order-notes__create_an_order_note.json"),
+        status=201,
+    )
+    fake.answer(
+        "PUT",
+        "/wp-json/wc/v3/orders/727",
+        corpus("woocommerce/wp_api_v3__orders__update_an_order.json"),
+    )
+    fake.answer("GET", REFUNDS, [])
+    fake.answer(
+        "POST", REFUNDS, corpus("woocommerce/wp_api_v3__order-refunds__create_a_refund.json"), 201
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        orchestrate_order(order_id=woo_order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        rma = request_return(
+            order_id=woo_order.pk,
+            request=ReturnRequest(
+                lines=[RequestedLine(1, 1, "changed_mind", "opened")], authorize=True
+            ),
+            actor=CS,
+        )
+        receive_return(return_id=rma.pk, node_id=warehouse.pk, actor=CS)
+        inspect_return(return_id=rma.pk, dispositions={1: {"restock": 1}}, actor=CS)
+
+    [event] = Event.objects.filter(stream=woo_order.stream, type="order.payment_refunded")
+    assert event.payload["lines"] == [{"line_number": 1, "quantity": 1}]
+    call = OutboundCall.objects.get(action="refund")
+    assert call.status == OutboundStatus.SENT, call.last_error
+    [posted] = fake.calls("POST", REFUNDS)
+    assert posted.body["line_items"] == [{"id": 315, "quantity": 1}]
+    assert posted.body["api_refund"] is True
+    assert posted.body["amount"] == event.payload["amount"] == "3.23"  # 3.00 + 0.225 tax
