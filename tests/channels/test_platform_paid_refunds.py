@@ -9,10 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from channels.models import OutboundCall, OutboundStatus
-from channels.services.outbound import send_call
 from channels.services.setup import create_channel
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
@@ -21,6 +19,7 @@ from orders.models import Order, PaymentStatus, PaymentTransaction
 from orders.selectors import payment_summary
 from orders.services.payments import refund_payment
 from returns.services.refunds import appease
+from tests.channels.conftest import send_until_done
 from tests.channels.platforms import SECRET, post
 from tests.corpus import corpus, needs
 
@@ -55,16 +54,6 @@ def woo_order(client, warehouse, fake) -> Order:
     assert order.payment_status == PaymentStatus.PAID  # `processing`: paid at the store
     assert not PaymentTransaction.objects.exists()  # oms captured nothing
     return order
-
-
-def send_until_done(call: OutboundCall, times: int = 4) -> list[str | None]:
-    statuses = []
-    for _ in range(times):
-        OutboundCall.objects.filter(pk=call.pk, status="pending").update(
-            next_attempt_at=timezone.now()
-        )
-        statuses.append(send_call(call.pk))
-    return statuses
 
 
 def test_an_appeasement_reaches_the_store_once_with_its_gateway_refund_after_two_500s(

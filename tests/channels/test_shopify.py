@@ -9,31 +9,19 @@ from django.utils import timezone
 
 from channels.models import OutboundCall, OutboundStatus
 from channels.services.outbound import queue_call, send_call
-from channels.services.setup import create_channel
 from fulfillment.models import FulfillmentOrder
 from integrations.inbound import reprocess_message
 from integrations.models import InboundMessage, InboundStatus
 from oms.core.actors import Actor
 from ops.models import ExceptionCase
 from orders.models import Order
-from tests.channels.conftest import SECRET, load, shopify_headers
+from tests.channels.conftest import SECRET, load, shopify_fulfillment_orders, shopify_headers
 from tests.corpus import corpus, needs
 
 pytestmark = [pytest.mark.django_db, needs("shopify")]
 
 ORDER_FILE = "shopify/api_ruby__order.json"  # #1001, order 450789469 of Shopify's own docs
 URL = "/webhooks/shopify/shopify-us/"
-
-
-@pytest.fixture
-def shop(db, fake):
-    return create_channel(
-        code="shopify-us",
-        platform="shopify",
-        webhook_secret=SECRET,
-        base_url=f"{fake.base_url}/admin/api/2026-07",
-        credentials="shpat_test_token",
-    )
 
 
 def order_body() -> bytes:
@@ -177,18 +165,7 @@ def test_shipped_through_the_simulated_wms_reaches_shopify_as_a_fulfillment_with
     fake.answer(
         "GET",
         r"/admin/api/2026-07/orders/450789469/fulfillment_orders\.json",
-        {
-            "fulfillment_orders": [
-                {
-                    "id": 1046000780,
-                    "status": "open",
-                    "line_items": [
-                        {"id": 1072503277 + i, "line_item_id": li, "fulfillable_quantity": 1}
-                        for i, li in enumerate((466157049, 518995019, 703073504))
-                    ],
-                }
-            ]
-        },
+        shopify_fulfillment_orders(),
     )
     fake.answer(
         "POST",

@@ -6,27 +6,15 @@ import json
 import pytest
 
 from channels.models import OutboundCall
-from channels.services.setup import create_channel
 from oms.events.models import Event
 from orders.models import Order, PaymentTransaction
 from orders.selectors import payment_summary
-from tests.channels.conftest import SECRET, load, shopify_headers
+from tests.channels.conftest import load, shopify_headers
 from tests.corpus import needs
 
 pytestmark = [pytest.mark.django_db, needs("shopify")]
 
 URL = "/webhooks/shopify/shopify-us/"
-
-
-@pytest.fixture
-def shop(db, fake):
-    return create_channel(
-        code="shopify-us",
-        platform="shopify",
-        webhook_secret=SECRET,
-        base_url=f"{fake.base_url}/admin/api/2026-07",
-        credentials="shpat_test_token",
-    )
 
 
 def send(client, body: dict, topic: str, delivery: str):

@@ -11,8 +11,6 @@ import pytest
 from django.utils import timezone
 
 from channels.models import OutboundCall, OutboundStatus
-from channels.services.outbound import send_call
-from channels.services.setup import create_channel
 from fulfillment.models import FulfillmentOrder, Shipment
 from fulfillment.services.shipping import apply_tracking_updates
 from integrations.carriers import simulate_tracking
@@ -20,7 +18,12 @@ from oms.core.actors import Actor
 from oms.events.models import Event
 from ops.models import ExceptionCase
 from orders.models import Order
-from tests.channels.conftest import SECRET, load, shopify_headers
+from tests.channels.conftest import (
+    load,
+    send_until_done,
+    shopify_fulfillment_orders,
+    shopify_headers,
+)
 from tests.corpus import corpus, needs
 
 pytestmark = [pytest.mark.django_db, needs("shopify")]
@@ -32,17 +35,6 @@ CREATED_ID = 1069019877  # what the corpus' POST fulfillments.json answers
 EVENTS = rf"{API}/orders/450789469/fulfillments/{CREATED_ID}/events\.json"
 UPDATE_TRACKING = rf"{API}/fulfillments/{CREATED_ID}/update_tracking\.json"
 CARRIER = Actor.system("test carrier")
-
-
-@pytest.fixture
-def shop(db, fake):
-    return create_channel(
-        code="shopify-us",
-        platform="shopify",
-        webhook_secret=SECRET,
-        base_url=f"{fake.base_url}{API}",
-        credentials="shpat_test_token",
-    )
 
 
 def shopify_fulfillments(tracking_number: str | None) -> dict:
@@ -78,13 +70,6 @@ def shipped(client, shop, warehouse, fake, django_capture_on_commit_callbacks):
     yet), Shopify's fulfillment created by the fulfill call."""
     warehouse.connector_settings = {"behaviour": "ship", "step_seconds": 0, "deliver": False}
     warehouse.save(update_fields=["connector_settings"])
-    fake.answer(
-        "GET",
-        rf"{API}/orders/450789469/fulfillment_orders\.json",
-        corpus(
-            "shopify/api_ruby_rest_2026_07__fulfillment_order__test_1__get_orders_450789469_fulfillment_orders_json.json"
-        ),
-    )
     fo_listing = json.loads(
         corpus(
             "shopify/api_ruby_rest_2026_07__fulfillment_order__test_1__get_orders_450789469_fulfillment_orders_json.json"
@@ -127,11 +112,6 @@ def scan(shipment: Shipment, steps: int, now, callbacks) -> None:
         apply_tracking_updates(
             [last], source="carrier:simulated", message_id=f"scan-{steps}", actor=CARRIER
         )
-
-
-def due_and_send(call: OutboundCall) -> str | None:
-    OutboundCall.objects.filter(pk=call.pk, status="pending").update(next_attempt_at=timezone.now())
-    return send_call(call.pk)
 
 
 def test_each_newer_scan_reaches_shopify_as_a_fulfillment_event_once(
@@ -179,7 +159,7 @@ def test_a_scan_reaches_shopify_once_although_it_answers_500_twice_first(
 
     scan(shipment, 2, now, django_capture_on_commit_callbacks)  # in transit; first try: 500
     call = OutboundCall.objects.get(action="tracking")
-    statuses = [due_and_send(call) for _ in range(3)]
+    statuses = send_until_done(call, times=3)
 
     call.refresh_from_db()
     assert statuses == ["pending", "sent", None]
@@ -265,18 +245,7 @@ def test_delivered_by_the_simulated_carrier_reaches_shopify(
     fake.answer(
         "GET",
         rf"{API}/orders/450789469/fulfillment_orders\.json",
-        {
-            "fulfillment_orders": [
-                {
-                    "id": 1046000780,
-                    "status": "open",
-                    "line_items": [
-                        {"id": 1072503277 + i, "line_item_id": li, "fulfillable_quantity": 1}
-                        for i, li in enumerate((466157049, 518995019, 703073504))
-                    ],
-                }
-            ]
-        },
+        shopify_fulfillment_orders(),
     )
     fake.answer(
         "POST",
@@ -298,7 +267,7 @@ def test_delivered_by_the_simulated_carrier_reaches_shopify(
     if call.status == OutboundStatus.PENDING:
         # the delivery scan was sent before the fulfill call: Shopify had no fulfillment yet
         assert "lists no fulfillment" in call.last_error
-        due_and_send(call)
+        send_until_done(call, times=1)
         call.refresh_from_db()
     assert call.status == OutboundStatus.SENT, call.last_error
     assert fake.calls("POST", UPDATE_TRACKING) == []
@@ -316,7 +285,7 @@ def test_no_fulfillment_at_shopify_is_retried_then_dead_with_a_case(
     scan(shipment, 2, timezone.now(), django_capture_on_commit_callbacks)
     call = OutboundCall.objects.get(action="tracking")
     assert call.status == OutboundStatus.PENDING  # retried: the fulfillment may still come
-    due_and_send(call)
+    send_until_done(call, times=1)
 
     call.refresh_from_db()
     assert call.status == OutboundStatus.DEAD
