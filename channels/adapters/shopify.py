@@ -15,7 +15,9 @@ Out (REST Admin API, X-Shopify-Access-Token; the channel's base URL ends in
   scan as a fulfillment event, unless Shopify lists that event already (a retry after a lost
   answer adds no second one);
 - cancel: POST orders/{id}/cancel.json;
-- refund: GET orders/{id}/transactions.json (the capture or sale to refund against), then
+- refund: GET orders/{id}/refunds.json (a refund whose note carries this oms refund's mark is
+  there already: nothing more), GET orders/{id}/transactions.json (the capture or sale to
+  refund against), then
   POST orders/{id}/refunds.json with one refund transaction, and the lines a return's refund
   gives back as `refund_line_items` (`no_restock`: oms keeps the stock).
 """
@@ -42,7 +44,7 @@ from channels.adapters.base import (
     require_sku,
     resolve_sku,
 )
-from channels.adapters.common import body_digest, hmac_b64, same
+from channels.adapters.common import body_digest, hmac_b64, refund_mark, same
 from orders.models import PaymentStatus
 
 if TYPE_CHECKING:
@@ -203,7 +205,7 @@ class Shopify(Adapter):
             response = client.request("POST", f"orders/{order_id}/cancel.json", json_body={})
             return {"cancelled_at": (response.json().get("order") or {}).get("cancelled_at")}
         if call.action == "refund":
-            return self._refund(client, order_id, call.payload)
+            return self._refund(client, call)
         raise CallFailed(f"Shopify has no action {call.action}", retryable=False)
 
     def _fulfill(self, client: "Client", order_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -306,7 +308,13 @@ class Shopify(Adapter):
             f"(tracking number {number}) on order {order_id} yet"
         )
 
-    def _refund(self, client: "Client", order_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def _refund(self, client: "Client", call: "OutboundCall") -> dict[str, Any]:
+        order_id, payload = call.payload["external_id"], call.payload
+        mark = f"[{refund_mark(call)}]"
+        made = client.request("GET", f"orders/{order_id}/refunds.json").json()
+        for known in made.get("refunds") or []:
+            if mark in str(known.get("note") or ""):
+                return {"refund_id": known.get("id"), "already_there": True}
         listing = client.request("GET", f"orders/{order_id}/transactions.json").json()
         parents = [
             t
@@ -329,7 +337,8 @@ class Shopify(Adapter):
             "refund": {
                 "currency": payload["currency"],
                 "notify": True,
-                "note": payload.get("reason", "")[:255],
+                # the mark names the oms refund (looked for above before a retry refunds)
+                "note": f"{str(payload.get('reason', ''))[: 254 - len(mark)]} {mark}".strip(),
                 **({"refund_line_items": lines} if lines else {}),
                 "transactions": [
                     {

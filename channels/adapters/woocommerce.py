@@ -37,7 +37,7 @@ from channels.adapters.base import (
     require_sku,
     resolve_sku,
 )
-from channels.adapters.common import body_digest, hmac_b64, same
+from channels.adapters.common import body_digest, hmac_b64, refund_mark, same
 from orders.models import PaymentStatus
 
 if TYPE_CHECKING:
@@ -213,14 +213,6 @@ class WooCommerce(Adapter):
 
 
 REFUND_META = "_oms_refund"
-
-
-def refund_mark(call: "OutboundCall") -> str:
-    """The oms refund a platform refund answers: the order and its payment transaction (the
-    outbox row for a refund queued without one)."""
-    payload = call.payload
-    transaction = payload.get("transaction") or f"call-{call.pk}"
-    return f"oms:{payload.get('order') or call.order_id}:{transaction}"
 
 
 register_adapter(WooCommerce())

@@ -343,6 +343,13 @@ def test_a_refund_made_in_oms_reaches_shopify_once_after_two_500s(
     )
     refunds = rf"{api}/orders/450789469/refunds\.json"
     fake.answer(
+        "GET",
+        refunds,
+        corpus(
+            "shopify/api_ruby_rest_2026_07__refund__test_1__get_orders_450789469_refunds_json.json"
+        ),
+    )
+    fake.answer(
         "POST",
         refunds,
         corpus(

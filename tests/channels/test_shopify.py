@@ -213,6 +213,13 @@ def test_a_refund_reaches_shopify_once_although_it_answers_500_twice_first(
     )
     refunds = r"/admin/api/2026-07/orders/450789469/refunds\.json"
     fake.answer(
+        "GET",
+        refunds,
+        corpus(
+            "shopify/api_ruby_rest_2026_07__refund__test_1__get_orders_450789469_refunds_json.json"
+        ),
+    )  # an earlier refund, not ours
+    fake.answer(
         "POST",
         refunds,
         corpus(
@@ -244,6 +251,43 @@ def test_a_refund_reaches_shopify_once_although_it_answers_500_twice_first(
     refund = ok[-1].body["refund"]
     assert refund["transactions"][0]["parent_id"] == 801038806  # the capture
     assert refund["transactions"][0]["amount"] == "10.00"
+    assert refund["note"] == f"damaged [oms:{order.pk}:call-{call.pk}]"
+
+
+def test_a_refund_retried_after_a_lost_answer_is_found_at_shopify_and_not_made_again(
+    client, shop, warehouse, fake
+):
+    post(client, order_body())
+    order = Order.objects.get()
+    refunds = r"/admin/api/2026-07/orders/450789469/refunds\.json"
+    listing = load(
+        "shopify/api_ruby_rest_2026_07__refund__test_1__get_orders_450789469_refunds_json.json"
+    )
+    fake.answer("GET", refunds, lambda shopify: listing)
+    from django.db import transaction
+
+    with transaction.atomic():
+        call = queue_call(
+            connection=shop,
+            order=order,
+            action="refund",
+            payload={
+                "amount": "10.00",
+                "currency": "USD",
+                "reason": "damaged",
+                "order": order.number,
+                "transaction": 7,
+            },
+        )
+    # Shopify made the refund, but its answer was lost: it lists it with the mark now
+    listing["refunds"][0]["note"] = f"damaged [oms:{order.number}:7]"
+
+    OutboundCall.objects.filter(pk=call.pk).update(next_attempt_at=timezone.now())
+    assert send_call(call.pk) == "sent"
+    call.refresh_from_db()
+    assert call.response["already_there"] is True
+    assert call.response["refund_id"] == 509562969
+    assert fake.calls("POST", refunds) == []
 
 
 def test_a_call_that_keeps_failing_is_dead_with_a_case(shop, warehouse, fake, client, settings):
