@@ -28,8 +28,8 @@ FLOOR_DIR=${FLOOR_DIR:-../shared/bench}
 REDIS_DB=${REDIS_DB:-14}
 MAX_ERROR_RATE=${MAX_ERROR_RATE:-0.001}
 ROUTING_ORDERS=${ROUTING_ORDERS:-300}
-AVAILABILITY_REQUESTS=${AVAILABILITY_REQUESTS:-400}
-AVAILABILITY_CLIENTS=${AVAILABILITY_CLIENTS:-4}
+AVAILABILITY_REQUESTS=${AVAILABILITY_REQUESTS:-1600}
+AVAILABILITY_CLIENTS=${AVAILABILITY_CLIENTS:-8}
 E2E_DURATION=${E2E_DURATION:-$DURATION}
 E2E_PACED_DURATION=${E2E_PACED_DURATION:-$DURATION}
 CELERY_WORKERS=${CELERY_WORKERS:-1}
@@ -55,6 +55,7 @@ if [ ! -f "$FLOOR_DIR/run_floor.sh" ]; then
 fi
 
 mkdir -p "$RESULTS"
+RUN_STARTED=$(date +%s)
 TMP=$(mktemp -d)
 GUNICORN_PID=""
 
@@ -206,6 +207,8 @@ FIN_RC=0
 if [ "${FIN_ROWS:-1000000}" != 0 ]; then
   FIN_ROWS=${FIN_ROWS:-1000000} "$PY" bench/finance_export_bench.py || FIN_RC=$?
 fi
+
+"$PY" bench/summary.py --results "$RESULTS" --since "$RUN_STARTED" || true
 
 if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$E2E_RC" != 0 ] || [ "$ROUTING_RC" != 0 ] || [ "$KPI_RC" != 0 ] || [ "$MIGRATION_RC" != 0 ] || [ "$FIN_RC" != 0 ]; then
   echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC e2e=$E2E_RC routing=$ROUTING_RC kpi=$KPI_RC migration=$MIGRATION_RC finance=$FIN_RC)"
