@@ -339,7 +339,9 @@ def main() -> int:
         rate = full["pipeline_per_s"] * args.paced_fraction
         paced_tag = f"{run_tag}p"
         paced: dict[str, Any] = {}
-        if rate > 0:
+        if args.paced_duration <= 0:
+            pass  # scale-out runs (bench/run.sh): the full-speed rate only
+        elif rate > 0:
             paced_load = run_load(args, paced_tag, args.paced_duration, rate)
             drained_p, _ = wait_drained(paced_tag, args.drain_timeout)
             if not drained_p:
