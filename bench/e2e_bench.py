@@ -253,6 +253,13 @@ def depth_slope(samples: list[tuple[float, int]], w0: float, w1: float) -> float
     return sum((t - mx) * (d - my) for t, d in pts) / var if var else 0.0
 
 
+def grab(pattern: str, text: str) -> float:
+    found = re.search(pattern, text, re.M)
+    if found is None:
+        raise RuntimeError(f"pgbench output without {pattern!r}:\n{text}")
+    return float(found.group(1))
+
+
 def run_floor(args: argparse.Namespace) -> dict[str, float]:
     floor_dir = ROOT / "bench" / "e2e_floor"
     env = {**os.environ, "PGDATABASE": args.floor_db}
@@ -284,9 +291,10 @@ def run_floor(args: argparse.Namespace) -> dict[str, float]:
         capture_output=True,
         text=True,
     ).stdout
-    tps = float(re.search(r"^tps = ([0-9.]+)", out, re.M).group(1))  # type: ignore[union-attr]
-    lat = float(re.search(r"^latency average = ([0-9.]+)", out, re.M).group(1))  # type: ignore[union-attr]
-    return {"tps": tps, "latency_avg_ms": lat}
+    return {
+        "tps": grab(r"^tps = ([0-9.]+)", out),
+        "latency_avg_ms": grab(r"^latency average = ([0-9.]+)", out),
+    }
 
 
 def main() -> int:

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,18 +30,18 @@ def setup_django() -> None:
     django.setup()
 
 
-def relay_worker(batch: int, barrier: object, out: object) -> None:
+def relay_worker(batch: int, barrier: Any, out: Any) -> None:
     setup_django()
     from webhooks.relay import relay_events
 
-    barrier.wait(timeout=120)  # type: ignore[attr-defined]
+    barrier.wait(timeout=120)
     events = 0
     while True:
         done = relay_events(batch=batch)["events"]
         events += done
         if not done:
             break
-    out.put(events)  # type: ignore[attr-defined]
+    out.put(events)
 
 
 def run(relays: int, batch: int) -> tuple[float, int]:

@@ -99,7 +99,8 @@ class ReusedFieldsMixin:
 
     @cached_property
     def fields(self) -> Any:
-        build = serializers.Serializer.fields.real_func  # type: ignore[attr-defined]
+        # Django's cached_property keeps the undecorated function as real_func.
+        build = serializers.Serializer.fields.real_func  # type: ignore[attr-defined]  # see above
         if not getattr(self, "_reuse_fields", False):
             return build(self)
         cache = _REUSED_FIELDS.__dict__.setdefault("by_class", {})
@@ -117,11 +118,11 @@ class ReusedFieldsMixin:
 
     def run_validation(self, data: Any = empty) -> Any:
         self._bind_reused(self.fields)
-        return super().run_validation(data)  # type: ignore[misc]
+        return super().run_validation(data)  # type: ignore[misc]  # mixin: super() is the serializer
 
     def to_representation(self, instance: Any) -> Any:
         self._bind_reused(self.fields)
-        return super().to_representation(instance)  # type: ignore[misc]
+        return super().to_representation(instance)  # type: ignore[misc]  # mixin: super() is the serializer
 
 
 def validated_payload(serializer: serializers.Serializer) -> dict[str, Any]:
