@@ -22,7 +22,8 @@ started again for the availability part. It:
 
 Prints p50/p99 per size and the target line, appends one JSON line to --jsonl. Exit status 0;
 1 on an exception; 3 when more than --max-error-rate of the availability requests failed.
-The target (TARGET_P99_MS for 3-line route_order) is reported, PASS or FAIL; it does not change
+The targets (TARGETS_P99_MS per size of route_order, AVAILABILITY_P99_MS and
+AVAILABILITY_MIN_RPS against an indexed-SELECT floor) are reported, PASS or FAIL; they do not change
 the exit status (the machine is shared: see bench/README.md).
 """
 
