@@ -2,8 +2,10 @@
 accept a dry run that has errors, and start the real run from a clean or accepted dry run (a
 Celery job)."""
 
+from pathlib import Path
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -11,8 +13,10 @@ from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
 from unfold.decorators import action
 
-from migration.models import ImportJob
-from migration.services.jobs import accept_dry_run, start_real_run
+from migration.mapping.schema import MappingError, load_mapping
+from migration.models import ImportJob, ReconciliationSource
+from migration.services.jobs import accept_dry_run, resolve_mapping_path, start_real_run
+from migration.services.reconciliation import NotAStockMapping, reconcile_inventory
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 
@@ -161,3 +165,57 @@ class ImportJobAdmin(ModelAdmin):
                 self.message_user(request, f"#{job.pk}: {exc.detail}", messages.ERROR)
                 continue
             self.message_user(request, f"real run #{real.pk} started from dry run #{job.pk}")
+
+
+class ReconciliationSourceForm(forms.ModelForm):
+    class Meta:
+        model = ReconciliationSource
+        fields = ["name", "mapping_name", "input_path", "is_active"]
+
+    def clean_mapping_name(self) -> str:
+        name = self.cleaned_data["mapping_name"]
+        path = resolve_mapping_path(name)
+        if not path.exists():
+            raise forms.ValidationError(f"No mapping {name!r} (a path, or a shipped name).")
+        try:
+            mapping = load_mapping(path)
+        except MappingError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if mapping.kind != "stock":
+            raise forms.ValidationError(
+                f"{mapping.name} maps {mapping.kind}; a reconciliation reads stock counts."
+            )
+        return str(name)
+
+
+@admin.register(ReconciliationSource)
+class ReconciliationSourceAdmin(ModelAdmin):
+    """Where the hourly reconciliation reads node counts (migration/services/reconciliation.py);
+    the results are under Inventory › Inventory reconciliations."""
+
+    form = ReconciliationSourceForm
+    list_display = ["name", "mapping_name", "input_path", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "mapping_name", "input_path"]
+    actions = ["reconcile_now"]
+
+    @action(description="Reconcile now")
+    def reconcile_now(self, request: HttpRequest, queryset: QuerySet[ReconciliationSource]) -> None:
+        for source in queryset:
+            try:
+                result = reconcile_inventory(
+                    mapping_name=source.mapping_name,
+                    input_path=Path(source.input_path),
+                    actor=Actor.for_user(request.user),
+                    source=source.name,
+                )
+            except (MappingError, NotAStockMapping, OSError) as exc:
+                self.message_user(request, f"{source.name}: {exc}", messages.ERROR)
+                continue
+            run = result.reconciliation
+            self.message_user(
+                request,
+                f"{source.name}: reconciliation #{run.pk}, {run.pairs} pairs, accuracy "
+                f"{run.accuracy or 0:.1f}%, {run.over_threshold} over threshold; cases raised "
+                f"{len(result.cases_raised)}, resolved {len(result.cases_resolved)}",
+            )
