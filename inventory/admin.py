@@ -412,7 +412,7 @@ class InventoryReconciliationAdmin(ReadOnlyAdmin):
             ),
         )
         if not rows:
-            return format_html("<span>Every pair agrees.</span>")
+            return format_html("<span>{}</span>", "Every pair agrees.")
         return format_html(
             "<table class='oms-table'><thead><tr><th>node</th><th>SKU</th><th>oms</th>"
             "<th>node</th><th>variance</th><th>value</th><th></th></tr></thead>"
