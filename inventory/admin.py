@@ -383,7 +383,7 @@ class InventoryReconciliationAdmin(ReadOnlyAdmin):
             obj.variance_pairs,
             obj.over_threshold,
             obj.case_units,
-            obj.case_value if obj.case_value else "any",
+            f"{obj.case_value:.2f}" if obj.case_value else "any",
             obj.units_over,
             obj.units_under,
             self.value_display(obj),
@@ -414,8 +414,8 @@ class InventoryReconciliationAdmin(ReadOnlyAdmin):
         if not rows:
             return format_html("<span>{}</span>", "Every pair agrees.")
         return format_html(
-            "<table class='oms-table'><thead><tr><th>node</th><th>SKU</th><th>oms</th>"
-            "<th>node</th><th>variance</th><th>value</th><th></th></tr></thead>"
+            "<table class='oms-table'><thead><tr><th>node</th><th>SKU</th><th>oms count</th>"
+            "<th>node count</th><th>variance</th><th>value</th><th></th></tr></thead>"
             "<tbody>{}</tbody></table>",
             body,
         )
