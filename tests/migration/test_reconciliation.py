@@ -19,10 +19,8 @@ from inventory.models import (
 )
 from inventory.selectors import find_ledger_mismatches, inventory_accuracy
 from inventory.services.feeds import apply_snapshot
-from migration.mapping.schema import load_mapping
 from migration.models import ReconciliationSource
 from migration.services.reconciliation import reconcile_inventory
-from migration.services.runs import run_import
 from migration.tasks import reconcile_inventory_task
 from oms.celery import app as celery_app
 from oms.core.actors import Actor
@@ -36,30 +34,12 @@ from ops.services.rulesets import (
 )
 from tests.factories.orders import captured_order
 from tests.factories.users import superuser
-from tests.migration.conftest import MAPPINGS, corpus
+from tests.migration.conftest import corpus, load
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("test")
 EXAMPLES = Path(__file__).resolve().parents[2] / "migration" / "examples"
 COUNTS = "location,sku,qty,safety\n"
-
-
-def load(name: str, path: Path) -> None:
-    report = run_import(
-        mapping=load_mapping(MAPPINGS / f"{name}.yaml"), input_path=path, dry_run=False,
-        actor=ACTOR,
-    )  # fmt: skip
-    assert report.error_total == 0, report.errors
-
-
-@pytest.fixture
-def example_stock():
-    """The documented CSV example's nodes, products and opening stock (migration/examples)."""
-    load("generic_nodes_csv", EXAMPLES / "nodes.csv")
-    load("generic_products_csv", EXAMPLES / "products.csv")
-    load("generic_stock_csv", EXAMPLES / "stock.csv")
-    return {(s.node.code, s.product.sku): s.on_hand for s in StockLevel.objects.select_related(
-        "node", "product")}  # fmt: skip
 
 
 def counts_file(tmp_path: Path, rows: dict[tuple[str, str], int], name: str = "counts.csv") -> Path:

@@ -203,6 +203,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:migration_importjob_delete": staff(E403, E403, E403, E403),
     "admin:migration_importjob_change": staff(E403, E403, E403, OK),
     "admin/migration/importjob/<path:object_id>/": staff(OK, OK, OK, OK),
+    # starting a dry run (a Celery job): superusers, like the job actions
+    "admin:migration_importjob_new_dry_run": staff(E403, E403, E403, OK),
     # reconciliation sources: superusers only, like import jobs (they name files on the server)
     "admin:migration_reconciliationsource_changelist": staff(E403, E403, E403, OK),
     "admin:migration_reconciliationsource_add": staff(E403, E403, E403, OK),
