@@ -115,4 +115,4 @@ def test_a_dry_run_starts_from_the_admin_and_runs_in_a_worker(live_server, celer
             browser.close()
     job = ImportJob.objects.get()
     assert (job.dry_run, job.status, job.created_by) == (True, "done", "starter")
-    assert (job.records_done, job.errors) == (5, 11)
+    assert (job.records_done, job.errors) == (6, 13)

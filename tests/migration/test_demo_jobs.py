@@ -23,8 +23,8 @@ def test_seed_demo_makes_the_sample_import_jobs_once():
     assert (nodes["records"], nodes["created"], nodes["refused"]) == (2, 2, 0)
     assert jobs["generic_nodes_csv"].is_clean
     orders_report = jobs["generic_orders_csv"].report
-    assert orders_report["records"] == 5
-    assert orders_report["refused"] == 5
+    assert orders_report["records"] == 6
+    assert orders_report["refused"] == 6
     assert orders_report["error_counts"]["unknown_sku"] >= 1
     assert Order.objects.count() == orders  # a dry run wrote no order
 
