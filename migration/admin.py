@@ -59,22 +59,32 @@ def shipped_mappings() -> list[tuple[str, str]]:
     return [(p.stem, p.stem) for p in sorted(MAPPINGS_DIR.glob("*.yaml"))]
 
 
+INPUT_STYLE = {
+    "style": "border:1px solid #d1d5db;border-radius:6px;padding:6px 10px;max-width:680px"
+}
+
+
 class NewDryRunForm(forms.Form):
     mapping = forms.ChoiceField(
-        choices=shipped_mappings, help_text="A shipped mapping (migration/mappings/)."
+        choices=shipped_mappings,
+        help_text="A shipped mapping (migration/mappings/).",
+        widget=forms.Select(attrs=INPUT_STYLE),
     )
     mapping_path = forms.CharField(
         required=False,
         max_length=300,
         help_text="Or a mapping file on the server (a path); it wins over the list.",
+        widget=forms.TextInput(attrs={**INPUT_STYLE, "placeholder": "path/to/mapping.yaml"}),
     )
     input_path = forms.CharField(
         max_length=300,
         help_text="The legacy export on the server (relative to the checkout, or absolute).",
+        widget=forms.TextInput(attrs={**INPUT_STYLE, "placeholder": "path/to/export.csv"}),
     )
     update_changed = forms.BooleanField(
         required=False,
         help_text="A real run started from this dry run updates changed source rows.",
+        widget=forms.CheckboxInput(attrs={"style": "align-self:flex-start"}),
     )
 
     def clean(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ again stores another reconciliation (a new reading of the same counts) and chang
 cases stay one per node (raising again refreshes the open case).
 """
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,7 +37,7 @@ from inventory.services.reconciliation import (
 from migration.importers.catalogue import ProductResolver
 from migration.mapping.extract import Extractor, RowError
 from migration.mapping.readers import ReadProblem, read_records
-from migration.mapping.schema import Mapping, load_mapping
+from migration.mapping.schema import Mapping, MappingError, load_mapping
 from migration.models import ReconciliationSource
 from migration.services.jobs import resolve_mapping_path
 from migration.services.report import Report
@@ -49,6 +50,7 @@ from ops.services.reconcile import reconcile_open_cases
 from orders.models import OrderLine
 
 SYSTEM = Actor.system("reconcile_inventory")
+logger = logging.getLogger(__name__)
 CASE_SKUS = 20  # the worst pairs a case lists
 
 
@@ -241,12 +243,19 @@ def _case_details(run: InventoryReconciliation, node: Node) -> dict[str, Any]:
 
 
 def reconcile_all_sources(*, actor: Actor = SYSTEM) -> list[ReconciliationResult]:
-    return [
-        reconcile_inventory(
-            mapping_name=source.mapping_name,
-            input_path=Path(source.input_path),
-            actor=actor,
-            source=source.name,
-        )
-        for source in ReconciliationSource.objects.filter(is_active=True)
-    ]
+    """Every active source in turn; a source whose mapping or file cannot be read is logged
+    and skipped, so one broken source does not stop the others."""
+    results = []
+    for source in ReconciliationSource.objects.filter(is_active=True):
+        try:
+            results.append(
+                reconcile_inventory(
+                    mapping_name=source.mapping_name,
+                    input_path=Path(source.input_path),
+                    actor=actor,
+                    source=source.name,
+                )
+            )
+        except (MappingError, NotAStockMapping, OSError):
+            logger.exception("reconciliation source %s cannot be read", source.name)
+    return results

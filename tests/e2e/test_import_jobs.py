@@ -95,11 +95,11 @@ def test_a_dry_run_starts_from_the_admin_and_runs_in_a_worker(live_server, celer
             page.click("#new-dry-run")
             page.select_option("select[name=mapping]", "generic_orders_csv")
             page.fill("input[name=input_path]", "no/such/file.csv")
-            page.click("button[type=submit]")
+            page.click("#start-dry-run")
             expect(page.get_by_text("No input file no/such/file.csv.")).to_be_visible()
             page.fill("input[name=input_path]", str(EXAMPLES / "orders.csv"))
             page.screenshot(path=str(SHOTS / "4-new-dry-run.png"))
-            page.click("button[type=submit]")
+            page.click("#start-dry-run")
             expect(page.get_by_text("of generic_orders_csv started")).to_be_visible()
             for _ in range(60):  # the worker runs it: reload until the job is done
                 if page.locator("#result_list").get_by_text("Done").count():

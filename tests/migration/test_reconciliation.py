@@ -271,6 +271,9 @@ def test_sources_run_from_the_command_and_the_beat_task(example_stock, tmp_path,
     ReconciliationSource.objects.create(
         name="off", mapping_name="generic_stock_csv", input_path="nowhere.csv", is_active=False
     )
+    ReconciliationSource.objects.create(  # a broken source is logged and skipped
+        name="gone", mapping_name="generic_stock_csv", input_path=str(tmp_path / "gone.csv")
+    )
     call_command("reconcile_inventory")
     assert "legacy-counts" in capsys.readouterr().out
 
