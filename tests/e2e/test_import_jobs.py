@@ -83,7 +83,7 @@ def test_a_dry_run_starts_from_the_admin_and_runs_in_a_worker(live_server, celer
     superuser("starter")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         try:
             page.goto(f"{live_server.url}/admin/login/?next=/admin/migration/importjob/")
@@ -96,7 +96,7 @@ def test_a_dry_run_starts_from_the_admin_and_runs_in_a_worker(live_server, celer
             page.click("#start-dry-run")
             expect(page.get_by_text("No input file no/such/file.csv.")).to_be_visible()
             page.fill("input[name=input_path]", str(EXAMPLES / "orders.csv"))
-            page.screenshot(path=str(SHOTS / "4-new-dry-run.png"))
+            screenshot(page, SHOTS / "4-new-dry-run.png")
             page.click("#start-dry-run")
             expect(page.get_by_text("of generic_orders_csv started")).to_be_visible()
             for _ in range(60):  # the worker runs it: reload until the job is done
@@ -105,7 +105,7 @@ def test_a_dry_run_starts_from_the_admin_and_runs_in_a_worker(live_server, celer
                 page.wait_for_timeout(500)
                 page.reload()
             expect(page.locator("#result_list").get_by_text("Done")).to_be_visible()
-            page.screenshot(path=str(SHOTS / "5-dry-run-done.png"))
+            screenshot(page, SHOTS / "5-dry-run-done.png")
             page.locator("#result_list tbody tr a").first.click()
             expect(page.get_by_text("Dry run: nothing was written")).to_be_visible()
             expect(page.get_by_text("unknown_sku").first).to_be_visible()

@@ -3,7 +3,6 @@
 opened and the accuracy card on the dashboard. Screenshots (1440×900) in
 test-artifacts/e2e/test_reconciliation_screens/."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,13 @@ from migration.models import ReconciliationSource
 from migration.services.reconciliation import reconcile_inventory
 from migration.services.runs import run_import
 from oms.core.actors import Actor
+from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.factories.users import PASSWORD, superuser
 
-CHROMIUM = shutil.which("chromium")
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "e2e" / "test_reconciliation_screens"
+SHOTS = ARTIFACTS / "test_reconciliation_screens"
 EXAMPLES = ROOT / "migration" / "examples"
 MAPPINGS = ROOT / "migration" / "mappings"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 ACTOR = Actor.system("e2e")
 
 pytestmark = [
@@ -64,7 +62,7 @@ def test_reconcile_now_then_chart_report_case_and_kpi(live_server, tmp_path):
     superuser("recon-admin")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         try:
             page.goto(f"{live_server.url}/admin/login/?next=/admin/migration/reconciliationsource/")
@@ -75,27 +73,27 @@ def test_reconcile_now_then_chart_report_case_and_kpi(live_server, tmp_path):
             page.select_option("select[name=action]", "reconcile_now")
             page.click("button[name=index]")
             expect(page.get_by_text("1 over threshold; cases raised 1")).to_be_visible()
-            page.screenshot(path=str(SHOTS / "1-reconcile-now.png"))
+            screenshot(page, SHOTS / "1-reconcile-now.png")
 
             page.goto(f"{live_server.url}/admin/inventory/inventoryreconciliation/")
             expect(page.get_by_text("Variance by node, last 30 days")).to_be_visible()
             expect(page.locator("#variance-chart canvas")).to_be_visible()
-            page.screenshot(path=str(SHOTS / "2-reconciliations-chart.png"))
+            screenshot(page, SHOTS / "2-reconciliations-chart.png")
 
             row = page.locator("#result_list tbody tr").filter(has_text="legacy-counts")
             row.locator("a").first.click()
             expect(page.get_by_text("over threshold", exact=True)).to_be_visible()
             expect(page.get_by_role("cell", name="TENT-2P")).to_be_visible()
-            page.screenshot(path=str(SHOTS / "3-variance-report.png"), full_page=True)
+            screenshot(page, SHOTS / "3-variance-report.png", full_page=True)
 
             page.goto(f"{live_server.url}/admin/ops/exceptioncase/")
             expect(page.get_by_text("Inventory variance").first).to_be_visible()
-            page.screenshot(path=str(SHOTS / "4-case.png"))
+            screenshot(page, SHOTS / "4-case.png")
 
             page.goto(f"{live_server.url}/admin/")
             card = page.locator("[data-kpi=inventory-accuracy]")
             expect(card).to_contain_text("3 of 4 SKU×node in tolerance")
             card.scroll_into_view_if_needed()
-            page.screenshot(path=str(SHOTS / "5-dashboard-accuracy.png"))
+            screenshot(page, SHOTS / "5-dashboard-accuracy.png")
         finally:
             browser.close()
