@@ -1,12 +1,22 @@
 """Sample legacy import jobs for the demo: dry runs of the documented CSV examples
 (migration/examples/), so Migration › Import jobs shows a clean report (the locations, from which
 a real run can start) and one with refusals (orders whose SKUs and nodes the demo does not have).
-Created once: a job already made by the demo is left as it is."""
+Created once: a job already made by the demo is left as it is.
+
+Also a reconciliation source: one store's own count (written at seeding from oms's stock with a
+planted drift: 3 units fewer of one SKU, 1 more of another) read through `generic_stock_csv`,
+reconciled once at seeding and then hourly, so Inventory › Inventory reconciliations shows the
+variance report and chart, the console an `inventory_variance` case, and the dashboard the
+inventory accuracy KPI."""
 
 from pathlib import Path
 
-from migration.models import ImportJob
+from django.conf import settings
+
+from inventory.models import InventoryReconciliation, NodeKind, StockLevel
+from migration.models import ImportJob, ReconciliationSource
 from migration.services.jobs import MAPPINGS_DIR, create_job, execute_job
+from migration.services.reconciliation import reconcile_inventory
 from oms.core.actors import Actor
 
 EXAMPLES = Path("migration") / "examples"
@@ -29,3 +39,43 @@ def create_sample_import_jobs() -> int:
         execute_job(job_id=job.pk, actor=DEMO_ACTOR)
         made += 1
     return made
+
+
+COUNTS_SOURCE = "demo-store-counts"
+COUNTS_FILE = Path("var") / "demo" / "store_counts.csv"
+
+
+def create_sample_reconciliation() -> int:
+    """The demo's reconciliation source and its first run (once); returns runs made."""
+    if InventoryReconciliation.objects.filter(source=COUNTS_SOURCE).exists():
+        return 0
+    levels = list(
+        StockLevel.objects.filter(node__kind=NodeKind.STORE, node__is_active=True)
+        .select_related("node", "product")
+        .order_by("node__code", "product__sku")
+    )
+    if not levels:
+        return 0
+    store = levels[0].node
+    counts = {lv.product.sku: lv.on_hand for lv in levels if lv.node_id == store.pk}
+    short = next((sku for sku, n in counts.items() if n >= 3), None)
+    if short is not None:
+        counts[short] -= 3  # the store holds 3 fewer than oms thinks: over the case threshold
+    extra = next((sku for sku in counts if sku != short), None)
+    if extra is not None:
+        counts[extra] += 1  # one more found on the shelf: within thresholds, off the accuracy
+    path = Path(settings.BASE_DIR) / COUNTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "location,sku,qty,safety\n"
+        + "".join(f"{store.code},{sku},{n},0\n" for sku, n in sorted(counts.items())),
+        encoding="utf-8",
+    )
+    ReconciliationSource.objects.update_or_create(
+        name=COUNTS_SOURCE,
+        defaults={"mapping_name": "generic_stock_csv", "input_path": str(COUNTS_FILE)},
+    )
+    reconcile_inventory(
+        mapping_name="generic_stock_csv", input_path=path, actor=DEMO_ACTOR, source=COUNTS_SOURCE
+    )
+    return 1

@@ -19,7 +19,7 @@ from demo.access import ADMIN_USERNAME, reissue_demo_key, reset_admin
 from demo.catalogue import demo_products, upsert_products
 from demo.channels import upsert_channels
 from demo.edi import connect_demo_edi
-from demo.migration import create_sample_import_jobs
+from demo.migration import create_sample_import_jobs, create_sample_reconciliation
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
 from demo.returns import place_demo_returns
@@ -72,6 +72,7 @@ def seed_demo() -> DemoData:
     place_demo_returns()
     api_key = reissue_demo_key()
     create_sample_import_jobs()
+    create_sample_reconciliation()
     result = DemoData(
         channels=channels,
         distribution_centers=sum(1 for n in nodes if n.kind == NodeKind.DISTRIBUTION_CENTER),

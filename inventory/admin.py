@@ -8,11 +8,14 @@ calls `resolve_oversell()`. Feed messages are in the inbound message log (Integr
 Inbound messages, kinds `inventory.snapshot` / `inventory.adjustment`).
 """
 
+import json
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
@@ -20,6 +23,7 @@ from unfold.decorators import action, display
 
 from inventory.models import (
     InventoryMovement,
+    InventoryReconciliation,
     Node,
     Oversell,
     Product,
@@ -28,6 +32,7 @@ from inventory.models import (
 )
 from inventory.selectors import (
     movements_for_staff,
+    node_variance_series,
     oversells_for_staff,
     recent_movements,
     reservations_for_staff,
@@ -285,4 +290,144 @@ class OversellAdmin(ReadOnlyAdmin):
                 oversell_id=oversell.pk, actor=actor, note="resolved in the admin"
             ),
             success_message=lambda n: f"{plural(n, 'oversell')} resolved.",
+        )
+
+
+CHART_DAYS = 30
+CHART_COLORS = ["#2563eb", "#16a34a", "#f59e0b", "#db2777", "#7c3aed", "#0891b2", "#dc2626"]
+
+
+def variance_chart(days: int = CHART_DAYS) -> dict[str, str]:
+    """Units off per node per reconciliation over the last `days` (Chart.js line data)."""
+    rows = list(node_variance_series(timezone.now() - timedelta(days=days)))
+    times = sorted({row.reconciled_at for row in rows})
+    labels = [t.strftime("%b %d %H:%M") for t in times]
+    by_node: dict[str, dict[Any, int]] = {}
+    for row in rows:
+        by_node.setdefault(row.node.code, {})[row.reconciled_at] = row.abs_units
+    data = {
+        "labels": labels,
+        "datasets": [
+            {
+                "label": code,
+                "data": [units.get(t) for t in times],
+                "borderColor": CHART_COLORS[i % len(CHART_COLORS)],
+                "backgroundColor": CHART_COLORS[i % len(CHART_COLORS)],
+                "spanGaps": True,
+            }
+            for i, (code, units) in enumerate(sorted(by_node.items()))
+        ],
+    }
+    options = {
+        "animation": False,
+        "responsive": True,
+        "maintainAspectRatio": False,
+        "plugins": {"legend": {"display": True, "position": "top", "align": "end"}},
+        "scales": {
+            "x": {"grid": {"display": False}},
+            "y": {"beginAtZero": True, "title": {"display": True, "text": "units off"}},
+        },
+    }
+    return {"data": json.dumps(data), "options": json.dumps(options), "empty": not rows}
+
+
+@admin.register(InventoryReconciliation)
+class InventoryReconciliationAdmin(ReadOnlyAdmin):
+    """Reconciliations (migration's reconcile_inventory): the variance-by-node chart over the
+    list, and each run's variance report per node and SKU."""
+
+    list_display = (
+        "id",
+        "reconciled_at",
+        "source",
+        "pairs",
+        "accuracy_display",
+        "variance_pairs",
+        "over_threshold",
+        "units_over",
+        "units_under",
+        "value_display",
+    )
+    list_filter = ("source",)
+    search_fields = ("source", "input_name")
+    ordering = ("-reconciled_at", "-id")
+    date_hierarchy = "reconciled_at"
+    fields = (
+        "source",
+        "input_name",
+        "reconciled_at",
+        "figures",
+        "variance_report",
+        "read_errors",
+    )
+    readonly_fields = fields
+
+    @display(description="accuracy")
+    def accuracy_display(self, obj: InventoryReconciliation) -> str:
+        return "–" if obj.accuracy is None else f"{obj.accuracy:.1f}%"
+
+    @display(description="value off")
+    def value_display(self, obj: InventoryReconciliation) -> str:
+        return ", ".join(f"{c} {v}" for c, v in obj.value.items()) or "–"
+
+    @display(description="figures")
+    def figures(self, obj: InventoryReconciliation) -> SafeString:
+        return format_html(
+            "{} node×SKU pairs; {} within ±{} units ({}); {} differ, {} over the case "
+            "thresholds (more than {} units or {} in value); oms counts {} units more and {} "
+            "fewer than the nodes; value off {}",
+            obj.pairs,
+            obj.within_tolerance,
+            obj.tolerance_units,
+            self.accuracy_display(obj),
+            obj.variance_pairs,
+            obj.over_threshold,
+            obj.case_units,
+            f"{obj.case_value:.2f}" if obj.case_value else "any",
+            obj.units_over,
+            obj.units_under,
+            self.value_display(obj),
+        )
+
+    @display(description="variance report (node × SKU)")
+    def variance_report(self, obj: InventoryReconciliation) -> SafeString:
+        rows = obj.variances.select_related("node", "product").order_by(
+            "node__code", "product__sku"
+        )[:500]
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td class='num'>{}</td><td class='num'>{}</td>"
+            "<td class='num'>{}</td><td class='num'>{}</td><td>{}</td></tr>",
+            (
+                (
+                    v.node.code,
+                    v.product.sku,
+                    v.oms_on_hand,
+                    v.node_on_hand,
+                    f"{v.variance:+d}",
+                    f"{v.currency} {v.value}" if v.value is not None else "–",
+                    "over threshold" if v.over_threshold else "",
+                )
+                for v in rows
+            ),
+        )
+        if not rows:
+            return format_html("<span>{}</span>", "Every pair agrees.")
+        return format_html(
+            "<table class='oms-table'><thead><tr><th>node</th><th>SKU</th><th>oms count</th>"
+            "<th>node count</th><th>variance</th><th>value</th><th></th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            body,
+        )
+
+    @display(description="rows refused")
+    def read_errors(self, obj: InventoryReconciliation) -> str:
+        counts = obj.report.get("error_counts") or {}
+        return ", ".join(f"{code}: {n}" for code, n in counts.items()) or "none"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(
+            request, {**(extra_context or {}), "variance_chart": variance_chart()}
         )

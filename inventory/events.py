@@ -58,3 +58,12 @@ INVENTORY_STOCK_REBUILT = register(
     "inventory.stock_rebuilt",
     description="Stock counters that disagreed with the ledger were reset to the ledger's sums.",
 )
+INVENTORY_RECONCILED = register(
+    "inventory.reconciled",
+    description="oms's on-hand counts were compared with what nodes report: pairs, accuracy "
+    "and variances (stock unchanged).",
+)
+
+
+def stream_for_reconciliation(reconciliation_id: int) -> str:
+    return f"reconciliation:{reconciliation_id}"

@@ -14,6 +14,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 from simple_history.models import HistoricalRecords
 
 from oms.core.models import TimeStampedModel
+from oms.core.money import DECIMAL_PLACES, MAX_DIGITS
 
 
 def normalize_sku(value: str) -> str:
@@ -387,3 +388,106 @@ class Oversell(FSMModelMixin, TimeStampedModel):
         self.resolved_at = at
         self.resolved_by = by
         self.resolution_note = note[:500]
+
+
+class InventoryReconciliation(TimeStampedModel):
+    """One comparison of oms's on-hand counts with what nodes report (a node snapshot file or
+    feed read through a migration mapping): per node×SKU, oms minus the node's count. A pair
+    is accurate when the difference is within `tolerance_units`; accuracy is the share of
+    accurate pairs (the dashboard's inventory accuracy KPI). Written by
+    inventory/services/reconciliation.py; never changes stock."""
+
+    source = models.CharField(max_length=100, help_text="Where the node counts came from.")
+    input_name = models.CharField(max_length=300, blank=True)
+    reconciled_at = models.DateTimeField()
+    tolerance_units = models.PositiveIntegerField(default=0)
+    case_units = models.PositiveIntegerField(
+        default=0, help_text="A pair off by more units than this is over the case threshold."
+    )
+    case_value = models.DecimalField(
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        default=0,
+        help_text="A pair off by more value than this is over the case threshold.",
+    )
+    pairs = models.PositiveIntegerField(default=0, help_text="Node×SKU pairs compared.")
+    within_tolerance = models.PositiveIntegerField(default=0)
+    variance_pairs = models.PositiveIntegerField(default=0, help_text="Pairs that differ.")
+    over_threshold = models.PositiveIntegerField(default=0)
+    units_over = models.PositiveIntegerField(default=0, help_text="oms counts more than the node.")
+    units_under = models.PositiveIntegerField(default=0, help_text="oms counts fewer.")
+    value = models.JSONField(
+        default=dict, blank=True, help_text="Absolute variance value per currency."
+    )
+    report = models.JSONField(default=dict, blank=True, help_text="Read errors and notes.")
+
+    class Meta:
+        ordering = ["-reconciled_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Reconciliation #{self.pk} {self.source} ({self.reconciled_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def accuracy(self) -> float | None:
+        return 100.0 * self.within_tolerance / self.pairs if self.pairs else None
+
+
+class NodeReconciliation(models.Model):
+    """One node's figures in a reconciliation (the variance-by-node chart reads these)."""
+
+    reconciliation = models.ForeignKey(
+        InventoryReconciliation, on_delete=models.CASCADE, related_name="nodes"
+    )
+    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="reconciliations")
+    reconciled_at = models.DateTimeField()
+    pairs = models.PositiveIntegerField(default=0)
+    within_tolerance = models.PositiveIntegerField(default=0)
+    variance_pairs = models.PositiveIntegerField(default=0)
+    over_threshold = models.PositiveIntegerField(default=0)
+    abs_units = models.PositiveIntegerField(default=0)
+    value = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-reconciled_at", "node_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reconciliation", "node"], name="node_reconciliation_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["node", "-reconciled_at"], name="node_recon_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} in reconciliation {self.reconciliation_id}"
+
+
+class InventoryVariance(models.Model):
+    """A node×SKU pair whose oms count differs from the node's (pairs that agree are counted
+    in the reconciliation, not stored)."""
+
+    reconciliation = models.ForeignKey(
+        InventoryReconciliation, on_delete=models.CASCADE, related_name="variances"
+    )
+    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    oms_on_hand = models.IntegerField()
+    node_on_hand = models.IntegerField()
+    variance = models.IntegerField(help_text="oms minus the node.")
+    unit_value = models.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    value = models.DecimalField(
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        help_text="|variance| × unit value.",
+    )
+    within_tolerance = models.BooleanField(default=False)
+    over_threshold = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["reconciliation_id", "node_id", "product_id"]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.node_id}: {self.variance:+d}"

@@ -14,6 +14,7 @@ from inventory.models import (
     MovementReason,
     Node,
     NodeQuerySet,
+    NodeReconciliation,
     Oversell,
     Product,
     Reservation,
@@ -356,3 +357,71 @@ def _locate(postal_code: str, country: str) -> Location | None:
 
 def _within(distance: float | None, radius: float) -> bool:
     return distance is not None and distance <= radius
+
+
+def latest_node_reconciliations() -> QuerySet[NodeReconciliation]:
+    """Each node's latest reconciliation figures (nodes never reconciled are left out)."""
+    latest = (
+        NodeReconciliation.objects.filter(node=OuterRef("node"))
+        .order_by("-reconciled_at", "-id")
+        .values("pk")[:1]
+    )
+    return (
+        NodeReconciliation.objects.annotate(latest=Subquery(latest))
+        .filter(pk=F("latest"))
+        .select_related("node", "reconciliation")
+        .order_by("node__code")
+    )
+
+
+@dataclass(frozen=True)
+class InventoryAccuracy:
+    """Inventory accuracy: the share of node×SKU pairs within tolerance, over each node's latest
+    reconciliation."""
+
+    pairs: int
+    within_tolerance: int
+    nodes: int
+    over_threshold: int
+    last_reconciled_at: datetime
+
+    @property
+    def rate(self) -> float:
+        return 100.0 * self.within_tolerance / self.pairs if self.pairs else 100.0
+
+
+def inventory_accuracy() -> InventoryAccuracy | None:
+    """None when no node was ever reconciled."""
+    rows = list(
+        latest_node_reconciliations().values_list(
+            "pairs", "within_tolerance", "over_threshold", "reconciled_at"
+        )
+    )
+    if not rows:
+        return None
+    return InventoryAccuracy(
+        pairs=sum(r[0] for r in rows),
+        within_tolerance=sum(r[1] for r in rows),
+        nodes=len(rows),
+        over_threshold=sum(r[2] for r in rows),
+        last_reconciled_at=max(r[3] for r in rows),
+    )
+
+
+def node_variance_series(since: datetime) -> QuerySet[NodeReconciliation]:
+    """Per node and reconciliation since `since`, oldest first: the variance-by-node chart."""
+    return (
+        NodeReconciliation.objects.filter(reconciled_at__gte=since)
+        .select_related("node")
+        .order_by("reconciled_at", "node__code")
+    )
+
+
+def inventory_accuracy_between(start: datetime, end: datetime) -> float | None:
+    """Share of node×SKU pairs within tolerance over every reconciliation in [start, end)."""
+    totals = NodeReconciliation.objects.filter(
+        reconciled_at__gte=start, reconciled_at__lt=end
+    ).aggregate(pairs=Sum("pairs"), within=Sum("within_tolerance"))
+    if not totals["pairs"]:
+        return None
+    return 100.0 * totals["within"] / totals["pairs"]

@@ -118,3 +118,25 @@ class SkuAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.alias} -> {self.product_id}"
+
+
+class ReconciliationSource(TimeStampedModel):
+    """Where the scheduled inventory reconciliation reads a node count from: a stock mapping
+    (migration/mappings/, kind `stock`) over a file a node or the legacy system drops (a snapshot
+    export, refreshed in place). `reconcile_inventory` without arguments, and the beat task, run
+    every active source (migration/services/reconciliation.py)."""
+
+    name = models.SlugField(max_length=50, unique=True)
+    mapping_name = models.CharField(
+        max_length=300, help_text="A shipped mapping's name (e.g. kibo_inventory_jsonl) or a path."
+    )
+    input_path = models.CharField(
+        max_length=300, help_text="The node count file (relative to the checkout or absolute)."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

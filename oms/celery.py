@@ -122,6 +122,13 @@ app.conf.update(
             "schedule": 120.0,
             "options": {"expires": 115.0},
         },
+        # Inventory reconciliation (docs/migration.md): oms's stock against every active
+        # reconciliation source's node counts; counts arrive hourly at most, so hourly is timely.
+        "reconcile-inventory": {
+            "task": "migration.tasks.reconcile_inventory_task",
+            "schedule": 3600.0,
+            "options": {"expires": 3500.0},
+        },
         # B2B partners drop 850 files in their inbox folder at any time (channels/services/
         # edi.py); a one-minute scan, like the warehouses' 945 inbox.
         "import-edi-inboxes": {

@@ -52,6 +52,7 @@ class ExceptionKind(models.TextChoices):
     CYCLE_COUNT = "cycle_count", "Cycle count"
     PICKUP_LOCKED = "pickup_locked", "Pickup locked"
     CONFIG_INVALID = "config_invalid", "Configuration invalid"
+    INVENTORY_VARIANCE = "inventory_variance", "Inventory variance"
 
 
 class SubjectType(models.TextChoices):

@@ -27,6 +27,7 @@ REMEDIES_BY_KIND: dict[str, tuple[str, ...]] = {
     K.INTEGRATION_FAILED: ("retry", "reprocess"),
     K.STUCK_ORDER: ("reroute", "retry", "release_hold"),
     K.CYCLE_COUNT: (),
+    K.INVENTORY_VARIANCE: (),
     K.PICKUP_LOCKED: ("unlock_pickup",),
 }
 ALWAYS = ("assign_to_me", "resolve", "dismiss")

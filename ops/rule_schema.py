@@ -26,6 +26,11 @@ class Thresholds(BaseModel):
     stuck_minutes: dict[str, int] | None = None
     backorder_days: int | None = Field(default=None, ge=1, le=365)
     feed_stale_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    # inventory reconciliation (migration/services/reconciliation.py): a node×SKU pair is
+    # accurate within the tolerance; a case opens for a pair off by more than the units or value
+    inventory_tolerance_units: int | None = Field(default=None, ge=0, le=1_000_000)
+    inventory_variance_units: int | None = Field(default=None, ge=0, le=1_000_000)
+    inventory_variance_value: int | None = Field(default=None, ge=0, le=10**12)
 
     @model_validator(mode="after")
     def _statuses(self) -> "Thresholds":

@@ -16,6 +16,12 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "stuck_minutes": {"created": 15, "allocated": 30, "released": 24 * 60},
     "backorder_days": 3,
     "feed_stale_hours": 24,
+    # inventory reconciliation: |oms − node| within this many units counts as accurate (KPI) ...
+    "inventory_tolerance_units": 0,
+    # ... and a pair off by more units than this, or by more value (whole currency units;
+    # 0 = no value threshold), opens an inventory_variance case on the node
+    "inventory_variance_units": 2,
+    "inventory_variance_value": 100,
 }
 
 

@@ -3,10 +3,11 @@
 - history (shipped, delivered, completed, cancelled): written in their final state through
   orders/services/history.py and fulfillment/services/history.py, with no routing, reserving
   or sending, and events at the source's times;
-- in flight (open): captured like any order (orders.services.capture.capture_order), and in the
-  same transaction reserved at the node the legacy system allocated (inventory.reservations),
-  so orchestration, on commit, makes the fulfillment order there and the order carries on as a
-  native one. Without a legacy node the order is routed by the active rule set.
+- in flight (open; or held: captured with the legacy hold, see IN_FLIGHT): captured like any
+  order (orders.services.capture.capture_order), and in the same transaction reserved at the
+  node the legacy system allocated (inventory.reservations), so orchestration, on commit, makes
+  the fulfillment order there and the order carries on as a native one (a held order waits for
+  its hold's release). Without a legacy node the order is routed by the active rule set.
 
 Order-level discounts (a header discount, or a discount "item" with no SKU) are spread over the
 lines, largest first, because oms keeps discounts on lines; header tax goes on the first line.
@@ -29,7 +30,7 @@ from migration.importers.catalogue import ProductResolver
 from migration.mapping.extract import CanonicalRecord, RowError
 from oms.core.errors import DomainError
 from oms.core.money import has_valid_scale, is_known_currency
-from orders.models import Channel, DeliveryMethod, LineStatus, Order, OrderStatus
+from orders.models import Channel, DeliveryMethod, HoldKind, LineStatus, Order, OrderStatus
 from orders.services.capture import AddressInput, LineInput, OrderInput, capture_order
 from orders.services.history import (
     HistoricLine,
@@ -38,7 +39,11 @@ from orders.services.history import (
     record_historic_orders,
 )
 
-STATUSES = {"open", "shipped", "delivered", "completed", "cancelled"}
+STATUSES = {"open", "held", "shipped", "delivered", "completed", "cancelled"}
+# In flight: captured and reserved at the legacy node; `held` also gets a hold (kind from the
+# record's `hold`, else manual), so nothing routes or releases it until a person releases it.
+IN_FLIGHT = ("open", "held")
+LEGACY_HOLD_REASON = "held in the legacy system"
 LINE_STATUS_OF = {
     "shipped": LineStatus.SHIPPED,
     "delivered": LineStatus.DELIVERED,
@@ -171,7 +176,8 @@ class OrderImporter(Importer):
             return errors
         errors += self._check_delivery(record, status)
         errors += self._check_totals(record, plan)
-        if not errors and status == "open":
+        errors += self._check_hold(record, status)
+        if not errors and status in IN_FLIGHT:
             errors += self._check_legacy_node(record, plan)
         if not errors:
             record.plan = plan
@@ -317,6 +323,31 @@ class OrderImporter(Importer):
                 )
         return errors
 
+    @staticmethod
+    def _hold(record: CanonicalRecord) -> tuple[str, str] | None:
+        """(kind, reason) of the hold the order had in the legacy system, or None."""
+        f = record.fields
+        kind = str(f.get("hold") or "")
+        if not kind and f["status"] != "held":
+            return None
+        return kind or HoldKind.MANUAL, str(f.get("hold_reason") or LEGACY_HOLD_REASON)[:200]
+
+    def _check_hold(self, record: CanonicalRecord, status: str) -> list[RowError]:
+        hold = self._hold(record)
+        if hold is None:
+            return []
+        if hold[0] not in HoldKind.values:
+            return [
+                self.err(
+                    record, "bad_hold", "hold", f"not one of {sorted(HoldKind.values)}", hold[0]
+                )
+            ]
+        if status not in IN_FLIGHT:
+            return [
+                self.err(record, "bad_hold", "hold", f"a {status} order cannot be held", hold[0])
+            ]
+        return []
+
     def _check_legacy_node(self, record: CanonicalRecord, plan: Plan) -> list[RowError]:
         errors = []
         needed: dict[tuple[str, str], int] = {}
@@ -352,14 +383,14 @@ class OrderImporter(Importer):
         """History in a few statements for the whole batch; in-flight orders one by one
         through capture (each in the caller's transaction)."""
         numbers: dict[int, str] = {}
-        history = [r for r in records if r.fields["status"] != "open"]
+        history = [r for r in records if r.fields["status"] not in IN_FLIGHT]
         if len(history) == 1:
             numbers[id(history[0])] = self._history(history[0]).number
         elif history:
             for record, order in zip(history, self._histories(history), strict=True):
                 numbers[id(record)] = order.number
         for record in records:
-            if record.fields["status"] == "open":
+            if record.fields["status"] in IN_FLIGHT:
                 numbers[id(record)] = self._capture(record).number
         return [numbers[id(record)] for record in records]
 
@@ -508,6 +539,7 @@ class OrderImporter(Importer):
             payment_status=str(f.get("payment_status") or "pending"),
             payment_method=str(f.get("payment_method") or ""),
             notes=str(f.get("notes") or ""),
+            holds=(hold,) if (hold := self._hold(record)) else (),
         )
         order = capture_order(channel=channel, data=data, actor=self.actor)
         lines = list(order.lines.order_by("line_number"))

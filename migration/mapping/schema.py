@@ -23,8 +23,8 @@ KINDS = (
     "shipments",
     "cancellations",
 )
-# Kinds a real run writes; the others are read, checked and reported (part 2 applies them).
-WRITING_KINDS = ("products", "nodes", "stock", "orders")
+# Kinds a real run writes; the others (status codes, allocations) are read, checked, reported.
+WRITING_KINDS = ("products", "nodes", "stock", "orders", "shipments", "cancellations")
 
 # Canonical fields per kind: name -> required. `source_id` is the record's id in the source
 # system; with the mapping's `source` it makes an import idempotent.
@@ -96,6 +96,8 @@ HEADER_FIELDS: dict[str, dict[str, bool]] = {
         "service": False,
         "tracking_number": False,
         "notes": False,
+        "hold": False,
+        "hold_reason": False,
     },
     "status_codes": {"source_id": False, "code": True, "name": True, "process": False},
     "allocations": {"source_id": True, "order_id": True, "node": True},

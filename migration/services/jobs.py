@@ -55,6 +55,31 @@ def create_job(
     )
 
 
+class InputNotFound(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(code="input_not_found", detail=detail, http_status=400)
+
+
+def start_dry_run(
+    *, mapping_path: Path, input_path: Path, actor: Actor, update_changed: bool = False
+) -> ImportJob:
+    """A dry run started from the admin: created pending and run as a Celery job after commit
+    (progress on the job as it reads, like a real run). Raises MappingError for a bad mapping and
+    InputNotFound for an input that is not a readable file; nothing is created then."""
+    if not input_path.is_file():
+        raise InputNotFound(f"no input file {input_path}")
+    with transaction.atomic():
+        job = create_job(
+            mapping_path=mapping_path,
+            input_path=input_path,
+            dry_run=True,
+            actor=actor,
+            update_changed=update_changed,
+        )
+        schedule_job(job.pk, actor.label)
+    return job
+
+
 def start_real_run(*, dry_run_job_id: int, actor: Actor) -> ImportJob:
     """A real run of the same mapping text and input as a finished dry run that is clean (no
     errors) or was accepted by a person; runs as a Celery job after commit."""

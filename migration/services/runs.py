@@ -25,6 +25,7 @@ from migration.importers.orders import OrderImporter
 from migration.importers.reference import (
     CancellationImporter,
     OrderReferenceImporter,
+    ShipmentImporter,
     StatusCodeImporter,
 )
 from migration.mapping.extract import CanonicalRecord, Extractor, RowError
@@ -42,7 +43,7 @@ IMPORTERS: dict[str, type[Importer]] = {
     "orders": OrderImporter,
     "status_codes": StatusCodeImporter,
     "allocations": OrderReferenceImporter,
-    "shipments": OrderReferenceImporter,
+    "shipments": ShipmentImporter,
     "cancellations": CancellationImporter,
 }
 # Records read ahead to look up what was imported before in one query (and progress saved).

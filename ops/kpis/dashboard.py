@@ -5,13 +5,14 @@ only renders."""
 
 import json
 import logging
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 
 from channels.services.health import channel_health
+from inventory.selectors import inventory_accuracy, inventory_accuracy_between
 from ops.kpis import selectors, sources
 from ops.kpis.returns import return_cards
 from ops.kpis.selectors import Figures, KpiReport
@@ -90,6 +91,30 @@ def kpi_cards(report: KpiReport, today: date) -> list[dict[str, str]]:
             "remedies and edits",
         ),
     ]
+
+
+def inventory_card(start: date, end: date) -> dict[str, str]:
+    """Inventory accuracy: node×SKU pairs whose oms count is within tolerance of the node's own
+    count, over each node's latest reconciliation (now) and every reconciliation of the period."""
+    latest = inventory_accuracy()
+    tz = timezone.get_current_timezone()
+    period = inventory_accuracy_between(
+        datetime.combine(start, time.min, tzinfo=tz),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
+    )
+    if latest is None:
+        return {
+            "title": "Inventory accuracy",
+            "today": "–",
+            "period": pct(period),
+            "help": "no reconciliation yet",
+        }
+    return {
+        "title": "Inventory accuracy",
+        "today": pct(latest.rate),
+        "period": pct(period),
+        "help": f"{latest.within_tolerance:,} of {latest.pairs:,} SKU×node in tolerance",
+    }
 
 
 def channel_rows(report: KpiReport) -> list[dict[str, Any]]:
@@ -221,7 +246,9 @@ def build_dashboard(start: date | None = None, end: date | None = None) -> dict[
     exceptions["p90_display"] = hours(exceptions["resolution_p90_hours"])
     return {
         "period": {"start": report.start, "end": report.end, "days": len(report.days)},
-        "cards": kpi_cards(report, report.end) + return_cards(report.start, report.end),
+        "cards": kpi_cards(report, report.end)
+        + return_cards(report.start, report.end)
+        + [inventory_card(report.start, report.end)],
         "channel_headers": [
             "Orders",
             "Shipped",

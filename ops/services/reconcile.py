@@ -14,7 +14,7 @@ Not checked (people resolve them): lost_parcel, damaged, and integration_failed 
 fulfillment order changed while it was being sent.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -24,7 +24,7 @@ from django.utils import timezone
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from integrations.models import InboundMessage, InboundStatus
-from inventory.models import Node, Oversell, OversellStatus, StockLevel
+from inventory.models import Node, NodeReconciliation, Oversell, OversellStatus, StockLevel
 from inventory.selectors import skus_awaiting_count
 from oms.core.models import RuleSetStatus
 from ops.locks import lock_case
@@ -69,11 +69,15 @@ FULFILLMENT_OUTCOMES = {
 Check = Callable[[ExceptionCase, datetime], str | None]
 
 
-def reconcile_open_cases(*, now: datetime | None = None) -> list[int]:
-    """Resolve every open case whose condition has cleared; returns their ids."""
+def reconcile_open_cases(
+    *, now: datetime | None = None, kinds: Iterable[str] | None = None
+) -> list[int]:
+    """Resolve every open case (of `kinds`, default every checked kind) whose condition has
+    cleared; returns their ids."""
     now = now or timezone.now()
+    checked = [kind for kind in CHECKS if kinds is None or kind in set(kinds)]
     candidates = (
-        ExceptionCase.objects.filter(status__in=OPEN_CASE_STATUSES, kind__in=CHECKS)
+        ExceptionCase.objects.filter(status__in=OPEN_CASE_STATUSES, kind__in=checked)
         .select_related("order")
         .order_by("id")
     )
@@ -256,6 +260,26 @@ def _cycle_count(case: ExceptionCase, now: datetime) -> str | None:
     return f"Counted: every short SKU at {case.subject_label} was counted since"
 
 
+def _inventory_variance(case: ExceptionCase, now: datetime) -> str | None:
+    """Raised by an inventory reconciliation (details.reconciliation); cleared when a later
+    reconciliation of the node finds no pair over the case thresholds (the drift was fixed:
+    a snapshot feed set oms's count, or the node's own count came right)."""
+    if case.subject_type != SubjectType.NODE:
+        return None
+    raised_by = int(case.details.get("reconciliation") or 0)
+    latest = (
+        NodeReconciliation.objects.filter(node_id=case.subject_id)
+        .order_by("-reconciled_at", "-id")
+        .first()
+    )
+    if latest is None or latest.reconciliation_id <= raised_by or latest.over_threshold:
+        return None
+    return (
+        f"Reconciliation #{latest.reconciliation_id}: {case.subject_label} within thresholds "
+        f"({latest.within_tolerance} of {latest.pairs} SKUs within tolerance)"
+    )
+
+
 def _routed_again(what: str) -> Check:
     def check(case: ExceptionCase, now: datetime) -> str | None:
         order = case.order
@@ -299,6 +323,7 @@ CHECKS: dict[str, Check] = {
     ExceptionKind.INTEGRATION_FAILED: _integration_failed,
     ExceptionKind.OVERSELL: _oversell,
     ExceptionKind.CYCLE_COUNT: _cycle_count,
+    ExceptionKind.INVENTORY_VARIANCE: _inventory_variance,
     ExceptionKind.NODE_REJECTED: _routed_again("Rejected lines"),
     ExceptionKind.SHORT_PICK: _routed_again("Short quantities"),
 }

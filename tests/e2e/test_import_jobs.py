@@ -76,3 +76,41 @@ def test_dry_run_reports_and_the_real_run_starts_from_a_clean_one(live_server, m
     assert not real.dry_run
     assert real.status == "pending"
     assert not ImportJob.objects.filter(dry_run_of=orders).exists()
+
+
+def test_a_dry_run_starts_from_the_admin_and_runs_in_a_worker(live_server, celery_worker):
+    """New dry run → a Celery job: the list shows it pending or running, then its report."""
+    superuser("starter")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        try:
+            page.goto(f"{live_server.url}/admin/login/?next=/admin/migration/importjob/")
+            page.fill("input[name=username]", "starter")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.click("#new-dry-run")
+            page.select_option("select[name=mapping]", "generic_orders_csv")
+            page.fill("input[name=input_path]", "no/such/file.csv")
+            page.click("#start-dry-run")
+            expect(page.get_by_text("No input file no/such/file.csv.")).to_be_visible()
+            page.fill("input[name=input_path]", str(EXAMPLES / "orders.csv"))
+            screenshot(page, SHOTS / "4-new-dry-run.png")
+            page.click("#start-dry-run")
+            expect(page.get_by_text("of generic_orders_csv started")).to_be_visible()
+            for _ in range(60):  # the worker runs it: reload until the job is done
+                if page.locator("#result_list").get_by_text("Done").count():
+                    break
+                page.wait_for_timeout(500)
+                page.reload()
+            expect(page.locator("#result_list").get_by_text("Done")).to_be_visible()
+            screenshot(page, SHOTS / "5-dry-run-done.png")
+            page.locator("#result_list tbody tr a").first.click()
+            expect(page.get_by_text("Dry run: nothing was written")).to_be_visible()
+            expect(page.get_by_text("unknown_sku").first).to_be_visible()
+        finally:
+            browser.close()
+    job = ImportJob.objects.get()
+    assert (job.dry_run, job.status, job.created_by) == (True, "done", "starter")
+    assert (job.records_done, job.errors) == (6, 13)

@@ -2,6 +2,11 @@ from pathlib import Path
 
 import pytest
 
+from inventory.models import StockLevel
+from migration.mapping.schema import load_mapping
+from migration.services.runs import run_import
+from oms.core.actors import Actor
+
 LEGACY = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "legacy"
 MAPPINGS = Path(__file__).resolve().parents[2] / "migration" / "mappings"
 
@@ -42,3 +47,24 @@ def corpus(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"corpus file missing: {path}")
     return path
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "migration" / "examples"
+
+
+def load(name: str, path: Path) -> None:
+    report = run_import(
+        mapping=load_mapping(MAPPINGS / f"{name}.yaml"), input_path=path, dry_run=False,
+        actor=Actor.system("test"),
+    )  # fmt: skip
+    assert report.error_total == 0, report.errors
+
+
+@pytest.fixture
+def example_stock():
+    """The documented CSV example's nodes, products and opening stock (migration/examples)."""
+    load("generic_nodes_csv", EXAMPLES / "nodes.csv")
+    load("generic_products_csv", EXAMPLES / "products.csv")
+    load("generic_stock_csv", EXAMPLES / "stock.csv")
+    return {(s.node.code, s.product.sku): s.on_hand for s in StockLevel.objects.select_related(
+        "node", "product")}  # fmt: skip

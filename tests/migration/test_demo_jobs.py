@@ -5,7 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from migration.models import ImportJob
+from inventory.models import InventoryReconciliation
+from migration.models import ImportJob, ReconciliationSource
+from ops.models import ExceptionCase
 from orders.models import Order
 
 
@@ -21,7 +23,15 @@ def test_seed_demo_makes_the_sample_import_jobs_once():
     assert (nodes["records"], nodes["created"], nodes["refused"]) == (2, 2, 0)
     assert jobs["generic_nodes_csv"].is_clean
     orders_report = jobs["generic_orders_csv"].report
-    assert orders_report["records"] == 5
-    assert orders_report["refused"] == 5
+    assert orders_report["records"] == 6
+    assert orders_report["refused"] == 6
     assert orders_report["error_counts"]["unknown_sku"] >= 1
     assert Order.objects.count() == orders  # a dry run wrote no order
+
+    # the demo's reconciliation: one store's count with a planted drift, reconciled once
+    runs = list(InventoryReconciliation.objects.filter(source="demo-store-counts"))
+    assert len(runs) == 1
+    assert (runs[0].variance_pairs, runs[0].over_threshold, runs[0].units_over) == (2, 1, 3)
+    assert runs[0].units_under == 1
+    assert ReconciliationSource.objects.get(name="demo-store-counts").is_active
+    assert ExceptionCase.objects.filter(kind="inventory_variance").count() == 1

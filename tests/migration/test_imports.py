@@ -186,7 +186,7 @@ def test_shipstation_and_sterling_in_flight():
     assert StockLevel.objects.get(node=amz, product__sku="DEEP_BWP_MCF_6").reserved == 1
 
 
-def test_reference_kinds_and_returns_are_reported_not_written():
+def test_returns_and_status_codes_are_reported_and_references_need_their_order():
     ret = run("sterling_return_order_list_xml")
     assert ret.refused == 1
     assert ret.error_counts["return_order"] == 1
@@ -194,9 +194,12 @@ def test_reference_kinds_and_returns_are_reported_not_written():
     codes = run("sterling_status_codes_xml")
     assert codes.filtered == 274 - 47
     assert codes.error_counts["unmapped_status"] > 0  # the extension codes the map leaves out
-    ship = run("sterling_confirm_shipment_xml")
+    ship = run("sterling_confirm_shipment_xml")  # applied: needs its order (test_sterling_apply)
     assert ship.error_counts["unknown_order"] == 1
-    assert ship.dry_run
+    assert not ship.dry_run
+    alloc = run("sterling_order_line_list_xml")  # allocations are still checked only
+    assert alloc.error_counts["unknown_order"] == 1
+    assert alloc.dry_run
 
 
 def test_broken_variants_are_report_lines(tmp_path):

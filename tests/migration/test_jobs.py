@@ -36,7 +36,7 @@ def finished_dry_run(mapping: str, example: str, path=None) -> ImportJob:
 
 def test_a_real_run_starts_only_from_a_clean_or_accepted_dry_run():
     dirty = finished_dry_run("generic_orders_csv", "orders.csv")
-    assert dirty.errors == 11
+    assert dirty.errors == 13
     assert not dirty.is_clean
     with pytest.raises(DryRunNotAccepted):
         start_real_run(dry_run_job_id=dirty.pk, actor=ACTOR)
@@ -94,3 +94,25 @@ def test_a_bad_mapping_is_refused_with_its_lines(tmp_path):
         call_command("import_legacy", "--mapping", str(bad), "--input", str(EXAMPLES / "nodes.csv"))
     assert "line 6: fields: nodes need the field 'name'" in str(caught.value)
     assert ImportJob.objects.count() == 0
+
+
+def test_a_dry_run_started_for_the_admin_is_refused_without_a_file_and_scheduled_with_one(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    from migration.services.jobs import InputNotFound, start_dry_run
+
+    with pytest.raises(InputNotFound):
+        start_dry_run(
+            mapping_path=MAPPINGS_DIR / "generic_nodes_csv.yaml",
+            input_path=tmp_path / "missing.csv",
+            actor=ACTOR,
+        )
+    assert not ImportJob.objects.exists()
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = start_dry_run(
+            mapping_path=MAPPINGS_DIR / "generic_nodes_csv.yaml",
+            input_path=EXAMPLES / "nodes.csv",
+            actor=ACTOR,
+        )
+    assert (job.dry_run, job.status) == (True, "pending")
+    assert len(callbacks) == 1  # the Celery job, sent after commit

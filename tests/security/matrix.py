@@ -256,11 +256,17 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
         username="someone", ip_address="127.0.0.9", user_agent="matrix", failures_since_start=1
     )
     AccessLog.objects.create(username="someone", ip_address="127.0.0.9", user_agent="matrix")
-    from migration.models import ImportJob
+    from migration.models import ImportJob, ReconciliationSource
 
     ImportJob.objects.create(
         mapping_name="matrix", mapping_text="", source="matrix", kind="orders", input_name="x"
     )
+    ReconciliationSource.objects.create(
+        name="matrix", mapping_name="generic_stock_csv", input_path="migration/examples/stock.csv"
+    )
+    from inventory.models import InventoryReconciliation
+
+    InventoryReconciliation.objects.create(source="matrix", reconciled_at=now)
     AccessFailureLog.objects.create(
         username="someone", ip_address="127.0.0.9", user_agent="matrix", locked_out=False
     )

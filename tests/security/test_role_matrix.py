@@ -203,6 +203,22 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:migration_importjob_delete": staff(E403, E403, E403, E403),
     "admin:migration_importjob_change": staff(E403, E403, E403, OK),
     "admin/migration/importjob/<path:object_id>/": staff(OK, OK, OK, OK),
+    # starting a dry run (a Celery job): superusers, like the job actions
+    "admin:migration_importjob_new_dry_run": staff(E403, E403, E403, OK),
+    # reconciliation sources: superusers only, like import jobs (they name files on the server)
+    "admin:migration_reconciliationsource_changelist": staff(E403, E403, E403, OK),
+    "admin:migration_reconciliationsource_add": staff(E403, E403, E403, OK),
+    "admin:migration_reconciliationsource_history": staff(E403, E403, E403, OK),
+    "admin:migration_reconciliationsource_delete": staff(E403, E403, E403, OK),
+    "admin:migration_reconciliationsource_change": staff(E403, E403, E403, OK),
+    "admin/migration/reconciliationsource/<path:object_id>/": staff(OK, OK, OK, OK),
+    # reconciliations (the variance report and chart): read by ops, written by the service
+    "admin:inventory_inventoryreconciliation_changelist": staff(E403, E403, OK, OK),
+    "admin:inventory_inventoryreconciliation_add": staff(E403, E403, E403, E403),
+    "admin:inventory_inventoryreconciliation_history": staff(E403, E403, OK, OK),
+    "admin:inventory_inventoryreconciliation_delete": staff(E403, E403, E403, E403),
+    "admin:inventory_inventoryreconciliation_change": staff(E403, E403, OK, OK),
+    "admin/inventory/inventoryreconciliation/<path:object_id>/": staff(OK, OK, OK, OK),
     "admin:inventory_oversell_changelist": staff(E403, E403, OK, OK),
     "admin:inventory_oversell_add": staff(E403, E403, E403, E403),
     "admin:inventory_oversell_history": staff(E403, E403, OK, OK),
@@ -420,6 +436,18 @@ ACTIONS: dict[str, dict[str, set[str] | None]] = {
         "finance": None,
         "ops": None,
         "superuser": {"accept", "start_real_run"},
+    },
+    "migration.ReconciliationSource": {
+        "cs": None,
+        "finance": None,
+        "ops": None,
+        "superuser": {"reconcile_now", "delete_selected"},
+    },
+    "inventory.InventoryReconciliation": {
+        "cs": None,
+        "finance": None,
+        "ops": set(),
+        "superuser": set(),
     },
     "axes.AccessLog": {"cs": None, "finance": None, "ops": set(), "superuser": {"delete_selected"}},
     "axes.AccessFailureLog": {

@@ -1,0 +1,97 @@
+"""`manage.py reconcile_inventory [--mapping FILE --input FILE] [--report OUT.json]`
+
+Runs one reconciliation now: oms's on-hand per node and SKU against the node counts in a file
+read through a `stock` mapping (a path or a shipped name in migration/mappings/). Without
+--mapping/--input it runs every active reconciliation source (admin: Migration ›
+Reconciliation sources), as the scheduled job does. Prints the variance report (pairs,
+accuracy, units and value off, per node), and the exception cases raised and resolved.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from migration.mapping.schema import MappingError
+from migration.models import ReconciliationSource
+from migration.services.jobs import resolve_mapping_path
+from migration.services.reconciliation import (
+    NotAStockMapping,
+    ReconciliationResult,
+    reconcile_all_sources,
+    reconcile_inventory,
+)
+from oms.core.actors import Actor
+
+
+class Command(BaseCommand):
+    help = "Compare oms's stock with the nodes' own counts now (variance report, cases, KPI)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--mapping", help="A stock mapping file or shipped name.")
+        parser.add_argument("--input", type=Path, help="The node count file.")
+        parser.add_argument("--report", type=Path, help="Also write the figures here as JSON.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actor = Actor.system("reconcile_inventory")
+        if bool(options["mapping"]) != bool(options["input"]):
+            raise CommandError("give both --mapping and --input, or neither")
+        try:
+            if options["mapping"]:
+                if not resolve_mapping_path(options["mapping"]).exists():
+                    raise CommandError(f"no mapping file {options['mapping']}")
+                if not options["input"].exists():
+                    raise CommandError(f"no input file {options['input']}")
+                results = [
+                    reconcile_inventory(
+                        mapping_name=options["mapping"], input_path=options["input"], actor=actor
+                    )
+                ]
+            else:
+                if not ReconciliationSource.objects.filter(is_active=True).exists():
+                    raise CommandError(
+                        "no active reconciliation source: add one in the admin (Migration › "
+                        "Reconciliation sources) or give --mapping and --input"
+                    )
+                results = reconcile_all_sources(actor=actor)
+        except (MappingError, NotAStockMapping) as exc:
+            raise CommandError(str(exc)) from None
+        for result in results:
+            for line in result.summary_lines():
+                self.stdout.write(line)
+        if options["report"]:
+            options["report"].write_text(json.dumps([_figures(r) for r in results], indent=2))
+
+
+def _figures(result: ReconciliationResult) -> dict[str, Any]:
+    run = result.reconciliation
+    return {
+        "reconciliation": run.pk,
+        "source": run.source,
+        "input": run.input_name,
+        "pairs": run.pairs,
+        "within_tolerance": run.within_tolerance,
+        "accuracy": run.accuracy,
+        "variance_pairs": run.variance_pairs,
+        "over_threshold": run.over_threshold,
+        "units_over": run.units_over,
+        "units_under": run.units_under,
+        "value": run.value,
+        "variances": [
+            {
+                "node": v.node.code,
+                "sku": v.product.sku,
+                "oms_on_hand": v.oms_on_hand,
+                "node_on_hand": v.node_on_hand,
+                "variance": v.variance,
+                "value": str(v.value) if v.value is not None else None,
+                "currency": v.currency,
+                "over_threshold": v.over_threshold,
+            }
+            for v in run.variances.select_related("node", "product")
+        ],
+        "cases_raised": result.cases_raised,
+        "cases_resolved": result.cases_resolved,
+        "read": result.report.as_dict(),
+    }
