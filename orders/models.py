@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 from inventory.models import Node, Product
 from oms.core.models import TimeStampedModel
 from oms.core.money import DECIMAL_PLACES, MAX_DIGITS
+from orders.ownership import OrderOwner
 
 
 def money_field(**kwargs: Any) -> models.DecimalField:
@@ -107,6 +108,7 @@ class OrderStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+    HANDED_BACK = "handed_back", "Handed back to the legacy system"
 
 
 PROGRESS_SOURCES = [
@@ -209,6 +211,16 @@ class Order(FSMModelMixin, TimeStampedModel):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
 
+    # Which system owns the order (orders/ownership.py, docs/migration.md "Cutover"): decided
+    # at capture from the channel's cutover plan; only an oms order is routed, reserved and sent.
+    owner = FSMField(
+        max_length=10, choices=OrderOwner.choices, default=OrderOwner.OMS, protected=True
+    )
+    is_legacy_mirror = models.BooleanField(
+        default=False, help_text="Mirrored in from the legacy system, which already has it."
+    )
+    handed_back_at = models.DateTimeField(null=True, blank=True)
+
     objects = OrderQuerySet.as_manager()
 
     class Meta:
@@ -248,6 +260,19 @@ class Order(FSMModelMixin, TimeStampedModel):
         return stream_for_order(self.number)
 
     # --- transitions (fields only) -------------------------------------------------------
+    @transition(
+        field=status,
+        source=[OrderStatus.CREATED, OrderStatus.BACKORDERED, OrderStatus.ALLOCATED],
+        target=OrderStatus.HANDED_BACK,
+    )
+    def hand_back(self, *, at: datetime) -> None:
+        """Rolled back before any node had it: the legacy system finishes it."""
+        self.handed_back_at = at
+
+    @transition(field=owner, source=[OrderOwner.OMS, OrderOwner.SHADOW], target=OrderOwner.LEGACY)
+    def give_to_legacy(self) -> None:
+        """The legacy system owns the order from now on."""
+
     @transition(
         field=status,
         source=[
