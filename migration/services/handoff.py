@@ -249,7 +249,8 @@ def hand_back_channel(*, channel_id: int, actor: Actor = SYSTEM) -> HandBack:
         .order_by("id")
         .values_list("id", "number", "status")
     )
-    handed, kept = [], []
+    handed: list[str] = []
+    kept: list[str] = []
     for order_id, number, status in open_oms:
         done = status in HANDABLE_STATUSES and hand_back_order(
             order_id=order_id, actor=actor, reason="rollback"

@@ -79,7 +79,7 @@ def plan_shadow_order(*, order_id: int) -> ShadowDecision | None:
             outcome=dry.plan.outcome,
             allocations=allocations,
             plan=dry.plan.to_stored_dict(),
-            node_miles=_node_miles({a["node"] for a in allocations}, dry.destination),
+            node_miles=_node_miles({a.node_code for a in dry.plan.assignments}, dry.destination),
         )
         record_event(
             stream=order.stream,
