@@ -33,6 +33,13 @@ class Channel(TimeStampedModel):
     name = models.CharField(max_length=100)
     default_currency = models.CharField(max_length=3, default="USD")
     is_active = models.BooleanField(default=True)
+    # The channel's approved cutover plan, copied here when it is approved
+    # (orders.services.channels.set_channel_cutover, called by migration's approve_plan) so that
+    # capture decides who owns an order from the channel row it has already loaded, with no
+    # extra statement (orders/ownership.py). Empty mode: no plan, oms owns every order.
+    cutover_mode = models.CharField(max_length=10, blank=True, default="")
+    cutover_share = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    cutover_narrowing = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -4,11 +4,13 @@ shadow. A port: capture (this layer) asks, the migration app (a higher layer) an
 Capture must not import `migration` (imports run only downward, docs/adr/0005-layers.md), so
 the migration app registers its resolver here when it loads (`MigrationConfig.ready()`).
 Without a resolver, or for a channel without an active cutover plan, oms owns every order.
-The resolver runs inside capture's transaction and must be pure reads (it takes no locks).
+The query carries the plan as copied on the channel row (`Channel.cutover_*`), so the resolver
+needs no query: capture's statement count does not grow (tests/api/test_capture_statements.py).
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import models
 
@@ -31,6 +33,10 @@ class OwnershipQuery:
     postal_code: str
     pickup_node_code: str
     legacy_mirror: bool  # mirrored in from the legacy system (never handed back to it)
+    # The channel's approved plan as copied on the channel row (Channel.cutover_*): "" = none.
+    cutover_mode: str = ""
+    cutover_share: Decimal = Decimal("0")
+    cutover_narrowing: Mapping[str, list[str]] = field(default_factory=dict)
 
 
 Resolver = Callable[[OwnershipQuery], str]

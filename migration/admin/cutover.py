@@ -113,7 +113,7 @@ class CutoverPlanAdmin(ModelAdmin):
     def approve(self, request: HttpRequest, queryset: QuerySet[CutoverPlan]) -> None:
         for plan in queryset:
             try:
-                approved = approve_plan(plan_id=plan.pk, approver=request.user)  # type: ignore[arg-type]
+                approved = approve_plan(plan_id=plan.pk, approver=request.user)
             except DomainError as exc:
                 self.message_user(request, f"{plan}: {exc.detail}", messages.ERROR)
             else:
@@ -126,7 +126,7 @@ class CutoverPlanAdmin(ModelAdmin):
     def reject(self, request: HttpRequest, queryset: QuerySet[CutoverPlan]) -> None:
         for plan in queryset:
             try:
-                reject_plan(plan_id=plan.pk, approver=request.user, note="rejected in the admin")  # type: ignore[arg-type]
+                reject_plan(plan_id=plan.pk, approver=request.user, note="rejected in the admin")
             except DomainError as exc:
                 self.message_user(request, f"{plan}: {exc.detail}", messages.ERROR)
             else:

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('fulfillment', '0008_node_requests'),
         ('migration', '0001_initial'),
-        ('orders', '0008_order_owner'),
+        ('orders', '0008_cutover_ownership'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

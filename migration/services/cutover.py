@@ -39,6 +39,7 @@ from oms.core.errors import NotFound
 from oms.core.transactions import enqueue_on_commit
 from oms.events.services import record_event
 from orders.models import Channel
+from orders.services.channels import set_channel_cutover
 from orders.ownership import OrderOwner, OwnershipQuery
 
 if TYPE_CHECKING:
@@ -189,6 +190,12 @@ def approve_plan(*, plan_id: int, approver: "User | None", note: str = "") -> Ap
         )
         previous = current.mode if current is not None else CutoverMode.OMS
         approve_version(plan, approver=approver, note=note, current=current, flow=FLOW)
+        set_channel_cutover(
+            channel_id=plan.channel_id,
+            mode=plan.mode,
+            share=plan.share_percent,
+            narrowing=plan.narrowing,
+        )
         if plan.mode == CutoverMode.LEGACY:
             enqueue_on_commit(hand_back_channel_task, plan.channel_id)
     return Approved(plan=plan, previous_mode=previous)
@@ -233,22 +240,17 @@ def _matches(narrowing: dict[str, list[str]], query: OwnershipQuery) -> bool:
 
 
 def owner_for(query: OwnershipQuery) -> str:
-    """One indexed read of the channel's active plan. Without a plan oms owns native orders.
-    A mirrored order is the legacy system's (it already acts on it); in shadow mode oms plans
-    it alongside."""
-    plan = (
-        CutoverPlan.objects.filter(channel_id=query.channel_id, status="active")
-        .values("mode", "share_percent", "narrowing")
-        .first()
-    )
-    mode = plan["mode"] if plan is not None else CutoverMode.OMS
+    """From the channel's approved plan as the query carries it (no query of its own). Without
+    a plan oms owns native orders. A mirrored order is the legacy system's (it already acts on
+    it); in shadow mode oms plans it alongside."""
+    mode = query.cutover_mode or CutoverMode.OMS
     if query.legacy_mirror:
         return OrderOwner.SHADOW if mode == CutoverMode.SHADOW else OrderOwner.LEGACY
     if mode == CutoverMode.OMS:
         return OrderOwner.OMS
     if mode == CutoverMode.SHADOW:
         return OrderOwner.SHADOW
-    if mode == CutoverMode.CANARY and plan is not None:
-        owned = in_canary(plan["share_percent"], plan["narrowing"] or {}, query)
+    if mode == CutoverMode.CANARY:
+        owned = in_canary(query.cutover_share, dict(query.cutover_narrowing), query)
         return OrderOwner.OMS if owned else OrderOwner.LEGACY
     return OrderOwner.LEGACY

@@ -408,6 +408,9 @@ def _new_order(
             postal_code=address.postal_code,
             pickup_node_code=pickup_node.code if pickup_node is not None else "",
             legacy_mirror=data.legacy_mirror,
+            cutover_mode=channel.cutover_mode,
+            cutover_share=channel.cutover_share,
+            cutover_narrowing=channel.cutover_narrowing or {},
         )
     )
     return Order(

@@ -84,6 +84,12 @@ def test_approval_activates_the_plan_and_retires_the_previous_one(web_channel, p
     types = list(Event.objects.filter(stream="cutover:web").values_list("type", flat=True))
     assert types[-2:] == ["cutover.plan_retired", "cutover.plan_approved"]
     assert CutoverPlan.objects.filter(channel=web_channel, status="active").count() == 1
+    web_channel.refresh_from_db()  # the channel row carries the approved plan for capture
+    assert (
+        web_channel.cutover_mode,
+        web_channel.cutover_share,
+        web_channel.cutover_narrowing,
+    ) == ("canary", Decimal("10.00"), {})
 
 
 @pytest.mark.parametrize(

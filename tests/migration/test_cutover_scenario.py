@@ -14,7 +14,7 @@ from fulfillment.services.orchestration import orchestrate_order
 from inventory.models import Reservation, ReservationStatus, StockLevel
 from inventory.selectors import find_ledger_mismatches
 from migration.mapping.schema import load_mapping
-from migration.models import CutoverPlan, LegacyHandoff
+from migration.models import CutoverPlan, LegacyDecision, LegacyHandoff
 from migration.selectors import order_diffs, shadow_summary
 from migration.services.cutover import in_canary, owner_for
 from migration.services.runs import run_import
@@ -66,7 +66,20 @@ def _order_body(external_id, placed_at, quantity=1):
 
 
 def _query(channel, external_id):
-    return OwnershipQuery(channel.pk, "web", external_id, "ship", "OH", "43215", "", False)
+    channel.refresh_from_db()  # the approved plan, as capture reads it from the channel row
+    return OwnershipQuery(
+        channel.pk,
+        "web",
+        external_id,
+        "ship",
+        "OH",
+        "43215",
+        "",
+        False,
+        cutover_mode=channel.cutover_mode,
+        cutover_share=channel.cutover_share,
+        cutover_narrowing=channel.cutover_narrowing,
+    )
 
 
 def _reserved_levels():
@@ -113,6 +126,13 @@ def test_phased_cutover_of_one_channel(django_capture_on_commit_callbacks, setti
     ]
     assert _reserved_levels() == 0
     assert not LegacyHandoff.objects.exists()  # mirrors never go back to the legacy system
+    # The node the legacy system allocated each open order is its legacy decision.
+    assert sorted(
+        LegacyDecision.objects.values_list("order__external_id", "allocations", "source")
+    ) == [
+        ("F-2001", [{"node": "dc-east", "sku": "TENT-2P", "quantity": 2}], "generic_orders_csv"),
+        ("F-2002", [{"node": "store-bos", "sku": "LAMP-LED", "quantity": 3}], "generic_orders_csv"),
+    ]
 
     # -- phase 1: shadow for a simulated week -----------------------------------------------
     set_mode("web", "shadow", author=alice, approver=bob)
