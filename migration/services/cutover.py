@@ -39,8 +39,8 @@ from oms.core.errors import NotFound
 from oms.core.transactions import enqueue_on_commit
 from oms.events.services import record_event
 from orders.models import Channel
-from orders.services.channels import set_channel_cutover
 from orders.ownership import OrderOwner, OwnershipQuery
+from orders.services.channels import set_channel_cutover
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -8,7 +8,6 @@ transaction, so capture reads who owns a new order from the channel row it alrea
 from decimal import Decimal
 from typing import Any
 
-
 from oms.core.errors import NotFound
 from oms.core.transactions import require_atomic
 from orders.models import Channel
