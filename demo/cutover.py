@@ -65,6 +65,7 @@ def seed_cutover_demo(*, approver_username: str) -> int:
 
     shadow = propose_plan(channel_code=CHANNEL, mode="shadow", author=None)
     approve_plan(plan_id=shadow.pk, approver=approver, note="demo: shadow week")
+    channel.refresh_from_db()  # capture reads the approved plan from the channel row
     placed = 0
     for n in range(21):
         placed_at = now - timedelta(days=7 - n // 3, hours=n % 3 * 5)
@@ -91,6 +92,7 @@ def seed_cutover_demo(*, approver_username: str) -> int:
 
     canary = propose_plan(channel_code=CHANNEL, mode="canary", share_percent="10", author=None)
     approve_plan(plan_id=canary.pk, approver=approver, note="demo: canary 10 %")
+    channel.refresh_from_db()
     for n in range(12):
         data = _order(
             f"OUT-{2000 + n}",

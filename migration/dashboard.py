@@ -91,13 +91,13 @@ def channel_panels() -> list[ChannelPanel]:
             ],
         }
         figures = {
-            "labels": ["split rate %", "backorder rate %", "avg miles"],
+            "labels": ["split rate %", "backorder rate %"],
             "datasets": [
                 {
                     "label": side,
                     "data": [
                         getattr(whole, side)[key] if whole else None
-                        for key in ("split_rate", "backorder_rate", "avg_miles")
+                        for key in ("split_rate", "backorder_rate")
                     ],
                     "backgroundColor": color,
                 }

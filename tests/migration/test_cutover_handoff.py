@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def legacy_channel(web_channel):
     network()
     set_mode("web", "legacy", author=superuser("alice"), approver=superuser("bob"))
+    web_channel.refresh_from_db()  # capture reads the plan from the channel row it is given
     return web_channel
 
 

@@ -150,6 +150,7 @@ def test_a_shadow_order_is_stored_planned_and_handed_off_but_not_reserved(
     settings.OMS_LEGACY_HANDOFF_DIR = tmp_path
     network()
     set_mode("web", "shadow", author=people["alice"], approver=people["bob"])
+    web_channel.refresh_from_db()  # capture reads the plan from the channel row it is given
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
@@ -177,6 +178,7 @@ def test_canary_orders_split_between_oms_and_legacy(
     settings.OMS_LEGACY_HANDOFF_DIR = tmp_path
     network()
     set_mode("web", "canary", share="50", author=people["alice"], approver=people["bob"])
+    web_channel.refresh_from_db()
     ids = [f"WEB-{n}" for n in range(12)]
     expected = {i: canary_bucket("web", i) < 5000 for i in ids}
 
