@@ -48,7 +48,7 @@ def test_seed_demo_twice_loads_the_same_data_set():
     # then
     assert counts() == first
     assert first == {
-        "channels": 4,  # web, pos, marketplace and the Shopify demo channel
+        "channels": 5,  # web, pos, marketplace, the Shopify demo and the outlet mid-cutover
         "distribution_centers": 2,
         "stores": 15,
         "products": 226,  # 225 + one limited edition nobody stocks (backorders)
@@ -59,6 +59,7 @@ def test_seed_demo_twice_loads_the_same_data_set():
         ("pos", "USD"),
         ("marketplace", "USD"),
         ("shopify-demo", "USD"),
+        ("outlet", "USD"),
     }
     assert (
         "Demo data: 3 channels, 17 nodes (2 distribution centers, 15 stores), 226 products, "
