@@ -1,6 +1,6 @@
 """Demo data for `make run`: channels, nodes at real US addresses, a catalog, stock at every node,
-routing rules, demo orders, an admin account, a web-channel API key and two sample legacy import
-jobs (dry runs of migration/examples/).
+routing rules, demo orders, an admin account, a web-channel API key, two sample legacy import
+jobs (dry runs of migration/examples/) and a channel mid-cutover (demo/cutover.py).
 
 Idempotent: everything is keyed on natural keys (channel and node codes, SKUs, the admin's
 username), so a second run updates rows in place and creates nothing new. Two things are
@@ -18,6 +18,7 @@ from django.utils import timezone
 from demo.access import ADMIN_USERNAME, reissue_demo_key, reset_admin
 from demo.catalogue import demo_products, upsert_products
 from demo.channels import upsert_channels
+from demo.cutover import seed_cutover_demo
 from demo.edi import connect_demo_edi
 from demo.migration import create_sample_import_jobs, create_sample_reconciliation
 from demo.nodes import upsert_nodes
@@ -73,6 +74,7 @@ def seed_demo() -> DemoData:
     api_key = reissue_demo_key()
     create_sample_import_jobs()
     create_sample_reconciliation()
+    seed_cutover_demo(approver_username=ADMIN_USERNAME)
     result = DemoData(
         channels=channels,
         distribution_centers=sum(1 for n in nodes if n.kind == NodeKind.DISTRIBUTION_CENTER),

@@ -3,7 +3,8 @@
 Orders and inventory never import fulfillment; they record events, and these handlers run in
 the same transaction:
 
-- `order.created`: orchestrate the order on commit (route, reserve, release);
+- `order.created`: orchestrate the order on commit (route, reserve, release), when oms owns
+  it (`Order.owner`, from the channel's cutover plan: orders/ownership.py);
 - `order.hold_released` with no active hold left: orchestrate on commit;
 - `order.line_cancelled`: take the units off fulfillment orders, or refuse units at a node
   unless the node confirmed (fulfillment/services/cancellation.py);
@@ -46,10 +47,13 @@ from orders.events import (
     ORDER_HOLD_RELEASED,
     ORDER_LINE_CANCELLED,
 )
+from orders.ownership import OrderOwner
 
 
 @on_event(ORDER_CREATED)
 def order_created(event: Event, order: Any) -> None:
+    if order.owner != OrderOwner.OMS:
+        return  # the legacy system's order (cutover plan): never routed, reserved or sent
     # The task's default trigger is `capture`: the one message per order on the hot path
     # carries just the id.
     enqueue_on_commit(orchestrate_order_task, order.pk)

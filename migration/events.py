@@ -14,3 +14,26 @@ IMPORT_ACCEPTED = register(
 
 def stream_for_job(job_id: int) -> str:
     return f"import:{job_id}"
+
+
+# The cutover (stream `cutover:<channel code>`; order streams for what happens to one order).
+CUTOVER_PLAN_CREATED = register(
+    "cutover.plan_created", description="A draft cutover plan for a channel was written."
+)
+CUTOVER_PLAN_SUBMITTED = register(
+    "cutover.plan_submitted", description="A cutover plan was submitted for approval."
+)
+CUTOVER_PLAN_APPROVED = register(
+    "cutover.plan_approved",
+    description="A second person approved a cutover plan: it now decides who owns new orders.",
+)
+CUTOVER_PLAN_REJECTED = register(
+    "cutover.plan_rejected", description="A cutover plan was sent back to draft."
+)
+CUTOVER_PLAN_RETIRED = register(
+    "cutover.plan_retired", description="A newer approved plan replaced this one."
+)
+
+
+def stream_for_channel_cutover(channel_code: str) -> str:
+    return f"cutover:{channel_code}"

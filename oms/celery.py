@@ -115,6 +115,13 @@ app.conf.update(
             "schedule": 15.0,
             "options": {"expires": 15.0},
         },
+        # Orders handed to the legacy system during a cutover (docs/migration.md): retries
+        # (backoff 1 min × 4^n) and handoffs whose task was lost.
+        "send-due-legacy-handoffs": {
+            "task": "migration.tasks.send_due_handoffs_task",
+            "schedule": 60.0,
+            "options": {"expires": 55.0},
+        },
         # Platforms that do not push orders (Amazon SP-API): what changed since the cursor. Two
         # minutes keeps within SP-API's getOrders rate (0.0167 requests/s, burst 20).
         "poll-channels": {

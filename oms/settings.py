@@ -485,3 +485,14 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Cutover from a legacy OMS (docs/migration.md, "Cutover") ----------------------------------
+# Orders oms does not own are handed to the legacy system in its own format: the orders mapping
+# below run backwards, POSTed to OMS_LEGACY_HANDOFF_URL when set, else written as one file per
+# order into OMS_LEGACY_HANDOFF_DIR (relative paths are under the checkout).
+OMS_LEGACY_HANDOFF_MAPPING = env("OMS_LEGACY_HANDOFF_MAPPING", default="generic_orders_csv")
+OMS_LEGACY_HANDOFF_URL = env("OMS_LEGACY_HANDOFF_URL", default="")
+OMS_LEGACY_HANDOFF_DIR = Path(
+    env("OMS_LEGACY_HANDOFF_DIR", default=str(BASE_DIR / "var" / "legacy_handoff"))
+)
+OMS_LEGACY_HANDOFF_MAX_ATTEMPTS = env.int("OMS_LEGACY_HANDOFF_MAX_ATTEMPTS", default=5)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("webhooks.api.urls")),
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("returns.api.urls")),
+    path("api/v1/", include("migration.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),

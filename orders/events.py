@@ -128,3 +128,28 @@ ORDER_CONFIRMATION_RESENT = register(
     description="Customer service asked for the order confirmation to be sent to the customer "
     "again: the channel's webhook subscriber sends it.",
 )
+
+# The cutover from a legacy OMS (recorded by fulfillment and migration; docs/migration.md).
+ORDER_HANDED_BACK = register(
+    "order.handed_back",
+    description="A rollback gave an unreleased oms order to the legacy system.",
+)
+ORDER_SHADOW_PLANNED = register(
+    "order.shadow_planned",
+    description="oms planned a legacy-owned order with its active rules, reserving nothing.",
+)
+ORDER_LEGACY_DECISION_RECORDED = register(
+    "order.legacy_decision_recorded",
+    description="The legacy system's decision for the order (nodes, splits) was mirrored in.",
+)
+ORDER_HANDOFF_QUEUED = register(
+    "order.handoff_queued",
+    description="The order is queued for the legacy system in its format (outbox).",
+)
+ORDER_HANDOFF_SENT = register(
+    "order.handoff_sent", description="The legacy system took the handed-off order."
+)
+ORDER_HANDOFF_DEAD = register(
+    "order.handoff_dead",
+    description="Handing the order to the legacy system failed every retry: a case is open.",
+)

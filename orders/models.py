@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 from inventory.models import Node, Product
 from oms.core.models import TimeStampedModel
 from oms.core.money import DECIMAL_PLACES, MAX_DIGITS
+from orders.ownership import OrderOwner
 
 
 def money_field(**kwargs: Any) -> models.DecimalField:
@@ -32,6 +33,13 @@ class Channel(TimeStampedModel):
     name = models.CharField(max_length=100)
     default_currency = models.CharField(max_length=3, default="USD")
     is_active = models.BooleanField(default=True)
+    # The channel's approved cutover plan, copied here when it is approved
+    # (orders.services.channels.set_channel_cutover, called by migration's approve_plan) so that
+    # capture decides who owns an order from the channel row it has already loaded, with no
+    # extra statement (orders/ownership.py). Empty mode: no plan, oms owns every order.
+    cutover_mode = models.CharField(max_length=10, blank=True, default="")
+    cutover_share = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    cutover_narrowing = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -107,6 +115,7 @@ class OrderStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+    HANDED_BACK = "handed_back", "Handed back to the legacy system"
 
 
 PROGRESS_SOURCES = [
@@ -209,6 +218,16 @@ class Order(FSMModelMixin, TimeStampedModel):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
 
+    # Which system owns the order (orders/ownership.py, docs/migration.md "Cutover"): decided
+    # at capture from the channel's cutover plan; only an oms order is routed, reserved and sent.
+    owner = FSMField(
+        max_length=10, choices=OrderOwner.choices, default=OrderOwner.OMS, protected=True
+    )
+    is_legacy_mirror = models.BooleanField(
+        default=False, help_text="Mirrored in from the legacy system, which already has it."
+    )
+    handed_back_at = models.DateTimeField(null=True, blank=True)
+
     objects = OrderQuerySet.as_manager()
 
     class Meta:
@@ -248,6 +267,19 @@ class Order(FSMModelMixin, TimeStampedModel):
         return stream_for_order(self.number)
 
     # --- transitions (fields only) -------------------------------------------------------
+    @transition(
+        field=status,
+        source=[OrderStatus.CREATED, OrderStatus.BACKORDERED, OrderStatus.ALLOCATED],
+        target=OrderStatus.HANDED_BACK,
+    )
+    def hand_back(self, *, at: datetime) -> None:
+        """Rolled back before any node had it: the legacy system finishes it."""
+        self.handed_back_at = at
+
+    @transition(field=owner, source=[OrderOwner.OMS, OrderOwner.SHADOW], target=OrderOwner.LEGACY)
+    def give_to_legacy(self) -> None:
+        """The legacy system owns the order from now on."""
+
     @transition(
         field=status,
         source=[

@@ -22,6 +22,7 @@ from fulfillment.services.routing import route_order
 from oms.core.actors import Actor
 from orders.locks import lock_order
 from orders.models import OPEN_ORDER_STATUSES, HoldStatus
+from orders.ownership import OrderOwner
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ SYSTEM = Actor.system("orchestrator")
 
 class Outcome(enum.StrEnum):
     CLOSED = "closed"  # cancelled or finished: nothing to do
+    NOT_OWNED = "not_owned"  # the legacy system owns it (cutover plan): oms decides nothing
     ON_HOLD = "on_hold"  # an active hold stops everything
     NOTHING_TO_ROUTE = "nothing_to_route"  # already allocated
     ROUTED = "routed"
@@ -51,6 +53,8 @@ def orchestrate_order(*, order_id: int, trigger: str = "capture") -> Outcome:
         order = lock_order(order_id)
         if order.status not in OPEN_ORDER_STATUSES:
             outcome = Outcome.CLOSED
+        elif order.owner != OrderOwner.OMS:
+            outcome = Outcome.NOT_OWNED
         elif order.holds.filter(status=HoldStatus.ACTIVE).exists():
             outcome = Outcome.ON_HOLD
         else:

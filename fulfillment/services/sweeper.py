@@ -26,6 +26,7 @@ from fulfillment.models import (
 )
 from inventory.models import StockLevel
 from orders.models import Hold, HoldStatus, LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
+from orders.ownership import OrderOwner
 
 GRACE = timedelta(seconds=settings.OMS_SWEEP_GRACE_SECONDS)
 PAYMENT_GRACE = timedelta(minutes=5)
@@ -60,7 +61,9 @@ def find_due_work(*, now: datetime) -> DueWork:
     held_fo = Exists(Hold.objects.filter(order=OuterRef("order_id"), status=HoldStatus.ACTIVE))
     return DueWork(
         orchestrate=list(
-            Order.objects.filter(status=OrderStatus.CREATED, created_at__lt=now - GRACE)
+            Order.objects.filter(
+                status=OrderStatus.CREATED, owner=OrderOwner.OMS, created_at__lt=now - GRACE
+            )
             .exclude(active_hold)
             .exclude(Exists(RoutingDecision.objects.filter(order=OuterRef("pk"))))
             .order_by("created_at")

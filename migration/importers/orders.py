@@ -7,12 +7,16 @@
   order (orders.services.capture.capture_order), and in the same transaction reserved at the
   node the legacy system allocated (inventory.reservations), so orchestration, on commit, makes
   the fulfillment order there and the order carries on as a native one (a held order waits for
-  its hold's release). Without a legacy node the order is routed by the active rule set.
+  its hold's release). Without a legacy node the order is routed by the active rule set. While
+  the channel is mid-cutover (an active plan other than `oms`), an open order is the legacy
+  system's: it is mirrored instead (not reserved, never handed back) and its legacy node is
+  recorded as the legacy decision the shadow run compares with.
 
 Order-level discounts (a header discount, or a discount "item" with no SKU) are spread over the
 lines, largest first, because oms keeps discounts on lines; header tax goes on the first line.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +32,9 @@ from inventory.reservations import ReservationRequest, reserve
 from migration.importers.base import Importer
 from migration.importers.catalogue import ProductResolver
 from migration.mapping.extract import CanonicalRecord, RowError
+from migration.models import CutoverMode
+from migration.selectors import cutover_status
+from migration.services.shadow import LegacyAllocation, mirror_legacy_order
 from oms.core.errors import DomainError
 from oms.core.money import has_valid_scale, is_known_currency
 from orders.models import Channel, DeliveryMethod, HoldKind, LineStatus, Order, OrderStatus
@@ -541,6 +548,8 @@ class OrderImporter(Importer):
             notes=str(f.get("notes") or ""),
             holds=(hold,) if (hold := self._hold(record)) else (),
         )
+        if cutover_status(channel).mode != CutoverMode.OMS:
+            return self._mirror(plan, channel, dataclasses.replace(data, legacy_mirror=True))
         order = capture_order(channel=channel, data=data, actor=self.actor)
         lines = list(order.lines.order_by("line_number"))
         requests = []
@@ -554,3 +563,20 @@ class OrderImporter(Importer):
         if any(result is None for result in results):
             raise LegacyNodeShort("legacy_node_short", "the legacy node no longer has the stock")
         return order
+
+    def _mirror(self, plan: Plan, channel: Channel, data: OrderInput) -> Order:
+        """The channel is mid-cutover: the legacy system still works on this open order, so
+        it is mirrored (never reserved here, never handed back) and the node it allocated
+        becomes the legacy decision the shadow run compares with (docs/migration.md)."""
+        allocations = [
+            LegacyAllocation(node=planned.node, sku=line.sku, quantity=line.quantity)
+            for planned, line in zip(plan.lines, data.lines, strict=True)
+            if planned.node
+        ]
+        return mirror_legacy_order(
+            channel=channel,
+            data=data,
+            allocations=allocations,
+            actor=self.actor,
+            source=self.mapping.name,
+        )

@@ -21,6 +21,7 @@ from ops.selectors import active_exception_rule_set, current_thresholds
 from ops.services.cases import raise_exception_case
 from ops.services.reconcile import reconcile_open_cases
 from orders.models import Hold, HoldStatus, LineStatus, Order, OrderLine
+from orders.ownership import OrderOwner
 
 
 def detect_stuck_orders(*, now: datetime | None = None) -> list[int]:
@@ -39,7 +40,8 @@ def detect_stuck_orders(*, now: datetime | None = None) -> list[int]:
     for status, minutes in sorted(current_thresholds()["stuck_minutes"].items()):
         cutoff = now - timedelta(minutes=int(minutes))
         stuck = (
-            Order.objects.filter(status=status, updated_at__lt=cutoff)
+            # The legacy system's orders (cutover plan) are not oms's to move.
+            Order.objects.filter(status=status, owner=OrderOwner.OMS, updated_at__lt=cutoff)
             .annotate(last_event=Coalesce(Subquery(last_event), F("updated_at")))
             .filter(last_event__lt=cutoff)
             .exclude(Exists(held))

@@ -36,6 +36,7 @@ from orders.models import (
     ServiceLevel,
     stream_for_order,
 )
+from orders.ownership import OwnershipQuery, resolve_owner
 from orders.services.holds import hold_order
 
 
@@ -86,6 +87,9 @@ class OrderInput:
     # Holds the channel asks for at capture (e.g. its fraud screen wants a review): placed in
     # the same transaction, so orchestration never sees the order without them.
     holds: tuple[tuple[str, str], ...] = ()  # (kind, reason)
+    # Mirrored in from the legacy system (migration's legacy feed): the legacy system has it
+    # already, so oms never hands it back. Ownership comes from the channel's cutover plan.
+    legacy_mirror: bool = False
 
 
 @dataclass(frozen=True)
@@ -394,8 +398,25 @@ def _new_order(
 ) -> Order:
     """The order row, not yet inserted."""
     address = data.shipping_address or AddressInput()
+    owner = resolve_owner(
+        OwnershipQuery(
+            channel_id=channel.pk,
+            channel_code=channel.code,
+            external_id=data.external_id,
+            delivery_method=data.delivery_method,
+            region=address.region,
+            postal_code=address.postal_code,
+            pickup_node_code=pickup_node.code if pickup_node is not None else "",
+            legacy_mirror=data.legacy_mirror,
+            cutover_mode=channel.cutover_mode,
+            cutover_share=channel.cutover_share,
+            cutover_narrowing=channel.cutover_narrowing or {},
+        )
+    )
     return Order(
         number=new_order_number(),
+        owner=owner,
+        is_legacy_mirror=data.legacy_mirror,
         channel=channel,
         external_id=data.external_id,
         payment_status=data.payment_status,

@@ -55,7 +55,7 @@ def test_seed_demo_twice_loads_the_same_data_set():
     # then
     assert counts() == first
     assert first == {
-        "channels": 5,  # web, pos, marketplace, the Shopify and the EDI demo channels
+        "channels": 6,  # web, pos, marketplace, the Shopify and EDI demos, the outlet mid-cutover
         "distribution_centers": 2,
         "stores": 15,
         "products": 226,  # 225 + one limited edition nobody stocks (backorders)
@@ -67,6 +67,7 @@ def test_seed_demo_twice_loads_the_same_data_set():
         ("marketplace", "USD"),
         ("shopify-demo", "USD"),
         ("edi-demo", "USD"),
+        ("outlet", "USD"),
     }
     assert (
         "Demo data: 3 channels, 17 nodes (2 distribution centers, 15 stores), 226 products, "

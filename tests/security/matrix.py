@@ -161,7 +161,12 @@ def build_world() -> World:
     nodes["a"].can_accept_returns = True
     nodes["a"].save(update_fields=["can_accept_returns"])
     rma = _a_return(order)
-    ids = {"fmt": "easypost", "pk": subscription.pk, "rma": rma.number}
+    ids = {
+        "fmt": "easypost",
+        "pk": subscription.pk,
+        "rma": rma.number,
+        "channel_code": channel.code,
+    }
     return World(clients=clients, order=order, fulfillment=fulfillment, ids=ids)
 
 
@@ -256,7 +261,7 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
         username="someone", ip_address="127.0.0.9", user_agent="matrix", failures_since_start=1
     )
     AccessLog.objects.create(username="someone", ip_address="127.0.0.9", user_agent="matrix")
-    from migration.models import ImportJob, ReconciliationSource
+    from migration.models import ImportJob, LegacyHandoff, ReconciliationSource
 
     ImportJob.objects.create(
         mapping_name="matrix", mapping_text="", source="matrix", kind="orders", input_name="x"
@@ -267,6 +272,10 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
     from inventory.models import InventoryReconciliation
 
     InventoryReconciliation.objects.create(source="matrix", reconciled_at=now)
+    from migration.services.cutover import propose_plan
+
+    propose_plan(channel_code=channel.code, mode="oms", author=None)
+    LegacyHandoff.objects.create(order=order, reason="matrix", payload={}, next_attempt_at=now)
     AccessFailureLog.objects.create(
         username="someone", ip_address="127.0.0.9", user_agent="matrix", locked_out=False
     )

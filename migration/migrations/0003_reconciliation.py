@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('migration', '0001_initial'),
+        ('migration', '0002_cutover'),
     ]
 
     operations = [

@@ -1,0 +1,36 @@
+"""The demo's channel mid-cutover (demo/cutover.py): a shadow week with its diff, a 10 % canary
+with orders on both sides, a 25 % canary waiting for approval; seeded once."""
+
+import pytest
+from django.core.management import call_command
+
+from migration.models import CutoverPlan, LegacyHandoff
+from migration.selectors import order_diffs, shadow_summary
+from orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_shows_a_channel_mid_cutover(settings, tmp_path):
+    settings.OMS_LEGACY_HANDOFF_DIR = tmp_path  # where the handoffs go once sent
+    call_command("seed_demo")
+
+    plans = [
+        (p.version, p.mode, str(p.share_percent), p.status)
+        for p in CutoverPlan.objects.filter(key="outlet").order_by("version")
+    ]
+    assert plans == [
+        (1, "shadow", "0.00", "retired"),
+        (2, "canary", "10.00", "active"),
+        (3, "canary", "25.00", "pending_approval"),
+    ]
+    [week] = shadow_summary(order_diffs(channel_code="outlet"), by_day=False)
+    assert (week.compared, week.agreed) == (21, 17)  # every fifth went to another DC
+    canary = Order.objects.filter(external_id__startswith="OUT-")
+    owned = canary.filter(owner="oms").count()
+    assert canary.count() == 12
+    assert LegacyHandoff.objects.filter(order__in=canary).count() == 12 - owned
+
+    call_command("seed_demo")  # a second seed leaves the cutover as it is
+    assert CutoverPlan.objects.filter(key="outlet").count() == 3
+    assert Order.objects.filter(channel__code="outlet").count() == 33
