@@ -23,7 +23,6 @@ from playwright.sync_api import expect
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.labels import ship_with_carrier
 from fulfillment.services.orchestration import orchestrate_order
-from fulfillment.tasks import capture_shipped_payment_task
 from inventory.models import NodeConnector
 from orders.models import LineStatus, PaymentTransaction
 from orders.payments import script_simulated_payment
@@ -148,10 +147,8 @@ def test_customer_service_cancels_units_reads_the_money_and_refunds_a_return(
     dialog.get_by_role("button", name="Cancel units").click()
     expect(page.get_by_text(f"{order.number}: 3 units cancelled").first).to_be_visible()
     browser.shot("cancel-units-done")
-    # every live line has shipped now, but cancelling the last unshipped units does not
-    # schedule the capture by itself: the sweeper sends it once the order has been still for
-    # PAYMENT_GRACE (5 minutes). Here it is sent at once, as the sweeper would.
-    capture_shipped_payment_task.delay(order.pk)
+    # every live line has shipped now: the cancel schedules the capture of what shipped on
+    # commit (no sweeper, no PAYMENT_GRACE wait)
     browser.open(change)
 
     # the money and the return, on the order page
