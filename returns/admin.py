@@ -13,16 +13,16 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
-from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 from unfold.forms import BaseDialogForm
 
 from inventory.models import Node
 from oms.core.actors import Actor
-from oms.core.admin_actions import ReadOnlyAdmin, adopt_created, dialog_action
+from oms.core.admin_actions import ReadOnlyAdmin, ReadOnlyInline, adopt_created, dialog_action
 from oms.core.errors import DomainError, InvalidInput
 from oms.core.money import format_amount
+from orders.payments.messages import describe_payment_error
 from orders.selectors import orders_for_staff
 from returns.models import (
     CANCELLABLE_STATUSES,
@@ -34,6 +34,7 @@ from returns.models import (
     ExchangeKind,
     ReasonCode,
     Refund,
+    RefundKind,
     RefundStatus,
     Return,
     ReturnLine,
@@ -234,25 +235,6 @@ class RefundForm(BaseDialogForm):
 # --- inlines -------------------------------------------------------------------------------------
 
 
-class ReadOnlyInline(TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.fields or ())
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
     fields = (
@@ -268,13 +250,33 @@ class ReturnLineInline(ReadOnlyInline):
     )
 
 
+def refund_reason_label(refund: Refund) -> str:
+    """The refund's reason in words: a return reason or an appeasement reason."""
+    choices = ReasonCode if refund.kind == RefundKind.RETURN else AppeasementReason
+    labels = dict(choices.choices)
+    return str(labels.get(refund.reason_code, refund.reason_code))
+
+
+def refund_problem(refund: Refund) -> str:
+    """Why the refund failed (or waits for the provider), in words; "" when nothing went wrong."""
+    return describe_payment_error(refund.error_code, refund.error_message)
+
+
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ("kind", "status", "amount_display", "reason_code", "error_code", "refunded_at")
+    fields = ("kind", "status", "amount_display", "reason", "problem", "refunded_at")
 
     @display(description="Amount")
     def amount_display(self, obj: Refund) -> str:
         return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+
+    @display(description="Reason")
+    def reason(self, obj: Refund) -> str:
+        return refund_reason_label(obj)
+
+    @display(description="Problem")
+    def problem(self, obj: Refund) -> str:
+        return refund_problem(obj) or "–"
 
 
 class ExchangeInline(ReadOnlyInline):
@@ -537,8 +539,8 @@ class ReturnAdmin(ServiceCreateAdmin):
         if refund.status == RefundStatus.FAILED:
             raise DomainError(
                 code="refund_failed",
-                detail=f"The provider declined the refund of {amount} ({refund.error_code}); "
-                "an exception case is open. Retry it from the refund once fixed.",
+                detail=f"The provider declined the refund of {amount}: {refund_problem(refund)} "
+                "An exception case is open; retry the refund once the cause is fixed.",
             )
         return f"Refund of {amount} {refund.get_status_display().lower()}."
 
@@ -699,8 +701,8 @@ class RefundAdmin(ServiceCreateAdmin):
         "kind",
         "status_label",
         "amount_display",
-        "reason_code",
-        "error_code",
+        "reason_label",
+        "problem_label",
         "created_at",
     )
     list_filter = (("status", ChoicesDropdownFilter), ("kind", ChoicesDropdownFilter))
@@ -728,12 +730,12 @@ class RefundAdmin(ServiceCreateAdmin):
             "amount",
             "currency",
             "breakdown",
-            "reason_code",
+            "reason_label",
             "note",
             "idempotency_key",
             "payment_transaction_id",
             "provider_reference",
-            "error_code",
+            "problem_label",
             "error_message",
             "attempts",
             "requested_by",
@@ -771,6 +773,14 @@ class RefundAdmin(ServiceCreateAdmin):
     def amount_display(self, obj: Refund) -> str:
         return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
 
+    @display(description="Reason", ordering="reason_code")
+    def reason_label(self, obj: Refund) -> str:
+        return refund_reason_label(obj)
+
+    @display(description="Problem")
+    def problem_label(self, obj: Refund) -> str:
+        return refund_problem(obj) or "–"
+
     @dialog_action(
         label="Retry refund",
         permission="retry",
@@ -780,6 +790,11 @@ class RefundAdmin(ServiceCreateAdmin):
     )
     def retry_detail(self, request: HttpRequest, form: Any, refund: Refund) -> str:
         done = retry_refund(refund_id=refund.pk, actor=Actor.for_user(request.user))
+        if done.status == RefundStatus.FAILED:
+            raise DomainError(
+                code="refund_failed",
+                detail=f"The provider declined the refund again: {refund_problem(done)}",
+            )
         return f"Refund {done.get_status_display().lower()}."
 
 
