@@ -10,9 +10,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 from unfold.forms import BaseDialogForm
@@ -358,7 +360,7 @@ class ReturnAdmin(ServiceCreateAdmin):
         "received_node",
         "label_carrier",
         "tracking_number",
-        "label_url",
+        "label_download",
         "label_cost",
         "created_by",
         "created_at",
@@ -372,6 +374,48 @@ class ReturnAdmin(ServiceCreateAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Return]:
         return super().get_queryset(request).select_related("order", "return_node", "received_node")
+
+    # --- the return label: a page of its own, for whoever may see the return ------------------
+
+    def get_urls(self) -> list[Any]:
+        own = [
+            path(
+                "<path:object_id>/label/",
+                self.admin_site.admin_view(self.label_view),
+                name="returns_return_label",
+            )
+        ]
+        return own + super().get_urls()
+
+    def label_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The label the carrier sold: its PDF as stored, or the carrier's own label address
+        (EasyPost keeps the file). 403 without the right to see returns, 404 without a label."""
+        rma = self.get_object(request, unquote(object_id))
+        if rma is None:
+            raise Http404("No such return.")
+        if not self.has_view_permission(request, rma):
+            raise PermissionDenied
+        if rma.label_pdf:
+            response = HttpResponse(bytes(rma.label_pdf), content_type="application/pdf")
+            filename = f"return-label-{rma.number}-{rma.tracking_number or 'label'}.pdf"
+            response["Content-Disposition"] = f'inline; filename="{filename}"'
+            return response
+        if rma.label_url.startswith("https://"):
+            return HttpResponseRedirect(rma.label_url)
+        raise Http404(f"Return {rma.number} has no label.")
+
+    @display(description="Return label")
+    def label_download(self, obj: Return) -> str:
+        if not obj.label_pdf and not obj.label_url.startswith("https://"):
+            return "–"
+        url = reverse("admin:returns_return_label", args=[obj.pk])
+        what = f"{obj.label_carrier} {obj.tracking_number}".strip() or obj.number
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener" class="text-primary-600" '
+            "data-return-label>Download the label ({})</a>",
+            url,
+            what,
+        )
 
     # Customer service adds returns through the service (the add form), never by saving a row.
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -391,6 +391,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:returns_return_history": staff(OK, OK, OK, OK),
     "admin:returns_return_delete": staff(E403, E403, E403, E403),
     "admin:returns_return_change": staff(OK, OK, OK, OK),
+    # the return label (a PDF): whoever may see the return
+    "admin:returns_return_label": staff(OK, OK, OK, OK),
     "admin/returns/return/<path:object_id>/": staff(OK, OK, OK, OK),
     "admin:returns_returnpolicy_changelist": staff(OK, OK, OK, OK),
     "admin:returns_returnpolicy_add": staff(E403, E403, OK, OK),
