@@ -30,7 +30,12 @@ from returns.selectors import (
 )
 from returns.services.receipt import ReceiptMessage, inspect_return, receive_return
 from returns.services.refunds import refund_return
-from returns.services.requests import ReturnRequest, cancel_return, request_return
+from returns.services.requests import (
+    ReturnRequest,
+    cancel_return,
+    mark_return_in_transit,
+    request_return,
+)
 
 
 class OrderReturnsView(APIView):
@@ -131,6 +136,36 @@ class ReturnCancelView(APIView):
             return Response(ReturnOutputSerializer(get_return_for_client(client, rma)).data)
 
         return run_idempotent_request(request, cancel)
+
+
+class ReturnInTransitView(APIView):
+    permission_classes = [IsChannelClient]
+
+    @extend_schema(
+        summary="The customer's parcel is on its way back",
+        description="For a platform that learns of the drop-off (a carrier scan, the customer "
+        "saying so): authorized → in_transit, with `return.in_transit` (a webhook like every "
+        "event). Idempotent: a return already in transit is answered as it is. Refused (409) "
+        "`return_transition_refused` when the return is not authorized (requested, received, "
+        "closed, ...). The return's tracking is in `label` and its `status`.",
+        tags=["returns"],
+        request=None,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            200: ReturnOutputSerializer,
+            404: OpenApiResponse(ERROR_SCHEMA),
+            409: OpenApiResponse(ERROR_SCHEMA, description="return_transition_refused"),
+        },
+    )
+    def post(self, request: Request, rma: str) -> Response:
+        client = client_of(request)
+
+        def in_transit() -> Response:
+            found = get_return_for_client(client, rma)
+            mark_return_in_transit(return_id=found.pk, actor=Actor.for_api_client(client))
+            return Response(ReturnOutputSerializer(get_return_for_client(client, rma)).data)
+
+        return run_idempotent_request(request, in_transit)
 
 
 class ReturnRefundsView(APIView):

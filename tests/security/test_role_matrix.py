@@ -409,6 +409,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "order-returns": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "return-detail": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "return-cancel": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    "return-in-transit": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "return-refunds": row(E401, E401, E401, E401, E401, E401, E403, OK),
     # a node's key receives and inspects the returns expected at its node (POST only)
     "return-receive": row(E401, E401, E401, E401, E401, E401, OK, E403),
