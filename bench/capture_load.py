@@ -75,6 +75,9 @@ def worker(
     duration: float,
     barrier: Any,
     results: Any,
+    tag: str = "bench",
+    interval: float = 0.0,
+    offset: float = 0.0,
 ) -> None:
     rng = random.Random(f"{run_id}-{index}")
     conn = http.client.HTTPConnection(host, port, timeout=60)
@@ -89,9 +92,20 @@ def worker(
     start = time.monotonic()
     stop = start + warmup + duration
     seq = 0
+    # Paced (open loop) when interval > 0: request k of this client is due at
+    # start + offset + k * interval (the clients' offsets spread them over one interval); a
+    # client that falls behind sends at once.
+    due = start + offset
     while time.monotonic() < stop:
+        if interval > 0:
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            due += interval
+            if time.monotonic() >= stop:
+                break
         seq += 1
-        external_id = f"bench-{run_id}-{index}-{seq}"
+        external_id = f"{tag}-{run_id}-{index}-{seq}"
         body = json.dumps(order_body(rng, external_id, nskus)).encode()
         request_headers = {**headers, "Idempotency-Key": f"{external_id}-{uuid.uuid4().hex}"}
         t0 = time.monotonic()
@@ -131,7 +145,15 @@ def main() -> int:
     parser.add_argument("--max-error-rate", type=float, default=0.001)
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--records-out", type=Path, help="CSV of every request (for plots)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="paced (open-loop) total orders/s over all clients; 0 = back to back (closed loop)",
+    )
+    parser.add_argument("--tag", default="bench", help="external_id prefix of the orders")
     args = parser.parse_args()
+    interval = args.clients / args.rate if args.rate > 0 else 0.0
 
     key = args.key_file.read_text().strip()
     run_id = uuid.uuid4().hex[:12]
@@ -152,6 +174,9 @@ def main() -> int:
                 args.duration,
                 barrier,
                 results,
+                args.tag,
+                interval,
+                i * interval / args.clients,
             ),
             daemon=True,
         )
@@ -231,8 +256,9 @@ def main() -> int:
             f"{'conn' if s == CONNECT_ERROR else s}: {n}" for s, n in sorted(errors.items())
         )
 
+    paced = f", paced at {args.rate:.1f} orders/s" if args.rate > 0 else ""
     print(
-        f"oms capture: {args.clients} clients, {args.duration:g} s measured "
+        f"oms capture: {args.clients} clients{paced}, {args.duration:g} s measured "
         f"(+{args.warmup:g} s warm-up), POST /api/v1/orders/ with 3 lines"
     )
     print(f"  requests:  {len(measured)} in the window, {len(ok_latencies)} x 201")

@@ -99,12 +99,12 @@ def generate(n: int) -> None:
             subtotal, shipping_total, discount_total, tax_total, grand_total, customer_name,
             customer_email, customer_phone, delivery_method, service_level, ship_name,
             ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, ship_country,
-            billing_address, notes, cancel_reason, channel_id)
+            billing_address, notes, cancel_reason, channel_id, internal_notes)
         SELECT g, p, p, gen_random_uuid(), 'KB-' || g, 'X-' || g,
             CASE WHEN g % 20 = 0 THEN 'cancelled' ELSE 'shipped' END, 'paid', '', '', p, 'USD',
             30, 5, 0, 2, 37, 'Bench Customer', 'c' || g || '@example.com', '', 'ship',
             'standard', 'Bench Customer', '1 Main St', '', 'Columbus', 'OH', '43215', 'US',
-            '{{}}', '', '', ({ch})[1 + g % 3]
+            '{{}}', '', '', ({ch})[1 + g % 3], ''
         FROM (SELECT g, now() - ((g::bigint * 7919) % 525600) * interval '1 minute' AS p
               FROM generate_series(1, {n}) g) s""",
         ),

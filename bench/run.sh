@@ -3,8 +3,11 @@
 # routing benchmark (bench/routing_bench.py) on the same database.
 # Usage: make bench   (or: PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres bash bench/run.sh)
 # Knobs: CLIENTS DURATION WARMUP WORKERS NSKUS HISTORY_ORDERS BENCH_DB FLOOR_DB FLOOR_DIR REDIS_DB
-#        BENCH_PORT MAX_ERROR_RATE ROUTING_ORDERS AVAILABILITY_REQUESTS AVAILABILITY_CLIENTS
-#        KPI_ORDERS KPI_RUNS MIGRATION_ORDERS FIN_ROWS FIN_DB.
+#        BENCH_PORT MAX_ERROR_RATE E2E_DURATION E2E_PACED_DURATION CELERY_WORKERS
+#        CELERY_CONCURRENCY SCALEOUT SCALE_DURATION RELAY_EVENTS HISTORY_BIG HISTORY_RUNS
+#        HISTORY_EVENTS_PER_ORDER ROUTING_ORDERS AVAILABILITY_REQUESTS AVAILABILITY_CLIENTS
+#        KPI_ORDERS KPI_RUNS MIGRATION_ORDERS FIN_ROWS FIN_DB (0 skips the e2e, scale-out,
+#        routing, KPI, history import and finance parts).
 #        See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +29,18 @@ FLOOR_DIR=${FLOOR_DIR:-../shared/bench}
 REDIS_DB=${REDIS_DB:-14}
 MAX_ERROR_RATE=${MAX_ERROR_RATE:-0.001}
 ROUTING_ORDERS=${ROUTING_ORDERS:-300}
-AVAILABILITY_REQUESTS=${AVAILABILITY_REQUESTS:-400}
-AVAILABILITY_CLIENTS=${AVAILABILITY_CLIENTS:-4}
+AVAILABILITY_REQUESTS=${AVAILABILITY_REQUESTS:-1600}
+AVAILABILITY_CLIENTS=${AVAILABILITY_CLIENTS:-8}
+E2E_DURATION=${E2E_DURATION:-$DURATION}
+E2E_PACED_DURATION=${E2E_PACED_DURATION:-$DURATION}
+CELERY_WORKERS=${CELERY_WORKERS:-1}
+CELERY_CONCURRENCY=${CELERY_CONCURRENCY:-2}
+SCALEOUT=${SCALEOUT:-1}
+HISTORY_BIG=${HISTORY_BIG:-1000000}
+HISTORY_EVENTS_PER_ORDER=${HISTORY_EVENTS_PER_ORDER:-2}
+HISTORY_RUNS=${HISTORY_RUNS:-100}
+SCALE_DURATION=${SCALE_DURATION:-8}
+RELAY_EVENTS=${RELAY_EVENTS:-20000}
 PY=$ROOT/.venv/bin/python
 RESULTS=$ROOT/bench/results
 GUNICORN_LOG=$RESULTS/gunicorn-error.log
@@ -49,6 +62,7 @@ if [ ! -f "$FLOOR_DIR/run_floor.sh" ]; then
 fi
 
 mkdir -p "$RESULTS"
+RUN_STARTED=$(date +%s)
 TMP=$(mktemp -d)
 GUNICORN_PID=""
 
@@ -97,7 +111,7 @@ start_gunicorn() {
     --error-logfile - --log-level warning >>"$GUNICORN_LOG" 2>&1 &
   GUNICORN_PID=$!
   # Ready = /healthz answers 200 and every worker has loaded the app (gunicorn_conf.py).
-  for i in $(seq 1 300); do
+  for i in $(seq 1 900); do
     if [ "$(find "$BENCH_READY_DIR" -type f | wc -l)" -ge "$WORKERS" ] \
       && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200 ]; then
       break
@@ -105,7 +119,7 @@ start_gunicorn() {
     if ! kill -0 "$GUNICORN_PID" 2>/dev/null; then
       echo "gunicorn exited; its log:" >&2; cat "$GUNICORN_LOG" >&2; exit 1
     fi
-    if [ "$i" = 300 ]; then echo "gunicorn not ready (all workers + /healthz 200) in 60 s" >&2; exit 1; fi
+    if [ "$i" = 900 ]; then echo "gunicorn not ready (all workers + /healthz 200) in 180 s" >&2; exit 1; fi
     sleep 0.2
   done
 }
@@ -141,6 +155,57 @@ REPORT_RC=0
   --jsonl "$RESULTS/capture.jsonl" --db-orders "$DB_ORDERS" --queued-messages "$QUEUED" \
   --meta "$META" || REPORT_RC=$?
 
+# End to end (bench/e2e_bench.py): the same gunicorn, real Celery workers on Redis orchestrating
+# every order (bench-dc on the API connector), then its own SQL floor (bench/e2e_floor/). Before
+# routing, which deactivates bench-dc. The capture run's queued messages are dropped first: those
+# orders are not part of this measurement.
+E2E_RC=0
+if [ "$E2E_DURATION" != 0 ]; then
+  echo
+  redis-cli -h 127.0.0.1 -p 6379 -n "$REDIS_DB" FLUSHDB >/dev/null
+  start_gunicorn
+  "$PY" bench/e2e_bench.py --port "$PORT" --key-file "$TMP/api-key" --clients "$CLIENTS" \
+    --duration "$E2E_DURATION" --paced-duration "$E2E_PACED_DURATION" --warmup "$WARMUP" \
+    --skus "$NSKUS" --celery-workers "$CELERY_WORKERS" --concurrency "$CELERY_CONCURRENCY" \
+    --floor-db "$FLOOR_DB" --max-error-rate "$MAX_ERROR_RATE" --tmp "$TMP" \
+    --worker-log "$RESULTS/celery-worker.log" --jsonl "$RESULTS/e2e.jsonl" \
+    --json-out "$TMP/e2e.json" --meta "$META" || E2E_RC=$?
+  stop_gunicorn
+fi
+
+# Scale-out (bench/README.md, "Scale-out"): capture orders/s with 1, 2 and 4 gunicorn workers,
+# end-to-end orders/s with 1 and 2 Celery worker processes, outbox relay events/s with 1 and 2
+# relays. Short runs (SCALE_DURATION), before routing deactivates bench-dc. SCALEOUT=0 skips it.
+SCALE_RC=0
+if [ "$SCALEOUT" != 0 ]; then
+  echo
+  echo "== scale-out: ${SCALE_DURATION}s per run, $CLIENTS clients"
+  SAVED_WORKERS=$WORKERS
+  for w in 1 2 4; do
+    WORKERS=$w start_gunicorn
+    "$PY" bench/capture_load.py --port "$PORT" --key-file "$TMP/api-key" --clients "$CLIENTS" \
+      --duration "$SCALE_DURATION" --warmup 2 --skus "$NSKUS" --max-error-rate "$MAX_ERROR_RATE" \
+      --json-out "$TMP/scale-web-$w.json" --tag "scale$w" >"$TMP/scale-web-$w.out" || SCALE_RC=$?
+    stop_gunicorn
+  done
+  WORKERS=$SAVED_WORKERS
+  start_gunicorn
+  for c in 1 2; do
+    redis-cli -h 127.0.0.1 -p 6379 -n "$REDIS_DB" FLUSHDB >/dev/null
+    "$PY" bench/e2e_bench.py --port "$PORT" --key-file "$TMP/api-key" --clients "$CLIENTS" \
+      --duration "$SCALE_DURATION" --paced-duration 0 --warmup 2 --skus "$NSKUS" \
+      --celery-workers "$c" --concurrency 1 --no-floor --max-error-rate "$MAX_ERROR_RATE" \
+      --tmp "$TMP" --worker-log "$RESULTS/celery-worker.log" --json-out "$TMP/scale-celery-$c.json" \
+      >"$TMP/scale-celery-$c.out" || SCALE_RC=$?
+  done
+  stop_gunicorn
+  "$PY" bench/relay_bench.py --events "$RELAY_EVENTS" --relays 1 2 \
+    --json-out "$TMP/scale-relay.json" || SCALE_RC=$?
+  redis-cli -h 127.0.0.1 -p 6379 -n "$REDIS_DB" FLUSHDB >/dev/null
+  "$PY" bench/scaleout_table.py --tmp "$TMP" --jsonl "$RESULTS/scaleout.jsonl" --meta "$META" \
+    || SCALE_RC=$?
+fi
+
 # Routing after the floor, so that the capture load and the floor stay back to back. Same
 # database: it adds 200 nodes with stock and deactivates bench-dc (see routing_bench.py).
 ROUTING_RC=0
@@ -162,23 +227,41 @@ if [ "$ROUTING_ORDERS" != 0 ]; then
   fi
 fi
 
+# Flat with history (bench/history_bench.py): capture, route_order, availability, an order's
+# trace and the KPI dashboard with this database's history, then again after growing it to
+# HISTORY_BIG orders (0: skipped). After routing: it uses the routing network.
+HISTORY_RC=0
+if [ "$HISTORY_BIG" != 0 ] && [ "$ROUTING_ORDERS" != 0 ]; then
+  echo; echo "== history: $HISTORY_ORDERS vs $HISTORY_BIG orders (HISTORY_BIG), database $BENCH_DB"
+  "$PY" bench/history_bench.py --key-file "$TMP/api-key" --big "$HISTORY_BIG" \
+    --events-per-order "$HISTORY_EVENTS_PER_ORDER" --runs "$HISTORY_RUNS" --skus "$NSKUS" \
+    --jsonl "$RESULTS/history.jsonl" --meta "$META" || HISTORY_RC=$?
+fi
+
 # KPI queries on generated history, in a database of their own (bench/README.md, "KPI benchmark").
 KPI_RC=0
-echo; echo "== KPI queries: ${KPI_ORDERS:-200000} orders of history (KPI_ORDERS), database oms_kpibench"
-KPI_ORDERS=${KPI_ORDERS:-200000} "$PY" bench/kpi_bench.py || KPI_RC=$?
+if [ "${KPI_ORDERS:-200000}" != 0 ]; then
+  echo; echo "== KPI queries: ${KPI_ORDERS:-200000} orders of history (KPI_ORDERS), database oms_kpibench"
+  KPI_ORDERS=${KPI_ORDERS:-200000} "$PY" bench/kpi_bench.py || KPI_RC=$?
+fi
 
 # Legacy history import (bench/migration_bench.py): orders/s and peak RSS per size, the slope.
 MIGRATION_RC=0
-echo; echo "== history import: ${MIGRATION_ORDERS:-1000 4000} orders (MIGRATION_ORDERS), database $BENCH_DB"
-# shellcheck disable=SC2086  # the sizes are separate arguments
-"$PY" bench/migration_bench.py --orders ${MIGRATION_ORDERS:-1000 4000} || MIGRATION_RC=$?
-
+if [ "${MIGRATION_ORDERS:-1000 4000}" != 0 ]; then
+  echo; echo "== history import: ${MIGRATION_ORDERS:-1000 4000} orders (MIGRATION_ORDERS), database $BENCH_DB"
+  # shellcheck disable=SC2086  # the sizes are separate arguments
+  "$PY" bench/migration_bench.py --orders ${MIGRATION_ORDERS:-1000 4000} || MIGRATION_RC=$?
+fi
 
 # Finance exports stream: 1M payment rows as CSV and XLSX, peak RSS of each under 200 MB.
 FIN_RC=0
-FIN_ROWS=${FIN_ROWS:-1000000} "$PY" bench/finance_export_bench.py || FIN_RC=$?
+if [ "${FIN_ROWS:-1000000}" != 0 ]; then
+  FIN_ROWS=${FIN_ROWS:-1000000} "$PY" bench/finance_export_bench.py || FIN_RC=$?
+fi
 
-if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$ROUTING_RC" != 0 ] || [ "$KPI_RC" != 0 ] || [ "$MIGRATION_RC" != 0 ] || [ "$FIN_RC" != 0 ]; then
-  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC routing=$ROUTING_RC kpi=$KPI_RC migration=$MIGRATION_RC finance=$FIN_RC)"
+"$PY" bench/summary.py --results "$RESULTS" --since "$RUN_STARTED" || true
+
+if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$E2E_RC" != 0 ] || [ "$SCALE_RC" != 0 ] || [ "$HISTORY_RC" != 0 ] || [ "$ROUTING_RC" != 0 ] || [ "$KPI_RC" != 0 ] || [ "$MIGRATION_RC" != 0 ] || [ "$FIN_RC" != 0 ]; then
+  echo "bench FAILED (load=$LOAD_RC floor=$FLOOR_RC report=$REPORT_RC e2e=$E2E_RC scaleout=$SCALE_RC history=$HISTORY_RC routing=$ROUTING_RC kpi=$KPI_RC migration=$MIGRATION_RC finance=$FIN_RC)"
   exit 1
 fi

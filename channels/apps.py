@@ -15,7 +15,9 @@ class ChannelsConfig(AppConfig):
             REFETCH_KIND,
             reprocess_platform_order,
         )
+        from channels.services.outbound import platform_refunds  # noqa: PLC0415
         from integrations.inbound import register_handler  # noqa: PLC0415
+        from orders.payments.held import register_platform_refunds  # noqa: PLC0415
 
         # A refused platform order waits for a person who fixed the catalogue or the mapping:
         # the platform was answered (200, refused) and will not send it again. A notice whose
@@ -23,3 +25,5 @@ class ChannelsConfig(AppConfig):
         register_handler(KIND, reprocess_platform_order)
         register_handler(REFETCH_KIND, reprocess_platform_order, retry=True)
         handlers.subscribe()
+        # An order paid at a platform that refunds it back is refundable in oms (ADR 14).
+        register_platform_refunds(platform_refunds)

@@ -8,6 +8,7 @@ Credentials go in headers the adapter builds; they are never logged or kept in t
 """
 
 import http.client
+import ipaddress
 import json
 import socket
 import ssl
@@ -52,9 +53,10 @@ def check_endpoint(url: str) -> Target:
         scheme = parts.scheme.lower()
         port = parts.port or (443 if scheme == "https" else 80)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        import ipaddress  # noqa: PLC0415
-
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:  # an unresolvable host: retried, the name may come back
+            raise CallFailed(f"cannot resolve {host}: {exc}"[:300]) from exc
         addresses = tuple(ipaddress.ip_address(info[4][0]) for info in infos[:1])
         return Target(scheme, host, port, path, addresses)
     try:
@@ -120,12 +122,14 @@ def _send(target: Target, method: str, body: bytes | None, headers: dict[str, st
         )
     else:
         conn = http.client.HTTPConnection(target.host, target.port, timeout=READ_TIMEOUT)
-    sock = socket.create_connection((address, target.port), timeout=CONNECT_TIMEOUT)
-    sock.settimeout(READ_TIMEOUT)
-    if isinstance(conn, http.client.HTTPSConnection):
-        sock = conn._context.wrap_socket(sock, server_hostname=target.host)  # noqa: SLF001
-    conn.sock = sock
     try:
+        # Connecting and the TLS handshake fail like the exchange does (refused, reset, timed
+        # out, bad certificate): a retryable CallFailed, never a bare OSError in the relay.
+        sock = socket.create_connection((address, target.port), timeout=CONNECT_TIMEOUT)
+        sock.settimeout(READ_TIMEOUT)
+        if isinstance(conn, http.client.HTTPSConnection):
+            sock = conn._context.wrap_socket(sock, server_hostname=target.host)  # noqa: SLF001
+        conn.sock = sock
         conn.request(method, target.path, body=body, headers=headers)
         raw = conn.getresponse()
         text = raw.read(READ_LIMIT).decode("utf-8", errors="replace")

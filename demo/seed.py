@@ -18,6 +18,7 @@ from django.utils import timezone
 from demo.access import ADMIN_USERNAME, reissue_demo_key, reset_admin
 from demo.catalogue import demo_products, upsert_products
 from demo.channels import upsert_channels
+from demo.edi import connect_demo_edi
 from demo.migration import create_sample_import_jobs
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
@@ -44,6 +45,7 @@ class DemoData:
     api_key: IssuedKey
     orders_placed: int = 0
     shopify_order: str = ""
+    edi_inbox: dict[str, int] | None = None
     reverse_orders_placed: int = 0
 
     @property
@@ -65,6 +67,7 @@ def seed_demo() -> DemoData:
     placed = place_demo_orders()
     beanies = [s.sku for s in specs if "-BEANIE-" in s.sku][:3]
     shopify = connect_demo_shopify(beanies)
+    edi = connect_demo_edi([s.sku for s in specs if s.sku not in beanies][:6])
     reverse_placed = place_reverse_demo_orders()
     place_demo_returns()
     api_key = reissue_demo_key()
@@ -82,6 +85,7 @@ def seed_demo() -> DemoData:
         api_key=api_key,
         orders_placed=placed,
         shopify_order=shopify,
+        edi_inbox=edi,
         reverse_orders_placed=reverse_placed,
     )
     logger.info(

@@ -276,7 +276,12 @@ def get_availability(
     ]
     if unknown:
         raise InvalidInput(unknown)
-    nodes = list(Node.objects.active().filter(Q(can_ship=True) | Q(can_pickup=True)))
+    nodes = list(
+        Node.objects.active()
+        .filter(Q(can_ship=True) | Q(can_pickup=True))
+        # Only what is used below: not the connector settings and the rest of every node.
+        .only("pk", "code", "kind", "latitude", "longitude", "can_ship", "can_pickup")
+    )
     distances = {
         node.pk: (
             round(

@@ -122,6 +122,13 @@ app.conf.update(
             "schedule": 120.0,
             "options": {"expires": 115.0},
         },
+        # B2B partners drop 850 files in their inbox folder at any time (channels/services/
+        # edi.py); a one-minute scan, like the warehouses' 945 inbox.
+        "import-edi-inboxes": {
+            "task": "channels.tasks.import_edi_inboxes_task",
+            "schedule": 60.0,
+            "options": {"expires": 55.0},
+        },
         "relay-webhook-events": {
             "task": "webhooks.tasks.relay_events_task",
             "schedule": 5.0,

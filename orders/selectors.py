@@ -21,6 +21,7 @@ from orders.models import (
     PaymentTransaction,
     TransactionStatus,
 )
+from orders.payments.held import held_by_platform
 
 
 def orders_visible_to_client(client: ApiClient) -> OrderQuerySet:
@@ -66,7 +67,8 @@ class PaymentFigures:
 def payment_figures(order: Order) -> PaymentFigures:
     """What the transactions add up to (exact stored amounts; see selectors.payment_summary).
     An order captured as already authorized by its channel has no authorize row: its
-    authorization is the grand total."""
+    authorization is the grand total. An order that came in paid at a platform that refunds
+    it back has no capture row: its capture is the grand total (ADR 14)."""
     sums = {
         (kind, status): total or Decimal("0")
         for kind, status, total in PaymentTransaction.objects.filter(order_id=order.pk)
@@ -79,9 +81,12 @@ def payment_figures(order: Order) -> PaymentFigures:
     ok = TransactionStatus.SUCCEEDED
     pending = TransactionStatus.PENDING
     has_authorization = (PaymentKind.AUTHORIZE, ok) in sums
+    captured = sums.get((PaymentKind.CAPTURE, ok), zero)
+    if not sums.get((PaymentKind.CAPTURE, pending)) and not captured and held_by_platform(order):
+        captured = order.grand_total  # taken by the sales platform (orders/payments/held.py)
     return PaymentFigures(
         authorized=sums[(PaymentKind.AUTHORIZE, ok)] if has_authorization else order.grand_total,
-        captured=sums.get((PaymentKind.CAPTURE, ok), zero),
+        captured=captured,
         refunded=sums.get((PaymentKind.REFUND, ok), zero),
         voided=sums.get((PaymentKind.VOID, ok), zero),
         pending_captures=sums.get((PaymentKind.CAPTURE, pending), zero),

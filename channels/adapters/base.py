@@ -75,6 +75,9 @@ class Adapter:
     platform: ClassVar[str]
     # Actions it sends back to the platform (others are skipped: nothing to tell it).
     actions: ClassVar[frozenset[str]] = frozenset()
+    # Its `refund` makes the platform pay the money back through its own gateway, so an order
+    # that came in paid there can be refunded in oms (orders/payments/held.py, ADR 14).
+    refunds_held_payments: ClassVar[bool] = False
 
     def verify(self, raw: bytes, headers: dict[str, str], secret: str) -> bool:
         raise NotImplementedError

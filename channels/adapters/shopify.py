@@ -8,11 +8,21 @@ Out (REST Admin API, X-Shopify-Access-Token; the channel's base URL ends in
 `/admin/api/<version>`):
 - fulfill: GET orders/{id}/fulfillment_orders.json, then POST fulfillments.json with the
   shipped lines by fulfillment order and the tracking info;
+- tracking (a carrier's newer scan of a parcel already fulfilled): GET
+  orders/{id}/fulfillments.json (the fulfillment by the id the fulfill call got back, else by
+  tracking number), POST fulfillments/{fid}/update_tracking.json when Shopify holds another
+  tracking number or company, then POST orders/{id}/fulfillments/{fid}/events.json with the
+  scan as a fulfillment event, unless Shopify lists that event already (a retry after a lost
+  answer adds no second one);
 - cancel: POST orders/{id}/cancel.json;
-- refund: GET orders/{id}/transactions.json (the capture or sale to refund against), then
-  POST orders/{id}/refunds.json with one refund transaction.
+- refund: GET orders/{id}/refunds.json (a refund whose note carries this oms refund's mark is
+  there already: nothing more), GET orders/{id}/transactions.json (the capture or sale to
+  refund against), then
+  POST orders/{id}/refunds.json with one refund transaction, and the lines a return's refund
+  gives back as `refund_line_items` (`no_restock`: oms keeps the stock).
 """
 
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +44,7 @@ from channels.adapters.base import (
     require_sku,
     resolve_sku,
 )
-from channels.adapters.common import body_digest, hmac_b64, same
+from channels.adapters.common import body_digest, hmac_b64, refund_mark, same
 from orders.models import PaymentStatus
 
 if TYPE_CHECKING:
@@ -60,7 +70,8 @@ def _sum(items: Any, key: str, currency: str) -> Decimal:
 
 class Shopify(Adapter):
     platform = "shopify"
-    actions = frozenset({"fulfill", "cancel", "refund"})
+    actions = frozenset({"fulfill", "tracking", "cancel", "refund"})
+    refunds_held_payments = True  # the refund is made against Shopify's own capture
     ping_path = "shop.json"
 
     def verify(self, raw: bytes, headers: dict[str, str], secret: str) -> bool:
@@ -188,11 +199,13 @@ class Shopify(Adapter):
         order_id = call.payload["external_id"]
         if call.action == "fulfill":
             return self._fulfill(client, order_id, call.payload)
+        if call.action == "tracking":
+            return self._tracking(client, call)
         if call.action == "cancel":
             response = client.request("POST", f"orders/{order_id}/cancel.json", json_body={})
             return {"cancelled_at": (response.json().get("order") or {}).get("cancelled_at")}
         if call.action == "refund":
-            return self._refund(client, order_id, call.payload)
+            return self._refund(client, call)
         raise CallFailed(f"Shopify has no action {call.action}", retryable=False)
 
     def _fulfill(self, client: "Client", order_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -230,7 +243,78 @@ class Shopify(Adapter):
         created = client.request("POST", "fulfillments.json", json_body=body).json()
         return {"fulfillment_id": (created.get("fulfillment") or {}).get("id")}
 
-    def _refund(self, client: "Client", order_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def _tracking(self, client: "Client", call: "OutboundCall") -> dict[str, Any]:
+        order_id, payload = call.payload["external_id"], call.payload
+        fulfillment = self._fulfillment_of(client, call)
+        fid = fulfillment["id"]
+        result: dict[str, Any] = {"fulfillment_id": fid}
+        number, company = payload.get("tracking_number", ""), payload.get("carrier", "")
+        held = [str(x) for x in fulfillment.get("tracking_numbers") or []] or [
+            str(fulfillment.get("tracking_number") or "")
+        ]
+        if (
+            number not in held
+            or (company or "").lower() != str(fulfillment.get("tracking_company") or "").lower()
+        ):
+            client.request(
+                "POST",
+                f"fulfillments/{fid}/update_tracking.json",
+                json_body={
+                    "fulfillment": {
+                        "tracking_info": {"number": number, "company": company},
+                        "notify_customer": False,
+                    }
+                },
+            )
+            result["tracking_updated"] = True
+        status = FULFILLMENT_EVENT_STATUS.get(payload.get("status", ""))
+        if status is None:
+            return {**result, "event": None}
+        happened_at = parse_time(payload.get("occurred_at"))
+        events_path = f"orders/{order_id}/fulfillments/{fid}/events.json"
+        listed = client.request("GET", events_path).json().get("fulfillment_events") or []
+        for known in listed:
+            if known.get("status") == status and _same_instant(
+                known.get("happened_at"), happened_at
+            ):
+                return {**result, "event_id": known.get("id"), "already_there": True}
+        event: dict[str, Any] = {"status": status, "happened_at": happened_at.isoformat()}
+        if payload.get("location"):
+            event["message"] = str(payload["location"])[:255]
+        if payload.get("status") == "returned":
+            event["message"] = ("Returned to sender. " + event.get("message", "")).strip()
+        created = client.request("POST", events_path, json_body={"event": event}).json()
+        return {**result, "event_id": (created.get("fulfillment_event") or {}).get("id")}
+
+    @staticmethod
+    def _fulfillment_of(client: "Client", call: "OutboundCall") -> dict[str, Any]:
+        """Shopify's fulfillment of the parcel: the one oms's fulfill call created (its id came
+        back to that call; the handler copies it in as `platform_fulfillment_id`), else the one
+        holding the tracking number. None yet (the fulfill call still waits) is retried."""
+        order_id, payload = call.payload["external_id"], call.payload
+        listing = client.request("GET", f"orders/{order_id}/fulfillments.json").json()
+        fulfillments = listing.get("fulfillments") or []
+        created = payload.get("platform_fulfillment_id")
+        number = payload.get("tracking_number", "")
+        for fulfillment in fulfillments:
+            if created is not None and str(fulfillment.get("id")) == str(created):
+                return dict(fulfillment)
+        for fulfillment in fulfillments:
+            held = fulfillment.get("tracking_numbers") or [fulfillment.get("tracking_number")]
+            if number and number in held:
+                return dict(fulfillment)
+        raise CallFailed(
+            f"Shopify lists no fulfillment of {payload.get('fulfillment')} "
+            f"(tracking number {number}) on order {order_id} yet"
+        )
+
+    def _refund(self, client: "Client", call: "OutboundCall") -> dict[str, Any]:
+        order_id, payload = call.payload["external_id"], call.payload
+        mark = f"[{refund_mark(call)}]"
+        made = client.request("GET", f"orders/{order_id}/refunds.json").json()
+        for known in made.get("refunds") or []:
+            if mark in str(known.get("note") or ""):
+                return {"refund_id": known.get("id"), "already_there": True}
         listing = client.request("GET", f"orders/{order_id}/transactions.json").json()
         parents = [
             t
@@ -240,11 +324,22 @@ class Shopify(Adapter):
         if not parents:
             raise CallFailed("Shopify lists no captured payment to refund", retryable=False)
         parent = parents[-1]
+        lines = [
+            {
+                "line_item_id": int(line["external_line_id"]),
+                "quantity": int(line["quantity"]),
+                "restock_type": "no_restock",  # oms keeps the stock (the return's disposition)
+            }
+            for line in payload.get("lines") or []
+            if str(line.get("external_line_id") or "").isdigit()
+        ]
         body = {
             "refund": {
                 "currency": payload["currency"],
                 "notify": True,
-                "note": payload.get("reason", "")[:255],
+                # the mark names the oms refund (looked for above before a retry refunds)
+                "note": f"{str(payload.get('reason', ''))[: 254 - len(mark)]} {mark}".strip(),
+                **({"refund_line_items": lines} if lines else {}),
                 "transactions": [
                     {
                         "parent_id": parent["id"],
@@ -257,6 +352,23 @@ class Shopify(Adapter):
         }
         created = client.request("POST", f"orders/{order_id}/refunds.json", json_body=body).json()
         return {"refund_id": (created.get("refund") or {}).get("id")}
+
+
+# oms scan status (fulfillment/services/shipping.py) → Shopify's fulfillment event status.
+FULFILLMENT_EVENT_STATUS = {
+    "in_transit": "in_transit",
+    "out_for_delivery": "out_for_delivery",
+    "delivered": "delivered",
+    "exception": "failure",
+    "returned": "failure",
+}
+
+
+def _same_instant(value: Any, when: datetime) -> bool:
+    try:
+        return bool(value) and parse_time(value) == when
+    except MappingError:
+        return False
 
 
 def _billing(billing: Any) -> dict[str, Any]:

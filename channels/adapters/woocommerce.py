@@ -10,8 +10,10 @@ Out (REST v3, HTTP Basic with consumer_key:consumer_secret; base URL `.../wp-jso
 - fulfill: POST orders/{id}/notes (a customer note with carrier and tracking number), then
   PUT orders/{id} status `completed`;
 - cancel: PUT orders/{id} status `cancelled`;
-- refund: POST orders/{id}/refunds with the amount (`api_refund: false`: WooCommerce records
-  the refund oms made; it does not charge back through its gateway a second time).
+- refund: GET orders/{id}/refunds (the refund is made once: each carries the oms refund in
+  its meta data), then POST orders/{id}/refunds with the amount. `api_refund` is true for an
+  order that came in paid at the store (the store's gateway pays the customer back, ADR 14),
+  false when oms's own provider paid it (the store only records it).
 """
 
 import base64
@@ -35,7 +37,7 @@ from channels.adapters.base import (
     require_sku,
     resolve_sku,
 )
-from channels.adapters.common import body_digest, hmac_b64, same
+from channels.adapters.common import body_digest, hmac_b64, refund_mark, same
 from orders.models import PaymentStatus
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ PAID = {"processing", "completed"}
 class WooCommerce(Adapter):
     platform = "woocommerce"
     actions = frozenset({"fulfill", "cancel", "refund"})
+    refunds_held_payments = True
     ping_path = "orders?per_page=1"
 
     def verify(self, raw: bytes, headers: dict[str, str], secret: str) -> bool:
@@ -170,17 +173,46 @@ class WooCommerce(Adapter):
             ).json()
             return {"status": done.get("status")}
         if call.action == "refund":
-            refund = client.request(
-                "POST",
-                f"orders/{order_id}/refunds",
-                json_body={
-                    "amount": str(call.payload["amount"]),
-                    "reason": str(call.payload.get("reason", ""))[:200],
-                    "api_refund": False,
-                },
-            ).json()
-            return {"refund_id": refund.get("id")}
+            return self._refund(client, call)
         raise CallFailed(f"WooCommerce has no action {call.action}", retryable=False)
+
+    def _refund(self, client: "Client", call: "OutboundCall") -> dict[str, Any]:
+        """One refund per oms refund: named in the refund's meta data (`_oms_refund`), looked
+        for before it is made, so a retry after a lost answer makes no second one (with
+        `api_refund` on, a second one would pay the customer twice)."""
+        order_id, payload = call.payload["external_id"], call.payload
+        mark = refund_mark(call)
+        listed = client.request("GET", f"orders/{order_id}/refunds").json()
+        for known in listed if isinstance(listed, list) else []:
+            if any(
+                m.get("key") == REFUND_META and m.get("value") == mark
+                for m in known.get("meta_data") or []
+            ):
+                return {"refund_id": known.get("id"), "already_there": True}
+        platform_pays = bool(payload.get("platform_pays"))
+        # the lines a return's refund gives back (their quantities; the money is the amount)
+        lines = [
+            {"id": int(line["external_line_id"]), "quantity": int(line["quantity"])}
+            for line in payload.get("lines") or []
+            if str(line.get("external_line_id") or "").isdigit()
+        ]
+        refund = client.request(
+            "POST",
+            f"orders/{order_id}/refunds",
+            json_body={
+                "amount": str(payload["amount"]),
+                "reason": str(payload.get("reason", ""))[:200],
+                # the store's payment gateway pays it back when the store holds the payment;
+                # otherwise oms's provider paid it and the store only records it
+                "api_refund": platform_pays,
+                "meta_data": [{"key": REFUND_META, "value": mark}],
+                **({"line_items": lines} if lines else {}),
+            },
+        ).json()
+        return {"refund_id": refund.get("id"), "api_refund": platform_pays}
+
+
+REFUND_META = "_oms_refund"
 
 
 register_adapter(WooCommerce())

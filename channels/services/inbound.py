@@ -18,6 +18,7 @@ again under the same message id.
 """
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -39,8 +40,10 @@ from oms.core.actors import Actor
 from oms.core.errors import DomainError, InvalidInput
 from orders.exceptions import DuplicateOrder
 from orders.models import LineStatus, Order, OrderStatus
+from orders.payments.held import held_by_platform
 from orders.services.cancellation import CANCELLABLE, cancel_order_line
 from orders.services.capture import capture_order
+from orders.services.payments import refund_payment
 
 logger = logging.getLogger(__name__)
 
@@ -177,9 +180,59 @@ def _apply(
     if topic == Topic.CANCELLED:
         return _cancel(existing, connection, actor)
     if topic == Topic.REFUND:
-        # The platform refunded (its own payment); oms notes it in the log with the order.
-        return {"status": "noted", "order": existing.number, "refund": _refund_summary(body)}
+        return _platform_refund(existing, connection, actor, body)
     return {"status": "ignored"}
+
+
+def _platform_refund(
+    order: Order, connection: ChannelConnection, actor: Actor, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The platform refunded (Shopify `refunds/create`), maybe by line (`refund_line_items`):
+    - units refunded with `restock_type` `cancel` (never shipped) are cancelled in oms when they
+      are still cancellable;
+    - when the platform holds the payment (orders/payments/held.py), the refunded amount is
+      recorded in oms (`refund_payment`, key `<source>:refund:<refund id>`) with its lines, so
+      oms's figures are the platform's; caused by the platform, it is not sent back to it.
+    Otherwise (oms's provider holds the payment) it is noted with the order."""
+    summary = _refund_summary(body)
+    by_platform_id = {
+        line.external_line_id: line for line in order.lines.exclude(external_line_id="")
+    }
+    lines = []
+    cancelled = []
+    for item in body.get("refund_line_items") or []:
+        line = by_platform_id.get(str(item.get("line_item_id") or ""))
+        quantity = int(item.get("quantity") or 0)
+        if line is None or quantity <= 0:
+            continue
+        lines.append({"line_number": line.line_number, "quantity": quantity})
+        if item.get("restock_type") == "cancel" and line.status in CANCELLABLE:
+            cancel_order_line(
+                order_id=order.pk,
+                line_id=line.pk,
+                actor=actor,
+                reason=f"refunded on {connection.get_platform_display()}",
+                quantity=min(quantity, line.quantity),
+            )
+            cancelled.append(line.line_number)
+    result: dict[str, Any] = {
+        "status": "noted",
+        "order": order.number,
+        "refund": {**summary, "lines": lines, "cancelled_lines": cancelled},
+    }
+    amount = sum((Decimal(a) for a in summary["amounts"]), Decimal("0"))
+    order.refresh_from_db()
+    if amount > 0 and summary["id"] and held_by_platform(order):
+        tx = refund_payment(
+            order_id=order.pk,
+            amount=amount,
+            actor=actor,
+            reason=f"refunded on {connection.get_platform_display()}",
+            idempotency_key=f"{connection.source}:refund:{summary['id']}",
+            lines=lines,
+        )
+        result.update(status="recorded", transaction=tx.pk)
+    return result
 
 
 def _cancel(order: Order, connection: ChannelConnection, actor: Actor) -> dict[str, Any]:
@@ -206,7 +259,11 @@ def _refund_summary(body: dict[str, Any]) -> dict[str, Any]:
     transactions = body.get("transactions") or []
     return {
         "id": str(body.get("id") or ""),
-        "amounts": [str(t.get("amount")) for t in transactions if t.get("kind") == "refund"],
+        "amounts": [
+            str(t.get("amount"))
+            for t in transactions
+            if t.get("kind") == "refund" and t.get("status") in ("success", None)
+        ],
     }
 
 

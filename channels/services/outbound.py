@@ -67,6 +67,20 @@ def queue_call(
     return call
 
 
+def platform_refunds(order: Order) -> bool:
+    """Will the order's platform pay a refund oms records (orders/payments/held.py)? Its
+    adapter refunds through the platform's gateway and the channel sends updates out."""
+    connection = ChannelConnection.objects.filter(channel_id=order.channel_id).first()
+    adapter = adapter_for(connection.platform) if connection is not None else None
+    return (
+        connection is not None
+        and adapter is not None
+        and adapter.refunds_held_payments
+        and "refund" in adapter.actions
+        and connection.outbound_enabled
+    )
+
+
 def _send_on_commit(call_id: int) -> None:
     # Seam: channels.tasks imports this module, so the task is imported where used.
     from channels.tasks import send_call_task  # noqa: PLC0415

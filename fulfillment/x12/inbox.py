@@ -137,7 +137,7 @@ def import_945_file(path: Path | str, *, node_code: str | None = None) -> Import
     for index, (interchange, group, ts) in enumerate(sets, start=1):
         current.results.append(_import_set(current, interchange, group, ts, index))
     failed = any(result.outcome == "failed" for result in current.results)
-    moved = _archive(path, FAILED if failed else PROCESSED)
+    moved = archive_file(path, FAILED if failed else PROCESSED)
     result = ImportResult(
         file=path.name,
         status=FAILED if failed else PROCESSED,
@@ -161,7 +161,7 @@ def import_945_file(path: Path | str, *, node_code: str | None = None) -> Import
 def _file_failed(
     path: Path, node: Node | None, digest: str, size: int, code: str, message: str
 ) -> ImportResult:
-    moved = _archive(path, FAILED)
+    moved = archive_file(path, FAILED)
     record_failure(
         source=f"x12:{node.code}" if node else "x12:inbox",
         message_id=f"file:{digest}",
@@ -197,7 +197,7 @@ def _x12_detail(exc: X12Error) -> str:
     return f"{exc.message} (segment {where})"
 
 
-def _archive(path: Path, folder_name: str) -> Path | None:
+def archive_file(path: Path, folder_name: str) -> Path | None:
     """Move the file into `<its folder>/<folder_name>/`, never over an earlier file."""
     folder = path.parent / folder_name
     target = folder / path.name
@@ -211,7 +211,7 @@ def _archive(path: Path, folder_name: str) -> Path | None:
     except FileNotFoundError:
         return None  # a concurrent run moved it first
     except OSError as exc:  # it stays in the inbox; importing it again is safe
-        logger.warning("x12 945 file not moved", extra={"file": path.name, "error": str(exc)})
+        logger.warning("x12 file not moved", extra={"file": path.name, "error": str(exc)})
         return None
     return target
 

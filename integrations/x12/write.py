@@ -89,6 +89,40 @@ def _isa_id(kind: str, value: str) -> str:
     return value.ljust(15)
 
 
+def _isa(
+    *,
+    sender_id: str,
+    receiver_id: str,
+    control_number: int,
+    now: dt.datetime,
+    sender_qualifier: str,
+    receiver_qualifier: str,
+    version: str,
+    usage: str,
+    delimiters: Delimiters,
+) -> list[str]:
+    """The ISA header's elements (written as they are: ISA11 and ISA16 are delimiters)."""
+    if version not in VERSIONS:
+        raise _refuse("GS", f"version {version!r} is not one of {sorted(VERSIONS)}")
+    if not 1 <= control_number <= 999_999_999:
+        raise _refuse("ISA", f"control number {control_number} is not within 1..999999999")
+    if usage not in ("P", "T"):
+        raise _refuse("ISA", f"usage {usage!r} must be P (production) or T (test)")
+    for kind, qualifier in (("sender", sender_qualifier), ("receiver", receiver_qualifier)):
+        if len(qualifier) != 2:
+            raise _refuse("ISA", f"{kind} qualifier {qualifier!r} must be 2 characters")
+    isa_version, repetition = VERSIONS[version]
+    if version == "005010":
+        repetition = delimiters.repetition or "^"
+    return [
+        "ISA", "00", " " * 10, "00", " " * 10,
+        sender_qualifier, _isa_id("sender id", sender_id),
+        receiver_qualifier, _isa_id("receiver id", receiver_id),
+        now.strftime("%y%m%d"), now.strftime("%H%M"), repetition, isa_version,
+        f"{control_number:09d}", "0", usage, delimiters.component,
+    ]  # fmt: skip
+
+
 def _interchange(
     bodies: Sequence[list[Row]],
     *,
@@ -105,30 +139,22 @@ def _interchange(
     delimiters: Delimiters,
     line_breaks: bool,
 ) -> str:
-    if version not in VERSIONS:
-        raise _refuse("GS", f"version {version!r} is not one of {sorted(VERSIONS)}")
-    if not 1 <= control_number <= 999_999_999:
-        raise _refuse("ISA", f"control number {control_number} is not within 1..999999999")
-    if usage not in ("P", "T"):
-        raise _refuse("ISA", f"usage {usage!r} must be P (production) or T (test)")
-    for kind, qualifier in (("sender", sender_qualifier), ("receiver", receiver_qualifier)):
-        if len(qualifier) != 2:
-            raise _refuse("ISA", f"{kind} qualifier {qualifier!r} must be 2 characters")
     if not bodies:
         raise _refuse("ST", "nothing to write: no documents given")
-    isa_version, repetition = VERSIONS[version]
-    if version == "005010":
-        repetition = delimiters.repetition or "^"
     writer = _Writer(delimiters, line_breaks=line_breaks)
-    writer.raw(  # written as is: ISA11 and ISA16 are delimiters themselves
-        [
-            "ISA", "00", " " * 10, "00", " " * 10,
-            sender_qualifier, _isa_id("sender id", sender_id),
-            receiver_qualifier, _isa_id("receiver id", receiver_id),
-            now.strftime("%y%m%d"), now.strftime("%H%M"), repetition, isa_version,
-            f"{control_number:09d}", "0", usage, delimiters.component,
-        ]
-    )  # fmt: skip
+    writer.raw(
+        _isa(
+            sender_id=sender_id,
+            receiver_id=receiver_id,
+            control_number=control_number,
+            now=now,
+            sender_qualifier=sender_qualifier,
+            receiver_qualifier=receiver_qualifier,
+            version=version,
+            usage=usage,
+            delimiters=delimiters,
+        )
+    )
     writer.segment(
         [
             "GS", functional_id, sender_id, receiver_id, now.strftime("%Y%m%d"),

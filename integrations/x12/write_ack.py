@@ -1,4 +1,5 @@
-"""Writers for a B2B customer's purchase orders: 997 Functional Acknowledgment (we received the
+"""Writers for a B2B customer's purchase orders: TA1 Interchange Acknowledgment (the envelope
+itself was broken, duplicated or from a stranger), 997 Functional Acknowledgment (we received the
 850s and could read them), 855 Purchase Order Acknowledgment (which lines we accept, backorder
 or reject) and 856 Ship Notice (what left, with the tracking number), each one complete
 ISA/GS/ST..SE/GE/IEA interchange written by the same envelope writer as the 940/945
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from integrations.x12.common import ItemId
-from integrations.x12.write import DEFAULT_DELIMITERS, Row, _interchange
+from integrations.x12.errors import ErrorCode
+from integrations.x12.write import DEFAULT_DELIMITERS, Row, _interchange, _isa, _Writer
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,96 @@ def write_997(
         delimiters=DEFAULT_DELIMITERS,
         line_breaks=True,
     )
+
+
+# TA105 interchange note codes (X12 TA1) for what the codec finds wrong with an envelope.
+TA1_NO_ERROR = "000"
+TA1_CONTROL_MISMATCH = "001"  # ISA13 and IEA02 differ
+TA1_INVALID_SENDER = "006"  # the sender is not our trading partner
+TA1_GROUP_COUNT = "021"  # IEA01 is not the number of groups
+TA1_CONTROL_STRUCTURE = "022"
+TA1_END_OF_FILE = "023"  # the interchange ends early (no IEA)
+TA1_CONTENT = "024"  # a GS or another segment the envelope does not allow
+TA1_DUPLICATE = "025"  # an interchange control number already received
+TA1_NOTE_CODES = {
+    ErrorCode.IEA_CONTROL_MISMATCH: TA1_CONTROL_MISMATCH,
+    ErrorCode.IEA_COUNT_MISMATCH: TA1_GROUP_COUNT,
+    ErrorCode.MISSING_TRAILER: TA1_END_OF_FILE,
+    ErrorCode.GS_MALFORMED: TA1_CONTENT,
+    ErrorCode.UNEXPECTED_SEGMENT: TA1_CONTENT,
+    ErrorCode.SEGMENT_MALFORMED: TA1_CONTENT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InterchangeAck:
+    control_number: str  # ISA13 of the interchange acknowledged
+    date: str  # its ISA09 (YYMMDD)
+    time: str  # its ISA10 (HHMM)
+    status: str  # TA104: A accepted, E accepted with errors, R rejected
+    note_code: str = TA1_NO_ERROR  # TA105
+
+
+@dataclass(frozen=True, slots=True)
+class IsaHeader:
+    sender_id: str  # ISA06, blanks removed
+    control_number: str  # ISA13
+    date: str  # ISA09
+    time: str  # ISA10
+
+
+def read_isa_header(data: bytes | str) -> IsaHeader | None:
+    """The few ISA elements a TA1 needs, read from a file the codec refused: ISA is fixed width
+    (106 characters, its element separator the fourth). None when it is not even that."""
+    text = data.decode("latin-1") if isinstance(data, bytes) else data
+    text = text.lstrip("\ufeff \r\n\t")
+    if not text.startswith("ISA") or len(text) < 106:
+        return None
+    fields = text[:106].split(text[3])
+    if len(fields) < 17 or not fields[13].strip().isdigit():
+        return None
+    return IsaHeader(
+        sender_id=fields[6].strip(),
+        control_number=fields[13].strip(),
+        date=fields[9].strip(),
+        time=fields[10].strip(),
+    )
+
+
+def write_ta1(
+    acks: Sequence[InterchangeAck],
+    *,
+    sender_id: str,
+    receiver_id: str,
+    control_number: int,
+    now: dt.datetime,
+    sender_qualifier: str = "ZZ",
+    receiver_qualifier: str = "ZZ",
+    version: str = "004010",
+) -> str:
+    """An interchange of TA1 segments only (no functional group: IEA01 is 0)."""
+    delimiters = DEFAULT_DELIMITERS
+    writer = _Writer(delimiters, line_breaks=True)
+    writer.raw(
+        _isa(
+            sender_id=sender_id,
+            receiver_id=receiver_id,
+            control_number=control_number,
+            now=now,
+            sender_qualifier=sender_qualifier,
+            receiver_qualifier=receiver_qualifier,
+            version=version,
+            usage="P",
+            delimiters=delimiters,
+        )
+    )
+    for ack in acks:
+        writer.segment(
+            ["TA1", f"{int(ack.control_number):09d}", ack.date, ack.time, ack.status,
+             ack.note_code]
+        )  # fmt: skip
+    writer.segment(["IEA", 0, f"{control_number:09d}"])
+    return writer.text()
 
 
 @dataclass(frozen=True, slots=True)

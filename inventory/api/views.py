@@ -21,6 +21,7 @@ from inventory.api.serializers import (
     AvailabilityQueryInputSerializer,
     FeedResultOutputSerializer,
     SnapshotInputSerializer,
+    availability_payload,
 )
 from inventory.exceptions import FeedNotAllowed, InventoryErrorCode
 from inventory.selectors import get_availability, node_accepts_feeds_from
@@ -155,4 +156,4 @@ class AvailabilityView(APIView):
                 getattr(settings, "OMS_PICKUP_RADIUS_MILES", DEFAULT_PICKUP_RADIUS_MILES)
             ),
         )
-        return Response(AvailabilityOutputSerializer(availability).data)
+        return Response(availability_payload(availability))

@@ -2,7 +2,8 @@
 
 `%00` in a path or a query string decodes to U+0000, which PostgreSQL text cannot hold: a
 lookup or a filter with it was a 500 (API filters, admin search). Refused before any view:
-`400 nul_character` in the API's error shape under /api/, a plain 400 elsewhere.
+`400 nul_character` in the API's error shape for machine callers (/api/ and the platforms'
+/webhooks/, the prefixes of Django's error pages in oms/api/views.py), a plain 400 elsewhere.
 """
 
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 
 from oms.api.errors import error_body
 from oms.api.input_limits import NUL
+from oms.api.views import API_PREFIXES
 
 
 def _has_nul(request: HttpRequest) -> bool:
@@ -26,7 +28,7 @@ class RefuseNulInUrlMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _has_nul(request):
             detail = "The URL contains a NUL character (%00), which is not allowed."
-            if request.path.startswith("/api/"):
+            if request.path.startswith(API_PREFIXES):
                 return JsonResponse(error_body("nul_character", detail), status=400)
             return HttpResponseBadRequest(detail, content_type="text/plain")
         return self.get_response(request)

@@ -12,13 +12,16 @@
 
 import json
 import re
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import cached_property
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 MAX_UTC_OFFSET = timedelta(hours=14)
 MIN_YEAR = 1970
@@ -72,6 +75,54 @@ class StrictInputSerializer(serializers.Serializer):
                         problems = {**exc.detail, **problems}
                 raise serializers.ValidationError(problems)
         return super().to_internal_value(data)
+
+
+_REUSED_FIELDS = threading.local()
+
+
+class ReusedFieldsMixin:
+    """Build a serializer's fields once per class and thread, not on every instance.
+
+    DRF deep-copies every declared field (and a ModelSerializer introspects its model) each
+    time a serializer is created: for the order capture's input and output serializers that was
+    about 80 field constructions per request, the largest Python cost of a capture
+    (bench/capture_profile.py, docs/performance.md). Fields hold no per-request state except
+    their `parent`, so the same field objects serve every instance of the class in this thread,
+    re-bound to the instance that uses them (`parent`, hence `root`, `context` and the
+    SerializerMethodFields' methods). Per thread, so concurrent requests in threads never share
+    one. Only for root serializers that nobody mutates the fields of, created without a context
+    (with one, DRF's own per-instance fields are used)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._reuse_fields = not kwargs.get("context")
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def fields(self) -> Any:
+        # Django's cached_property keeps the undecorated function as real_func.
+        build = serializers.Serializer.fields.real_func  # type: ignore[attr-defined]  # see above
+        if not getattr(self, "_reuse_fields", False):
+            return build(self)
+        cache = _REUSED_FIELDS.__dict__.setdefault("by_class", {})
+        fields = cache.get(type(self))
+        if fields is None:
+            fields = cache[type(self)] = build(self)
+        return self._bind_reused(fields)
+
+    def _bind_reused(self, fields: Any) -> Any:
+        if fields.serializer is not self:
+            fields.serializer = self
+            for field in fields.fields.values():
+                field.parent = self
+        return fields
+
+    def run_validation(self, data: Any = empty) -> Any:
+        self._bind_reused(self.fields)
+        return super().run_validation(data)  # type: ignore[misc]  # mixin: super() is the serializer
+
+    def to_representation(self, instance: Any) -> Any:
+        self._bind_reused(self.fields)
+        return super().to_representation(instance)  # type: ignore[misc]  # mixin: super() is the serializer
 
 
 def validated_payload(serializer: serializers.Serializer) -> dict[str, Any]:

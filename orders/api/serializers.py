@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oms.api.serializers import BoundedDateTimeField, StrictInputSerializer
+from oms.api.serializers import BoundedDateTimeField, ReusedFieldsMixin, StrictInputSerializer
 from oms.core.money import format_amount
 from oms.events.models import Event
 from oms.events.redaction import Masker
@@ -131,7 +131,7 @@ class HoldAtCaptureInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class OrderCreateInputSerializer(StrictInputSerializer):
+class OrderCreateInputSerializer(ReusedFieldsMixin, StrictInputSerializer):
     """The canonical order. Amounts are decimal strings in the order's currency."""
 
     external_id = serializers.CharField(
@@ -243,7 +243,7 @@ class HoldOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class OrderOutputSerializer(serializers.ModelSerializer):
+class OrderOutputSerializer(ReusedFieldsMixin, serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     subtotal = MoneyOutput()
     shipping_total = MoneyOutput()

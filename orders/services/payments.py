@@ -54,7 +54,14 @@ from orders.models import (
     PaymentTransaction,
     TransactionStatus,
 )
-from orders.payments import PaymentRefused, PaymentUnavailable, ProviderResult, provider_for
+from orders.payments import (
+    PaymentProvider,
+    PaymentRefused,
+    PaymentUnavailable,
+    ProviderResult,
+    provider_for,
+)
+from orders.payments.held import PLATFORM, PLATFORM_HELD, held_by_platform
 from orders.selectors import payment_figures
 
 logger = logging.getLogger(__name__)
@@ -234,14 +241,27 @@ def void_payment(
 
 
 def refund_payment(
-    *, order_id: int, amount: Decimal, actor: Actor, reason: str, idempotency_key: str
+    *,
+    order_id: int,
+    amount: Decimal,
+    actor: Actor,
+    reason: str,
+    idempotency_key: str,
+    lines: list[dict[str, int]] | None = None,
 ) -> PaymentTransaction:
     """Give back `amount` of what was captured. Refused `refund_exceeds_captured` when it is
     more than captured less refunded (and less refunds in flight). Success:
     `order.payment_refunded`; the payment becomes refunded when nothing captured is left.
     A decline or no answer: `order.refund_failed` (subject the order: a case opens); calling
-    again with the same key retries, and at most one refund per key ever succeeds."""
+    again with the same key retries, and at most one refund per key ever succeeds.
+    `lines` (`line_number`, `quantity`): the order lines the amount gives back, when it is for
+    lines (a return's), named in the event so a sales platform can refund those lines."""
     request = _Request(order_id, PaymentKind.REFUND, amount, idempotency_key, actor, reason=reason)
+    refunded_lines = [
+        {"line_number": int(x["line_number"]), "quantity": int(x["quantity"])}
+        for x in lines or []
+        if int(x["quantity"]) > 0
+    ]
 
     def check(order: Order) -> Decimal:
         value = _valid_amount(amount, order.currency)
@@ -265,7 +285,7 @@ def refund_payment(
             .order_by("-id")
             .first()
         )
-        return provider_for(order.payment_method).refund(
+        return _provider(order, tx).refund(
             order_number=order.number,
             capture_reference=capture.provider_reference if capture else order.payment_reference,
             amount=tx.amount,
@@ -279,7 +299,8 @@ def refund_payment(
             order.mark_refunded()
             order.save(update_fields=["payment_status", "updated_at"])
         # Subject the order: the layers above react (channels sends the refund to the platform).
-        _record(order, tx, actor, ORDER_PAYMENT_REFUNDED, subject=order)
+        extra = {"lines": refunded_lines} if refunded_lines else {}
+        _record(order, tx, actor, ORDER_PAYMENT_REFUNDED, subject=order, **extra)
 
     def failed(order: Order, tx: PaymentTransaction, actor: Actor) -> None:
         _record(order, tx, actor, ORDER_REFUND_FAILED, subject=order)
@@ -370,6 +391,12 @@ def settle_payment_at_zero(*, order_id: int, actor: Actor, reason: str) -> Event
 # --- figures ----------------------------------------------------------------------------------
 
 
+def _provider(order: Order, tx: PaymentTransaction) -> PaymentProvider:
+    """The provider the transaction was claimed with: the order's payment provider, or the
+    sales platform for a payment it holds (orders/payments/held.py)."""
+    return PLATFORM_HELD if tx.provider == PLATFORM else provider_for(order.payment_method)
+
+
 _figures = payment_figures
 
 
@@ -454,7 +481,11 @@ def _claim(
                 kind=request.kind,
                 amount=amount,
                 currency=order.currency,
-                provider=provider_for(order.payment_method).name,
+                provider=(
+                    PLATFORM
+                    if request.kind == PaymentKind.REFUND and held_by_platform(order)
+                    else provider_for(order.payment_method).name
+                ),
                 idempotency_key=key,
                 attempt=attempt,
                 provider_idempotency_key=key if attempt == 1 else f"{key}#{attempt}",

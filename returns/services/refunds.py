@@ -269,6 +269,10 @@ def _pay(refund_id: int, actor: Actor) -> Refund:
             actor=actor,
             reason=f"{refund.kind}:{refund.reason_code}"[:200],
             idempotency_key=refund.idempotency_key,
+            lines=[  # a return's lines, so the sales platform refunds those lines
+                {"line_number": line["line_number"], "quantity": line["units"]}
+                for line in (refund.breakdown or {}).get("lines", [])
+            ],
         )
         refused: DomainError | None = None
     except TransitionRefused as exc:

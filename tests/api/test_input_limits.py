@@ -103,6 +103,14 @@ def test_a_nul_character_in_the_url_is_400_nul_character(web_api, _case, url):
     }
 
 
+def test_a_nul_character_in_a_platform_webhook_url_is_400_in_the_api_shape(client):
+    """The platforms' webhooks are machine callers too: the same error shape as the API."""
+    response = client.post("/webhooks/shopify/web%00/", data=b"{}", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "nul_character"
+
+
 def test_a_nul_character_in_an_admin_search_is_a_plain_400(client):
     response = client.get("/admin/orders/order/?q=%00")
 

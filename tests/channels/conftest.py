@@ -2,8 +2,11 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from channels.adapters.common import hmac_b64
+from channels.models import OutboundCall
+from channels.services.outbound import send_call
 from tests.channels.fake_platform import FakePlatform, running
 from tests.corpus import corpus
 
@@ -52,3 +55,45 @@ def shopify_headers(raw: bytes, topic: str, delivery: str, secret: str = SECRET)
         "HTTP_X_SHOPIFY_WEBHOOK_ID": delivery,
         "HTTP_X_SHOPIFY_SHOP_DOMAIN": "test-shop.myshopify.io",
     }
+
+
+@pytest.fixture
+def shop(db, fake):
+    """The Shopify channel `shopify-us`, its endpoint the fake Shopify."""
+    from channels.services.setup import create_channel
+
+    return create_channel(
+        code="shopify-us",
+        platform="shopify",
+        webhook_secret=SECRET,
+        base_url=f"{fake.base_url}/admin/api/2026-07",
+        credentials="shpat_test_token",
+    )
+
+
+def shopify_fulfillment_orders() -> dict:
+    """Shopify's open fulfillment order of #1001's three line items (ids 1072503277…79)."""
+    return {
+        "fulfillment_orders": [
+            {
+                "id": 1046000780,
+                "status": "open",
+                "line_items": [
+                    {"id": 1072503277 + i, "line_item_id": li, "fulfillable_quantity": 1}
+                    for i, li in enumerate((466157049, 518995019, 703073504))
+                ],
+            }
+        ]
+    }
+
+
+def send_until_done(call: OutboundCall, times: int = 4) -> list[str | None]:
+    """The sweeper's attempts at a call, each made due at once (the backoff is not waited
+    for); the status after each."""
+    statuses = []
+    for _ in range(times):
+        OutboundCall.objects.filter(pk=call.pk, status="pending").update(
+            next_attempt_at=timezone.now()
+        )
+        statuses.append(send_call(call.pk))
+    return statuses

@@ -30,7 +30,8 @@ class FakePlatform:
     base_url: str = ""
 
     def answer(self, method: str, pattern: str, body: Any, status: int = 200) -> None:
-        """`body`: a corpus file (Path, sent as it is) or any JSON value."""
+        """`body`: a corpus file (Path, sent as it is), any JSON value, or a function of the
+        platform returning one (a platform that answers with what it was sent earlier)."""
         self.routes[(method, pattern)] = (status, body)
 
     def fail_first(self, method: str, pattern: str, times: int, status: int = 500) -> None:
@@ -45,6 +46,8 @@ class FakePlatform:
                 pending = self.failures.get((m, pattern))
                 if pending:
                     return pending.pop(0), b'{"errors":"Internal Server Error"}'
+                if callable(body):
+                    body = body(self)
                 raw = (
                     body.read_bytes()
                     if isinstance(body, Path)

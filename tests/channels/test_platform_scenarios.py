@@ -91,6 +91,9 @@ def test_woocommerce_refund_reaches_the_store_once_after_two_500s(client, wareho
     post(client, "woocommerce", "woo", load("woocommerce/wp_api_v3__orders__create_an_order.json"))
     refunds = "/wp-json/wc/v3/orders/727/refunds"
     fake.answer(
+        "GET", refunds, corpus("woocommerce/wp_api_v3__order-refunds__list_all_refunds.json")
+    )
+    fake.answer(
         "POST", refunds, corpus("woocommerce/wp_api_v3__order-refunds__create_a_refund.json"), 201
     )
     fake.fail_first("POST", refunds, times=2)

@@ -8,15 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from channels.models import OutboundCall, OutboundStatus
-from channels.services.outbound import send_call
 from channels.services.setup import create_channel
 from oms.core.actors import Actor
 from ops.models import ExceptionCase
 from orders.models import Order, PaymentStatus
 from orders.services.payments import capture_payment, refund_payment
+from tests.channels.conftest import send_until_done, shopify_fulfillment_orders
 from tests.channels.platforms import SECRET, post
 from tests.corpus import corpus, needs
 
@@ -55,17 +54,6 @@ def paid_and_refunded(amount: str, reason: str) -> Order:
         idempotency_key="ref-1",
     )
     return order
-
-
-def send_until_done(call: OutboundCall, times: int = 4) -> list[str | None]:
-    """The sweeper's attempts, each made due at once (the backoff is not waited for)."""
-    statuses = []
-    for _ in range(times):
-        OutboundCall.objects.filter(pk=call.pk, status="pending").update(
-            next_attempt_at=timezone.now()
-        )
-        statuses.append(send_call(call.pk))
-    return statuses
 
 
 # --- Magento 2 --------------------------------------------------------------------------------
@@ -338,18 +326,7 @@ def test_a_refund_made_in_oms_reaches_shopify_once_after_two_500s(
     fake.answer(
         "GET",
         rf"{api}/orders/450789469/fulfillment_orders\.json",
-        {
-            "fulfillment_orders": [
-                {
-                    "id": 1046000780,
-                    "status": "open",
-                    "line_items": [
-                        {"id": 1072503277 + i, "line_item_id": li, "fulfillable_quantity": 1}
-                        for i, li in enumerate((466157049, 518995019, 703073504))
-                    ],
-                }
-            ]
-        },
+        shopify_fulfillment_orders(),
     )
     fake.answer(
         "POST",
@@ -365,6 +342,13 @@ def test_a_refund_made_in_oms_reaches_shopify_once_after_two_500s(
         ),
     )
     refunds = rf"{api}/orders/450789469/refunds\.json"
+    fake.answer(
+        "GET",
+        refunds,
+        corpus(
+            "shopify/api_ruby_rest_2026_07__refund__test_1__get_orders_450789469_refunds_json.json"
+        ),
+    )
     fake.answer(
         "POST",
         refunds,

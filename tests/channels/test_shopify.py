@@ -9,31 +9,19 @@ from django.utils import timezone
 
 from channels.models import OutboundCall, OutboundStatus
 from channels.services.outbound import queue_call, send_call
-from channels.services.setup import create_channel
 from fulfillment.models import FulfillmentOrder
 from integrations.inbound import reprocess_message
 from integrations.models import InboundMessage, InboundStatus
 from oms.core.actors import Actor
 from ops.models import ExceptionCase
 from orders.models import Order
-from tests.channels.conftest import SECRET, load, shopify_headers
+from tests.channels.conftest import SECRET, load, shopify_fulfillment_orders, shopify_headers
 from tests.corpus import corpus, needs
 
 pytestmark = [pytest.mark.django_db, needs("shopify")]
 
 ORDER_FILE = "shopify/api_ruby__order.json"  # #1001, order 450789469 of Shopify's own docs
 URL = "/webhooks/shopify/shopify-us/"
-
-
-@pytest.fixture
-def shop(db, fake):
-    return create_channel(
-        code="shopify-us",
-        platform="shopify",
-        webhook_secret=SECRET,
-        base_url=f"{fake.base_url}/admin/api/2026-07",
-        credentials="shpat_test_token",
-    )
 
 
 def order_body() -> bytes:
@@ -177,18 +165,7 @@ def test_shipped_through_the_simulated_wms_reaches_shopify_as_a_fulfillment_with
     fake.answer(
         "GET",
         r"/admin/api/2026-07/orders/450789469/fulfillment_orders\.json",
-        {
-            "fulfillment_orders": [
-                {
-                    "id": 1046000780,
-                    "status": "open",
-                    "line_items": [
-                        {"id": 1072503277 + i, "line_item_id": li, "fulfillable_quantity": 1}
-                        for i, li in enumerate((466157049, 518995019, 703073504))
-                    ],
-                }
-            ]
-        },
+        shopify_fulfillment_orders(),
     )
     fake.answer(
         "POST",
@@ -236,6 +213,13 @@ def test_a_refund_reaches_shopify_once_although_it_answers_500_twice_first(
     )
     refunds = r"/admin/api/2026-07/orders/450789469/refunds\.json"
     fake.answer(
+        "GET",
+        refunds,
+        corpus(
+            "shopify/api_ruby_rest_2026_07__refund__test_1__get_orders_450789469_refunds_json.json"
+        ),
+    )  # an earlier refund, not ours
+    fake.answer(
         "POST",
         refunds,
         corpus(
@@ -267,6 +251,43 @@ def test_a_refund_reaches_shopify_once_although_it_answers_500_twice_first(
     refund = ok[-1].body["refund"]
     assert refund["transactions"][0]["parent_id"] == 801038806  # the capture
     assert refund["transactions"][0]["amount"] == "10.00"
+    assert refund["note"] == f"damaged [oms:{order.pk}:call-{call.pk}]"
+
+
+def test_a_refund_retried_after_a_lost_answer_is_found_at_shopify_and_not_made_again(
+    client, shop, warehouse, fake
+):
+    post(client, order_body())
+    order = Order.objects.get()
+    refunds = r"/admin/api/2026-07/orders/450789469/refunds\.json"
+    listing = load(
+        "shopify/api_ruby_rest_2026_07__refund__test_1__get_orders_450789469_refunds_json.json"
+    )
+    fake.answer("GET", refunds, lambda shopify: listing)
+    from django.db import transaction
+
+    with transaction.atomic():
+        call = queue_call(
+            connection=shop,
+            order=order,
+            action="refund",
+            payload={
+                "amount": "10.00",
+                "currency": "USD",
+                "reason": "damaged",
+                "order": order.number,
+                "transaction": 7,
+            },
+        )
+    # Shopify made the refund, but its answer was lost: it lists it with the mark now
+    listing["refunds"][0]["note"] = f"damaged [oms:{order.number}:7]"
+
+    OutboundCall.objects.filter(pk=call.pk).update(next_attempt_at=timezone.now())
+    assert send_call(call.pk) == "sent"
+    call.refresh_from_db()
+    assert call.response["already_there"] is True
+    assert call.response["refund_id"] == 509562969
+    assert fake.calls("POST", refunds) == []
 
 
 def test_a_call_that_keeps_failing_is_dead_with_a_case(shop, warehouse, fake, client, settings):

@@ -20,6 +20,13 @@ PASSWORD_PATTERN = re.compile(
 )
 
 
+@pytest.fixture(autouse=True)
+def _x12_folders(settings, tmp_path):
+    """The EDI demo partner's inbox and outbox in a scratch folder."""
+    settings.OMS_X12_INBOX_DIR = tmp_path / "inbox"
+    settings.OMS_X12_OUTBOX_DIR = tmp_path / "outbox"
+
+
 def seed() -> str:
     out = StringIO()
     call_command("seed_demo", stdout=out)
@@ -48,7 +55,7 @@ def test_seed_demo_twice_loads_the_same_data_set():
     # then
     assert counts() == first
     assert first == {
-        "channels": 4,  # web, pos, marketplace and the Shopify demo channel
+        "channels": 5,  # web, pos, marketplace, the Shopify and the EDI demo channels
         "distribution_centers": 2,
         "stores": 15,
         "products": 226,  # 225 + one limited edition nobody stocks (backorders)
@@ -59,6 +66,7 @@ def test_seed_demo_twice_loads_the_same_data_set():
         ("pos", "USD"),
         ("marketplace", "USD"),
         ("shopify-demo", "USD"),
+        ("edi-demo", "USD"),
     }
     assert (
         "Demo data: 3 channels, 17 nodes (2 distribution centers, 15 stores), 226 products, "
@@ -232,3 +240,22 @@ def test_seed_demo_gives_each_role_a_user_and_finance_an_export(settings, tmp_pa
     assert (export.kind, export.file_format, export.status) == ("payments", "xlsx", "done")
     seed()
     assert FinanceExport.objects.count() == 1  # once a day
+
+
+@pytest.mark.django_db
+def test_seed_demo_takes_the_edi_partners_purchase_order_from_its_inbox_once(settings):
+    first = seed()
+    second = seed()
+
+    assert "EDI channel edi-demo" in first
+    assert "EDI channel edi-demo" not in second  # nothing dropped again
+    assert Order.objects.filter(channel__code="edi-demo", external_id="08292233294").count() == 1
+    outbox = settings.OMS_X12_OUTBOX_DIR / "channels" / "edi-demo"
+    names = sorted(p.name for p in outbox.iterdir())
+    assert "997-ABCDEFGHIJKLMNO-000003438.edi" in names
+    assert "TA1-ABCDEFGHIJKLMNO-000003438.edi" in names
+    processed = settings.OMS_X12_INBOX_DIR / "channels" / "edi-demo" / "processed"
+    assert sorted(p.name for p in processed.iterdir()) == [
+        "PO-08292233294-resent.edi",
+        "PO-08292233294.edi",
+    ]

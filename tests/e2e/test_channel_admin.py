@@ -13,7 +13,8 @@ from channels.services.setup import create_channel
 from tests.channels.fake_platform import FakePlatform, running
 from tests.channels.platforms import SECRET, post
 from tests.corpus import corpus
-from tests.e2e.test_exception_console import CHROMIUM, Browser, browser  # noqa: F401
+from tests.e2e.harness import CHROMIUM, screenshot
+from tests.e2e.test_exception_console import Browser, browser  # noqa: F401
 from tests.factories.users import PASSWORD, superuser
 
 pytestmark = [
@@ -76,4 +77,4 @@ def test_setting_up_a_shopify_channel_in_the_admin(browser, settings, client):  
     panel = page.locator("#kpi-sales-channels")
     expect(panel).to_contain_text("shopify-demo")
     panel.scroll_into_view_if_needed()
-    page.screenshot(path=str(browser.shots / "07-dashboard-sales-channels.png"))
+    screenshot(page, browser.shots / "07-dashboard-sales-channels.png")

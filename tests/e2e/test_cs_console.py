@@ -11,15 +11,13 @@ test and leaves its screenshots in test-artifacts/e2e/<test name>/NN-step.png.
 
 import csv
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.feedback import accept_fulfillment, pack_fulfillment
@@ -30,12 +28,12 @@ from ops.models import CaseStatus
 from ops.services.cases import raise_exception_case
 from orders.models import Hold, HoldKind, HoldStatus, LineStatus
 from orders.services.holds import place_hold
-from tests.e2e.test_exception_console import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e import harness
+from tests.e2e.harness import CHROMIUM
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import ChannelFactory, captured_order
 from tests.factories.users import PASSWORD, staff_user
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 NODE = Actor.system("dc-east")
 
 pytestmark = [
@@ -75,19 +73,10 @@ def staff_groups(transactional_db):
 
 
 @dataclass
-class Browser:
-    page: Page
-    base_url: str
-    shots: Path
-    taken: list[Path] = field(default_factory=list)
+class Browser(harness.Browser):
+    """The console at 1440x900: a shot is the viewport, as a person sees it, unless asked."""
 
-    def open(self, path: str) -> None:
-        self.page.goto(f"{self.base_url}{path}")
-
-    def shot(self, step: str, *, full_page: bool = False) -> None:
-        path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
-        self.taken.append(path)
+    full_page: bool = False
 
     def login(self, username: str, next_path: str) -> None:
         self.open(f"/admin/login/?next={next_path}")
@@ -119,24 +108,14 @@ class Browser:
 
 @pytest.fixture
 def browser(request, live_server, monkeypatch) -> Iterator[Browser]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    shots = ARTIFACTS / request.node.name
-    shutil.rmtree(shots, ignore_errors=True)
-    shots.mkdir(parents=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = chromium.new_context(
-            viewport={"width": 1440, "height": 900}, accept_downloads=True
-        )
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield Browser(page=page, base_url=live_server.url, shots=shots)
-        finally:
-            context.close()
-            chromium.close()
+    yield from harness.launch(
+        request,
+        live_server,
+        monkeypatch,
+        Browser,
+        viewport={"width": 1440, "height": 900},
+        accept_downloads=True,
+    )
 
 
 @pytest.fixture

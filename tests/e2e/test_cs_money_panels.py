@@ -31,12 +31,12 @@ from orders.services.capture import LineInput
 from returns.models import Return
 from returns.policy import RequestedLine, create_return_policy
 from returns.services.requests import ReturnRequest, request_return
+from tests.e2e.harness import CHROMIUM
 from tests.e2e.test_cs_console import (  # noqa: F401 - the fixtures this test uses
     GROUP_MIGRATIONS,
     Browser,
     browser,
 )
-from tests.e2e.test_exception_console import CHROMIUM
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import ChannelFactory, captured_order
 from tests.factories.users import staff_user

@@ -2,17 +2,13 @@
 and an order's page, a store screen's queue and a fulfillment page load with the CSP header on
 and raise no `securitypolicyviolation` event and no CSP console message (docs/security.md)."""
 
-import shutil
-
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.e2e.test_dashboard import CHROMIUM_ARGS
+from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS
 from tests.factories.users import PASSWORD, superuser
 from tests.ops.kpis.planted import plant
 from tests.stores import scenario
-
-CHROMIUM = shutil.which("chromium")
 
 pytestmark = [
     pytest.mark.e2e,

@@ -1,26 +1,12 @@
 """The ops dashboard on the admin home in Chromium: a superuser logs in and sees the planted
 figures (tests/ops/kpis/planted.py). Screenshot in test-artifacts/e2e/<test name>/."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.factories.users import PASSWORD, superuser
 from tests.ops.kpis.planted import plant
-
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.e2e,
@@ -87,8 +73,8 @@ def test_superuser_sees_the_kpi_dashboard_with_planted_figures(live_server, monk
             expect(page.locator("#kpi-feeds")).to_contain_text("dc-stale")
             expect(page.locator("canvas.chart").first).to_be_visible()
             page.wait_for_timeout(300)  # charts draw after load
-            page.screenshot(path=str(shots / "01-dashboard.png"), full_page=True)
+            screenshot(page, shots / "01-dashboard.png", full_page=True)
             page.locator("#kpi-return-channels").scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "02-returns-by-channel.png"))
+            screenshot(page, shots / "02-returns-by-channel.png")
         finally:
             browser.close()

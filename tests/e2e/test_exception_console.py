@@ -8,14 +8,11 @@ applies "Reroute" and sees it resolved.
 """
 
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.feedback import reject_fulfillment
@@ -24,21 +21,10 @@ from inventory.models import NodeConnector
 from oms.core.actors import Actor
 from oms.events.models import Event
 from ops.models import CaseStatus, ExceptionCase
+from tests.e2e.harness import CHROMIUM, Browser, launch
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import captured_order
 from tests.factories.users import PASSWORD, superuser
-
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.e2e,
@@ -49,40 +35,11 @@ pytestmark = [
 ]
 
 
-@dataclass
-class Browser:
-    page: Page
-    base_url: str
-    shots: Path
-    taken: list[Path] = field(default_factory=list)
-
-    def open(self, path: str) -> None:
-        self.page.goto(f"{self.base_url}{path}")
-
-    def shot(self, step: str) -> None:
-        path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        self.taken.append(path)
-
-
 @pytest.fixture
 def browser(request, live_server, monkeypatch) -> Iterator[Browser]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    shots = ARTIFACTS / request.node.name
-    shutil.rmtree(shots, ignore_errors=True)
-    shots.mkdir(parents=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = chromium.new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield Browser(page=page, base_url=live_server.url, shots=shots)
-        finally:
-            context.close()
-            chromium.close()
+    yield from launch(
+        request, live_server, monkeypatch, Browser, viewport={"width": 1400, "height": 900}
+    )
 
 
 @pytest.fixture

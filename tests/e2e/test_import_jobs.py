@@ -2,7 +2,6 @@
 with its errors and source lines, and starting the real run from a clean dry run. Screenshots
 (1440×900) in test-artifacts/e2e/test_import_jobs/."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,12 @@ from playwright.sync_api import expect, sync_playwright
 from migration.models import ImportJob
 from migration.services.jobs import MAPPINGS_DIR, create_job, execute_job
 from oms.core.actors import Actor
+from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.factories.users import PASSWORD, superuser
 
-CHROMIUM = shutil.which("chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "e2e" / "test_import_jobs"
 EXAMPLES = ROOT / "migration" / "examples"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.e2e,
@@ -45,7 +43,7 @@ def test_dry_run_reports_and_the_real_run_starts_from_a_clean_one(live_server, m
     superuser("migrator")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         try:
             page.goto(f"{live_server.url}/admin/login/?next=/admin/migration/importjob/")
@@ -53,13 +51,13 @@ def test_dry_run_reports_and_the_real_run_starts_from_a_clean_one(live_server, m
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             expect(page.get_by_text("generic_orders_csv")).to_be_visible()
-            page.screenshot(path=str(SHOTS / "1-import-jobs.png"))
+            screenshot(page, SHOTS / "1-import-jobs.png")
 
             page.goto(f"{live_server.url}/admin/migration/importjob/{orders.pk}/change/")
             expect(page.get_by_text("unknown_sku").first).to_be_visible()
             expect(page.get_by_text("Dry run: nothing was written")).to_be_visible()
             page.get_by_text("errors by code").scroll_into_view_if_needed()
-            page.screenshot(path=str(SHOTS / "2-dry-run-report.png"))
+            screenshot(page, SHOTS / "2-dry-run-report.png")
 
             page.goto(f"{live_server.url}/admin/migration/importjob/")
             page.locator(f"input[name=_selected_action][value='{orders.pk}']").check()
@@ -71,7 +69,7 @@ def test_dry_run_reports_and_the_real_run_starts_from_a_clean_one(live_server, m
             page.click("button[name=index]")
             expect(page.get_by_text(f"started from dry run #{nodes.pk}")).to_be_visible()
             expect(page.get_by_text(f"real run (from dry run #{nodes.pk})")).to_be_visible()
-            page.screenshot(path=str(SHOTS / "3-real-run-started.png"))
+            screenshot(page, SHOTS / "3-real-run-started.png")
         finally:
             browser.close()
     real = ImportJob.objects.get(dry_run_of=nodes)

@@ -15,7 +15,8 @@ from fulfillment.services.fulfillment_orders import create_fulfillment_orders, r
 from fulfillment.services.routing import route_order
 from oms.core.actors import Actor
 from orders.models import Order
-from tests.e2e.test_exception_console import CHROMIUM, Browser, browser  # noqa: F401
+from tests.e2e.harness import CHROMIUM, screenshot
+from tests.e2e.test_exception_console import Browser, browser  # noqa: F401
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import ChannelFactory, captured_order
 from tests.factories.users import PASSWORD, superuser
@@ -49,7 +50,7 @@ def _accepted_at_node() -> Order:
 def _shot(b: Browser, step: str) -> None:
     """The 1440x900 viewport as a person sees it (the page is long: timeline, routing)."""
     path = b.shots / f"{len(b.taken) + 1:02d}-{step}.png"
-    b.page.screenshot(path=str(path), timeout=60_000, animations="disabled")
+    screenshot(b.page, path)
     b.taken.append(path)
 
 
@@ -103,8 +104,8 @@ def test_customer_service_cancels_units_changes_and_cancels_the_order(browser): 
     page.locator("textarea[name=internal_notes]").fill("Called twice about delivery.")
     page.locator("input[name=reason]").fill("call notes")
     _submit(browser, "Save changes")
-    _shot(browser, "change-order-notes-saved")
     expect(page.get_by_text(f"{order.number}: changed internal notes.")).to_be_visible()
+    _shot(browser, "change-order-notes-saved")
 
     # the whole order: the other two units are asked back too
     _open_dialog(browser, "Cancel order")

@@ -4,35 +4,21 @@ refund; a store associate receives a return at the counter on a phone. Screensho
 step go to test-artifacts/e2e/<test name>/NN-step.png (git-ignored) to look at."""
 
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
 from inventory.models import NodeConnector, StockLevel
 from oms.events.models import Event
 from returns.models import Refund, Return
 from returns.policy import RequestedLine
 from returns.services.requests import ReturnRequest, request_return
+from tests.e2e.harness import CHROMIUM, Browser, launch
 from tests.factories.inventory import NodeFactory, StoreFactory
 from tests.factories.users import PASSWORD, superuser
 from tests.returns.support import SYSTEM, ensure_default_policy, shipped_order
 from tests.stores import scenario
-
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.e2e,
@@ -43,49 +29,18 @@ pytestmark = [
 ]
 
 
-@dataclass
-class Browser:
-    page: Page
-    base_url: str
-    shots: Path
-    taken: list[Path] = field(default_factory=list)
-
-    def open(self, path: str) -> None:
-        self.page.goto(f"{self.base_url}{path}")
-
-    def shot(self, step: str) -> None:
-        path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        self.taken.append(path)
-
-
-def _browser(request, live_server, monkeypatch, viewport) -> Iterator[Browser]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    shots = ARTIFACTS / request.node.name
-    shutil.rmtree(shots, ignore_errors=True)
-    shots.mkdir(parents=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = chromium.new_context(viewport=viewport)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield Browser(page=page, base_url=live_server.url, shots=shots)
-        finally:
-            context.close()
-            chromium.close()
-
-
 @pytest.fixture
 def desktop(request, live_server, monkeypatch) -> Iterator[Browser]:
-    yield from _browser(request, live_server, monkeypatch, {"width": 1440, "height": 900})
+    yield from launch(
+        request, live_server, monkeypatch, Browser, viewport={"width": 1440, "height": 900}
+    )
 
 
 @pytest.fixture
 def phone(request, live_server, monkeypatch) -> Iterator[Browser]:
-    yield from _browser(request, live_server, monkeypatch, {"width": 390, "height": 844})
+    yield from launch(
+        request, live_server, monkeypatch, Browser, viewport={"width": 390, "height": 844}
+    )
 
 
 @pytest.fixture

@@ -8,29 +8,16 @@ CELERY_TASK_ALWAYS_EAGER.
 """
 
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from oms.events.models import Event
+from tests.e2e.harness import CHROMIUM, Browser, launch
 from tests.stores import scenario
 
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = [
@@ -44,21 +31,7 @@ pytestmark = [
 S = FulfillmentStatus
 
 
-@dataclass
-class Phone:
-    page: Page
-    base_url: str
-    shots: Path
-    taken: list[Path] = field(default_factory=list)
-
-    def open(self, path: str) -> None:
-        self.page.goto(f"{self.base_url}{path}")
-
-    def shot(self, step: str) -> None:
-        path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        self.taken.append(path)
-
+class Phone(Browser):
     def tap(self, button: str) -> None:
         self.page.get_by_role("button", name=button, exact=True).click()
         self.page.wait_for_load_state("load")
@@ -71,26 +44,16 @@ class Phone:
 
 @pytest.fixture
 def phone(request, live_server, monkeypatch) -> Iterator[Phone]:
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM reads are
-    # synchronous and safe here (the server answers from its own thread).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    shots = ARTIFACTS / request.node.name
-    shutil.rmtree(shots, ignore_errors=True)
-    shots.mkdir(parents=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(
-            viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
-        )
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield Phone(page=page, base_url=live_server.url, shots=shots)
-        finally:
-            context.close()
-            browser.close()
+    yield from launch(
+        request,
+        live_server,
+        monkeypatch,
+        Phone,
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
 
 
 @pytest.fixture

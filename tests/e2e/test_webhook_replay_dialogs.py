@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 
 from integrations.models import DeliveryReason, DeliveryStatus, WebhookDelivery
 from oms.events.models import Event
-from tests.e2e.test_exception_console import CHROMIUM, Browser, browser  # noqa: F401
+from tests.e2e.harness import CHROMIUM
+from tests.e2e.test_exception_console import Browser, browser  # noqa: F401
 from tests.factories.orders import ChannelFactory, captured_order
 from tests.factories.users import PASSWORD, superuser
 from tests.webhooks.test_webhooks_sending import running_receiver

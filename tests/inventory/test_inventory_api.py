@@ -429,3 +429,53 @@ def test_availability_counts_only_active_shipping_nodes_in_the_network(web_api, 
     [item] = response.json()["items"]
     assert item["network_available"] == 100
     assert {n["node"] for n in item["nodes"]} == {"dc-columbus", "store-phl"}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sku": ["tee-1", "MUG-2"], "postal_code": "10001"},
+        {"sku": "TEE-1", "postal_code": "SW1A 1AA", "country": "gb"},
+        {"sku": ["MUG-2", "TEE-1"]},
+    ],
+)
+def test_availability_body_is_byte_identical_to_the_serializers(web_api, network, params):
+    """The view renders availability_payload() (built directly, for speed): the bytes must be
+    the ones AvailabilityOutputSerializer would have rendered."""
+    from django.conf import settings
+    from rest_framework.renderers import JSONRenderer
+
+    from inventory.api.serializers import AvailabilityOutputSerializer
+    from inventory.selectors import get_availability
+
+    # when
+    response = web_api.get(AVAILABILITY, params)
+
+    # then
+    skus = params["sku"] if isinstance(params["sku"], list) else [params["sku"]]
+    availability = get_availability(
+        skus=skus,
+        postal_code=params.get("postal_code", ""),
+        country=params.get("country", "US"),
+        pickup_radius_miles=float(settings.OMS_PICKUP_RADIUS_MILES),
+    )
+    expected = JSONRenderer().render(AvailabilityOutputSerializer(availability).data)
+    assert response.status_code == 200
+    assert response.content == expected
+
+
+def test_availability_is_exact_right_after_a_reservation(web_api, network):
+    """No cache in front of the stock: units reserved (the conditional UPDATE routing runs) are
+    gone from the very next answer, so a storefront is never promised reserved stock."""
+    from django.db.models import F
+
+    from inventory.models import StockLevel
+
+    before = web_api.get(AVAILABILITY, {"sku": "TEE-1"}).json()["items"][0]
+    StockLevel.objects.filter(node=network["dc"], product__sku="TEE-1", available__gte=98).update(
+        reserved=F("reserved") + 98
+    )
+
+    after = web_api.get(AVAILABILITY, {"sku": "TEE-1"}).json()["items"][0]
+
+    assert (before["network_available"], after["network_available"]) == (100, 2)

@@ -45,6 +45,13 @@ class Command(BaseCommand):
             f"orders/create webhook would be: {demo.shopify_order}. Webhooks: "
             f"{base_url}/webhooks/shopify/shopify-demo/ (docs/channels.md)."
         )
+        if demo.edi_inbox:
+            self.stdout.write(
+                "EDI channel edi-demo: XYZ Retail's 850 dropped in its inbox folder twice: "
+                f"{demo.edi_inbox} (a 997 for the first, a TA1 duplicate for the second; files "
+                "in OMS_X12_OUTBOX_DIR/channels/edi-demo/). Drop more in "
+                "OMS_X12_INBOX_DIR/channels/edi-demo/: the beat task takes them every minute."
+            )
         self.stdout.write(
             f"Admin: {base_url}/admin/  user: {demo.admin_username}  "
             f"password: {demo.admin_password}"
