@@ -1,10 +1,10 @@
 """Demo returns for `make run`: a few store pickups that were collected, then brought back, so
 the admin's Returns list shows a return in every state (requested, authorized, in transit,
-received, inspected with a declined refund, closed with a refund, rejected, cancelled), an even
-exchange with its replacement order, an advance exchange waiting for its return, another back in
-time (its replacement settled at zero), and a goodwill refund. Everything goes through the
-services, as the store screens and the API would. Placed once: a second seed leaves them
-alone."""
+received, inspected with a declined refund, closed with a refund, rejected, cancelled with its
+even exchange), an even exchange with its replacement order, an advance exchange waiting for
+its return, another back in time (its replacement settled at zero), and a goodwill refund.
+Everything goes through the services, as the store screens and the API would. Placed once: a
+second seed leaves them alone."""
 
 from collections.abc import Callable
 from decimal import Decimal
@@ -160,7 +160,9 @@ def place_demo_returns() -> int:
         return reject_return(return_id=rma.pk, reason="worn and washed", actor=ACTOR)
 
     def cancelled(o: Order) -> object:
-        return cancel_return(return_id=_open(o, "changed_mind").pk, reason="kept it", actor=ACTOR)
+        # An even exchange called off with its return: exchange.cancelled follows return.cancelled.
+        rma = _open(o, "size_fit", exchange="even")
+        return cancel_return(return_id=rma.pk, reason="kept it after all", actor=ACTOR)
 
     def even_exchange(o: Order) -> object:
         rma = _received(o, store, "size_fit", exchange="even")

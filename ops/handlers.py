@@ -12,6 +12,7 @@ open case per (kind, subject).
 | order.hold_released                | resolves the hold's case                    |
 | order.payment_failed               | payment_failed                              |
 | order.refund_failed                | payment_failed (details: operation refund)  |
+| order.payment_refunded             | resolves that case once its refund's retry succeeded |
 | order.unroutable                   | stuck_order                                 |
 | fulfillment.rejected               | node_rejected                               |
 | fulfillment.packed with shorts     | short_pick                                  |
@@ -56,10 +57,12 @@ from ops.services.cases import (
     resolve_pickup_locked_case,
     settle_cycle_count_case,
 )
+from ops.services.reconcile import resolve_retried_refund_cases
 from orders.events import (
     ORDER_HOLD_PLACED,
     ORDER_HOLD_RELEASED,
     ORDER_PAYMENT_FAILED,
+    ORDER_PAYMENT_REFUNDED,
     ORDER_REFUND_FAILED,
     ORDER_UNROUTABLE,
 )
@@ -104,6 +107,12 @@ def refund_failed(event: Event, order: Any) -> None:
         },
         actor=actor_of(event),
     )
+
+
+@on_event(ORDER_PAYMENT_REFUNDED)
+def payment_refunded(event: Event, order: Any) -> None:
+    """A refund succeeded: the case of its earlier failure (same key) closes now."""
+    resolve_retried_refund_cases(order=order)
 
 
 @on_event(ORDER_UNROUTABLE)

@@ -10,19 +10,21 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
-from unfold.admin import TabularInline
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 from unfold.forms import BaseDialogForm
 
 from inventory.models import Node
 from oms.core.actors import Actor
-from oms.core.admin_actions import ReadOnlyAdmin, adopt_created, dialog_action
+from oms.core.admin_actions import ReadOnlyAdmin, ReadOnlyInline, adopt_created, dialog_action
 from oms.core.errors import DomainError, InvalidInput
 from oms.core.money import format_amount
+from orders.payments.messages import describe_payment_error
 from orders.selectors import orders_for_staff
 from returns.models import (
     CANCELLABLE_STATUSES,
@@ -34,6 +36,7 @@ from returns.models import (
     ExchangeKind,
     ReasonCode,
     Refund,
+    RefundKind,
     RefundStatus,
     Return,
     ReturnLine,
@@ -234,25 +237,6 @@ class RefundForm(BaseDialogForm):
 # --- inlines -------------------------------------------------------------------------------------
 
 
-class ReadOnlyInline(TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.fields or ())
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
     fields = (
@@ -268,13 +252,33 @@ class ReturnLineInline(ReadOnlyInline):
     )
 
 
+def refund_reason_label(refund: Refund) -> str:
+    """The refund's reason in words: a return reason or an appeasement reason."""
+    choices = ReasonCode if refund.kind == RefundKind.RETURN else AppeasementReason
+    labels = dict(choices.choices)
+    return str(labels.get(refund.reason_code, refund.reason_code))
+
+
+def refund_problem(refund: Refund) -> str:
+    """Why the refund failed (or waits for the provider), in words; "" when nothing went wrong."""
+    return describe_payment_error(refund.error_code, refund.error_message)
+
+
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ("kind", "status", "amount_display", "reason_code", "error_code", "refunded_at")
+    fields = ("kind", "status", "amount_display", "reason", "problem", "refunded_at")
 
     @display(description="Amount")
     def amount_display(self, obj: Refund) -> str:
         return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+
+    @display(description="Reason")
+    def reason(self, obj: Refund) -> str:
+        return refund_reason_label(obj)
+
+    @display(description="Problem")
+    def problem(self, obj: Refund) -> str:
+        return refund_problem(obj) or "–"
 
 
 class ExchangeInline(ReadOnlyInline):
@@ -356,7 +360,7 @@ class ReturnAdmin(ServiceCreateAdmin):
         "received_node",
         "label_carrier",
         "tracking_number",
-        "label_url",
+        "label_download",
         "label_cost",
         "created_by",
         "created_at",
@@ -370,6 +374,48 @@ class ReturnAdmin(ServiceCreateAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Return]:
         return super().get_queryset(request).select_related("order", "return_node", "received_node")
+
+    # --- the return label: a page of its own, for whoever may see the return ------------------
+
+    def get_urls(self) -> list[Any]:
+        own = [
+            path(
+                "<path:object_id>/label/",
+                self.admin_site.admin_view(self.label_view),
+                name="returns_return_label",
+            )
+        ]
+        return own + super().get_urls()
+
+    def label_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The label the carrier sold: its PDF as stored, or the carrier's own label address
+        (EasyPost keeps the file). 403 without the right to see returns, 404 without a label."""
+        rma = self.get_object(request, unquote(object_id))
+        if rma is None:
+            raise Http404("No such return.")
+        if not self.has_view_permission(request, rma):
+            raise PermissionDenied
+        if rma.label_pdf:
+            response = HttpResponse(bytes(rma.label_pdf), content_type="application/pdf")
+            filename = f"return-label-{rma.number}-{rma.tracking_number or 'label'}.pdf"
+            response["Content-Disposition"] = f'inline; filename="{filename}"'
+            return response
+        if rma.label_url.startswith("https://"):
+            return HttpResponseRedirect(rma.label_url)
+        raise Http404(f"Return {rma.number} has no label.")
+
+    @display(description="Return label")
+    def label_download(self, obj: Return) -> str:
+        if not obj.label_pdf and not obj.label_url.startswith("https://"):
+            return "–"
+        url = reverse("admin:returns_return_label", args=[obj.pk])
+        what = f"{obj.label_carrier} {obj.tracking_number}".strip() or obj.number
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener" class="text-primary-600" '
+            "data-return-label>Download the label ({})</a>",
+            url,
+            what,
+        )
 
     # Customer service adds returns through the service (the add form), never by saving a row.
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -537,8 +583,8 @@ class ReturnAdmin(ServiceCreateAdmin):
         if refund.status == RefundStatus.FAILED:
             raise DomainError(
                 code="refund_failed",
-                detail=f"The provider declined the refund of {amount} ({refund.error_code}); "
-                "an exception case is open. Retry it from the refund once fixed.",
+                detail=f"The provider declined the refund of {amount}: {refund_problem(refund)} "
+                "An exception case is open; retry the refund once the cause is fixed.",
             )
         return f"Refund of {amount} {refund.get_status_display().lower()}."
 
@@ -699,8 +745,8 @@ class RefundAdmin(ServiceCreateAdmin):
         "kind",
         "status_label",
         "amount_display",
-        "reason_code",
-        "error_code",
+        "reason_label",
+        "problem_label",
         "created_at",
     )
     list_filter = (("status", ChoicesDropdownFilter), ("kind", ChoicesDropdownFilter))
@@ -728,12 +774,12 @@ class RefundAdmin(ServiceCreateAdmin):
             "amount",
             "currency",
             "breakdown",
-            "reason_code",
+            "reason_label",
             "note",
             "idempotency_key",
             "payment_transaction_id",
             "provider_reference",
-            "error_code",
+            "problem_label",
             "error_message",
             "attempts",
             "requested_by",
@@ -771,6 +817,14 @@ class RefundAdmin(ServiceCreateAdmin):
     def amount_display(self, obj: Refund) -> str:
         return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
 
+    @display(description="Reason", ordering="reason_code")
+    def reason_label(self, obj: Refund) -> str:
+        return refund_reason_label(obj)
+
+    @display(description="Problem")
+    def problem_label(self, obj: Refund) -> str:
+        return refund_problem(obj) or "–"
+
     @dialog_action(
         label="Retry refund",
         permission="retry",
@@ -780,6 +834,11 @@ class RefundAdmin(ServiceCreateAdmin):
     )
     def retry_detail(self, request: HttpRequest, form: Any, refund: Refund) -> str:
         done = retry_refund(refund_id=refund.pk, actor=Actor.for_user(request.user))
+        if done.status == RefundStatus.FAILED:
+            raise DomainError(
+                code="refund_failed",
+                detail=f"The provider declined the refund again: {refund_problem(done)}",
+            )
         return f"Refund {done.get_status_display().lower()}."
 
 

@@ -89,6 +89,8 @@ class StoreReturnsDesk:
         dispositions: dict[int, dict[str, int]],
         actor: Actor,
         note: str,
+        source: str = "",
+        message_id: str = "",
     ) -> DeskReturn:
         rma = self._scoped(number, node_ids)
         if rma.received_node_id not in node_ids:
@@ -96,5 +98,11 @@ class StoreReturnsDesk:
                 code="return_not_received_here",
                 detail=f"Return {rma.number} was not received at your store.",
             )
-        inspect_return(return_id=rma.pk, dispositions=dispositions, actor=actor, note=note)
+        inspect_return(
+            return_id=rma.pk,
+            dispositions=dispositions,
+            actor=actor,
+            note=note,
+            message=ReceiptMessage(source=source, message_id=message_id) if message_id else None,
+        )
         return _desk(self._scoped(number, node_ids))

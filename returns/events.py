@@ -66,6 +66,11 @@ EXCHANGE_CHARGED = register(
     description="An advance exchange's return never arrived within the window: the "
     "replacement was charged.",
 )
+EXCHANGE_CANCELLED = register(
+    "exchange.cancelled",
+    description="The exchange was called off with its return (cancelled or rejected) before "
+    "any replacement was placed: nothing ships and nothing is charged.",
+)
 EXCHANGE_COMPLETED = register(
     "exchange.completed",
     description="The return of an exchange arrived: an even exchange's replacement was placed, "

@@ -24,8 +24,11 @@ from returns.models import (
 )
 
 
-def orders_placed_between(t0: datetime, t1: datetime) -> int:
-    return Order.objects.filter(placed_at__gte=t0, placed_at__lt=t1).count()
+def orders_placed_between(t0: datetime, t1: datetime, channel_id: int | None = None) -> int:
+    orders = Order.objects.filter(placed_at__gte=t0, placed_at__lt=t1)
+    if channel_id is not None:
+        orders = orders.filter(channel_id=channel_id)
+    return orders.count()
 
 
 def _with_details(returns: QuerySet[Return]) -> QuerySet[Return]:
@@ -124,16 +127,18 @@ class ReturnFigures:
         return 100.0 * self.exchanges / self.returns if self.returns else None
 
 
-def return_figures(t0: datetime, t1: datetime) -> ReturnFigures:
-    """Returns opened, exchanges, refunds and receipt-to-refund times in [t0, t1) (portable
-    ORM queries: the PostgreSQL server and the SQLite demo alike)."""
-    opened = Return.objects.filter(created_at__gte=t0, created_at__lt=t1).exclude(
+def return_figures(t0: datetime, t1: datetime, channel_id: int | None = None) -> ReturnFigures:
+    """Returns opened, exchanges, refunds and receipt-to-refund times in [t0, t1), of one
+    sales channel's orders or (None) all (portable ORM queries: the PostgreSQL server and the
+    SQLite demo alike)."""
+    of_channel = {} if channel_id is None else {"order__channel_id": channel_id}
+    opened = Return.objects.filter(created_at__gte=t0, created_at__lt=t1, **of_channel).exclude(
         source=ReturnSource.RETURNED_TO_SENDER
     )
     counts = opened.aggregate(n=Count("pk"), x=Count("pk", filter=~Q(exchange_kind="")))
     refunded: dict[str, Decimal] = dict(
         Refund.objects.filter(
-            status=RefundStatus.SUCCEEDED, refunded_at__gte=t0, refunded_at__lt=t1
+            status=RefundStatus.SUCCEEDED, refunded_at__gte=t0, refunded_at__lt=t1, **of_channel
         )
         .values_list("currency")
         .annotate(total=Sum("amount"))
@@ -146,7 +151,7 @@ def return_figures(t0: datetime, t1: datetime) -> ReturnFigures:
         .values("refunded_at")[:1]
     )
     timed = (
-        Return.objects.filter(received_at__isnull=False)
+        Return.objects.filter(received_at__isnull=False, **of_channel)
         .annotate(first=Subquery(first_refund))
         .filter(first__gte=t0, first__lt=t1)
         .values_list("received_at", "first")
@@ -155,7 +160,7 @@ def return_figures(t0: datetime, t1: datetime) -> ReturnFigures:
     return ReturnFigures(
         returns=counts["n"],
         exchanges=counts["x"],
-        orders=orders_placed_between(t0, t1),
+        orders=orders_placed_between(t0, t1, channel_id),
         refunded=refunded,
         receipt_to_refund_hours=hours,
     )

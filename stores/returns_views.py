@@ -127,6 +127,9 @@ def inspect_return_view(request: HttpRequest, rma: str) -> HttpResponse:
             dispositions=form.dispositions(),
             actor=Actor.for_user(request.user),
             note=form.cleaned_data["note"],
+            # the form's token: a double tap is the same message, answered without a refusal
+            source=f"store:{request.user.get_username()}",
+            message_id=str(form.cleaned_data["token"]),
         )
     except DomainError as exc:
         found = _return_or_404(request, rma)

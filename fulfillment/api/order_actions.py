@@ -7,8 +7,6 @@ node, an address after release); the node's answer shows in the order's events
 (`order.line_cancelled` / `order.cancelled`, or `order.cancel_refused`).
 """
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -22,8 +20,7 @@ from fulfillment.services.order_cancellation import (
 )
 from fulfillment.services.order_changes import change_order
 from oms.api.errors import ERROR_SCHEMA
-from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from oms.api.idempotency import run_idempotent
+from oms.api.idempotency import run_idempotent_request
 from oms.api.permissions import IsChannelClient, client_of
 from oms.api.serializers import StrictInputSerializer
 from oms.core.actors import Actor
@@ -110,17 +107,6 @@ def _cancel_response(outcome: CancelOutcome) -> Response:
     return Response(body, status=status.HTTP_202_ACCEPTED if outcome.requested else 200)
 
 
-def _idempotent(request: Request, handler: Any) -> Response:
-    return run_idempotent(
-        client=client_of(request),
-        key=request.headers.get(IDEMPOTENCY_HEADER),
-        method=request.method,
-        path=request.path,
-        data=request.data,
-        handler=handler,
-    )
-
-
 class OrderCancelView(APIView):
     permission_classes = [IsChannelClient]
 
@@ -146,7 +132,7 @@ class OrderCancelView(APIView):
                 )
             )
 
-        return _idempotent(request, cancel)
+        return run_idempotent_request(request, cancel)
 
 
 class OrderLineCancelView(APIView):
@@ -176,7 +162,7 @@ class OrderLineCancelView(APIView):
                 )
             )
 
-        return _idempotent(request, cancel)
+        return run_idempotent_request(request, cancel)
 
 
 class OrderChangeView(APIView):
@@ -217,4 +203,4 @@ class OrderChangeView(APIView):
             ).data
             return Response(body, status=202 if outcome.requested else 200)
 
-        return _idempotent(request, change)
+        return run_idempotent_request(request, change)

@@ -14,7 +14,12 @@ fulfillment owns fulfillment orders, so it reacts to that event in the same tran
   in part keeps the rest (`fulfillment.line_removed` with the units). Both are caused by the
   `order.line_cancelled` event;
 - the order rolls up; with no live line left it is cancelled (`order.cancelled`, with the
-  reason and actor of this cancellation).
+  reason and actor of this cancellation; its authorization is voided on commit,
+  fulfillment/handlers.py);
+- the payment follows at once: when the cancelled units were the last ones not shipped (a late
+  cancel confirmed by the node after the rest shipped, or backordered units cancelled after the
+  rest shipped), what shipped is captured on commit instead of when the sweeper finds the order
+  (PAYMENT_GRACE, fulfillment/services/sweeper.py, stays the safety net).
 """
 
 from collections import defaultdict
@@ -24,6 +29,7 @@ from django.utils import timezone
 from fulfillment.events import FULFILLMENT_CANCELLED, FULFILLMENT_LINE_REMOVED
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, OPEN_STATUSES
+from fulfillment.services.feedback import schedule_payment_capture_if_due
 from fulfillment.services.rollup import rollup_order
 from inventory.models import ReservationStatus
 from oms.core.actors import Actor
@@ -31,7 +37,11 @@ from oms.core.errors import TransitionRefused
 from oms.events.models import Event
 from oms.events.services import record_event
 from orders.exceptions import OrderErrorCode
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, OrderStatus, PaymentStatus
+
+# After a cancel, an order in one of these statuses has nothing left to ship: what shipped is due.
+ALL_SHIPPED = (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+UNCAPTURED = (PaymentStatus.PENDING, PaymentStatus.AUTHORIZED)
 
 
 def take_cancelled_line_off(*, line: OrderLine, actor: Actor, cause: Event) -> None:
@@ -80,6 +90,10 @@ def take_cancelled_line_off(*, line: OrderLine, actor: Actor, cause: Event) -> N
         cancel_actor=actor,
         cause=cause,
     )
+    if order.status in ALL_SHIPPED and order.payment_status in UNCAPTURED:
+        # capture_shipped_payment() is idempotent (a key per fulfillment order): a capture
+        # already scheduled by the last shipment charges nothing twice.
+        schedule_payment_capture_if_due(order.pk)
 
 
 def _take_off(

@@ -31,11 +31,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import APIException
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oms.api.clients import ApiClientLike
 from oms.api.errors import domain_error_response, exception_handler
 from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
+from oms.api.permissions import client_of
 from oms.core.errors import DomainError
 from oms.core.transactions import DATABASE_ERRORS
 
@@ -132,6 +134,22 @@ def run_idempotent(
     else:
         _complete(record, response)
     return response
+
+
+def run_idempotent_request(
+    request: Request, handler: Callable[[], Response], *, atomic: bool = True
+) -> Response:
+    """`run_idempotent()` for an API view's write: the request's client, its Idempotency-Key
+    header, method, path and body. The one helper every app's POST views use."""
+    return run_idempotent(
+        atomic=atomic,
+        client=client_of(request),
+        key=request.headers.get(HEADER),
+        method=request.method or "POST",  # a routed request always has one
+        path=request.path,
+        data=request.data,
+        handler=handler,
+    )
 
 
 def _session_id() -> int | None:

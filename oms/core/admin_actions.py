@@ -4,7 +4,8 @@ Admin actions and buttons call a service per object through `run_service_for_eac
 each `DomainError` into an error message showing its `detail` (never a 500) and reports the
 successes in one message. `redirect_after_action()` answers both a plain POST and an htmx POST
 (unfold's dialog actions). `dialog_action()` builds a page button with a dialog around the one
-service call it makes. `ReadOnlyAdmin` is for rows that only services write. `HistoryModelAdmin`
+service call it makes. `ReadOnlyAdmin` is for rows that only services write, and
+`ReadOnlyInline` shows such rows under their parent's page. `HistoryModelAdmin`
 is unfold's ModelAdmin with simple_history's "History" view, minus simple_history's unguarded
 revert POST.
 """
@@ -21,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django_fsm import FSMFieldMixin
 from simple_history.admin import SimpleHistoryAdmin
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 from unfold.forms import BaseDialogForm
 
@@ -157,6 +158,28 @@ class ReadOnlyAdmin(ModelAdmin):
     """Records written only by services: viewable, never added, edited or deleted here."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(TabularInline):
+    """Rows written only by services, listed on their parent's page: every listed field is
+    read-only, and nothing is added, changed or deleted here."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return list(self.fields or ())
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:

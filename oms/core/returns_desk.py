@@ -83,8 +83,11 @@ class ReturnsDesk(Protocol):
         dispositions: dict[int, dict[str, int]],
         actor: Actor,
         note: str,
+        source: str = "",
+        message_id: str = "",
     ) -> DeskReturn:
-        """A disposition for every unit received at one of `node_ids`."""
+        """A disposition for every unit received at one of `node_ids`; with a `message_id`
+        (the form's token), idempotent per (source, message_id): a double tap has one effect."""
         ...
 
 

@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
-from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import display
 
@@ -21,7 +20,7 @@ from fulfillment.models import (
     ShipmentStatus,
     TrackingEvent,
 )
-from oms.core.admin_actions import ReadOnlyAdmin
+from oms.core.admin_actions import ReadOnlyAdmin, ReadOnlyInline
 from ops.admin.order_page import short_time, tracking_url
 
 FULFILLMENT_COLOURS = {
@@ -52,26 +51,7 @@ def _order_link(site: str, order: Any) -> str:
     return format_html('<a href="{}" class="text-primary-600">{}</a>', url, order.number)
 
 
-class _ReadOnlyInline(TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.fields or ())
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class FulfillmentLineInline(_ReadOnlyInline):
+class FulfillmentLineInline(ReadOnlyInline):
     model = FulfillmentOrderLine
     fields = ("order_line", "quantity", "picked_quantity", "shipped_quantity", "short_quantity")
 
@@ -79,7 +59,7 @@ class FulfillmentLineInline(_ReadOnlyInline):
         return super().get_queryset(request).select_related("order_line")
 
 
-class ShipmentInline(_ReadOnlyInline):
+class ShipmentInline(ReadOnlyInline):
     model = Shipment
     fields = ("carrier", "service", "tracking_number", "status", "shipped_at", "delivered_at")
 
@@ -147,7 +127,7 @@ class FulfillmentOrderAdmin(ReadOnlyAdmin):
         return obj.status, obj.get_status_display()
 
 
-class TrackingEventInline(_ReadOnlyInline):
+class TrackingEventInline(ReadOnlyInline):
     model = TrackingEvent
     fields = ("occurred_at", "status", "description", "location", "source")
 

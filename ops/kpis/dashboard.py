@@ -14,7 +14,7 @@ from django.utils import timezone
 from channels.services.health import channel_health
 from inventory.selectors import inventory_accuracy, inventory_accuracy_between
 from ops.kpis import selectors, sources
-from ops.kpis.returns import return_cards
+from ops.kpis.returns import RETURN_CHANNEL_HEADERS, return_cards, return_channel_rows
 from ops.kpis.selectors import Figures, KpiReport
 
 logger = logging.getLogger(__name__)
@@ -261,6 +261,8 @@ def build_dashboard(start: date | None = None, end: date | None = None) -> dict[
             "Touches/100",
         ],
         "channel_rows": channel_rows(report),
+        "return_channel_headers": RETURN_CHANNEL_HEADERS,
+        "return_channel_rows": return_channel_rows(report.start, report.end, report.channels),
         "charts": charts(report),
         "exceptions": exceptions,
         "webhooks": webhooks,

@@ -1,7 +1,9 @@
 """The returns KPIs on the dashboard: return rate, refund amount, receipt-to-refund time and the
-exchange share, for the dashboard's range and its last day (figures from returns.selectors)."""
+exchange share, for the dashboard's range and its last day (figures from returns.selectors),
+and the same per sales channel over the range (`return_channel_rows`)."""
 
 from datetime import date
+from typing import Any
 
 from oms.core.money import format_amount
 from ops.kpis.portable import percentile
@@ -57,3 +59,30 @@ def return_cards(start: date, end: date) -> list[dict[str, str]]:
             "of returns opened",
         ),
     ]
+
+
+RETURN_CHANNEL_HEADERS = ["Orders", "Returns", "Return rate", "Refunded", "Receipt → refund p50"]
+
+
+def return_channel_rows(start: date, end: date, channels: dict[int, str]) -> list[dict[str, Any]]:
+    """Per channel with orders or returns in the range, then all channels together."""
+    t0, t1 = bounds(start, end)
+    rows = []
+    for channel_id, code in [*channels.items(), (None, "All channels")]:  # ordered by code
+        f = return_figures(t0, t1, channel_id)
+        if channel_id is not None and not (f.orders or f.returns):
+            continue
+        rows.append(
+            {
+                "channel": code,
+                "total": channel_id is None,
+                "cells": [
+                    f"{f.orders:,}",
+                    f"{f.returns:,}",
+                    _pct(f.return_rate),
+                    _money(f),
+                    _hours(f.receipt_to_refund_hours),
+                ],
+            }
+        )
+    return rows

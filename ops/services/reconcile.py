@@ -327,3 +327,27 @@ CHECKS: dict[str, Check] = {
     ExceptionKind.NODE_REJECTED: _routed_again("Rejected lines"),
     ExceptionKind.SHORT_PICK: _routed_again("Short quantities"),
 }
+
+
+def resolve_retried_refund_cases(*, order: Order) -> list[int]:
+    """`order.payment_refunded` (same transaction, the order locked by the payments service): a
+    failed refund's case closes as soon as a retry with its key succeeded (from the return
+    page, the order page or the API), not at the next detector run. The check is the
+    detectors' own (`_refund_retried`); a case still failing on another key stays open."""
+    resolved = []
+    for case_id in (
+        ExceptionCase.objects.filter(
+            kind=ExceptionKind.PAYMENT_FAILED,
+            order_id=order.pk,
+            status__in=OPEN_CASE_STATUSES,
+            details__operation="refund",
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)
+    ):
+        case = lock_case(case_id)
+        reason = why_cleared(case, timezone.now()) if case.is_open else None
+        if reason is not None:
+            resolve_cleared_case(case, reason=reason)
+            resolved.append(case.pk)
+    return resolved

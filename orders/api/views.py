@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from oms.api.errors import ERROR_SCHEMA
 from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from oms.api.idempotency import run_idempotent
+from oms.api.idempotency import run_idempotent_request
 from oms.api.permissions import IsChannelClient, client_of
 from oms.api.serializers import StrictInputSerializer
 from oms.core.actors import Actor
@@ -89,14 +89,7 @@ class OrderListCreateView(generics.ListAPIView):
             )
             return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
 
-        return run_idempotent(
-            client=client,
-            key=request.headers.get(IDEMPOTENCY_HEADER),
-            method=request.method,
-            path=request.path,
-            data=request.data,
-            handler=create,
-        )
+        return run_idempotent_request(request, create)
 
 
 class OrderDetailView(APIView):

@@ -1,8 +1,6 @@
 """Return API views: authenticate (a channel's key), scope, validate, call one service,
 render. Every POST takes an Idempotency-Key (oms/api/idempotency.py)."""
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -10,8 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.api.errors import ERROR_SCHEMA
-from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from oms.api.idempotency import run_idempotent
+from oms.api.idempotency import run_idempotent_request
 from oms.api.permissions import IsChannelClient, IsNodeClient, client_of
 from oms.core.actors import Actor
 from orders.api.views import IDEMPOTENCY_PARAMETER
@@ -33,19 +30,12 @@ from returns.selectors import (
 )
 from returns.services.receipt import ReceiptMessage, inspect_return, receive_return
 from returns.services.refunds import refund_return
-from returns.services.requests import ReturnRequest, cancel_return, request_return
-
-
-def _idempotent(request: Request, handler: Any, *, atomic: bool = True) -> Response:
-    return run_idempotent(
-        atomic=atomic,
-        client=client_of(request),
-        key=request.headers.get(IDEMPOTENCY_HEADER),
-        method=request.method or "POST",
-        path=request.path,
-        data=request.data,
-        handler=handler,
-    )
+from returns.services.requests import (
+    ReturnRequest,
+    cancel_return,
+    mark_return_in_transit,
+    request_return,
+)
 
 
 class OrderReturnsView(APIView):
@@ -102,7 +92,7 @@ class OrderReturnsView(APIView):
             rma = get_return_for_client(client, rma.number)
             return Response(ReturnOutputSerializer(rma).data, status=status.HTTP_201_CREATED)
 
-        return _idempotent(request, create)
+        return run_idempotent_request(request, create)
 
 
 class ReturnDetailView(APIView):
@@ -145,7 +135,37 @@ class ReturnCancelView(APIView):
             )
             return Response(ReturnOutputSerializer(get_return_for_client(client, rma)).data)
 
-        return _idempotent(request, cancel)
+        return run_idempotent_request(request, cancel)
+
+
+class ReturnInTransitView(APIView):
+    permission_classes = [IsChannelClient]
+
+    @extend_schema(
+        summary="The customer's parcel is on its way back",
+        description="For a platform that learns of the drop-off (a carrier scan, the customer "
+        "saying so): authorized → in_transit, with `return.in_transit` (a webhook like every "
+        "event). Idempotent: a return already in transit is answered as it is. Refused (409) "
+        "`return_transition_refused` when the return is not authorized (requested, received, "
+        "closed, ...). The return's tracking is in `label` and its `status`.",
+        tags=["returns"],
+        request=None,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            200: ReturnOutputSerializer,
+            404: OpenApiResponse(ERROR_SCHEMA),
+            409: OpenApiResponse(ERROR_SCHEMA, description="return_transition_refused"),
+        },
+    )
+    def post(self, request: Request, rma: str) -> Response:
+        client = client_of(request)
+
+        def in_transit() -> Response:
+            found = get_return_for_client(client, rma)
+            mark_return_in_transit(return_id=found.pk, actor=Actor.for_api_client(client))
+            return Response(ReturnOutputSerializer(get_return_for_client(client, rma)).data)
+
+        return run_idempotent_request(request, in_transit)
 
 
 class ReturnRefundsView(APIView):
@@ -189,7 +209,7 @@ class ReturnRefundsView(APIView):
 
         # The refund calls the payment provider: outside a transaction (refund_return commits
         # its claim first, so parallel callers see it), idempotent by itself.
-        return _idempotent(request, refund, atomic=False)
+        return run_idempotent_request(request, refund, atomic=False)
 
 
 # --- the node API: a DC or a store system receives and inspects returns --------------------------

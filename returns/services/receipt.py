@@ -7,7 +7,9 @@
 - `inspect_return()`: a disposition for every unit received: restock (back into the node's
   on-hand with a `return_restock` ledger movement; waiting backorders try it), damaged,
   vendor return, destroy. Then the refund is due (scheduled on commit), unless an exchange
-  settles the return.
+  settles the return. With a message (the store screen's form token) it is idempotent per
+  (source, message id) too: a double tap is answered with the inspected return and no second
+  effect, instead of a refusal.
 
 Lock order: order → return → return lines → (inventory) node → stock levels.
 """
@@ -15,11 +17,12 @@ Lock order: order → return → return lines → (inventory) node → stock lev
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.services import MessageIdReused, finish_message, receive_message
+from integrations.services import MessageIdReused, Received, finish_message, receive_message
 from inventory.models import Node
 from inventory.services.returns import RestockLine, restock_returned_units
 from oms.core.actors import Actor
@@ -40,6 +43,7 @@ from returns.services.exchanges import on_return_inspected, on_return_received
 from returns.tasks import refund_return_task
 
 RECEIPT_KIND = "return.receipt"
+INSPECTION_KIND = "return.inspection"
 
 
 @dataclass(frozen=True)
@@ -74,19 +78,12 @@ def receive_return(
         order = lock_order(Return.objects.values_list("order_id", flat=True).get(pk=return_id))
         rma = lock_return(return_id)
         if message is not None:
-            try:
-                logged = receive_message(
-                    source=message.source,
-                    message_id=message.message_id,
-                    kind=RECEIPT_KIND,
-                    payload={
-                        "node": node_id,
-                        "received": {str(k): v for k, v in (received or {}).items()},
-                    },
-                    subject=rma.number,
-                )
-            except MessageIdReused as exc:
-                raise ReturnTransitionRefused("message_id_reused", exc.detail) from None
+            logged = _log(
+                message,
+                RECEIPT_KIND,
+                rma,
+                {"node": node_id, "received": {str(k): v for k, v in (received or {}).items()}},
+            )
             if logged.duplicate:
                 return rma
         if rma.status not in RECEIVABLE_STATUSES:
@@ -156,15 +153,33 @@ def inspect_return(
     dispositions: Mapping[int, Mapping[str, int]],
     actor: Actor,
     note: str = "",
+    message: ReceiptMessage | None = None,
 ) -> Return:
     """received → inspected. `dispositions` maps each line number to units per disposition
     (`restock`, `damaged`, `vendor_return`, `destroy`); they must add up to the units
     received on every line. Restocked units go back into the receiving node's on-hand
     (`inventory.return_restocked`, backorders try them). `return.inspected`; the refund is
-    scheduled on commit unless an exchange settles the return."""
+    scheduled on commit unless an exchange settles the return. `message`: idempotent per
+    (source, message id); the same id with other dispositions is `message_id_reused`."""
     with transaction.atomic():
         order = lock_order(Return.objects.values_list("order_id", flat=True).get(pk=return_id))
         rma = lock_return(return_id)
+        logged = None
+        if message is not None:
+            logged = _log(
+                message,
+                INSPECTION_KIND,
+                rma,
+                {
+                    "dispositions": {
+                        str(n): {str(k): int(q) for k, q in sorted(given.items())}
+                        for n, given in sorted(dispositions.items())
+                    },
+                    "note": note,
+                },
+            )
+            if logged.duplicate:
+                return rma
         if rma.status != ReturnStatus.RECEIVED:
             raise refuse_status(rma, "inspected")
         lines = _return_lines(rma)
@@ -247,4 +262,20 @@ def inspect_return(
         )
         if not on_return_inspected(order, rma, actor):
             transaction.on_commit(partial(refund_return_task.delay, rma.pk))
+        if logged is not None:
+            finish_message(logged.message, result={"return": rma.number, "status": rma.status})
     return rma
+
+
+def _log(message: ReceiptMessage, kind: str, rma: Return, payload: dict[str, Any]) -> Received:
+    """The message in the inbound log, in the caller's transaction (see receive_message)."""
+    try:
+        return receive_message(
+            source=message.source,
+            message_id=message.message_id,
+            kind=kind,
+            payload=payload,
+            subject=rma.number,
+        )
+    except MessageIdReused as exc:
+        raise ReturnTransitionRefused("message_id_reused", exc.detail) from None

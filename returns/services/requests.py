@@ -16,9 +16,11 @@ from django.utils import timezone
 from inventory.models import Node
 from oms.core.actors import Actor
 from oms.core.errors import FieldError, InvalidInput
+from oms.core.money import format_amount
 from orders.locks import lock_order
 from orders.models import Order
 from returns.events import (
+    EXCHANGE_CANCELLED,
     EXCHANGE_CREATED,
     RETURN_AUTHORIZED,
     RETURN_CANCELLED,
@@ -269,8 +271,8 @@ def reject_return(*, return_id: int, reason: str, actor: Actor) -> Return:
             raise refuse_status(rma, "rejected")
         rma.reject(reason=reason, at=timezone.now())
         rma.save(update_fields=["status", "refused_reason", "closed_at", "updated_at"])
-        _cancel_exchange(rma)
         record(order, rma, RETURN_REJECTED, actor, {"reason": reason})
+        _cancel_exchange(order, rma, actor, reason=reason, because="return_rejected")
     return rma
 
 
@@ -287,16 +289,32 @@ def cancel_return(*, return_id: int, reason: str, actor: Actor) -> Return:
             raise refuse_status(rma, "cancelled (its advance exchange already shipped)")
         rma.cancel(reason=reason, at=timezone.now())
         rma.save(update_fields=["status", "refused_reason", "closed_at", "updated_at"])
-        _cancel_exchange(rma)
         record(order, rma, RETURN_CANCELLED, actor, {"reason": reason})
+        _cancel_exchange(order, rma, actor, reason=reason, because="return_cancelled")
     return rma
 
 
-def _cancel_exchange(rma: Return) -> None:
+def _cancel_exchange(order: Order, rma: Return, actor: Actor, *, reason: str, because: str) -> None:
+    """The return was called off: an exchange still waiting for it is too, with
+    `exchange.cancelled` right after the return's event (same transaction, order locked)."""
     exchange = Exchange.objects.select_for_update(of=("self",)).filter(rma=rma).first()
-    if exchange is not None and exchange.status == ExchangeStatus.AWAITING_RETURN:
-        exchange.cancel()
-        exchange.save(update_fields=["status", "updated_at"])
+    if exchange is None or exchange.status != ExchangeStatus.AWAITING_RETURN:
+        return
+    exchange.cancel()
+    exchange.save(update_fields=["status", "updated_at"])
+    record(
+        order,
+        rma,
+        EXCHANGE_CANCELLED,
+        actor,
+        {
+            "kind": exchange.kind,
+            "because": because,
+            "reason": reason,
+            "value": format_amount(exchange.value, exchange.currency),
+            "currency": exchange.currency,
+        },
+    )
 
 
 def mark_return_in_transit(*, return_id: int, actor: Actor) -> Return:

@@ -36,6 +36,7 @@ def test_the_demo_has_a_return_in_every_state_a_refund_and_exchanges():
     assert sorted(Exchange.objects.values_list("kind", "status")) == [
         ("advance", "completed"),
         ("advance", "replacement_placed"),
+        ("even", "cancelled"),  # called off with its return
         ("even", "completed"),
     ]
     back = Exchange.objects.get(kind="advance", status="completed").replacement_order

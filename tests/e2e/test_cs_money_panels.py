@@ -23,8 +23,8 @@ from playwright.sync_api import expect
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.labels import ship_with_carrier
 from fulfillment.services.orchestration import orchestrate_order
-from fulfillment.tasks import capture_shipped_payment_task
 from inventory.models import NodeConnector
+from ops.models import ExceptionCase
 from orders.models import LineStatus, PaymentTransaction
 from orders.payments import script_simulated_payment
 from orders.services.capture import LineInput
@@ -148,10 +148,8 @@ def test_customer_service_cancels_units_reads_the_money_and_refunds_a_return(
     dialog.get_by_role("button", name="Cancel units").click()
     expect(page.get_by_text(f"{order.number}: 3 units cancelled").first).to_be_visible()
     browser.shot("cancel-units-done")
-    # every live line has shipped now, but cancelling the last unshipped units does not
-    # schedule the capture by itself: the sweeper sends it once the order has been still for
-    # PAYMENT_GRACE (5 minutes). Here it is sent at once, as the sweeper would.
-    capture_shipped_payment_task.delay(order.pk)
+    # every live line has shipped now: the cancel schedules the capture of what shipped on
+    # commit (no sweeper, no PAYMENT_GRACE wait)
     browser.open(change)
 
     # the money and the return, on the order page
@@ -173,8 +171,16 @@ def test_customer_service_cancels_units_reads_the_money_and_refunds_a_return(
     browser.shot("refund-dialog")
     dialog.get_by_role("button", name="Refund").click()
     page.wait_for_load_state("load")
-    expect(page.get_by_text("The provider declined the refund of 25.00 USD").first).to_be_visible()
+    expect(
+        page.get_by_text(
+            "The provider declined the refund of 25.00 USD: The card issuer declined the payment."
+        ).first
+    ).to_be_visible()
+    # the refunds listed on the return say what went wrong in words, never the raw code
+    expect(page.locator("body")).not_to_contain_text("card_declined")
     browser.shot("refund-declined")
+    declined_case = ExceptionCase.objects.get(order=order, kind="payment_failed")
+    assert declined_case.status == "open"
     page.locator("a", has_text=re.compile(r"Refund\s*$")).first.click()
     dialog = page.locator("#modal-content")
     dialog.locator("[name=confirm]").check()
@@ -182,6 +188,12 @@ def test_customer_service_cancels_units_reads_the_money_and_refunds_a_return(
     page.wait_for_load_state("load")
     expect(page.get_by_text("Refund of 25.00 USD refunded.").first).to_be_visible()
     browser.shot("refunded")
+    # the retry's success closed the case of the decline at once (no detector run)
+    declined_case.refresh_from_db()
+    assert (declined_case.status, declined_case.resolution_note) == (
+        "resolved",
+        "Refund retried and succeeded",
+    )
 
     browser.open(change)
     expect(page.locator("[data-refunded]")).to_have_text("$25.00")

@@ -63,10 +63,18 @@ def test_superuser_sees_the_kpi_dashboard_with_planted_figures(live_server, monk
             web = page.locator("#kpi-channels tr[data-channel=web]")
             expect(web).to_contain_text("3")
             expect(web).to_contain_text("33.3%")
+            # returns by channel: the planted orders, no returns yet
+            returns_web = page.locator("#kpi-return-channels tr[data-return-channel=web]")
+            expect(returns_web.locator("td")).to_have_text(["web", "3", "0", "0.0%", "0", "–"])
+            expect(
+                page.locator("#kpi-return-channels tr[data-return-channel='All channels']")
+            ).to_be_visible()
             expect(page.locator("#kpi-feeds")).to_contain_text("never reported")
             expect(page.locator("#kpi-feeds")).to_contain_text("dc-stale")
             expect(page.locator("canvas.chart").first).to_be_visible()
             page.wait_for_timeout(300)  # charts draw after load
             screenshot(page, shots / "01-dashboard.png", full_page=True)
+            page.locator("#kpi-return-channels").scroll_into_view_if_needed()
+            screenshot(page, shots / "02-returns-by-channel.png")
         finally:
             browser.close()

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inventory.models import NodeConnector, StockLevel
+from oms.events.models import Event
 from returns.models import Refund, Return
 from returns.policy import RequestedLine
 from returns.services.requests import ReturnRequest, request_return
@@ -157,10 +158,22 @@ def test_a_store_associate_receives_a_return_at_the_counter(phone, shipped):
     page.locator("input[name=line_1_restock]").fill("1")
     page.locator("input[name=line_1_damaged]").fill("1")
     phone.shot("inspect")
+    # what the form sends, token included: a second tap sends the same again
+    inspect_form = page.locator("form[action$='/inspect/']")
+    action = inspect_form.get_attribute("action")
+    sent = inspect_form.evaluate("(form) => Object.fromEntries(new FormData(form))")
     page.get_by_role("button", name="Save inspection").click()
     page.wait_for_load_state("load")
     expect(page.get_by_text("1 unit back on sale")).to_be_visible()
     phone.shot("done")
 
+    # the double tap: the same form again lands on the return like the first, not a 409
+    second = page.request.post(phone.base_url + action, form=sent, max_redirects=0)
+    assert (second.status, second.headers["location"]) == (302, f"/store/returns/{rma.number}/")
+    phone.open(second.headers["location"])
+    expect(page.get_by_text("1 unit back on sale")).to_be_visible()
+    phone.shot("double-tap")
+
     assert StockLevel.objects.get(node=store, product__sku="TEE-BLK-M").on_hand == 1
     assert Return.objects.get(pk=rma.pk).status == "closed"
+    assert Event.objects.filter(stream=order.stream, type="return.inspected").count() == 1

@@ -3,6 +3,7 @@ admin's one way in): at once before release, by a node request after, never what
 exact stock, ledger, events and webhooks."""
 
 from datetime import timedelta
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -30,7 +31,7 @@ from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from oms.events.models import Event
 from oms.events.outbound import outbound_payload
-from orders.models import HoldKind, LineStatus, OrderLine, OrderStatus
+from orders.models import HoldKind, LineStatus, OrderLine, OrderStatus, PaymentTransaction
 from orders.payments import script_simulated_payment
 from orders.services.changes import ChangeRequest
 from orders.services.holds import place_hold
@@ -353,3 +354,64 @@ def test_a_node_confirming_the_whole_order_cancels_it_once(dc):
     [cancelled] = payloads(order, "order.cancelled")
     assert (cancelled["reason"], cancelled["actor"]) == ("changed mind", "customer-service")
     assert stock() == (10, 0)
+
+
+def test_a_late_cancel_the_node_confirms_after_the_rest_shipped_captures_at_once(
+    dc, django_capture_on_commit_callbacks
+):
+    # given: TEE (dc-east) shipped, MUG accepted at dc-west; nothing captured yet
+    west = NodeFactory(code="dc-west", connector="api")
+    stocked(west, ProductFactory(sku="MUG"), on_hand=5)
+    order = captured_order(skus=["TEE", "MUG"], shipping_total=Decimal("5.00"))
+    with transaction.atomic():
+        route_order(order_id=order.pk, actor=CS, trigger="capture")
+        create_fulfillment_orders(order=order, actor=CS)
+    tee_fo = FulfillmentOrder.objects.get(order=order, node=dc)
+    mug_fo = FulfillmentOrder.objects.get(order=order, node=west)
+    for fo in (tee_fo, mug_fo):
+        assert release_fulfillment(fulfillment_id=fo.pk) == "released"
+        accept_fulfillment(fulfillment_id=fo.pk, actor=NODE)
+    ship_fulfillment(fulfillment_id=tee_fo.pk, packages=[Package("UPS", "", "1Z9")], actor=NODE)
+    with mock.patch("fulfillment.tasks.send_node_request_task.delay"):
+        outcome = cancel_line_units(
+            order_id=order.pk, line_number=2, quantity=1, actor=CS, reason="too late for it"
+        )
+    captured_before = PaymentTransaction.objects.filter(order=order).count()
+
+    # when: the node confirms; what the commit schedules runs (no sweeper)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm_node_request(
+            fulfillment_id=mug_fo.pk, request_id=outcome.requested[0]["request"], actor=NODE
+        )
+
+    # then: the tee and the shipping are charged now; the mug never
+    order.refresh_from_db()
+    assert captured_before == 0
+    assert (order.status, order.payment_status) == (OrderStatus.SHIPPED, "paid")
+    assert list(
+        PaymentTransaction.objects.filter(order=order).values_list("kind", "amount", "status")
+    ) == [("capture", Decimal("15.0000"), "succeeded")]
+    assert types(order).count("order.payment_captured") == 1
+    assert find_due_work(now=timezone.now() + timedelta(hours=1)).capture == []
+
+
+def test_cancelling_units_while_others_still_wait_captures_nothing(
+    dc, django_capture_on_commit_callbacks
+):
+    # given: 3 TEE accepted at the node, nothing shipped
+    order, fo = _at_node(3)
+
+    # when: one unit is asked back and confirmed
+    with mock.patch("fulfillment.tasks.send_node_request_task.delay"):
+        outcome = cancel_line_units(
+            order_id=order.pk, line_number=1, quantity=1, actor=CS, reason="one less"
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm_node_request(
+            fulfillment_id=fo.pk, request_id=outcome.requested[0]["request"], actor=NODE
+        )
+
+    # then: two units still to ship, so nothing is charged
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == (OrderStatus.RELEASED, "pending")
+    assert not PaymentTransaction.objects.filter(order=order).exists()

@@ -242,22 +242,55 @@ def test_an_idempotency_key_of_another_operation_is_refused(paid):
     assert PaymentTransaction.objects.filter(kind="refund").count() == 0
 
 
-def test_a_failed_refunds_case_stays_open_until_a_retry_succeeds(paid):
+def test_a_failed_refunds_case_resolves_as_soon_as_its_retry_succeeds(paid):
+    # given: a declined refund's case; reconcile leaves it open while it is failed
     script_simulated_payment(order_number=paid.number, kind="refund", outcome="decline")
     refund_payment(
         order_id=paid.pk, amount=Decimal("5.00"), actor=FINANCE, reason="", idempotency_key="k"
     )
     case = ExceptionCase.objects.get(order=paid)
-
     while_failed = reconcile_open_cases()
+
+    # when: the same key is retried and the provider refunds
     refund_payment(
         order_id=paid.pk, amount=Decimal("5.00"), actor=FINANCE, reason="", idempotency_key="k"
     )
-    after_retry = reconcile_open_cases()
 
+    # then: resolved in the refund's own transaction; reconcile has nothing left to do
     case.refresh_from_db()
-    assert (while_failed, after_retry) == ([], [case.pk])
+    assert while_failed == []
+    assert (case.status, case.resolution, case.resolution_note) == (
+        "resolved",
+        "condition_cleared",
+        "Refund retried and succeeded",
+    )
+    assert reconcile_open_cases() == []
+
+
+def test_a_refund_case_stays_open_while_another_refund_still_fails(paid):
+    # given: two refunds declined (keys a and b): one case, naming the latest failure
+    script_simulated_payment(order_number=paid.number, kind="refund", outcome="decline", times=2)
+    for key in ("a", "b"):
+        refund_payment(
+            order_id=paid.pk, amount=Decimal("5.00"), actor=FINANCE, reason="", idempotency_key=key
+        )
+    case = ExceptionCase.objects.get(order=paid)
+
+    # when: only a's retry succeeds
+    refund_payment(
+        order_id=paid.pk, amount=Decimal("5.00"), actor=FINANCE, reason="", idempotency_key="a"
+    )
+    case.refresh_from_db()
+    open_after_a = case.status
+    refund_payment(
+        order_id=paid.pk, amount=Decimal("5.00"), actor=FINANCE, reason="", idempotency_key="b"
+    )
+
+    # then: open until b was refunded too
+    case.refresh_from_db()
+    assert open_after_a == "open"
     assert case.status == "resolved"
+    assert payment_summary(paid).refunded == Decimal("10.00")
 
 
 def _zero_total_order(external_id):

@@ -13,6 +13,7 @@ from returns.policy import RequestedLine
 from returns.selectors import return_figures
 from returns.services.receipt import inspect_return, receive_return
 from returns.services.requests import ReturnRequest, request_return
+from tests.factories.orders import ChannelFactory, captured_order
 from tests.returns.support import SYSTEM, shipped_order
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +58,41 @@ def test_return_kpis_count_returns_refunds_and_exchanges(nodes, django_capture_o
     assert cards["Refunded"] == "20.00 USD"
     assert cards["Receipt → refund p50"] == "3.0 h"
     assert cards["Exchange share"] == "50.0%"
+
+
+def test_the_dashboard_breaks_returns_down_per_channel(nodes, django_capture_on_commit_callbacks):
+    # given: two web orders, one returned and refunded 2 h after receipt; two POS orders
+    web = [
+        shipped_order(nodes["dc"], external_id=f"W{i}", lines=[("TEE", 1, "20.00")])
+        for i in range(2)
+    ]
+    pos = ChannelFactory(code="pos")
+    for i in range(2):
+        captured_order(channel=pos, external_id=f"P{i}", skus=["TEE"], placed_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        rma = request_return(
+            order_id=web[0].pk,
+            request=ReturnRequest(lines=[RequestedLine(1, 1, "size_fit")], authorize=True),
+            actor=SYSTEM,
+        )
+        receive_return(return_id=rma.pk, node_id=nodes["dc"].pk, actor=SYSTEM)
+        inspect_return(return_id=rma.pk, dispositions={1: {"restock": 1}}, actor=SYSTEM)
+    refund = Refund.objects.get()
+    Return.objects.filter(pk=rma.pk).update(received_at=refund.refunded_at - timedelta(hours=2))
+
+    # when
+    kpi = build_dashboard()
+
+    # then: one row per channel with orders, then all channels
+    rows = {row["channel"]: row["cells"] for row in kpi["return_channel_rows"]}
+    assert kpi["return_channel_headers"] == [
+        "Orders",
+        "Returns",
+        "Return rate",
+        "Refunded",
+        "Receipt → refund p50",
+    ]
+    assert list(rows) == ["pos", "web", "All channels"]
+    assert rows["web"] == ["2", "1", "50.0%", "20.00 USD", "2.0 h"]
+    assert rows["pos"] == ["2", "0", "0.0%", "0", "–"]
+    assert rows["All channels"] == ["4", "1", "25.0%", "20.00 USD", "2.0 h"]

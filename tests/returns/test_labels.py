@@ -14,6 +14,7 @@ from returns.policy import RequestedLine
 from returns.services.labels import create_return_label
 from returns.services.requests import ReturnRequest, request_return
 from tests.corpus import corpus, needs
+from tests.factories.users import PASSWORD, staff_user
 from tests.returns.support import SYSTEM, shipped_order
 
 pytestmark = [pytest.mark.django_db, needs("carriers")]
@@ -102,3 +103,37 @@ def test_without_an_easypost_key_the_simulated_carrier_labels_it(nodes, settings
 
     assert labelled.tracking_number.startswith("SIM1Z")
     assert bytes(labelled.label_pdf).startswith(b"%PDF")
+
+
+def test_the_label_page_serves_the_pdf_to_whoever_may_see_the_return(nodes, settings, client):
+    # given: a simulated label; customer service, and a staff user without returns rights
+    settings.OMS_EASYPOST_API_KEY = ""
+    rma = create_return_label(return_id=_authorized_return(nodes).pk, actor=SYSTEM)
+    other = shipped_order(nodes["dc"], external_id="L2", lines=[("TEE", 1, "20.00")])
+    unlabelled = request_return(
+        order_id=other.pk,
+        request=ReturnRequest(lines=[RequestedLine(1, 1, "changed_mind", "unopened")]),
+        actor=SYSTEM,
+    )
+    staff_user("carla", "customer_service")
+    staff_user("nobody")
+    url = f"/admin/returns/return/{rma.pk}/label/"
+
+    # when
+    client.login(username="carla", password=PASSWORD)
+    page = client.get(f"/admin/returns/return/{rma.pk}/change/")
+    pdf = client.get(url)
+    none = client.get(f"/admin/returns/return/{unlabelled.pk}/label/")
+    client.login(username="nobody", password=PASSWORD)
+    refused = client.get(url)
+
+    # then
+    assert page.status_code == 200
+    assert f'href="{url}"' in page.content.decode()
+    assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
+    assert pdf.content == bytes(rma.label_pdf)
+    assert pdf["Content-Disposition"] == (
+        f'inline; filename="return-label-{rma.number}-{rma.tracking_number}.pdf"'
+    )
+    assert none.status_code == 404
+    assert refused.status_code == 403

@@ -111,9 +111,13 @@ def test_a_declined_refund_raises_a_case_and_is_refunded_once_after_a_retry(
     [refund] = Refund.objects.filter(rma=rma)
     assert (refund.status, refund.error_code) == ("failed", "card_declined")
     assert rma.status == "inspected"
-    assert ExceptionCase.objects.filter(kind="payment_failed").count() == 1
+    [case] = ExceptionCase.objects.filter(kind="payment_failed")
+    assert case.status == "open"
 
     again = retry_refund(refund_id=refund.pk, actor=SYSTEM)
+    case.refresh_from_db()
+    # the retry's success resolves the case at once (no detector run)
+    assert (case.status, case.resolution_note) == ("resolved", "Refund retried and succeeded")
     with pytest.raises(DomainError) as nothing_left:
         refund_return(return_id=rma.pk, actor=SYSTEM)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from oms.core.errors import DomainError, InvalidInput
 from oms.events.models import Event
-from returns.models import Return, ReturnPolicy
+from returns.models import Exchange, Return, ReturnPolicy
 from returns.policy import RequestedLine, create_return_policy
 from returns.services.receipt import inspect_return, receive_return
 from returns.services.requests import (
@@ -19,6 +19,7 @@ from returns.services.requests import (
     reject_return,
     request_return,
 )
+from tests.factories.inventory import ProductFactory, stocked
 from tests.returns.support import SYSTEM, ledger, shipped_order, stock
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +181,63 @@ def test_reject_and_cancel_end_a_return(nodes):
         "return.rejected",
         "return.cancelled",
     ]
+
+
+@pytest.mark.parametrize(
+    ("_case", "end", "because"),
+    [
+        ("cancelled", cancel_return, "return_cancelled"),
+        ("rejected", reject_return, "return_rejected"),
+    ],
+)
+def test_an_exchange_ends_with_its_return_and_says_so(nodes, _case, end, because):
+    # given: an even exchange waiting for its return (nothing placed yet)
+    order = shipped_order(nodes["dc"], external_id=f"R7-{_case}", lines=[("TEE-M", 1, "20.00")])
+    stocked(nodes["dc"], ProductFactory(sku="TEE-L"), on_hand=5)
+    rma = request_return(
+        order_id=order.pk,
+        request=ReturnRequest(
+            lines=[RequestedLine(1, 1, "size_fit", "unopened", exchange_sku="TEE-L")],
+            exchange_kind="even",
+        ),
+        actor=SYSTEM,
+    )
+
+    # when
+    end(return_id=rma.pk, reason="customer kept it", actor=SYSTEM)
+
+    # then: the exchange is cancelled with its own event, right after the return's
+    exchange = Exchange.objects.get(rma=rma)
+    events = list(
+        Event.objects.filter(stream=order.stream, type__regex=r"^(return|exchange)\.")
+        .order_by("seq")
+        .values_list("type", "payload")
+    )
+    assert exchange.status == "cancelled"
+    assert exchange.replacement_order_id is None
+    assert [t for t, _ in events] == [
+        "return.requested",
+        "exchange.created",
+        f"return.{_case}",
+        "exchange.cancelled",
+    ]
+    assert events[-1][1] == {
+        "return": rma.number,
+        "kind": "even",
+        "because": because,
+        "reason": "customer kept it",
+        "value": "20.00",
+        "currency": "USD",
+    }
+    assert stock(nodes["dc"], "TEE-L") == (5, 0)
+
+
+def test_cancelling_a_return_without_an_exchange_records_no_exchange_event(nodes):
+    order = shipped_order(nodes["dc"], external_id="R8", lines=[("TEE", 1, "20.00")])
+    rma = request_return(
+        order_id=order.pk, request=ReturnRequest(lines=[RequestedLine(1, 1, "other")]), actor=SYSTEM
+    )
+
+    cancel_return(return_id=rma.pk, reason="kept it", actor=SYSTEM)
+
+    assert not Event.objects.filter(stream=order.stream, type__startswith="exchange.").exists()

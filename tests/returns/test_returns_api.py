@@ -159,3 +159,41 @@ def test_a_return_not_yet_inspected_is_not_refundable(web_api, order):
 
     assert response.status_code == 409
     assert response.json()["code"] == "return_not_refundable"
+
+
+def test_the_channel_says_the_parcel_is_on_its_way_back(web_api, pos_api, order):
+    # given: an authorized return
+    number = web_api.post(f"/api/v1/orders/{order.number}/returns/", BODY, format="json").json()[
+        "number"
+    ]
+
+    # when: said twice (the same key replays), then by another channel
+    first = web_api.post(
+        f"/api/v1/returns/{number}/in-transit/", format="json", HTTP_IDEMPOTENCY_KEY="t1"
+    )
+    replay = web_api.post(
+        f"/api/v1/returns/{number}/in-transit/", format="json", HTTP_IDEMPOTENCY_KEY="t1"
+    )
+    again = web_api.post(f"/api/v1/returns/{number}/in-transit/", format="json")
+    elsewhere = pos_api.post(f"/api/v1/returns/{number}/in-transit/", format="json")
+
+    # then: in transit once, one event; another channel sees nothing
+    assert (first.status_code, replay.status_code, again.status_code) == (200, 200, 200)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["status"] == "in_transit"
+    assert elsewhere.status_code == 404
+    [event] = Event.objects.filter(stream=order.stream, type="return.in_transit")
+    assert event.payload["return"] == number
+
+
+def test_a_return_not_authorized_cannot_be_in_transit(web_api, order):
+    number = web_api.post(f"/api/v1/orders/{order.number}/returns/", BODY, format="json").json()[
+        "number"
+    ]
+    web_api.post(f"/api/v1/returns/{number}/cancel/", {"reason": "kept it"}, format="json")
+
+    response = web_api.post(f"/api/v1/returns/{number}/in-transit/", format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "return_transition_refused"
+    assert not Event.objects.filter(stream=order.stream, type="return.in_transit").exists()

@@ -198,3 +198,48 @@ def test_partial_cancel_of_1_of_3_units_capture_charges_2(worker, web_api, trans
     summary = payment_summary(Order.objects.get(number=number))
     assert (summary.captured, summary.refundable) == (Decimal("25.00"), Decimal("25.00"))
     assert find_ledger_mismatches() == []
+
+
+def test_a_late_cancel_confirmed_after_the_rest_shipped_is_captured_at_once(
+    worker, web_api, transactional_db
+):
+    # given: TEE at one API node, MUG at another; no beat runs here, so no sweeper
+    tee_dc = NodeFactory(code="dc-tee", connector="api", priority=10)
+    mug_dc = NodeFactory(code="dc-mug", connector="api", priority=10)
+    stocked(tee_dc, ProductFactory(sku="TEE"), on_hand=10)
+    stocked(mug_dc, ProductFactory(sku="MUG"), on_hand=10)
+    tee_wms = bearer_client(create_api_client(node_code="dc-tee", name="wms-tee").key)
+    mug_wms = bearer_client(create_api_client(node_code="dc-mug", name="wms-mug").key)
+    number = place(web_api, "C5", [("TEE", 2), ("MUG", 1)], address=OHIO, shipping_total="5.00")
+    wait_for(web_api, number, "released")
+    [tee_fo] = tee_wms.get("/api/v1/fulfillments/").json()["results"]
+    [mug_fo] = mug_wms.get("/api/v1/fulfillments/").json()["results"]
+    tee_url, mug_url = (f"/api/v1/fulfillments/{fo['number']}" for fo in (tee_fo, mug_fo))
+    for action, body in [
+        ("accept", {}),
+        ("ship", {"packages": [{"carrier": "UPS", "tracking_number": "1ZC5"}]}),
+    ]:
+        answer = tee_wms.post(f"{tee_url}/{action}/", {"message_id": action, **body}, format="json")
+        assert answer.status_code == 200, answer.json()
+    accepted = mug_wms.post(f"{mug_url}/accept/", {"message_id": "accept"}, format="json")
+    assert accepted.status_code == 200, accepted.json()
+
+    # when: the customer cancels the mug; the node confirms
+    response = cancel(web_api, number, path="lines/2/cancel/")
+    [open_request] = mug_wms.get(f"{mug_url}/").json()["open_requests"]
+    confirm = mug_wms.post(
+        f"{mug_url}/confirm-request/",
+        {"message_id": "c1", "request": open_request["id"]},
+        format="json",
+    )
+
+    # then: the tees and the shipping are charged by the worker within seconds
+    assert (response.status_code, confirm.status_code) == (202, 200)
+    wait_until(
+        lambda: order(web_api, number)["payment"]["status"] == "paid", timeout=30, what="capture"
+    )
+    assert order(web_api, number)["status"] == "shipped"
+    assert money(number) == [("capture", "25.00", "succeeded")]
+    assert stock(mug_dc, "MUG") == (10, 0)
+    assert stock(tee_dc, "TEE") == (8, 0)
+    assert find_ledger_mismatches() == []

@@ -299,6 +299,9 @@ def _a_return(order: Any) -> Any:
         policy=ReturnPolicy.objects.order_by("pk").first(),
         currency=order.currency,
         exchange_kind="even",
+        label_carrier="USPS",
+        tracking_number="9400100000000000000001",
+        label_pdf=b"%PDF-1.4 a return label",
     )
     ReturnLine.objects.create(
         rma=rma, order_line=order.lines.first(), quantity=1, reason_code="size_fit"

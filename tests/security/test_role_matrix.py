@@ -425,6 +425,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:returns_return_history": staff(OK, OK, OK, OK),
     "admin:returns_return_delete": staff(E403, E403, E403, E403),
     "admin:returns_return_change": staff(OK, OK, OK, OK),
+    # the return label (a PDF): whoever may see the return
+    "admin:returns_return_label": staff(OK, OK, OK, OK),
     "admin/returns/return/<path:object_id>/": staff(OK, OK, OK, OK),
     "admin:returns_returnpolicy_changelist": staff(OK, OK, OK, OK),
     "admin:returns_returnpolicy_add": staff(E403, E403, OK, OK),
@@ -441,6 +443,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "order-returns": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "return-detail": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "return-cancel": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    "return-in-transit": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "return-refunds": row(E401, E401, E401, E401, E401, E401, E403, OK),
     # a node's key receives and inspects the returns expected at its node (POST only)
     "return-receive": row(E401, E401, E401, E401, E401, E401, OK, E403),

@@ -4,7 +4,8 @@ receives once, inspection puts restocked units into the store's stock."""
 import pytest
 
 from inventory.models import NodeConnector
-from returns.models import Return
+from oms.events.models import Event
+from returns.models import Refund, Return
 from returns.policy import RequestedLine
 from returns.services.requests import ReturnRequest, request_return
 from tests.factories.inventory import NodeFactory, StoreFactory
@@ -116,3 +117,45 @@ def test_a_count_of_nothing_is_refused_in_words(world):
     assert response.status_code == 400
     assert "Count at least one unit that came back." in response.content.decode()
     assert Return.objects.get(pk=world["rma"].pk).status == "authorized"
+
+
+def test_a_double_tap_on_inspect_inspects_once_and_answers_like_the_first(
+    world, django_capture_on_commit_callbacks
+):
+    # given: received at the store
+    alice = client_for(world["alice"])
+    number = world["rma"].number
+    token = alice.get(f"/store/returns/{number}/").context["receive"]["token"].value()
+    alice.post(
+        f"/store/returns/{number}/receive/",
+        {"token": token, "node": world["store"].pk, "line_1": 2},
+    )
+    inspect_token = alice.get(f"/store/returns/{number}/").context["inspect"]["token"].value()
+    form = {
+        "token": inspect_token,
+        "line_1_restock": 2,
+        "line_1_damaged": 0,
+        "line_1_vendor_return": 0,
+        "line_1_destroy": 0,
+    }
+
+    # when: the same form is sent twice (a double tap)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = alice.post(f"/store/returns/{number}/inspect/", form)
+        second = alice.post(f"/store/returns/{number}/inspect/", form, follow=True)
+    # and a different inspection under the same token is refused, in words
+    reused = alice.post(
+        f"/store/returns/{number}/inspect/", {**form, "line_1_restock": 1, "line_1_damaged": 1}
+    )
+
+    # then: one inspection, one restock, one refund; the second tap lands on the return
+    rma = Return.objects.get(pk=world["rma"].pk)
+    assert (first.status_code, second.redirect_chain[-1][1]) == (302, 302)
+    assert second.status_code == 200
+    assert "Inspected. 2 units back on sale in this store" in second.content.decode()
+    assert reused.status_code == 409
+    assert rma.status == "closed"
+    assert stock(world["store"], "TEE") == (2, 0)
+    assert ledger(world["store"], "TEE", "return_restock") == [2]
+    assert Event.objects.filter(stream=rma.order.stream, type="return.inspected").count() == 1
+    assert Refund.objects.filter(rma=rma).count() == 1
