@@ -1,0 +1,82 @@
+"""The ERP outbox in the console (finance reads it; ops sends a dead document again). Written
+only by erp/services.py; the admin shows it and calls `retry_document()`."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from unfold.decorators import action, display
+
+from erp.models import DocumentStatus, ErpDocument
+from erp.services import retry_document
+from oms.core.actors import Actor
+from oms.core.admin_actions import ReadOnlyAdmin, plural, run_service_for_each
+from oms.core.money import format_amount
+
+
+@admin.register(ErpDocument)
+class ErpDocumentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "number",
+        "kind",
+        "order",
+        "money",
+        "format",
+        "status_badge",
+        "attempts",
+        "sent_at",
+        "created_at",
+    )
+    list_filter = ("status", "kind", "format", "currency")
+    search_fields = ("number", "reference", "order__number", "order__external_id")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "number",
+        "kind",
+        "order",
+        "reference",
+        "payment_transaction_id",
+        "money",
+        "tax",
+        "format",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "target",
+        "sent_at",
+        "created_at",
+        "event",
+        "body",
+        "response",
+    )
+    fields = readonly_fields
+    actions = ("send_again",)
+
+    @display(description="amount", ordering="amount")
+    def money(self, obj: ErpDocument) -> str:
+        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+
+    @display(
+        description="status",
+        ordering="status",
+        label={"pending": "warning", "sent": "success", "dead": "danger"},
+    )
+    def status_badge(self, obj: ErpDocument) -> str:
+        return obj.status
+
+    def has_retry_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("erp.change_erpdocument")
+
+    @action(description="Send again (dead documents)", permissions=["retry"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[ErpDocument]) -> None:
+        actor = Actor.for_user(request.user)
+        run_service_for_each(
+            request,
+            queryset.filter(status=DocumentStatus.DEAD),
+            lambda d: retry_document(document_id=d.pk, actor=actor),
+            success_message=lambda n: f"{plural(n, 'document')} queued to send again.",
+        )
