@@ -2,11 +2,11 @@
 
 In the same transaction as the event:
 
-| event                    | subject                     | document queued                    |
-|--------------------------|-----------------------------|------------------------------------|
-| `order.payment_captured` | the capture's transaction   | the invoice of the shipment it charged (`shipment` in the payload) |
-| `fulfillment.shipped`    | the fulfillment order       | the invoice, only for an order that arrived paid (no capture will come) |
-| `refund.succeeded`       | the refund                  | its credit memo                    |
+- `order.payment_captured` (subject: the capture's transaction): the invoice of the shipment
+  it charged (`shipment` in the payload);
+- `fulfillment.shipped` (the fulfillment order): its invoice, only for an order that arrived
+  paid (no capture will come);
+- `refund.succeeded` (the refund): its credit memo.
 """
 
 from typing import Any

@@ -7,6 +7,8 @@ document as it was when the charge or refund happened (JSON, amounts as strings 
 currency's minor units); erp/transport.py sends it as JSON or renders it as an X12 810.
 """
 
+from datetime import datetime
+
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -81,7 +83,7 @@ class ErpDocument(FSMModelMixin, models.Model):
         return f"{self.get_kind_display()} {self.number} ({self.status})"
 
     @transition(field=status, source=DocumentStatus.PENDING, target=DocumentStatus.SENT)
-    def delivered(self, *, at: object, target: str, status_code: int | None) -> None:
+    def delivered(self, *, at: datetime, target: str, status_code: int | None) -> None:
         self.sent_at = at
         self.target = target[:300]
         self.last_status_code = status_code
@@ -93,6 +95,6 @@ class ErpDocument(FSMModelMixin, models.Model):
         self.next_attempt_at = None
 
     @transition(field=status, source=DocumentStatus.DEAD, target=DocumentStatus.PENDING)
-    def retry(self, *, at: object) -> None:
+    def retry(self, *, at: datetime) -> None:
         self.attempts = 0
         self.next_attempt_at = at

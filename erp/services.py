@@ -222,7 +222,8 @@ def _finish(
             document.save()
             _record(document, ERP_DOCUMENT_SENT, SYSTEM, target=document.target)
             return document.status
-        assert error is not None
+        if error is None:
+            raise TypeError("_finish needs delivered or error")
         document.last_status_code = error.status
         document.last_error = error.detail[:500]
         if not error.retryable or document.attempts >= settings.OMS_ERP_MAX_ATTEMPTS:

@@ -1,8 +1,7 @@
 """The ERP connector's facts that are work for a person (erp/events.py).
 
-| event              | case                                                                |
-|--------------------|---------------------------------------------------------------------|
-| erp.document_dead  | integration_failed about the order (an invoice or a credit memo the ERP never took) |
+`erp.document_dead` opens the order's integration_failed case: an invoice or a credit memo the
+ERP never took (a person fixes the cause and sends it again from the ERP documents page).
 """
 
 from typing import Any

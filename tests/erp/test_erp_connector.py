@@ -17,7 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from erp.models import DocumentStatus, ErpDocument
+from erp.models import ErpDocument
 from erp.services import retry_document, send_due_documents
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.feedback import accept_fulfillment, pack_fulfillment
@@ -161,7 +161,8 @@ def test_an_invoice_the_erp_refuses_is_dead_with_a_case_and_sent_again_after_a_f
     assert (document.status, document.attempts, document.last_status_code) == ("dead", 1, 422)
     case = ExceptionCase.objects.get(order=order)
     assert case.kind == "integration_failed"
-    assert document.number in case.summary and "422" in case.summary
+    assert document.number in case.summary
+    assert "422" in case.summary
     assert case.details["erp_document"] == document.number
 
     # when: the ERP's master data is fixed and a person sends it again
@@ -251,7 +252,11 @@ def _export(kind: str, out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_invoices_and_credit_memos_tie_out_with_the_finance_exports(erp_folder, month, tmp_path):
+def test_invoices_and_credit_memos_tie_out_with_the_finance_exports(
+    erp_folder,
+    month,  # noqa: F811 - the fixture imported above
+    tmp_path,
+):
     # the month's appeasements ran outside captured on-commit callbacks: the sweeper sends them
     assert send_due_documents()["due"] == 3
     payments = _export("payments", tmp_path / "payments.csv")
@@ -269,7 +274,8 @@ def test_invoices_and_credit_memos_tie_out_with_the_finance_exports(erp_folder, 
     # every succeeded refund has its credit memo; the declined one has none
     paid = [r for r in refunds if r["status"] == "succeeded"]
     memos = {b["refund"]: b for b in files.values() if b["type"] == "credit_memo"}
-    assert len(paid) == 4 and len(memos) == 4
+    assert len(paid) == 4
+    assert len(memos) == 4
     for row in paid:
         memo = memos[_refund_id(row)]
         assert (memo["total"], memo["currency"]) == (row["amount"], row["currency"])
