@@ -32,28 +32,20 @@ class ErpDocumentAdmin(ReadOnlyAdmin):
     search_fields = ("number", "reference", "order__number", "order__external_id")
     list_select_related = ("order",)
     date_hierarchy = "created_at"
-    readonly_fields = (
-        "number",
-        "kind",
-        "order",
-        "reference",
-        "payment_transaction_id",
-        "money",
-        "tax",
-        "format",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_status_code",
+    fields = (
+        ("number", "kind", "status"),
+        ("order", "reference", "payment_transaction_id"),
+        ("money", "tax", "format"),
+        ("attempts", "next_attempt_at", "last_status_code"),
         "last_error",
-        "target",
-        "sent_at",
-        "created_at",
+        ("target", "sent_at", "created_at"),
         "event",
         "body",
         "response",
     )
-    fields = readonly_fields
+    readonly_fields = tuple(
+        name for row in fields for name in (row if isinstance(row, tuple) else (row,))
+    )
     actions = ("send_again",)
 
     @display(description="amount", ordering="amount")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from integrations.x12.common import (
@@ -42,7 +42,7 @@ from integrations.x12.common import (
 )
 from integrations.x12.envelope import TransactionSet
 from integrations.x12.errors import ErrorCode, X12Error
-from integrations.x12.tokenizer import Delimiters
+from integrations.x12.tokenizer import Delimiters, Segment
 from integrations.x12.write import DEFAULT_DELIMITERS, Row, _interchange, _parties, _refuse
 
 DEBIT_INVOICE = "DI"
@@ -156,56 +156,64 @@ def write_810(
 def read_810(ts: TransactionSet) -> Invoice:
     """The header, lines and totals of an 810 (other segments, e.g. ITD terms, are skipped)."""
     require_type(ts, "810")
-    head: dict[str, object] = {}
+    big: Segment | None = None
+    currency: str | None = None
+    shipped_on: dt.date | None = None
+    total: Decimal | None = None
+    tax: Decimal | None = None
     references: list[Reference] = []
     parties: list[Party] = []
-    lines: list[dict[str, object]] = []
+    lines: list[InvoiceLine] = []
     charges: list[tuple[str, Decimal]] = []
     for segment in ts.segments:
         match segment.id:
             case "BIG":
-                head["invoice_date"] = read_date(segment, 1)
-                head["invoice_number"] = segment.get(2) or ""
-                head["purchase_order_number"] = segment.get(4)
-                head["transaction_type"] = segment.get(7)
+                big = segment
             case "CUR":
-                head["currency"] = segment.get(2)
+                currency = segment.get(2)
             case "REF" if not lines:
                 references.append(read_reference(segment))
             case "N1" if not lines:
                 parties.append(Party(role=segment.get(1) or "", name=segment.get(2)))
             case "DTM" if segment.get(1) == "011":
-                head["shipped_on"] = read_date(segment, 2)
+                shipped_on = read_date(segment, 2)
             case "IT1":
                 pairs = [(n, n + 1) for n in range(6, len(segment.elements) + 1, 2)]
                 lines.append(
-                    {
-                        "line_number": segment.get(1),
-                        "quantity": read_decimal(segment, 2),
-                        "unit": segment.get(3),
-                        "unit_price": read_decimal(segment, 4),
-                        "item_ids": read_item_ids(segment, pairs),
-                    }
+                    InvoiceLine(
+                        line_number=segment.get(1),
+                        quantity=read_decimal(segment, 2),
+                        unit=segment.get(3),
+                        unit_price=read_decimal(segment, 4),
+                        item_ids=read_item_ids(segment, pairs),
+                    )
                 )
-            case "PID" if lines and "description" not in lines[-1]:
-                lines[-1]["description"] = segment.get(5)
+            case "PID" if lines and lines[-1].description is None:
+                lines[-1] = replace(lines[-1], description=segment.get(5))
             case "TDS":
                 amount = read_decimal(segment, 1)
                 if amount is None or amount != amount.to_integral_value():
                     raise invalid(segment, 1, "an N2 amount (whole cents)")
-                head["total"] = amount / CENTS
-            case "TXI" if "tax" not in head:
-                head["tax"] = read_decimal(segment, 2)
-            case "SAC" if "total" in head:  # summary charges (line SACs come before TDS)
+                total = amount / CENTS
+            case "TXI" if tax is None:
+                tax = read_decimal(segment, 2)
+            case "SAC" if total is not None:  # summary charges (line SACs come before TDS)
                 amount = read_decimal(segment, 5)
                 if segment.get(1) == "C" and segment.get(2) and amount is not None:
                     charges.append((segment.get(2) or "", amount / CENTS))
-    if not head.get("invoice_number"):
+    if big is None or not big.get(2):
         raise X12Error(ErrorCode.MISSING_SEGMENT, "an 810 needs a BIG", ts.index, "BIG")
     return Invoice(
+        invoice_number=big.get(2) or "",
+        invoice_date=read_date(big, 1),
+        purchase_order_number=big.get(4),
+        transaction_type=big.get(7),
+        currency=currency,
         references=tuple(references),
         parties=tuple(parties),
-        lines=tuple(InvoiceLine(**line) for line in lines),  # type: ignore[arg-type]
+        shipped_on=shipped_on,
+        lines=tuple(lines),
+        total=total,
+        tax=tax,
         charges=tuple(charges),
-        **head,  # type: ignore[arg-type]
     )
