@@ -6,6 +6,8 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from unfold.decorators import action, display
 
 from erp.models import DocumentStatus, ErpDocument
@@ -25,8 +27,8 @@ class ErpDocumentAdmin(ReadOnlyAdmin):
         "format",
         "status_badge",
         "attempts",
-        "sent_at",
-        "created_at",
+        "sent",
+        "created",
     )
     list_filter = ("status", "kind", "format", "currency")
     search_fields = ("number", "reference", "order__number", "order__external_id")
@@ -35,7 +37,7 @@ class ErpDocumentAdmin(ReadOnlyAdmin):
     fields = (
         ("number", "kind", "status"),
         ("order", "reference", "payment_transaction_id"),
-        ("money", "tax", "format"),
+        ("money", "tax_money", "format"),
         ("attempts", "next_attempt_at", "last_status_code"),
         "last_error",
         ("target", "sent_at", "created_at"),
@@ -51,6 +53,18 @@ class ErpDocumentAdmin(ReadOnlyAdmin):
     @display(description="amount", ordering="amount")
     def money(self, obj: ErpDocument) -> str:
         return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+
+    @display(description="tax", ordering="tax")
+    def tax_money(self, obj: ErpDocument) -> str:
+        return f"{format_amount(obj.tax, obj.currency)} {obj.currency}"
+
+    @display(description="sent", ordering="sent_at")
+    def sent(self, obj: ErpDocument) -> str:
+        return date_format(localtime(obj.sent_at), "M j, H:i") if obj.sent_at else "—"
+
+    @display(description="created", ordering="created_at")
+    def created(self, obj: ErpDocument) -> str:
+        return date_format(localtime(obj.created_at), "M j, H:i")
 
     @display(
         description="status",
