@@ -41,7 +41,7 @@ class ErpDocumentAdmin(ReadOnlyAdmin):
         ("attempts", "next_attempt_at", "last_status_code"),
         "last_error",
         ("target", "sent_at", "created_at"),
-        "event",
+        "caused_by",
         "body",
         "response",
     )
@@ -53,6 +53,12 @@ class ErpDocumentAdmin(ReadOnlyAdmin):
     @display(description="amount", ordering="amount")
     def money(self, obj: ErpDocument) -> str:
         return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+
+    @display(description="caused by")
+    def caused_by(self, obj: ErpDocument) -> str:
+        """The event it documents, as text: finance has no event log to link to."""
+        event = obj.event
+        return f"{event.type} on {event.stream} (#{event.seq})" if event is not None else "—"
 
     @display(description="tax", ordering="tax")
     def tax_money(self, obj: ErpDocument) -> str:

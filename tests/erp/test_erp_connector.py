@@ -53,7 +53,9 @@ def erp(settings):
         yield fake
 
 
-def _shipped_order(capture, *, skus=("TEE", "MUG"), price="19.99", currency="USD"):
+def _shipped_order(
+    capture, *, skus=("TEE", "MUG"), price="19.99", currency="USD", payment_status="pending"
+):
     """An order of two lines shipped from one node and captured (one shipment, one capture)."""
     node = NodeFactory(code="dc-east")
     for sku in skus:
@@ -63,6 +65,7 @@ def _shipped_order(capture, *, skus=("TEE", "MUG"), price="19.99", currency="USD
         skus=list(skus),
         unit_price=price,
         currency=currency,
+        payment_status=payment_status,
     )
     with capture(execute=True):
         orchestrate_order(order_id=order.pk)
@@ -109,6 +112,19 @@ def test_a_shipment_captured_is_invoiced_once_as_json(erp, django_capture_on_com
         Event.objects.filter(stream=f"erp-document:{document.pk}").values_list("type", flat=True)
     )
     assert types == ["erp.document_queued", "erp.document_sent"]
+
+
+def test_an_order_that_arrived_paid_is_invoiced_when_it_ships(
+    erp, django_capture_on_commit_callbacks
+):
+    order, fo = _shipped_order(django_capture_on_commit_callbacks, payment_status="paid")
+
+    assert not PaymentTransaction.objects.filter(order=order, kind="capture").exists()
+    (post,) = erp.calls("POST", PATH)
+    assert post.body["number"] == f"INV-{fo.number}"
+    assert Decimal(post.body["total"]) == order.grand_total  # one shipment: all of it
+    document = ErpDocument.objects.get()
+    assert (document.status, document.payment_transaction_id) == ("sent", None)
 
 
 def test_the_capture_event_handled_twice_makes_no_second_invoice(
