@@ -232,30 +232,3 @@ def test_seed_demo_gives_each_role_a_user_and_finance_an_export(settings, tmp_pa
     assert (export.kind, export.file_format, export.status) == ("payments", "xlsx", "done")
     seed()
     assert FinanceExport.objects.count() == 1  # once a day
-
-
-@pytest.mark.django_db
-def test_seed_demo_sends_invoices_and_credit_memos_to_the_demo_erp(settings, tmp_path):
-    """The embedded demo's ERP is a file drop (oms/settings.py); here one in tmp_path."""
-    settings.OMS_ERP_ENDPOINT = f"file:{tmp_path}"
-    from erp.models import ErpDocument
-
-    out = seed()
-
-    invoices = ErpDocument.objects.filter(kind="invoice")
-    memos = ErpDocument.objects.filter(kind="credit_memo")
-    assert invoices.exists()
-    assert memos.exists()
-    assert set(ErpDocument.objects.values_list("status", flat=True)) == {"sent"}
-    assert (
-        f"ERP: {invoices.count()} invoices (one per shipment captured) and {memos.count()} "
-        f"credit memos (one per refund), {invoices.count() + memos.count()} sent to "
-        f"file:{tmp_path}"
-    ) in out
-    files = sorted(path.name for path in tmp_path.glob("*.json"))
-    assert files == sorted(
-        f"{number}.json" for number in ErpDocument.objects.values_list("number", flat=True)
-    )
-    total = ErpDocument.objects.count()
-    seed()
-    assert ErpDocument.objects.count() == total  # once per shipment or refund
