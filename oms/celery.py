@@ -122,6 +122,12 @@ app.conf.update(
             "schedule": 60.0,
             "options": {"expires": 55.0},
         },
+        # Invoices and credit memos to the ERP (docs/finance.md): retries and lost tasks.
+        "send-due-erp-documents": {
+            "task": "erp.tasks.send_due_documents_task",
+            "schedule": 15.0,
+            "options": {"expires": 15.0},
+        },
         # Platforms that do not push orders (Amazon SP-API): what changed since the cursor. Two
         # minutes keeps within SP-API's getOrders rate (0.0167 requests/s, burst 20).
         "poll-channels": {

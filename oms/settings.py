@@ -154,6 +154,7 @@ INSTALLED_APPS = [
     "webhooks",
     "channels",
     "stores",
+    "erp",
     "migration",
     "demo",
     "oms.observability",
@@ -372,6 +373,19 @@ OMS_WEBHOOKS_MAX_ATTEMPTS = env.int("OMS_WEBHOOKS_MAX_ATTEMPTS", default=20)
 # SSRF address rules, for development against a local fake platform only.
 OMS_CHANNELS_MAX_ATTEMPTS = env.int("OMS_CHANNELS_MAX_ATTEMPTS", default=10)
 OMS_CHANNELS_ALLOWED_HOSTS = env.list("OMS_CHANNELS_ALLOWED_HOSTS", default=[])
+
+# ERP connector (docs/finance.md, "ERP connector"): an invoice per shipment, a credit memo per
+# refund. The endpoint is an https:// URL (POST, through the same SSRF guard as the channels),
+# or file:DIR (one file per document; a relative DIR is under the checkout), or empty (off).
+# The embedded demo drops JSON files in var/erp/outbox.
+OMS_ERP_ENDPOINT = env("OMS_ERP_ENDPOINT", default="file:var/erp/outbox" if EMBEDDED else "")
+OMS_ERP_FORMAT = env("OMS_ERP_FORMAT", default="json")  # json or x12 (an 810)
+if OMS_ERP_FORMAT not in ("json", "x12"):
+    raise environ.ImproperlyConfigured("OMS_ERP_FORMAT must be json or x12.")
+OMS_ERP_TOKEN = env("OMS_ERP_TOKEN", default="")
+OMS_ERP_MAX_ATTEMPTS = env.int("OMS_ERP_MAX_ATTEMPTS", default=10)
+OMS_ERP_X12_SENDER_ID = env("OMS_ERP_X12_SENDER_ID", default="OMS")
+OMS_ERP_X12_RECEIVER_ID = env("OMS_ERP_X12_RECEIVER_ID", default="ERP")
 
 # Webhook signing secrets are encrypted at rest with these Fernet keys (oms/core/fields.py):
 # comma-separated, the first encrypts, all decrypt (add a new key in front to rotate it). Debug

@@ -10,6 +10,7 @@ class OpsConfig(AppConfig):
         from oms.observability.metrics import register_state_collector  # noqa: PLC0415
         from ops import (
             channel_handlers,  # noqa: F401, PLC0415 - dead calls to sales platforms
+            erp_handlers,  # noqa: F401, PLC0415 - documents the ERP never took
             events,  # noqa: F401, PLC0415 - registers the event types
             handlers,  # noqa: F401, PLC0415 - turns domain events into cases
         )

@@ -30,9 +30,24 @@ SHIPPED_LINE_STATUSES = (LineStatus.SHIPPED, LineStatus.DELIVERED)
 
 
 @dataclass(frozen=True)
+class ChargedLine:
+    """One order line's part of a shipment's charge: `amount` includes `tax`."""
+
+    line_id: int
+    units: int
+    amount: Decimal
+    tax: Decimal
+
+
+@dataclass(frozen=True)
 class ShipmentCharge:
     fulfillment: str
     amount: Decimal
+    # What the amount is made of (the ERP's invoice per shipment lists it): the lines' shares,
+    # and the order's shipping with its tax on the first shipment. amount = lines + shipping.
+    lines: tuple[ChargedLine, ...] = ()
+    shipping: Decimal = Decimal("0")
+    shipping_tax: Decimal = Decimal("0")
 
 
 def shipment_charges(order: Order) -> list[ShipmentCharge]:
@@ -49,20 +64,40 @@ def shipment_charges(order: Order) -> list[ShipmentCharge]:
         .order_by("fulfillment_id", "id")
         .values_list("fulfillment__number", "order_line_id", "shipped_quantity")
     )
-    charges: dict[str, Decimal] = {}
+    parts: dict[str, list[ChargedLine]] = {}
     units_so_far: dict[int, int] = defaultdict(int)
 
-    def share(line: OrderLine, units: int) -> Decimal:
-        return ((line.total + line.tax) * units / line.quantity).quantize(quantum, ROUND_HALF_UP)
+    def share(value: Decimal, line: OrderLine, units: int) -> Decimal:
+        return (value * units / line.quantity).quantize(quantum, ROUND_HALF_UP)
 
     for number, line_id, units in shipped:
         line = lines[line_id]
         before = units_so_far[line_id]
         units_so_far[line_id] = before + units
-        if number not in charges:
-            charges[number] = Decimal("0") if charges else order.shipping_total + shipping_tax
-        charges[number] += share(line, before + units) - share(line, before)
-    return [ShipmentCharge(number, amount.quantize(quantum)) for number, amount in charges.items()]
+        gross = line.total + line.tax
+        parts.setdefault(number, []).append(
+            ChargedLine(
+                line_id=line_id,
+                units=units,
+                amount=share(gross, line, before + units) - share(gross, line, before),
+                tax=share(line.tax, line, before + units) - share(line.tax, line, before),
+            )
+        )
+    charges = []
+    for index, (number, charged) in enumerate(parts.items()):
+        shipping = order.shipping_total if index == 0 else Decimal("0")
+        tax = shipping_tax if index == 0 else Decimal("0")
+        amount = shipping + tax + sum((part.amount for part in charged), Decimal("0"))
+        charges.append(
+            ShipmentCharge(
+                number,
+                amount.quantize(quantum),
+                tuple(charged),
+                shipping.quantize(quantum),
+                tax.quantize(quantum),
+            )
+        )
+    return charges
 
 
 def capture_shipped_payment(*, order_id: int) -> str:

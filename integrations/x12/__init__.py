@@ -1,5 +1,6 @@
 """ANSI X12 EDI for warehouse integrations: envelope parser, typed 940/945/856 readers, 940/945
-writers. Pure Python, no Django: see docs/x12.md.
+writers, and the 810 invoice (writer and reader) the ERP connector sends. Pure Python, no
+Django: see docs/x12.md.
 
     interchange = parse_interchange(data)            # strict envelope, X12Error on any problem
     for ts in interchange.transaction_sets:
@@ -27,6 +28,7 @@ from integrations.x12.envelope import (
     parse_interchanges,
 )
 from integrations.x12.errors import TOLERABLE_CODES, ErrorCode, X12Error, X12Issue
+from integrations.x12.invoice_810 import Invoice, InvoiceLine, read_810, write_810
 from integrations.x12.read_856 import ShipNotice, ShipNoticeItem, ShipNoticeOrder, read_856
 from integrations.x12.read_940 import ShippingOrderLine, WarehouseShippingOrder, read_940
 from integrations.x12.read_945 import (
@@ -91,6 +93,8 @@ __all__ = [
     "ErrorCode",
     "FunctionalGroup",
     "Interchange",
+    "Invoice",
+    "InvoiceLine",
     "ItemId",
     "Note",
     "Package",
@@ -111,6 +115,7 @@ __all__ = [
     "parse_interchange",
     "parse_interchanges",
     "read_856",
+    "read_810",
     "read_856s",
     "read_940",
     "read_940s",
@@ -118,5 +123,6 @@ __all__ = [
     "read_945s",
     "read_document",
     "write_940",
+    "write_810",
     "write_945",
 ]

@@ -298,7 +298,9 @@ class OrderAdmin(ReverseFlowActions, ReadOnlyAdmin):
 
     def page_context(self, request: HttpRequest, order: Order) -> dict[str, Any]:
         site = self.admin_site.name
-        may_view_events = request.user.has_perm("events.view_event")
+        # The order's own timeline is part of reading the order (finance reads it without
+        # the event log, events.view_event, which is for customer service and ops).
+        may_view_events = request.user.has_perm("orders.view_order")
         cases_url = ""
         may_view_cases = request.user.has_perm("ops.view_exceptioncase")
         if may_view_cases:

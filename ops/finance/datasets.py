@@ -68,18 +68,29 @@ def amount(value: Decimal | str | None, currency: str) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal(1).scaleb(-minor_units(currency)))
 
 
+def in_range(queryset: Any, query: Query, *, on: str, channel: str = "order__channel") -> Any:
+    """The rows whose `on` date falls in the range (by calendar day), of the query's channel
+    and currency when it names them, oldest first: the one filter every dataset shares."""
+    queryset = queryset.filter(
+        **{f"{on}__date__gte": query.date_from, f"{on}__date__lte": query.date_to}
+    )
+    if query.channel:
+        queryset = queryset.filter(**{f"{channel}__code": query.channel})
+    if query.currency:
+        queryset = queryset.filter(currency=query.currency)
+    return queryset.order_by(on, "id")
+
+
+def error_text(code: str, message: str) -> str:
+    """A failed attempt's error as one cell: `code: message`, or whichever is there."""
+    return f"{code}: {message}" if code and message else code or message
+
+
 # --- orders, lines, taxes ----------------------------------------------------------------------
 
 
 def _orders(query: Query) -> Any:
-    queryset = orders_for_staff().filter(
-        placed_at__date__gte=query.date_from, placed_at__date__lte=query.date_to
-    )
-    if query.channel:
-        queryset = queryset.filter(channel__code=query.channel)
-    if query.currency:
-        queryset = queryset.filter(currency=query.currency)
-    return queryset.order_by("placed_at", "id")
+    return in_range(orders_for_staff(), query, on="placed_at", channel="channel")
 
 
 ORDER_COLUMNS = (
@@ -223,14 +234,7 @@ SETTLING_KINDS = {PaymentKind.CAPTURE: 1, PaymentKind.REFUND: -1}
 
 
 def _transactions(query: Query) -> Any:
-    queryset = PaymentTransaction.objects.filter(
-        created_at__date__gte=query.date_from, created_at__date__lte=query.date_to
-    )
-    if query.channel:
-        queryset = queryset.filter(order__channel__code=query.channel)
-    if query.currency:
-        queryset = queryset.filter(currency=query.currency)
-    return queryset.order_by("created_at", "id")
+    return in_range(PaymentTransaction.objects.all(), query, on="created_at")
 
 
 def settled(kind: str, status: str, value: Decimal, currency: str) -> Decimal:
@@ -268,7 +272,7 @@ def payment_rows(query: Query) -> Rows:
         code,
         msg,
     ) in values.iterator(chunk_size=CHUNK):
-        error = f"{code}: {msg}" if code and msg else code or msg
+        error = error_text(code, msg)
         yield (
             at,
             number,
@@ -305,14 +309,7 @@ APPEASEMENT = "appeasement"
 
 
 def _refunds(query: Query) -> Any:
-    queryset = Refund.objects.filter(
-        created_at__date__gte=query.date_from, created_at__date__lte=query.date_to
-    )
-    if query.channel:
-        queryset = queryset.filter(order__channel__code=query.channel)
-    if query.currency:
-        queryset = queryset.filter(currency=query.currency)
-    return queryset.order_by("created_at", "id")
+    return in_range(Refund.objects.all(), query, on="created_at")
 
 
 def refund_rows(query: Query) -> Rows:
@@ -350,7 +347,7 @@ def refund_rows(query: Query) -> Rows:
             amount(value, currency),
             tx,
             ref,
-            f"{code}: {msg}" if code and msg else code or msg,
+            error_text(code, msg),
         )
 
 
@@ -375,14 +372,7 @@ RETURN_COLUMNS = (
 
 
 def _returns(query: Query) -> Any:
-    queryset = Return.objects.filter(
-        created_at__date__gte=query.date_from, created_at__date__lte=query.date_to
-    )
-    if query.channel:
-        queryset = queryset.filter(order__channel__code=query.channel)
-    if query.currency:
-        queryset = queryset.filter(currency=query.currency)
-    return queryset.order_by("created_at", "id")
+    return in_range(Return.objects.all(), query, on="created_at")
 
 
 def return_rows(query: Query) -> Rows:

@@ -183,7 +183,9 @@ def capture_payment(
         )
 
     def succeeded(order: Order, tx: PaymentTransaction, actor: Actor) -> None:
-        event = _record(order, tx, actor, ORDER_PAYMENT_CAPTURED, settles_order=settles_order)
+        event = _record(
+            order, tx, actor, ORDER_PAYMENT_CAPTURED, subject=tx, settles_order=settles_order
+        )  # the ERP connector invoices the shipment (erp/handlers.py)
         if not settles_order or order.payment_status not in CHARGEABLE:
             return
         order.capture_payment(reference=order.payment_reference or tx.provider_reference)
@@ -579,7 +581,7 @@ def _record(
     actor: Actor,
     type_: str,
     *,
-    subject: Order | None = None,
+    subject: Order | PaymentTransaction | None = None,
     **extra: object,
 ) -> Event:
     figures = _figures(order)

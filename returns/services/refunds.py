@@ -312,6 +312,7 @@ def _pay(refund_id: int, actor: Actor) -> Refund:
                     "payment_transaction": tx.pk,
                     "provider_reference": tx.provider_reference,
                 },
+                subject=refund,  # the ERP connector sends a credit memo (erp/handlers.py)
             )
             if refund.rma is not None:
                 _close_if_settled(order, lock_return(refund.rma.pk), actor)

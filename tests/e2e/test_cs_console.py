@@ -54,6 +54,8 @@ GROUP_MIGRATIONS = [
     ("stores", "0003_store_associates_leave_the_admin"),
     ("ops", "0007_console_search_and_fulfillment_views"),
     ("ops", "0010_finance_permissions"),
+    ("ops", "0011_finance_scope"),
+    ("erp", "0002_permissions"),
 ]
 
 
@@ -264,6 +266,11 @@ def test_ops_works_a_case_with_only_the_fitting_remedies(
     browser.shot("open-cases")
     page.locator("#result_list a", has_text=str(case.pk)).first.click()
 
+    # the whole case reads on one screen at 1440x900: a row's fields side by side (console.css)
+    for label in ("Summary", "Occurrences", "Resolution note"):
+        expect(page.get_by_text(label, exact=True).first).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollHeight") <= 900
+    browser.shot("case-page")
     for always in ("Assign to me", "Resolve", "Dismiss"):
         expect(page.locator("a", has_text=always).first).to_be_in_viewport()
     page.locator("a", has_text="Remedies").first.click()
@@ -288,6 +295,7 @@ def test_finance_exports_a_month_of_payments_as_xlsx_and_csv(
     browser, shop, django_capture_on_commit_callbacks, settings, tmp_path
 ):
     settings.OMS_EXPORT_DIR = tmp_path / "exports"
+    settings.OMS_ERP_ENDPOINT = f"file:{tmp_path / 'erp'}"  # the demo's kind of ERP: a file drop
     capture = django_capture_on_commit_callbacks
     numbers = []
     for n, price in enumerate(("19.99", "0.10", "1234.56")):
@@ -338,3 +346,15 @@ def test_finance_exports_a_month_of_payments_as_xlsx_and_csv(
         parsed = list(csv.DictReader(handle))
     assert sorted(r["order_number"] for r in parsed if r["kind"] == "capture") == sorted(numbers)
     assert sorted(row["amount"] for row in parsed)[0].count(".") == 1
+
+    # the invoices the ERP got are one per shipment, for what the captures charged; finance's
+    # menu is its area, the orders and the returns: no channels, no event log
+    browser.open("/admin/erp/erpdocument/")
+    for row in (r for r in parsed if r["kind"] == "capture"):
+        invoice = page.locator("#result_list tr", has_text=f"INV-{row['shipment_reference']}")
+        expect(invoice).to_contain_text(f"{row['amount']} USD")
+        expect(invoice).to_contain_text("sent")
+    expect(page.get_by_role("link", name="ERP documents", exact=True).first).to_be_visible()
+    for hidden in ("Channels", "Events", "Channel connections", "Outbound calls"):
+        expect(page.get_by_role("link", name=hidden, exact=True)).to_have_count(0)
+    browser.shot("erp-documents")

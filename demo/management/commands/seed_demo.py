@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from demo.console import demo_finance_export, reset_role_users
+from demo.erp import erp_summary
 from demo.seed import seed_demo
 
 
@@ -67,6 +68,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Finance: {base_url}/admin/ops/financeexport/ has this month's payments "
                 f"({exported.rows_total} rows) ready to download."
+            )
+        erp = erp_summary()
+        if erp is not None:
+            self.stdout.write(
+                f"ERP: {erp.invoices} invoices (one per shipment captured) and {erp.credit_memos} "
+                f"credit memos (one per refund), {erp.sent} sent to {erp.target}; "
+                f"{base_url}/admin/erp/erpdocument/ (docs/finance.md)."
             )
         self.stdout.write(
             f"API key for {client.name} (channel {client.channel.code}): {demo.api_key.key}"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ops', '0010_finance_permissions'),
+        ('ops', '0011_finance_scope'),
     ]
 
     operations = [
