@@ -19,6 +19,7 @@ from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
 from oms.core.admin_actions import ReadOnlyAdmin, dialog_action, plural, run_service_for_each
+from ops.admin.details import render_details
 from ops.exceptions import OpsErrorCode, OpsRefused
 from ops.models import OPEN_CASE_STATUSES, CaseStatus, ExceptionCase, Queue
 from ops.remedy_rules import ALWAYS, SAFE_IN_BULK, fits
@@ -285,7 +286,7 @@ class ExceptionCaseAdmin(ReadOnlyAdmin):
         ("kind", "status"),
         ("subject_type", "subject_label", "order"),
         "summary",
-        "details",
+        "details_table",
         ("queue", "priority", "rule_label"),
         ("sla_due_at", "assignee"),
         ("raised_at", "last_seen_at", "occurrences"),
@@ -312,6 +313,12 @@ class ExceptionCaseAdmin(ReadOnlyAdmin):
             return cases_for_staff().filter(pk=int(str(obj))).first()
         except ValueError:
             return None
+
+    @display(description="Details")
+    def details_table(self, obj: ExceptionCase) -> str:
+        """What the detector recorded, as label: value rows (lists of records as small tables);
+        a dash when it recorded nothing, never raw JSON."""
+        return render_details(obj.details)
 
     @display(description="Subject", ordering="subject_label")
     def subject_link(self, obj: ExceptionCase) -> str:

@@ -89,6 +89,11 @@ def test_reconcile_now_then_chart_report_case_and_kpi(live_server, tmp_path):
             page.goto(f"{live_server.url}/admin/ops/exceptioncase/")
             expect(page.get_by_text("Inventory variance").first).to_be_visible()
             screenshot(page, SHOTS / "4-case.png")
+            # the case page: the worst pairs as a table of rows, not the detector's JSON
+            page.get_by_role("link", name="Inventory variance").first.click()
+            expect(page.get_by_role("columnheader", name="SKU").first).to_be_visible()
+            expect(page.get_by_role("cell", name="TENT-2P").first).to_be_visible()
+            screenshot(page, SHOTS / "4b-case-page.png")
 
             page.goto(f"{live_server.url}/admin/")
             card = page.locator("[data-kpi=inventory-accuracy]")

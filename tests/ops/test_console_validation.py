@@ -169,6 +169,31 @@ def test_mark_lost_on_a_short_pick_is_refused(released):  # noqa: F811
     assert "Dismiss" in page
 
 
+def test_the_case_page_shows_details_as_rows_not_json(released):  # noqa: F811
+    ops = superuser("olga")
+    case = raise_exception_case(
+        kind="stuck_order",
+        order=released.order,
+        summary="stuck",
+        details={
+            "idle_minutes": 95,
+            "skus": [{"sku": "TEE<b>", "waiting": 2}, {"sku": "MUG", "waiting": 1}],
+        },
+    )
+    empty = raise_exception_case(kind="short_pick", fulfillment=released, summary="short")
+
+    page = client_for(ops).get(reverse("admin:ops_exceptioncase_change", args=[case.pk]))
+    html = page.content.decode()
+
+    assert '<dt class="font-medium">Idle minutes</dt><dd>95</dd>' in html
+    assert '<th class="px-2 py-1 text-left">Waiting</th>' in html
+    assert "TEE&lt;b&gt;" in html  # escaped, never markup
+    assert "{&quot;" not in html
+    assert '{"idle_minutes"' not in html
+    empty_page = client_for(ops).get(reverse("admin:ops_exceptioncase_change", args=[empty.pk]))
+    assert "{}" not in empty_page.content.decode().split("Details", 1)[1][:400]
+
+
 def test_cases_default_to_open(released):  # noqa: F811
     ops = superuser("olga")
     open_case = raise_exception_case(kind="short_pick", fulfillment=released, summary="open one")
