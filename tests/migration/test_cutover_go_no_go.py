@@ -76,7 +76,8 @@ def test_a_low_agreement_opens_one_case_and_recovery_closes_it(
     early = check_cutover_thresholds(now=NOW)
     [verdict] = early.verdicts
     assert (verdict.compared, verdict.agreed, verdict.agreement) == (10, 5, 50.0)
-    assert verdict.go and not ExceptionCase.objects.exists()
+    assert verdict.go
+    assert not ExceptionCase.objects.exists()
 
     # the active exception rule set (approved by a second person) sets the gates
     _thresholds(people, cutover_min_agreement_percent=80, cutover_min_compared=10)
@@ -103,7 +104,8 @@ def test_a_low_agreement_opens_one_case_and_recovery_closes_it(
     recovered = check_cutover_thresholds(now=NOW)
 
     case.refresh_from_db()
-    assert recovered.cases_raised == [] and recovered.cases_resolved == [case.pk]
+    assert recovered.cases_raised == []
+    assert recovered.cases_resolved == [case.pk]
     assert (case.status, case.resolution) == (CaseStatus.RESOLVED, "condition_cleared")
     assert case.resolution_note == (
         "web within the go/no-go thresholds: agreement 87.5% over 40 orders, 0 dead handoffs"
