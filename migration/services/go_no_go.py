@@ -154,12 +154,12 @@ def check_cutover_thresholds(*, now: datetime | None = None, actor: Actor = SYST
         status__in=OPEN_CASE_STATUSES,
     ).order_by("id")
     for case_id, channel_id in open_cases.values_list("pk", "subject_id"):
-        verdict = judged.get(channel_id)
-        if verdict is not None and not verdict.go:
+        now_judged = judged.get(channel_id)
+        if now_judged is not None and not now_judged.go:
             continue
         reason = (
-            f"{verdict.channel} within the go/no-go thresholds: {verdict.figures()}"
-            if verdict is not None
+            f"{now_judged.channel} within the go/no-go thresholds: {now_judged.figures()}"
+            if now_judged is not None
             else "The channel has no active cutover plan any more"
         )
         with transaction.atomic():
