@@ -6,7 +6,9 @@ What `make run` shows (Migration › Cutover plans, and its dashboard and shadow
   agreement is about 80 % and each difference has its reason);
 - plan v2 `canary` at 10 %, approved, then 12 orders captured natively: those in the canary are
   routed by oms, the rest are handed to the legacy system (files in var/legacy_handoff/);
-- plan v3 `canary` at 25 %, proposed and waiting for a second person's approval.
+- plan v3 `canary` at 25 %, proposed and waiting for a second person's approval;
+- the go/no-go check run once: the week's 81 % agreement is below the default 90 % gate, so
+  the console shows a `cutover_no_go` case about the outlet (the beat keeps judging it).
 Created once: a channel that already has a plan is left as it is.
 """
 
@@ -20,6 +22,7 @@ from demo.orders import CUSTOMERS
 from inventory.models import Node, NodeKind, Product
 from migration.models import CutoverPlan
 from migration.services.cutover import approve_plan, propose_plan
+from migration.services.go_no_go import check_cutover_thresholds
 from migration.services.shadow import LegacyAllocation, plan_shadow_order, record_legacy_decision
 from oms.core.actors import Actor
 from orders.models import Channel
@@ -68,7 +71,8 @@ def seed_cutover_demo(*, approver_username: str) -> int:
     channel.refresh_from_db()  # capture reads the approved plan from the channel row
     placed = 0
     for n in range(21):
-        placed_at = now - timedelta(days=7 - n // 3, hours=n % 3 * 5)
+        # within the go/no-go window (the last 7 days) at seeding
+        placed_at = now - timedelta(days=6 - n // 3, hours=n % 3 * 5)
         data = _order(
             f"LEG-{1000 + n}",
             placed_at,
@@ -103,4 +107,5 @@ def seed_cutover_demo(*, approver_username: str) -> int:
         capture_order(channel=channel, data=data, actor=ACTOR)
         placed += 1
     propose_plan(channel_code=CHANNEL, mode="canary", share_percent="25", author=None)
+    check_cutover_thresholds(actor=ACTOR)
     return placed

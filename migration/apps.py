@@ -17,3 +17,9 @@ class MigrationConfig(AppConfig):
 
         # Capture asks who owns each new order (orders/ownership.py): the channel's cutover plan.
         register_owner_resolver(owner_for)
+
+        from fulfillment.legacy_backtest import register_legacy_backtest  # noqa: PLC0415
+        from migration.services.legacy_backtest import legacy_backtest_lines  # noqa: PLC0415
+
+        # `backtest_rules --against legacy` compares with the mirrored legacy decisions.
+        register_legacy_backtest(legacy_backtest_lines)

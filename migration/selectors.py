@@ -119,10 +119,15 @@ def order_diff(order: Order) -> OrderDiff | None:
     legacy = LegacyDecision.objects.filter(order=order).first()
     if shadow is None or legacy is None:
         return None
-    return _diff(order, shadow, legacy, sum(line.quantity for line in order.lines.all()))
+    return compare_decisions(
+        order, shadow, legacy, sum(line.quantity for line in order.lines.all())
+    )
 
 
-def _diff(order: Order, shadow: ShadowDecision, legacy: LegacyDecision, ordered: int) -> OrderDiff:
+def compare_decisions(
+    order: Order, shadow: ShadowDecision, legacy: LegacyDecision, ordered: int
+) -> OrderDiff:
+    """oms's decision (stored, or an unsaved one a backtest planned) next to the legacy one."""
     oms = _side(shadow.allocations, shadow.node_miles, ordered)
     old = _side(legacy.allocations, legacy.node_miles, ordered)
     return OrderDiff(
@@ -153,7 +158,9 @@ def order_diffs(
         "lines"
     )
     return [
-        _diff(o, o.shadow_decision, o.legacy_decision, sum(li.quantity for li in o.lines.all()))
+        compare_decisions(
+            o, o.shadow_decision, o.legacy_decision, sum(li.quantity for li in o.lines.all())
+        )
         for o in rows.order_by("placed_at", "id")
     ]
 

@@ -50,3 +50,12 @@ def hand_back_channel_task(channel_id: int) -> dict[str, Any]:
 
     result = hand_back_channel(channel_id=channel_id)
     return {"handed_back": result.handed_back, "kept": result.kept}
+
+
+@shared_task(name="migration.tasks.check_cutover_thresholds_task")
+def check_cutover_thresholds_task() -> dict[str, int]:
+    """The go/no-go check of every channel mid-cutover; returns cases raised and resolved."""
+    from migration.services.go_no_go import check_cutover_thresholds  # noqa: PLC0415 - seam
+
+    result = check_cutover_thresholds()
+    return {"raised": len(result.cases_raised), "resolved": len(result.cases_resolved)}

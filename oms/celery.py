@@ -122,6 +122,13 @@ app.conf.update(
             "schedule": 60.0,
             "options": {"expires": 55.0},
         },
+        # Cutover go/no-go (docs/migration.md): each channel mid-cutover against the thresholds
+        # of the active exception rule set; the detectors' cadence.
+        "check-cutover-thresholds": {
+            "task": "migration.tasks.check_cutover_thresholds_task",
+            "schedule": 300.0,
+            "options": {"expires": 290.0},
+        },
         # Invoices and credit memos to the ERP (docs/finance.md): retries and lost tasks.
         "send-due-erp-documents": {
             "task": "erp.tasks.send_due_documents_task",

@@ -53,6 +53,7 @@ class ExceptionKind(models.TextChoices):
     PICKUP_LOCKED = "pickup_locked", "Pickup locked"
     CONFIG_INVALID = "config_invalid", "Configuration invalid"
     INVENTORY_VARIANCE = "inventory_variance", "Inventory variance"
+    CUTOVER_NO_GO = "cutover_no_go", "Cutover no-go"
 
 
 class SubjectType(models.TextChoices):
@@ -61,6 +62,7 @@ class SubjectType(models.TextChoices):
     MESSAGE = "message", "Inbound message"
     NODE = "node", "Node"
     RULE_SET = "rule_set", "Exception rule set"
+    CHANNEL = "channel", "Channel"
 
 
 class Priority(models.TextChoices):

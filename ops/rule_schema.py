@@ -31,6 +31,13 @@ class Thresholds(BaseModel):
     inventory_tolerance_units: int | None = Field(default=None, ge=0, le=1_000_000)
     inventory_variance_units: int | None = Field(default=None, ge=0, le=1_000_000)
     inventory_variance_value: int | None = Field(default=None, ge=0, le=10**12)
+    # cutover go/no-go (migration/services/go_no_go.py): a channel's case opens when its shadow
+    # agreement is below the percent (over the days, once enough orders were compared) or it
+    # has more dead legacy handoffs than allowed
+    cutover_min_agreement_percent: int | None = Field(default=None, ge=0, le=100)
+    cutover_agreement_days: int | None = Field(default=None, ge=1, le=365)
+    cutover_min_compared: int | None = Field(default=None, ge=1, le=1_000_000)
+    cutover_max_dead_handoffs: int | None = Field(default=None, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _statuses(self) -> "Thresholds":
@@ -83,7 +90,7 @@ def _message(error: dict[str, Any], prefix: str) -> str:
     if error.get("type") in ("int_type", "int_parsing"):
         text = f"a whole number is needed, got {error.get('input')!r}"
     elif error.get("type") == "extra_forbidden":
-        text = "is not a known threshold (backorder_days, feed_stale_hours, stuck_minutes)"
+        text = f"is not a known threshold ({', '.join(sorted(Thresholds.model_fields))})"
     return f"{prefix}{' ' + where if where else ''}: {text}."
 
 

@@ -22,6 +22,14 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # 0 = no value threshold), opens an inventory_variance case on the node
     "inventory_variance_units": 2,
     "inventory_variance_value": 100,
+    # cutover go/no-go (migration/services/go_no_go.py), per channel with a cutover plan: a
+    # shadow agreement below this percent over the last `cutover_agreement_days` days, judged
+    # once at least `cutover_min_compared` orders were compared, or more dead legacy handoffs
+    # than `cutover_max_dead_handoffs`, opens the channel's cutover_no_go case
+    "cutover_min_agreement_percent": 90,
+    "cutover_agreement_days": 7,
+    "cutover_min_compared": 20,
+    "cutover_max_dead_handoffs": 0,
 }
 
 

@@ -1,9 +1,11 @@
 """plan_without_reserving(): what routing would decide for an order now, changing nothing.
 
 The cutover's shadow run (migration/services/shadow.py) compares this with the legacy system's
-decision. Same inputs as route_order() (the active rule set of the order's channel, today's
-stock and load, loaded in the same constant number of queries), the whole quantity of every
-live line, and no reservation, decision row or event.
+decision, and `backtest_rules --against legacy` replays a candidate set (`rule_set=`) over the
+mirrored legacy orders (migration/services/legacy_backtest.py). Same inputs as route_order()
+(the active rule set of the order's channel, today's stock and load, loaded in the same
+constant number of queries), the whole quantity of every live line, and no reservation,
+decision row or event.
 """
 
 from dataclasses import dataclass
@@ -25,13 +27,15 @@ class DryPlan:
     destination: Destination
 
 
-def plan_without_reserving(order: Order) -> DryPlan:
+def plan_without_reserving(order: Order, *, rule_set: RoutingRuleSet | None = None) -> DryPlan:
+    """With the channel's active rule set, or `rule_set` (a candidate) when given."""
     lines = list(
         OrderLine.objects.filter(order_id=order.pk)
         .exclude(status=LineStatus.CANCELLED)
         .order_by("id")
     )
-    rule_set = active_rule_set_for(order.channel_id)
+    if rule_set is None:
+        rule_set = active_rule_set_for(order.channel_id)
     rules = RuleConfig.model_validate(rule_set.config) if rule_set else RuleConfig()
     inputs = load_routing_inputs(
         order, lines, {line.pk: line.quantity for line in lines}, rules=rules, rule_set=rule_set

@@ -45,7 +45,7 @@ class LegacyAllocation:
     quantity: int
 
 
-def _node_miles(codes: set[str], destination: Destination) -> dict[str, float | None]:
+def node_miles_to(codes: set[str], destination: Destination) -> dict[str, float | None]:
     nodes = Node.objects.filter(code__in=sorted(codes)).values_list("code", "latitude", "longitude")
     miles: dict[str, float | None] = dict.fromkeys(sorted(codes))
     if destination.latitude is None or destination.longitude is None:
@@ -79,7 +79,7 @@ def plan_shadow_order(*, order_id: int) -> ShadowDecision | None:
             outcome=dry.plan.outcome,
             allocations=allocations,
             plan=dry.plan.to_stored_dict(),
-            node_miles=_node_miles({a.node_code for a in dry.plan.assignments}, dry.destination),
+            node_miles=node_miles_to({a.node_code for a in dry.plan.assignments}, dry.destination),
         )
         record_event(
             stream=order.stream,
@@ -155,7 +155,7 @@ def record_legacy_decision(
             and existing.is_cancelled == is_cancelled
         ):
             return existing  # a resend
-        miles = _node_miles({a.node for a in allocations}, destination_of(order))
+        miles = node_miles_to({a.node for a in allocations}, destination_of(order))
         decision, _created = LegacyDecision.objects.update_or_create(
             order=order,
             defaults={

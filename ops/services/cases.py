@@ -112,6 +112,7 @@ def raise_exception_case(
     message: Any = None,
     node: Any = None,
     rule_set: Any = None,
+    channel: Any = None,
     actor: Actor | None = None,
 ) -> ExceptionCase:
     """Open (or refresh) the case of `kind` about one subject; see the module docstring."""
@@ -120,6 +121,8 @@ def raise_exception_case(
     subject: tuple[str, Any, str, int | None, str]
     if rule_set is not None:
         subject = (SubjectType.RULE_SET, rule_set.pk, str(rule_set)[:120], None, "")
+    elif channel is not None:
+        subject = (SubjectType.CHANNEL, channel.pk, channel.code, None, "")
     else:
         subject = _subject(order=order, fulfillment=fulfillment, message=message, node=node)
     subject_type, subject_id, label, order_id, node_code = subject
@@ -136,7 +139,11 @@ def raise_exception_case(
             return _refresh(existing, summary, details, now)
         facts = CaseFacts(
             kind=kind,
-            channel_code=locked.channel.code if locked is not None else "",
+            channel_code=(
+                locked.channel.code
+                if locked is not None
+                else (channel.code if channel is not None else "")
+            ),
             node_code=node_code or str(details.get("node", "")),
             order_value=locked.grand_total if locked is not None else None,
         )

@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from migration.models import CutoverPlan, LegacyHandoff
 from migration.selectors import order_diffs, shadow_summary
+from ops.models import ExceptionCase
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,14 @@ def test_the_demo_shows_a_channel_mid_cutover(settings, tmp_path):
     owned = canary.filter(owner="oms").count()
     assert canary.count() == 12
     assert LegacyHandoff.objects.filter(order__in=canary).count() == 12 - owned
+    # the go/no-go gate (90 % by default) is not met: one case about the channel
+    case = ExceptionCase.objects.get(kind="cutover_no_go")
+    assert (case.subject_type, case.subject_label) == ("channel", "outlet")
+    assert case.summary == (
+        "outlet (canary): no-go: shadow agreement 81.0% is below 90% (21 orders, last 7 days)"
+    )
 
     call_command("seed_demo")  # a second seed leaves the cutover as it is
     assert CutoverPlan.objects.filter(key="outlet").count() == 3
     assert Order.objects.filter(channel__code="outlet").count() == 33
+    assert ExceptionCase.objects.filter(kind="cutover_no_go").count() == 1

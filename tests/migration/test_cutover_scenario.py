@@ -120,6 +120,7 @@ def test_phased_cutover_of_one_channel(django_capture_on_commit_callbacks, setti
     assert sorted(imported.values_list("owner", "status")) == [
         ("legacy", "created"),  # in flight at the legacy system: mirrored, not reserved
         ("legacy", "created"),
+        ("legacy", "created"),  # F-2003, held at the legacy system: mirrored too
         ("oms", "cancelled"),  # history
         ("oms", "shipped"),
         ("oms", "shipped"),
@@ -132,6 +133,7 @@ def test_phased_cutover_of_one_channel(django_capture_on_commit_callbacks, setti
     ) == [
         ("F-2001", [{"node": "dc-east", "sku": "TENT-2P", "quantity": 2}], "generic_orders_csv"),
         ("F-2002", [{"node": "store-bos", "sku": "LAMP-LED", "quantity": 3}], "generic_orders_csv"),
+        ("F-2003", [{"node": "dc-east", "sku": "STOVE-1", "quantity": 1}], "generic_orders_csv"),
     ]
 
     # -- phase 1: shadow for a simulated week -----------------------------------------------
