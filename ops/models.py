@@ -53,6 +53,7 @@ class ExceptionKind(models.TextChoices):
     PICKUP_LOCKED = "pickup_locked", "Pickup locked"
     CONFIG_INVALID = "config_invalid", "Configuration invalid"
     INVENTORY_VARIANCE = "inventory_variance", "Inventory variance"
+    ORDER_STATUS_MISMATCH = "order_status_mismatch", "Order status differs from legacy"
 
 
 class SubjectType(models.TextChoices):

@@ -31,6 +31,8 @@ class Thresholds(BaseModel):
     inventory_tolerance_units: int | None = Field(default=None, ge=0, le=1_000_000)
     inventory_variance_units: int | None = Field(default=None, ge=0, le=1_000_000)
     inventory_variance_value: int | None = Field(default=None, ge=0, le=10**12)
+    # order status reconciliation: differing orders tolerated before cases open
+    order_status_mismatches: int | None = Field(default=None, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _statuses(self) -> "Thresholds":

@@ -22,6 +22,10 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # 0 = no value threshold), opens an inventory_variance case on the node
     "inventory_variance_units": 2,
     "inventory_variance_value": 100,
+    # order status reconciliation (dual running): a comparison finding more orders whose oms
+    # status differs from the legacy feed's than this opens an order_status_mismatch case per
+    # differing order
+    "order_status_mismatches": 0,
 }
 
 
