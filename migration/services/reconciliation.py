@@ -265,8 +265,7 @@ def reconcile_source(
         )
     if mapping.kind != "stock":
         raise NotAStockMapping(
-            f"{mapping.name} maps {mapping.kind}: a reconciliation reads stock counts or "
-            f"order statuses"
+            f"{mapping.name} maps {mapping.kind}, not stock counts or order statuses"
         )
     return reconcile_inventory(
         mapping_name=mapping_name, input_path=input_path, actor=actor, source=source

@@ -189,7 +189,7 @@ def compare(
     rows: Iterator[FeedStatus],
 ) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]], list[int], list[int]]:
     """(compared, mismatches, not in oms, ids of differing orders, ids of matching orders)."""
-    channels = dict(Channel.objects.values_list("code", "pk"))
+    channels: dict[str, int] = dict(Channel.objects.values_list("code", "pk"))
     compared = 0
     mismatches: list[dict[str, Any]] = []
     missing: list[dict[str, Any]] = []
@@ -199,12 +199,12 @@ def compare(
         found = {
             (channel_id, external_id): (pk, number, status)
             for pk, channel_id, external_id, number, status in Order.objects.filter(
-                channel_id__in={channels.get(r.channel) for r in batch} - {None},
+                channel_id__in={channels[r.channel] for r in batch if r.channel in channels},
                 external_id__in={r.order_id for r in batch},
             ).values_list("pk", "channel_id", "external_id", "number", "status")
         }
         for row in batch:
-            hit = found.get((channels.get(row.channel), row.order_id))
+            hit = found.get((channels.get(row.channel, 0), row.order_id))
             if hit is None:
                 missing.append(
                     {"channel": row.channel, "legacy_id": row.order_id, "line": row.line}

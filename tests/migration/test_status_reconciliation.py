@@ -177,7 +177,7 @@ def test_the_command_reports_order_number_and_both_statuses(example_orders, tmp_
     assert figures["mismatched"] == 1
     assert figures["mismatches"][0]["order_number"] == number
 
-    with pytest.raises(CommandError, match="a reconciliation reads stock counts or order"):
+    with pytest.raises(CommandError, match="maps orders, not stock counts or order statuses"):
         call_command("reconcile_inventory", "--mapping", "generic_orders_csv", "--input", str(FEED))
     with pytest.raises(CommandError, match="compared with oms by reconcile_inventory"):
         call_command("import_legacy", "--mapping", "generic_order_status_csv", "--input", str(FEED))
@@ -213,3 +213,32 @@ def test_the_admin_lists_and_shows_a_comparison(example_orders, client):
     assert example_orders["F-2001"].number in body
     assert "SHIPPED" in body
     assert "6 orders compared; 5 match, 1 differ" in body
+
+
+def test_a_status_feed_source_is_added_and_reconciled_from_the_admin(example_orders, client):
+    client.force_login(superuser("status-admin"))
+    added = client.post(
+        reverse("admin:migration_reconciliationsource_add"),
+        {
+            "name": "legacy-statuses",
+            "mapping_name": "generic_order_status_csv",
+            "input_path": str(FEED),
+            "is_active": "on",
+        },
+    )
+    assert added.status_code == 302
+    source = ReconciliationSource.objects.get(name="legacy-statuses")
+
+    done = client.post(
+        reverse("admin:migration_reconciliationsource_changelist"),
+        {"action": "reconcile_now", "_selected_action": [source.pk]},
+        follow=True,
+    )
+
+    run = StatusReconciliation.objects.get(source="legacy-statuses")
+    assert run.mismatched == 1
+    shown = [str(m) for m in done.context["messages"]]
+    assert shown[-1:] == [
+        f"legacy-statuses: status reconciliation #{run.pk}, 6 orders compared, 1 differ, "
+        "0 not in oms; cases raised 1, resolved 0"
+    ]
