@@ -7,17 +7,24 @@ Also a reconciliation source: one store's own count (written at seeding from oms
 planted drift: 3 units fewer of one SKU, 1 more of another) read through `generic_stock_csv`,
 reconciled once at seeding and then hourly, so Inventory › Inventory reconciliations shows the
 variance report and chart, the console an `inventory_variance` case, and the dashboard the
-inventory accuracy KPI."""
+inventory accuracy KPI.
+
+And a legacy status feed (dual running): the web shop's orders as a legacy system would report
+them (written at seeding from oms's statuses, with one planted difference: an open order the
+legacy system says it shipped) read through `generic_order_status_csv`, compared once at seeding
+and then hourly, so Migration › Status reconciliations lists the differing order and the console
+an `order_status_mismatch` case."""
 
 from pathlib import Path
 
 from django.conf import settings
 
 from inventory.models import InventoryReconciliation, NodeKind, StockLevel
-from migration.models import ImportJob, ReconciliationSource
+from migration.models import ImportJob, ReconciliationSource, StatusReconciliation
 from migration.services.jobs import MAPPINGS_DIR, create_job, execute_job
-from migration.services.reconciliation import reconcile_inventory
+from migration.services.reconciliation import reconcile_inventory, reconcile_source
 from oms.core.actors import Actor
+from orders.models import Order, OrderStatus
 
 EXAMPLES = Path("migration") / "examples"
 SAMPLES = (("generic_nodes_csv", "nodes.csv"), ("generic_orders_csv", "orders.csv"))
@@ -77,5 +84,55 @@ def create_sample_reconciliation() -> int:
     )
     reconcile_inventory(
         mapping_name="generic_stock_csv", input_path=path, actor=DEMO_ACTOR, source=COUNTS_SOURCE
+    )
+    return 1
+
+
+STATUS_SOURCE = "demo-legacy-statuses"
+STATUS_FILE = Path("var") / "demo" / "legacy_statuses.csv"
+# oms status -> the status code a legacy system reports (generic_order_status_csv maps it back)
+LEGACY_CODES = {
+    OrderStatus.CREATED: "CREATED",
+    OrderStatus.BACKORDERED: "BACKORDERED",
+    OrderStatus.ALLOCATED: "RELEASED",
+    OrderStatus.RELEASED: "RELEASED",
+    OrderStatus.PARTIALLY_SHIPPED: "PARTIALLY_SHIPPED",
+    OrderStatus.SHIPPED: "SHIPPED",
+    OrderStatus.DELIVERED: "DELIVERED",
+    OrderStatus.COMPLETED: "DELIVERED",
+    OrderStatus.CANCELLED: "CANCELLED",
+    OrderStatus.HANDED_BACK: "HANDED_BACK",
+}
+OPEN = (OrderStatus.CREATED, OrderStatus.BACKORDERED, OrderStatus.ALLOCATED, OrderStatus.RELEASED)
+
+
+def create_sample_status_reconciliation() -> int:
+    """The demo's status feed source and its first comparison (once); returns runs made."""
+    if StatusReconciliation.objects.filter(source=STATUS_SOURCE).exists():
+        return 0
+    orders = list(
+        Order.objects.filter(channel__code="web")
+        .order_by("id")
+        .values_list("external_id", "status")
+    )
+    if not orders:
+        return 0
+    planted = next((external_id for external_id, status in orders if status in OPEN), None)
+    rows = "".join(
+        f"{external_id},{'SHIPPED' if external_id == planted else LEGACY_CODES[status]},\n"
+        for external_id, status in orders
+    )
+    path = Path(settings.BASE_DIR) / STATUS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("order_id,status,updated_at\n" + rows, encoding="utf-8")
+    ReconciliationSource.objects.update_or_create(
+        name=STATUS_SOURCE,
+        defaults={"mapping_name": "generic_order_status_csv", "input_path": str(STATUS_FILE)},
+    )
+    reconcile_source(
+        mapping_name="generic_order_status_csv",
+        input_path=path,
+        actor=DEMO_ACTOR,
+        source=STATUS_SOURCE,
     )
     return 1

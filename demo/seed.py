@@ -20,7 +20,11 @@ from demo.catalogue import demo_products, upsert_products
 from demo.channels import upsert_channels
 from demo.cutover import seed_cutover_demo
 from demo.edi import connect_demo_edi
-from demo.migration import create_sample_import_jobs, create_sample_reconciliation
+from demo.migration import (
+    create_sample_import_jobs,
+    create_sample_reconciliation,
+    create_sample_status_reconciliation,
+)
 from demo.nodes import upsert_nodes
 from demo.orders import place_demo_orders
 from demo.returns import place_demo_returns
@@ -74,6 +78,7 @@ def seed_demo() -> DemoData:
     api_key = reissue_demo_key()
     create_sample_import_jobs()
     create_sample_reconciliation()
+    create_sample_status_reconciliation()
     seed_cutover_demo(approver_username=ADMIN_USERNAME)
     result = DemoData(
         channels=channels,

@@ -37,3 +37,14 @@ CUTOVER_PLAN_RETIRED = register(
 
 def stream_for_channel_cutover(channel_code: str) -> str:
     return f"cutover:{channel_code}"
+
+
+# Order status reconciliation during dual running (stream `status-reconciliation:<id>`).
+STATUSES_RECONCILED = register(
+    "migration.statuses_reconciled",
+    description="oms's order statuses were compared with a legacy status feed: the figures.",
+)
+
+
+def stream_for_status_reconciliation(reconciliation_id: int) -> str:
+    return f"status-reconciliation:{reconciliation_id}"

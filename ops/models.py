@@ -54,6 +54,7 @@ class ExceptionKind(models.TextChoices):
     CONFIG_INVALID = "config_invalid", "Configuration invalid"
     INVENTORY_VARIANCE = "inventory_variance", "Inventory variance"
     CUTOVER_NO_GO = "cutover_no_go", "Cutover no-go"
+    ORDER_STATUS_MISMATCH = "order_status_mismatch", "Order status differs from legacy"
 
 
 class SubjectType(models.TextChoices):

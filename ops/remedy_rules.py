@@ -28,6 +28,7 @@ REMEDIES_BY_KIND: dict[str, tuple[str, ...]] = {
     K.STUCK_ORDER: ("reroute", "retry", "release_hold"),
     K.CYCLE_COUNT: (),
     K.INVENTORY_VARIANCE: (),
+    K.ORDER_STATUS_MISMATCH: (),
     K.PICKUP_LOCKED: ("unlock_pickup",),
 }
 ALWAYS = ("assign_to_me", "resolve", "dismiss")

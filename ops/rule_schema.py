@@ -38,6 +38,8 @@ class Thresholds(BaseModel):
     cutover_agreement_days: int | None = Field(default=None, ge=1, le=365)
     cutover_min_compared: int | None = Field(default=None, ge=1, le=1_000_000)
     cutover_max_dead_handoffs: int | None = Field(default=None, ge=0, le=1_000_000)
+    # order status reconciliation: differing orders tolerated before cases open
+    order_status_mismatches: int | None = Field(default=None, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _statuses(self) -> "Thresholds":

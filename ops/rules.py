@@ -30,6 +30,10 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "cutover_agreement_days": 7,
     "cutover_min_compared": 20,
     "cutover_max_dead_handoffs": 0,
+    # order status reconciliation (dual running): a comparison finding more orders whose oms
+    # status differs from the legacy feed's than this opens an order_status_mismatch case per
+    # differing order
+    "order_status_mismatches": 0,
 }
 
 

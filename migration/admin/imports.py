@@ -25,7 +25,12 @@ from migration.services.jobs import (
     start_dry_run,
     start_real_run,
 )
-from migration.services.reconciliation import NotAStockMapping, reconcile_inventory
+from migration.services.reconciliation import (
+    RECONCILED_KINDS,
+    NotAStockMapping,
+    reconcile_source,
+)
+from migration.services.status_reconciliation import StatusReconciliationResult
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 
@@ -287,17 +292,19 @@ class ReconciliationSourceForm(forms.ModelForm):
             mapping = load_mapping(path)
         except MappingError as exc:
             raise forms.ValidationError(str(exc)) from None
-        if mapping.kind != "stock":
+        if mapping.kind not in RECONCILED_KINDS:
             raise forms.ValidationError(
-                f"{mapping.name} maps {mapping.kind}; a reconciliation reads stock counts."
+                f"{mapping.name} maps {mapping.kind}; a reconciliation reads stock counts or "
+                "order statuses."
             )
         return str(name)
 
 
 @admin.register(ReconciliationSource)
 class ReconciliationSourceAdmin(ModelAdmin):
-    """Where the hourly reconciliation reads node counts (migration/services/reconciliation.py);
-    the results are under Inventory › Inventory reconciliations."""
+    """Where the hourly reconciliation reads node counts (migration/services/reconciliation.py)
+    or a legacy order status feed (status_reconciliation.py); the results are under Inventory ›
+    Inventory reconciliations and Migration › Status reconciliations."""
 
     form = ReconciliationSourceForm
     list_display = ["name", "mapping_name", "input_path", "is_active", "updated_at"]
@@ -309,7 +316,7 @@ class ReconciliationSourceAdmin(ModelAdmin):
     def reconcile_now(self, request: HttpRequest, queryset: QuerySet[ReconciliationSource]) -> None:
         for source in queryset:
             try:
-                result = reconcile_inventory(
+                result = reconcile_source(
                     mapping_name=source.mapping_name,
                     input_path=Path(source.input_path),
                     actor=Actor.for_user(request.user),
@@ -317,6 +324,16 @@ class ReconciliationSourceAdmin(ModelAdmin):
                 )
             except (MappingError, NotAStockMapping, OSError) as exc:
                 self.message_user(request, f"{source.name}: {exc}", messages.ERROR)
+                continue
+            if isinstance(result, StatusReconciliationResult):
+                status_run = result.reconciliation
+                self.message_user(
+                    request,
+                    f"{source.name}: status reconciliation #{status_run.pk}, "
+                    f"{status_run.compared} orders compared, {status_run.mismatched} differ, "
+                    f"{status_run.missing} not in oms; cases raised {len(result.cases_raised)}, "
+                    f"resolved {len(result.cases_resolved)}",
+                )
                 continue
             run = result.reconciliation
             self.message_user(

@@ -100,6 +100,15 @@ HEADER_FIELDS: dict[str, dict[str, bool]] = {
         "hold_reason": False,
     },
     "status_codes": {"source_id": False, "code": True, "name": True, "process": False},
+    # a legacy status feed during dual running: compared with oms's order statuses by
+    # `reconcile_inventory` (migration/services/status_reconciliation.py), never imported
+    "order_statuses": {
+        "source_id": False,
+        "order_id": True,
+        "channel": True,
+        "status": True,
+        "updated_at": False,
+    },
     "allocations": {"source_id": True, "order_id": True, "node": True},
     "shipments": {
         "source_id": False,
@@ -295,6 +304,7 @@ class Mapping(BaseModel):
         "stock",
         "orders",
         "status_codes",
+        "order_statuses",
         "allocations",
         "shipments",
         "cancellations",

@@ -14,6 +14,7 @@ from migration.models.imports import (
     JobStatus,
     ReconciliationSource,
     SkuAlias,
+    StatusReconciliation,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "ReconciliationSource",
     "ShadowDecision",
     "SkuAlias",
+    "StatusReconciliation",
 ]

@@ -140,3 +140,31 @@ class ReconciliationSource(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StatusReconciliation(models.Model):
+    """One comparison of oms's order statuses with a legacy status feed during dual running
+    (migration/services/status_reconciliation.py): the figures, and each order whose statuses
+    differ (`mismatches`: order number, channel, legacy id, oms status, legacy status) or that
+    the feed names and oms does not hold (`not_in_oms`). Written once, never edited."""
+
+    source = models.CharField(max_length=50)
+    input_name = models.CharField(max_length=300)
+    reconciled_at = models.DateTimeField(auto_now_add=True)
+    compared = models.PositiveIntegerField(default=0)
+    matching = models.PositiveIntegerField(default=0)
+    mismatched = models.PositiveIntegerField(default=0)
+    missing = models.PositiveIntegerField(default=0, help_text="Feed orders oms does not hold.")
+    case_threshold = models.PositiveIntegerField(
+        help_text="Mismatching orders tolerated before cases open (the active exception rule "
+        "set's order_status_mismatches)."
+    )
+    mismatches = models.JSONField(default=list, blank=True)
+    not_in_oms = models.JSONField(default=list, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-reconciled_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"status reconciliation #{self.pk} {self.source}"

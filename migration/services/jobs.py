@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from migration.events import IMPORT_ACCEPTED, IMPORT_FINISHED, stream_for_job
-from migration.mapping.schema import Mapping, load_mapping, parse_mapping
+from migration.mapping.schema import Mapping, MappingError, Problem, load_mapping, parse_mapping
 from migration.models import ImportJob, JobStatus
 from migration.services.report import Report
 from migration.services.runs import run_import
@@ -16,6 +16,8 @@ from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from oms.events.services import record_event
 
+# Kinds a mapping may read that no import writes or checks: they are compared with oms.
+COMPARED_ONLY_KINDS = ("order_statuses",)
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
 
 
@@ -43,6 +45,17 @@ def create_job(
 ) -> ImportJob:
     """Raises MappingError (with lines) for a bad mapping; nothing is created then."""
     mapping = load_mapping(mapping_path)
+    if mapping.kind in COMPARED_ONLY_KINDS:
+        raise MappingError(
+            str(mapping_path),
+            [
+                Problem(
+                    "kind",
+                    None,
+                    f"{mapping.kind} are compared with oms by reconcile_inventory, not imported",
+                )
+            ],
+        )
     return ImportJob.objects.create(
         mapping_name=mapping.name,
         mapping_text=mapping_path.read_text(encoding="utf-8"),

@@ -13,8 +13,11 @@ in ops/rules.py), so they are versioned and approved like the other rules.
 A unit's value is the product's latest selling price in oms (its newest order line, in that
 order's currency); a product never sold has no value and is judged on units only.
 
-`reconcile_all_sources()` runs every active `ReconciliationSource`: the command without
-arguments and the beat task (`migration.tasks.reconcile_inventory_task`) call it. Running it
+`reconcile_source()` runs one mapping over one file by the mapping's kind: a `stock` mapping
+here, an `order_statuses` mapping (a legacy status feed during dual running) in
+migration/services/status_reconciliation.py. `reconcile_all_sources()` runs it for every active
+`ReconciliationSource`: the command without arguments and the beat task
+(`migration.tasks.reconcile_inventory_task`) call it. Running it
 again stores another reconciliation (a new reading of the same counts) and changes no stock;
 cases stay one per node (raising again refreshes the open case).
 """
@@ -42,6 +45,10 @@ from migration.models import ReconciliationSource
 from migration.services.jobs import resolve_mapping_path
 from migration.services.report import Report
 from migration.services.runs import csv_columns
+from migration.services.status_reconciliation import (
+    StatusReconciliationResult,
+    reconcile_order_statuses,
+)
 from oms.core.actors import Actor
 from ops.models import ExceptionKind
 from ops.selectors import current_thresholds
@@ -56,6 +63,9 @@ CASE_SKUS = 20  # the worst pairs a case lists
 
 class NotAStockMapping(ValueError):
     pass
+
+
+RECONCILED_KINDS = ("stock", "order_statuses")
 
 
 @dataclass
@@ -242,14 +252,37 @@ def _case_details(run: InventoryReconciliation, node: Node) -> dict[str, Any]:
     }
 
 
-def reconcile_all_sources(*, actor: Actor = SYSTEM) -> list[ReconciliationResult]:
-    """Every active source in turn; a source whose mapping or file cannot be read is logged
-    and skipped, so one broken source does not stop the others."""
-    results = []
+def reconcile_source(
+    *, mapping_name: str, input_path: Path, actor: Actor = SYSTEM, source: str = ""
+) -> ReconciliationResult | StatusReconciliationResult:
+    """One reconciliation of `input_path` by its mapping's kind: node counts (`stock`) or a
+    legacy order status feed (`order_statuses`). Raises MappingError for a broken mapping and
+    NotAStockMapping for a mapping of another kind."""
+    mapping = load_mapping(resolve_mapping_path(mapping_name))
+    if mapping.kind == "order_statuses":
+        return reconcile_order_statuses(
+            mapping=mapping, input_path=input_path, actor=actor, source=source
+        )
+    if mapping.kind != "stock":
+        raise NotAStockMapping(
+            f"{mapping.name} maps {mapping.kind}, not stock counts or order statuses"
+        )
+    return reconcile_inventory(
+        mapping_name=mapping_name, input_path=input_path, actor=actor, source=source
+    )
+
+
+def reconcile_all_sources(
+    *, actor: Actor = SYSTEM
+) -> list[ReconciliationResult | StatusReconciliationResult]:
+    """Every active source in turn (node counts or a status feed, by its mapping's kind); a
+    source whose mapping or file cannot be read is logged and skipped, so one broken source
+    does not stop the others."""
+    results: list[ReconciliationResult | StatusReconciliationResult] = []
     for source in ReconciliationSource.objects.filter(is_active=True):
         try:
             results.append(
-                reconcile_inventory(
+                reconcile_source(
                     mapping_name=source.mapping_name,
                     input_path=Path(source.input_path),
                     actor=actor,

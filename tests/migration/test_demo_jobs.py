@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from inventory.models import InventoryReconciliation
-from migration.models import ImportJob, ReconciliationSource
+from migration.models import ImportJob, ReconciliationSource, StatusReconciliation
 from ops.models import ExceptionCase
 from orders.models import Order
 
@@ -35,3 +35,13 @@ def test_seed_demo_makes_the_sample_import_jobs_once():
     assert runs[0].units_under == 1
     assert ReconciliationSource.objects.get(name="demo-store-counts").is_active
     assert ExceptionCase.objects.filter(kind="inventory_variance").count() == 1
+
+    # the demo's legacy status feed: every web order, one planted difference, compared once
+    [status_run] = StatusReconciliation.objects.filter(source="demo-legacy-statuses")
+    web = Order.objects.filter(channel__code="web").count()
+    assert (status_run.compared, status_run.mismatched, status_run.missing) == (web, 1, 0)
+    [mismatch] = status_run.mismatches
+    assert mismatch["legacy_status"] == "SHIPPED"
+    assert mismatch["oms_status"] in ("created", "backordered", "allocated", "released")
+    assert status_run.report["refused"] == 0
+    assert ExceptionCase.objects.filter(kind="order_status_mismatch").count() == 1

@@ -272,6 +272,9 @@ def _rows_for_every_admin_page(order, nodes, catalog, author, channel) -> Any:
     from inventory.models import InventoryReconciliation
 
     InventoryReconciliation.objects.create(source="matrix", reconciled_at=now)
+    from migration.models import StatusReconciliation
+
+    StatusReconciliation.objects.create(source="matrix", input_name="x", case_threshold=0)
     from migration.services.cutover import propose_plan
 
     propose_plan(channel_code=channel.code, mode="oms", author=None)

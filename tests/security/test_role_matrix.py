@@ -219,6 +219,13 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:inventory_inventoryreconciliation_delete": staff(E403, E403, E403, E403),
     "admin:inventory_inventoryreconciliation_change": staff(E403, E403, OK, OK),
     "admin/inventory/inventoryreconciliation/<path:object_id>/": staff(OK, OK, OK, OK),
+    # status reconciliations (dual running): read by ops, written by the service
+    "admin:migration_statusreconciliation_changelist": staff(E403, E403, OK, OK),
+    "admin:migration_statusreconciliation_add": staff(E403, E403, E403, E403),
+    "admin:migration_statusreconciliation_history": staff(E403, E403, OK, OK),
+    "admin:migration_statusreconciliation_delete": staff(E403, E403, E403, E403),
+    "admin:migration_statusreconciliation_change": staff(E403, E403, OK, OK),
+    "admin/migration/statusreconciliation/<path:object_id>/": staff(OK, OK, OK, OK),
     # the cutover (migration/admin/cutover.py): superusers only, like import jobs
     "admin:migration_cutoverplan_dashboard": staff(E403, E403, E403, OK),
     "admin:migration_cutoverplan_shadow_diff": staff(E403, E403, E403, OK),
@@ -474,6 +481,12 @@ ACTIONS: dict[str, dict[str, set[str] | None]] = {
         "superuser": {"reconcile_now", "delete_selected"},
     },
     "inventory.InventoryReconciliation": {
+        "cs": None,
+        "finance": None,
+        "ops": set(),
+        "superuser": set(),
+    },
+    "migration.StatusReconciliation": {
         "cs": None,
         "finance": None,
         "ops": set(),

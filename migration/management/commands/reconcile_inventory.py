@@ -1,10 +1,13 @@
 """`manage.py reconcile_inventory [--mapping FILE --input FILE] [--report OUT.json]`
 
 Runs one reconciliation now: oms's on-hand per node and SKU against the node counts in a file
-read through a `stock` mapping (a path or a shipped name in migration/mappings/). Without
+read through a `stock` mapping (a path or a shipped name in migration/mappings/); or, given an
+`order_statuses` mapping (e.g. generic_order_status_csv), oms's order statuses against a legacy
+status feed during dual running (the orders whose statuses differ, with both statuses). Without
 --mapping/--input it runs every active reconciliation source (admin: Migration ›
-Reconciliation sources), as the scheduled job does. Prints the variance report (pairs,
-accuracy, units and value off, per node), and the exception cases raised and resolved.
+Reconciliation sources; node counts or status feeds), as the scheduled job does. Prints the
+variance report (pairs, accuracy, units and value off, per node) or the status comparison, and
+the exception cases raised and resolved.
 """
 
 import json
@@ -20,17 +23,23 @@ from migration.services.reconciliation import (
     NotAStockMapping,
     ReconciliationResult,
     reconcile_all_sources,
-    reconcile_inventory,
+    reconcile_source,
 )
+from migration.services.status_reconciliation import StatusReconciliationResult
 from oms.core.actors import Actor
 
 
 class Command(BaseCommand):
-    help = "Compare oms's stock with the nodes' own counts now (variance report, cases, KPI)."
+    help = (
+        "Compare oms's stock with the nodes' own counts now (variance report, cases, KPI), or "
+        "oms's order statuses with a legacy status feed (an order_statuses mapping)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--mapping", help="A stock mapping file or shipped name.")
-        parser.add_argument("--input", type=Path, help="The node count file.")
+        parser.add_argument(
+            "--mapping", help="A stock or order_statuses mapping file, or a shipped name."
+        )
+        parser.add_argument("--input", type=Path, help="The node count or status feed file.")
         parser.add_argument("--report", type=Path, help="Also write the figures here as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,7 +53,7 @@ class Command(BaseCommand):
                 if not options["input"].exists():
                     raise CommandError(f"no input file {options['input']}")
                 results = [
-                    reconcile_inventory(
+                    reconcile_source(
                         mapping_name=options["mapping"], input_path=options["input"], actor=actor
                     )
                 ]
@@ -64,7 +73,9 @@ class Command(BaseCommand):
             options["report"].write_text(json.dumps([_figures(r) for r in results], indent=2))
 
 
-def _figures(result: ReconciliationResult) -> dict[str, Any]:
+def _figures(result: ReconciliationResult | StatusReconciliationResult) -> dict[str, Any]:
+    if isinstance(result, StatusReconciliationResult):
+        return result.figures()
     run = result.reconciliation
     return {
         "reconciliation": run.pk,
