@@ -19,6 +19,8 @@ from orders.models import Order
 
 CARRIER = SimulatedCarrier()
 DEFAULT_PARCEL_GRAMS = 500
+# The heaviest carton a parcel carrier takes (the simulated carrier refuses heavier ones).
+PARCEL_LIMIT_GRAMS = 30_000
 
 
 def ship_with_carrier(
@@ -82,6 +84,15 @@ def ship_with_carrier(
     )
 
 
+def parcels_for(grams: int) -> tuple[Parcel, ...]:
+    """The parcels a shipment of `grams` packs into: as few as fit under PARCEL_LIMIT_GRAMS each
+    (a B2B order of hundreds of units is many cartons, not one parcel a carrier refuses)."""
+    grams = max(grams, 1)
+    count = -(-grams // PARCEL_LIMIT_GRAMS)
+    base, extra = divmod(grams, count)
+    return tuple(Parcel(weight_grams=base + (1 if i < extra else 0)) for i in range(count))
+
+
 def _buy_labels(fo: FulfillmentOrder, node: Node, order: Order, grams: int) -> tuple[Label, ...]:
     return CARRIER.buy_labels(
         LabelRequest(
@@ -106,6 +117,6 @@ def _buy_labels(fo: FulfillmentOrder, node: Node, order: Order, grams: int) -> t
             ),
             # A ServiceLevel choice copied from the order; LabelRequest checks it again.
             service_level=cast(ServiceLevel, fo.service_level),
-            parcels=(Parcel(weight_grams=max(grams, 1)),),
+            parcels=parcels_for(grams),
         )
     )
