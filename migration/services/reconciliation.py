@@ -39,12 +39,11 @@ from inventory.services.reconciliation import (
 )
 from migration.importers.catalogue import ProductResolver
 from migration.mapping.extract import Extractor, RowError
-from migration.mapping.readers import ReadProblem, read_records
 from migration.mapping.schema import Mapping, MappingError, load_mapping
 from migration.models import ReconciliationSource
 from migration.services.jobs import resolve_mapping_path
 from migration.services.report import Report
-from migration.services.runs import csv_columns
+from migration.services.runs import clean_records
 from migration.services.status_reconciliation import (
     StatusReconciliationResult,
     reconcile_order_statuses,
@@ -130,23 +129,7 @@ def read_node_counts(mapping: Mapping, input_path: Path, report: Report) -> Iter
     products = ProductResolver(create_missing=False)
     nodes: dict[str, Node | None] = {}
     seen: set[tuple[int, int]] = set()
-    for item in read_records(input_path, mapping.format, csv_columns(mapping)):
-        if isinstance(item, ReadProblem):
-            report.error(RowError(item.line, item.code, detail=item.detail))
-            if item.fatal:
-                report.fatal = True
-                return
-            report.refused += 1
-            continue
-        report.rows_read += item.rows
-        report.records += 1
-        record = extractor.extract(item)
-        if record.skipped:
-            report.filtered += 1
-            continue
-        if record.errors:
-            report.refuse(record.errors)
-            continue
+    for _read, record in clean_records(mapping, input_path, report, extractor):
         fields = record.fields
         code, sku, on_hand = str(fields["node"]), str(fields["sku"]), fields["on_hand"]
         if code not in nodes:

@@ -12,7 +12,7 @@ record. Records are read ahead in chunks of CHUNK, for one lookup of earlier imp
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from migration.importers.reference import (
     StatusCodeImporter,
 )
 from migration.mapping.extract import CanonicalRecord, Extractor, RowError
-from migration.mapping.readers import ReadProblem, read_records
+from migration.mapping.readers import ReadProblem, SourceRecord, read_records
 from migration.mapping.schema import WRITING_KINDS, FieldSpec, Mapping
 from migration.models import ImportedRecord, ImportJob
 from migration.services.report import Report
@@ -146,6 +146,32 @@ def run_import(
     for (name, value), count in extractor.unmapped.items():
         report.unmapped[name][value] += count
     return report
+
+
+def clean_records(
+    mapping: Mapping, input_path: Path, report: Report, extractor: Extractor
+) -> Iterator[tuple[SourceRecord, CanonicalRecord]]:
+    """The records of `input_path` that read and map cleanly, each with what was read, for a
+    reader that compares rather than imports (the reconciliations): unreadable rows, filtered
+    records and records with mapping errors are counted and reported (with their line) and not
+    yielded; a fatal read problem ends the file."""
+    for item in read_records(input_path, mapping.format, csv_columns(mapping)):
+        if isinstance(item, ReadProblem):
+            report.error(RowError(item.line, item.code, detail=item.detail))
+            if item.fatal:
+                report.fatal = True
+                return
+            report.refused += 1
+            continue
+        report.rows_read += item.rows
+        report.records += 1
+        record = extractor.extract(item)
+        if record.skipped:
+            report.filtered += 1
+        elif record.errors:
+            report.refuse(record.errors)
+        else:
+            yield item, record
 
 
 def _duplicate(record: CanonicalRecord, importer: Importer, report: Report, seen: set[str]) -> bool:

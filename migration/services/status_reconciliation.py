@@ -27,11 +27,10 @@ from django.db import transaction
 
 from migration.events import STATUSES_RECONCILED, stream_for_status_reconciliation
 from migration.mapping.extract import Extractor, RowError
-from migration.mapping.readers import ReadProblem, read_records
 from migration.mapping.schema import Mapping
 from migration.models import StatusReconciliation
 from migration.services.report import Report
-from migration.services.runs import csv_columns
+from migration.services.runs import clean_records
 from oms.core.actors import Actor
 from oms.events.services import record_event
 from ops.locks import lock_case
@@ -105,23 +104,7 @@ def read_feed(mapping: Mapping, input_path: Path, report: Report) -> Iterator[Fe
     """Each readable feed row; refused rows go to the report with their line."""
     extractor = Extractor(mapping)
     seen: set[tuple[str, str]] = set()
-    for item in read_records(input_path, mapping.format, csv_columns(mapping)):
-        if isinstance(item, ReadProblem):
-            report.error(RowError(item.line, item.code, detail=item.detail))
-            if item.fatal:
-                report.fatal = True
-                return
-            report.refused += 1
-            continue
-        report.rows_read += item.rows
-        report.records += 1
-        record = extractor.extract(item)
-        if record.skipped:
-            report.filtered += 1
-            continue
-        if record.errors:
-            report.refuse(record.errors)
-            continue
+    for item, record in clean_records(mapping, input_path, report, extractor):
         fields = record.fields
         channel, order_id = str(fields["channel"]), str(fields["order_id"])
         mapped = fields["status"]
