@@ -47,6 +47,7 @@ from fulfillment.models import FulfillmentOrder
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, NotFound
 from oms.core.money import format_amount
+from oms.core.outbox import sweep_due
 from oms.core.transactions import enqueue_on_commit
 from oms.events.models import Event
 from oms.events.services import record_event
@@ -281,16 +282,7 @@ def retry_document(*, document_id: int, actor: Actor) -> ErpDocument:
 
 def send_due_documents(*, limit: int = 200) -> dict[str, int]:
     """The sweeper (beat): every due pending document, one attempt each."""
-    due = list(
-        ErpDocument.objects.filter(
-            status=DocumentStatus.PENDING, next_attempt_at__lte=timezone.now()
-        )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+    due = ErpDocument.objects.filter(
+        status=DocumentStatus.PENDING, next_attempt_at__lte=timezone.now()
     )
-    counts: dict[str, int] = {"due": len(due)}
-    for document_id in due:
-        status = send_document(document_id)
-        if status is not None:
-            counts[status] = counts.get(status, 0) + 1
-    return counts
+    return sweep_due(due, send_document, limit=limit)

@@ -30,6 +30,7 @@ from channels.http import Client
 from channels.models import ChannelConnection, OutboundCall, OutboundStatus
 from oms.core.actors import Actor
 from oms.core.errors import DomainError, NotFound
+from oms.core.outbox import sweep_due
 from oms.core.transactions import enqueue_on_commit
 from oms.events.models import Event
 from oms.events.services import record_event
@@ -220,16 +221,7 @@ def retry_call(*, call_id: int) -> OutboundCall:
 
 def send_due_calls(*, limit: int = 200) -> dict[str, int]:
     """The sweeper (beat): every due pending call, one attempt each."""
-    due = list(
-        OutboundCall.objects.filter(
-            status=OutboundStatus.PENDING, next_attempt_at__lte=timezone.now()
-        )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+    due = OutboundCall.objects.filter(
+        status=OutboundStatus.PENDING, next_attempt_at__lte=timezone.now()
     )
-    counts: dict[str, int] = {"due": len(due)}
-    for call_id in due:
-        status = send_call(call_id)
-        if status is not None:
-            counts[status] = counts.get(status, 0) + 1
-    return counts
+    return sweep_due(due, send_call, limit=limit)
