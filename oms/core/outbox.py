@@ -1,7 +1,6 @@
-"""The sweep every outbox runs on its beat (ERP documents, channel calls): the ids of due
-pending rows, oldest first, each sent once by the outbox's own `send`, counted by the status it
-ended in. Sending stays the outbox's: it locks its row, so a row the sweep and a task both
-reach is sent once."""
+"""The sweep an outbox runs on its beat: the ids of due pending rows, oldest first, each sent
+once by the outbox's own `send`, counted by the status it ended in. Sending stays the outbox's:
+it locks its row, so a row the sweep and a task both reach is sent once."""
 
 from collections.abc import Callable
 
