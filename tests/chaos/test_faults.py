@@ -52,7 +52,9 @@ def _expected(load: OrderLoad) -> dict[str, int]:
 
 
 def _settle(stack, load: OrderLoad, since: float) -> tuple[dict, float]:
-    """Wait until every order is released or backordered and every event was received."""
+    """Wait until every order is released or backordered, every event was received and every
+    delivery is marked delivered (a sender killed after the receiver answered leaves its row
+    claimed until the lease runs out and it is sent again)."""
     last: dict = {}
 
     def converged() -> bool:
@@ -65,7 +67,9 @@ def _settle(stack, load: OrderLoad, since: float) -> tuple[dict, float]:
             s not in ("released", "backordered") for s in orders.values()
         ):
             return False
-        return set(last["events"]) <= stack.receiver.event_ids
+        if not set(last["events"]) <= stack.receiver.event_ids:
+            return False
+        return set(last["deliveries"]) <= {"delivered"}
 
     try:
         wait_until(converged, SETTLE_TIMEOUT, "orders settled and webhooks delivered", step=1.0)
@@ -74,7 +78,8 @@ def _settle(stack, load: OrderLoad, since: float) -> tuple[dict, float]:
         missing = len(set(last.get("events", [])) - stack.receiver.event_ids)
         raise AssertionError(
             f"not settled after {SETTLE_TIMEOUT} s: statuses {pending}, "
-            f"{missing} events not received, {last.get('error', '')}\n{stack.logs()}"
+            f"{missing} events not received, deliveries {last.get('deliveries')}, "
+            f"{last.get('error', '')}\n{stack.logs()}"
         ) from None
     return last, time.monotonic() - since
 
