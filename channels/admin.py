@@ -16,6 +16,7 @@ from channels.models import ChannelConnection, OutboundCall, OutboundStatus
 from channels.services.health import channel_health, test_connection
 from channels.services.outbound import retry_call
 from channels.services.setup import create_channel, new_webhook_secret, rotate_secrets
+from oms.core.actors import Actor
 from oms.core.admin_actions import (
     HistoryModelAdmin,
     ReadOnlyAdmin,
@@ -234,9 +235,10 @@ class OutboundCallAdmin(ReadOnlyAdmin):  # written only by channels/services/out
 
     @action(description="Send again (dead calls)", permissions=["retry"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundCall]) -> None:
+        actor = Actor.for_user(request.user)
         run_service_for_each(
             request,
             queryset.filter(status=OutboundStatus.DEAD),
-            lambda c: retry_call(call_id=c.pk),
+            lambda c: retry_call(call_id=c.pk, actor=actor),
             success_message=lambda n: f"{plural(n, 'call')} queued to send again.",
         )

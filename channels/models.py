@@ -10,8 +10,11 @@ transaction as the event (channels/handlers.py), sent by channels/services/outbo
 retries and backoff, then dead with an exception case.
 """
 
+from datetime import datetime
+
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django_fsm import FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
 from oms.core.fields import EncryptedTextField
@@ -85,7 +88,7 @@ class OutboundStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped (nothing to send)"
 
 
-class OutboundCall(models.Model):
+class OutboundCall(FSMModelMixin, models.Model):
     connection = models.ForeignKey(
         ChannelConnection, on_delete=models.CASCADE, related_name="outbound_calls"
     )
@@ -95,9 +98,12 @@ class OutboundCall(models.Model):
     )
     action = models.CharField(max_length=40, help_text="fulfill, cancel, refund, return_received…")
     payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
-    # Written only by channels/services/outbound.py.
-    status = models.CharField(
-        max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING
+    # Written only by channels/services/outbound.py, through the transitions below.
+    status = FSMField(
+        max_length=10,
+        choices=OutboundStatus.choices,
+        default=OutboundStatus.PENDING,
+        protected=True,
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -126,3 +132,19 @@ class OutboundCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} of {self.order_id} to {self.connection_id} ({self.status})"
+
+    @transition(field=status, source=OutboundStatus.PENDING, target=OutboundStatus.SENT)
+    def delivered(self, *, at: datetime, status_code: int | None) -> None:
+        self.sent_at = at
+        self.next_attempt_at = None
+        self.last_error = ""
+        self.last_status_code = status_code
+
+    @transition(field=status, source=OutboundStatus.PENDING, target=OutboundStatus.DEAD)
+    def give_up(self) -> None:
+        self.next_attempt_at = None
+
+    @transition(field=status, source=OutboundStatus.DEAD, target=OutboundStatus.PENDING)
+    def retry(self, *, at: datetime) -> None:
+        self.attempts = 0
+        self.next_attempt_at = at

@@ -25,7 +25,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels.adapters.base import CallFailed, adapter_for
-from channels.events import CHANNEL_CALL_DEAD, stream_for_outbound_call
+from channels.events import (
+    CHANNEL_CALL_DEAD,
+    CHANNEL_CALL_RETRIED,
+    CHANNEL_CALL_SENT,
+    stream_for_outbound_call,
+)
 from channels.http import Client
 from channels.models import ChannelConnection, OutboundCall, OutboundStatus
 from oms.core.actors import Actor
@@ -127,11 +132,11 @@ def send_call(call_id: int) -> str | None:
         call.connection = connection
         result = adapter.send(client, call)
     except CallFailed as exc:
-        return _record(call.pk, client, error=exc)
-    return _record(call.pk, client, result=result)
+        return _finish(call.pk, client, error=exc)
+    return _finish(call.pk, client, result=result)
 
 
-def _record(
+def _finish(
     call_id: int,
     client: Client,
     *,
@@ -145,23 +150,27 @@ def _record(
             return call.status  # another sender finished it (its lease ran out meanwhile)
         call.response = {"requests": client.log[-10:], **(result or {})}
         if error is None:
-            call.status = OutboundStatus.SENT
-            call.sent_at = now
-            call.next_attempt_at = None
-            call.last_error = ""
-            call.last_status_code = client.log[-1]["status"] if client.log else None
+            call.delivered(at=now, status_code=client.log[-1]["status"] if client.log else None)
             ChannelConnection.objects.filter(pk=call.connection_id).update(last_out_at=now)
         else:
             call.last_status_code = error.status
             call.last_error = error.detail[:500]
             if not error.retryable or call.attempts >= settings.OMS_CHANNELS_MAX_ATTEMPTS:
-                call.status = OutboundStatus.DEAD
-                call.next_attempt_at = None
+                call.give_up()
             else:
                 call.next_attempt_at = now + timedelta(seconds=backoff(call.attempts))
         call.save()
-        if call.status == OutboundStatus.DEAD:
-            _dead(call)
+        if call.status == OutboundStatus.SENT:
+            _record(call, CHANNEL_CALL_SENT, SYSTEM, status_code=call.last_status_code)
+        elif call.status == OutboundStatus.DEAD:
+            _record(
+                call,
+                CHANNEL_CALL_DEAD,
+                SYSTEM,
+                attempts=call.attempts,
+                status_code=call.last_status_code,
+                error=call.last_error,
+            )
     if error is not None:
         logger.info(
             "channel call failed",
@@ -175,21 +184,23 @@ def _record(
     return call.status
 
 
-def _dead(call: OutboundCall) -> None:
+SYSTEM = Actor.system("channels")
+
+
+def _record(call: OutboundCall, type: str, actor: Actor, **extra: Any) -> Event:
+    """An event on the call's own stream, in the caller's transaction."""
     order = Order.objects.select_related("channel").get(pk=call.order_id)
     call.order = order
-    record_event(
+    return record_event(
         stream=stream_for_outbound_call(call.pk),
-        type=CHANNEL_CALL_DEAD,
-        actor=Actor.system("channels"),
+        type=type,
+        actor=actor,
         payload={
             "call_id": call.pk,
             "channel": order.channel.code,
             "order": order.number,
             "action": call.action,
-            "attempts": call.attempts,
-            "status_code": call.last_status_code,
-            "error": call.last_error,
+            **extra,
         },
         subject=call,
     )
@@ -200,7 +211,7 @@ class CallNotRetryable(DomainError):
         super().__init__(code="call_not_retryable", detail=detail, http_status=409)
 
 
-def retry_call(*, call_id: int) -> OutboundCall:
+def retry_call(*, call_id: int, actor: Actor) -> OutboundCall:
     """A person sends a dead call again (after fixing the endpoint, credentials or data): it
     is pending and due now, with a fresh attempt budget."""
     with transaction.atomic():
@@ -211,10 +222,9 @@ def retry_call(*, call_id: int) -> OutboundCall:
             raise CallNotRetryable(
                 f"Call {call_id} is {call.status}; only dead calls are sent again."
             )
-        call.status = OutboundStatus.PENDING
-        call.attempts = 0
-        call.next_attempt_at = timezone.now()
+        call.retry(at=timezone.now())
         call.save(update_fields=["status", "attempts", "next_attempt_at"])
+        _record(call, CHANNEL_CALL_RETRIED, actor)
         _send_on_commit(call_id)
     return call
 

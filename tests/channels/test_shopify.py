@@ -8,11 +8,12 @@ import pytest
 from django.utils import timezone
 
 from channels.models import OutboundCall, OutboundStatus
-from channels.services.outbound import queue_call, send_call
+from channels.services.outbound import CallNotRetryable, queue_call, retry_call, send_call
 from fulfillment.models import FulfillmentOrder
 from integrations.inbound import reprocess_message
 from integrations.models import InboundMessage, InboundStatus
 from oms.core.actors import Actor
+from oms.events.models import Event
 from ops.models import ExceptionCase
 from orders.models import Order
 from tests.channels.conftest import SECRET, load, shopify_fulfillment_orders, shopify_headers
@@ -308,6 +309,33 @@ def test_a_call_that_keeps_failing_is_dead_with_a_case(shop, warehouse, fake, cl
     assert call.status == OutboundStatus.DEAD
     case = ExceptionCase.objects.get(kind="integration_failed", order=order)
     assert "cancel" in case.summary
+    with pytest.raises(AttributeError):
+        call.status = OutboundStatus.PENDING  # only the transitions move it
+
+    # A person fixes the cause and sends it again: pending with a fresh budget, then sent
+    person = Actor.system("cs-rep")
+    fake.answer("POST", r"/admin/api/2026-07/orders/450789469/cancel\.json", {"order": {}})
+    call = retry_call(call_id=call.pk, actor=person)
+    assert (call.status, call.attempts) == (OutboundStatus.PENDING, 0)
+    with pytest.raises(CallNotRetryable):
+        retry_call(call_id=call.pk, actor=person)
+    assert send_call(call.pk) == "sent"
+    call.refresh_from_db()
+    assert (call.status, call.last_status_code, call.next_attempt_at) == ("sent", 200, None)
+    stream = Event.objects.filter(stream=f"channel-call:{call.pk}").order_by("seq")
+    assert [e.type for e in stream] == [
+        "channel.call_dead",
+        "channel.call_retried",
+        "channel.call_sent",
+    ]
+    retried = stream.get(type="channel.call_retried")
+    assert (retried.actor_kind, retried.actor_label) == ("system", "cs-rep")
+    assert retried.payload == {
+        "call_id": call.pk,
+        "channel": shop.channel.code,
+        "order": order.number,
+        "action": "cancel",
+    }
 
 
 def test_orders_cancelled_cancels_the_open_lines_and_is_not_sent_back(client, shop, warehouse):
