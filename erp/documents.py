@@ -6,7 +6,8 @@ tax, computed by the same function that computed the capture
 (`fulfillment.services.payment_capture.shipment_charges`), so an invoice's total is the capture's
 amount, to the cent, and the payments export's `settled_amount` of that capture. A credit memo
 is one refund (`returns.Refund`) and its total is the refund's amount, the refunds export's
-`amount`. Amounts are strings with exactly the currency's minor units (USD 2, JPY 0, KWD 3).
+`amount`; a refund the sales platform paid and oms only recorded (no `returns.Refund`) has one
+too, numbered after its payment transaction. Amounts are strings with exactly the currency's minor units (USD 2, JPY 0, KWD 3).
 """
 
 from decimal import Decimal
@@ -17,7 +18,7 @@ from django.utils import timezone
 from fulfillment.models import FulfillmentOrder, Shipment
 from fulfillment.services.payment_capture import ShipmentCharge, shipment_charges
 from oms.core.money import format_amount
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, PaymentTransaction
 from returns.models import Refund
 
 
@@ -27,6 +28,11 @@ def invoice_number(fulfillment_number: str) -> str:
 
 def credit_memo_number(refund_id: int) -> str:
     return f"CM-{refund_id:08d}"
+
+
+def platform_credit_memo_number(transaction_id: int) -> str:
+    """A refund the sales platform made and oms recorded (no `returns.Refund` behind it)."""
+    return f"CM-P{transaction_id:08d}"
 
 
 def _party(order: Order) -> dict[str, Any]:
@@ -122,4 +128,35 @@ def credit_memo_body(order: Order, refund: Refund, invoices: list[str]) -> dict:
         "payment_transaction": refund.payment_transaction_id,
         "provider_reference": refund.provider_reference,
         "total": format_amount(refund.amount, money),
+    }
+
+
+def platform_credit_memo_body(
+    order: Order, tx: PaymentTransaction, lines: list[dict[str, int]], invoices: list[str]
+) -> dict:
+    """The credit memo of a refund the sales platform paid from the payment it holds
+    (orders/payments/held.py): its amount is the payment transaction's, the payments export's
+    `settled_amount` of that refund with the sign turned; `lines` are the units it named."""
+    skus = dict(order.lines.values_list("line_number", "sku"))
+    return {
+        **_head(order, "credit_memo", platform_credit_memo_number(tx.pk)),
+        "refund": None,
+        "kind": "platform_refund",
+        "reason_code": "",
+        "reason": tx.reason,
+        "return": None,
+        "credits_invoices": invoices,
+        "returned_lines": [
+            {
+                "line_number": line["line_number"],
+                "sku": skus.get(line["line_number"], ""),
+                "quantity": line["quantity"],
+            }
+            for line in lines
+        ],
+        "breakdown": None,
+        "refunded_at": tx.updated_at.isoformat(),
+        "payment_transaction": tx.pk,
+        "provider_reference": tx.provider_reference,
+        "total": format_amount(tx.amount, order.currency),
     }

@@ -34,6 +34,8 @@ from erp.documents import (
     credit_memo_number,
     invoice_body,
     invoice_number,
+    platform_credit_memo_body,
+    platform_credit_memo_number,
 )
 from erp.events import (
     ERP_DOCUMENT_DEAD,
@@ -51,7 +53,7 @@ from oms.core.outbox import sweep_due
 from oms.core.transactions import enqueue_on_commit
 from oms.events.models import Event
 from oms.events.services import record_event
-from orders.models import Order
+from orders.models import Order, PaymentKind, PaymentTransaction, TransactionStatus
 from returns.models import Refund
 from webhooks.sending import backoff
 
@@ -163,6 +165,39 @@ def queue_credit_memo(*, refund: Refund, event: Event | None = None) -> ErpDocum
         reference=f"refund:{refund.pk}",
         body=credit_memo_body(order, refund, invoices),
         payment_transaction_id=refund.payment_transaction_id,
+        event=event,
+    )
+
+
+def queue_platform_credit_memo(
+    *, order: Order, transaction_id: int, lines: list[dict[str, int]], event: Event | None = None
+) -> ErpDocument | None:
+    """The credit memo of a refund the sales platform made from the payment it holds and oms
+    recorded (channels/services/inbound.py): a succeeded refund transaction with no
+    `returns.Refund` behind it (those are credited on `refund.succeeded`). None: no ERP, not such
+    a refund, or already queued."""
+    if not transport.enabled():
+        return None
+    tx = PaymentTransaction.objects.filter(
+        pk=transaction_id,
+        order_id=order.pk,
+        kind=PaymentKind.REFUND,
+        status=TransactionStatus.SUCCEEDED,
+    ).first()
+    if tx is None or Refund.objects.filter(idempotency_key=tx.idempotency_key).exists():
+        return None
+    invoices = list(
+        ErpDocument.objects.filter(order_id=order.pk, kind=DocumentKind.INVOICE)
+        .order_by("id")
+        .values_list("number", flat=True)
+    )
+    return _queue(
+        kind=DocumentKind.CREDIT_MEMO,
+        number=platform_credit_memo_number(tx.pk),
+        order=order,
+        reference=f"payment:{tx.pk}",
+        body=platform_credit_memo_body(order, tx, lines, invoices),
+        payment_transaction_id=tx.pk,
         event=event,
     )
 

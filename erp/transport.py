@@ -74,7 +74,13 @@ def as_810(body: dict[str, Any]) -> Invoice:
         references = [Reference("BM", body["shipment"])]
         charges = [("G830", Decimal(body["shipping"]))] if Decimal(body["shipping"]) else []
     else:  # a credit memo: one line for the amount credited (the JSON lists returned units)
-        what = "RETURN" if body.get("return") else "APPEASEMENT"
+        what = (
+            "RETURN"
+            if body.get("return")
+            else "REFUND"
+            if body.get("kind") == "platform_refund"
+            else "APPEASEMENT"
+        )
         lines = [
             InvoiceLine(
                 line_number="1",

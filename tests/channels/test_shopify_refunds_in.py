@@ -6,11 +6,14 @@ import json
 import pytest
 
 from channels.models import OutboundCall
+from erp.models import ErpDocument
+from oms.events.handlers import dispatch
 from oms.events.models import Event
 from orders.models import Order, PaymentTransaction
 from orders.selectors import payment_summary
 from tests.channels.conftest import load, shopify_headers
 from tests.corpus import needs
+from tests.erp.test_erp_connector import erp  # noqa: F401 - the fake ERP fixture
 
 pytestmark = [pytest.mark.django_db, needs("shopify")]
 
@@ -80,3 +83,39 @@ def test_a_refund_of_an_order_oms_holds_the_payment_of_is_noted(client, shop, wa
     [result] = send(client, refund, "refunds/create", "r-1").json()["results"]
     assert result["status"] == "noted"
     assert not PaymentTransaction.objects.exists()
+
+
+def test_a_refund_shopify_paid_gets_its_credit_memo_in_the_erp_once(
+    client,
+    shop,
+    warehouse,
+    erp,  # noqa: F811 - the fake ERP fixture imported above
+    django_capture_on_commit_callbacks,
+):
+    send(client, order_1001("paid"), "orders/create", "o-1")  # paid at Shopify
+    order = Order.objects.get()
+    refund = load("shopify/python_api__refund.json")["refund"]  # 209.00 for two lines
+    with django_capture_on_commit_callbacks(execute=True):
+        send(client, refund, "refunds/create", "r-1")
+        send(client, refund, "refunds/create", "r-2")  # the same refund in another delivery
+    [tx] = PaymentTransaction.objects.filter(kind="refund")
+    [memo] = ErpDocument.objects.filter(kind="credit_memo")
+    assert (memo.number, memo.status, memo.payment_transaction_id) == (
+        f"CM-P{tx.pk:08d}",
+        "sent",
+        tx.pk,
+    )
+    [sent] = erp.calls("POST", "/erp/documents")
+    body = sent.body
+    assert (body["type"], body["kind"], body["order"], body["total"], body["currency"]) == (
+        "credit_memo",
+        "platform_refund",
+        order.number,
+        "209.00",
+        "USD",
+    )
+    assert [(x["line_number"], x["quantity"]) for x in body["returned_lines"]] == [(3, 1), (1, 1)]
+    # the event handled again (a replay) queues nothing more
+    event = Event.objects.get(stream=order.stream, type="order.payment_refunded")
+    dispatch(event, order)
+    assert ErpDocument.objects.filter(kind="credit_memo").count() == 1
