@@ -7,7 +7,8 @@ tax, computed by the same function that computed the capture
 amount, to the cent, and the payments export's `settled_amount` of that capture. A credit memo
 is one refund (`returns.Refund`) and its total is the refund's amount, the refunds export's
 `amount`; a refund the sales platform paid and oms only recorded (no `returns.Refund`) has one
-too, numbered after its payment transaction. Amounts are strings with exactly the currency's minor units (USD 2, JPY 0, KWD 3).
+too, numbered after its payment transaction. Amounts are strings with exactly the currency's
+minor units (USD 2, JPY 0, KWD 3).
 """
 
 from decimal import Decimal
