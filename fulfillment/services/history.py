@@ -5,6 +5,11 @@ picked up) with the legacy times, its lines tied to reservations written already
 (inventory/services/history.py: no stock moves), and a parcel with carrier and tracking when
 the source has them. `fulfillment.imported` is recorded at the shipping time. Nothing is sent
 to the node and no handler runs. The shipping KPIs read `shipped_at`, so they cover it.
+
+record_shipped_part() does the same for the lines of an in-flight order that shipped before
+oms took it over (a partially fulfilled legacy order): the order is a captured, live one, so
+the part is written under its lock and rolled up (its lines shipped, the order partially
+shipped); the rest stays reserved and carries on natively.
 """
 
 from dataclasses import dataclass
@@ -22,10 +27,12 @@ from fulfillment.models import (
     ShipmentLine,
     ShipmentStatus,
 )
+from fulfillment.services.rollup import rollup_order
 from inventory.models import Node
 from inventory.services.history import ConsumedHistory, record_consumed_history
 from oms.core.actors import Actor
 from oms.events.services import HistoryEvent, record_event, record_history_events
+from orders.locks import lock_order
 from orders.models import Order, OrderLine
 
 
@@ -55,6 +62,29 @@ def record_historic_fulfillment(
     return fo
 
 
+def record_shipped_part(
+    *, order: Order, lines: list[OrderLine], shipment: HistoricShipment, actor: Actor
+) -> FulfillmentOrder:
+    """The legacy shipment of some whole lines of an in-flight order (captured in this
+    transaction or before): a finished fulfillment order for them with consumed reservations
+    (no stock moves) and its parcel, `fulfillment.imported`, then the rollup under the order
+    lock (those lines shipped or picked up, the order partially shipped). Lines not in `lines`
+    are left to the native flow."""
+    with transaction.atomic():
+        order = lock_order(order.pk)
+        number = FulfillmentOrder.objects.filter(order_id=order.pk).count() + 1
+        [fo] = _write([(order, lines, shipment)], first_number=number)
+        event = record_event(
+            stream=order.stream,
+            type=FULFILLMENT_IMPORTED,
+            actor=actor,
+            payload=_payload(fo, lines, shipment),
+            occurred_at=shipment.shipped_at,
+        )
+        rollup_order(order, last_event=event)
+    return fo
+
+
 def record_historic_fulfillments(
     *, items: list[tuple[Order, list[OrderLine], HistoricShipment]], actor: Actor
 ) -> list[FulfillmentOrder]:
@@ -79,7 +109,9 @@ def record_historic_fulfillments(
     return fos
 
 
-def _write(items: list[tuple[Order, list[OrderLine], HistoricShipment]]) -> list[FulfillmentOrder]:
+def _write(
+    items: list[tuple[Order, list[OrderLine], HistoricShipment]], first_number: int = 1
+) -> list[FulfillmentOrder]:
     reservations = record_consumed_history(
         items=[
             ConsumedHistory(shipment.node.pk, line.product_id, line.pk, line.quantity, order.number)
@@ -89,7 +121,7 @@ def _write(items: list[tuple[Order, list[OrderLine], HistoricShipment]]) -> list
         reference_id="imported history",
     )
     fos = FulfillmentOrder.objects.bulk_create(
-        [_fulfillment_order(order, shipment) for order, _, shipment in items]
+        [_fulfillment_order(order, shipment, first_number) for order, _, shipment in items]
     )
     taken = iter(reservations)
     fo_lines = [
@@ -138,7 +170,7 @@ def _write(items: list[tuple[Order, list[OrderLine], HistoricShipment]]) -> list
     return fos
 
 
-def _fulfillment_order(order: Order, shipment: HistoricShipment) -> FulfillmentOrder:
+def _fulfillment_order(order: Order, shipment: HistoricShipment, index: int) -> FulfillmentOrder:
     pickup = order.delivery_method != "ship"
     if pickup:
         status = FulfillmentStatus.PICKED_UP
@@ -147,7 +179,7 @@ def _fulfillment_order(order: Order, shipment: HistoricShipment) -> FulfillmentO
     else:
         status = FulfillmentStatus.SHIPPED
     return FulfillmentOrder(
-        number=f"{order.number}-1",
+        number=f"{order.number}-{index}",
         order=order,
         node=shipment.node,
         status=status,
