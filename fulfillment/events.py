@@ -84,6 +84,12 @@ FULFILLMENT_LINE_REMOVED = register(
     description="A cancelled order line was taken off a fulfillment order pending release.",
 )
 
+FULFILLMENT_SPLIT = register(
+    "fulfillment.split",
+    description="Part of a fulfillment order became one of its own at the same node "
+    "(a parcel that carries only part of it).",
+)
+
 # Recorded by the legacy import through fulfillment/services/history.py.
 FULFILLMENT_IMPORTED = register(
     "fulfillment.imported",

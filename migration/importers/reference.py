@@ -5,10 +5,15 @@
 - shipments (`ShipmentImporter`): applied to in-flight orders through the normal flow: the
   fulfillment order at the shipment's node is accepted if it was only released, then shipped
   with the parcel's carrier and tracking (`ship_fulfillment`: reservations consumed,
-  `fulfillment.shipped`, capture). Only a shipment that carries every unit still to ship of that
-  fulfillment order is applied (a part would read as a short shipment): `partial_shipment`
-  otherwise; a shipment without lines (a container list) ships the order's one fulfillment
-  order at a node. A closed (history) order is reported `order_closed`: its parcel came with it.
+  `fulfillment.shipped`, capture). A shipment that carries only part of that fulfillment
+  order's units first splits that part off into a fulfillment order of its own
+  (fulfillment/services/split.py: same node and state, reservations split, nothing written
+  off), which then ships; the rest stays at the node and carries on natively (a short shipment
+  would write the rest off instead). Refused: more units than the fulfillment order has
+  (`over_shipment`), a part of one already picked or packed or with an open node request
+  (`not_splittable`). A shipment without lines (a container list) ships the order's one
+  fulfillment order at a node. A closed (history) order is reported `order_closed`: its
+  parcel came with it.
 - cancellations (`CancellationImporter`): applied through `cancel_line_units`, like a person's
   cancel: units not yet at a node are cancelled at once, units at a node are asked back from it.
 
@@ -17,14 +22,17 @@ external line id by the order mapping), among the orders imported from the same 
 """
 
 from pathlib import Path
+from typing import Any
 
 from django.db.models import QuerySet
 
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
+from fulfillment.models.node_requests import NodeRequestStatus
 from fulfillment.services.feedback import accept_fulfillment
 from fulfillment.services.order_cancellation import cancel_line_units
 from fulfillment.services.shipping import Package, ship_fulfillment
+from fulfillment.services.split import SPLITTABLE, split_fulfillment
 from migration.importers.base import Importer
 from migration.mapping.extract import CanonicalRecord, RowError
 from migration.mapping.schema import load_mapping
@@ -99,6 +107,11 @@ def _imported_orders(source: str) -> QuerySet[ImportedRecord]:
 class ShipmentImporter(OrderReferenceImporter):
     target_type = "shipment"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # record → the units of its fulfillment order it ships, when that is only part of it
+        self._parts: dict[int, dict[int, int]] = {}
+
     def _order(self, record: CanonicalRecord) -> Order | None:
         number = (
             _imported_orders(self.mapping.source)
@@ -148,17 +161,39 @@ class ShipmentImporter(OrderReferenceImporter):
         fo = fos[0]
         if not keys:
             return fo, None
-        shipped = {
-            str(line.get("line_id")): int(line.get("quantity") or 0) for line in record.lines
-        }
-        for fo_line in fo.lines.select_related("order_line"):
+        shipped: dict[str, int] = {}
+        for line in record.lines:
+            key = str(line.get("line_id"))
+            shipped[key] = shipped.get(key, 0) + int(line.get("quantity") or 0)
+        part: dict[int, int] = {}
+        for fo_line in fo.lines.select_related("order_line").order_by("pk"):
             key = fo_line.order_line.external_line_id
-            if shipped.get(key, 0) != fo_line.quantity:
-                return None, self.err(
-                    record, "partial_shipment", "lines.quantity",
-                    f"{fo.number} has {fo_line.quantity} of line {key} to ship, the shipment "
-                    f"carries {shipped.get(key, 0)}", shipped.get(key, 0),
-                )  # fmt: skip
+            take = min(shipped.get(key, 0), fo_line.quantity)
+            if take:
+                part[fo_line.pk] = take
+                shipped[key] -= take
+        over = {key: units for key, units in shipped.items() if units > 0}
+        if over:
+            return None, self.err(
+                record, "over_shipment", "lines.quantity",
+                f"{fo.number} has fewer units of line(s) {', '.join(sorted(over))} to ship than "
+                "the shipment carries", ", ".join(f"{k}: +{v}" for k, v in sorted(over.items())),
+            )  # fmt: skip
+        whole = {line.pk: line.quantity for line in fo.lines.all()}
+        if part == whole:
+            return fo, None
+        if fo.status not in SPLITTABLE:
+            return None, self.err(
+                record, "not_splittable", "lines.quantity",
+                f"{fo.number} is {fo.status}: a shipment of part of it needs it split, and only "
+                "a released or accepted fulfillment order is split", fo.status,
+            )  # fmt: skip
+        if fo.node_requests.filter(status=NodeRequestStatus.OPEN).exists():
+            return None, self.err(
+                record, "not_splittable", "lines.quantity",
+                f"{fo.number} has an open node request: apply the shipment once it is answered",
+            )  # fmt: skip
+        self._parts[id(record)] = part
         return fo, None
 
     def check(self, record: CanonicalRecord) -> list[RowError]:
@@ -172,6 +207,12 @@ class ShipmentImporter(OrderReferenceImporter):
         fo, error = self._fulfillment(record)
         if fo is None:
             raise RuntimeError(f"checked before: {error}")
+        part = self._parts.pop(id(record), None)
+        if part is not None:
+            fo = split_fulfillment(
+                fulfillment_id=fo.pk, quantities=part, actor=self.actor,
+                reason=f"{self.mapping.source} shipment {self.key(record)} carries part of it",
+            )  # fmt: skip
         if fo.status == FulfillmentStatus.RELEASED:
             accept_fulfillment(fulfillment_id=fo.pk, actor=self.actor)
         f = record.fields

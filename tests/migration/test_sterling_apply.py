@@ -6,13 +6,18 @@ line list, confirmShipment and changeRelease all name order Y100003115 (line OL0
 at AMZ-US); the release order for it is the corpus's releaseOrder with those ids."""
 
 import pytest
+from django.db import transaction
 
 from fulfillment.models import FulfillmentOrder, NodeRequest, Shipment
+from fulfillment.services.feedback import accept_fulfillment, start_picking
+from fulfillment.services.shipping import Package, ship_fulfillment
+from fulfillment.services.split import SplitRefused, split_fulfillment
 from inventory.models import StockLevel
 from inventory.selectors import find_ledger_mismatches
 from migration.mapping.schema import load_mapping
 from migration.services.runs import run_import
 from oms.core.actors import Actor
+from oms.events.models import Event
 from orders.models import Order
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import ChannelFactory
@@ -81,12 +86,69 @@ def test_confirm_shipment_ships_the_in_flight_order_once(order_y100003115):
     assert Shipment.objects.count() == 1
 
 
-def test_a_shipment_of_part_of_the_units_is_a_report_line(order_y100003115):
-    order_y100003115(2)
+def test_a_shipment_of_part_of_the_units_splits_the_fulfillment_order_and_ships_that_part(
+    order_y100003115,
+):
+    order = order_y100003115(2)
+    [fo] = FulfillmentOrder.objects.filter(order=order)
+    dry = run(
+        "sterling_confirm_shipment_xml", corpus("sterling_confirm_shipment_xml"), dry_run=True
+    )
+    assert (dry.created, dry.error_total) == (1, 0)
+    assert FulfillmentOrder.objects.filter(order=order).count() == 1
+
     report = run("sterling_confirm_shipment_xml", corpus("sterling_confirm_shipment_xml"))
 
-    assert dict(report.error_counts) == {"partial_shipment": 1}
-    assert "has 2 of line OL0001 to ship, the shipment carries 1" in report.errors[0]["detail"]
+    assert (report.created, report.error_total) == (1, 0), report.errors
+    order.refresh_from_db()
+    assert order.status == "partially_shipped"
+    fo.refresh_from_db()
+    part = FulfillmentOrder.objects.exclude(pk=fo.pk).get(order=order)
+    assert (part.number, part.status, part.node.code) == (f"{order.number}-2", "shipped", "amz-us")
+    assert list(part.lines.values_list("quantity", "shipped_quantity")) == [(1, 1)]
+    # the rest stays at the node, released, with its own reservation: nothing written off
+    assert fo.status == "released"
+    assert list(fo.lines.values_list("quantity", "short_quantity")) == [(1, 0)]
+    assert fo.lines.get().reservation.status == "active"
+    parcel = Shipment.objects.get(fulfillment=part)
+    assert (parcel.carrier, parcel.tracking_number) == ("fedex", "123456789")
+    level = StockLevel.objects.get(node__code="amz-us", product__sku="SKU123")
+    assert (level.on_hand, level.reserved) == (9, 1)
+    assert find_ledger_mismatches() == []
+    types = Event.objects.filter(stream=order.stream).values_list("type", flat=True)
+    assert "fulfillment.split" in types
+
+    again = run("sterling_confirm_shipment_xml", corpus("sterling_confirm_shipment_xml"))
+    assert (again.created, again.unchanged) == (0, 1)
+    assert FulfillmentOrder.objects.filter(order=order).count() == 2
+
+    # the rest then ships through the normal flow
+    accept_fulfillment(fulfillment_id=fo.pk, actor=ACTOR)
+    ship_fulfillment(
+        fulfillment_id=fo.pk, packages=[Package(carrier="ups", tracking_number="1Z2")],
+        actor=ACTOR,
+    )  # fmt: skip
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    level.refresh_from_db()
+    assert (level.on_hand, level.reserved) == (8, 0)
+    assert find_ledger_mismatches() == []
+
+
+def test_a_shipment_of_more_units_than_the_fulfillment_order_is_a_report_line(
+    order_y100003115, tmp_path
+):
+    order_y100003115(1)
+    text = (
+        corpus("sterling_confirm_shipment_xml")
+        .read_text()
+        .replace('Quantity="1.0"', 'Quantity="2.0"')
+    )
+    path = tmp_path / "ship.xml"
+    path.write_text(text)
+    report = run("sterling_confirm_shipment_xml", path)
+
+    assert dict(report.error_counts) == {"over_shipment": 1}
     assert not Shipment.objects.exists()
 
 
@@ -111,3 +173,20 @@ def test_references_to_orders_not_imported_are_report_lines():
     ):
         report = run(name, corpus(name))
         assert dict(report.error_counts) == {code: 1}
+
+
+def test_a_part_of_a_fulfillment_order_already_being_picked_is_not_split(order_y100003115):
+    order = order_y100003115(2)
+    fo = FulfillmentOrder.objects.get(order=order)
+    accept_fulfillment(fulfillment_id=fo.pk, actor=ACTOR)
+    start_picking(fulfillment_id=fo.pk, actor=ACTOR)
+    report = run("sterling_confirm_shipment_xml", corpus("sterling_confirm_shipment_xml"))
+
+    assert dict(report.error_counts) == {"not_splittable": 1}
+    assert "picking" in report.errors[0]["detail"]
+    assert FulfillmentOrder.objects.filter(order=order).count() == 1
+    with pytest.raises(SplitRefused) as refused, transaction.atomic():
+        split_fulfillment(
+            fulfillment_id=fo.pk, quantities={fo.lines.get().pk: 1}, actor=ACTOR, reason="t"
+        )
+    assert refused.value.code == "not_splittable"
