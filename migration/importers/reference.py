@@ -12,10 +12,17 @@
   would write the rest off instead). Refused: more units than the fulfillment order has
   (`over_shipment`), a part of one already picked or packed or with an open node request
   (`not_splittable`). A shipment without lines (a container list) ships the order's one
-  fulfillment order at a node. A closed (history) order is reported `order_closed`: its
-  parcel came with it.
+  fulfillment order at a node. For an order imported as history (closed), the shipment is
+  history too: its parcel (carrier, tracking, units) joins the order's imported shipment at
+  the node (fulfillment.services.history.record_historic_parcel: no stock moves, nothing
+  routed; the same tracking number again changes nothing); a cancelled or picked-up history
+  order has no parcel: `order_closed`.
 - cancellations (`CancellationImporter`): applied through `cancel_line_units`, like a person's
   cancel: units not yet at a node are cancelled at once, units at a node are asked back from it.
+  For an order imported as history the cancellation is recorded as history
+  (record_historic_cancellation: the line's cancelled quantity, `order.cancellation_imported`;
+  status, money and stock unchanged), for units neither shipped nor cancelled in the history
+  (`not_cancellable` otherwise).
 
 Order lines are found by the legacy line key (Sterling's OrderLineKey, kept as the line's
 external line id by the order mapping), among the orders imported from the same source.
@@ -27,9 +34,17 @@ from typing import Any
 from django.db.models import QuerySet
 
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
-from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
+from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, FINISHED_STATUSES
 from fulfillment.models.node_requests import NodeRequestStatus
 from fulfillment.services.feedback import accept_fulfillment
+from fulfillment.services.history import (
+    HistoricParcel,
+    cancellable_history_units,
+    known_parcel,
+    parcel_room,
+    record_historic_cancellation,
+    record_historic_parcel,
+)
 from fulfillment.services.order_cancellation import cancel_line_units
 from fulfillment.services.shipping import Package, ship_fulfillment
 from fulfillment.services.split import SPLITTABLE, split_fulfillment
@@ -37,7 +52,7 @@ from migration.importers.base import Importer
 from migration.mapping.extract import CanonicalRecord, RowError
 from migration.mapping.schema import load_mapping
 from migration.models import ImportedRecord
-from orders.models import LineStatus, Order, OrderLine, OrderStatus
+from orders.models import DeliveryMethod, LineStatus, Order, OrderLine, OrderStatus
 
 CLOSED = (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED, OrderStatus.CANCELLED)
 LEGACY_CANCEL_REASON = "cancelled in the legacy system"
@@ -111,6 +126,8 @@ class ShipmentImporter(OrderReferenceImporter):
         super().__init__(*args, **kwargs)
         # record → the units of its fulfillment order it ships, when that is only part of it
         self._parts: dict[int, dict[int, int]] = {}
+        # record → the parcel it adds to an order imported as history
+        self._history: dict[int, HistoricParcel] = {}
 
     def _order(self, record: CanonicalRecord) -> Order | None:
         number = (
@@ -127,11 +144,6 @@ class ShipmentImporter(OrderReferenceImporter):
         order = self._order(record)
         if order is None:
             return None, None  # unknown_order, from the base check
-        if order.status in CLOSED:
-            return None, self.err(
-                record, "order_closed", "order_id", f"{order.number} is {order.status}: its "
-                "parcels came with the order", record.fields["order_id"],
-            )  # fmt: skip
         keys = {str(line.get("line_id") or "") for line in record.lines} - {""}
         lines = {
             line.external_line_id: line
@@ -143,6 +155,8 @@ class ShipmentImporter(OrderReferenceImporter):
                 record, "unknown_line", "lines.line_id",
                 f"{order.number} has no line with this legacy key", ", ".join(missing),
             )  # fmt: skip
+        if order.status in CLOSED:
+            return self._history_fulfillment(record, order, lines)
         node = str(record.fields.get("node") or "")
         candidates = FulfillmentOrder.objects.filter(
             order=order, status__in=AT_NODE_STATUSES
@@ -196,6 +210,74 @@ class ShipmentImporter(OrderReferenceImporter):
         self._parts[id(record)] = part
         return fo, None
 
+    def _history_fulfillment(
+        self, record: CanonicalRecord, order: Order, lines: dict[str, OrderLine]
+    ) -> tuple[FulfillmentOrder | None, RowError | None]:
+        """A parcel of an order imported as history: it joins the order's imported shipment
+        at the node (fulfillment.services.history.record_historic_parcel)."""
+        if order.status == OrderStatus.CANCELLED:
+            return None, self.err(
+                record, "order_closed", "order_id",
+                f"{order.number} was imported cancelled: nothing of it shipped",
+                record.fields["order_id"],
+            )  # fmt: skip
+        node = str(record.fields.get("node") or "")
+        candidates = FulfillmentOrder.objects.filter(
+            order=order, status__in=FINISHED_STATUSES
+        ).select_related("node")
+        if lines:
+            candidates = candidates.filter(lines__order_line__in=lines.values())
+        if node:
+            candidates = candidates.filter(node__code=node)
+        fos = list(candidates.distinct())
+        if len(fos) != 1:
+            return None, self.err(
+                record, "not_at_node", "node",
+                f"{order.number} (history): {len(fos)} shipments from {node or 'a node'} carry "
+                "these lines", node,
+            )  # fmt: skip
+        fo = fos[0]
+        if fo.delivery_method != DeliveryMethod.SHIP:
+            return None, self.err(
+                record, "order_closed", "order_id",
+                f"{order.number} was picked up at {fo.node.code}: it has no parcel",
+                record.fields["order_id"],
+            )  # fmt: skip
+        f = record.fields
+        units: dict[int, int] = {}
+        for line in record.lines:
+            order_line = lines[str(line.get("line_id"))]
+            units[order_line.pk] = units.get(order_line.pk, 0) + int(line.get("quantity") or 0)
+        parcel = HistoricParcel(
+            carrier=str(f.get("carrier") or ""),
+            tracking_number=str(f["tracking_number"]),
+            shipped_at=f.get("shipped_at"),
+            lines=units,
+        )
+        known = known_parcel(fo, parcel)
+        if known is None:
+            room = parcel_room(fo)
+            shipped = {
+                order_line_id: sum(
+                    room[fl.pk] for fl in fo.lines.all() if fl.order_line_id == order_line_id
+                )
+                for order_line_id in units
+            }
+            if not sum(room.values()) or any(units[k] > shipped[k] for k in units):
+                return None, self.err(
+                    record, "over_shipment", "lines.quantity",
+                    f"{fo.number} (history) has fewer shipped units outside parcels than the "
+                    "shipment carries",
+                )  # fmt: skip
+        elif known.fulfillment_id != fo.pk:
+            return None, self.err(
+                record, "tracking_taken", "tracking_number",
+                "another fulfillment order has a parcel with this tracking number",
+                parcel.tracking_number,
+            )  # fmt: skip
+        self._history[id(record)] = parcel
+        return fo, None
+
     def check(self, record: CanonicalRecord) -> list[RowError]:
         errors = super().check(record)
         if errors:
@@ -207,6 +289,10 @@ class ShipmentImporter(OrderReferenceImporter):
         fo, error = self._fulfillment(record)
         if fo is None:
             raise RuntimeError(f"checked before: {error}")
+        parcel = self._history.pop(id(record), None)
+        if parcel is not None:
+            record_historic_parcel(fulfillment_id=fo.pk, parcel=parcel, actor=self.actor)
+            return fo.number
         part = self._parts.pop(id(record), None)
         if part is not None:
             fo = split_fulfillment(
@@ -267,7 +353,16 @@ class CancellationImporter(OrderReferenceImporter):
                     self.err(record, "bad_quantity", "lines.quantity_change",
                              "a cancellation takes units away (a negative change)", -quantity)
                 )  # fmt: skip
-            elif order_line.status in (LineStatus.CANCELLED,) or order_line.order.status in CLOSED:
+            elif order_line.order.status in CLOSED:
+                room = cancellable_history_units(order_line)
+                if quantity > room:
+                    errors.append(
+                        self.err(record, "not_cancellable", "lines.quantity_change",
+                                 f"{order_line.order.number} (history) line "
+                                 f"{order_line.line_number}: {room} of its {order_line.quantity} "
+                                 f"units are neither shipped nor cancelled", key)
+                    )  # fmt: skip
+            elif order_line.status == LineStatus.CANCELLED:
                 errors.append(
                     self.err(record, "not_cancellable", "lines.line_id",
                              f"{order_line.order.number} line {order_line.line_number} is "
@@ -280,6 +375,13 @@ class CancellationImporter(OrderReferenceImporter):
         for order_line, quantity, _ in self._lines(record):
             if order_line is None:
                 raise RuntimeError("checked before")
+            if order_line.order.status in CLOSED:
+                record_historic_cancellation(
+                    order_line_id=order_line.pk, quantity=quantity, actor=self.actor,
+                    source=self.mapping.source, reason=LEGACY_CANCEL_REASON,
+                )  # fmt: skip
+                number = order_line.order.number
+                continue
             outcome = cancel_line_units(
                 order_id=order_line.order_id,
                 line_number=order_line.line_number,

@@ -12,7 +12,7 @@ from fulfillment.models import FulfillmentOrder, NodeRequest, Shipment
 from fulfillment.services.feedback import accept_fulfillment, start_picking
 from fulfillment.services.shipping import Package, ship_fulfillment
 from fulfillment.services.split import SplitRefused, split_fulfillment
-from inventory.models import StockLevel
+from inventory.models import InventoryMovement, StockLevel
 from inventory.selectors import find_ledger_mismatches
 from migration.mapping.schema import load_mapping
 from migration.services.runs import run_import
@@ -38,7 +38,7 @@ def run(name, path, *, dry_run=False):
 def order_y100003115(tmp_path):
     """Imports Y100003115 in flight with `quantity` units, reserved and released at amz-us."""
 
-    def make(quantity: int = 1) -> Order:
+    def make(quantity: int = 1, status: str = "3200") -> Order:
         ChannelFactory(code="web", name="Web")
         stocked(NodeFactory(code="amz-us"), ProductFactory(sku="SKU123"), on_hand=10)
         text = corpus("sterling_release_order_xml").read_text()
@@ -48,6 +48,7 @@ def order_y100003115(tmp_path):
             ("Deep_bwp_MCF_6", "SKU123"),
             ('OrderedQty="1.00"', f'OrderedQty="{quantity}.00"'),
             ('LineTotal="100.00"', f'LineTotal="{quantity * 100}.00"'),
+            ('Status="3200"', f'Status="{status}"'),
         ):
             text = text.replace(old, new)
         path = tmp_path / "release.xml"
@@ -55,8 +56,9 @@ def order_y100003115(tmp_path):
         report = run("sterling_release_order_xml", path)
         assert (report.created, report.error_total) == (1, 0), report.errors
         order = Order.objects.get(external_id="Y100003115")
-        fo = FulfillmentOrder.objects.get(order=order)
-        assert (fo.node.code, fo.status) == ("amz-us", "released")
+        if status == "3200":
+            fo = FulfillmentOrder.objects.get(order=order)
+            assert (fo.node.code, fo.status) == ("amz-us", "released")
         return order
 
     return make
@@ -190,3 +192,65 @@ def test_a_part_of_a_fulfillment_order_already_being_picked_is_not_split(order_y
             fulfillment_id=fo.pk, quantities={fo.lines.get().pk: 1}, actor=ACTOR, reason="t"
         )
     assert refused.value.code == "not_splittable"
+
+
+def test_a_shipment_for_a_history_order_adds_its_parcel_once(order_y100003115):
+    order = order_y100003115(2, status="3700")  # imported as history: shipped, no tracking
+    assert order.status == "shipped"
+    [fo] = FulfillmentOrder.objects.filter(order=order)
+    assert not Shipment.objects.exists()
+    movements = InventoryMovement.objects.count()
+    level = StockLevel.objects.get(node__code="amz-us", product__sku="SKU123")
+
+    report = run("sterling_confirm_shipment_xml", corpus("sterling_confirm_shipment_xml"))
+
+    assert (report.created, report.error_total) == (1, 0), report.errors
+    parcel = Shipment.objects.get()
+    assert (parcel.fulfillment, parcel.carrier, parcel.tracking_number) == (
+        fo,
+        "fedex",
+        "123456789",
+    )
+    assert list(parcel.lines.values_list("quantity", flat=True)) == [1]  # 1 of the 2 units
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    assert InventoryMovement.objects.count() == movements  # history: no stock moves
+    assert StockLevel.objects.get(pk=level.pk).on_hand == level.on_hand
+    imported = Event.objects.filter(stream=order.stream, type="fulfillment.imported")
+    assert imported.count() == 2  # the history shipment, then its parcel
+    assert imported.order_by("seq").last().payload["tracking_number"] == "123456789"
+
+    again = run("sterling_confirm_shipment_xml", corpus("sterling_confirm_shipment_xml"))
+    assert (again.created, again.unchanged) == (0, 1)
+    # the container list names the same parcel: recognised, nothing added
+    containers = run(
+        "sterling_shipment_container_list_xml", corpus("sterling_shipment_container_list_xml")
+    )
+    assert containers.error_total == 0, containers.errors
+    assert Shipment.objects.count() == 1
+
+
+def test_a_cancellation_for_a_history_order_is_recorded_as_history(order_y100003115):
+    order = order_y100003115(2, status="9000")  # imported as history: cancelled
+    line = order.lines.get()
+    report = run("sterling_change_release_xml", corpus("sterling_change_release_xml"))
+
+    assert (report.created, report.error_total) == (1, 0), report.errors
+    line.refresh_from_db()
+    assert (line.status, line.cancelled_quantity) == ("cancelled", 1)
+    event = Event.objects.get(stream=order.stream, type="order.cancellation_imported")
+    assert (event.payload["quantity"], event.payload["cancelled_quantity"]) == (1, 1)
+    assert not NodeRequest.objects.exists()
+    again = run("sterling_change_release_xml", corpus("sterling_change_release_xml"))
+    assert (again.created, again.unchanged) == (0, 1)
+    line.refresh_from_db()
+    assert line.cancelled_quantity == 1
+
+
+def test_a_cancellation_of_shipped_history_units_is_a_report_line(order_y100003115):
+    order = order_y100003115(1, status="3700")
+    report = run("sterling_change_release_xml", corpus("sterling_change_release_xml"))
+
+    assert dict(report.error_counts) == {"not_cancellable": 1}
+    assert "0 of its 1 units are neither shipped nor cancelled" in report.errors[0]["detail"]
+    assert order.lines.get().cancelled_quantity == 0
