@@ -90,6 +90,11 @@ FULFILLMENT_SPLIT = register(
     "(a parcel that carries only part of it).",
 )
 
+ORDER_LINE_REALLOCATED = register(
+    "order.line_reallocated",
+    description="A line's units were moved to the node another system allocated them to.",
+)
+
 # Recorded by the legacy import through fulfillment/services/history.py.
 FULFILLMENT_IMPORTED = register(
     "fulfillment.imported",

@@ -1,7 +1,8 @@
 """Kinds that refer to orders imported before from the same source.
 
 - status code lists: checked against an order mapping's status map (read only);
-- allocations: checked (the order must have been imported; read only);
+- allocations (`AllocationImporter`): applied to in-flight orders, the units moved to the
+  node the legacy system allocated (fulfillment.services.reallocation);
 - shipments (`ShipmentImporter`): applied to in-flight orders through the normal flow: the
   fulfillment order at the shipment's node is accepted if it was only released, then shipped
   with the parcel's carrier and tracking (`ship_fulfillment`: reservations consumed,
@@ -46,8 +47,14 @@ from fulfillment.services.history import (
     record_historic_parcel,
 )
 from fulfillment.services.order_cancellation import cancel_line_units
+from fulfillment.services.reallocation import (
+    ReallocationRefused,
+    plan_reallocation,
+    reallocate_line,
+)
 from fulfillment.services.shipping import Package, ship_fulfillment
 from fulfillment.services.split import SPLITTABLE, split_fulfillment
+from inventory.models import Node
 from migration.importers.base import Importer
 from migration.mapping.extract import CanonicalRecord, RowError
 from migration.mapping.schema import load_mapping
@@ -113,6 +120,86 @@ class OrderReferenceImporter(Importer):
                 )
             ]
         return []
+
+
+class AllocationImporter(OrderReferenceImporter):
+    """Sterling getOrderLineList: the node the legacy system allocated each line's open units
+    to (the OrderStatuses with an open status). Applied to in-flight orders imported from the
+    same source through fulfillment.services.reallocation.reallocate_line: the units are
+    reserved at that node (a conditional UPDATE) and taken off where oms held them, when no
+    node has them yet; units already held there count, so the same allocation again changes
+    nothing. Shipped and cancelled statuses are the shipments' and cancellations' business
+    (skipped here). Refused with a code: `unknown_line`, `unknown_node`, `order_closed` (a
+    history order: nothing to allocate), `allocated_at_node`, `over_allocation`, `node_short`."""
+
+    target_type = "order"
+
+    def _wanted(
+        self, record: CanonicalRecord
+    ) -> tuple[Node | None, list[tuple[OrderLine | None, str, int]]]:
+        order_id = str(record.fields["order_id"])
+        number = (
+            _imported_orders(self.mapping.source)
+            .filter(source_id=order_id)
+            .values_list("target_id", flat=True)
+            .first()
+        )
+        node = Node.objects.filter(code=str(record.fields["node"])).first()
+        units: dict[str, int] = {}
+        for line in record.lines:
+            if str(line.get("status") or "open") != "open":
+                continue
+            key = str(line.get("line_id") or "")
+            units[key] = units.get(key, 0) + int(line.get("quantity") or 0)
+        lines = {
+            line.external_line_id: line
+            for line in OrderLine.objects.filter(
+                order__number=number, external_line_id__in=units
+            ).select_related("order")
+        }
+        return node, [(lines.get(key), key, quantity) for key, quantity in units.items()]
+
+    def check(self, record: CanonicalRecord) -> list[RowError]:
+        errors = super().check(record)
+        if errors:
+            return errors
+        node, wanted = self._wanted(record)
+        if node is None:
+            return [self.err(record, "unknown_node", "node", "no such node", record.fields["node"])]
+        for line, key, quantity in wanted:
+            if line is None:
+                errors.append(
+                    self.err(record, "unknown_line", "lines.line_id",
+                             "the order has no line with this legacy key", key)
+                )  # fmt: skip
+                continue
+            try:
+                plan = plan_reallocation(line, node, quantity)
+            except ReallocationRefused as refused:
+                errors.append(self.err(record, refused.code, "node", refused.detail, node.code))
+                continue
+            if plan.needed and self.dry_run:
+                self.report.warn(
+                    self.err(record, "would_reallocate", "node",
+                             f"{line.order.number} line {line.line_number}: {plan.needed} "
+                             f"unit(s) to {node.code}", node.code)
+                )  # fmt: skip
+        return errors
+
+    def create(self, record: CanonicalRecord) -> str:
+        node, wanted = self._wanted(record)
+        if node is None:
+            raise RuntimeError("checked before")
+        number = ""
+        for line, _, quantity in wanted:
+            if line is None:
+                raise RuntimeError("checked before")
+            reallocate_line(
+                order_line_id=line.pk, node_id=node.pk, quantity=quantity, actor=self.actor,
+                reason=f"allocated to {node.code} in {self.mapping.source}",
+            )  # fmt: skip
+            number = line.order.number
+        return number
 
 
 def _imported_orders(source: str) -> QuerySet[ImportedRecord]:

@@ -197,9 +197,9 @@ def test_returns_and_status_codes_are_reported_and_references_need_their_order()
     ship = run("sterling_confirm_shipment_xml")  # applied: needs its order (test_sterling_apply)
     assert ship.error_counts["unknown_order"] == 1
     assert not ship.dry_run
-    alloc = run("sterling_order_line_list_xml")  # allocations are still checked only
+    alloc = run("sterling_order_line_list_xml")  # applied: needs its order (test_sterling_apply)
     assert alloc.error_counts["unknown_order"] == 1
-    assert alloc.dry_run
+    assert not alloc.dry_run
 
 
 def test_broken_variants_are_report_lines(tmp_path):

@@ -12,13 +12,14 @@ from fulfillment.models import FulfillmentOrder, NodeRequest, Shipment
 from fulfillment.services.feedback import accept_fulfillment, start_picking
 from fulfillment.services.shipping import Package, ship_fulfillment
 from fulfillment.services.split import SplitRefused, split_fulfillment
-from inventory.models import InventoryMovement, StockLevel
+from inventory.models import InventoryMovement, Reservation, StockLevel
 from inventory.selectors import find_ledger_mismatches
 from migration.mapping.schema import load_mapping
 from migration.services.runs import run_import
 from oms.core.actors import Actor
 from oms.events.models import Event
 from orders.models import Order
+from orders.services.holds import release_hold
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 from tests.factories.orders import ChannelFactory
 from tests.migration.conftest import MAPPINGS, corpus
@@ -38,9 +39,11 @@ def run(name, path, *, dry_run=False):
 def order_y100003115(tmp_path):
     """Imports Y100003115 in flight with `quantity` units, reserved and released at amz-us."""
 
-    def make(quantity: int = 1, status: str = "3200") -> Order:
+    def make(quantity: int = 1, status: str = "3200", node: str = "AMZ-US") -> Order:
         ChannelFactory(code="web", name="Web")
-        stocked(NodeFactory(code="amz-us"), ProductFactory(sku="SKU123"), on_hand=10)
+        product = ProductFactory(sku="SKU123")
+        stocked(NodeFactory(code="amz-us"), product, on_hand=10)
+        stocked(NodeFactory(code="dc-east"), product, on_hand=10)
         text = corpus("sterling_release_order_xml").read_text()
         for old, new in (
             ('OrderNo="Y100003111"', 'OrderNo="Y100003115"'),
@@ -49,6 +52,7 @@ def order_y100003115(tmp_path):
             ('OrderedQty="1.00"', f'OrderedQty="{quantity}.00"'),
             ('LineTotal="100.00"', f'LineTotal="{quantity * 100}.00"'),
             ('Status="3200"', f'Status="{status}"'),
+            ('ShipNode="AMZ-US"', f'ShipNode="{node}"'),
         ):
             text = text.replace(old, new)
         path = tmp_path / "release.xml"
@@ -58,7 +62,7 @@ def order_y100003115(tmp_path):
         order = Order.objects.get(external_id="Y100003115")
         if status == "3200":
             fo = FulfillmentOrder.objects.get(order=order)
-            assert (fo.node.code, fo.status) == ("amz-us", "released")
+            assert (fo.node.code, fo.status) == (node.lower(), "released")
         return order
 
     return make
@@ -254,3 +258,63 @@ def test_a_cancellation_of_shipped_history_units_is_a_report_line(order_y1000031
     assert dict(report.error_counts) == {"not_cancellable": 1}
     assert "0 of its 1 units are neither shipped nor cancelled" in report.errors[0]["detail"]
     assert order.lines.get().cancelled_quantity == 0
+
+
+def levels():
+    return {
+        s.node.code: (s.on_hand, s.reserved)
+        for s in StockLevel.objects.filter(product__sku="SKU123").select_related("node")
+    }
+
+
+def test_an_allocation_moves_a_held_orders_reservation_to_the_allocated_node(order_y100003115):
+    order = order_y100003115(1, status="8000", node="DC-EAST")  # held: reserved, no fulfillment
+    assert order.holds.filter(status="active").exists()
+    assert levels() == {"amz-us": (10, 0), "dc-east": (10, 1)}
+
+    dry = run("sterling_order_line_list_xml", corpus("sterling_order_line_list_xml"), dry_run=True)
+    assert (dry.created, dry.error_total) == (1, 0), dry.errors
+    assert dry.error_counts["warning:would_reallocate"] == 1
+    assert levels() == {"amz-us": (10, 0), "dc-east": (10, 1)}
+
+    report = run("sterling_order_line_list_xml", corpus("sterling_order_line_list_xml"))
+
+    assert (report.created, report.error_total) == (1, 0), report.errors
+    assert levels() == {"amz-us": (10, 1), "dc-east": (10, 0)}
+    [active] = Reservation.objects.filter(order_line__order=order, status="active")
+    assert active.node.code == "amz-us"
+    assert find_ledger_mismatches() == []
+    event = Event.objects.get(stream=order.stream, type="order.line_reallocated")
+    assert event.payload["from"] == [{"node": "dc-east", "quantity": 1}]
+    assert not FulfillmentOrder.objects.filter(order=order).exists()  # still on hold
+
+    again = run("sterling_order_line_list_xml", corpus("sterling_order_line_list_xml"))
+    assert (again.created, again.unchanged) == (0, 1)
+    assert levels() == {"amz-us": (10, 1), "dc-east": (10, 0)}
+
+    hold = order.holds.get(status="active")
+    release_hold(order_id=order.pk, hold_id=hold.pk, actor=ACTOR)
+    fo = FulfillmentOrder.objects.get(order=order)
+    assert (fo.node.code, fo.status) == ("amz-us", "released")
+
+
+def test_an_allocation_matching_the_reservation_changes_nothing(order_y100003115):
+    order = order_y100003115(1)
+    report = run("sterling_order_line_list_xml", corpus("sterling_order_line_list_xml"))
+    assert (report.created, report.error_total) == (1, 0), report.errors
+    assert levels() == {"amz-us": (10, 1), "dc-east": (10, 0)}
+    assert not Event.objects.filter(stream=order.stream, type="order.line_reallocated").exists()
+
+
+def test_an_allocation_of_units_already_at_another_node_is_a_report_line(order_y100003115):
+    order_y100003115(1, node="DC-EAST")  # released to dc-east already
+    report = run("sterling_order_line_list_xml", corpus("sterling_order_line_list_xml"))
+    assert dict(report.error_counts) == {"allocated_at_node": 1}
+    assert "already at dc-east" in report.errors[0]["detail"]
+    assert levels() == {"amz-us": (10, 0), "dc-east": (10, 1)}
+
+
+def test_an_allocation_for_a_history_order_is_a_report_line(order_y100003115):
+    order_y100003115(1, status="3700")
+    report = run("sterling_order_line_list_xml", corpus("sterling_order_line_list_xml"))
+    assert dict(report.error_counts) == {"order_closed": 1}
