@@ -228,6 +228,9 @@ class ShipmentImporter(OrderReferenceImporter):
     def _fulfillment(
         self, record: CanonicalRecord
     ) -> tuple[FulfillmentOrder | None, RowError | None]:
+        # What an earlier record left under this id (ids are reused once it is gone).
+        self._parts.pop(id(record), None)
+        self._history.pop(id(record), None)
         order = self._order(record)
         if order is None:
             return None, None  # unknown_order, from the base check
