@@ -84,6 +84,17 @@ FULFILLMENT_LINE_REMOVED = register(
     description="A cancelled order line was taken off a fulfillment order pending release.",
 )
 
+FULFILLMENT_SPLIT = register(
+    "fulfillment.split",
+    description="Part of a fulfillment order became one of its own at the same node "
+    "(a parcel that carries only part of it).",
+)
+
+ORDER_LINE_REALLOCATED = register(
+    "order.line_reallocated",
+    description="A line's units were moved to the node another system allocated them to.",
+)
+
 # Recorded by the legacy import through fulfillment/services/history.py.
 FULFILLMENT_IMPORTED = register(
     "fulfillment.imported",

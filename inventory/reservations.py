@@ -384,6 +384,44 @@ def release_units(*, reservation_id: int, quantity: int, actor: Actor, reason: s
     return quantity
 
 
+def split_reservation(*, reservation_id: int, quantity: int) -> Reservation:
+    """Take `quantity` units of an active reservation into a new one for the same stock level
+    and order line (a fulfillment order split in two at its node). The stock level's counters
+    and the ledger do not change: the same units stay reserved, only held by two rows. One
+    conditional UPDATE (`quantity > q` on an active row), one INSERT. Refuses
+    `invalid_quantity` (not between 1 and the reservation's quantity - 1) and
+    `reservation_released` (not active)."""
+    require_atomic("split_reservation()")
+    if quantity <= 0:
+        raise InvalidQuantity(quantity)
+    locked = lock_reservations([reservation_id])
+    if not locked:
+        raise NotFound(
+            f"No reservation {reservation_id}.", code=InventoryErrorCode.RESERVATION_NOT_FOUND
+        )
+    reservation = locked[0]
+    now = timezone.now()
+    taken = Reservation.objects.filter(
+        pk=reservation.pk, status=ReservationStatus.ACTIVE, quantity__gt=quantity
+    ).update(quantity=F("quantity") - quantity, updated_at=now)
+    if not taken:
+        if reservation.status != ReservationStatus.ACTIVE:
+            raise ReservationRefused(
+                InventoryErrorCode.RESERVATION_RELEASED,
+                f"Reservation {reservation_id} is {reservation.status}; it cannot be split.",
+                reservation_id=reservation_id,
+            )
+        raise InvalidQuantity(quantity)
+    return Reservation.objects.create(
+        node_id=reservation.node_id,
+        product_id=reservation.product_id,
+        stock_level_id=reservation.stock_level_id,
+        order_line_id=reservation.order_line_id,
+        reference_id=reservation.reference_id,
+        quantity=quantity,
+    )
+
+
 def _stock_level_ids(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """(node_id, product_id) → stock level id, in one query (no lock: the UPDATE locks)."""
     match = reduce(or_, (Q(node_id=n, product_id=p) for n, p in sorted(pairs)))

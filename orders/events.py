@@ -114,6 +114,10 @@ ORDER_PERSONAL_DATA_ERASED = register(
 )
 
 # Recorded by the legacy import (migration/) through orders/services/history.py.
+ORDER_CANCELLATION_IMPORTED = register(
+    "order.cancellation_imported",
+    description="A legacy cancellation of units of an order imported as history.",
+)
 ORDER_IMPORTED = register(
     "order.imported",
     description="A closed order was imported from a legacy system as history, at its source time.",

@@ -3,7 +3,8 @@
 - history (shipped, delivered, completed, cancelled): written in their final state through
   orders/services/history.py and fulfillment/services/history.py, with no routing, reserving
   or sending, and events at the source's times;
-- in flight (open; or held: captured with the legacy hold, see IN_FLIGHT): captured like any
+- in flight (open; or held: captured with the legacy hold, see IN_FLIGHT; or partially
+  shipped, see PARTIAL): captured like any
   order (orders.services.capture.capture_order), and in the same transaction reserved at the
   node the legacy system allocated (inventory.reservations), so orchestration, on commit, makes
   the fulfillment order there and the order carries on as a native one (a held order waits for
@@ -11,6 +12,16 @@
   the channel is mid-cutover (an active plan other than `oms`), an open order is the legacy
   system's: it is mirrored instead (not reserved, never handed back) and its legacy node is
   recorded as the legacy decision the shadow run compares with.
+
+A partially shipped order (`partially_shipped`, Shopify's `Fulfillment Status: partial`) says per
+line what shipped: a line whose status is `shipped` shipped whole, a line `open` shipped
+nothing (Shopify's `Lineitem fulfillment status`: fulfilled / pending). It is captured in flight
+with every line; the open lines are reserved at the legacy node, and the shipped lines are
+written as history in the same transaction (fulfillment/services/history.py
+record_shipped_part: a finished fulfillment order at the node that shipped them, reservations
+written consumed, no stock moves, the order rolled up to partially shipped). Any other line
+status (a line that shipped in part, or says nothing) leaves the order ambiguous: refused
+`ambiguous_partial_fulfillment`, like an order whose lines all say shipped or all say open.
 
 Order-level discounts (a header discount, or a discount "item" with no SKU) are spread over the
 lines, largest first, because oms keeps discounts on lines; header tax goes on the first line.
@@ -26,6 +37,7 @@ from fulfillment.services.history import (
     HistoricShipment,
     record_historic_fulfillment,
     record_historic_fulfillments,
+    record_shipped_part,
 )
 from inventory.models import Node, Product, StockLevel
 from inventory.reservations import ReservationRequest, reserve
@@ -46,10 +58,14 @@ from orders.services.history import (
     record_historic_orders,
 )
 
-STATUSES = {"open", "held", "shipped", "delivered", "completed", "cancelled"}
+STATUSES = {"open", "held", "partially_shipped", "shipped", "delivered", "completed", "cancelled"}
 # In flight: captured and reserved at the legacy node; `held` also gets a hold (kind from the
 # record's `hold`, else manual), so nothing routes or releases it until a person releases it.
-IN_FLIGHT = ("open", "held")
+# `partially_shipped`: in flight for its open lines, history for its shipped ones.
+PARTIAL = "partially_shipped"
+IN_FLIGHT = ("open", "held", PARTIAL)
+# A partially shipped order's lines: shipped whole, or not at all (module docstring).
+PARTIAL_LINE_STATUSES = ("shipped", "open")
 LEGACY_HOLD_REASON = "held in the legacy system"
 LINE_STATUS_OF = {
     "shipped": LineStatus.SHIPPED,
@@ -182,6 +198,8 @@ class OrderImporter(Importer):
         if errors:
             return errors
         errors += self._check_delivery(record, status)
+        if status == PARTIAL:
+            errors += self._check_partial(record, plan)
         errors += self._check_totals(record, plan)
         errors += self._check_hold(record, status)
         if not errors and status in IN_FLIGHT:
@@ -316,7 +334,7 @@ class OrderImporter(Importer):
                     record, "unknown_node", "pickup_node", "no such node", f.get("pickup_node")
                 )
             )
-        if status in ("shipped", "delivered", "completed"):
+        if status in ("shipped", "delivered", "completed", PARTIAL):
             node = f.get("ship_node")
             if not node or self._node(str(node)) is None:
                 errors.append(
@@ -329,6 +347,34 @@ class OrderImporter(Importer):
                     )
                 )
         return errors
+
+    def _check_partial(self, record: CanonicalRecord, plan: Plan) -> list[RowError]:
+        """Which units shipped must be known per line: each line shipped whole or not at all,
+        and some of each (else the source's order status and its lines disagree)."""
+        unclear = [p for p in plan.lines if p.status not in PARTIAL_LINE_STATUSES]
+        if unclear:
+            return [
+                self.err(
+                    record,
+                    "ambiguous_partial_fulfillment",
+                    "lines.status",
+                    f"a partially shipped order's line must say shipped or open; {p.sku} says "
+                    f"{p.status or 'nothing'}, so which of its units shipped is unknown",
+                    p.status,
+                )
+                for p in unclear
+            ]
+        statuses = {p.status for p in plan.lines}
+        if statuses != set(PARTIAL_LINE_STATUSES):
+            return [
+                self.err(
+                    record,
+                    "ambiguous_partial_fulfillment",
+                    "lines.status",
+                    f"the order says partially shipped but every line says {statuses.pop()}",
+                )
+            ]
+        return []
 
     @staticmethod
     def _hold(record: CanonicalRecord) -> tuple[str, str] | None:
@@ -358,7 +404,7 @@ class OrderImporter(Importer):
     def _check_legacy_node(self, record: CanonicalRecord, plan: Plan) -> list[RowError]:
         errors = []
         needed: dict[tuple[str, str], int] = {}
-        for line in plan.lines:
+        for line in _open_lines(record, plan):
             if line.node:
                 needed[(line.node, line.sku)] = needed.get((line.node, line.sku), 0) + line.quantity
         for (code, sku), quantity in needed.items():
@@ -549,29 +595,40 @@ class OrderImporter(Importer):
             holds=(hold,) if (hold := self._hold(record)) else (),
         )
         if cutover_status(channel).mode != CutoverMode.OMS:
-            return self._mirror(plan, channel, dataclasses.replace(data, legacy_mirror=True))
+            return self._mirror(record, channel, dataclasses.replace(data, legacy_mirror=True))
         order = capture_order(channel=channel, data=data, actor=self.actor)
         lines = list(order.lines.order_by("line_number"))
         requests = []
+        shipped = []
         for planned, line in zip(plan.lines, lines, strict=True):
             node = self._node(planned.node) if planned.node else None
-            if node is not None:
+            if f["status"] == PARTIAL and planned.status == "shipped":
+                shipped.append(line)
+            elif node is not None:
                 requests.append(
                     ReservationRequest(node.pk, line.product_id, line.quantity, line.pk)
                 )
         results = reserve(requests=requests, actor=self.actor, reference_id=order.number)
         if any(result is None for result in results):
             raise LegacyNodeShort("legacy_node_short", "the legacy node no longer has the stock")
+        if shipped:
+            shipment = self._shipment(record)
+            if shipment is None:
+                raise RuntimeError("checked before")
+            record_shipped_part(order=order, lines=shipped, shipment=shipment, actor=self.actor)
         return order
 
-    def _mirror(self, plan: Plan, channel: Channel, data: OrderInput) -> Order:
+    def _mirror(self, record: CanonicalRecord, channel: Channel, data: OrderInput) -> Order:
         """The channel is mid-cutover: the legacy system still works on this open order, so
         it is mirrored (never reserved here, never handed back) and the node it allocated
-        becomes the legacy decision the shadow run compares with (docs/migration.md)."""
+        becomes the legacy decision the shadow run compares with (docs/migration.md); of a
+        partially shipped order, only its open lines are the decision."""
+        plan: Plan = record.plan
+        still_open = [id(line) for line in _open_lines(record, plan)]
         allocations = [
             LegacyAllocation(node=planned.node, sku=line.sku, quantity=line.quantity)
             for planned, line in zip(plan.lines, data.lines, strict=True)
-            if planned.node
+            if planned.node and id(planned) in still_open
         ]
         return mirror_legacy_order(
             channel=channel,
@@ -580,3 +637,10 @@ class OrderImporter(Importer):
             actor=self.actor,
             source=self.mapping.name,
         )
+
+
+def _open_lines(record: CanonicalRecord, plan: Plan) -> list[PlannedLine]:
+    """The lines still to ship: all of them, except a partially shipped order's shipped ones."""
+    if record.fields["status"] != PARTIAL:
+        return plan.lines
+    return [line for line in plan.lines if line.status != "shipped"]

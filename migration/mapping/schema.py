@@ -23,8 +23,16 @@ KINDS = (
     "shipments",
     "cancellations",
 )
-# Kinds a real run writes; the others (status codes, allocations) are read, checked, reported.
-WRITING_KINDS = ("products", "nodes", "stock", "orders", "shipments", "cancellations")
+# Kinds a real run writes; the others (status codes) are read, checked, reported.
+WRITING_KINDS = (
+    "products",
+    "nodes",
+    "stock",
+    "orders",
+    "allocations",
+    "shipments",
+    "cancellations",
+)
 
 # Canonical fields per kind: name -> required. `source_id` is the record's id in the source
 # system; with the mapping's `source` it makes an import idempotent.

@@ -23,8 +23,8 @@ from migration.importers.base import Importer
 from migration.importers.catalogue import NodeImporter, ProductImporter, StockImporter
 from migration.importers.orders import OrderImporter
 from migration.importers.reference import (
+    AllocationImporter,
     CancellationImporter,
-    OrderReferenceImporter,
     ShipmentImporter,
     StatusCodeImporter,
 )
@@ -42,7 +42,7 @@ IMPORTERS: dict[str, type[Importer]] = {
     "stock": StockImporter,
     "orders": OrderImporter,
     "status_codes": StatusCodeImporter,
-    "allocations": OrderReferenceImporter,
+    "allocations": AllocationImporter,
     "shipments": ShipmentImporter,
     "cancellations": CancellationImporter,
 }

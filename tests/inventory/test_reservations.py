@@ -17,6 +17,7 @@ from inventory.reservations import (
     release,
     release_for_order_lines,
     reserve,
+    split_reservation,
 )
 from inventory.selectors import find_ledger_mismatches
 from inventory.services.feeds import apply_snapshot
@@ -316,3 +317,29 @@ def test_release_for_order_lines_releases_only_their_active_reservations():
     assert other.status == ReservationStatus.ACTIVE
     assert counters(level) == (10, 3, 7)
     assert find_ledger_mismatches() == []
+
+
+def test_split_reservation_moves_units_to_a_new_row_without_touching_counters_or_ledger():
+    level = stocked(on_hand=10)
+    reservation = reserved(level, 3)
+    movements = InventoryMovement.objects.count()
+
+    with transaction.atomic():
+        part = split_reservation(reservation_id=reservation.pk, quantity=2)
+
+    reservation.refresh_from_db()
+    assert (reservation.quantity, part.quantity) == (1, 2)
+    assert (part.status, part.order_line_id, part.stock_level_id) == (
+        ReservationStatus.ACTIVE,
+        reservation.order_line_id,
+        level.pk,
+    )
+    assert counters(level) == (10, 3, 7)
+    assert InventoryMovement.objects.count() == movements
+    assert find_ledger_mismatches() == []
+    with pytest.raises(InvalidQuantity), transaction.atomic():
+        split_reservation(reservation_id=reservation.pk, quantity=1)  # nothing would be left
+    with transaction.atomic():
+        release(reservation_ids=[part.pk], actor=ACTOR, reason="test")
+    with pytest.raises(ReservationRefused), transaction.atomic():
+        split_reservation(reservation_id=part.pk, quantity=1)
