@@ -48,10 +48,14 @@ INSPECTION_KIND = "return.inspection"
 
 @dataclass(frozen=True)
 class ReceiptMessage:
-    """Who sent the receipt and its id: a store form's token, a node's message id."""
+    """Who sent the receipt and its id: a store form's token, a node's message id. A receipt
+    from a document (an X12 944) is logged as that document: its own `kind` and `payload`, so
+    the log holds what the node sent and a refused one can be applied again from it."""
 
     source: str
     message_id: str
+    kind: str = ""
+    payload: dict[str, Any] | None = None
 
 
 def _return_lines(rma: Return) -> list[ReturnLine]:
@@ -80,9 +84,14 @@ def receive_return(
         if message is not None:
             logged = _log(
                 message,
-                RECEIPT_KIND,
+                message.kind or RECEIPT_KIND,
                 rma,
-                {"node": node_id, "received": {str(k): v for k, v in (received or {}).items()}},
+                message.payload
+                if message.payload is not None
+                else {
+                    "node": node_id,
+                    "received": {str(k): v for k, v in (received or {}).items()},
+                },
             )
             if logged.duplicate:
                 return rma
