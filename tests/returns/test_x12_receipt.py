@@ -237,3 +237,22 @@ def test_a_refused_944_applies_when_reprocessed_after_the_fix(nodes, x12_dc, x12
     again = import_945_file(shutil.copy(x12_dirs / "failed" / "944-early.edi", x12_dirs / "b.edi"))
     assert [a.outcome for a in again.advices] == ["duplicate"]
     assert received_events(rma) == 1
+
+
+def test_control_numbers_reused_for_another_receipt_are_refused(nodes, x12_dc, x12_dirs):
+    # given: a 944 applied, then the warehouse reuses its control numbers for other content
+    rma = returned(nodes, x12_dc)
+    import_945_file(drop(x12_dirs, "944-a.edi", x12_944(rma.number, [w07_loop(1, "2", "TEE")])))
+
+    # when
+    result = import_945_file(
+        drop(x12_dirs, "944-b.edi", x12_944(rma.number, [w07_loop(1, "1", "TEE")]))
+    )
+
+    # then
+    assert [(a.outcome, a.error_code) for a in result.advices] == [("failed", "message_id_reused")]
+    assert result.status == "failed"
+    assert received_events(rma) == 1
+    message = InboundMessage.objects.get(kind="x12.944")
+    assert message.status == "processed"  # the first receipt's record is left as it was
+    assert message.payload["lines"][0]["quantity"] == "2"
