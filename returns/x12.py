@@ -34,7 +34,7 @@ from inventory.models import Node, normalize_sku
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from returns.models import Return, ReturnLine
-from returns.services.receipt import ReceiptMessage, receive_return
+from returns.services.receipt import ReceiptMessage, receive_return_once
 
 KIND = "x12.944"  # one 944 receipt advice in the inbound message log
 TRANSACTION_SET = "944"
@@ -239,7 +239,7 @@ def apply_receipt(
     if problems:
         raise refused(problems[0][0], "; ".join(detail for _, detail in problems))
     try:
-        receive_return(
+        _, duplicate = receive_return_once(
             return_id=rma.pk,
             node_id=node.pk,
             actor=actor or Actor.system(f"x12:{node.code}"),
@@ -252,7 +252,8 @@ def apply_receipt(
         details = [error.detail for error in exc.errors] or [exc.detail]
         code = exc.errors[0].code if exc.errors else exc.code
         raise refused(code, "; ".join(details)) from exc
-    return "received"
+    # A duplicate here: the same 944 applied meanwhile by a concurrent import.
+    return "duplicate" if duplicate else "received"
 
 
 def reprocess_receipt(message: InboundMessage, actor: Actor) -> dict[str, Any]:

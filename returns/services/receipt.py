@@ -78,6 +78,22 @@ def receive_return(
     """authorized | in_transit → received at `node_id`, with the units counted per line
     number (`received`; default: every unit asked for). At least one unit must arrive; none
     more than asked. `return.received`; an even exchange's replacement is placed now."""
+    rma, _duplicate = receive_return_once(
+        return_id=return_id, node_id=node_id, actor=actor, received=received, message=message
+    )
+    return rma
+
+
+def receive_return_once(
+    *,
+    return_id: int,
+    node_id: int,
+    actor: Actor,
+    received: Mapping[int, int] | None = None,
+    message: ReceiptMessage | None = None,
+) -> tuple[Return, bool]:
+    """`receive_return()`, and whether `message` had been applied before (True: nothing was
+    done now), for a caller that reports duplicates (the X12 944 import)."""
     with transaction.atomic():
         order = lock_order(Return.objects.values_list("order_id", flat=True).get(pk=return_id))
         rma = lock_return(return_id)
@@ -94,7 +110,7 @@ def receive_return(
                 },
             )
             if logged.duplicate:
-                return rma
+                return rma, True
         if rma.status not in RECEIVABLE_STATUSES:
             raise refuse_status(rma, "received")
         node = Node.objects.get(pk=node_id)
@@ -153,7 +169,7 @@ def receive_return(
         on_return_received(order, rma, actor)
         if message is not None:
             finish_message(logged.message, result={"return": rma.number, "status": rma.status})
-    return rma
+    return rma, False
 
 
 def inspect_return(
