@@ -149,7 +149,8 @@ def sweep_due_work_task() -> dict[str, int]:
 
 @shared_task(name="fulfillment.tasks.import_x12_inbox_task")
 def import_x12_inbox_task() -> dict[str, int]:
-    """Apply the 945 files waiting in OMS_X12_INBOX_DIR (fulfillment/x12/inbox.py)."""
+    """Apply the X12 files waiting in OMS_X12_INBOX_DIR: 945s, and 944s through the handler
+    returns registers (fulfillment/x12/inbox.py, sets.py)."""
     results = import_x12_inbox(min_age_seconds=INBOX_SETTLE_SECONDS)
     return {
         "files": len(results),

@@ -1,4 +1,7 @@
-"""945 Warehouse Shipping Advice files from X12 nodes: the inbox and the inbound message log.
+"""X12 files from file nodes: the inbox and the inbound message log. 945 Warehouse Shipping
+Advices are applied here; other sets go to the handler an upper layer registered for their ST01
+(sets.py: the 944 Warehouse Stock Transfer Receipt Advice → returns/x12.py), and a set nobody
+handles is refused `unsupported_transaction_set`.
 
     import_945_file(path, node_code=None)   one file; import_x12_inbox() every file of the inbox
     reprocess_advice(message, actor)        a logged 945 applied again (integrations/inbound.py)
@@ -34,6 +37,7 @@ from fulfillment.x12.apply import KIND, AdviceRefused, apply_advice
 from fulfillment.x12.connector import partner_settings
 from fulfillment.x12.mapping import advice_from_payload, advice_payload
 from fulfillment.x12.results import AdviceResult, ImportResult, X12ImportError
+from fulfillment.x12.sets import InboundSet, set_handler_for
 from integrations.models import InboundMessage
 from integrations.services import AfterFailure, record_failure
 from integrations.x12 import (
@@ -131,7 +135,12 @@ def import_945_file(path: Path | str, *, node_code: str | None = None) -> Import
     ]
     if not sets:
         return _file_failed(
-            path, given, digest, len(data), "no_transaction_set", "The file holds no 945."
+            path,
+            given,
+            digest,
+            len(data),
+            "no_transaction_set",
+            "The file holds no transaction set.",
         )
     current = _File(path=path, node=given or _node_by_partner_id(interchanges[0].sender_id))
     for index, (interchange, group, ts) in enumerate(sets, start=1):
@@ -249,6 +258,17 @@ def _import_set(
     fallback_source = (
         f"x12:{current.node.code}" if current.node else f"x12:isa:{interchange.sender_id}"
     )
+    handler = set_handler_for(ts.id) if ts.id != "945" else None
+    if handler is not None:  # a set an upper layer applies (sets.py: the 944 → returns)
+        return handler(
+            InboundSet(
+                ts=ts,
+                message_id=message_id,
+                envelope=envelope,
+                node=current.node,
+                fallback_source=fallback_source,
+            )
+        )
     try:
         advice = read_945(ts)
     except X12Error as exc:

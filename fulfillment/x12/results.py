@@ -1,11 +1,12 @@
-"""What importing 945s reports: the outcome of each shipping advice, of each file, and the error
-(a DomainError with a code) for an advice or a file that cannot be applied."""
+"""What importing X12 files reports: the outcome of each transaction set (a 945 shipping advice,
+a 944 receipt advice...), of each file, and the error (a DomainError with a code) for a set or a
+file that cannot be applied."""
 
 from dataclasses import dataclass
 
 from oms.core.errors import DomainError
 
-APPLIED_OUTCOMES = ("shipped", "short_shipped", "rejected")
+APPLIED_OUTCOMES = ("shipped", "short_shipped", "rejected", "received")
 
 
 class X12ImportError(DomainError):
@@ -16,11 +17,14 @@ class X12ImportError(DomainError):
 @dataclass(frozen=True)
 class AdviceResult:
     message_id: str  # <ISA13>-<GS06>-<ST02>
-    fulfillment: str  # W06-02 as sent ("" when empty)
-    outcome: str  # shipped | short_shipped | rejected | duplicate | failed
+    # The document the set names, as sent ("" when empty): the fulfillment order (945 W06-02),
+    # the return (944 W17-04).
+    fulfillment: str
+    outcome: str  # shipped | short_shipped | rejected | received | duplicate | failed
     error_code: str = ""
     error: str = ""
     tracking_numbers: tuple[str, ...] = ()
+    transaction_set: str = "945"  # ST01
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""ANSI X12 EDI for warehouse integrations: envelope parser, typed 940/945/856 readers, 940/945
-writers, and the 810 invoice (writer and reader) the ERP connector sends. Pure Python, no
+"""ANSI X12 EDI for warehouse integrations: envelope parser, typed 940/944/945/856 readers,
+940/945 writers, and the 810 invoice (writer and reader) the ERP connector sends. Pure Python, no
 Django: see docs/x12.md.
 
     interchange = parse_interchange(data)            # strict envelope, X12Error on any problem
@@ -31,6 +31,12 @@ from integrations.x12.errors import TOLERABLE_CODES, ErrorCode, X12Error, X12Iss
 from integrations.x12.invoice_810 import Invoice, InvoiceLine, read_810, write_810
 from integrations.x12.read_856 import ShipNotice, ShipNoticeItem, ShipNoticeOrder, read_856
 from integrations.x12.read_940 import ShippingOrderLine, WarehouseShippingOrder, read_940
+from integrations.x12.read_944 import (
+    ReceiptException,
+    ReceiptLine,
+    WarehouseReceiptAdvice,
+    read_944,
+)
 from integrations.x12.read_945 import (
     Package,
     ShipmentAdviceLine,
@@ -42,7 +48,7 @@ from integrations.x12.write import write_940, write_945
 
 Source = str | bytes | Interchange
 
-SUPPORTED_TRANSACTION_SETS = ("940", "945", "856")
+SUPPORTED_TRANSACTION_SETS = ("940", "944", "945", "856")
 
 
 def _read_all[T](
@@ -63,23 +69,29 @@ def read_945s(source: Source, *, strict: bool = True) -> tuple[WarehouseShipping
     return _read_all(source, read_945, strict=strict)
 
 
+def read_944s(source: Source, *, strict: bool = True) -> tuple[WarehouseReceiptAdvice, ...]:
+    return _read_all(source, read_944, strict=strict)
+
+
 def read_856s(source: Source, *, strict: bool = True) -> tuple[ShipNotice, ...]:
     return _read_all(source, read_856, strict=strict)
 
 
 def read_document(
     ts: TransactionSet,
-) -> WarehouseShippingOrder | WarehouseShippingAdvice | ShipNotice:
-    """The typed reading of a 940, 945 or 856; ``unsupported_transaction_set`` for others."""
+) -> WarehouseShippingOrder | WarehouseReceiptAdvice | WarehouseShippingAdvice | ShipNotice:
+    """The typed reading of a 940, 944, 945 or 856; ``unsupported_transaction_set`` for others."""
     if ts.id == "940":
         return read_940(ts)
+    if ts.id == "944":
+        return read_944(ts)
     if ts.id == "945":
         return read_945(ts)
     if ts.id == "856":
         return read_856(ts)
     raise X12Error(
         ErrorCode.UNSUPPORTED_TRANSACTION_SET,
-        f"no typed reader for transaction set {ts.id} (supported: 940, 945, 856)",
+        f"no typed reader for transaction set {ts.id} (supported: 940, 944, 945, 856)",
         ts.index,
         "ST",
     )
@@ -100,6 +112,8 @@ __all__ = [
     "Package",
     "Party",
     "QualifiedDate",
+    "ReceiptException",
+    "ReceiptLine",
     "Reference",
     "Segment",
     "ShipNotice",
@@ -108,6 +122,7 @@ __all__ = [
     "ShipmentAdviceLine",
     "ShippingOrderLine",
     "TransactionSet",
+    "WarehouseReceiptAdvice",
     "WarehouseShippingAdvice",
     "WarehouseShippingOrder",
     "X12Error",
@@ -119,6 +134,8 @@ __all__ = [
     "read_856s",
     "read_940",
     "read_940s",
+    "read_944",
+    "read_944s",
     "read_945",
     "read_945s",
     "read_document",

@@ -144,7 +144,7 @@ def require_type(ts: TransactionSet, expected: str) -> None:
         raise X12Error(
             ErrorCode.UNSUPPORTED_TRANSACTION_SET,
             f"expected a {expected} transaction set, got {ts.id} (control number "
-            f"{ts.control_number}); typed readers exist for 940, 945 and 856",
+            f"{ts.control_number}); typed readers exist for 940, 944, 945 and 856",
             ts.index,
             "ST",
         )

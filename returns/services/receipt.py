@@ -48,10 +48,14 @@ INSPECTION_KIND = "return.inspection"
 
 @dataclass(frozen=True)
 class ReceiptMessage:
-    """Who sent the receipt and its id: a store form's token, a node's message id."""
+    """Who sent the receipt and its id: a store form's token, a node's message id. A receipt
+    from a document (an X12 944) is logged as that document: its own `kind` and `payload`, so
+    the log holds what the node sent and a refused one can be applied again from it."""
 
     source: str
     message_id: str
+    kind: str = ""
+    payload: dict[str, Any] | None = None
 
 
 def _return_lines(rma: Return) -> list[ReturnLine]:
@@ -74,18 +78,39 @@ def receive_return(
     """authorized | in_transit → received at `node_id`, with the units counted per line
     number (`received`; default: every unit asked for). At least one unit must arrive; none
     more than asked. `return.received`; an even exchange's replacement is placed now."""
+    rma, _duplicate = receive_return_once(
+        return_id=return_id, node_id=node_id, actor=actor, received=received, message=message
+    )
+    return rma
+
+
+def receive_return_once(
+    *,
+    return_id: int,
+    node_id: int,
+    actor: Actor,
+    received: Mapping[int, int] | None = None,
+    message: ReceiptMessage | None = None,
+) -> tuple[Return, bool]:
+    """`receive_return()`, and whether `message` had been applied before (True: nothing was
+    done now), for a caller that reports duplicates (the X12 944 import)."""
     with transaction.atomic():
         order = lock_order(Return.objects.values_list("order_id", flat=True).get(pk=return_id))
         rma = lock_return(return_id)
         if message is not None:
             logged = _log(
                 message,
-                RECEIPT_KIND,
+                message.kind or RECEIPT_KIND,
                 rma,
-                {"node": node_id, "received": {str(k): v for k, v in (received or {}).items()}},
+                message.payload
+                if message.payload is not None
+                else {
+                    "node": node_id,
+                    "received": {str(k): v for k, v in (received or {}).items()},
+                },
             )
             if logged.duplicate:
-                return rma
+                return rma, True
         if rma.status not in RECEIVABLE_STATUSES:
             raise refuse_status(rma, "received")
         node = Node.objects.get(pk=node_id)
@@ -144,7 +169,7 @@ def receive_return(
         on_return_received(order, rma, actor)
         if message is not None:
             finish_message(logged.message, result={"return": rma.number, "status": rma.status})
-    return rma
+    return rma, False
 
 
 def inspect_return(

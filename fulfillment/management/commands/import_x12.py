@@ -1,4 +1,5 @@
-"""`manage.py import_x12`: apply 945 Warehouse Shipping Advice files from X12 nodes.
+"""`manage.py import_x12`: apply X12 files from file nodes: 945 Warehouse Shipping Advices, and
+944 Warehouse Stock Transfer Receipt Advices (returns received; returns/x12.py).
 
     import_x12                          every *.edi / *.x12 / *.txt in OMS_X12_INBOX_DIR
     import_x12 --inbox /srv/sftp/in     another inbox
@@ -20,10 +21,13 @@ from oms.core.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Apply X12 945 (warehouse shipping advice) files: the given ones, or the whole inbox."
+    help = (
+        "Apply X12 945 (shipping advice) and 944 (return receipt) files: the given ones, or the "
+        "whole inbox."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("files", nargs="*", type=Path, help="945 files (default: the inbox).")
+        parser.add_argument("files", nargs="*", type=Path, help="X12 files (default: the inbox).")
         parser.add_argument(
             "--inbox", type=Path, help="Folder to scan (default: settings.OMS_X12_INBOX_DIR)."
         )
