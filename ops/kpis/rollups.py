@@ -133,7 +133,9 @@ def day_rows(day: date) -> list[KpiRollup]:
     shipments: dict[int, list[datetime]] = defaultdict(list)
     for chunk in _chunks(order_ids):
         for pk, channel, placed_at in (
-            Order.objects.filter(id__in=chunk).order_by().values_list("id", "channel_id", "placed_at")
+            Order.objects.filter(id__in=chunk)
+            .order_by()
+            .values_list("id", "channel_id", "placed_at")
         ):
             orders[pk] = (channel, placed_at)
         for order_id, shipped_at in (

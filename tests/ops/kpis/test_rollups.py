@@ -113,8 +113,7 @@ def test_the_refresh_task_rebuilds_the_days_old_changes_touch(history):
             status="shipped",
             delivery_method="ship",
             service_level="standard",
-            shipped_at=datetime.combine(END, datetime.min.time(), tzinfo=UTC)
-            + timedelta(hours=20),
+            shipped_at=datetime.combine(END, datetime.min.time(), tzinfo=UTC) + timedelta(hours=20),
         )
         record_event(
             stream=late.stream,
@@ -172,6 +171,7 @@ def test_history_imported_at_source_times_is_rolled_up_by_the_next_refresh():
     assert KpiRollupDay.objects.filter(day=first).exists()
     assert KpiRollupDay.objects.filter(day=last).exists()
     assert_same(first, last)
-    assert selectors.kpi_report(first, last).get().orders == Order.objects.filter(
-        placed_at__date__lte=last
-    ).count()
+    assert (
+        selectors.kpi_report(first, last).get().orders
+        == Order.objects.filter(placed_at__date__lte=last).count()
+    )
