@@ -175,3 +175,20 @@ def test_history_imported_at_source_times_is_rolled_up_by_the_next_refresh():
         selectors.kpi_report(first, last).get().orders
         == Order.objects.filter(placed_at__date__lte=last).count()
     )
+
+
+def _fields(rows):
+    return [
+        {f.name: getattr(r, f.attname) for f in KpiRollup._meta.concrete_fields if f.name != "id"}
+        for r in rows
+    ]
+
+
+def test_a_day_in_sql_is_the_day_in_python(history):
+    days = [FIRST + timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
+    compared = 0
+    for day in days:
+        in_sql, in_python = rollups.day_rows(day), rollups.portable_day_rows(day)
+        assert _fields(in_sql) == _fields(in_python), day
+        compared += len(in_sql)
+    assert compared > 100
