@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from oms.api.clients import ApiClientLike
 from oms.core.errors import NotFound
@@ -153,8 +153,14 @@ def return_figures(
         .order_by("refunded_at")
         .values("refunded_at")[:1]
     )
+    # Only returns refunded in the range can have their first refund in it: the semi-join on
+    # refund_refunded_at_idx keeps this from reading every return ever received.
+    refunded_in_range = Refund.objects.filter(
+        rma=OuterRef("pk"), status=RefundStatus.SUCCEEDED, refunded_at__gte=t0, refunded_at__lt=t1
+    )
     timed = (
         Return.objects.filter(received_at__isnull=False, **of_channel)
+        .filter(Exists(refunded_in_range))
         .annotate(first=Subquery(first_refund))
         .filter(first__gte=t0, first__lt=t1)
         .values_list("received_at", "first")
