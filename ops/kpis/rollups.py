@@ -275,7 +275,7 @@ def rebuild_day(day: date) -> list[KpiRollup]:
     """Compute and store one day's rows, replacing what was stored (idempotent)."""
     with transaction.atomic():
         # The day's marker row, locked: two rebuilds of one day take turns.
-        marker, _ = KpiRollupDay.objects.select_for_update().get_or_create(
+        marker, _ = KpiRollupDay.objects.select_for_update(of=("self",)).get_or_create(
             day=day, defaults={"computed_at": timezone.now()}
         )
         rows = day_rows(day)
@@ -331,7 +331,9 @@ def refresh(recent_days: int = RECENT_DAYS) -> dict[str, int]:
     The first run starts the cursor at the newest event without scanning the log: history
     older than that (or imported in bulk) is computed with `manage.py rebuild_kpi_rollups`."""
     with transaction.atomic():
-        cursor, created = KpiRollupCursor.objects.select_for_update().get_or_create(pk=1)
+        cursor, created = KpiRollupCursor.objects.select_for_update(of=("self",)).get_or_create(
+            pk=1
+        )
         top = Event.objects.aggregate(top=Max("id"))["top"] or 0
         current = today()
         days = set() if created else changed_days(cursor.previous_event_id, top)
