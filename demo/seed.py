@@ -33,6 +33,7 @@ from demo.routing import ensure_default_rule_set
 from demo.shopify import connect_demo_shopify
 from demo.stock import create_missing_stock
 from inventory.models import NodeKind, StockLevel
+from ops.kpis.rollups import refresh as refresh_kpi_rollups
 from orders.services.api_clients import IssuedKey
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ def seed_demo() -> DemoData:
     create_sample_reconciliation()
     create_sample_status_reconciliation()
     seed_cutover_demo(approver_username=ADMIN_USERNAME)
+    # The dashboard's daily KPI rollups of the past days, as the beat task keeps them (ADR 15).
+    refresh_kpi_rollups()
     result = DemoData(
         channels=channels,
         distribution_centers=sum(1 for n in nodes if n.kind == NodeKind.DISTRIBUTION_CENTER),

@@ -100,6 +100,14 @@ app.conf.update(
             "schedule": 300.0,
             "options": {"expires": 290.0},
         },
+        # KPI daily rollups (ops/kpis/rollups.py, ADR 0015): the past days the events of the
+        # last runs changed, and any recent day not computed yet. The dashboard computes today
+        # from the orders, so a past day is at most this late after an old order changes.
+        "refresh-kpi-rollups": {
+            "task": "ops.tasks.refresh_kpi_rollups_task",
+            "schedule": 300.0,
+            "options": {"expires": 290.0},
+        },
         # Returns (returns/tasks.py): charge advance exchanges whose return is overdue (due dates
         # are days away, so hourly is timely), refund inspected returns whose task was lost.
         "sweep-returns": {

@@ -325,6 +325,9 @@ OMS_PICKUP_RADIUS_MILES = env.float("OMS_PICKUP_RADIUS_MILES", default=50.0)
 
 # A pickup order ready at the store waits this long before it expires and its stock returns.
 OMS_PICKUP_HOLD_DAYS = env.int("OMS_PICKUP_HOLD_DAYS", default=5)
+# The event log keeps this many whole months before the current one; older months may be
+# archived (manage.py archive_events, docs/adr/0016-event-log-archive.md).
+OMS_EVENT_RETENTION_MONTHS = env.int("OMS_EVENT_RETENTION_MONTHS", default=24)
 # An open order whose payment failed is cancelled by the sweeper after this many hours (0: never).
 OMS_UNPAID_ORDER_CANCEL_HOURS = env.int("OMS_UNPAID_ORDER_CANCEL_HOURS", default=48)
 

@@ -36,3 +36,8 @@ EXCEPTION_RULES_REJECTED = register(
 EXCEPTION_RULES_RETIRED = register(
     "exception_rules.retired", description="An exception rule set stopped being active."
 )
+EVENTS_ARCHIVED = register(
+    "events.archived",
+    description="A month of the event log was exported to an archive file and removed from it "
+    "(manage.py archive_events).",
+)

@@ -312,3 +312,70 @@ class FinanceExport(FSMModelMixin, TimeStampedModel):
         if self.status == ExportStatus.DONE:
             return 100
         return min(99, round(100 * self.rows_done / self.rows_total)) if self.rows_total else 0
+
+
+class KpiRollupDay(models.Model):
+    """A UTC day whose order KPIs are pre-aggregated in `KpiRollup` (ops/kpis/rollups.py).
+
+    The dashboard reads a past day from its rollup rows only when this row says the day was
+    computed; any other day (today, a day never computed) is computed from the orders
+    themselves. A day with no orders still has this row, and no `KpiRollup` rows."""
+
+    day = models.DateField(primary_key=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"KPI rollup of {self.day}"
+
+
+class KpiRollup(models.Model):
+    """The order KPIs of one UTC day and one channel, in a form whose sums over days give
+    exactly what ops/kpis/selectors.py computes from the raw rows over any range:
+
+    - counts that add up (orders, cancelled, backordered, manual touches, shipped orders,
+      fulfillment orders shipped and on time);
+    - the order-to-ship seconds of the orders first shipped that day (percentiles of a range
+      need every value, not daily percentiles);
+    - the epoch of each first-shipped order's second shipment (split in a range = shipped
+      more than once before the range's end);
+    - the epoch of the latest `order.backordered` event of an order placed that day whose
+      event is older than the day (a range counts it when the event is in the range's span).
+    """
+
+    day = models.DateField()
+    channel = models.ForeignKey("orders.Channel", on_delete=models.CASCADE, related_name="+")
+    orders = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    backordered = models.PositiveIntegerField(default=0)
+    backordered_before = models.JSONField(default=list)
+    manual_touches = models.PositiveIntegerField(default=0)
+    shipped_orders = models.PositiveIntegerField(default=0)
+    ship_seconds = models.JSONField(default=list)
+    second_ship_epochs = models.JSONField(default=list)
+    fo_shipped = models.PositiveIntegerField(default=0)
+    fo_on_time = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "channel_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "channel"], name="kpi_rollup_day_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"KPI rollup {self.day} channel {self.channel_id}"
+
+
+class KpiRollupCursor(models.Model):
+    """The refresh task's place in the event log (one row): events above `previous_event_id`
+    are scanned for the days they change. Two runs back, not one, so an event committed after
+    the run that saw a higher id is still seen by the next run."""
+
+    previous_event_id = models.BigIntegerField(default=0)
+    last_event_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"KPI rollup cursor at event {self.last_event_id}"

@@ -11,6 +11,14 @@ def detect_exceptions_task() -> dict[str, int]:
 
 
 @shared_task
+def refresh_kpi_rollups_task() -> dict[str, int]:
+    """The daily KPI rollups of the days changed since the last runs (ops/kpis/rollups.py)."""
+    from ops.kpis.rollups import refresh  # noqa: PLC0415 - as run_finance_export_task
+
+    return refresh()
+
+
+@shared_task
 def run_finance_export_task(export_id: int) -> None:
     """A large finance export (ops/finance/exports.py); a queued job only, so a redelivered
     message does nothing."""

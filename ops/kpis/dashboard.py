@@ -247,7 +247,7 @@ def build_dashboard(start: date | None = None, end: date | None = None) -> dict[
     return {
         "period": {"start": report.start, "end": report.end, "days": len(report.days)},
         "cards": kpi_cards(report, report.end)
-        + return_cards(report.start, report.end)
+        + return_cards(report.start, report.end, report)
         + [inventory_card(report.start, report.end)],
         "channel_headers": [
             "Orders",
@@ -262,7 +262,9 @@ def build_dashboard(start: date | None = None, end: date | None = None) -> dict[
         ],
         "channel_rows": channel_rows(report),
         "return_channel_headers": RETURN_CHANNEL_HEADERS,
-        "return_channel_rows": return_channel_rows(report.start, report.end, report.channels),
+        "return_channel_rows": return_channel_rows(
+            report.start, report.end, report.channels, report
+        ),
         "charts": charts(report),
         "exceptions": exceptions,
         "webhooks": webhooks,

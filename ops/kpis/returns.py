@@ -7,7 +7,7 @@ from typing import Any
 
 from oms.core.money import format_amount
 from ops.kpis.portable import percentile
-from ops.kpis.selectors import bounds
+from ops.kpis.selectors import KpiReport, bounds
 from returns.selectors import ReturnFigures, return_figures
 
 
@@ -31,9 +31,11 @@ def _money(figures: ReturnFigures) -> str:
     )
 
 
-def return_cards(start: date, end: date) -> list[dict[str, str]]:
-    day = return_figures(*bounds(end, end))
-    period = return_figures(*bounds(start, end))
+def return_cards(start: date, end: date, report: KpiReport | None = None) -> list[dict[str, str]]:
+    """The cards for the range and its last day; with the range's KPI report, the orders placed
+    are taken from it (the same count) instead of counted again."""
+    day = return_figures(*bounds(end, end), orders=report.get(end).orders if report else None)
+    period = return_figures(*bounds(start, end), orders=report.get().orders if report else None)
 
     def card(title: str, now: str, total: str, help_text: str) -> dict[str, str]:
         return {"title": title, "today": now, "period": total, "help": help_text}
@@ -64,12 +66,16 @@ def return_cards(start: date, end: date) -> list[dict[str, str]]:
 RETURN_CHANNEL_HEADERS = ["Orders", "Returns", "Return rate", "Refunded", "Receipt → refund p50"]
 
 
-def return_channel_rows(start: date, end: date, channels: dict[int, str]) -> list[dict[str, Any]]:
-    """Per channel with orders or returns in the range, then all channels together."""
+def return_channel_rows(
+    start: date, end: date, channels: dict[int, str], report: KpiReport | None = None
+) -> list[dict[str, Any]]:
+    """Per channel with orders or returns in the range, then all channels together (orders
+    placed from the range's KPI report when given, as return_cards)."""
     t0, t1 = bounds(start, end)
     rows = []
     for channel_id, code in [*channels.items(), (None, "All channels")]:  # ordered by code
-        f = return_figures(t0, t1, channel_id)
+        placed = report.get(channel=channel_id).orders if report else None
+        f = return_figures(t0, t1, channel_id, orders=placed)
         if channel_id is not None and not (f.orders or f.returns):
             continue
         rows.append(

@@ -58,6 +58,20 @@ def test_return_kpis_count_returns_refunds_and_exchanges(nodes, django_capture_o
     assert cards["Refunded"] == "20.00 USD"
     assert cards["Receipt → refund p50"] == "3.0 h"
     assert cards["Exchange share"] == "50.0%"
+    # A range that holds a later refund of the return but not its first one does not time it.
+    Refund.objects.create(
+        rma=refund.rma,
+        order=refund.order,
+        kind=refund.kind,
+        amount=Decimal("1.00"),
+        currency="USD",
+        status=refund.status,
+        refunded_at=refund.refunded_at + timedelta(days=3),
+        idempotency_key=f"{refund.idempotency_key}-later",
+    )
+    later = refund.refunded_at + timedelta(days=2)
+    assert return_figures(later, later + timedelta(days=2)).receipt_to_refund_hours == []
+    assert return_figures(now - timedelta(days=1), later).receipt_to_refund_hours == [3.0]
 
 
 def test_the_dashboard_breaks_returns_down_per_channel(nodes, django_capture_on_commit_callbacks):
