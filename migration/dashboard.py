@@ -129,8 +129,16 @@ DIFF_COLUMNS = [
     "legacy shipments",
     "oms miles",
     "legacy miles",
+    "oms est. cost",
+    "legacy est. cost",
+    "oms promise",
+    "legacy promise",
     "reason",
 ]
+
+
+def _money(side: Any) -> str:
+    return "" if side.cost is None else f"{side.cost} {side.currency}"
 
 
 def diff_rows(diffs: list[OrderDiff]) -> list[list[Any]]:
@@ -146,6 +154,10 @@ def diff_rows(diffs: list[OrderDiff]) -> list[list[Any]]:
             d.legacy.shipments,
             "" if d.oms.miles is None else d.oms.miles,
             "" if d.legacy.miles is None else d.legacy.miles,
+            _money(d.oms),
+            _money(d.legacy),
+            "" if d.oms.promise is None else d.oms.promise.isoformat(),
+            "" if d.legacy.promise is None else d.legacy.promise.isoformat(),
             d.reason,
         ]
         for d in diffs

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fulfillment.estimates import transit_days
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.orchestration import orchestrate_order
 from inventory.models import Reservation, ReservationStatus, StockLevel
@@ -160,12 +161,35 @@ def test_phased_cutover_of_one_channel(django_capture_on_commit_callbacks, setti
     [week] = shadow_summary(diffs, by_day=False)
     bos_miles = bos.legacy.miles
     assert (week.compared, week.agreed, week.agreement) == (10, 7, 70.0)
-    assert week.oms == {"split_rate": 0.0, "backorder_rate": 0.0, "avg_miles": 0.0}
+    # Estimated cost (the default rule set: DC 6.00, store 8.50 a shipment, 0.002 a mile) and
+    # promise date (standard: shipped 48 h after placement, then ground transit by miles).
+    bos_cost = (Decimal("8.5") + Decimal("0.002") * Decimal(str(bos_miles))).quantize(
+        Decimal("0.01")
+    )
+    assert bos.legacy.cost == bos_cost and bos.oms.cost == Decimal("6.00")
+    assert bos.oms.promise == bos.day + timedelta(days=2 + 1)  # dc-east is next door: 1 day
+    bos_days = 2 + transit_days("standard", bos_miles)
+    assert bos.legacy.promise == bos.day + timedelta(days=bos_days)
+    assert split.legacy.cost == Decimal("6.00") + bos_cost
+    assert split.legacy.promise == bos.legacy.promise - bos.day + split.day  # the later parcel
+    assert week.oms == {
+        "split_rate": 0.0,
+        "backorder_rate": 0.0,
+        "avg_miles": 0.0,
+        "total_cost": Decimal("60.00"),
+        "avg_cost": Decimal("6.00"),
+        "avg_promise_days": 3.0,
+    }
+    legacy_total = 8 * Decimal("6.00") + 3 * bos_cost
     assert week.legacy == {
         "split_rate": 10.0,
         "backorder_rate": 0.0,
         "avg_miles": round((2 * bos_miles + round(bos_miles / 2, 1)) / 10, 1),
+        "total_cost": legacy_total,
+        "avg_cost": (legacy_total / 10).quantize(Decimal("0.01")),
+        "avg_promise_days": round((7 * 3 + 3 * bos_days) / 10, 2),
     }
+    assert (week.promise_earlier, week.promise_later, week.currency) == (3, 0, "USD")
     by_day = {row.day.isoformat(): row.agreement for row in shadow_summary(diffs)}
     assert by_day == {
         "2026-11-02": 100.0,
