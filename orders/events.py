@@ -142,6 +142,11 @@ ORDER_LEGACY_DECISION_RECORDED = register(
     "order.legacy_decision_recorded",
     description="The legacy system's decision for the order (nodes, splits) was mirrored in.",
 )
+ORDER_LEGACY_CANCELLED = register(
+    "order.legacy_cancelled",
+    description="The legacy system cancelled a mirrored order (whole or some lines): applied "
+    "through the order cancel services, left out of the shadow comparison.",
+)
 ORDER_HANDOFF_QUEUED = register(
     "order.handoff_queued",
     description="The order is queued for the legacy system in its format (outbox).",

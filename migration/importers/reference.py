@@ -10,7 +10,9 @@
   otherwise; a shipment without lines (a container list) ships the order's one fulfillment
   order at a node. A closed (history) order is reported `order_closed`: its parcel came with it.
 - cancellations (`CancellationImporter`): applied through `cancel_line_units`, like a person's
-  cancel: units not yet at a node are cancelled at once, units at a node are asked back from it.
+  cancel: units not yet at a node are cancelled at once, units at a node are asked back from it;
+  on an order oms only mirrors, through `apply_legacy_cancellation` (no node, out of the shadow
+  comparison, `order.legacy_cancelled`).
 
 Order lines are found by the legacy line key (Sterling's OrderLineKey, kept as the line's
 external line id by the order mapping), among the orders imported from the same source.
@@ -29,10 +31,14 @@ from migration.importers.base import Importer
 from migration.mapping.extract import CanonicalRecord, RowError
 from migration.mapping.schema import load_mapping
 from migration.models import ImportedRecord
+from migration.services.legacy_cancellation import (
+    LEGACY_CANCEL_REASON,
+    LegacyLineCancel,
+    apply_legacy_cancellation,
+)
 from orders.models import LineStatus, Order, OrderLine, OrderStatus
 
 CLOSED = (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED, OrderStatus.CANCELLED)
-LEGACY_CANCEL_REASON = "cancelled in the legacy system"
 
 
 class StatusCodeImporter(Importer):
@@ -239,6 +245,15 @@ class CancellationImporter(OrderReferenceImporter):
         for order_line, quantity, _ in self._lines(record):
             if order_line is None:
                 raise RuntimeError("checked before")
+            if order_line.order.is_legacy_mirror:  # oms only mirrors it: the legacy cancel
+                apply_legacy_cancellation(
+                    order_id=order_line.order_id,
+                    actor=self.actor,
+                    source=self.mapping.name,
+                    lines=[LegacyLineCancel(order_line.sku, quantity)],
+                )
+                number = order_line.order.number
+                continue
             outcome = cancel_line_units(
                 order_id=order_line.order_id,
                 line_number=order_line.line_number,

@@ -116,7 +116,7 @@ def backtest_against_legacy(
         legacy_decision__is_cancelled=False,
         placed_at__gte=period_from,
         placed_at__lt=period_to,
-    )
+    ).exclude(lines__cancelled_quantity__gt=0)
     if candidate.channel_id is not None:
         orders = orders.filter(channel_id=candidate.channel_id)
     latest = list(
