@@ -134,6 +134,10 @@ ORDER_HANDED_BACK = register(
     "order.handed_back",
     description="A rollback gave an unreleased oms order to the legacy system.",
 )
+ORDER_LINE_HANDED_BACK = register(
+    "order.line_handed_back",
+    description="A line of an order a rollback handed back: oms ships none of it now.",
+)
 ORDER_SHADOW_PLANNED = register(
     "order.shadow_planned",
     description="oms planned a legacy-owned order with its active rules, reserving nothing.",
