@@ -77,9 +77,7 @@ class Estimator:
     def load_kinds(self, codes: Iterable[str]) -> None:
         missing = sorted(set(codes) - set(self.kinds))
         if missing:
-            self.kinds.update(
-                Node.objects.filter(code__in=missing).values_list("code", "kind")  # type: ignore[arg-type]
-            )
+            self.kinds.update(Node.objects.filter(code__in=missing).values_list("code", "kind"))
 
     def rules_of(self, shadow: ShadowDecision) -> RuleConfig:
         key = shadow.rule_set_id
