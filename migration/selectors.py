@@ -19,6 +19,7 @@ from fulfillment.estimates import Estimate, estimate_shipments
 from fulfillment.rules import RuleConfig
 from inventory.models import Node
 from migration.models import CutoverMode, CutoverPlan, LegacyDecision, ShadowDecision
+from oms.core.errors import NotFound
 from orders.models import Channel, Order
 
 
@@ -169,6 +170,15 @@ def _reason(shadow: ShadowDecision, legacy: LegacyDecision, oms: Side, old: Side
                 f"{code} (score {candidate['score']})"
             )
     return "; ".join(parts)
+
+
+def channel_order(channel: Channel, external_id: str) -> Order:
+    """The channel's order with this external id (the legacy feed names orders so);
+    `order_not_found` (404) otherwise."""
+    order = Order.objects.filter(channel=channel, external_id=external_id).first()
+    if order is None:
+        raise NotFound(f"No order {external_id!r} on {channel.code}.", code="order_not_found")
+    return order
 
 
 def order_diff(order: Order) -> OrderDiff | None:
@@ -327,9 +337,13 @@ def shadow_summary(diffs: list[OrderDiff], *, by_day: bool = True) -> list[Summa
             legacy.add(diff.legacy, diff.day)
         agreed = sum(d.agrees for d in members)
         # Of the orders both systems placed: does oms promise earlier, the same day, later?
-        both = [d for d in members if d.oms.promise and d.legacy.promise]
-        earlier = sum(d.oms.promise < d.legacy.promise for d in both)  # type: ignore[operator]
-        later = sum(d.oms.promise > d.legacy.promise for d in both)  # type: ignore[operator]
+        both = [
+            (d.oms.promise, d.legacy.promise)
+            for d in members
+            if d.oms.promise is not None and d.legacy.promise is not None
+        ]
+        earlier = sum(ours < theirs for ours, theirs in both)
+        later = sum(ours > theirs for ours, theirs in both)
         rows.append(
             SummaryRow(
                 day=day,

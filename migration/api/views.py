@@ -15,7 +15,7 @@ from migration.api.serializers import (
     LegacyCancelInputSerializer,
     LegacyOrderInputSerializer,
 )
-from migration.selectors import cutover_status
+from migration.selectors import channel_order, cutover_status
 from migration.services.legacy_cancellation import LEGACY_CANCEL_REASON, apply_legacy_cancellation
 from migration.services.shadow import mirror_legacy_order
 from oms.api.errors import ERROR_SCHEMA
@@ -26,7 +26,6 @@ from oms.core.actors import Actor
 from oms.core.errors import NotFound
 from orders.api.serializers import OrderOutputSerializer
 from orders.api.views import IDEMPOTENCY_PARAMETER
-from orders.models import Order
 
 
 def _own_channel(request: Request, channel_code: str) -> Any:
@@ -119,11 +118,7 @@ class LegacyOrderCancelView(APIView):
         def cancel() -> Response:
             serializer = LegacyCancelInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            order = Order.objects.filter(channel=channel, external_id=external_id).first()
-            if order is None:
-                raise NotFound(
-                    f"No order {external_id!r} on {channel.code}.", code="order_not_found"
-                )
+            order = channel_order(channel, external_id)
             apply_legacy_cancellation(
                 order_id=order.pk,
                 actor=Actor.for_api_client(client),
