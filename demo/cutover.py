@@ -4,6 +4,8 @@ What `make run` shows (Migration › Cutover plans, and its dashboard and shadow
 - plan v1 `shadow`, approved: a simulated week of the legacy system's orders mirrored in with
   its decisions (21 orders; every fifth went to another DC than oms would choose, so the
   agreement is about 80 % and each difference has its reason);
+- two more mirrored orders the legacy system cancelled (one whole, one of its two lines),
+  applied through the legacy cancel (`order.legacy_cancelled`) and left out of the diff;
 - plan v2 `canary` at 10 %, approved, then 12 orders captured natively: those in the canary are
   routed by oms, the rest are handed to the legacy system (files in var/legacy_handoff/);
 - plan v3 `canary` at 25 %, proposed and waiting for a second person's approval;
@@ -12,6 +14,7 @@ What `make run` shows (Migration › Cutover plans, and its dashboard and shadow
 Created once: a channel that already has a plan is left as it is.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -23,6 +26,7 @@ from inventory.models import Node, NodeKind, Product
 from migration.models import CutoverPlan
 from migration.services.cutover import approve_plan, propose_plan
 from migration.services.go_no_go import check_cutover_thresholds
+from migration.services.legacy_cancellation import LegacyLineCancel, apply_legacy_cancellation
 from migration.services.shadow import LegacyAllocation, plan_shadow_order, record_legacy_decision
 from oms.core.actors import Actor
 from orders.models import Channel
@@ -91,6 +95,27 @@ def seed_cutover_demo(*, approver_username: str) -> int:
             allocations=[LegacyAllocation(a["node"], a["sku"], a["quantity"]) for a in chosen],
             source="demo legacy feed",
             decided_at=placed_at + timedelta(minutes=3),
+        )
+        placed += 1
+    # The legacy feed cancels two mirrored orders: one whole, one line of two.
+    for n, cancel in ((0, None), (1, [LegacyLineCancel(skus[1], 1)])):
+        data = _order(
+            f"LEG-{1100 + n}",
+            now - timedelta(days=3, hours=n),
+            CUSTOMERS[n % len(CUSTOMERS)],
+            skus[0],
+            legacy_mirror=True,
+        )
+        data = replace(data, lines=[*data.lines, replace(data.lines[0], sku=skus[1])])
+        order = capture_order(channel=channel, data=data, actor=ACTOR)
+        plan_shadow_order(order_id=order.pk)
+        record_legacy_decision(
+            order_id=order.pk,
+            allocations=[LegacyAllocation(dcs[0].code, sku, 1) for sku in skus[:2]],
+            source="demo legacy feed",
+        )
+        apply_legacy_cancellation(
+            order_id=order.pk, actor=ACTOR, source="demo legacy feed", lines=cancel
         )
         placed += 1
 

@@ -7,7 +7,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from migration.kpis import Kpis, legacy_baseline, oms_kpis, parity
+from migration.kpis import (
+    ErrorRate,
+    KpiPeriods,
+    Kpis,
+    connector_error_rate,
+    kpi_periods,
+    latest_inventory_variance,
+    parity,
+    webhook_dead,
+    webhook_error_rate,
+)
 from migration.models import CutoverPlan
 from migration.selectors import OrderDiff, cutover_status, order_diffs, shadow_summary
 from orders.models import Channel
@@ -25,26 +35,85 @@ BAR_OPTIONS = {
 }
 KPI_ROWS = [
     ("orders", "Orders", ""),
-    ("cancellation_rate", "Cancellation rate", "%"),
-    ("split_rate", "Split rate", "%"),
     ("order_to_ship_hours", "Order → first shipment", " h"),
-    ("on_time_ship_rate", "Shipped within 48 h", "%"),
+    ("split_rate", "Split rate", "%"),
+    ("cancellation_rate", "Cancellation rate", "%"),
+    ("backorder_rate", "Backorder rate", "%"),
+    ("on_time_ship_rate", "On-time ship (first shipment within 48 h)", "%"),
 ]
+NO_LEGACY_LOG = "n/a: the legacy import has no such log"
 
 
 def _show(value: Any, unit: str) -> str:
     return "–" if value is None else f"{value:,}{unit}" if unit != "%" else f"{value:.1f}%"
 
 
-def kpi_rows(legacy: Kpis, oms: Kpis) -> list[dict[str, str]]:
-    return [
+def kpi_table(periods: KpiPeriods) -> dict[str, Any]:
+    """Columns and rows for the template: legacy and oms, before and after the switch date
+    (one column each while the channel has not switched)."""
+    sets: list[Kpis | None]
+    if periods.switch_at is None:
+        columns = ["legacy", "oms"]
+        sets = [periods.legacy_before, periods.oms_before]
+    else:
+        columns = ["legacy before", "legacy after", "oms before", "oms after"]
+        sets = [
+            periods.legacy_before,
+            periods.legacy_after,
+            periods.oms_before,
+            periods.oms_after,
+        ]
+    return {
+        "switch_at": periods.switch_at,
+        "columns": columns,
+        "rows": [
+            {
+                "label": label,
+                "values": [_show(getattr(k, key) if k else None, unit) for k in sets],
+            }
+            for key, label, unit in KPI_ROWS
+        ],
+    }
+
+
+def _rate(rate: ErrorRate, what: str) -> str:
+    if not rate.calls:
+        return f"– (no {what} yet)"
+    return f"{rate.rate:.1f}% ({rate.errors} of {rate.calls} {what})"
+
+
+def parity_rows(channel_id: int) -> list[dict[str, str]]:
+    """Both systems where the data exists; the legacy side is n/a where its import has no log."""
+    webhooks = webhook_error_rate(channel_id)
+    dead = webhook_dead(channel_id)
+    rows = [
         {
-            "label": label,
-            "legacy": _show(getattr(legacy, key), unit),
-            "oms": _show(getattr(oms, key), unit),
-        }
-        for key, label, unit in KPI_ROWS
+            "label": "Webhook delivery error rate",
+            "legacy": NO_LEGACY_LOG,
+            "oms": _rate(webhooks, "attempts") + (f" · {dead} dead" if dead else ""),
+        },
+        {
+            "label": "Connector error rate (node calls and messages)",
+            "legacy": NO_LEGACY_LOG,
+            "oms": _rate(connector_error_rate(channel_id), "calls"),
+        },
     ]
+    recon = latest_inventory_variance()
+    if recon is None:
+        variance = "– (no reconciliation yet: manage.py reconcile_inventory)"
+    else:
+        value = ", ".join(
+            f"{amount} {currency}" for currency, amount in sorted(recon.value.items())
+        )
+        variance = (
+            f"{recon.variance_pairs} of {recon.pairs} node×SKU pairs differ "
+            f"(accuracy {recon.accuracy or 0:.1f}%) · oms +{recon.units_over} / "
+            f"−{recon.units_under} units · {recon.over_threshold} over the threshold"
+            + (f" · {value}" if value else "")
+            + f" · {recon.source}, {recon.reconciled_at:%b %d %H:%M}"
+        )
+    rows.append({"label": "Inventory variance (latest reconciliation)", "both": variance})
+    return rows
 
 
 @dataclass(frozen=True)
@@ -54,8 +123,9 @@ class ChannelPanel:
     agreement: Any  # SummaryRow for the whole period, or None
     chart: str  # JSON for Chart.js
     figures_chart: str
-    kpis: list[dict[str, str]]
+    kpis: dict[str, Any]
     parity: Any
+    parity_rows: list[dict[str, str]]
 
 
 def channel_panels() -> list[ChannelPanel]:
@@ -111,8 +181,9 @@ def channel_panels() -> list[ChannelPanel]:
                 agreement=whole,
                 chart=json.dumps(chart),
                 figures_chart=json.dumps(figures),
-                kpis=kpi_rows(legacy_baseline(channel.pk), oms_kpis(channel.pk)),
+                kpis=kpi_table(kpi_periods(channel.pk)),
                 parity=parity(channel.pk),
+                parity_rows=parity_rows(channel.pk),
             )
         )
     return panels
@@ -129,8 +200,16 @@ DIFF_COLUMNS = [
     "legacy shipments",
     "oms miles",
     "legacy miles",
+    "oms est. cost",
+    "legacy est. cost",
+    "oms promise",
+    "legacy promise",
     "reason",
 ]
+
+
+def _money(side: Any) -> str:
+    return "" if side.cost is None else f"{side.cost} {side.currency}"
 
 
 def diff_rows(diffs: list[OrderDiff]) -> list[list[Any]]:
@@ -146,8 +225,58 @@ def diff_rows(diffs: list[OrderDiff]) -> list[list[Any]]:
             d.legacy.shipments,
             "" if d.oms.miles is None else d.oms.miles,
             "" if d.legacy.miles is None else d.legacy.miles,
+            _money(d.oms),
+            _money(d.legacy),
+            "" if d.oms.promise is None else d.oms.promise.isoformat(),
+            "" if d.legacy.promise is None else d.legacy.promise.isoformat(),
             d.reason,
         ]
+        for d in diffs
+    ]
+
+
+SCREEN_COLUMNS = [
+    "order",
+    "day",
+    "agrees",
+    "nodes (oms | legacy)",
+    "shipments",
+    "miles",
+    "est. cost",
+    "promise date",
+    "reason",
+]
+
+
+def _pair(oms: Any, legacy: Any) -> str:
+    return f"{'–' if oms in (None, '') else oms} | {'–' if legacy in (None, '') else legacy}"
+
+
+def diff_screen_rows(diffs: list[OrderDiff]) -> list[dict[str, Any]]:
+    """The page's rows: each figure as "oms | legacy" in one cell (the CSV keeps a column
+    each)."""
+    return [
+        {
+            "order": d.order,
+            "day": d.day.isoformat(),
+            "agrees": d.agrees,
+            "cells": [
+                _pair(" + ".join(d.oms.nodes), " + ".join(d.legacy.nodes)),
+                _pair(d.oms.shipments, d.legacy.shipments),
+                _pair(d.oms.miles, d.legacy.miles),
+                _pair(d.oms.cost, d.legacy.cost)
+                + (
+                    f" {d.oms.currency or d.legacy.currency}"
+                    if d.oms.currency or d.legacy.currency
+                    else ""
+                ),
+                _pair(
+                    d.oms.promise.strftime("%b %d") if d.oms.promise else None,
+                    d.legacy.promise.strftime("%b %d") if d.legacy.promise else None,
+                ),
+            ],
+            "reason": d.reason,
+        }
         for d in diffs
     ]
 

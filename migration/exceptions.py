@@ -11,6 +11,7 @@ class CutoverErrorCode:
     BAD_NARROWING = "bad_narrowing"
     NO_CHANGE = "cutover_plan_unchanged"
     NOT_SHADOW = "order_not_in_shadow"
+    NOT_MIRRORED = "order_not_mirrored"
 
 
 class CutoverRefused(DomainError):

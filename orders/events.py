@@ -138,6 +138,10 @@ ORDER_HANDED_BACK = register(
     "order.handed_back",
     description="A rollback gave an unreleased oms order to the legacy system.",
 )
+ORDER_LINE_HANDED_BACK = register(
+    "order.line_handed_back",
+    description="A line of an order a rollback handed back: oms ships none of it now.",
+)
 ORDER_SHADOW_PLANNED = register(
     "order.shadow_planned",
     description="oms planned a legacy-owned order with its active rules, reserving nothing.",
@@ -145,6 +149,11 @@ ORDER_SHADOW_PLANNED = register(
 ORDER_LEGACY_DECISION_RECORDED = register(
     "order.legacy_decision_recorded",
     description="The legacy system's decision for the order (nodes, splits) was mirrored in.",
+)
+ORDER_LEGACY_CANCELLED = register(
+    "order.legacy_cancelled",
+    description="The legacy system cancelled a mirrored order (whole or some lines): applied "
+    "through the order cancel services, left out of the shadow comparison.",
 )
 ORDER_HANDOFF_QUEUED = register(
     "order.handoff_queued",

@@ -382,6 +382,7 @@ class LineStatus(models.TextChoices):
     SHIPPED = "shipped", "Shipped"
     DELIVERED = "delivered", "Delivered"
     CANCELLED = "cancelled", "Cancelled"
+    HANDED_BACK = "handed_back", "Handed back to the legacy system"
 
 
 LINE_PROGRESS_SOURCES = [
@@ -462,6 +463,15 @@ class OrderLine(FSMModelMixin, TimeStampedModel):
     )
     def cancel(self) -> None:
         pass
+
+    @transition(
+        field=status,
+        source=[LineStatus.OPEN, LineStatus.BACKORDERED, LineStatus.ALLOCATED],
+        target=LineStatus.HANDED_BACK,
+    )
+    def hand_back(self) -> None:
+        """A rollback gave the line's order to the legacy system before any node had it
+        (fulfillment/services/handback.py): oms ships none of it."""
 
 
 class HoldKind(models.TextChoices):

@@ -13,9 +13,10 @@ fulfillment owns fulfillment orders, so it reacts to that event in the same tran
   (`fulfillment.cancelled`; it keeps its lines as the record of what it held); one given back
   in part keeps the rest (`fulfillment.line_removed` with the units). Both are caused by the
   `order.line_cancelled` event;
-- the order rolls up; with no live line left it is cancelled (`order.cancelled`, with the
-  reason and actor of this cancellation; its authorization is voided on commit,
-  fulfillment/handlers.py);
+- the order rolls up (an order oms does not own, a legacy mirror, only when no live line is
+  left: its progress is the legacy system's); with no live line left it is cancelled
+  (`order.cancelled`, with the reason and actor of this cancellation; its authorization is
+  voided on commit, fulfillment/handlers.py);
 - the payment follows at once: when the cancelled units were the last ones not shipped (a late
   cancel confirmed by the node after the rest shipped, or backordered units cancelled after the
   rest shipped), what shipped is captured on commit instead of when the sweeper finds the order
@@ -37,7 +38,8 @@ from oms.core.errors import TransitionRefused
 from oms.events.models import Event
 from oms.events.services import record_event
 from orders.exceptions import OrderErrorCode
-from orders.models import Order, OrderLine, OrderStatus, PaymentStatus
+from orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
+from orders.ownership import OrderOwner
 
 # After a cancel, an order in one of these statuses has nothing left to ship: what shipped is due.
 ALL_SHIPPED = (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
@@ -84,6 +86,15 @@ def take_cancelled_line_off(*, line: OrderLine, actor: Actor, cause: Event) -> N
         by_fo[fl.fulfillment_id].append(fl)
     for fo_id in fo_ids:
         _take_off(order, fos[fo_id], by_fo[fo_id], line, why, actor=actor, cause=cause)
+    if (
+        order.owner != OrderOwner.OMS
+        and OrderLine.objects.filter(order_id=order.pk)
+        .exclude(status=LineStatus.CANCELLED)
+        .exists()
+    ):
+        # oms does not own the order (a legacy mirror): nothing reserved means nothing about
+        # its progress, which is the legacy system's; only a cancel of everything closes it.
+        return
     rollup_order(
         order,
         cancel_reason=str(cause.payload.get("reason", "")),

@@ -17,9 +17,9 @@ from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from inventory.reservations import release_for_order_lines
 from oms.core.actors import Actor
 from oms.events.services import record_event
-from orders.events import ORDER_HANDED_BACK
+from orders.events import ORDER_HANDED_BACK, ORDER_LINE_HANDED_BACK
 from orders.locks import lock_order
-from orders.models import OrderLine, OrderStatus
+from orders.models import LineStatus, OrderLine, OrderStatus
 from orders.ownership import OrderOwner
 
 HANDABLE_STATUSES = (OrderStatus.CREATED, OrderStatus.BACKORDERED, OrderStatus.ALLOCATED)
@@ -42,10 +42,19 @@ def hand_back_order(*, order_id: int, actor: Actor, reason: str) -> bool:
         if any(fo.status != FulfillmentStatus.PENDING for fo in live):
             return False  # a node has (or had) part of it: it finishes in oms
         now = timezone.now()
-        line_ids = list(OrderLine.objects.filter(order_id=order.pk).values_list("pk", flat=True))
-        released = release_for_order_lines(
-            order_line_ids=line_ids, actor=actor, reason="handed_back"
+        lines = list(
+            OrderLine.objects.select_for_update(of=("self",))
+            .filter(order_id=order.pk)
+            .order_by("line_number")
         )
+        released = release_for_order_lines(
+            order_line_ids=[line.pk for line in lines], actor=actor, reason="handed_back"
+        )
+        units_by_line: dict[int, int] = {}
+        for reservation in released:
+            units_by_line[reservation.order_line_id] = (
+                units_by_line.get(reservation.order_line_id, 0) + reservation.quantity
+            )
         for fo in live:
             fo.cancel(at=now, reason="handed back to the legacy system")
             fo.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
@@ -59,6 +68,26 @@ def hand_back_order(*, order_id: int, actor: Actor, reason: str) -> bool:
                     "reason": fo.close_reason,
                     "units": sum(fl.quantity for fl in fo.lines.all()),
                 },
+            )
+        for line in lines:
+            if line.status == LineStatus.CANCELLED:
+                continue  # cancelled before: nothing of it goes to the legacy system
+            line_before = line.status
+            line.hand_back()
+            line.save(update_fields=["status", "updated_at"])
+            record_event(
+                stream=order.stream,
+                type=ORDER_LINE_HANDED_BACK,
+                actor=actor,
+                payload={
+                    "order": order.number,
+                    "line_number": line.line_number,
+                    "sku": line.sku,
+                    "quantity": line.live_quantity,
+                    "status_before": line_before,
+                    "units_released": units_by_line.get(line.pk, 0),
+                },
+                subject=line,
             )
         status_before = order.status
         order.hand_back(at=now)

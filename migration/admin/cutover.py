@@ -16,11 +16,11 @@ from unfold.decorators import action
 
 from migration.dashboard import (
     BAR_OPTIONS,
-    DIFF_COLUMNS,
     LINE_OPTIONS,
+    SCREEN_COLUMNS,
     channel_panels,
     diff_csv,
-    diff_rows,
+    diff_screen_rows,
 )
 from migration.models import CutoverPlan, LegacyHandoff
 from migration.selectors import order_diffs, shadow_summary
@@ -102,8 +102,8 @@ class CutoverPlanAdmin(ModelAdmin):
             "title": "Shadow diff",
             "opts": self.opts,
             "channel": channel,
-            "columns": DIFF_COLUMNS,
-            "rows": diff_rows(diffs),
+            "columns": SCREEN_COLUMNS,
+            "rows": diff_screen_rows(diffs),
             "summary": shadow_summary(diffs),
             "whole": shadow_summary(diffs, by_day=False),
         }

@@ -6,6 +6,7 @@ from typing import Any
 from rest_framework import serializers
 
 from migration.models import CutoverMode
+from migration.services.legacy_cancellation import LegacyLineCancel
 from migration.services.shadow import LegacyAllocation
 from oms.api.serializers import StrictInputSerializer
 from orders.api.serializers import OrderCreateInputSerializer
@@ -57,3 +58,19 @@ class LegacyOrderInputSerializer(OrderCreateInputSerializer):
     def allocations(self) -> list[LegacyAllocation]:
         decision = self.validated_data.get("legacy_decision") or {}
         return [LegacyAllocation(**a) for a in decision.get("allocations", [])]
+
+
+class LegacyCancelLineInputSerializer(StrictInputSerializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+
+
+class LegacyCancelInputSerializer(StrictInputSerializer):
+    """The legacy system cancelled a mirrored order: every line (no `lines`) or some units."""
+
+    lines = LegacyCancelLineInputSerializer(many=True, required=False, max_length=500)
+    reason = serializers.CharField(max_length=150, required=False)
+
+    def cancellations(self) -> list[LegacyLineCancel] | None:
+        lines = self.validated_data.get("lines")
+        return None if not lines else [LegacyLineCancel(**line) for line in lines]

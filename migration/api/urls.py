@@ -9,4 +9,9 @@ urlpatterns = [
         views.LegacyOrderMirrorView.as_view(),
         name="cutover-legacy-orders",
     ),
+    path(
+        "cutover/<ref:channel_code>/legacy-orders/<ref:external_id>/cancel/",
+        views.LegacyOrderCancelView.as_view(),
+        name="cutover-legacy-order-cancel",
+    ),
 ]

@@ -10,8 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from migration.api.serializers import CutoverStatusOutputSerializer, LegacyOrderInputSerializer
-from migration.selectors import cutover_status
+from migration.api.serializers import (
+    CutoverStatusOutputSerializer,
+    LegacyCancelInputSerializer,
+    LegacyOrderInputSerializer,
+)
+from migration.selectors import channel_order, cutover_status
+from migration.services.legacy_cancellation import LEGACY_CANCEL_REASON, apply_legacy_cancellation
 from migration.services.shadow import mirror_legacy_order
 from oms.api.errors import ERROR_SCHEMA
 from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -84,4 +89,51 @@ class LegacyOrderMirrorView(APIView):
             path=request.path,
             data=request.data,
             handler=create,
+        )
+
+
+class LegacyOrderCancelView(APIView):
+    permission_classes = [IsChannelClient]
+
+    @extend_schema(
+        summary="The legacy system cancelled a mirrored order (whole or some units)",
+        description="Applied through the order cancel services (events, no node asked: oms "
+        "does not own the order); the order leaves the shadow comparison. Without `lines` the "
+        "whole order; a resend for a cancelled order changes nothing.",
+        tags=["cutover"],
+        request=LegacyCancelInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            200: OrderOutputSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="Invalid input (see errors[])"),
+            404: OpenApiResponse(ERROR_SCHEMA, description="channel_not_found, order_not_found"),
+            409: OpenApiResponse(ERROR_SCHEMA, description="order_not_mirrored, not_cancellable"),
+            422: OpenApiResponse(ERROR_SCHEMA, description="idempotency_key_reused"),
+        },
+    )
+    def post(self, request: Request, channel_code: str, external_id: str) -> Response:
+        channel = _own_channel(request, channel_code)
+        client = client_of(request)
+
+        def cancel() -> Response:
+            serializer = LegacyCancelInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            order = channel_order(channel, external_id)
+            apply_legacy_cancellation(
+                order_id=order.pk,
+                actor=Actor.for_api_client(client),
+                source="api",
+                lines=serializer.cancellations(),
+                reason=serializer.validated_data.get("reason") or LEGACY_CANCEL_REASON,
+            )
+            order.refresh_from_db()
+            return Response(OrderOutputSerializer(order).data)
+
+        return run_idempotent(
+            client=client,
+            key=request.headers.get(IDEMPOTENCY_HEADER),
+            method=request.method,
+            path=request.path,
+            data=request.data,
+            handler=cancel,
         )

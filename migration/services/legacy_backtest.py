@@ -19,7 +19,7 @@ from fulfillment.models import RoutingRuleSet
 from fulfillment.services.backtest import MAX_ORDERS
 from fulfillment.services.dry_plan import plan_without_reserving
 from migration.models import ShadowDecision
-from migration.selectors import OrderDiff, SystemFigures, compare_decisions
+from migration.selectors import Estimator, OrderDiff, SystemFigures, compare_decisions
 from migration.services.shadow import node_miles_to
 from oms.core.errors import FieldError, InvalidInput, NotFound
 from orders.models import Order
@@ -52,8 +52,8 @@ class LegacyBacktest:
     def figures(self) -> tuple[dict[str, object], dict[str, object]]:
         candidate, legacy = SystemFigures(), SystemFigures()
         for diff in self.diffs:
-            candidate.add(diff.oms)
-            legacy.add(diff.legacy)
+            candidate.add(diff.oms, diff.day)
+            legacy.add(diff.legacy, diff.day)
         return candidate.as_dict(), legacy.as_dict()
 
     def lines(self) -> list[str]:
@@ -70,8 +70,10 @@ class LegacyBacktest:
             ("split_rate", "split rate"),
             ("backorder_rate", "backorder rate"),
             ("avg_miles", "average miles"),
+            ("avg_cost", "average est. cost"),
+            ("avg_promise_days", "average days to promise"),
         ):
-            unit = "" if key == "avg_miles" else "%"
+            unit = "%" if key.endswith("_rate") else ""
             out.append(f"{label:28}{_show(candidate[key], unit):>14}{_show(legacy[key], unit):>14}")
         out.append(f"candidate agreed on {agreed} of {compared}")
         r_agreed, r_compared, r_pct = self.recorded_agreement
@@ -114,7 +116,7 @@ def backtest_against_legacy(
         legacy_decision__is_cancelled=False,
         placed_at__gte=period_from,
         placed_at__lt=period_to,
-    )
+    ).exclude(lines__cancelled_quantity__gt=0)
     if candidate.channel_id is not None:
         orders = orders.filter(channel_id=candidate.channel_id)
     latest = list(
@@ -122,7 +124,11 @@ def backtest_against_legacy(
         .prefetch_related("lines")
         .order_by("-placed_at", "-id")[:MAX_ORDERS]
     )
-    shadows = {s.order_id: s for s in ShadowDecision.objects.filter(order__in=latest)}
+    shadows = {
+        s.order_id: s
+        for s in ShadowDecision.objects.filter(order__in=latest).select_related("rule_set")
+    }
+    estimator = Estimator()
     result = LegacyBacktest(
         rule_set=str(candidate),
         channel=candidate.channel.code if candidate.channel else "",
@@ -144,10 +150,14 @@ def backtest_against_legacy(
             plan=dry.plan.to_stored_dict(),
             node_miles=node_miles_to({a.node_code for a in dry.plan.assignments}, dry.destination),
         )
-        result.diffs.append(compare_decisions(order, planned, order.legacy_decision, ordered))
+        result.diffs.append(
+            compare_decisions(order, planned, order.legacy_decision, ordered, estimator)
+        )
         if order.pk in shadows:
             result.recorded.append(
-                compare_decisions(order, shadows[order.pk], order.legacy_decision, ordered)
+                compare_decisions(
+                    order, shadows[order.pk], order.legacy_decision, ordered, estimator
+                )
             )
     return result
 

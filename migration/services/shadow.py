@@ -31,7 +31,7 @@ from oms.core.geo import haversine_miles
 from oms.events.services import record_event
 from orders.events import ORDER_LEGACY_DECISION_RECORDED, ORDER_SHADOW_PLANNED
 from orders.locks import lock_order
-from orders.models import Channel, Order
+from orders.models import Channel, Order, OrderStatus
 from orders.ownership import OrderOwner
 from orders.services.capture import OrderInput, capture_order
 
@@ -62,11 +62,14 @@ def node_miles_to(codes: set[str], destination: Destination) -> dict[str, float 
 
 
 def plan_shadow_order(*, order_id: int) -> ShadowDecision | None:
-    """Idempotent: None when the order is not a shadow order or was planned before."""
+    """Idempotent: None when the order is not a shadow order, was planned before, or was
+    cancelled (by the legacy system) before it could be planned."""
     with transaction.atomic():
         order = lock_order(order_id)
         if order.owner != OrderOwner.SHADOW or ShadowDecision.objects.filter(order=order).exists():
             return None
+        if order.status == OrderStatus.CANCELLED:
+            return None  # the legacy system cancelled it before oms planned: nothing to compare
         dry = plan_without_reserving(order)
         skus = dict(order.lines.values_list("pk", "sku"))
         allocations = [

@@ -27,6 +27,15 @@ def test_the_demo_shows_a_channel_mid_cutover(settings, tmp_path):
     ]
     [week] = shadow_summary(order_diffs(channel_code="outlet"), by_day=False)
     assert (week.compared, week.agreed) == (21, 17)  # every fifth went to another DC
+    # two mirrors the legacy system cancelled (whole, one line of two): out of the diff
+    cancelled = Order.objects.filter(external_id__in=["LEG-1100", "LEG-1101"]).order_by(
+        "external_id"
+    )
+    assert [o.status for o in cancelled] == ["cancelled", "created"]
+    assert [sorted(o.lines.values_list("status", flat=True)) for o in cancelled] == [
+        ["cancelled", "cancelled"],
+        ["cancelled", "open"],
+    ]
     canary = Order.objects.filter(external_id__startswith="OUT-")
     owned = canary.filter(owner="oms").count()
     assert canary.count() == 12
@@ -40,5 +49,5 @@ def test_the_demo_shows_a_channel_mid_cutover(settings, tmp_path):
 
     call_command("seed_demo")  # a second seed leaves the cutover as it is
     assert CutoverPlan.objects.filter(key="outlet").count() == 3
-    assert Order.objects.filter(channel__code="outlet").count() == 33
+    assert Order.objects.filter(channel__code="outlet").count() == 35
     assert ExceptionCase.objects.filter(kind="cutover_no_go").count() == 1

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from inventory.models import InventoryReconciliation
 from migration.services.cutover import propose_plan
 from migration.services.shadow import LegacyAllocation, mirror_legacy_order
 from oms.core.actors import Actor
 from orders.services.capture import AddressInput, LineInput, OrderInput
+from tests.e2e.harness import screenshot
 from tests.factories.orders import ChannelFactory
 from tests.factories.users import PASSWORD, superuser
 from tests.migration.cutover_support import network, set_mode
@@ -64,6 +66,16 @@ def test_cutover_dashboard_and_shadow_diff(live_server, django_capture_on_commit
     _shadow_week(web, django_capture_on_commit_callbacks)
     set_mode("web", "canary", share="10", author=alice, approver=bob)
     propose_plan(channel_code="web", mode="canary", share_percent="25", author=alice)
+    InventoryReconciliation.objects.create(
+        source="dc counts",
+        reconciled_at=START + timedelta(days=7),
+        pairs=40,
+        within_tolerance=38,
+        variance_pairs=2,
+        units_over=3,
+        units_under=1,
+        value={"USD": "60.00"},
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -82,14 +94,27 @@ def test_cutover_dashboard_and_shadow_diff(live_server, django_capture_on_commit
             expect(panel.get_by_text("78.6%", exact=True)).to_be_visible()  # 11 of 14
             expect(panel.get_by_text("11 of 14 orders on the same node(s)")).to_be_visible()
             expect(panel.locator("canvas")).to_have_count(2)
-            page.screenshot(path=str(SHOTS / "1-dashboard.png"))
+            kpis = panel.locator("#kpis-web")
+            expect(kpis.locator("thead th")).to_have_text(
+                ["KPI", "legacy before", "legacy after", "oms before", "oms after"]
+            )
+            expect(kpis).to_contain_text("Backorder rate")
+            parity = panel.locator("#parity-web")
+            expect(parity).to_contain_text("Webhook delivery error rate")
+            expect(parity).to_contain_text("n/a: the legacy import has no such log")
+            expect(parity).to_contain_text("2 of 40 node×SKU pairs differ (accuracy 95.0%)")
+            screenshot(page, SHOTS / "1-dashboard.png", full_page=True)
 
             page.get_by_text("Shadow diff →").first.click()
             expect(page.locator("#shadow-diff")).to_contain_text("11 of 14 orders agree (78.6%)")
             rows = page.locator("#shadow-orders tbody tr")
             expect(rows).to_have_count(14)
             expect(rows.nth(3)).to_contain_text("oms preferred dc-east")
-            page.screenshot(path=str(SHOTS / "2-shadow-diff.png"), full_page=True)
+            expect(page.locator("#shadow-diff")).to_contain_text(
+                "estimated shipping cost per order legacy"
+            )
+            expect(page.locator("#shadow-days thead")).to_contain_text("est. cost per order")
+            screenshot(page, SHOTS / "2-shadow-diff.png", full_page=True)
 
             with page.expect_download() as download:
                 page.get_by_text("Export CSV ↓").click()
@@ -98,5 +123,6 @@ def test_cutover_dashboard_and_shadow_diff(live_server, django_capture_on_commit
             browser.close()
     lines = csv_text.splitlines()
     assert lines[0].startswith("order,channel,day,agrees,oms nodes,legacy nodes")
+    assert "oms est. cost,legacy est. cost,oms promise,legacy promise,reason" in lines[0]
     assert len(lines) == 15
     assert sum(",no," in line for line in lines) == 3

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from fulfillment.estimates import transit_days
 from fulfillment.models import FulfillmentOrder
+from fulfillment.services.handback import hand_back_order
 from fulfillment.services.orchestration import orchestrate_order
-from inventory.models import Reservation, ReservationStatus, StockLevel
+from inventory.models import InventoryMovement, Reservation, ReservationStatus, StockLevel
 from inventory.selectors import find_ledger_mismatches
 from migration.mapping.schema import load_mapping
 from migration.models import CutoverPlan, LegacyDecision, LegacyHandoff
@@ -19,7 +21,8 @@ from migration.selectors import order_diffs, shadow_summary
 from migration.services.cutover import in_canary, owner_for
 from migration.services.runs import run_import
 from oms.core.actors import Actor
-from orders.models import Order
+from oms.events.models import Event
+from orders.models import Order, OrderLine
 from orders.ownership import OwnershipQuery
 from tests.conftest import bearer_client
 from tests.factories.orders import ChannelFactory, issue_api_key
@@ -160,12 +163,36 @@ def test_phased_cutover_of_one_channel(django_capture_on_commit_callbacks, setti
     [week] = shadow_summary(diffs, by_day=False)
     bos_miles = bos.legacy.miles
     assert (week.compared, week.agreed, week.agreement) == (10, 7, 70.0)
-    assert week.oms == {"split_rate": 0.0, "backorder_rate": 0.0, "avg_miles": 0.0}
+    # Estimated cost (the default rule set: DC 6.00, store 8.50 a shipment, 0.002 a mile) and
+    # promise date (standard: shipped 48 h after placement, then ground transit by miles).
+    bos_cost = (Decimal("8.5") + Decimal("0.002") * Decimal(str(bos_miles))).quantize(
+        Decimal("0.01")
+    )
+    assert bos.legacy.cost == bos_cost
+    assert bos.oms.cost == Decimal("6.00")
+    assert bos.oms.promise == bos.day + timedelta(days=2 + 1)  # dc-east is next door: 1 day
+    bos_days = 2 + transit_days("standard", bos_miles)
+    assert bos.legacy.promise == bos.day + timedelta(days=bos_days)
+    assert split.legacy.cost == Decimal("6.00") + bos_cost
+    assert split.legacy.promise == bos.legacy.promise - bos.day + split.day  # the later parcel
+    assert week.oms == {
+        "split_rate": 0.0,
+        "backorder_rate": 0.0,
+        "avg_miles": 0.0,
+        "total_cost": Decimal("60.00"),
+        "avg_cost": Decimal("6.00"),
+        "avg_promise_days": 3.0,
+    }
+    legacy_total = 8 * Decimal("6.00") + 3 * bos_cost
     assert week.legacy == {
         "split_rate": 10.0,
         "backorder_rate": 0.0,
         "avg_miles": round((2 * bos_miles + round(bos_miles / 2, 1)) / 10, 1),
+        "total_cost": legacy_total,
+        "avg_cost": (legacy_total / 10).quantize(Decimal("0.01")),
+        "avg_promise_days": round((7 * 3 + 3 * bos_days) / 10, 2),
     }
+    assert (week.promise_earlier, week.promise_later, week.currency) == (3, 0, "USD")
     by_day = {row.day.isoformat(): row.agreement for row in shadow_summary(diffs)}
     assert by_day == {
         "2026-11-02": 100.0,
@@ -234,6 +261,29 @@ def test_phased_cutover_of_one_channel(django_capture_on_commit_callbacks, setti
     # No reservation leaked: only the two released orders hold stock, and the ledger agrees.
     assert _reserved_levels() == _active_reserved() == 2
     assert find_ledger_mismatches() == []
+    # The handed-back orders' lines say so (one event each); each reservation was released
+    # exactly once, and handing back again changes nothing.
+    back = in_flight[:3]
+    assert set(OrderLine.objects.filter(order__in=back).values_list("status", flat=True)) == {
+        "handed_back"
+    }
+    assert set(
+        OrderLine.objects.filter(order__in=in_flight[3:]).values_list("status", flat=True)
+    ) == {"released"}
+    line_events = Event.objects.filter(type="order.line_handed_back").order_by("id")
+    assert [(e.payload["status_before"], e.payload["units_released"]) for e in line_events] == [
+        ("allocated", 1)
+    ] * 3
+    reservations = Reservation.objects.filter(order_line__order__in=back)
+    assert set(reservations.values_list("status", flat=True)) == {"released"}
+    releases = InventoryMovement.objects.filter(reason="release")
+    assert releases.count() == reservations.count() == 3
+    for order in back:
+        assert (
+            hand_back_order(order_id=order.pk, actor=Actor.system("test"), reason="again") is False
+        )
+    assert InventoryMovement.objects.filter(reason="release").count() == 3
+    assert Event.objects.filter(type="order.line_handed_back").count() == 3
     # No order owned by both systems: whatever went to the legacy system is not oms's.
     assert not Order.objects.filter(owner="oms", handoff__isnull=False).exists()
 

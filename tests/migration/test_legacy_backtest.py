@@ -67,17 +67,27 @@ def test_a_candidate_that_prefers_reno_agrees_more_often_than_the_recorded_shado
     assert printed[2].split() == ["agreement", "with", "legacy", "70.0%"]
     assert printed[3].split() == ["split", "rate", "0.0%", "0.0%"]
     assert printed[4].split() == ["backorder", "rate", "0.0%", "0.0%"]
-    assert printed[6] == "candidate agreed on 7 of 10"
+    # both sides estimated with the candidate's figures: every order from Reno for the candidate,
+    # 3 of 10 from Columbus for the legacy system (cheaper: closer)
+    result = backtest_against_legacy(rule_set_id=candidate.pk, period_from=NOV_1, period_to=NOV_2)
+    reno = {d.oms.cost for d in result.diffs}
+    east = {d.legacy.cost for d in result.diffs if d.legacy.nodes == ("dc-east",)}
+    [reno_cost], [east_cost] = reno, east
+    assert east_cost < reno_cost
+    legacy_avg = ((7 * reno_cost + 3 * east_cost) / 10).quantize(reno_cost)
+    assert printed[6].split() == ["average", "est.", "cost", str(reno_cost), str(legacy_avg)]
+    assert printed[7].split()[:4] == ["average", "days", "to", "promise"]
+    assert printed[8] == "candidate agreed on 7 of 10"
     assert (
-        printed[7] == "recorded shadow decisions (the rule set active then): 3 of 10 agreed (30.0%)"
+        printed[9] == "recorded shadow decisions (the rule set active then): 3 of 10 agreed (30.0%)"
     )
-    assert printed[8] == "differences (3 of 3):"
+    assert printed[10] == "differences (3 of 3):"
     assert all(
         line.startswith("  OMS-")
         and ": candidate dc-west, legacy dc-east: legacy node dc-east excluded by oms: " in line
-        for line in printed[9:]
+        for line in printed[11:]
     )
-    assert len(printed) == 12
+    assert len(printed) == 14
     # nothing reserved, stored or recorded
     assert not Reservation.objects.exists()
     assert list(ShadowDecision.objects.values_list("pk", "allocations")) == shadows_before

@@ -318,3 +318,45 @@ def test_an_allocation_for_a_history_order_is_a_report_line(order_y100003115):
     order_y100003115(1, status="3700")
     report = run("sterling_order_line_list_xml", corpus("sterling_order_line_list_xml"))
     assert dict(report.error_counts) == {"order_closed": 1}
+
+
+def test_change_release_on_a_mirrored_order_is_the_legacy_cancel(tmp_path):
+    """While the channel is in shadow, the import mirrors the order (the legacy system has it):
+    its changeRelease cancels the unit at once through the legacy cancel, asking no node."""
+    from migration.selectors import order_diffs
+    from oms.events.models import Event
+    from tests.factories.users import superuser
+    from tests.migration.cutover_support import set_mode
+
+    ChannelFactory(code="web", name="Web")
+    stocked(NodeFactory(code="amz-us"), ProductFactory(sku="SKU123"), on_hand=10)
+    set_mode("web", "shadow", author=superuser("alice"), approver=superuser("bob"))
+    text = corpus("sterling_release_order_xml").read_text()
+    for old, new in (
+        ('OrderNo="Y100003111"', 'OrderNo="Y100003115"'),
+        ("202603151549159158697", "OL0001"),
+        ("Deep_bwp_MCF_6", "SKU123"),
+        ('OrderedQty="1.00"', 'OrderedQty="2.00"'),
+        ('LineTotal="100.00"', 'LineTotal="200.00"'),
+    ):
+        text = text.replace(old, new)
+    path = tmp_path / "release.xml"
+    path.write_text(text)
+    assert run("sterling_release_order_xml", path).error_total == 0
+    order = Order.objects.get(external_id="Y100003115")
+    assert order.is_legacy_mirror
+    assert not FulfillmentOrder.objects.filter(order=order).exists()
+
+    report = run("sterling_change_release_xml", corpus("sterling_change_release_xml"))
+
+    assert (report.created, report.error_total) == (1, 0), report.errors
+    assert not NodeRequest.objects.exists()
+    line = order.lines.get()
+    assert (line.cancelled_quantity, line.status) == (1, "open")
+    last = Event.objects.filter(stream=order.stream).order_by("-id").first()
+    assert (last.type, last.payload["source"], last.payload["scope"]) == (
+        "order.legacy_cancelled",
+        "sterling_change_release_xml",
+        "lines",
+    )
+    assert order.number not in {d.order for d in order_diffs()}

@@ -298,6 +298,7 @@ MATRIX: dict[str, dict[str, str]] = {
     # the channel's own cutover plan and its legacy feed (GET on the feed: 405, past the gate)
     "cutover-status": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "cutover-legacy-orders": row(E401, E401, E401, E401, E401, E401, E403, OK),
+    "cutover-legacy-order-cancel": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "order-holds": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "order-hold-release": row(E401, E401, E401, E401, E401, E401, E403, OK),
     "order-cancel": row(E401, E401, E401, E401, E401, E401, E403, OK),
