@@ -19,17 +19,12 @@
   routed; the same tracking number again changes nothing); a cancelled or picked-up history
   order has no parcel: `order_closed`.
 - cancellations (`CancellationImporter`): applied through `cancel_line_units`, like a person's
-<<<<<<< HEAD
-  cancel: units not yet at a node are cancelled at once, units at a node are asked back from it.
-  For an order imported as history the cancellation is recorded as history
-  (record_historic_cancellation: the line's cancelled quantity, `order.cancellation_imported`;
-  status, money and stock unchanged), for units neither shipped nor cancelled in the history
-  (`not_cancellable` otherwise).
-=======
   cancel: units not yet at a node are cancelled at once, units at a node are asked back from it;
   on an order oms only mirrors, through `apply_legacy_cancellation` (no node, out of the shadow
-  comparison, `order.legacy_cancelled`).
->>>>>>> cut
+  comparison, `order.legacy_cancelled`). For an order imported as history the cancellation is
+  recorded as history (record_historic_cancellation: the line's cancelled quantity,
+  `order.cancellation_imported`; status, money and stock unchanged), for units neither shipped
+  nor cancelled in the history (`not_cancellable` otherwise).
 
 Order lines are found by the legacy line key (Sterling's OrderLineKey, kept as the line's
 external line id by the order mapping), among the orders imported from the same source.
@@ -65,16 +60,12 @@ from migration.importers.base import Importer
 from migration.mapping.extract import CanonicalRecord, RowError
 from migration.mapping.schema import load_mapping
 from migration.models import ImportedRecord
-<<<<<<< HEAD
-from orders.models import DeliveryMethod, LineStatus, Order, OrderLine, OrderStatus
-=======
 from migration.services.legacy_cancellation import (
     LEGACY_CANCEL_REASON,
     LegacyLineCancel,
     apply_legacy_cancellation,
 )
-from orders.models import LineStatus, Order, OrderLine, OrderStatus
->>>>>>> cut
+from orders.models import DeliveryMethod, LineStatus, Order, OrderLine, OrderStatus
 
 CLOSED = (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED, OrderStatus.CANCELLED)
 
@@ -479,13 +470,6 @@ class CancellationImporter(OrderReferenceImporter):
         for order_line, quantity, _ in self._lines(record):
             if order_line is None:
                 raise RuntimeError("checked before")
-<<<<<<< HEAD
-            if order_line.order.status in CLOSED:
-                record_historic_cancellation(
-                    order_line_id=order_line.pk, quantity=quantity, actor=self.actor,
-                    source=self.mapping.source, reason=LEGACY_CANCEL_REASON,
-                )  # fmt: skip
-=======
             if order_line.order.is_legacy_mirror:  # oms only mirrors it: the legacy cancel
                 apply_legacy_cancellation(
                     order_id=order_line.order_id,
@@ -493,7 +477,13 @@ class CancellationImporter(OrderReferenceImporter):
                     source=self.mapping.name,
                     lines=[LegacyLineCancel(order_line.sku, quantity)],
                 )
->>>>>>> cut
+                number = order_line.order.number
+                continue
+            if order_line.order.status in CLOSED:
+                record_historic_cancellation(
+                    order_line_id=order_line.pk, quantity=quantity, actor=self.actor,
+                    source=self.mapping.source, reason=LEGACY_CANCEL_REASON,
+                )  # fmt: skip
                 number = order_line.order.number
                 continue
             outcome = cancel_line_units(
