@@ -4,8 +4,9 @@ Every function here runs inside the caller's transaction (it refuses to run outs
 records no event: the caller (route_order, cancel_order, ship...) records its own event in the
 same transaction. Each writes one ledger movement per stock change.
 
-- A reservation is one conditional UPDATE, `reserved = reserved + q WHERE available >= q`, so two
+- A reservation is a conditional UPDATE, `reserved = reserved + q WHERE available >= q`, so two
   buyers can never both take the last unit: the database re-checks `available` on the locked row.
+  One call reserves all its stock rows in one such statement (`_take`).
 - Stock rows are touched in (node_id, product_id) order, the project's lock order
   (inventory/locks.py), so two multi-line reservations cannot deadlock.
 - Releasing and consuming lock the reservation rows first (by id), then touch stock rows; they
@@ -20,6 +21,7 @@ from datetime import datetime
 from functools import reduce
 from operator import or_
 
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -57,8 +59,9 @@ def reserve(
 
     A result is None when the node has no stock level for the product or fewer than `quantity`
     available; nothing is written for that request. Each success is one conditional UPDATE of
-    the stock level, one Reservation and one `reservation` ledger movement (reference_type
-    "order", `reference_id`). Requests run in (node_id, product_id) order.
+    the stock level (all of them in one statement), one Reservation and one `reservation`
+    ledger movement (reference_type "order", `reference_id`). Stock rows are locked in
+    (node_id, product_id) order.
     """
     require_atomic("reserve()")
     for request in requests:
@@ -76,16 +79,16 @@ def reserve(
     in_lock_order = sorted(
         range(len(requests)), key=lambda i: (requests[i].node_id, requests[i].product_id, i)
     )
-    for index in in_lock_order:
+    wanted = [
+        (index, stock_level_id)
+        for index in in_lock_order
+        if (stock_level_id := stock_ids.get((requests[index].node_id, requests[index].product_id)))
+    ]
+    taken = _take([(level, requests[index].quantity) for index, level in wanted], now=now)
+    for (index, stock_level_id), took in zip(wanted, taken, strict=True):
+        if not took:
+            continue
         request = requests[index]
-        stock_level_id = stock_ids.get((request.node_id, request.product_id))
-        if stock_level_id is None:
-            continue
-        taken = StockLevel.objects.filter(
-            pk=stock_level_id, available__gte=request.quantity
-        ).update(reserved=F("reserved") + request.quantity, updated_at=now)
-        if not taken:
-            continue
         results[index] = Reservation(
             node_id=request.node_id,
             product_id=request.product_id,
@@ -110,6 +113,52 @@ def reserve(
     Reservation.objects.bulk_create([r for r in results if r is not None])
     write_movements(movements)
     return results
+
+
+def _take(takes: list[tuple[int, int]], *, now: datetime) -> list[bool]:
+    """`reserved = reserved + q WHERE available >= q` for each (stock level id, q), in the
+    given order (the lock order); returns, per item, whether it was taken.
+
+    Distinct stock levels go in one statement: a CTE locks the rows in the given order
+    (`ORDER BY` under `FOR UPDATE`), then one UPDATE takes each whose `available` still covers
+    its quantity. Under READ COMMITTED the UPDATE re-checks that condition on the newest
+    version of a row another transaction changed meanwhile, exactly as a one-row UPDATE does,
+    so two buyers can still never both take the last unit. When one stock level appears twice
+    (two lines of the same product at one node), each is taken on its own, one UPDATE each,
+    so that each stays all or nothing."""
+    if not takes:
+        return []
+    ids = [level for level, _ in takes]
+    if len(set(ids)) < len(ids):
+        return [
+            bool(
+                StockLevel.objects.filter(pk=level, available__gte=quantity).update(
+                    reserved=F("reserved") + quantity, updated_at=now
+                )
+            )
+            for level, quantity in takes
+        ]
+    table = StockLevel._meta.db_table
+    sql = f"""
+        WITH wanted AS (
+            SELECT w.id, w.quantity, w.position
+            FROM unnest(%s::bigint[], %s::integer[]) WITH ORDINALITY AS w(id, quantity, position)
+        ),
+        locked AS MATERIALIZED (
+            SELECT s.id FROM {table} s JOIN wanted w ON w.id = s.id
+            ORDER BY w.position
+            FOR UPDATE OF s
+        )
+        UPDATE {table} s
+        SET reserved = s.reserved + w.quantity, updated_at = %s
+        FROM wanted w, locked k
+        WHERE s.id = w.id AND k.id = s.id AND s.available >= w.quantity
+        RETURNING s.id
+    """  # noqa: S608 - the table name from the model, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, [quantity for _, quantity in takes], now])
+        done = {row[0] for row in cursor.fetchall()}
+    return [level in done for level in ids]
 
 
 def release(*, reservation_ids: list[int], actor: Actor, reason: str) -> list[Reservation]:
