@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Model, Q, sql
 from django.utils import timezone
 
 from inventory.exceptions import (
@@ -32,7 +33,13 @@ from inventory.exceptions import (
     StockCountersInconsistent,
 )
 from inventory.locks import lock_reservations
-from inventory.models import MovementReason, Reservation, ReservationStatus, StockLevel
+from inventory.models import (
+    InventoryMovement,
+    MovementReason,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+)
 from inventory.selectors import active_reservations_for_order_lines
 from inventory.services.movements import movement, write_movements
 from oms.core.actors import Actor
@@ -110,9 +117,62 @@ def reserve(
                 occurred_at=now,
             )
         )
-    Reservation.objects.bulk_create([r for r in results if r is not None])
-    write_movements(movements)
+    _insert_with_movements([r for r in results if r is not None], movements)
     return results
+
+
+# Above this many rows the two INSERTs go separately (bulk_create batches them).
+ONE_STATEMENT_ROWS = 500
+
+
+def _insert_with_movements(
+    reservations: list[Reservation], movements: list[InventoryMovement]
+) -> None:
+    """Insert the reservations (their ids set, as bulk_create does) and their ledger movements
+    in one statement: the movements' INSERT is a data-modifying CTE of the reservations'
+    `INSERT ... RETURNING id`. Both are Django's own bulk INSERTs (same columns, defaults and
+    auto_now values as bulk_create; no signals either way)."""
+    if not reservations and not movements:
+        return
+    if not reservations or not movements or len(reservations) + len(movements) > ONE_STATEMENT_ROWS:
+        Reservation.objects.bulk_create(reservations)
+        write_movements(movements)
+        return
+    require_atomic("_insert_with_movements()")
+    movement_sql, movement_params = _bulk_insert_sql(InventoryMovement, movements, returning=False)
+    reservation_sql, reservation_params = _bulk_insert_sql(
+        Reservation, reservations, returning=True
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH movements AS ({movement_sql}) {reservation_sql}",
+            (*movement_params, *reservation_params),
+        )
+        rows = cursor.fetchall()
+    fields = Reservation._meta.db_returning_fields
+    for reservation, row in zip(reservations, rows, strict=True):
+        for field, value in zip(fields, row, strict=True):
+            setattr(reservation, field.attname, value)
+        reservation._state.adding = False
+        reservation._state.db = connection.alias
+
+
+def _bulk_insert_sql(
+    model: type[Model], objs: list[Any], *, returning: bool
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement and parameters bulk_create would send for `objs` (rows without a primary
+    key yet), as one INSERT."""
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    query = sql.InsertQuery(model)
+    query.insert_values(fields, objs)
+    compiler = query.get_compiler(connection=connection)
+    if returning:
+        compiler.returning_fields = meta.db_returning_fields
+    [(statement, params)] = compiler.as_sql()
+    return statement, tuple(params)
 
 
 def _take(takes: list[tuple[int, int]], *, now: datetime) -> list[bool]:

@@ -313,7 +313,7 @@ def test_a_node_at_its_daily_capacity_is_passed_over(network, products):
 # lock the order; lock the lines and read their coverage, progress, the failed nodes, the
 # stream's last event and the active rule set; the day's load per node (cached per process for
 # a few seconds; counted here); the candidates (nodes with their stock); one UPDATE reserving
-# every stock row; the reservations; the ledger movements; the decision; order.routed; the
+# every stock row; the reservations with their ledger movements; the decision; order.routed; the
 # lines' and the order's new status; order.status_changed. Inside the test's transaction
 # atomic() is a savepoint (2 statements) where production has BEGIN and COMMIT.
 ROUTE_3_LINES_STATEMENTS = [
@@ -323,8 +323,7 @@ ROUTE_3_LINES_STATEMENTS = [
     "SELECT inventory_reservation (today's load per node)",
     "SELECT inventory_node + inventory_stocklevel",
     "UPDATE inventory_stocklevel (all rows)",
-    "INSERT inventory_reservation",
-    "INSERT inventory_inventorymovement",
+    "INSERT inventory_reservation with INSERT inventory_inventorymovement (one statement)",
     "INSERT fulfillment_routingdecision",
     "INSERT events_event (order.routed)",
     "UPDATE orders_orderline",
