@@ -15,10 +15,10 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Field
 from django.utils import timezone
 
 from fulfillment.models import (
@@ -379,10 +379,9 @@ def candidate_nodes(
     tuples because model instances for 200 nodes cost milliseconds, and coordinates come as
     float8 (no Decimal per row)."""
     columns = ", ".join(
-        f"n.{Node._meta.get_field(name).column}::float8"
-        if name in ("latitude", "longitude")
-        else f"n.{Node._meta.get_field(name).column}"
+        f"n.{column}::float8" if name in ("latitude", "longitude") else f"n.{column}"
         for name in NODE_FIELDS
+        if (column := cast(Field, Node._meta.get_field(name)).column)
     )
     sql = f"""
         SELECT {columns}, s.id, s.product_id, s.available, s.on_hand, s.last_reported_at
