@@ -4,8 +4,9 @@ Every function here runs inside the caller's transaction (it refuses to run outs
 records no event: the caller (route_order, cancel_order, ship...) records its own event in the
 same transaction. Each writes one ledger movement per stock change.
 
-- A reservation is one conditional UPDATE, `reserved = reserved + q WHERE available >= q`, so two
+- A reservation is a conditional UPDATE, `reserved = reserved + q WHERE available >= q`, so two
   buyers can never both take the last unit: the database re-checks `available` on the locked row.
+  One call reserves all its stock rows in one such statement (`_take`).
 - Stock rows are touched in (node_id, product_id) order, the project's lock order
   (inventory/locks.py), so two multi-line reservations cannot deadlock.
 - Releasing and consuming lock the reservation rows first (by id), then touch stock rows; they
@@ -19,8 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 from operator import or_
+from typing import Any
 
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import F, Model, Q, sql
 from django.utils import timezone
 
 from inventory.exceptions import (
@@ -30,7 +33,13 @@ from inventory.exceptions import (
     StockCountersInconsistent,
 )
 from inventory.locks import lock_reservations
-from inventory.models import MovementReason, Reservation, ReservationStatus, StockLevel
+from inventory.models import (
+    InventoryMovement,
+    MovementReason,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+)
 from inventory.selectors import active_reservations_for_order_lines
 from inventory.services.movements import movement, write_movements
 from oms.core.actors import Actor
@@ -57,8 +66,9 @@ def reserve(
 
     A result is None when the node has no stock level for the product or fewer than `quantity`
     available; nothing is written for that request. Each success is one conditional UPDATE of
-    the stock level, one Reservation and one `reservation` ledger movement (reference_type
-    "order", `reference_id`). Requests run in (node_id, product_id) order.
+    the stock level (all of them in one statement), one Reservation and one `reservation`
+    ledger movement (reference_type "order", `reference_id`). Stock rows are locked in
+    (node_id, product_id) order.
     """
     require_atomic("reserve()")
     for request in requests:
@@ -76,16 +86,16 @@ def reserve(
     in_lock_order = sorted(
         range(len(requests)), key=lambda i: (requests[i].node_id, requests[i].product_id, i)
     )
-    for index in in_lock_order:
+    wanted = [
+        (index, stock_level_id)
+        for index in in_lock_order
+        if (stock_level_id := stock_ids.get((requests[index].node_id, requests[index].product_id)))
+    ]
+    taken = _take([(level, requests[index].quantity) for index, level in wanted], now=now)
+    for (index, stock_level_id), took in zip(wanted, taken, strict=True):
+        if not took:
+            continue
         request = requests[index]
-        stock_level_id = stock_ids.get((request.node_id, request.product_id))
-        if stock_level_id is None:
-            continue
-        taken = StockLevel.objects.filter(
-            pk=stock_level_id, available__gte=request.quantity
-        ).update(reserved=F("reserved") + request.quantity, updated_at=now)
-        if not taken:
-            continue
         results[index] = Reservation(
             node_id=request.node_id,
             product_id=request.product_id,
@@ -107,9 +117,108 @@ def reserve(
                 occurred_at=now,
             )
         )
-    Reservation.objects.bulk_create([r for r in results if r is not None])
-    write_movements(movements)
+    _insert_with_movements([r for r in results if r is not None], movements)
     return results
+
+
+# Above this many rows the two INSERTs go separately (bulk_create batches them).
+ONE_STATEMENT_ROWS = 500
+
+
+def _insert_with_movements(
+    reservations: list[Reservation], movements: list[InventoryMovement]
+) -> None:
+    """Insert the reservations (their ids set, as bulk_create does) and their ledger movements
+    in one statement: the movements' INSERT is a data-modifying CTE of the reservations'
+    `INSERT ... RETURNING id`. Both are Django's own bulk INSERTs (same columns, defaults and
+    auto_now values as bulk_create; no signals either way)."""
+    if not reservations and not movements:
+        return
+    if not reservations or not movements or len(reservations) + len(movements) > ONE_STATEMENT_ROWS:
+        Reservation.objects.bulk_create(reservations)
+        write_movements(movements)
+        return
+    require_atomic("_insert_with_movements()")
+    movement_sql, movement_params = _bulk_insert_sql(InventoryMovement, movements, returning=False)
+    reservation_sql, reservation_params = _bulk_insert_sql(
+        Reservation, reservations, returning=True
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH movements AS ({movement_sql}) {reservation_sql}",
+            (*movement_params, *reservation_params),
+        )
+        rows = cursor.fetchall()
+    fields = Reservation._meta.db_returning_fields
+    for reservation, row in zip(reservations, rows, strict=True):
+        for field, value in zip(fields, row, strict=True):
+            setattr(reservation, field.attname, value)
+        reservation._state.adding = False
+        reservation._state.db = connection.alias
+
+
+def _bulk_insert_sql(
+    model: type[Model], objs: list[Any], *, returning: bool
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement and parameters bulk_create would send for `objs` (rows without a primary
+    key yet), as one INSERT."""
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    query = sql.InsertQuery(model)
+    query.insert_values(fields, objs)
+    compiler = query.get_compiler(connection=connection)
+    if returning:
+        compiler.returning_fields = meta.db_returning_fields
+    [(statement, params)] = compiler.as_sql()
+    return statement, tuple(params)
+
+
+def _take(takes: list[tuple[int, int]], *, now: datetime) -> list[bool]:
+    """`reserved = reserved + q WHERE available >= q` for each (stock level id, q), in the
+    given order (the lock order); returns, per item, whether it was taken.
+
+    Distinct stock levels go in one statement: a CTE locks the rows in the given order
+    (`ORDER BY` under `FOR UPDATE`), then one UPDATE takes each whose `available` still covers
+    its quantity. Under READ COMMITTED the UPDATE re-checks that condition on the newest
+    version of a row another transaction changed meanwhile, exactly as a one-row UPDATE does,
+    so two buyers can still never both take the last unit. When one stock level appears twice
+    (two lines of the same product at one node), each is taken on its own, one UPDATE each,
+    so that each stays all or nothing."""
+    if not takes:
+        return []
+    ids = [level for level, _ in takes]
+    if len(set(ids)) < len(ids):
+        return [
+            bool(
+                StockLevel.objects.filter(pk=level, available__gte=quantity).update(
+                    reserved=F("reserved") + quantity, updated_at=now
+                )
+            )
+            for level, quantity in takes
+        ]
+    table = StockLevel._meta.db_table
+    sql = f"""
+        WITH wanted AS (
+            SELECT w.id, w.quantity, w.position
+            FROM unnest(%s::bigint[], %s::integer[]) WITH ORDINALITY AS w(id, quantity, position)
+        ),
+        locked AS MATERIALIZED (
+            SELECT s.id FROM {table} s JOIN wanted w ON w.id = s.id
+            ORDER BY w.position
+            FOR UPDATE OF s
+        )
+        UPDATE {table} s
+        SET reserved = s.reserved + w.quantity, updated_at = %s
+        FROM wanted w, locked k
+        WHERE s.id = w.id AND k.id = s.id AND s.available >= w.quantity
+        RETURNING s.id
+    """  # noqa: S608 - the table name from the model, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, [quantity for _, quantity in takes], now])
+        done = {row[0] for row in cursor.fetchall()}
+    return [level in done for level in ids]
 
 
 def release(*, reservation_ids: list[int], actor: Actor, reason: str) -> list[Reservation]:

@@ -15,22 +15,23 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Count, Field
 from django.utils import timezone
 
 from fulfillment.models import (
     FulfillmentOrder,
+    FulfillmentOrderLine,
     FulfillmentStatus,
     RoutingDecision,
     RoutingOutcome,
     RoutingRuleSet,
 )
+from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from fulfillment.rules import RuleConfig
-from fulfillment.selectors import active_rule_set_for
-from fulfillment.services.rollup import rollup_order
+from fulfillment.services.rollup import DONE_FOR_CUSTOMER, LineFigures, rollup_order
 from fulfillment.sourcing import (
     CandidateNode,
     Destination,
@@ -44,6 +45,7 @@ from inventory.models import Node, Reservation, ReservationStatus, StockLevel
 from inventory.reservations import ReservationRequest, reserve
 from oms.core.actors import Actor
 from oms.core.geo import resolve_postal_code
+from oms.core.models import RuleSetStatus
 from oms.events.models import Event
 from oms.events.services import record_event
 from orders.events import ORDER_BACKORDERED, ORDER_ROUTED, ORDER_UNROUTABLE
@@ -80,20 +82,13 @@ def route_order(*, order_id: int, actor: Actor, trigger: str = "capture") -> Rou
         order = lock_order(order_id)
         if order.status not in ROUTABLE_STATUSES:
             return None
-        lines = list(
-            OrderLine.objects.select_for_update(of=("self",))
-            .filter(order_id=order.pk)
-            .exclude(status=LineStatus.CANCELLED)
-            .select_related("product")
-            .order_by("id")
-        )
-        missing = _missing_quantities(lines)
+        state = _lock_lines(order)
+        lines = state.lines
+        missing = state.missing
         if not any(missing.values()):
             return None
-        rule_set = active_rule_set_for(order.channel_id)
-        rules = _without_failed_nodes(
-            RuleConfig.model_validate(rule_set.config) if rule_set else RuleConfig(), order
-        )
+        rule_set, configured = _rule_set(state.rule_set_id, state.rule_set_updated_at)
+        rules = _without_failed_nodes(configured, state.failed_nodes)
         started = time.perf_counter()
         plans: list[Plan] = []
         reserved: dict[int, int] = defaultdict(int)
@@ -129,39 +124,155 @@ def route_order(*, order_id: int, actor: Actor, trigger: str = "capture") -> Rou
             if all(result is not None for result in results):
                 break  # otherwise someone took stock meanwhile: plan the rest again
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return _record(
-            order, lines, missing, reserved, taken, plans, rule_set, trigger, elapsed_ms, actor
-        )
+        return _record(order, state, reserved, taken, plans, rule_set, trigger, elapsed_ms, actor)
 
 
-def _without_failed_nodes(rules: RuleConfig, order: Order) -> RuleConfig:
-    """A node that rejected this order, or came up short on it, is not asked again."""
-    failed = sorted(
-        set(
-            FulfillmentOrder.objects.filter(order_id=order.pk)
-            .filter(Q(status=FulfillmentStatus.REJECTED) | Q(lines__short_quantity__gt=0))
-            .values_list("node__code", flat=True)
+@dataclass
+class LockedLines:
+    """What route_order reads under the order lock, in one statement (_lock_lines)."""
+
+    lines: list[OrderLine]
+    missing: dict[int, int]  # line id → quantity no reservation covers
+    figures: dict[int, LineFigures]  # line id → progress before routing (for the rollup)
+    failed_nodes: list[str]  # codes of nodes that rejected this order or came up short on it
+    last_seq: int  # the order stream's last event sequence (0: none yet)
+    rule_set_id: int | None  # the active rule set for the order's channel (else the default)
+    rule_set_updated_at: datetime | None
+
+
+def _lock_lines(order: Order) -> LockedLines:
+    """Lock the order's live lines (by id) and read, in the same statement, everything routing
+    needs about them and the order: per line what reservations cover and how far it got
+    (rollup.line_figures), the nodes that failed the order, the stream's last event and the
+    active rule set. One round trip instead of six. The order lock is already held, so this
+    statement's snapshot sees every change of earlier holders of that lock."""
+    line = OrderLine._meta.db_table
+    reservation = Reservation._meta.db_table
+    fo_line = FulfillmentOrderLine._meta.db_table
+    fo = FulfillmentOrder._meta.db_table
+    node = Node._meta.db_table
+    event = Event._meta.db_table
+    rule_set = RoutingRuleSet._meta.db_table
+    sql = f"""
+        SELECT l.*,
+            COALESCE(r.waiting, 0) AS routing_waiting,
+            COALESCE(r.at_node, 0) AS routing_at_node,
+            COALESCE(r.consumed, 0) AS routing_consumed,
+            COALESCE(f.shipped, 0) AS routing_shipped,
+            COALESCE(f.delivered, 0) AS routing_delivered,
+            ARRAY(
+                SELECT DISTINCT n.code FROM {fo} fo
+                JOIN {node} n ON n.id = fo.node_id
+                LEFT JOIN {fo_line} fl ON fl.fulfillment_id = fo.id
+                WHERE fo.order_id = %(order)s
+                  AND (fo.status = %(rejected)s OR fl.short_quantity > 0)
+                ORDER BY n.code
+            ) AS routing_failed_nodes,
+            (SELECT MAX(e.seq) FROM {event} e WHERE e.stream = %(stream)s) AS routing_last_seq,
+            rs.id AS routing_rule_set_id,
+            rs.updated_at AS routing_rule_set_updated_at
+        FROM {line} l
+        LEFT JOIN LATERAL (
+            SELECT
+                SUM(res.quantity) FILTER (
+                    WHERE res.status = %(active)s
+                    AND (fo.status IS NULL OR NOT fo.status = ANY(%(at_node)s))
+                ) AS waiting,
+                SUM(res.quantity) FILTER (
+                    WHERE res.status = %(active)s AND fo.status = ANY(%(at_node)s)
+                ) AS at_node,
+                SUM(res.consumed_quantity) FILTER (WHERE res.status = %(consumed)s) AS consumed
+            FROM {reservation} res
+            LEFT JOIN {fo_line} fl ON fl.reservation_id = res.id
+            LEFT JOIN {fo} fo ON fo.id = fl.fulfillment_id
+            WHERE res.order_line_id = l.id AND res.status IN (%(active)s, %(consumed)s)
+        ) r ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT
+                SUM(fl.shipped_quantity) AS shipped,
+                SUM(fl.shipped_quantity) FILTER (WHERE fo.status = ANY(%(done)s)) AS delivered
+            FROM {fo_line} fl
+            JOIN {fo} fo ON fo.id = fl.fulfillment_id
+            WHERE fl.order_line_id = l.id AND fl.shipped_quantity > 0
+        ) f ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT s.id, s.updated_at FROM {rule_set} s
+            WHERE s.status = %(rule_set_active)s
+              AND (s.channel_id = %(channel)s OR s.channel_id IS NULL)
+            ORDER BY s.channel_id NULLS LAST
+            LIMIT 1
+        ) rs ON TRUE
+        WHERE l.order_id = %(order)s AND NOT l.status = %(cancelled)s
+        ORDER BY l.id
+        FOR UPDATE OF l
+    """  # noqa: S608 - table names from models, values are parameters
+    params = {
+        "order": order.pk,
+        "stream": order.stream,
+        "channel": order.channel_id,
+        "rejected": FulfillmentStatus.REJECTED,
+        "active": ReservationStatus.ACTIVE,
+        "consumed": ReservationStatus.CONSUMED,
+        "at_node": [str(s) for s in AT_NODE_STATUSES],
+        "done": [str(s) for s in DONE_FOR_CUSTOMER],
+        "rule_set_active": RuleSetStatus.ACTIVE,
+        "cancelled": LineStatus.CANCELLED,
+    }
+    lines: list[Any] = list(OrderLine.objects.raw(sql, params))
+    missing: dict[int, int] = {}
+    figures: dict[int, LineFigures] = defaultdict(LineFigures)
+    for line in lines:
+        # A consumed reservation covers only what it shipped (its rest was released);
+        # cancelled units (a partial cancel) are not routed.
+        covered = line.routing_waiting + line.routing_at_node + line.routing_consumed
+        missing[line.pk] = max(0, line.live_quantity - covered)
+        figures[line.pk] = LineFigures(
+            waiting_at_oms=line.routing_waiting,
+            at_node=line.routing_at_node,
+            shipped=line.routing_shipped,
+            delivered=line.routing_delivered,
         )
+    first = lines[0] if lines else None
+    return LockedLines(
+        lines=lines,
+        missing=missing,
+        figures=figures,
+        failed_nodes=list(first.routing_failed_nodes) if first else [],
+        last_seq=(first.routing_last_seq or 0) if first else 0,
+        rule_set_id=first.routing_rule_set_id if first else None,
+        rule_set_updated_at=first.routing_rule_set_updated_at if first else None,
     )
+
+
+# Rule sets never change once submitted (fulfillment/models/routing.py); which one is active
+# does, and _lock_lines reads that on every routing. The row and its validated config are kept
+# per process, keyed by id and checked against updated_at (every transition saves the row).
+_rule_sets: dict[int, tuple[datetime, RoutingRuleSet, RuleConfig]] = {}
+
+
+def _rule_set(
+    rule_set_id: int | None, updated_at: datetime | None
+) -> tuple[RoutingRuleSet | None, RuleConfig]:
+    if rule_set_id is None or updated_at is None:
+        return None, RuleConfig()
+    cached = _rule_sets.get(rule_set_id)
+    if cached is None or cached[0] != updated_at:
+        rule_set = RoutingRuleSet.objects.get(pk=rule_set_id)
+        cached = (rule_set.updated_at, rule_set, RuleConfig.model_validate(rule_set.config))
+        if len(_rule_sets) >= 64:  # only active sets are asked for: a handful, short of churn
+            _rule_sets.clear()
+        _rule_sets[rule_set_id] = cached
+    return cached[1], cached[2]
+
+
+def _without_failed_nodes(rules: RuleConfig, failed: list[str]) -> RuleConfig:
+    """A node that rejected this order, or came up short on it, is not asked again."""
     if not failed:
         return rules
     excluded = sorted(set(rules.filters.excluded_nodes) | set(failed))
     return rules.model_copy(
         update={"filters": rules.filters.model_copy(update={"excluded_nodes": excluded})}
     )
-
-
-def _missing_quantities(lines: list[OrderLine]) -> dict[int, int]:
-    """Per line, the quantity neither held by an active reservation nor shipped (a consumed
-    reservation covers only what it actually shipped; its rest was released)."""
-    covered: dict[int, int] = defaultdict(int)
-    for line_id, status, quantity, consumed in Reservation.objects.filter(
-        order_line_id__in=[line.pk for line in lines],
-        status__in=[ReservationStatus.ACTIVE, ReservationStatus.CONSUMED],
-    ).values_list("order_line_id", "status", "quantity", "consumed_quantity"):
-        covered[line_id] += quantity if status == ReservationStatus.ACTIVE else consumed
-    # Cancelled units (a partial cancel) are not routed.
-    return {line.pk: max(0, line.live_quantity - covered[line.pk]) for line in lines}
 
 
 def _product_of(lines: list[OrderLine], line_id: int) -> int:
@@ -263,41 +374,64 @@ def candidate_nodes(
     stock_level_ids: dict[tuple[int, int], int] | None = None,
 ) -> list[CandidateNode]:
     """Every node (the engine records why inactive ones are excluded) with its stock of
-    `product_ids` and today's load. Two queries plus a cached load figure, whatever the number
-    of nodes; rows are read as tuples because model instances for 200 nodes cost milliseconds."""
-    stock: dict[int, dict[int, StockInfo]] = defaultdict(dict)
-    for pk, node_id, product_id, available, on_hand, reported in StockLevel.objects.filter(
-        product_id__in=product_ids
-    ).values_list("pk", "node_id", "product_id", "available", "on_hand", "last_reported_at"):
+    `product_ids` and today's load. One statement (the nodes joined to their stock rows of
+    those products) plus a cached load figure, whatever the number of nodes; rows are read as
+    tuples because model instances for 200 nodes cost milliseconds, and coordinates come as
+    float8 (no Decimal per row)."""
+    columns = ", ".join(
+        f"n.{column}::float8" if name in ("latitude", "longitude") else f"n.{column}"
+        for name in NODE_FIELDS
+        if (column := cast(Field, Node._meta.get_field(name)).column)
+    )
+    sql = f"""
+        SELECT {columns}, s.id, s.product_id, s.available, s.on_hand, s.last_reported_at
+        FROM {Node._meta.db_table} n
+        LEFT JOIN {StockLevel._meta.db_table} s
+            ON s.node_id = n.id AND s.product_id = ANY(%s)
+        ORDER BY n.id, s.product_id
+    """  # noqa: S608 - table and column names from models, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(product_ids)])
+        rows = cursor.fetchall()
+    load = orders_routed_today_by_node()
+    nodes: list[CandidateNode] = []
+    stock: dict[int, StockInfo] = {}
+    width = len(NODE_FIELDS)
+    for row in rows:
+        node_id = row[0]
+        if not nodes or nodes[-1].node_id != node_id:
+            stock = {}
+            nodes.append(
+                CandidateNode(
+                    node_id=node_id,
+                    code=row[1],
+                    name=row[2],
+                    kind=row[3],
+                    latitude=row[4],
+                    longitude=row[5],
+                    priority=row[6],
+                    fulfillment_region=row[7],
+                    is_active=row[8],
+                    can_ship=row[9],
+                    can_pickup=row[10],
+                    can_curbside=row[11],
+                    can_ship_from_store=row[12],
+                    daily_capacity=row[13],
+                    capacity_used_today=load.get(node_id, 0),
+                    stock=stock,
+                )
+            )
+        pk, product_id, available, on_hand, reported = row[width:]
+        if pk is None:
+            continue
         if stock_level_ids is not None:
             stock_level_ids[(node_id, product_id)] = pk
         if stock_override is not None:
             available = stock_override.get((node_id, product_id), available)
-        stock[node_id][product_id] = StockInfo(
+        stock[product_id] = StockInfo(
             available=available, on_hand=on_hand, last_reported_at=reported
         )
-    load = orders_routed_today_by_node()
-    return [
-        CandidateNode(
-            node_id=row[0],
-            code=row[1],
-            name=row[2],
-            kind=row[3],
-            latitude=float(row[4]),
-            longitude=float(row[5]),
-            priority=row[6],
-            fulfillment_region=row[7],
-            is_active=row[8],
-            can_ship=row[9],
-            can_pickup=row[10],
-            can_curbside=row[11],
-            can_ship_from_store=row[12],
-            daily_capacity=row[13],
-            capacity_used_today=load.get(row[0], 0),
-            stock=stock.get(row[0], {}),
-        )
-        for row in Node.objects.order_by("id").values_list(*NODE_FIELDS)
-    ]
+    return nodes
 
 
 # Daily capacity is a soft limit: a node's load figure may be this many seconds old. Counting
@@ -334,8 +468,7 @@ def forget_cached_load() -> None:
 
 def _record(
     order: Order,
-    lines: list[OrderLine],
-    missing: dict[int, int],
+    state: LockedLines,
     reserved: dict[int, int],
     taken: list[tuple[int, str, int]],
     plans: list[Plan],
@@ -344,6 +477,7 @@ def _record(
     elapsed_ms: float,
     actor: Actor,
 ) -> RoutingDecision:
+    lines, missing = state.lines, state.missing
     short = {
         line_id: qty - reserved[line_id]
         for line_id, qty in missing.items()
@@ -382,10 +516,12 @@ def _record(
                 "explanation": decision.explanation,
             },
             subject=order,  # a stuck_order exception case follows (ops/handlers.py)
+            previous=_stream_tail(order, state),
         )
         return decision
     allocations = _allocations(lines, taken)
-    last_event: Event | None = None  # the next event follows it: no sequence lookup
+    # The next event follows it: no sequence lookup.
+    last_event: Event | None = _stream_tail(order, state)
     if allocations:
         last_event = record_event(
             stream=order.stream,
@@ -398,6 +534,7 @@ def _record(
                 "allocations": allocations,
                 "explanation": decision.explanation,
             },
+            previous=last_event,
         )
     if short:
         last_event = record_event(
@@ -414,8 +551,20 @@ def _record(
             },
             previous=last_event,
         )
-    rollup_order(order, lines=lines, last_event=last_event)  # lines locked above: no re-read
+    # The lines were locked and their progress read above; what this routing added is waiting
+    # at the OMS (no fulfillment order yet): the rollup needs to read neither again.
+    figures = state.figures
+    for line_id, quantity in reserved.items():
+        figures[line_id].waiting_at_oms += quantity
+    rollup_order(order, lines=lines, last_event=last_event, figures=figures)
     return decision
+
+
+def _stream_tail(order: Order, state: LockedLines) -> Event:
+    """The order stream's last event as _lock_lines read it under the order lock (only its
+    stream and seq are used: record_event appends after it; a wrong one fails on the
+    (stream, seq) constraint)."""
+    return Event(stream=order.stream, seq=state.last_seq)
 
 
 def _allocations(lines: list[OrderLine], taken: list[tuple[int, str, int]]) -> list[dict[str, Any]]:

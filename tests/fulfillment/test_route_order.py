@@ -1,12 +1,14 @@
 """route_order() against PostgreSQL: reservations, decisions, events, idempotency, races."""
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 
 from fulfillment import services as _services  # noqa: F401  (package import for patch paths)
 from fulfillment.models import RoutingDecision
 from fulfillment.services.orchestration import Outcome, orchestrate_order
-from fulfillment.services.routing import route_order
+from fulfillment.services.routing import forget_cached_load, route_order
 from inventory.models import InventoryMovement, Reservation, StockLevel
 from inventory.reservations import ReservationRequest, reserve
 from inventory.services.feeds import apply_adjustment
@@ -305,3 +307,47 @@ def test_a_node_at_its_daily_capacity_is_passed_over(network, products):
     ) == ["dc-west"]
     east = next(c for c in decision.plan["attempts"][0]["candidates"] if c["code"] == "dc-east")
     assert [e["filter"] for e in east["excluded"]] == ["capacity"]
+
+
+# What route_order costs in statements for a 3-line order (docs/performance.md, routing):
+# lock the order; lock the lines and read their coverage, progress, the failed nodes, the
+# stream's last event and the active rule set; the day's load per node (cached per process for
+# a few seconds; counted here); the candidates (nodes with their stock); one UPDATE reserving
+# every stock row; the reservations with their ledger movements; the decision; order.routed; the
+# lines' and the order's new status; order.status_changed. Inside the test's transaction
+# atomic() is a savepoint (2 statements) where production has BEGIN and COMMIT.
+ROUTE_3_LINES_STATEMENTS = [
+    "SAVEPOINT",
+    "SELECT orders_order FOR UPDATE",
+    "SELECT orders_orderline FOR UPDATE (+ coverage, failed nodes, stream tail, rule set)",
+    "SELECT inventory_reservation (today's load per node)",
+    "SELECT inventory_node + inventory_stocklevel",
+    "UPDATE inventory_stocklevel (all rows)",
+    "INSERT inventory_reservation with INSERT inventory_inventorymovement (one statement)",
+    "INSERT fulfillment_routingdecision",
+    "INSERT events_event (order.routed)",
+    "UPDATE orders_orderline",
+    "UPDATE orders_order",
+    "INSERT events_event (order.status_changed)",
+    "RELEASE SAVEPOINT",
+]
+
+
+def test_route_order_of_three_lines_takes_a_fixed_number_of_statements(network, products):
+    # given: three lines, each at a different node of the three (one reservation each)
+    stocked(network["east"], products["TEE"], on_hand=5)
+    stocked(network["west"], products["MUG"], on_hand=5)
+    stocked(network["nyc"], products["CAP"], on_hand=5)
+    order = captured_order(skus=["TEE", "MUG", "CAP"], quantity=1, shipping_address=NYC_ADDRESS)
+    forget_cached_load()
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        decision = route_order(order_id=order.pk, actor=SYSTEM)
+
+    # then
+    assert decision.outcome == "routed"
+    assert Reservation.objects.filter(order_line__order=order).count() == 3
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == len(ROUTE_3_LINES_STATEMENTS), "\n".join(s[:160] for s in statements)
+    assert event_types(order) == ["order.created", "order.routed", "order.status_changed"]

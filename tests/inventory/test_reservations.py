@@ -129,13 +129,27 @@ def test_reserve_runs_stock_updates_in_node_then_product_order():
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         reserve(requests=requests, actor=ACTOR, reference_id="OMS-AAAA-0003")
 
-    # then
-    updated = [
-        int(re.search(r'"inventory_stocklevel"\."id" = (\d+)', q["sql"]).group(1))
-        for q in queries.captured_queries
-        if q["sql"].startswith("UPDATE")
-    ]
-    assert updated == [lv.pk for lv in sorted(levels, key=lambda lv: (lv.node_id, lv.product_id))]
+    # then: one statement takes every row; it locks them in the order of its id array
+    [statement] = [q["sql"] for q in queries.captured_queries if "FOR UPDATE OF s" in q["sql"]]
+    locked = [int(i) for i in re.search(r"unnest\('\{([\d,]+)\}'", statement).group(1).split(",")]
+    assert locked == [lv.pk for lv in sorted(levels, key=lambda lv: (lv.node_id, lv.product_id))]
+    assert "ORDER BY w.position" in statement
+    assert [counters(level) for level in levels] == [(5, 1, 4)] * 4
+
+
+def test_reserve_takes_two_requests_for_one_stock_level_each_on_its_own():
+    # given: two lines of the same product at one node, 4 units available
+    level = stocked(on_hand=4)
+    requests = [request_for(level, 3), request_for(level, 2), request_for(level, 1)]
+
+    # when
+    with transaction.atomic():
+        results = reserve(requests=requests, actor=ACTOR, reference_id="OMS-AAAA-0006")
+
+    # then: all or nothing per request, in the lock order (the input order here)
+    assert [r is not None for r in results] == [True, False, True]
+    assert counters(level) == (4, 4, 0)
+    assert Reservation.objects.count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
