@@ -444,7 +444,7 @@ REST_FRAMEWORK["NUM_PROXIES"] = OMS_NUM_PROXIES
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "oms.core.cache.ReusedClientRedisCache",  # one client per pool
             "LOCATION": REDIS_URL,
             # A paused or unreachable Redis must not hang requests: give up within a second
             # (the rate throttle then lets the call through: oms/api/throttling.py).

@@ -14,8 +14,7 @@ from django.db import transaction
 
 from fulfillment.models import RoutingOutcome
 from fulfillment.services.fulfillment_orders import (
-    create_fulfillment_orders,
-    pending_fulfillment_ids,
+    create_fulfillment_orders_and_pending,
     schedule_release,
 )
 from fulfillment.services.routing import route_order
@@ -49,6 +48,21 @@ _FROM_ROUTING = {
 
 
 def orchestrate_order(*, order_id: int, trigger: str = "capture") -> Outcome:
+    """Orchestrate the order; its pending fulfillment orders are sent to release tasks on
+    commit."""
+    outcome, pending = _orchestrate(order_id=order_id, trigger=trigger)
+    return outcome
+
+
+def orchestrate_order_for_release(*, order_id: int, trigger: str = "capture") -> tuple[Outcome, list[int]]:
+    """orchestrate_order() without scheduling the releases: returns the outcome and the ids of
+    the pending fulfillment orders, committed, for the caller to release right away (the
+    orchestration task does, in its own process: one broker round trip less per order)."""
+    return _orchestrate(order_id=order_id, trigger=trigger, schedule=False)
+
+
+def _orchestrate(*, order_id: int, trigger: str, schedule: bool = True) -> tuple[Outcome, list[int]]:
+    pending: list[int] = []
     with transaction.atomic():
         order = lock_order(order_id)
         if order.status not in OPEN_ORDER_STATUSES:
@@ -59,12 +73,13 @@ def orchestrate_order(*, order_id: int, trigger: str = "capture") -> Outcome:
             outcome = Outcome.ON_HOLD
         else:
             decision = route_order(order_id=order.pk, actor=SYSTEM, trigger=trigger)
-            create_fulfillment_orders(order=order, actor=SYSTEM)
-            schedule_release(pending_fulfillment_ids(order.pk))
+            _created, pending = create_fulfillment_orders_and_pending(order=order, actor=SYSTEM)
+            if schedule:
+                schedule_release(pending)
             outcome = (
                 _FROM_ROUTING[RoutingOutcome(decision.outcome)]
                 if decision is not None
                 else Outcome.NOTHING_TO_ROUTE
             )
     logger.info("orchestrated order", extra={"order": order.number, "outcome": str(outcome)})
-    return outcome
+    return outcome, pending
