@@ -2,9 +2,10 @@
 
 Open and not held → route what is not yet reserved (active rule set) → one fulfillment order
 per node for the new reservations → release every pending fulfillment order to its node (a task
-per fulfillment order, on commit). Safe to run any number of times, from any number of workers:
-every step locks the order and re-reads state, routing only routes what is not yet reserved,
-and a fulfillment order is only released from pending.
+per fulfillment order, on commit; the orchestration task releases them itself right after its
+commit instead: fulfillment/tasks.py, orchestrate_order_for_release). Safe to run any number of
+times, from any number of workers: every step locks the order and re-reads state, routing only
+routes what is not yet reserved, and a fulfillment order is only released from pending.
 """
 
 import enum
@@ -50,18 +51,22 @@ _FROM_ROUTING = {
 def orchestrate_order(*, order_id: int, trigger: str = "capture") -> Outcome:
     """Orchestrate the order; its pending fulfillment orders are sent to release tasks on
     commit."""
-    outcome, pending = _orchestrate(order_id=order_id, trigger=trigger)
+    outcome, _pending = _orchestrate(order_id=order_id, trigger=trigger)
     return outcome
 
 
-def orchestrate_order_for_release(*, order_id: int, trigger: str = "capture") -> tuple[Outcome, list[int]]:
+def orchestrate_order_for_release(
+    *, order_id: int, trigger: str = "capture"
+) -> tuple[Outcome, list[int]]:
     """orchestrate_order() without scheduling the releases: returns the outcome and the ids of
     the pending fulfillment orders, committed, for the caller to release right away (the
     orchestration task does, in its own process: one broker round trip less per order)."""
     return _orchestrate(order_id=order_id, trigger=trigger, schedule=False)
 
 
-def _orchestrate(*, order_id: int, trigger: str, schedule: bool = True) -> tuple[Outcome, list[int]]:
+def _orchestrate(
+    *, order_id: int, trigger: str, schedule: bool = True
+) -> tuple[Outcome, list[int]]:
     pending: list[int] = []
     with transaction.atomic():
         order = lock_order(order_id)

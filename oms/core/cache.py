@@ -19,10 +19,10 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # Django's private API, not in the stubs
         client = self._clients.get(id(pool))  # pools live as long as this object
         if client is None:
-            client = self._client(connection_pool=pool)
+            client = self._client(connection_pool=pool)  # type: ignore[attr-defined]  # as above
             self._clients[id(pool)] = client
         return client
 
