@@ -160,7 +160,7 @@ def release_fulfillment(*, fulfillment_id: int) -> str:
     )
     if fo is None or fo.status != FulfillmentStatus.PENDING:
         return "not_pending"
-    if fo.on_hold:  # type: ignore[attr-defined]  # the annotation above
+    if fo.on_hold:  # the annotation above
         return "on_hold"  # released by orchestration when the last hold goes
     connector = connector_for(fo.node.connector)
     payload = release_payload(fo)

@@ -1,4 +1,4 @@
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connections, models, router
 from django.db.models import sql
@@ -65,12 +65,13 @@ def _plan(
     returning = list(meta.db_returning_fields)
     qn = connection.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    returned = ", ".join(qn(str(f.column)) for f in returning)
     # Identifiers only, from the model's options, each quoted; the values go as parameters.
     statement = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join([row] * rows)}"
+        f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {', '.join([row] * rows)}"  # noqa: S608
         + (" ON CONFLICT DO NOTHING" if ignore else "")
-        + f" RETURNING {', '.join(qn(f.column) for f in returning)}"
+        + f" RETURNING {returned}"
     )
     plan = (statement, fields, returning)
     _STATEMENTS[key] = plan
@@ -85,11 +86,12 @@ def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
     if not connection.features.can_return_columns_from_insert:  # pragma: no cover
         raise NotImplementedError(f"{connection.vendor} cannot return columns from INSERT")
     plan = _plan(model, connection, len(objs), ignore_conflicts)
-    params: list[object] = []
+    params: list[Any] = []
     if plan is not None:
         statement, fields, returning = plan
         for obj in objs:
-            obj._prepare_related_fields_for_save(operation_name="bulk_create")
+            # As bulk_create does: a related object's primary key into its *_id column.
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # Django's private API, not in the stubs
             for field in fields:
                 value = field.pre_save(obj, add=True)
                 if hasattr(value, "resolve_expression"):
@@ -109,7 +111,7 @@ def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
         ]
         returning = list(meta.db_returning_fields)
         query = sql.InsertQuery(model, on_conflict=OnConflict.IGNORE)
-        query.insert_values(fields, objs)
+        query.insert_values(fields, list[models.Model](objs))
         compiler = query.get_compiler(using=using)
         compiler.returning_fields = returning
         [(statement, params)] = compiler.as_sql()

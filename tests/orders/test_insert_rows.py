@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from oms.core.queries import insert_rows, insert_unless_conflict
 from oms.events.models import Event
@@ -29,11 +30,11 @@ def _columns(model, pk):
     return {n: (v, type(v)) for n, v in zip(names, row, strict=True) if n not in SKIP}
 
 
-def _lines(order, product):
+def _lines(order, product, first):
     return [
         OrderLine(
             order=order,
-            line_number=n,
+            line_number=first + n,
             product=product,
             sku=product.sku,
             name=product.name,
@@ -50,20 +51,8 @@ def _lines(order, product):
 def test_order_lines_are_the_rows_bulk_create_writes():
     order = captured_order()
     product = ProductFactory()
-    fast = insert_rows(_lines(order, product))
-    slow = OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                **{
-                    **model_to_dict(line, exclude=["id"]),
-                    "line_number": line.line_number + 10,
-                    "order": order,
-                    "product": product,
-                }
-            )
-            for line in _lines(order, product)
-        ]
-    )
+    fast = insert_rows(_lines(order, product, 10))
+    slow = OrderLine.objects.bulk_create(_lines(order, product, 20))
 
     assert all(line.pk and not line._state.adding for line in fast)
     for a, b in zip(fast, slow, strict=True):
@@ -84,6 +73,7 @@ def test_an_event_is_the_row_save_writes():
         actor_label="X",
         payload=payload,
         causation_id=uuid.uuid4(),
+        occurred_at=timezone.now(),
     )
     insert_rows([fast])
     slow = Event(
