@@ -255,6 +255,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("OMS_MAX_BODY_BYTES", default=1024 * 1024)
 # --- Celery -------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+# Redis: kombu's transport with one client per channel, not one per message (oms/core/broker.py).
+CELERY_BROKER_TRANSPORT = (
+    "oms.core.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
+)
 # No broker configured: run tasks inline (eager). on_commit still defers them to after commit.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -447,7 +451,7 @@ REST_FRAMEWORK["NUM_PROXIES"] = OMS_NUM_PROXIES
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "oms.core.cache.ReusedClientRedisCache",  # one client per pool
             "LOCATION": REDIS_URL,
             # A paused or unreachable Redis must not hang requests: give up within a second
             # (the rate throttle then lets the call through: oms/api/throttling.py).

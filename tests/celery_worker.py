@@ -68,7 +68,7 @@ class WorkerProcess:
             text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
-        self.wait_for(" ready.", timeout=30)
+        self.wait_for(" ready.", timeout=90)  # a loaded 2-core machine takes 30 s and more
 
     def _read(self) -> None:
         assert self._proc is not None

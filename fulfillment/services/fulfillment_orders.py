@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from fulfillment.connectors import (
@@ -31,9 +32,10 @@ from fulfillment.services.rollup import rollup_order
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
 from oms.core.transactions import enqueue_on_commit, require_atomic
+from oms.events.models import Event
 from oms.events.services import record_event
 from orders.locks import lock_order
-from orders.models import DeliveryMethod, HoldStatus, Order, ServiceLevel
+from orders.models import DeliveryMethod, Hold, HoldStatus, Order, ServiceLevel
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +49,23 @@ SHIP_BY_HOURS: dict[str, int] = {
 }
 
 
-def create_fulfillment_orders(*, order: Order, actor: Actor = SYSTEM) -> list[FulfillmentOrder]:
+def create_fulfillment_orders(
+    *, order: Order, actor: Actor = SYSTEM, last_event: Event | None = None
+) -> list[FulfillmentOrder]:
     """One fulfillment order per node for the order's reservations that have none yet.
-    The caller holds the order lock. Records fulfillment.created for each."""
+    The caller holds the order lock. Records fulfillment.created for each. `last_event`: the
+    event the caller last appended to the order's stream in this transaction (saves the
+    sequence lookup)."""
+    return create_fulfillment_orders_and_pending(order=order, actor=actor, last_event=last_event)[0]
+
+
+def create_fulfillment_orders_and_pending(
+    *, order: Order, actor: Actor = SYSTEM, last_event: Event | None = None
+) -> tuple[list[FulfillmentOrder], list[int]]:
+    """create_fulfillment_orders(), and the ids of the order's pending fulfillment orders after
+    it (new and earlier ones, by id): what orchestration releases. The order's fulfillment
+    orders are read once, for both their count (the new numbers) and the pending ones; the new
+    ones go in with one INSERT for the headers and one for all their lines."""
     require_atomic("create_fulfillment_orders()")
     unassigned = list(
         Reservation.objects.filter(
@@ -60,33 +76,43 @@ def create_fulfillment_orders(*, order: Order, actor: Actor = SYSTEM) -> list[Fu
         .select_related("order_line", "node")
         .order_by("node_id", "order_line_id", "id")
     )
+    existing = list(
+        FulfillmentOrder.objects.filter(order_id=order.pk)
+        .order_by("id")
+        .values_list("id", "status")
+    )
+    pending = [pk for pk, status in existing if status == FulfillmentStatus.PENDING]
     if not unassigned:
-        return []
+        return [], pending
     by_node: dict[int, list[Reservation]] = defaultdict(list)
     for reservation in unassigned:
         by_node[reservation.node_id].append(reservation)
-    existing = FulfillmentOrder.objects.filter(order_id=order.pk).count()
     now = timezone.now()
-    created = []
-    for index, (node_id, reservations) in enumerate(sorted(by_node.items()), start=1):
-        fo = FulfillmentOrder(
-            number=f"{order.number}-{existing + index}",
-            order=order,
-            node_id=node_id,
-            delivery_method=order.delivery_method,
-            service_level=order.service_level,
-            ship_by=now + timedelta(hours=SHIP_BY_HOURS.get(order.service_level, 48)),
-        )
-        fo.save(force_insert=True)
-        FulfillmentOrderLine.objects.bulk_create(
-            [
-                FulfillmentOrderLine(
-                    fulfillment=fo, order_line=r.order_line, reservation=r, quantity=r.quantity
-                )
-                for r in reservations
-            ]
-        )
-        record_event(
+    groups = sorted(by_node.items())
+    created = FulfillmentOrder.objects.bulk_create(
+        [
+            FulfillmentOrder(
+                number=f"{order.number}-{len(existing) + index}",
+                order=order,
+                node_id=node_id,
+                delivery_method=order.delivery_method,
+                service_level=order.service_level,
+                ship_by=now + timedelta(hours=SHIP_BY_HOURS.get(order.service_level, 48)),
+            )
+            for index, (node_id, _reservations) in enumerate(groups, start=1)
+        ]
+    )
+    FulfillmentOrderLine.objects.bulk_create(
+        [
+            FulfillmentOrderLine(
+                fulfillment=fo, order_line=r.order_line, reservation=r, quantity=r.quantity
+            )
+            for fo, (_node_id, reservations) in zip(created, groups, strict=True)
+            for r in reservations
+        ]
+    )
+    for fo, (_node_id, reservations) in zip(created, groups, strict=True):
+        last_event = record_event(
             stream=order.stream,
             type=FULFILLMENT_CREATED,
             actor=actor,
@@ -103,9 +129,9 @@ def create_fulfillment_orders(*, order: Order, actor: Actor = SYSTEM) -> list[Fu
                     for r in reservations
                 ],
             },
+            previous=last_event,
         )
-        created.append(fo)
-    return created
+    return created, pending + [fo.pk for fo in created]
 
 
 def schedule_release(fulfillment_ids: list[int]) -> None:
@@ -124,12 +150,17 @@ def release_fulfillment(*, fulfillment_id: int) -> str:
     (the task retries) and ConnectorRefused (terminal; recorded on the fulfillment order)."""
     fo = (
         FulfillmentOrder.objects.select_related("node", "order", "order__pickup_node")
+        .annotate(
+            on_hold=Exists(
+                Hold.objects.filter(order_id=OuterRef("order_id"), status=HoldStatus.ACTIVE)
+            )
+        )
         .filter(pk=fulfillment_id)
         .first()
     )
     if fo is None or fo.status != FulfillmentStatus.PENDING:
         return "not_pending"
-    if fo.order.holds.filter(status=HoldStatus.ACTIVE).exists():
+    if fo.on_hold:  # the annotation above
         return "on_hold"  # released by orchestration when the last hold goes
     connector = connector_for(fo.node.connector)
     payload = release_payload(fo)
@@ -138,22 +169,22 @@ def release_fulfillment(*, fulfillment_id: int) -> str:
     except ConnectorRefused as exc:
         _note_release_error(fo.pk, f"{exc.code}: {exc.message}")
         raise
-    released = _record_release(fo.pk, ack, sent_line_ids={line.line_id for line in payload.lines})
+    released = _record_release(
+        fo.pk, ack, sent_line_ids={line.line_id for line in payload.lines}, order_id=fo.order_id
+    )
     if released:
         connector.after_release(fo.pk, fo.node.connector_settings)
     return "released" if released else "not_pending"
 
 
-def _record_release(fulfillment_id: int, ack: ReleaseAck, *, sent_line_ids: set[int]) -> bool:
+def _record_release(
+    fulfillment_id: int, ack: ReleaseAck, *, sent_line_ids: set[int], order_id: int
+) -> bool:
     """Record the release under the order lock. A line cancelled while the connector was
     sending (orders.services.cancellation) may have reached the node anyway: that raises an
-    integration_failed case for a person to settle with the node."""
+    integration_failed case for a person to settle with the node. `order_id`: the fulfillment
+    order's order (it never changes)."""
     with transaction.atomic():
-        order_id = (
-            FulfillmentOrder.objects.filter(pk=fulfillment_id)
-            .values_list("order_id", flat=True)
-            .get()
-        )
         order = lock_order(order_id)
         fo = (
             FulfillmentOrder.objects.select_for_update(of=("self",))
@@ -177,7 +208,7 @@ def _record_release(fulfillment_id: int, ack: ReleaseAck, *, sent_line_ids: set[
                 "updated_at",
             ]
         )
-        record_event(
+        released = record_event(
             stream=order.stream,
             type=FULFILLMENT_RELEASED,
             actor=SYSTEM,
@@ -188,7 +219,7 @@ def _record_release(fulfillment_id: int, ack: ReleaseAck, *, sent_line_ids: set[
                 "node_reference": fo.node_reference,
             },
         )
-        rollup_order(order)
+        rollup_order(order, last_event=released)
         if gone:
             _sent_while_cancelled(order, fo, gone)
     return True

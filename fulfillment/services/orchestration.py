@@ -2,9 +2,10 @@
 
 Open and not held → route what is not yet reserved (active rule set) → one fulfillment order
 per node for the new reservations → release every pending fulfillment order to its node (a task
-per fulfillment order, on commit). Safe to run any number of times, from any number of workers:
-every step locks the order and re-reads state, routing only routes what is not yet reserved,
-and a fulfillment order is only released from pending.
+per fulfillment order, on commit; the orchestration task releases them itself right after its
+commit instead: fulfillment/tasks.py, orchestrate_order_for_release). Safe to run any number of
+times, from any number of workers: every step locks the order and re-reads state, routing only
+routes what is not yet reserved, and a fulfillment order is only released from pending.
 """
 
 import enum
@@ -14,8 +15,7 @@ from django.db import transaction
 
 from fulfillment.models import RoutingOutcome
 from fulfillment.services.fulfillment_orders import (
-    create_fulfillment_orders,
-    pending_fulfillment_ids,
+    create_fulfillment_orders_and_pending,
     schedule_release,
 )
 from fulfillment.services.routing import route_order
@@ -49,6 +49,25 @@ _FROM_ROUTING = {
 
 
 def orchestrate_order(*, order_id: int, trigger: str = "capture") -> Outcome:
+    """Orchestrate the order; its pending fulfillment orders are sent to release tasks on
+    commit."""
+    outcome, _pending = _orchestrate(order_id=order_id, trigger=trigger)
+    return outcome
+
+
+def orchestrate_order_for_release(
+    *, order_id: int, trigger: str = "capture"
+) -> tuple[Outcome, list[int]]:
+    """orchestrate_order() without scheduling the releases: returns the outcome and the ids of
+    the pending fulfillment orders, committed, for the caller to release right away (the
+    orchestration task does, in its own process: one broker round trip less per order)."""
+    return _orchestrate(order_id=order_id, trigger=trigger, schedule=False)
+
+
+def _orchestrate(
+    *, order_id: int, trigger: str, schedule: bool = True
+) -> tuple[Outcome, list[int]]:
+    pending: list[int] = []
     with transaction.atomic():
         order = lock_order(order_id)
         if order.status not in OPEN_ORDER_STATUSES:
@@ -59,12 +78,13 @@ def orchestrate_order(*, order_id: int, trigger: str = "capture") -> Outcome:
             outcome = Outcome.ON_HOLD
         else:
             decision = route_order(order_id=order.pk, actor=SYSTEM, trigger=trigger)
-            create_fulfillment_orders(order=order, actor=SYSTEM)
-            schedule_release(pending_fulfillment_ids(order.pk))
+            _created, pending = create_fulfillment_orders_and_pending(order=order, actor=SYSTEM)
+            if schedule:
+                schedule_release(pending)
             outcome = (
                 _FROM_ROUTING[RoutingOutcome(decision.outcome)]
                 if decision is not None
                 else Outcome.NOTHING_TO_ROUTE
             )
     logger.info("orchestrated order", extra={"order": order.number, "outcome": str(outcome)})
-    return outcome
+    return outcome, pending

@@ -1,8 +1,11 @@
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connections, models, router
 from django.db.models import sql
 from django.db.models.constants import OnConflict
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
 
@@ -27,25 +30,99 @@ def insert_unless_conflict(obj: models.Model) -> bool:
     stays usable without a savepoint (two round trips fewer). Other violations (check, foreign
     key) still raise IntegrityError. Like `bulk_create`, no pre_save/post_save signals: use it
     only for models nothing listens to."""
-    meta = obj._meta
-    using = router.db_for_write(type(obj), instance=obj)
+    return _insert([obj], ignore_conflicts=True) == 1
+
+
+def insert_rows(objs: "list[M]") -> "list[M]":
+    """`bulk_create(objs)` for the hot paths (order capture, the event log): one INSERT with
+    every row, the returned columns (the primary key) set on each object, and the statement's
+    text built once per model and row count instead of by Django's query compiler on every call
+    (a third of a 3-line capture's ORM time). The rows are the same as bulk_create's: each
+    field's pre_save (auto_now timestamps) and get_db_prep_save, in the model's column order.
+    Falls back to bulk_create where that shortcut does not hold (an expression as a value, a
+    field with its own placeholder or a database default). No signals, like bulk_create."""
+    if objs:
+        _insert(objs, ignore_conflicts=False)
+    return objs
+
+
+_STATEMENTS: dict[tuple[type, str, int, bool], tuple[str, list, list]] = {}
+
+
+def _plan(
+    model: type[models.Model], connection: "BaseDatabaseWrapper", rows: int, ignore: bool
+) -> tuple[str, list, list] | None:
+    key = (model, connection.alias, rows, ignore)
+    plan = _STATEMENTS.get(key)
+    if plan is not None:
+        return plan
+    meta = model._meta
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+    if any(hasattr(f, "get_placeholder") or f.has_db_default() for f in fields):
+        return None
+    if connection.vendor != "postgresql":
+        return None
+    returning = list(meta.db_returning_fields)
+    qn = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    returned = ", ".join(qn(str(f.column)) for f in returning)
+    # Identifiers only, from the model's options, each quoted; the values go as parameters.
+    statement = (
+        f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {', '.join([row] * rows)}"  # noqa: S608
+        + (" ON CONFLICT DO NOTHING" if ignore else "")
+        + f" RETURNING {returned}"
+    )
+    plan = (statement, fields, returning)
+    _STATEMENTS[key] = plan
+    return plan
+
+
+def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
+    model = type(objs[0])
+    meta = model._meta
+    using = router.db_for_write(model, instance=objs[0])
     connection = connections[using]
     if not connection.features.can_return_columns_from_insert:  # pragma: no cover
         raise NotImplementedError(f"{connection.vendor} cannot return columns from INSERT")
-    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
-    returning = meta.db_returning_fields
-    query = sql.InsertQuery(type(obj), on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, [obj])
-    compiler = query.get_compiler(using=using)
-    compiler.returning_fields = returning
-    [(statement, params)] = compiler.as_sql()
+    plan = _plan(model, connection, len(objs), ignore_conflicts)
+    params: list[Any] = []
+    if plan is not None:
+        statement, fields, returning = plan
+        for obj in objs:
+            # As bulk_create does: a related object's primary key into its *_id column.
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # Django's private API, not in the stubs
+            for field in fields:
+                value = field.pre_save(obj, add=True)
+                if hasattr(value, "resolve_expression"):
+                    plan = None
+                    break
+                params.append(field.get_db_prep_save(value, connection=connection))
+            if plan is None:
+                break
+    if plan is None:  # the compiler's way (also for SQLite)
+        if not ignore_conflicts:
+            model._default_manager.using(using).bulk_create(objs)
+            return len(objs)
+        if len(objs) != 1:  # pragma: no cover
+            raise ValueError("insert_unless_conflict() takes one object")
+        fields = [
+            f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field
+        ]
+        returning = list(meta.db_returning_fields)
+        query = sql.InsertQuery(model, on_conflict=OnConflict.IGNORE)
+        query.insert_values(fields, list[models.Model](objs))
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = returning
+        [(statement, params)] = compiler.as_sql()
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    for value, field in zip(row, returning, strict=True):
-        setattr(obj, field.attname, value)
-    obj._state.adding = False
-    obj._state.db = using
-    return True
+        rows = cursor.fetchall()
+    if ignore_conflicts and not rows:
+        return 0
+    for obj, row in zip(objs, rows, strict=True):
+        for value, field in zip(row, returning, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = using
+    return len(rows)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from oms.core.actors import Actor
 from oms.core.correlation import get_correlation_id
+from oms.core.queries import insert_rows
 from oms.core.transactions import require_atomic
 from oms.events import handlers, registry
 from oms.events.models import Event
@@ -67,7 +68,7 @@ def record_event(
         payload=payload,
         occurred_at=occurred_at or timezone.now(),
     )
-    event.save(force_insert=True)
+    insert_rows([event])  # an INSERT, as save(force_insert=True), without the compiler
     handlers.dispatch(event, subject)
     return event
 

@@ -23,7 +23,7 @@ from oms.core.money import (
     minor_units,
 )
 from oms.core.prefetch import attach_prefetched
-from oms.core.queries import insert_unless_conflict, unique_or_none
+from oms.core.queries import insert_rows, insert_unless_conflict, unique_or_none
 from oms.events.services import record_event
 from orders.events import ORDER_CREATED
 from orders.exceptions import DuplicateOrder, LineErrorCode, OrderErrorCode
@@ -473,7 +473,7 @@ def _insert_lines_and_events(
         )
         for index, line in enumerate(data.lines)
     ]
-    OrderLine.objects.bulk_create(lines)
+    insert_rows(lines)
     attach_prefetched(order, lines=lines, holds=[])
     record_event(
         stream=stream_for_order(order.number),

@@ -120,7 +120,7 @@ def test_a_task_that_loses_its_database_is_retried_not_failed(
     dc = NodeFactory(code="dc-east")
     stocked(dc, ProductFactory(sku="TEE"), on_hand=5)
     order = captured_order(skus=["TEE"])
-    real = tasks.orchestrate_order
+    real = tasks.orchestrate_order_for_release
     attempts = []
 
     def flaky(**kwargs):
@@ -129,7 +129,7 @@ def test_a_task_that_loses_its_database_is_retried_not_failed(
             raise OperationalError("server closed the connection unexpectedly")
         return real(**kwargs)
 
-    monkeypatch.setattr(tasks, "orchestrate_order", flaky)
+    monkeypatch.setattr(tasks, "orchestrate_order_for_release", flaky)
 
     # when: run as a worker runs it (a retry is a new message; inline here)
     with django_capture_on_commit_callbacks(execute=True):

@@ -33,7 +33,7 @@ def test_capture_schedules_orchestration_on_a_real_worker_with_the_correlation_i
     assert record["order"] == response.json()["number"]
     assert record["outcome"] == "routed"
     assert record["correlation_id"] == "checkout-worker-1"
-    # release to the (api) node is its own task, after orchestration
+    # the release to the (api) node follows in the same task, after orchestration commits
     wait_until(lambda: Order.objects.get().status == OrderStatus.RELEASED, what="release")
 
 

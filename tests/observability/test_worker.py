@@ -6,6 +6,7 @@ import json
 import pytest
 
 from tests.api.test_orders_api import order_body
+from tests.celery_worker import wait_until
 from tests.factories.inventory import NodeFactory, ProductFactory, stocked
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,12 +37,14 @@ def test_worker_logs_the_request_correlation_id_and_its_task_metrics_reach_metri
     line = celery_worker.wait_for('"message": "orchestrated order"')
     assert json.loads(line)["correlation_id"] == "obs-corr-1"
     # and the worker's task timing, written to the shared directory, is in the scrape
+    # (Celery logs "succeeded in" before task_postrun, where the metrics are written.)
     celery_worker.wait_for("succeeded in")
-    text = client.get("/metrics").content.decode()
-    assert (
+    success = (
         'oms_celery_tasks_total{outcome="success",task="fulfillment.tasks.orchestrate_order_task"}'
-        in text
     )
+    wait_until(lambda: success in client.get("/metrics").content.decode(), what="task metrics")
+    text = client.get("/metrics").content.decode()
+    assert success in text
     assert (
         'oms_celery_task_duration_seconds_count{task="fulfillment.tasks.orchestrate_order_task"}'
         in text

@@ -1,0 +1,117 @@
+"""What the orchestration worker sends to PostgreSQL for one 3-line order on one node with an
+API connector (issue 17): routing, the fulfillment order, and its release in the same task
+(no release task per fulfillment order). Pinned so that a change cannot add statements
+unnoticed; lower them when an optimisation lands."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from fulfillment import tasks
+from fulfillment.models import FulfillmentOrder, FulfillmentStatus
+from fulfillment.tasks import orchestrate_order_task
+from oms.events.models import Event
+from orders.models import LineStatus, OrderStatus
+from tests.factories.inventory import NodeFactory, ProductFactory, stocked
+from tests.factories.orders import captured_order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Orchestration transaction (BEGIN…COMMIT, 32 statements; 23 of them are route_order's),
+# then the release: the fulfillment order with its hold check, its lines (the payload), and
+# the recorded release (BEGIN…COMMIT, 13 statements with the status roll-up).
+STATEMENTS_PER_ORDER = 48
+
+
+class _Queue:
+    """Stands in for a Celery task's delay/apply_async: records what would be sent."""
+
+    def __init__(self):
+        self.sent = []
+
+    def delay(self, *args):
+        self.sent.append(args)
+
+    def apply_async(self, args, **options):
+        self.sent.append(args)
+
+
+@pytest.fixture
+def order(monkeypatch):
+    monkeypatch.setattr("fulfillment.handlers.orchestrate_order_task", _Queue())
+    dc = NodeFactory(code="dc-east", connector="api")
+    skus = ["TEE", "MUG", "CAP"]
+    for sku in skus:
+        stocked(dc, ProductFactory(sku=sku), on_hand=10)
+    return captured_order(skus=skus, quantity=2)
+
+
+@pytest.fixture
+def release_tasks(monkeypatch):
+    queue = _Queue()
+    monkeypatch.setattr(tasks, "release_fulfillment_task", queue)
+    monkeypatch.setattr(
+        "fulfillment.services.fulfillment_orders.schedule_release",
+        lambda ids: queue.sent.extend((i,) for i in ids),
+    )
+    return queue
+
+
+def test_orchestrating_and_releasing_a_three_line_order_takes_at_most_48_statements(
+    order, release_tasks
+):
+    orchestrate_order_task(order.pk)  # warm-up of per-process caches: another order
+    other = captured_order(external_id="EXT-2", skus=["TEE", "MUG", "CAP"])
+
+    with CaptureQueriesContext(connection) as ctx:
+        orchestrate_order_task(other.pk)
+
+    assert len(ctx.captured_queries) <= STATEMENTS_PER_ORDER, "\n".join(
+        q["sql"][:120] for q in ctx.captured_queries
+    )
+    other.refresh_from_db()
+    assert other.status == OrderStatus.RELEASED
+    assert release_tasks.sent == []  # released in the task itself, no task per fulfillment
+
+
+def test_the_worker_releases_inline_with_the_same_events_in_sequence(order, release_tasks):
+    orchestrate_order_task(order.pk)
+
+    fo = FulfillmentOrder.objects.get(order=order)
+    assert fo.status == FulfillmentStatus.RELEASED
+    assert fo.number == f"{order.number}-1"
+    assert set(order.lines.values_list("status", flat=True)) == {LineStatus.RELEASED}
+    events = list(Event.objects.filter(stream=order.stream).order_by("seq"))
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.type for e in events] == [
+        "order.created",
+        "order.routed",
+        "order.status_changed",
+        "fulfillment.created",
+        "fulfillment.released",
+        "order.status_changed",
+    ]
+    assert [e.payload for e in events if e.type == "order.status_changed"] == [
+        {"from": "created", "to": "allocated"},
+        {"from": "allocated", "to": "released"},
+    ]
+    assert events[3].payload["lines"] == [
+        {"line_number": n, "sku": sku, "quantity": 2}
+        for n, sku in enumerate(["TEE", "MUG", "CAP"], start=1)
+    ]
+
+
+def test_a_second_run_releases_nothing_twice(order, release_tasks):
+    orchestrate_order_task(order.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        orchestrate_order_task(order.pk)
+
+    assert FulfillmentOrder.objects.filter(order=order).count() == 1
+    assert Event.objects.filter(stream=order.stream, type="fulfillment.released").count() == 1
+    assert len(ctx.captured_queries) < 20
+
+
+def test_a_purged_order_is_nothing_to_do(release_tasks):
+    orchestrate_order_task(10**9)
+
+    assert release_tasks.sent == []

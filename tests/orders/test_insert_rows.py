@@ -1,0 +1,113 @@
+"""oms.core.queries.insert_rows (the capture path's INSERT without Django's query compiler)
+writes exactly the rows bulk_create writes, and insert_unless_conflict still tells a conflict."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from oms.core.queries import insert_rows, insert_unless_conflict
+from oms.events.models import Event
+from orders.models import Order, OrderLine
+from tests.factories.inventory import ProductFactory
+from tests.factories.orders import captured_order
+
+pytestmark = pytest.mark.django_db
+
+SKIP = {"id", "created_at", "updated_at", "event_id", "seq", "number", "public_id", "external_id"}
+
+
+def _columns(model, pk):
+    """Every column of the row as PostgreSQL holds it (types included), less the ones that
+    differ by construction."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT * FROM "{model._meta.db_table}" WHERE id = %s', [pk])  # noqa: S608
+        names = [c.name for c in cursor.description]
+        row = cursor.fetchone()
+    return {n: (v, type(v)) for n, v in zip(names, row, strict=True) if n not in SKIP}
+
+
+def _lines(order, product, first):
+    return [
+        OrderLine(
+            order=order,
+            line_number=first + n,
+            product=product,
+            sku=product.sku,
+            name=product.name,
+            quantity=n,
+            unit_price=Decimal("9.99"),
+            discount=Decimal("0.50"),
+            tax=Decimal("0"),
+            total=Decimal("9.49") * n,
+        )
+        for n in (1, 2)
+    ]
+
+
+def test_order_lines_are_the_rows_bulk_create_writes():
+    order = captured_order()
+    product = ProductFactory()
+    fast = insert_rows(_lines(order, product, 10))
+    slow = OrderLine.objects.bulk_create(_lines(order, product, 20))
+
+    assert all(line.pk and not line._state.adding for line in fast)
+    for a, b in zip(fast, slow, strict=True):
+        ca, cb = _columns(OrderLine, a.pk), _columns(OrderLine, b.pk)
+        ca.pop("line_number"), cb.pop("line_number")
+        assert ca == cb
+
+
+def test_an_event_is_the_row_save_writes():
+    payload = {"a": [1, "2", None], "b": {"c": "9.99"}}
+    fast = Event(
+        stream="order:F",
+        seq=1,
+        type="order.created",
+        schema_version=1,
+        actor_kind="system",
+        actor_id="x",
+        actor_label="X",
+        payload=payload,
+        causation_id=uuid.uuid4(),
+        occurred_at=timezone.now(),
+    )
+    insert_rows([fast])
+    slow = Event(
+        stream="order:S",
+        seq=1,
+        type="order.created",
+        schema_version=1,
+        actor_kind="system",
+        actor_id="x",
+        actor_label="X",
+        payload=payload,
+        causation_id=fast.causation_id,
+        occurred_at=fast.occurred_at,
+    )
+    slow.save(force_insert=True)
+
+    a, b = _columns(Event, fast.pk), _columns(Event, slow.pk)
+    a.pop("stream"), b.pop("stream")
+    assert a == b
+    assert Event.objects.get(pk=fast.pk).payload == payload
+
+
+def test_insert_unless_conflict_inserts_once_then_reports_the_conflict():
+    order = captured_order(external_id="EXT-9")
+    twin = Order(
+        **{
+            **model_to_dict(order, exclude=["id", "public_id", "number"]),
+            "channel": order.channel,
+            "pickup_node": None,
+        },
+        number="OMS-TWIN-0001",
+    )
+    assert insert_unless_conflict(twin) is False  # same (channel, external_id)
+    assert twin.pk is None
+    twin.external_id = "EXT-10"
+    assert insert_unless_conflict(twin) is True
+    assert Order.objects.get(pk=twin.pk).number == "OMS-TWIN-0001"
