@@ -34,6 +34,7 @@ from migration.mapping.schema import WRITING_KINDS, FieldSpec, Mapping
 from migration.models import ImportedRecord, ImportJob
 from migration.services.report import Report
 from oms.core.actors import Actor
+from oms.core.bulk import insert_rows
 from oms.core.errors import DomainError
 
 IMPORTERS: dict[str, type[Importer]] = {
@@ -294,19 +295,20 @@ def flush(importer: Importer, report: Report, job: ImportJob | None) -> None:
 def _remember(
     importer: Importer, batch: list[Pending], targets: list[str], job: ImportJob | None
 ) -> None:
-    ImportedRecord.objects.bulk_create(
+    insert_rows(
+        ImportedRecord,
         [
-            ImportedRecord(
-                source=importer.mapping.source,
-                kind=importer.mapping.kind,
-                source_id=p.key,
-                checksum=p.digest,
-                target_type=importer.target_type,
-                target_id=target[:100],
-                job=job,
-            )
+            {
+                "source": importer.mapping.source,
+                "kind": importer.mapping.kind,
+                "source_id": p.key,
+                "checksum": p.digest,
+                "target_type": importer.target_type,
+                "target_id": target[:100],
+                "job_id": job.pk if job is not None else None,
+            }
             for p, target in zip(batch, targets, strict=True)
-        ]
+        ],
     )
 
 
