@@ -89,9 +89,10 @@ class Plan:
 
 class OrderImporter(Importer):
     target_type = "order"
-    # Orders written together in one transaction; a refused one makes the runner write the
-    # batch's orders one by one (services/runs.py flush()).
-    batch_size = 100
+    # Orders written together in one transaction (history: a few COPYs per batch); a refused
+    # one makes the runner write the batch again in parts of 100, and a refused part order by
+    # order (services/runs.py flush()).
+    batch_size = 1000
 
     def rolled_back(self) -> None:
         self.products.forget()

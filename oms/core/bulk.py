@@ -71,29 +71,48 @@ def insert_rows(
         return [obj.pk for obj in created]
     table = model._meta.db_table
     pk_column = model._meta.pk.column
-    columns = _columns(model)
     now = timezone.now()
+    # Plain columns (a value or one constant default) first, read with dict.get in one
+    # comprehension; then the few that need a call per row (JSON, a callable default).
+    plain, special = [], []
+    for column in _columns(model):
+        constant, factory = column.default
+        if column.auto_now:
+            constant, factory = now, None
+        if column.is_json or factory is not None:
+            special.append((column, _getter(column, constant, factory)))
+        else:
+            plain.append((column, constant))
+    quote = connection.ops.quote_name
+    ordered = [pk_column, *(c.column for c, _ in plain), *(c.column for c, _ in special)]
+    names = ", ".join(quote(c) for c in ordered)
+    sql = f"COPY {quote(table)} ({names}) FROM STDIN"
+    plain_items = [(column.attname, constant) for column, constant in plain]
+    special_getters = [get for _, get in special]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [table, pk_column, len(rows)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        quote = connection.ops.quote_name
-        names = ", ".join(quote(c) for c in [pk_column, *(c.column for c in columns)])
-        sql = f"COPY {quote(table)} ({names}) FROM STDIN"
-        getters = [_getter(column, now) for column in columns]
         with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            write = copy.write_row
             for pk, row in zip(ids, rows, strict=True):
-                copy.write_row([pk, *[get(row) for get in getters]])
+                get = row.get
+                write(
+                    [
+                        pk,
+                        *[get(name, constant) for name, constant in plain_items],
+                        *[special_get(row) for special_get in special_getters],
+                    ]
+                )
     return ids
 
 
-def _getter(column: _Column, now: Any) -> Callable[[dict[str, Any]], Any]:
+def _getter(
+    column: _Column, constant: Any, factory: Callable[[], Any] | None
+) -> Callable[[dict[str, Any]], Any]:
     name = column.attname
-    constant, factory = column.default
-    if column.auto_now:
-        constant, factory = now, None
     if column.is_json:
         encoder = column.encoder
 
@@ -102,6 +121,6 @@ def _getter(column: _Column, now: Any) -> Callable[[dict[str, Any]], Any]:
             return json.dumps(value, cls=encoder)
 
         return json_value
-    if factory is not None:
-        return lambda row: row[name] if name in row else factory()
-    return lambda row: row.get(name, constant)
+    if factory is None:
+        raise ValueError(f"{name}: a plain column needs no getter")
+    return lambda row: row[name] if name in row else factory()
