@@ -82,7 +82,9 @@ class Extractor:
             if self.mapping.lines is not None
             else None
         )
-        self._line_required = [n for n, req in LINE_FIELDS[self.mapping.kind].items() if req]
+        self._line_required = [
+            n for n, req in LINE_FIELDS.get(self.mapping.kind, {}).items() if req
+        ]
 
     def extract(self, record: SourceRecord) -> CanonicalRecord:
         out = CanonicalRecord(line=record.line, fields={}, rows=record.rows)
