@@ -174,6 +174,24 @@ class Extractor:
                 value = default
             return value
 
+        plain = (
+            isinstance(spec.from_, str)
+            and spec.value is None
+            and not spec.transforms
+            and spec.map is None
+            and fallback is None
+            and default is None
+        )
+        if plain:  # most columns: the value as read, empty as None
+            path = str(spec.from_)
+
+            def direct(data: Accessor, context: dict[str, Any]) -> Any:
+                raw = data.get(path)
+                if isinstance(raw, list):
+                    return compute(data, context)
+                return None if raw is None or raw == "" else raw
+
+            return direct
         return compute
 
     def _steps(self, spec: FieldSpec, name: str) -> StepFn:

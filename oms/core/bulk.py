@@ -48,7 +48,7 @@ def _columns(model: type[models.Model]) -> tuple[_Column, ...]:
         out.append(
             _Column(
                 attname=field.attname,
-                column=field.column,
+                column=str(field.column),
                 default=(constant, factory),
                 is_json=isinstance(field, models.JSONField),
                 encoder=getattr(field, "encoder", None),
@@ -70,7 +70,7 @@ def insert_rows(
         created = model._default_manager.using(using).bulk_create([model(**r) for r in rows])
         return [obj.pk for obj in created]
     table = model._meta.db_table
-    pk_column = model._meta.pk.column
+    pk_column = str(model._meta.pk.column)
     now = timezone.now()
     # Plain columns (a value or one constant default) first, read with dict.get in one
     # comprehension; then the few that need a call per row (JSON, a callable default).
