@@ -10,7 +10,7 @@ it prints the seconds per 1,000 orders (the slope) and the time that slope gives
 1,000,000 orders.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/oms_bench .venv/bin/python \
-        bench/migration_bench.py --orders 1000 4000
+        bench/migration_bench.py --orders 2000 10000
 
 Re-running on the same database imports nothing new (idempotent): each run uses fresh order
 names (a run id in the seed prefix).
@@ -68,7 +68,7 @@ def setup() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, nargs="+", default=[1000, 4000])
+    parser.add_argument("--orders", type=int, nargs="+", default=[2000, 10000])
     args = parser.parse_args()
     setup()
     mapping = load_mapping(ROOT / "migration" / "mappings" / "shopify_orders_csv.yaml")
