@@ -129,7 +129,7 @@ def _write(
     ]
     fo_line_ids = iter(insert_rows(FulfillmentOrderLine, line_rows))
     groups = [[next(fo_line_ids) for _ in lines] for _, lines, _ in items]
-    parcels = [
+    parcels: list[tuple[int, dict[str, Any]]] = [
         (
             index,
             {
@@ -157,13 +157,15 @@ def _write(
         ],
     )
     parcel_of = dict(parcels)
-    return [
+    return [  # carrier and tracking as the parcel row has them (the payload names them)
         WrittenFulfillment(
             pk=fo_id,
             number=row["number"],
             status=row["status"],
-            carrier=parcel_of[index]["carrier"] if index in parcel_of else None,
-            tracking_number=parcel_of[index]["tracking_number"] if index in parcel_of else None,
+            carrier=str(parcel_of[index]["carrier"]) if index in parcel_of else None,
+            tracking_number=(
+                str(parcel_of[index]["tracking_number"]) if index in parcel_of else None
+            ),
         )
         for index, (fo_id, row) in enumerate(zip(fo_ids, rows, strict=True))
     ]
