@@ -74,7 +74,7 @@ def record_historic_fulfillment(
 
 
 def record_historic_fulfillments(
-    *, items: list[tuple[OrderLike, Sequence[LineLike], HistoricShipment]], actor: Actor
+    *, items: Sequence[tuple[OrderLike, Sequence[LineLike], HistoricShipment]], actor: Actor
 ) -> list[WrittenFulfillment]:
     """Many at once, for orders whose streams this transaction created with `order.imported`
     as their first event (orders/services/history.py record_historic_orders): each
@@ -99,7 +99,7 @@ def record_historic_fulfillments(
 
 
 def _write(
-    items: list[tuple[OrderLike, Sequence[LineLike], HistoricShipment]],
+    items: Sequence[tuple[OrderLike, Sequence[LineLike], HistoricShipment]],
 ) -> list[WrittenFulfillment]:
     reservations = iter(
         record_consumed_history(

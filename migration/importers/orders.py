@@ -42,6 +42,7 @@ from orders.services.capture import AddressInput, LineInput, OrderInput, capture
 from orders.services.history import (
     HistoricLine,
     HistoricOrder,
+    WrittenOrder,
     record_historic_order,
     record_historic_orders,
 )
@@ -93,6 +94,7 @@ class OrderImporter(Importer):
     # one makes the runner write the batch again in parts of 100, and a refused part order by
     # order (services/runs.py flush()).
     batch_size = 1000
+    grows = (Order,)
 
     def rolled_back(self) -> None:
         self.products.forget()
@@ -487,7 +489,7 @@ class OrderImporter(Importer):
             )
         return order
 
-    def _histories(self, records: list[CanonicalRecord]) -> list[Order]:
+    def _histories(self, records: list[CanonicalRecord]) -> list[WrittenOrder]:
         written = record_historic_orders(
             items=[(self._channel_of(r), self._historic_order(r)) for r in records],
             actor=self.actor,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Model
 
 from migration.importers.base import Importer
 from migration.importers.catalogue import NodeImporter, ProductImporter, StockImporter
@@ -49,6 +50,21 @@ IMPORTERS: dict[str, type[Importer]] = {
 }
 # Records read ahead to look up what was imported before in one query (and progress saved).
 CHUNK = 1000
+# Chunks between two ANALYZEs of the tables an import grows (see analyze()).
+ANALYZE_EVERY = 25
+
+
+def analyze(*models: type[Model]) -> None:
+    """Refresh PostgreSQL's statistics of the tables an import grows, at its start and every
+    ANALYZE_EVERY chunks. Without them (autovacuum off, or behind a long import) the planner
+    takes a table of a million rows for an empty one, and each chunk's look-up of earlier
+    imports (`source_id IN (1,000 keys)`) scans every row of the source instead of probing the
+    unique index: 100 ms per chunk at 200,000 rows, growing with the table (6 ms analyzed)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def csv_columns(mapping: Mapping) -> set[str]:
@@ -104,7 +120,13 @@ def run_import(
     seen: set[str] = set()
     chunk: list[CanonicalRecord] = []
 
+    chunks = 0
+
     def run_chunk() -> None:
+        nonlocal chunks
+        if writes and chunks % ANALYZE_EVERY == 0:
+            analyze(ImportedRecord, *importer.grows)
+        chunks += 1
         keys = [importer.key(record)[:200] for record in chunk]
         imported = {
             r.source_id: r
