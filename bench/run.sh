@@ -247,10 +247,10 @@ fi
 
 # Legacy history import (bench/migration_bench.py): orders/s and peak RSS per size, the slope.
 MIGRATION_RC=0
-if [ "${MIGRATION_ORDERS:-1000 4000}" != 0 ]; then
-  echo; echo "== history import: ${MIGRATION_ORDERS:-1000 4000} orders (MIGRATION_ORDERS), database $BENCH_DB"
+if [ "${MIGRATION_ORDERS:-2000 10000}" != 0 ]; then
+  echo; echo "== history import: ${MIGRATION_ORDERS:-2000 10000} orders (MIGRATION_ORDERS), database $BENCH_DB"
   # shellcheck disable=SC2086  # the sizes are separate arguments
-  "$PY" bench/migration_bench.py --orders ${MIGRATION_ORDERS:-1000 4000} || MIGRATION_RC=$?
+  "$PY" bench/migration_bench.py --orders ${MIGRATION_ORDERS:-2000 10000} || MIGRATION_RC=$?
 fi
 
 # Finance exports stream: 1M payment rows as CSV and XLSX, peak RSS of each under 200 MB.

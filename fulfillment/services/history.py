@@ -12,6 +12,7 @@ the part is written under its lock and rolled up (its lines shipped, the order p
 shipped); the rest stays reserved and carries on natively.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,11 +33,13 @@ from fulfillment.services.rollup import rollup_order
 from inventory.models import Node
 from inventory.services.history import ConsumedHistory, record_consumed_history
 from oms.core.actors import Actor
+from oms.core.bulk import copy_rows
 from oms.core.errors import DomainError
 from oms.events.services import HistoryEvent, record_event, record_history_events
 from orders.events import ORDER_CANCELLATION_IMPORTED
 from orders.locks import lock_order
 from orders.models import Order, OrderLine
+from orders.services.history import WrittenLine, WrittenOrder
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,24 @@ class HistoricShipment:
     tracking_number: str = ""
 
 
+# An order and its lines as orders/services/history.py wrote them: the models (one order) or
+# the rows of a batch (record_historic_orders(), no model instances).
+OrderLike = Order | WrittenOrder
+LineLike = OrderLine | WrittenLine
+
+
+@dataclass(frozen=True)
+class WrittenFulfillment:
+    pk: int
+    number: str
+    status: str
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+
 def record_historic_fulfillment(
-    *, order: Order, lines: list[OrderLine], shipment: HistoricShipment, actor: Actor
-) -> FulfillmentOrder:
+    *, order: OrderLike, lines: Sequence[LineLike], shipment: HistoricShipment, actor: Actor
+) -> WrittenFulfillment:
     """One order's legacy shipment; `fulfillment.imported` follows the stream's last event."""
     with transaction.atomic():
         [fo] = _write([(order, lines, shipment)])
@@ -76,24 +94,25 @@ def record_shipped_part(
     with transaction.atomic():
         order = lock_order(order.pk)
         number = FulfillmentOrder.objects.filter(order_id=order.pk).count() + 1
-        [fo] = _write([(order, lines, shipment)], first_number=number)
+        [written] = _write([(order, lines, shipment)], first_number=number)
         event = record_event(
             stream=order.stream,
             type=FULFILLMENT_IMPORTED,
             actor=actor,
-            payload=_payload(fo, lines, shipment),
+            payload=_payload(written, lines, shipment),
             occurred_at=shipment.shipped_at,
         )
         rollup_order(order, last_event=event)
-    return fo
+    return FulfillmentOrder.objects.get(pk=written.pk)
 
 
 def record_historic_fulfillments(
-    *, items: list[tuple[Order, list[OrderLine], HistoricShipment]], actor: Actor
-) -> list[FulfillmentOrder]:
+    *, items: Sequence[tuple[OrderLike, Sequence[LineLike], HistoricShipment]], actor: Actor
+) -> list[WrittenFulfillment]:
     """Many at once, for orders whose streams this transaction created with `order.imported`
     as their first event (orders/services/history.py record_historic_orders): each
-    `fulfillment.imported` is the second (seq 2). A few INSERTs for the whole batch."""
+    `fulfillment.imported` is the second (seq 2). A few COPYs for the whole batch
+    (oms/core/bulk.py)."""
     with transaction.atomic():
         fos = _write(items)
         record_history_events(
@@ -113,67 +132,80 @@ def record_historic_fulfillments(
 
 
 def _write(
-    items: list[tuple[Order, list[OrderLine], HistoricShipment]], first_number: int = 1
-) -> list[FulfillmentOrder]:
-    reservations = record_consumed_history(
-        items=[
-            ConsumedHistory(shipment.node.pk, line.product_id, line.pk, line.quantity, order.number)
-            for order, lines, shipment in items
-            for line in lines
-        ],
-        reference_id="imported history",
-    )
-    fos = FulfillmentOrder.objects.bulk_create(
-        [_fulfillment_order(order, shipment, first_number) for order, _, shipment in items]
-    )
-    taken = iter(reservations)
-    fo_lines = [
-        [
-            FulfillmentOrderLine(
-                fulfillment=fo,
-                order_line=line,
-                reservation=next(taken),
-                quantity=line.quantity,
-                picked_quantity=line.quantity,
-                shipped_quantity=line.quantity,
-            )
-            for line in lines
-        ]
-        for fo, (_, lines, _) in zip(fos, items, strict=True)
-    ]
-    FulfillmentOrderLine.objects.bulk_create([fl for group in fo_lines for fl in group])
-    parcels = [
-        (
-            Shipment(
-                fulfillment=fo,
-                carrier=(shipment.carrier or "unknown")[:50],
-                service=shipment.service[:50],
-                tracking_number=shipment.tracking_number[:60],
-                status=ShipmentStatus.DELIVERED
-                if shipment.delivered_at
-                else ShipmentStatus.IN_TRANSIT,
-                shipped_at=shipment.shipped_at,
-                delivered_at=shipment.delivered_at,
-            ),
-            group,
+    items: Sequence[tuple[OrderLike, Sequence[LineLike], HistoricShipment]],
+    first_number: int = 1,
+) -> list[WrittenFulfillment]:
+    reservations = iter(
+        record_consumed_history(
+            items=[
+                ConsumedHistory(
+                    shipment.node.pk, line.product_id, line.pk, line.quantity, order.number
+                )
+                for order, lines, shipment in items
+                for line in lines
+            ],
+            reference_id="imported history",
         )
-        for fo, group, (order, _, shipment) in zip(fos, fo_lines, items, strict=True)
+    )
+    rows = [_fulfillment_row(order, shipment, first_number) for order, _, shipment in items]
+    fo_ids = copy_rows(FulfillmentOrder, rows)
+    line_rows = [
+        {
+            "fulfillment_id": fo_id,
+            "order_line_id": line.pk,
+            "reservation_id": next(reservations),
+            "quantity": line.quantity,
+            "picked_quantity": line.quantity,
+            "shipped_quantity": line.quantity,
+        }
+        for fo_id, (_, lines, _) in zip(fo_ids, items, strict=True)
+        for line in lines
+    ]
+    fo_line_ids = iter(copy_rows(FulfillmentOrderLine, line_rows))
+    groups = [[next(fo_line_ids) for _ in lines] for _, lines, _ in items]
+    parcels: list[tuple[int, dict[str, Any]]] = [
+        (
+            index,
+            {
+                "fulfillment_id": fo_id,
+                "carrier": (shipment.carrier or "unknown")[:50],
+                "service": shipment.service[:50],
+                "tracking_number": shipment.tracking_number[:60],
+                "status": str(
+                    ShipmentStatus.DELIVERED if shipment.delivered_at else ShipmentStatus.IN_TRANSIT
+                ),
+                "shipped_at": shipment.shipped_at,
+                "delivered_at": shipment.delivered_at,
+            },
+        )
+        for index, (fo_id, (order, _, shipment)) in enumerate(zip(fo_ids, items, strict=True))
         if shipment.tracking_number and order.delivery_method == "ship"
     ]
-    Shipment.objects.bulk_create([parcel for parcel, _ in parcels])
-    ShipmentLine.objects.bulk_create(
+    parcel_ids = copy_rows(Shipment, [row for _, row in parcels])
+    copy_rows(
+        ShipmentLine,
         [
-            ShipmentLine(shipment=parcel, fulfillment_line=fl, quantity=fl.quantity)
-            for parcel, group in parcels
-            for fl in group
-        ]
+            {"shipment_id": parcel_id, "fulfillment_line_id": fl_id, "quantity": line.quantity}
+            for parcel_id, (index, _) in zip(parcel_ids, parcels, strict=True)
+            for fl_id, line in zip(groups[index], items[index][1], strict=True)
+        ],
     )
-    for fo, (parcel, _) in ((p[0].fulfillment, p) for p in parcels):
-        fo._imported_parcel = parcel  # type: ignore[attr-defined]  # read by _payload below
-    return fos
+    parcel_of = dict(parcels)
+    return [  # carrier and tracking as the parcel row has them (the payload names them)
+        WrittenFulfillment(
+            pk=fo_id,
+            number=row["number"],
+            status=row["status"],
+            carrier=str(parcel_of[index]["carrier"]) if index in parcel_of else None,
+            tracking_number=(
+                str(parcel_of[index]["tracking_number"]) if index in parcel_of else None
+            ),
+        )
+        for index, (fo_id, row) in enumerate(zip(fo_ids, rows, strict=True))
+    ]
 
 
-def _fulfillment_order(order: Order, shipment: HistoricShipment, index: int) -> FulfillmentOrder:
+def _fulfillment_row(order: OrderLike, shipment: HistoricShipment, index: int) -> dict[str, Any]:
     pickup = order.delivery_method != "ship"
     if pickup:
         status = FulfillmentStatus.PICKED_UP
@@ -181,33 +213,32 @@ def _fulfillment_order(order: Order, shipment: HistoricShipment, index: int) -> 
         status = FulfillmentStatus.DELIVERED
     else:
         status = FulfillmentStatus.SHIPPED
-    return FulfillmentOrder(
-        number=f"{order.number}-{index}",
-        order=order,
-        node=shipment.node,
-        status=status,
-        delivery_method=order.delivery_method,
-        service_level=order.service_level,
-        released_at=shipment.shipped_at,
-        accepted_at=shipment.shipped_at,
-        shipped_at=None if pickup else shipment.shipped_at,
-        picked_up_at=shipment.shipped_at if pickup else None,
-        delivered_at=shipment.delivered_at,
-        node_reference="imported",
-    )
+    return {
+        "number": f"{order.number}-{index}",
+        "order_id": order.pk,
+        "node_id": shipment.node.pk,
+        "status": str(status),
+        "delivery_method": str(order.delivery_method),
+        "service_level": str(order.service_level),
+        "released_at": shipment.shipped_at,
+        "accepted_at": shipment.shipped_at,
+        "shipped_at": None if pickup else shipment.shipped_at,
+        "picked_up_at": shipment.shipped_at if pickup else None,
+        "delivered_at": shipment.delivered_at,
+        "node_reference": "imported",
+    }
 
 
 def _payload(
-    fo: FulfillmentOrder, lines: list[OrderLine], shipment: HistoricShipment
+    fo: WrittenFulfillment, lines: Sequence[LineLike], shipment: HistoricShipment
 ) -> dict[str, Any]:
-    parcel = getattr(fo, "_imported_parcel", None)
     return {
         "fulfillment": fo.number,
         "node": shipment.node.code,
         "status": fo.status,
         "shipped_at": shipment.shipped_at.isoformat(),
-        "carrier": parcel.carrier if parcel else None,
-        "tracking_number": parcel.tracking_number if parcel else None,
+        "carrier": fo.carrier,
+        "tracking_number": fo.tracking_number,
         "lines": [{"sku": line.sku, "quantity": line.quantity} for line in lines],
     }
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Reservation, ReservationStatus, StockLevel
+from oms.core.bulk import copy_rows
 
 
 @dataclass(frozen=True)
@@ -27,32 +28,35 @@ class ConsumedHistory:
 
 def record_consumed_history(
     *, items: list[ConsumedHistory], reference_id: str, at: datetime | None = None
-) -> list[Reservation]:
-    """Consumed reservations for `items`, in their order (one INSERT), and the stock level rows
-    at zero that are missing (one more)."""
+) -> list[int]:
+    """Consumed reservations for `items`, in their order (one COPY, oms/core/bulk.py), and the
+    stock level rows at zero that are missing (one more); the reservations' ids."""
     with transaction.atomic():
         pairs = {(i.node_id, i.product_id) for i in items}
         levels = {
-            (s.node_id, s.product_id): s.pk
-            for s in StockLevel.objects.filter(
+            (node_id, product_id): pk
+            for pk, node_id, product_id in StockLevel.objects.filter(
                 node_id__in={n for n, _ in pairs}, product_id__in={p for _, p in pairs}
-            )
+            ).values_list("pk", "node_id", "product_id")
         }
         missing = [StockLevel(node_id=n, product_id=p) for n, p in sorted(pairs - levels.keys())]
         for level in StockLevel.objects.bulk_create(missing):
             levels[(level.node_id, level.product_id)] = level.pk
-        reservations = [
-            Reservation(
-                node_id=i.node_id,
-                product_id=i.product_id,
-                stock_level_id=levels[(i.node_id, i.product_id)],
-                order_line_id=i.order_line_id,
-                reference_id=(i.reference or reference_id)[:100],
-                quantity=i.quantity,
-                consumed_quantity=i.quantity,
-                status=ReservationStatus.CONSUMED,
-                consumed_at=at or timezone.now(),
-            )
-            for i in items
-        ]
-        return Reservation.objects.bulk_create(reservations)
+        consumed_at = at or timezone.now()
+        return copy_rows(
+            Reservation,
+            [
+                {
+                    "node_id": i.node_id,
+                    "product_id": i.product_id,
+                    "stock_level_id": levels[(i.node_id, i.product_id)],
+                    "order_line_id": i.order_line_id,
+                    "reference_id": (i.reference or reference_id)[:100],
+                    "quantity": i.quantity,
+                    "consumed_quantity": i.quantity,
+                    "status": str(ReservationStatus.CONSUMED),
+                    "consumed_at": consumed_at,
+                }
+                for i in items
+            ],
+        )

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.db.models import Model
+
 from migration.mapping.extract import CanonicalRecord, RowError
 from migration.mapping.schema import Mapping
 from migration.services.report import Report
@@ -13,6 +15,9 @@ class Importer:
     can_update = False
     # Checked records written together, in one transaction (services/runs.py flush()).
     batch_size = 1
+    # Tables the import grows and looks up by key per chunk (prefetch, conflict): analyzed
+    # as they grow (services/runs.py analyze()).
+    grows: tuple[type[Model], ...] = ()
 
     def __init__(self, mapping: Mapping, report: Report, *, dry_run: bool, actor: Actor) -> None:
         self.mapping = mapping

@@ -54,6 +54,7 @@ from orders.services.capture import AddressInput, LineInput, OrderInput, capture
 from orders.services.history import (
     HistoricLine,
     HistoricOrder,
+    WrittenOrder,
     record_historic_order,
     record_historic_orders,
 )
@@ -105,9 +106,11 @@ class Plan:
 
 class OrderImporter(Importer):
     target_type = "order"
-    # Orders written together in one transaction; a refused one makes the runner write the
-    # batch's orders one by one (services/runs.py flush()).
-    batch_size = 100
+    # Orders written together in one transaction (history: a few COPYs per batch); a refused
+    # one makes the runner write the batch again in parts of 100, and a refused part order by
+    # order (services/runs.py flush()).
+    batch_size = 1000
+    grows = (Order,)
 
     def rolled_back(self) -> None:
         self.products.forget()
@@ -532,7 +535,7 @@ class OrderImporter(Importer):
             )
         return order
 
-    def _histories(self, records: list[CanonicalRecord]) -> list[Order]:
+    def _histories(self, records: list[CanonicalRecord]) -> list[WrittenOrder]:
         written = record_historic_orders(
             items=[(self._channel_of(r), self._historic_order(r)) for r in records],
             actor=self.actor,

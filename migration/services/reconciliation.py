@@ -16,7 +16,9 @@ order's currency); a product never sold has no value and is judged on units only
 `reconcile_source()` runs one mapping over one file by the mapping's kind: a `stock` mapping
 here, an `order_statuses` mapping (a legacy status feed during dual running) in
 migration/services/status_reconciliation.py. `reconcile_all_sources()` runs it for every active
-`ReconciliationSource`: the command without arguments and the beat task
+`ReconciliationSource`, then asks every API node with a `counts_url` for its counts
+(`reconcile_node_queries()`, migration/services/node_counts.py): the command without arguments
+and the beat task
 (`migration.tasks.reconcile_inventory_task`) call it. Running it
 again stores another reconciliation (a new reading of the same counts) and changes no stock;
 cases stay one per node (raising again refreshes the open case).
@@ -42,6 +44,7 @@ from migration.mapping.extract import Extractor, RowError
 from migration.mapping.schema import Mapping, MappingError, load_mapping
 from migration.models import ReconciliationSource
 from migration.services.jobs import resolve_mapping_path
+from migration.services.node_counts import query_node_counts, queryable_nodes
 from migration.services.report import Report
 from migration.services.runs import clean_records
 from migration.services.status_reconciliation import (
@@ -178,10 +181,53 @@ def reconcile_inventory(
         dry_run=True,
     )
     counts = list(read_node_counts(mapping, input_path, report))
+    return _compare(
+        counts, report, source=source or mapping.source, input_name=str(input_path), actor=actor
+    )
+
+
+class NoQueryableNode(ValueError):
+    pass
+
+
+def reconcile_node_queries(
+    *, node_codes: list[str] | None = None, actor: Actor = SYSTEM, source: str = "node-query"
+) -> ReconciliationResult:
+    """One reconciliation of the counts the nodes answer when asked through their connector
+    (migration/services/node_counts.py: every active API node with a `counts_url`, or those of
+    `node_codes`). A node that cannot be reached, or answers something else than a count, is a
+    report line and is not compared (its open case stays as it was). Raises NoQueryableNode
+    when no node can be asked."""
+    queries = queryable_nodes(node_codes)
+    if not queries:
+        raise NoQueryableNode(
+            "no active API node has a counts_url in its connector settings"
+            + (f" among {', '.join(node_codes)}" if node_codes else "")
+        )
+    names = ", ".join(q.node.code for q in queries)
+    report = Report(
+        mapping="node connector query",
+        source=source,
+        kind="reconciliation",
+        input=names,
+        dry_run=True,
+    )
+    products = ProductResolver(create_missing=False)
+    counts = [count for query in queries for count in query_node_counts(query, report, products)]
+    return _compare(
+        counts, report, source=source, input_name=f"connector query: {names}", actor=actor
+    )
+
+
+def _compare(
+    counts: list[NodeCount], report: Report, *, source: str, input_name: str, actor: Actor
+) -> ReconciliationResult:
+    """Store the variance report of `counts`, raise a case per node over the thresholds and
+    resolve the cases of nodes now clean."""
     thresholds = variance_thresholds()
     run = record_reconciliation(
-        source=source or mapping.source,
-        input_name=str(input_path),
+        source=source,
+        input_name=input_name,
         counts=counts,
         thresholds=thresholds,
         unit_values=latest_unit_values,
@@ -274,4 +320,6 @@ def reconcile_all_sources(
             )
         except (MappingError, NotAStockMapping, OSError):
             logger.exception("reconciliation source %s cannot be read", source.name)
+    if queryable_nodes():
+        results.append(reconcile_node_queries(actor=actor))
     return results

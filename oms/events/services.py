@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from oms.core.actors import Actor
+from oms.core.bulk import copy_rows
 from oms.core.correlation import get_correlation_id
 from oms.core.queries import insert_rows
 from oms.core.transactions import require_atomic
@@ -85,30 +86,34 @@ class HistoryEvent:
     occurred_at: datetime
 
 
-def record_history_events(*, events: list[HistoryEvent], actor: Actor) -> list[Event]:
-    """Append imported history in one INSERT (migration/: thousands of orders per batch).
+def record_history_events(*, events: list[HistoryEvent], actor: Actor) -> list[int]:
+    """Append imported history in one COPY (migration/: thousands of orders per batch;
+    oms/core/bulk.py); the events' ids.
 
     For streams created in the caller's transaction only: the caller gives each event its
     sequence (the (stream, seq) constraint refuses a wrong one). No handler runs: history has no
     subject, it is a record of what happened elsewhere (docs/events.md, "Legacy imports").
     """
     require_atomic("record_history_events()")
-    correlation_id = get_correlation_id() or ""
+    common = {
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "correlation_id": get_correlation_id() or "",
+    }
     rows = []
     for entry in events:
         event_type = registry.get(entry.type)
         rows.append(
-            Event(
-                stream=entry.stream,
-                seq=entry.seq,
-                type=event_type.name,
-                schema_version=event_type.schema_version,
-                actor_kind=actor.kind,
-                actor_id=actor.id,
-                actor_label=actor.label,
-                correlation_id=correlation_id,
-                payload=entry.payload,
-                occurred_at=entry.occurred_at,
-            )
+            {
+                **common,
+                "event_id": uuid.uuid4(),
+                "stream": entry.stream,
+                "seq": entry.seq,
+                "type": event_type.name,
+                "schema_version": event_type.schema_version,
+                "payload": entry.payload,
+                "occurred_at": entry.occurred_at,
+            }
         )
-    return Event.objects.bulk_create(rows)
+    return copy_rows(Event, rows)

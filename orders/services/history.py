@@ -7,6 +7,7 @@ order's timeline cover the legacy years. Shipments are fulfillment's part
 (fulfillment/services/history.py).
 """
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from django.db import IntegrityError, transaction
 
 from inventory.models import Node, Product
 from oms.core.actors import Actor
+from oms.core.bulk import copy_rows
 from oms.core.errors import DomainError, FieldError, InvalidInput
 from oms.core.money import format_amount
 from oms.events.services import HistoryEvent, record_event, record_history_events
@@ -29,6 +31,8 @@ from orders.models import (
     OrderLine,
     OrderStatus,
     PaymentStatus,
+    ServiceLevel,
+    stream_for_order,
 )
 from orders.services.capture import _insert_with_unique_number, new_order_number
 
@@ -80,7 +84,31 @@ def line_total(line: HistoricLine) -> Decimal:
     return line.quantity * line.unit_price - line.discount
 
 
-def _new_order(channel: Channel, data: HistoricOrder) -> Order:
+@dataclass(frozen=True)
+class WrittenLine:
+    """An order line as record_historic_orders() wrote it (no model instance: see below)."""
+
+    pk: int
+    product_id: int
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class WrittenOrder:
+    pk: int
+    number: str
+    channel_code: str
+    delivery_method: str
+    service_level: str
+
+    @property
+    def stream(self) -> str:
+        return stream_for_order(self.number)
+
+
+def _order_row(channel: Channel, data: HistoricOrder) -> dict[str, Any]:
+    """The order's columns (attribute names), in its final state."""
     if data.status not in CLOSED_STATUSES:
         raise InvalidInput(
             [FieldError("not_closed", f"{data.status!r} is not a closed status", "status")]
@@ -88,53 +116,53 @@ def _new_order(channel: Channel, data: HistoricOrder) -> Order:
     subtotal = sum((line_total(line) for line in data.lines), Decimal("0"))
     computed = subtotal + data.shipping_total + data.tax_total - data.discount_total
     address = data.ship_address
-    return Order(
-        number=new_order_number(),
-        channel=channel,
-        external_id=data.external_id,
-        status=data.status,
-        payment_status=data.payment_status,
-        payment_method=data.payment_method[:50],
-        placed_at=data.placed_at,
-        currency=data.currency,
-        subtotal=subtotal,
-        shipping_total=data.shipping_total,
-        discount_total=data.discount_total,
-        tax_total=data.tax_total,
-        grand_total=data.grand_total if data.grand_total is not None else computed,
-        customer_name=data.customer_name[:200],
-        customer_email=data.customer_email,
-        customer_phone=data.customer_phone[:40],
-        delivery_method=data.delivery_method,
-        pickup_node=data.pickup_node,
-        ship_name=address.get("name", "")[:200],
-        ship_line1=address.get("line1", "")[:200],
-        ship_line2=address.get("line2", "")[:200],
-        ship_city=address.get("city", "")[:100],
-        ship_region=address.get("region", "")[:100],
-        ship_postal_code=address.get("postal_code", "")[:20],
-        ship_country=address.get("country", "")[:2],
-        notes=data.notes,
-        cancelled_at=data.cancelled_at,
-    )
+    return {
+        "number": new_order_number(),
+        "public_id": uuid.uuid4(),
+        "channel_id": channel.pk,
+        "external_id": data.external_id,
+        "status": str(data.status),
+        "payment_status": str(data.payment_status),
+        "payment_method": data.payment_method[:50],
+        "placed_at": data.placed_at,
+        "currency": data.currency,
+        "subtotal": subtotal,
+        "shipping_total": data.shipping_total,
+        "discount_total": data.discount_total,
+        "tax_total": data.tax_total,
+        "grand_total": data.grand_total if data.grand_total is not None else computed,
+        "customer_name": data.customer_name[:200],
+        "customer_email": data.customer_email,
+        "customer_phone": data.customer_phone[:40],
+        "delivery_method": str(data.delivery_method),
+        "pickup_node_id": data.pickup_node.pk if data.pickup_node is not None else None,
+        "ship_name": address.get("name", "")[:200],
+        "ship_line1": address.get("line1", "")[:200],
+        "ship_line2": address.get("line2", "")[:200],
+        "ship_city": address.get("city", "")[:100],
+        "ship_region": address.get("region", "")[:100],
+        "ship_postal_code": address.get("postal_code", "")[:20],
+        "ship_country": address.get("country", "")[:2],
+        "notes": data.notes,
+        "cancelled_at": data.cancelled_at,
+    }
 
 
-def _new_lines(order: Order, data: HistoricOrder) -> list[OrderLine]:
+def _line_rows(data: HistoricOrder) -> list[dict[str, Any]]:
     return [
-        OrderLine(
-            order=order,
-            line_number=index,
-            external_line_id=line.external_line_id[:100],
-            product=line.product,
-            sku=line.product.sku,
-            name=line.name[:255],
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount=line.discount,
-            tax=line.tax,
-            total=line_total(line),
-            status=line.status,
-        )
+        {
+            "line_number": index,
+            "external_line_id": line.external_line_id[:100],
+            "product_id": line.product.pk,
+            "sku": line.product.sku,
+            "name": line.name[:255],
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount": line.discount,
+            "tax": line.tax,
+            "total": line_total(line),
+            "status": str(line.status),
+        }
         for index, line in enumerate(data.lines, start=1)
     ]
 
@@ -143,20 +171,26 @@ def record_historic_order(
     *, channel: Channel, data: HistoricOrder, actor: Actor
 ) -> tuple[Order, list[OrderLine]]:
     """Insert a closed order with its lines and `order.imported` (at data.placed_at)."""
-    order = _new_order(channel, data)
+    row = _order_row(channel, data)
+    order = Order(**row)
+    order.channel = channel
     with transaction.atomic():
         existing = _insert_with_unique_number(order)
         if existing is not None:
             raise DuplicateOrder(
                 channel_code=channel.code, external_id=data.external_id, number=existing
             )
-        lines = _new_lines(order, data)
-        OrderLine.objects.bulk_create(lines)
+        line_rows = _line_rows(data)
+        lines = OrderLine.objects.bulk_create(
+            [OrderLine(order=order, **line) for line in line_rows]
+        )
         record_event(
             stream=order.stream,
             type=ORDER_IMPORTED,
             actor=actor,
-            payload=_payload(order, lines, data.source),
+            payload=_payload(
+                order.number, channel.code, {**row, "number": order.number}, line_rows, data.source
+            ),  # fmt: skip
             first_in_stream=True,
             occurred_at=data.placed_at,
         )
@@ -165,62 +199,93 @@ def record_historic_order(
 
 def record_historic_orders(
     *, items: list[tuple[Channel, HistoricOrder]], actor: Actor
-) -> list[tuple[Order, list[OrderLine]]]:
-    """Many closed orders in a few statements: one INSERT of the orders, one of their lines,
-    one of their `order.imported` events (each the first of its new stream, seq 1). A clash
-    with an existing order (or, once in 10^12, a drawn number) refuses the whole batch with
-    `order_exists`; record_historic_order() then tells which one it was."""
-    orders = [_new_order(channel, data) for channel, data in items]
+) -> list[tuple[WrittenOrder, list[WrittenLine]]]:
+    """Many closed orders in a few statements: one COPY of the orders, one of their lines, one
+    of their `order.imported` events (each the first of its new stream, seq 1), with no model
+    instance (oms/core/bulk.py: at a million orders the ORM's per-row work is most of the time).
+    A clash with an existing order (or, once in 10^12, a drawn number) refuses the whole batch
+    with `order_exists`; record_historic_order() then tells which one it was."""
+    rows = [_order_row(channel, data) for channel, data in items]
+    line_rows = [_line_rows(data) for _, data in items]
     with transaction.atomic():
         try:
             with transaction.atomic():
-                Order.objects.bulk_create(orders)
+                order_ids = copy_rows(Order, rows)
         except IntegrityError:
             raise DomainError(
                 code="order_exists", detail="an order of the batch exists already"
             ) from None
-        lines = [_new_lines(order, data) for order, (_, data) in zip(orders, items, strict=True)]
-        OrderLine.objects.bulk_create([line for group in lines for line in group])
+        flat = [
+            {**line, "order_id": order_id}
+            for order_id, group in zip(order_ids, line_rows, strict=True)
+            for line in group
+        ]
+        line_ids = iter(copy_rows(OrderLine, flat))
+        written = [
+            (
+                WrittenOrder(
+                    pk=order_id,
+                    number=row["number"],
+                    channel_code=channel.code,
+                    delivery_method=row["delivery_method"],
+                    service_level=ServiceLevel.STANDARD,
+                ),
+                [
+                    WrittenLine(next(line_ids), line["product_id"], line["sku"], line["quantity"])
+                    for line in group
+                ],
+            )
+            for order_id, row, group, (channel, _) in zip(
+                order_ids, rows, line_rows, items, strict=True
+            )
+        ]
         record_history_events(
             events=[
                 HistoryEvent(
                     stream=order.stream,
                     seq=1,
                     type=ORDER_IMPORTED,
-                    payload=_payload(order, order_lines, data.source),
+                    payload=_payload(order.number, order.channel_code, row, group, data.source),
                     occurred_at=data.placed_at,
                 )
-                for order, order_lines, (_, data) in zip(orders, lines, items, strict=True)
+                for (order, _), row, group, (_, data) in zip(
+                    written, rows, line_rows, items, strict=True
+                )
             ],
             actor=actor,
         )
-    return list(zip(orders, lines, strict=True))
+    return written
 
 
-def _payload(order: Order, lines: list[OrderLine], source: str) -> dict[str, Any]:
-    def money(amount: Decimal) -> str:
-        return format_amount(amount, order.currency)
-
+def _payload(
+    number: str,
+    channel_code: str,
+    order: dict[str, Any],
+    lines: list[dict[str, Any]],
+    source: str,
+) -> dict[str, Any]:
+    currency = order["currency"]
+    cancelled_at = order["cancelled_at"]
     return {
-        "imported": {"source": source, "source_id": order.external_id},
+        "imported": {"source": source, "source_id": order["external_id"]},
         "order": {
-            "number": order.number,
-            "channel": order.channel.code,
-            "external_id": order.external_id,
-            "placed_at": order.placed_at.isoformat(),
-            "status": order.status,
-            "payment_status": order.payment_status,
-            "currency": order.currency,
-            "grand_total": money(order.grand_total),
-            "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
+            "number": number,
+            "channel": channel_code,
+            "external_id": order["external_id"],
+            "placed_at": order["placed_at"].isoformat(),
+            "status": order["status"],
+            "payment_status": order["payment_status"],
+            "currency": currency,
+            "grand_total": format_amount(order["grand_total"], currency),
+            "cancelled_at": cancelled_at.isoformat() if cancelled_at else None,
         },
         "lines": [
             {
-                "line_number": line.line_number,
-                "sku": line.sku,
-                "quantity": line.quantity,
-                "status": line.status,
-                "total": money(line.total),
+                "line_number": line["line_number"],
+                "sku": line["sku"],
+                "quantity": line["quantity"],
+                "status": line["status"],
+                "total": format_amount(line["total"], currency),
             }
             for line in lines
         ],

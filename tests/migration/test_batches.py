@@ -83,3 +83,34 @@ def test_a_batch_with_an_order_refused_at_write_time_is_written_one_by_one(tmp_p
     assert StockLevel.objects.get(node=node, product=product).reserved == 1
     assert Node.objects.count() == 1
     assert find_ledger_mismatches() == []
+
+
+def test_a_refused_big_batch_is_retried_in_parts_and_only_the_refused_order_is_refused(tmp_path):
+    """150 open orders of one unit each, one batch (up to 1,000); the node has 149 units, so
+    each passes its check and the batch fails on the last reservation: the batch is written
+    again in parts of 100 (the first goes in whole), and the failing part order by order."""
+    ChannelFactory(code="web", name="Web")
+    node = NodeFactory(code="dc-east")
+    product = Product.objects.create(sku="LAMP", name="Lamp")
+    set_initial_stock(node_id=node.pk, levels=[InitialStock(product.pk, 149)], actor=ACTOR)
+    header = (
+        "order_id,order_date,status,store,currency,customer,email,ship_address,ship_city,"
+        "ship_state,ship_zip,ship_country,sku,qty,unit_price_cents,discount_cents,tax_cents,"
+        "shipping_cents,total_cents,tender,carrier,tracking,shipped_date"
+    )
+    row = (
+        "{id},2025-04-01 08:00,RELEASED,DC-EAST,USD,Dee Fox,d@example.com,7 Birch Ln,Columbus,"
+        "OH,43215,US,LAMP,1,2500,0,0,0,2500,VISA,,,"
+    )
+    path = tmp_path / "orders.csv"
+    rows = [row.format(id=f"F-{n:03d}") for n in range(1, 151)]
+    path.write_text("\n".join([header, *rows]) + "\n")
+
+    report = run("generic_orders_csv", path)
+
+    assert (report.created, report.refused) == (149, 1)
+    assert report.error_counts == {"legacy_node_short": 1}
+    assert report.errors[0]["source_id"] == "F-150"
+    assert Order.objects.count() == ImportedRecord.objects.count() == 149
+    assert StockLevel.objects.get(node=node, product=product).reserved == 149
+    assert find_ledger_mismatches() == []

@@ -5,7 +5,9 @@ read through a `stock` mapping (a path or a shipped name in migration/mappings/)
 `order_statuses` mapping (e.g. generic_order_status_csv), oms's order statuses against a legacy
 status feed during dual running (the orders whose statuses differ, with both statuses). Without
 --mapping/--input it runs every active reconciliation source (admin: Migration ›
-Reconciliation sources; node counts or status feeds), as the scheduled job does. Prints the
+Reconciliation sources; node counts or status feeds) and asks every API node with a
+`counts_url` for its counts, as the scheduled job does. `--query-nodes [--node CODE ...]` only
+asks the nodes (their connector query) for their counts. Prints the
 variance report (pairs, accuracy, units and value off, per node) or the status comparison, and
 the exception cases raised and resolved.
 """
@@ -19,10 +21,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from migration.mapping.schema import MappingError
 from migration.models import ReconciliationSource
 from migration.services.jobs import resolve_mapping_path
+from migration.services.node_counts import queryable_nodes
 from migration.services.reconciliation import (
+    NoQueryableNode,
     NotAStockMapping,
     ReconciliationResult,
     reconcile_all_sources,
+    reconcile_node_queries,
     reconcile_source,
 )
 from migration.services.status_reconciliation import StatusReconciliationResult
@@ -41,13 +46,33 @@ class Command(BaseCommand):
         )
         parser.add_argument("--input", type=Path, help="The node count or status feed file.")
         parser.add_argument("--report", type=Path, help="Also write the figures here as JSON.")
+        parser.add_argument(
+            "--query-nodes",
+            action="store_true",
+            help="Ask the nodes for their counts through their connector (API nodes with a "
+            "counts_url in their connector settings) instead of reading a file.",
+        )
+        parser.add_argument(
+            "--node",
+            action="append",
+            default=[],
+            help="With --query-nodes: only this node (repeatable).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = Actor.system("reconcile_inventory")
         if bool(options["mapping"]) != bool(options["input"]):
             raise CommandError("give both --mapping and --input, or neither")
+        if options["query_nodes"] and options["mapping"]:
+            raise CommandError("give --query-nodes or --mapping/--input, not both")
+        if options["node"] and not options["query_nodes"]:
+            raise CommandError("--node goes with --query-nodes")
         try:
-            if options["mapping"]:
+            if options["query_nodes"]:
+                results: list[ReconciliationResult | StatusReconciliationResult] = [
+                    reconcile_node_queries(node_codes=options["node"] or None, actor=actor)
+                ]
+            elif options["mapping"]:
                 if not resolve_mapping_path(options["mapping"]).exists():
                     raise CommandError(f"no mapping file {options['mapping']}")
                 if not options["input"].exists():
@@ -58,13 +83,17 @@ class Command(BaseCommand):
                     )
                 ]
             else:
-                if not ReconciliationSource.objects.filter(is_active=True).exists():
+                if (
+                    not ReconciliationSource.objects.filter(is_active=True).exists()
+                    and not queryable_nodes()
+                ):
                     raise CommandError(
                         "no active reconciliation source: add one in the admin (Migration › "
-                        "Reconciliation sources) or give --mapping and --input"
+                        "Reconciliation sources), give an API node a counts_url, or give "
+                        "--mapping and --input"
                     )
                 results = reconcile_all_sources(actor=actor)
-        except (MappingError, NotAStockMapping) as exc:
+        except (MappingError, NotAStockMapping, NoQueryableNode) as exc:
             raise CommandError(str(exc)) from None
         for result in results:
             for line in result.summary_lines():
