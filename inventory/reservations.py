@@ -134,7 +134,12 @@ def _insert_with_movements(
     auto_now values as bulk_create; no signals either way)."""
     if not reservations and not movements:
         return
-    if not reservations or not movements or len(reservations) + len(movements) > ONE_STATEMENT_ROWS:
+    if (
+        not reservations
+        or not movements
+        or len(reservations) + len(movements) > ONE_STATEMENT_ROWS
+        or connection.vendor != "postgresql"  # a data-modifying CTE: PostgreSQL's
+    ):
         Reservation.objects.bulk_create(reservations)
         write_movements(movements)
         return
@@ -189,7 +194,9 @@ def _take(takes: list[tuple[int, int]], *, now: datetime) -> list[bool]:
     if not takes:
         return []
     ids = [level for level, _ in takes]
-    if len(set(ids)) < len(ids):
+    # SQLite (make run's demo database) has no arrays and takes the whole database's write lock
+    # for a transaction anyway: one conditional UPDATE per row there.
+    if len(set(ids)) < len(ids) or connection.vendor != "postgresql":
         return [
             bool(
                 StockLevel.objects.filter(pk=level, available__gte=quantity).update(

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.db import connection, transaction
-from django.db.models import Count, Field
+from django.db.models import Count, Field, Max, Q
 from django.utils import timezone
 
 from fulfillment.models import (
@@ -31,7 +31,8 @@ from fulfillment.models import (
 )
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from fulfillment.rules import RuleConfig
-from fulfillment.services.rollup import DONE_FOR_CUSTOMER, LineFigures, rollup_order
+from fulfillment.selectors import active_rule_set_for
+from fulfillment.services.rollup import DONE_FOR_CUSTOMER, LineFigures, line_figures, rollup_order
 from fulfillment.sourcing import (
     CandidateNode,
     Destination,
@@ -145,7 +146,10 @@ def _lock_lines(order: Order) -> LockedLines:
     needs about them and the order: per line what reservations cover and how far it got
     (rollup.line_figures), the nodes that failed the order, the stream's last event and the
     active rule set. One round trip instead of six. The order lock is already held, so this
-    statement's snapshot sees every change of earlier holders of that lock."""
+    statement's snapshot sees every change of earlier holders of that lock. Elsewhere than
+    PostgreSQL (SQLite, make run's demo) the same figures come from the ORM in a few queries."""
+    if connection.vendor != "postgresql":
+        return _lock_lines_portable(order)
     line = OrderLine._meta.db_table
     reservation = Reservation._meta.db_table
     fo_line = FulfillmentOrderLine._meta.db_table
@@ -241,6 +245,40 @@ def _lock_lines(order: Order) -> LockedLines:
         last_seq=(first.routing_last_seq or 0) if first else 0,
         rule_set_id=first.routing_rule_set_id if first else None,
         rule_set_updated_at=first.routing_rule_set_updated_at if first else None,
+    )
+
+
+def _lock_lines_portable(order: Order) -> LockedLines:
+    lines = list(
+        OrderLine.objects.select_for_update(of=("self",))
+        .filter(order_id=order.pk)
+        .exclude(status=LineStatus.CANCELLED)
+        .order_by("id")
+    )
+    ids = [line.pk for line in lines]
+    covered: dict[int, int] = defaultdict(int)
+    for line_id, status, quantity, consumed in Reservation.objects.filter(
+        order_line_id__in=ids,
+        status__in=[ReservationStatus.ACTIVE, ReservationStatus.CONSUMED],
+    ).values_list("order_line_id", "status", "quantity", "consumed_quantity"):
+        covered[line_id] += quantity if status == ReservationStatus.ACTIVE else consumed
+    failed = sorted(
+        set(
+            FulfillmentOrder.objects.filter(order_id=order.pk)
+            .filter(Q(status=FulfillmentStatus.REJECTED) | Q(lines__short_quantity__gt=0))
+            .values_list("node__code", flat=True)
+        )
+    )
+    last_seq = Event.objects.filter(stream=order.stream).aggregate(last=Max("seq"))["last"]
+    rule_set = active_rule_set_for(order.channel_id)
+    return LockedLines(
+        lines=lines,
+        missing={line.pk: max(0, line.live_quantity - covered[line.pk]) for line in lines},
+        figures=line_figures(ids),
+        failed_nodes=failed,
+        last_seq=last_seq or 0,
+        rule_set_id=rule_set.pk if rule_set else None,
+        rule_set_updated_at=rule_set.updated_at if rule_set else None,
     )
 
 
@@ -378,21 +416,27 @@ def candidate_nodes(
     those products) plus a cached load figure, whatever the number of nodes; rows are read as
     tuples because model instances for 200 nodes cost milliseconds, and coordinates come as
     float8 (no Decimal per row)."""
+    postgres = connection.vendor == "postgresql"
     columns = ", ".join(
-        f"n.{column}::float8" if name in ("latitude", "longitude") else f"n.{column}"
+        f"n.{column}::float8" if postgres and name in ("latitude", "longitude") else f"n.{column}"
         for name in NODE_FIELDS
         if (column := cast(Field, Node._meta.get_field(name)).column)
     )
+    # PostgreSQL: one statement text whatever the number of products; elsewhere (SQLite, make
+    # run's demo) an IN list.
+    products = "= ANY(%s)" if postgres else f"IN ({', '.join(['%s'] * len(product_ids))})"
     sql = f"""
         SELECT {columns}, s.id, s.product_id, s.available, s.on_hand, s.last_reported_at
         FROM {Node._meta.db_table} n
         LEFT JOIN {StockLevel._meta.db_table} s
-            ON s.node_id = n.id AND s.product_id = ANY(%s)
+            ON s.node_id = n.id AND s.product_id {products}
         ORDER BY n.id, s.product_id
     """  # noqa: S608 - table and column names from models, values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(product_ids)])
+        cursor.execute(sql, [list(product_ids)] if postgres else list(product_ids))
         rows = cursor.fetchall()
+    if not postgres:  # coordinates come back as Decimal or str: the planner takes floats
+        rows = [_float_coordinates(row) for row in rows]
     load = orders_routed_today_by_node()
     nodes: list[CandidateNode] = []
     stock: dict[int, StockInfo] = {}
@@ -432,6 +476,14 @@ def candidate_nodes(
             available=available, on_hand=on_hand, last_reported_at=reported
         )
     return nodes
+
+
+def _float_coordinates(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    values = list(row)
+    for index in (4, 5):  # latitude, longitude (NODE_FIELDS order)
+        if values[index] is not None:
+            values[index] = float(values[index])
+    return tuple(values)
 
 
 # Daily capacity is a soft limit: a node's load figure may be this many seconds old. Counting
