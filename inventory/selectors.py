@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import repeat
+from itertools import compress, repeat
 from typing import Any, NamedTuple
 
 from django.db import connection
@@ -348,6 +348,7 @@ def get_availability(
     serving.sort(key=lambda s: s[0])
     shared = tuple(s[2] for s in serving)
     node_ids = [s[1] for s in serving]
+    ships = [node.can_ship for node in shared]
     items = []
     for sku in wanted:
         product_id, is_active = products[sku]
@@ -356,9 +357,7 @@ def get_availability(
             SkuAvailability(
                 sku=sku,
                 is_active=is_active,
-                network_available=sum(
-                    units for units, node in zip(available, shared, strict=True) if node.can_ship
-                ),
+                network_available=sum(compress(available, ships)),
                 available=available,
                 serving=shared,
             )
