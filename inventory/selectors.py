@@ -348,7 +348,7 @@ def get_availability(
     serving.sort(key=lambda s: s[0])
     shared = tuple(s[2] for s in serving)
     node_ids = [s[1] for s in serving]
-    ships = [node.can_ship for node in shared]
+    shipping = [node.can_ship for node in shared]
     items = []
     for sku in wanted:
         product_id, is_active = products[sku]
@@ -357,7 +357,7 @@ def get_availability(
             SkuAvailability(
                 sku=sku,
                 is_active=is_active,
-                network_available=sum(compress(available, ships)),
+                network_available=sum(compress(available, shipping)),
                 available=available,
                 serving=shared,
             )

@@ -19,14 +19,16 @@ class SharedClientRedisCacheClient(RedisCacheClient):
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
+        django: Any = self  # RedisCacheClient's private attributes (not in django-stubs)
+        index = django._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
-            if index not in self._pools:  # as Django's _get_connection_pool, for this index
-                self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
+            pools = django._pools
+            if index not in pools:  # as Django's _get_connection_pool, for this index
+                pools[index] = django._pool_class.from_url(
+                    django._servers[index], **django._pool_options
                 )
-            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+            client = self._clients[index] = django._client(connection_pool=pools[index])
         return client
 
 
