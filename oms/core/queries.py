@@ -104,8 +104,7 @@ class CompiledLookup[T: models.Model]:
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         init_list = [f[0].target.attname for f in select[start:end]]
-        # Django 5.2's signature (django-stubs already describes a later one)
-        populators = get_related_populators(klass_info, select, queryset.db)  # type: ignore[call-arg]
+        populators = get_related_populators(klass_info, select, queryset.db)  # type: ignore[call-arg]  # Django 5.2's signature; django-stubs has a later one
         return (
             queryset.model,
             queryset.db,
