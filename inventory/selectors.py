@@ -326,11 +326,9 @@ def get_availability(
         product_ids = [pk for pk, _ in products.values()]
         cursor.execute(_availability_sql("nodes", len(product_ids)), product_ids)
         for row in cursor.fetchall():
-            node_id, product_id, units = row[0], row[7], row[8]
-            if node_id not in nodes:
-                nodes[node_id] = row
-            if product_id is not None:
-                stock[product_id][node_id] = max(units, 0)
+            nodes.setdefault(row[0], row)
+            if row[7] is not None:  # a stock row of one of the products
+                stock[row[7]][row[0]] = row[8] if row[8] > 0 else 0
     serving: list[tuple[tuple[tuple[int, float], str], int, ServingNode]] = []
     for node_id, (_, code, kind, latitude, longitude, can_ship, pickup, _, _) in nodes.items():
         ships = bool(can_ship)
