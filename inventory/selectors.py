@@ -2,9 +2,22 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from itertools import compress, repeat
+from typing import Any, NamedTuple
 
-from django.db.models import F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import (
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -218,11 +231,22 @@ class Location:
     state: str
 
 
-@dataclass(frozen=True)
-class NodeAvailability:
+class NodeAvailability(NamedTuple):
+    """One SKU at one serving node (a tuple: 600 of them for 3 SKUs over 200 nodes)."""
+
     node: str
     kind: str
     available: int
+    distance_miles: float | None
+    can_ship: bool
+    can_pickup: bool
+
+
+class ServingNode(NamedTuple):
+    """A node that could serve the address, with what is the same for every SKU."""
+
+    node: str
+    kind: str
     distance_miles: float | None
     can_ship: bool
     can_pickup: bool
@@ -233,7 +257,16 @@ class SkuAvailability:
     sku: str
     is_active: bool
     network_available: int
-    nodes: tuple[NodeAvailability, ...]
+    # max(available, 0) per node of `serving`, in its order (the API renders these directly).
+    available: tuple[int, ...]
+    serving: tuple[ServingNode, ...]
+
+    @property
+    def nodes(self) -> tuple[NodeAvailability, ...]:
+        return tuple(
+            NodeAvailability(n.node, n.kind, units, n.distance_miles, n.can_ship, n.can_pickup)
+            for n, units in zip(self.serving, self.available, strict=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -242,19 +275,27 @@ class Availability:
     country: str
     location: Location | None
     pickup_radius_miles: float
+    # The nodes that could serve the address, nearest first (no address: by code), shared by
+    # every item.
+    serving: tuple[ServingNode, ...]
     items: tuple[SkuAvailability, ...]
 
 
 def get_availability(
     *, skus: list[str], postal_code: str, country: str, pickup_radius_miles: float
 ) -> Availability:
-    """What each SKU has to offer a customer at (postal_code, country), in three queries.
+    """What each SKU has to offer a customer at (postal_code, country), in two queries.
 
     `network_available` sums max(available, 0) over active nodes that ship. `nodes` lists the
     active nodes that could serve the address: every shipping node, and pickup nodes within
     `pickup_radius_miles` (only when the address has coordinates: US ZIP codes, offline).
     A negative `available` (a node counted fewer units than it has reserved) shows as 0.
     Raises InvalidInput (unknown SKU, more than 50 SKUs) and UnknownPostalCode (US only).
+
+    Stock is read on every call (no cache: a reservation is gone from the very next answer).
+    A storefront calls this on every product and cart page, so it reads tuples, not model
+    instances, and the nodes with their stock of the wanted products in one statement (a LEFT
+    JOIN, so nodes without a stock row still show, with 0).
     """
     wanted = list(dict.fromkeys(normalize_sku(s) for s in skus))
     if len(wanted) > MAX_AVAILABILITY_SKUS:
@@ -269,7 +310,9 @@ def get_availability(
         )
     country = country.strip().upper() or "US"
     location = _locate(postal_code.strip(), country)
-    products = products_by_sku(wanted)
+    with connection.cursor() as cursor:
+        cursor.execute(_availability_sql("products", len(wanted)), wanted)
+        products = {sku: (pk, bool(is_active)) for pk, sku, is_active in cursor.fetchall()}
     unknown = [
         FieldError(InventoryErrorCode.UNKNOWN_SKU, f"No product with SKU {sku!r}.", f"sku[{i}]")
         for i, sku in enumerate(wanted)
@@ -277,61 +320,44 @@ def get_availability(
     ]
     if unknown:
         raise InvalidInput(unknown)
-    nodes = list(
-        Node.objects.active()
-        .filter(Q(can_ship=True) | Q(can_pickup=True))
-        # Only what is used below: not the connector settings and the rest of every node.
-        .only("pk", "code", "kind", "latitude", "longitude", "can_ship", "can_pickup")
-    )
-    distances = {
-        node.pk: (
-            round(
-                haversine_miles(
-                    location.latitude,
-                    location.longitude,
-                    float(node.latitude),
-                    float(node.longitude),
-                ),
-                1,
-            )
-            if location is not None
-            else None
+    nodes: dict[int, tuple[Any, ...]] = {}
+    stock: dict[int, dict[int, int]] = {pk: {} for pk, _ in products.values()}
+    with connection.cursor() as cursor:
+        product_ids = [pk for pk, _ in products.values()]
+        cursor.execute(_availability_sql("nodes", len(product_ids)), product_ids)
+        for row in cursor.fetchall():
+            nodes.setdefault(row[0], row)
+            if row[7] is not None:  # a stock row of one of the products
+                stock[row[7]][row[0]] = row[8] if row[8] > 0 else 0
+    serving: list[tuple[tuple[tuple[int, float], str], int, ServingNode]] = []
+    for node_id, (_, code, kind, latitude, longitude, can_ship, pickup, _, _) in nodes.items():
+        ships = bool(can_ship)
+        distance = (
+            None
+            if location is None
+            else _distance_miles(location.latitude, location.longitude, latitude, longitude)
         )
-        for node in nodes
-    }
-    serving = [
-        (node, node.can_ship, _within(distances[node.pk], pickup_radius_miles) and node.can_pickup)
-        for node in nodes
-    ]
-    serving = [s for s in serving if s[1] or s[2]]
-    serving.sort(key=lambda s: (distances[s[0].pk] is None, distances[s[0].pk] or 0, s[0].code))
-    available = {
-        (product_id, node_id): quantity
-        for product_id, node_id, quantity in StockLevel.objects.filter(
-            product_id__in=[p.pk for p in products.values()],
-            node_id__in=[node.pk for node, _, _ in serving],
-        ).values_list("product_id", "node_id", "available")
-    }
+        picks_up = bool(pickup) and distance is not None and distance <= pickup_radius_miles
+        if ships or picks_up:
+            order = (0, distance) if distance is not None else (1, 0.0)
+            serving.append(
+                ((order, code), node_id, ServingNode(code, kind, distance, ships, picks_up))
+            )
+    serving.sort(key=lambda s: s[0])
+    shared = tuple(s[2] for s in serving)
+    node_ids = [s[1] for s in serving]
+    shipping = [node.can_ship for node in shared]
     items = []
     for sku in wanted:
-        product = products[sku]
-        rows = tuple(
-            NodeAvailability(
-                node=node.code,
-                kind=node.kind,
-                available=max(available.get((product.pk, node.pk), 0), 0),
-                distance_miles=distances[node.pk],
-                can_ship=ships,
-                can_pickup=picks_up,
-            )
-            for node, ships, picks_up in serving
-        )
+        product_id, is_active = products[sku]
+        available = tuple(map(stock[product_id].get, node_ids, repeat(0, len(node_ids))))
         items.append(
             SkuAvailability(
                 sku=sku,
-                is_active=product.is_active,
-                network_available=sum(r.available for r in rows if r.can_ship),
-                nodes=rows,
+                is_active=is_active,
+                network_available=sum(compress(available, shipping)),
+                available=available,
+                serving=shared,
             )
         )
     return Availability(
@@ -339,8 +365,56 @@ def get_availability(
         country=country,
         location=location,
         pickup_radius_miles=pickup_radius_miles,
+        serving=shared,
         items=tuple(items),
     )
+
+
+def _in(count: int) -> str:
+    return f"IN ({', '.join(['%s'] * count)})"
+
+
+@lru_cache(maxsize=2 * MAX_AVAILABILITY_SKUS)
+def _availability_sql(kind: str, count: int) -> str:
+    """The statements of get_availability for `count` SKUs or products, written once per
+    process: building them with the ORM on every request cost more than running them
+    (bench/availability_profile.py). Portable SQL (PostgreSQL and the embedded SQLite); the
+    names come from the models, so a renamed table or column still matches."""
+    product, node, level = Product._meta, Node._meta, StockLevel._meta
+    quote = connection.ops.quote_name
+
+    def col(meta: Any, name: str, alias: str = "") -> str:
+        return f"{alias}{quote(meta.get_field(name).column)}"
+
+    if kind == "products":
+        columns = f"{col(product, 'id')}, {col(product, 'sku')}, {col(product, 'is_active')}"
+        return (
+            f"SELECT {columns} "  # noqa: S608  # names from the models, values are parameters
+            f"FROM {quote(product.db_table)} WHERE {col(product, 'sku')} {_in(count)}"
+        )
+    # Active nodes that ship or offer pickup, each with its stock rows of the wanted products
+    # (one row per stock row; one row with NULLs when it has none). Coordinates as floats.
+    n, s = "n.", "s."
+    return (
+        f"SELECT {col(node, 'id', n)}, "  # noqa: S608  # names from the models, values are parameters
+        f"{col(node, 'code', n)}, {col(node, 'kind', n)}, "
+        f"CAST({col(node, 'latitude', n)} AS DOUBLE PRECISION), "
+        f"CAST({col(node, 'longitude', n)} AS DOUBLE PRECISION), "
+        f"{col(node, 'can_ship', n)}, {col(node, 'can_pickup', n)}, "
+        f"{col(level, 'product', s)}, {col(level, 'available', s)} "
+        f"FROM {quote(node.db_table)} n LEFT JOIN {quote(level.db_table)} s "
+        f"ON {col(level, 'node', s)} = {col(node, 'id', n)} "
+        f"AND {col(level, 'product', s)} {_in(count)} "
+        f"WHERE {col(node, 'is_active', n)} "
+        f"AND ({col(node, 'can_ship', n)} OR {col(node, 'can_pickup', n)})"
+    )
+
+
+@lru_cache(maxsize=65_536)
+def _distance_miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Rounded great-circle miles; a pure function of the coordinates, so remembering it per
+    process is safe (nothing about stock, nodes or reservations is cached)."""
+    return round(haversine_miles(lat1, lon1, lat2, lon2), 1)
 
 
 def _locate(postal_code: str, country: str) -> Location | None:
@@ -353,10 +427,6 @@ def _locate(postal_code: str, country: str) -> Location | None:
         return None  # no offline coordinates outside the US: network totals only
     latitude, longitude, state = found
     return Location(latitude=float(latitude), longitude=float(longitude), state=state)
-
-
-def _within(distance: float | None, radius: float) -> bool:
-    return distance is not None and distance <= radius
 
 
 def latest_node_reconciliations() -> QuerySet[NodeReconciliation]:

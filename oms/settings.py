@@ -451,7 +451,8 @@ REST_FRAMEWORK["NUM_PROXIES"] = OMS_NUM_PROXIES
 CACHES = {
     "default": (
         {
-            "BACKEND": "oms.core.cache.ReusedClientRedisCache",  # one client per pool
+            # Django's RedisCache, with one redis-py client per pool (oms/core/cache.py).
+            "BACKEND": "oms.core.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             # A paused or unreachable Redis must not hang requests: give up within a second
             # (the rate throttle then lets the call through: oms/api/throttling.py).

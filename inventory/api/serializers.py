@@ -1,13 +1,21 @@
 """Input serializers check shape and types; the feed services check meaning (nodes, SKUs,
 negative stock). Output serializers render service and selector results; nothing here writes."""
 
+from functools import lru_cache
+from operator import add
 from typing import Any
 
 from rest_framework import serializers
 
 from inventory.models import FeedStatus
+from inventory.selectors import Availability, ServingNode
 from inventory.services.feeds import build_snapshot_counts
-from oms.api.serializers import BoundedDateTimeField, StrictInputSerializer
+from oms.api.renderers import PreRenderedJSON, json_bool, json_float, json_str
+from oms.api.serializers import (
+    BoundedDateTimeField,
+    ReusedFieldsMixin,
+    StrictInputSerializer,
+)
 
 # Stock figures are int4 columns; one message may count or move at most 10^8 units of a SKU
 # (a 2^62 delta was a 500 from PostgreSQL), far below 2^31 - 1 and far above any real count.
@@ -89,7 +97,7 @@ class FeedResultOutputSerializer(serializers.Serializer):
     oversells = OversellOutputSerializer(many=True)
 
 
-class AvailabilityQueryInputSerializer(serializers.Serializer):
+class AvailabilityQueryInputSerializer(ReusedFieldsMixin, serializers.Serializer):
     sku = serializers.ListField(
         child=serializers.CharField(max_length=64),
         allow_empty=False,
@@ -131,45 +139,57 @@ class AvailabilityOutputSerializer(serializers.Serializer):
     items = SkuAvailabilityOutputSerializer(many=True)
 
 
-def availability_payload(availability: Any) -> dict[str, Any]:
-    """What AvailabilityOutputSerializer(availability).data renders, built directly: the same
-    keys in the same order and the same JSON types (str, int, float, bool, null). A storefront
-    calls this on every product and cart page; with 200 nodes and 3 SKUs DRF rendered 600 node
-    rows field by field, most of the request's time (docs/performance.md).
-    tests/inventory/test_availability_payload.py checks it equals the serializer's output."""
-    location = availability.location
-    return {
-        "postal_code": str(availability.postal_code),
-        "country": str(availability.country),
-        "location": (
-            None
+class AvailabilityJSON(PreRenderedJSON):
+    """The availability answer, written directly: the bytes AvailabilityOutputSerializer and
+    JSONRenderer write for the same Availability (the serializer stays the schema's source).
+
+    A storefront calls this on every product and cart page; with 200 nodes and 3 SKUs DRF
+    rendered 600 node rows field by field, most of the request's time (docs/performance.md).
+    Each serving node's fixed part is written once and reused for every SKU.
+    tests/inventory/test_inventory_api.py checks the bytes equal the serializer's."""
+
+    def __init__(self, availability: Availability) -> None:
+        self.availability = availability
+
+    def as_data(self) -> Any:
+        return AvailabilityOutputSerializer(self.availability).data
+
+    def render(self) -> str:
+        answer = self.availability
+        location = answer.location
+        fixed = [_node_json(node) for node in answer.serving]
+        heads = [head for head, _ in fixed]
+        tails = [tail for _, tail in fixed]
+        items = [
+            f'{{"sku":{json_str(str(item.sku))},"is_active":{json_bool(item.is_active)}'
+            f',"network_available":{int(item.network_available)},"nodes":['
+            # head + units + tail for each node, in C (map), not a Python loop of 600 rows
+            + ",".join(map(add, map(add, heads, map(str, map(int, item.available))), tails))
+            + "]}"
+            for item in answer.items
+        ]
+        where = (
+            "null"
             if location is None
-            else {
-                "latitude": float(location.latitude),
-                "longitude": float(location.longitude),
-                "state": str(location.state),
-            }
-        ),
-        "pickup_radius_miles": float(availability.pickup_radius_miles),
-        "items": [
-            {
-                "sku": str(item.sku),
-                "is_active": bool(item.is_active),
-                "network_available": int(item.network_available),
-                "nodes": [
-                    {
-                        "node": str(row.node),
-                        "kind": str(row.kind),
-                        "available": int(row.available),
-                        "distance_miles": (
-                            None if row.distance_miles is None else float(row.distance_miles)
-                        ),
-                        "can_ship": bool(row.can_ship),
-                        "can_pickup": bool(row.can_pickup),
-                    }
-                    for row in item.nodes
-                ],
-            }
-            for item in availability.items
-        ],
-    }
+            else f'{{"latitude":{json_float(location.latitude)}'
+            f',"longitude":{json_float(location.longitude)}'
+            f',"state":{json_str(str(location.state))}}}'
+        )
+        return (
+            f'{{"postal_code":{json_str(str(answer.postal_code))}'
+            f',"country":{json_str(str(answer.country))},"location":{where}'
+            f',"pickup_radius_miles":{json_float(answer.pickup_radius_miles)}'
+            f',"items":[{",".join(items)}]}}'
+        )
+
+
+@lru_cache(maxsize=4096)
+def _node_json(node: ServingNode) -> tuple[str, str]:
+    """A serving node's row around its `available`: a pure function of the node's values (the
+    tuple is the key), so it is remembered per process; no stock figure is in it."""
+    distance = "null" if node.distance_miles is None else json_float(node.distance_miles)
+    return (
+        f'{{"node":{json_str(str(node.node))},"kind":{json_str(str(node.kind))},"available":',
+        f',"distance_miles":{distance},"can_ship":{json_bool(node.can_ship)}'
+        f',"can_pickup":{json_bool(node.can_pickup)}}}',
+    )

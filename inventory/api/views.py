@@ -17,11 +17,11 @@ from rest_framework.views import APIView
 
 from inventory.api.serializers import (
     AdjustmentInputSerializer,
+    AvailabilityJSON,
     AvailabilityOutputSerializer,
     AvailabilityQueryInputSerializer,
     FeedResultOutputSerializer,
     SnapshotInputSerializer,
-    availability_payload,
 )
 from inventory.exceptions import FeedNotAllowed, InventoryErrorCode
 from inventory.selectors import get_availability, node_accepts_feeds_from
@@ -29,6 +29,7 @@ from inventory.services.feeds import apply_adjustment, apply_snapshot
 from oms.api.clients import ApiClientLike
 from oms.api.errors import ERROR_SCHEMA
 from oms.api.permissions import IsNodeClient, client_of
+from oms.api.renderers import FastJSONRenderer
 from oms.core.actors import Actor
 
 DEFAULT_PICKUP_RADIUS_MILES = 50.0
@@ -129,6 +130,8 @@ class AdjustmentView(APIView):
 
 
 class AvailabilityView(APIView):
+    renderer_classes = [FastJSONRenderer]  # writes AvailabilityJSON's bytes (docs/adr/0010)
+
     @extend_schema(
         summary="Available to promise per SKU, near an address",
         tags=["inventory"],
@@ -156,4 +159,4 @@ class AvailabilityView(APIView):
                 getattr(settings, "OMS_PICKUP_RADIUS_MILES", DEFAULT_PICKUP_RADIUS_MILES)
             ),
         )
-        return Response(availability_payload(availability))
+        return Response(AvailabilityJSON(availability))

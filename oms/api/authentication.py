@@ -10,7 +10,12 @@ from rest_framework.request import Request
 
 from oms.api.clients import ApiClientLike, api_client_model
 from oms.api.keys import matches, split_prefix
-from oms.core.queries import unique_or_none
+from oms.core.queries import CompiledLookup
+
+# The key's row by its prefix, on every request: its SQL compiled once (oms/core/queries.py).
+_client_by_prefix: CompiledLookup[Any] = CompiledLookup(
+    lambda prefix: api_client_model()._default_manager.authenticating(prefix)  # type: ignore[attr-defined]  # the port's contract (oms/api/clients.py)
+)
 
 # last_used_at is written at most this often per client, so hot clients do not turn every read
 # into a write on their own row.
@@ -32,11 +37,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = key.strip()
         prefix = split_prefix(key)
         model = api_client_model()
-        client: ApiClientLike | None = (
-            unique_or_none(model._default_manager.authenticating(prefix))  # type: ignore[attr-defined]  # the port's contract (oms/api/clients.py)
-            if prefix
-            else None
-        )
+        client: ApiClientLike | None = _client_by_prefix(prefix) if prefix else None
         if client is None or not matches(key, client.key_hash):
             raise exceptions.AuthenticationFailed("Unknown API key.", code="invalid_api_key")
         if client.revoked_at is not None:

@@ -1,11 +1,11 @@
-"""Django's Redis cache with one client per connection pool instead of one per call.
+"""Django's Redis cache with one redis-py client per connection pool instead of one per call.
 
-django.core.cache.backends.redis builds a new redis.Redis object for every cache call (get,
-set, add...), and building one fills a table of about 170 response callbacks: a fifth of a
-millisecond of CPU each time, twice on every API request (the rate throttle's read and write,
-oms/api/throttling.py). A redis.Redis client is safe to share between threads (it takes a
-connection from its pool per command), so one per pool is kept and reused. Nothing else
-changes: same pools, options, serializer and errors.
+Django's RedisCacheClient builds a new `redis.Redis` around its pool for every cache operation;
+redis-py's constructor (its response-callback table) cost about as much as the round trip, and
+the API's rate limit (oms/api/throttling.py) makes two cache calls on every request
+(bench/availability_profile.py, docs/performance.md). The client keeps no per-call state: the
+pool holds the connections, and redis-py clients are safe to share between threads. Cache
+behaviour, keys, values, timeouts and errors are Django's.
 """
 
 from typing import Any
@@ -13,21 +13,26 @@ from typing import Any
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 
-class ReusedClientRedisCacheClient(RedisCacheClient):
+class SharedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # Django's private API, not in the stubs
-        client = self._clients.get(id(pool))  # pools live as long as this object
+        django: Any = self  # RedisCacheClient's private attributes (not in django-stubs)
+        index = django._get_connection_pool_index(write)
+        client = self._clients.get(index)
         if client is None:
-            client = self._client(connection_pool=pool)  # type: ignore[attr-defined]  # as above
-            self._clients[id(pool)] = client
+            pools = django._pools
+            if index not in pools:  # as Django's _get_connection_pool, for this index
+                pools[index] = django._pool_class.from_url(
+                    django._servers[index], **django._pool_options
+                )
+            client = self._clients[index] = django._client(connection_pool=pools[index])
         return client
 
 
-class ReusedClientRedisCache(RedisCache):
-    def __init__(self, server: str, params: dict[str, Any]) -> None:
+class SharedClientRedisCache(RedisCache):
+    def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
-        self._class = ReusedClientRedisCacheClient
+        self._class = SharedClientRedisCacheClient

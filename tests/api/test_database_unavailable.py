@@ -22,7 +22,7 @@ def test_a_lost_database_is_a_503_with_retry_after(web_api, monkeypatch, error):
     def unavailable(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(authentication, "unique_or_none", unavailable)
+    monkeypatch.setattr(authentication, "_client_by_prefix", unavailable)
 
     # when
     response = web_api.get("/api/v1/orders/")

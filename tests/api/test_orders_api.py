@@ -414,3 +414,33 @@ def test_a_fraud_hold_asked_for_at_capture_is_in_the_answer_and_opens_a_case(web
         "score 97",
         order.holds.get().pk,
     )
+
+
+def test_a_key_revoked_while_in_use_is_refused_on_its_very_next_call(web_channel):
+    """The key's row is read on every request (its SQL is compiled once per process,
+    oms/core/queries.py CompiledLookup; the row itself is never cached): a revocation takes
+    effect at once, and the row still comes with its channel in the same statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from oms.api.authentication import ApiKeyAuthentication
+    from orders.services.api_clients import revoke_api_client
+
+    issued = issue_api_key(web_channel)
+    api = bearer_client(issued.key)
+    assert api.get("/api/v1/orders/").status_code == 200
+
+    request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {issued.key}"))
+    with CaptureQueriesContext(connection) as ctx:
+        _, client = ApiKeyAuthentication().authenticate(request)
+        assert client.channel.code == web_channel.code
+    assert len(ctx.captured_queries) == 1
+    assert "orders_channel" in ctx.captured_queries[0]["sql"]
+
+    revoke_api_client(client_id=issued.client.id)
+
+    response = api.get("/api/v1/orders/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "api_key_revoked"

@@ -404,7 +404,10 @@ def test_availability_refusals_are_400(web_api, network, _case, params, code, fi
     assert [e["field"] for e in body["errors"]] == ([field] if field else [])
 
 
-def test_availability_takes_the_same_few_queries_for_1_or_50_skus(web_api, network):
+def test_availability_takes_three_statements_for_1_or_50_skus(web_api, network):
+    """Pinned: a storefront calls this on every page (docs/performance.md). The API key, the
+    products, and the serving nodes with their stock of those products in one LEFT JOIN; the
+    rate limit is in Redis. A fourth statement is a regression."""
     # given
     skus = [ProductFactory(sku=f"BULK-{i:02d}").sku for i in range(49)]
     web_api.get(AVAILABILITY, {"sku": "TEE-1"})  # warm up: the key's last_used_at is written
@@ -415,10 +418,16 @@ def test_availability_takes_the_same_few_queries_for_1_or_50_skus(web_api, netwo
     with CaptureQueriesContext(connection) as fifty:
         second = web_api.get(AVAILABILITY, {"sku": ["TEE-1", *skus], "postal_code": "10001"})
 
-    # then: API key, products, nodes, stock levels
+    # then
     assert (first.status_code, second.status_code) == (200, 200)
     assert len(second.json()["items"]) == 50
-    assert len(one.captured_queries) == len(fifty.captured_queries) == 4
+    for captured in (one, fifty):
+        tables = [
+            next(t for t in ("orders_apiclient", "inventory_product", "inventory_node") if t in q)
+            for q in (query["sql"] for query in captured.captured_queries)
+        ]
+        assert tables == ["orders_apiclient", "inventory_product", "inventory_node"]
+    assert "inventory_stocklevel" in one.captured_queries[2]["sql"]
 
 
 def test_availability_counts_only_active_shipping_nodes_in_the_network(web_api, network):
@@ -431,27 +440,14 @@ def test_availability_counts_only_active_shipping_nodes_in_the_network(web_api, 
     assert {n["node"] for n in item["nodes"]} == {"dc-columbus", "store-phl"}
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"sku": ["tee-1", "MUG-2"], "postal_code": "10001"},
-        {"sku": "TEE-1", "postal_code": "SW1A 1AA", "country": "gb"},
-        {"sku": ["MUG-2", "TEE-1"]},
-    ],
-)
-def test_availability_body_is_byte_identical_to_the_serializers(web_api, network, params):
-    """The view renders availability_payload() (built directly, for speed): the bytes must be
-    the ones AvailabilityOutputSerializer would have rendered."""
+def serializer_bytes(params, indent=None):
+    """What AvailabilityOutputSerializer and DRF's JSONRenderer write for these parameters."""
     from django.conf import settings
     from rest_framework.renderers import JSONRenderer
 
     from inventory.api.serializers import AvailabilityOutputSerializer
     from inventory.selectors import get_availability
 
-    # when
-    response = web_api.get(AVAILABILITY, params)
-
-    # then
     skus = params["sku"] if isinstance(params["sku"], list) else [params["sku"]]
     availability = get_availability(
         skus=skus,
@@ -459,9 +455,51 @@ def test_availability_body_is_byte_identical_to_the_serializers(web_api, network
         country=params.get("country", "US"),
         pickup_radius_miles=float(settings.OMS_PICKUP_RADIUS_MILES),
     )
-    expected = JSONRenderer().render(AvailabilityOutputSerializer(availability).data)
+    media_type = "application/json" if indent is None else f"application/json; indent={indent}"
+    return JSONRenderer().render(AvailabilityOutputSerializer(availability).data, media_type)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sku": ["tee-1", "MUG-2"], "postal_code": "10001"},
+        {"sku": "TEE-1", "postal_code": "SW1A 1AA", "country": "gb"},
+        {"sku": ["MUG-2", "TEE-1"]},
+        {"sku": ["MUG-2", "OFF-3", "TEE-1"], "postal_code": "10001"},
+    ],
+)
+def test_availability_body_is_byte_identical_to_the_serializers(web_api, network, params):
+    """The view writes its JSON directly (AvailabilityJSON, for speed): the bytes must be the
+    ones AvailabilityOutputSerializer would have rendered, including an inactive product, a
+    non-ASCII node code, U+2028 (escaped by DRF) and a negative available shown as 0."""
+    # given: the oddities a hand-written encoder could get wrong
+    StoreFactory(
+        code='köln-\u2028"x',
+        kind="store",
+        latitude=Decimal("40.7000"),
+        longitude=Decimal("-74.0000"),
+    )
+    stocked(network["dc"], ProductFactory(sku="OFF-3", is_active=False), on_hand=4)
+
+    # when
+    response = web_api.get(AVAILABILITY, params)
+
+    # then
     assert response.status_code == 200
-    assert response.content == expected
+    assert response["Content-Type"] == "application/json"
+    assert response.content == serializer_bytes(params)
+
+
+def test_availability_with_an_indent_asked_for_is_the_serializers_too(web_api, network):
+    params = {"sku": ["tee-1", "MUG-2"], "postal_code": "10001"}
+
+    # when
+    response = web_api.get(AVAILABILITY, params, HTTP_ACCEPT="application/json; indent=2")
+
+    # then
+    assert response.status_code == 200
+    assert response.content == serializer_bytes(params, indent=2)
+    assert b'\n  "postal_code"' in response.content
 
 
 def test_availability_is_exact_right_after_a_reservation(web_api, network):
@@ -479,3 +517,50 @@ def test_availability_is_exact_right_after_a_reservation(web_api, network):
     after = web_api.get(AVAILABILITY, {"sku": "TEE-1"}).json()["items"][0]
 
     assert (before["network_available"], after["network_available"]) == (100, 2)
+
+
+def test_availability_never_promises_what_reserve_has_taken(web_api, network):
+    """Through the service routing uses (reserve(), the conditional UPDATE), one unit at a time
+    in a warm process: every answer reflects every reservation made before it, at the node and
+    in the network total, down to 0 (never negative, never the stale figure)."""
+    from django.db import transaction
+
+    from inventory.models import StockLevel
+    from inventory.reservations import ReservationRequest, reserve
+    from oms.core.actors import Actor
+    from tests.factories.inventory import OrderLineFactory
+
+    nyc = StockLevel.objects.get(node=network["nyc"], product__sku="TEE-1")  # 3 units, pickup
+    dc = StockLevel.objects.get(node=network["dc"], product__sku="MUG-2")  # 7 units, ships
+    params = {"sku": ["TEE-1", "MUG-2"], "postal_code": "10001"}
+
+    def figures():
+        tee, mug = web_api.get(AVAILABILITY, params).json()["items"]
+        at = {row["node"]: row["available"] for row in mug["nodes"]}
+        pickup = {row["node"]: row["available"] for row in tee["nodes"]}
+        return pickup["store-nyc"], at["dc-columbus"], mug["network_available"]
+
+    def take(level, quantity, reference):
+        with transaction.atomic():
+            [done] = reserve(
+                requests=[
+                    ReservationRequest(
+                        node_id=level.node_id,
+                        product_id=level.product_id,
+                        quantity=quantity,
+                        order_line_id=OrderLineFactory(product=level.product).pk,
+                    )
+                ],
+                actor=Actor.system("test"),
+                reference_id=reference,
+            )
+        return done is not None
+
+    assert figures() == (3, 7, 7)
+    for n in range(1, 4):
+        assert take(nyc, 1, f"OMS-AVAIL-{n}a")
+        assert take(dc, 2, f"OMS-AVAIL-{n}b")
+        assert figures() == (3 - n, 7 - 2 * n, 7 - 2 * n)
+    # 1 unit left at the DC: a reservation of 2 is refused, and the answer still says 1
+    assert not take(dc, 2, "OMS-AVAIL-4")
+    assert figures() == (0, 1, 1)
