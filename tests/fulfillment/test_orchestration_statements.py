@@ -17,10 +17,10 @@ from tests.factories.orders import captured_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Orchestration transaction (BEGIN…COMMIT, 32 statements; 23 of them are route_order's),
+# Orchestration transaction (BEGIN…COMMIT; route_order's 12 statements inside it, its own savepoint),
 # then the release: the fulfillment order with its hold check, its lines (the payload), and
 # the recorded release (BEGIN…COMMIT, 13 statements with the status roll-up).
-STATEMENTS_PER_ORDER = 48
+STATEMENTS_PER_ORDER = 38
 
 
 class _Queue:
@@ -57,7 +57,7 @@ def release_tasks(monkeypatch):
     return queue
 
 
-def test_orchestrating_and_releasing_a_three_line_order_takes_at_most_48_statements(
+def test_orchestrating_and_releasing_a_three_line_order_takes_at_most_38_statements(
     order, release_tasks
 ):
     orchestrate_order_task(order.pk)  # warm-up of per-process caches: another order
