@@ -38,6 +38,12 @@ class Thresholds(BaseModel):
     cutover_agreement_days: int | None = Field(default=None, ge=1, le=365)
     cutover_min_compared: int | None = Field(default=None, ge=1, le=1_000_000)
     cutover_max_dead_handoffs: int | None = Field(default=None, ge=0, le=1_000_000)
+    # ... or its webhook / connector error rate (once enough calls) or the inventory variance
+    # is above the percent
+    cutover_min_calls: int | None = Field(default=None, ge=1, le=1_000_000)
+    cutover_max_webhook_error_percent: int | None = Field(default=None, ge=0, le=100)
+    cutover_max_connector_error_percent: int | None = Field(default=None, ge=0, le=100)
+    cutover_max_inventory_variance_percent: int | None = Field(default=None, ge=0, le=100)
     # order status reconciliation: differing orders tolerated before cases open
     order_status_mismatches: int | None = Field(default=None, ge=0, le=1_000_000)
 

@@ -30,6 +30,13 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "cutover_agreement_days": 7,
     "cutover_min_compared": 20,
     "cutover_max_dead_handoffs": 0,
+    # ... or, once `cutover_min_calls` were made, more than this percent of oms's webhook
+    # attempts or connector calls for the channel's orders failed, or the latest inventory
+    # reconciliation found more than this percent of node×SKU pairs differing
+    "cutover_min_calls": 20,
+    "cutover_max_webhook_error_percent": 10,
+    "cutover_max_connector_error_percent": 10,
+    "cutover_max_inventory_variance_percent": 5,
     # order status reconciliation (dual running): a comparison finding more orders whose oms
     # status differs from the legacy feed's than this opens an order_status_mismatch case per
     # differing order

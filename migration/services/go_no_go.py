@@ -12,6 +12,13 @@ The checks, per channel:
 - `dead_handoffs`: more legacy handoffs of the channel's orders are dead (retries exhausted)
   than `cutover_max_dead_handoffs`. Each dead handoff also has its own integration_failed case
   about the order; this one says the channel as a whole should not move forward.
+- `webhook_errors` / `connector_errors`: more than `cutover_max_webhook_error_percent` of
+  oms's webhook attempts, or `cutover_max_connector_error_percent` of its calls to nodes and
+  the nodes' messages, about the channel's orders failed (migration/kpis.py, the dashboard's
+  parity rows), judged once `cutover_min_calls` were made.
+- `inventory_variance`: the latest inventory reconciliation found more than
+  `cutover_max_inventory_variance_percent` of the node×SKU pairs it compared differing (the
+  stock is shared, so every channel in cutover is judged on it).
 
 Raising again refreshes the open case (its details list the breaches now). A channel that
 passes every check has its open case resolved (`condition_cleared`, the figures in the note);
@@ -28,6 +35,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from migration.kpis import (
+    ErrorRate,
+    connector_error_rate,
+    latest_inventory_variance,
+    webhook_error_rate,
+)
 from migration.models import CutoverMode, CutoverPlan, HandoffStatus, LegacyHandoff
 from migration.selectors import order_diffs
 from oms.core.actors import Actor
@@ -50,6 +63,9 @@ class ChannelVerdict:
     agreed: int = 0
     agreement: float | None = None  # percent; None when nothing was compared
     dead_handoffs: int = 0
+    webhook_errors: ErrorRate = ErrorRate(0, 0)
+    connector_errors: ErrorRate = ErrorRate(0, 0)
+    inventory_variance: float | None = None  # percent of pairs; None: no reconciliation
     breaches: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -62,7 +78,14 @@ class ChannelVerdict:
             if self.agreement is not None
             else "no order compared"
         )
-        return f"{agreement}, {self.dead_handoffs} dead handoffs"
+        return (
+            f"{agreement}, {self.dead_handoffs} dead handoffs, webhook errors "
+            f"{_percent(self.webhook_errors)}, connector errors {_percent(self.connector_errors)}"
+        )
+
+
+def _percent(rate: ErrorRate) -> str:
+    return f"{rate.rate:.1f}% of {rate.calls}" if rate.rate is not None else "none made"
 
 
 @dataclass
@@ -103,7 +126,37 @@ def judge_channel(
         verdict.breaches.append(
             {"check": "dead_handoffs", "value": verdict.dead_handoffs, "threshold": allowed}
         )
+    _judge_rates(verdict, channel, thresholds)
     return verdict
+
+
+def _judge_rates(verdict: ChannelVerdict, channel: Channel, thresholds: dict[str, Any]) -> None:
+    enough = int(thresholds["cutover_min_calls"])
+    verdict.webhook_errors = webhook_error_rate(channel.pk)
+    verdict.connector_errors = connector_error_rate(channel.pk)
+    for check, rate, key in (
+        ("webhook_errors", verdict.webhook_errors, "cutover_max_webhook_error_percent"),
+        ("connector_errors", verdict.connector_errors, "cutover_max_connector_error_percent"),
+    ):
+        allowed = int(thresholds[key])
+        if rate.calls >= enough and rate.rate is not None and rate.rate > allowed:
+            verdict.breaches.append(
+                {"check": check, "value": rate.rate, "threshold": allowed, "calls": rate.calls}
+            )
+    recon = latest_inventory_variance()
+    if recon is not None and recon.pairs:
+        verdict.inventory_variance = round(100 * recon.variance_pairs / recon.pairs, 1)
+        allowed = int(thresholds["cutover_max_inventory_variance_percent"])
+        if verdict.inventory_variance > allowed:
+            verdict.breaches.append(
+                {
+                    "check": "inventory_variance",
+                    "value": verdict.inventory_variance,
+                    "threshold": allowed,
+                    "pairs": recon.pairs,
+                    "reconciliation": recon.pk,
+                }
+            )
 
 
 def _summary(verdict: ChannelVerdict) -> str:
@@ -113,6 +166,17 @@ def _summary(verdict: ChannelVerdict) -> str:
             parts.append(
                 f"shadow agreement {breach['value']:.1f}% is below {breach['threshold']}% "
                 f"({breach['compared']} orders, last {breach['days']} days)"
+            )
+        elif breach["check"] in ("webhook_errors", "connector_errors"):
+            what = "webhook attempts" if breach["check"] == "webhook_errors" else "connector calls"
+            parts.append(
+                f"{breach['value']:.1f}% of {breach['calls']} {what} failed "
+                f"(at most {breach['threshold']}%)"
+            )
+        elif breach["check"] == "inventory_variance":
+            parts.append(
+                f"{breach['value']:.1f}% of {breach['pairs']} node×SKU pairs differ in the "
+                f"latest inventory reconciliation (at most {breach['threshold']}%)"
             )
         else:
             parts.append(

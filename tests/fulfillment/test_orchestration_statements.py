@@ -17,7 +17,7 @@ from tests.factories.orders import captured_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Orchestration transaction (BEGIN…COMMIT; route_order's 12 statements inside it, its own savepoint),
+# Orchestration transaction (BEGIN…COMMIT; route_order's 12 statements inside it),
 # then the release: the fulfillment order with its hold check, its lines (the payload), and
 # the recorded release (BEGIN…COMMIT, 13 statements with the status roll-up).
 STATEMENTS_PER_ORDER = 38

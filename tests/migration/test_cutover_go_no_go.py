@@ -2,10 +2,12 @@
 agreement opens one case about the channel, recovery closes it; dead legacy handoffs too."""
 
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integrations.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from inventory.models import InventoryReconciliation
 from migration.models import LegacyHandoff
 from migration.services.go_no_go import check_cutover_thresholds
 from migration.services.handoff import revive_handoff, send_due_handoffs
@@ -21,6 +23,7 @@ from ops.services.rulesets import (
     create_exception_rule_set,
     submit_exception_rule_set,
 )
+from orders.models import Order
 from tests.factories.orders import captured_order
 from tests.factories.users import superuser
 from tests.migration.cutover_support import network, set_mode
@@ -108,7 +111,8 @@ def test_a_low_agreement_opens_one_case_and_recovery_closes_it(
     assert recovered.cases_resolved == [case.pk]
     assert (case.status, case.resolution) == (CaseStatus.RESOLVED, "condition_cleared")
     assert case.resolution_note == (
-        "web within the go/no-go thresholds: agreement 87.5% over 40 orders, 0 dead handoffs"
+        "web within the go/no-go thresholds: agreement 87.5% over 40 orders, 0 dead handoffs, "
+        "webhook errors none made, connector errors none made"
     )
     assert _types(case) == ["exception.raised", "exception.resolved"]
     assert check_cutover_thresholds(now=NOW).cases_resolved == []  # idempotent
@@ -131,7 +135,8 @@ def test_a_channel_back_on_oms_owns_its_orders_and_the_case_closes(shadow_channe
 
     assert result.cases_resolved == [raised]
     assert ExceptionCase.objects.get().resolution_note == (
-        "web within the go/no-go thresholds: no order compared, 0 dead handoffs"
+        "web within the go/no-go thresholds: no order compared, 0 dead handoffs, "
+        "webhook errors none made, connector errors none made"
     )
 
 
@@ -175,3 +180,54 @@ def test_the_thresholds_are_checked_by_the_schema_and_the_beat_runs_the_check(sh
         "migration.tasks.check_cutover_thresholds_task", 300.0,
     )  # fmt: skip
     assert check_cutover_thresholds_task.delay().get() == {"raised": 0, "resolved": 0}
+
+
+def test_webhook_errors_and_inventory_variance_are_gates_too(shadow_channel, people):
+    _thresholds(
+        people,
+        cutover_min_agreement_percent=0,
+        cutover_min_calls=4,
+        cutover_max_webhook_error_percent=25,
+        cutover_max_inventory_variance_percent=5,
+    )
+    order = Order.objects.filter(channel=shadow_channel).first()
+    subscription = WebhookSubscription.objects.create(
+        name="t", url="https://example.com/hook", event_types=["*"]
+    )
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event=Event.objects.filter(stream=order.stream).first(),
+        status="delivered",
+        created_at=NOW,
+    )
+    for code in (500, None, 200):  # 2 of 3 failed, but fewer than cutover_min_calls
+        WebhookAttempt.objects.create(delivery=delivery, at=NOW, status_code=code)
+    InventoryReconciliation.objects.create(
+        source="dc counts", reconciled_at=NOW, pairs=40, within_tolerance=38, variance_pairs=2
+    )
+    assert check_cutover_thresholds(now=NOW).cases_raised == []  # 5.0% is not above 5
+
+    WebhookAttempt.objects.create(delivery=delivery, at=NOW, status_code=503)
+    InventoryReconciliation.objects.create(
+        source="dc counts",
+        reconciled_at=NOW + timedelta(hours=1),
+        pairs=40,
+        within_tolerance=36,
+        variance_pairs=4,
+    )
+    [verdict] = check_cutover_thresholds(now=NOW).verdicts
+
+    assert [b["check"] for b in verdict.breaches] == ["webhook_errors", "inventory_variance"]
+    case = ExceptionCase.objects.get(kind="cutover_no_go")
+    assert case.summary == (
+        "web (shadow): no-go: 75.0% of 4 webhook attempts failed (at most 25%); 10.0% of 40 "
+        "node×SKU pairs differ in the latest inventory reconciliation (at most 5%)"
+    )
+
+    # the node counts are fixed: a clean reconciliation clears that gate, the webhooks remain
+    InventoryReconciliation.objects.create(
+        source="dc counts", reconciled_at=NOW + timedelta(hours=2), pairs=40, within_tolerance=40
+    )
+    [verdict] = check_cutover_thresholds(now=NOW).verdicts
+    assert [b["check"] for b in verdict.breaches] == ["webhook_errors"]
+    assert ExceptionCase.objects.get(kind="cutover_no_go").is_open
