@@ -153,11 +153,7 @@ def queue_credit_memo(*, refund: Refund, event: Event | None = None) -> ErpDocum
     if not transport.enabled():
         return None
     order = Order.objects.select_related("channel").get(pk=refund.order_id)
-    invoices = list(
-        ErpDocument.objects.filter(order_id=order.pk, kind=DocumentKind.INVOICE)
-        .order_by("id")
-        .values_list("number", flat=True)
-    )
+    invoices = _invoice_numbers(order)
     return _queue(
         kind=DocumentKind.CREDIT_MEMO,
         number=credit_memo_number(refund.pk),
@@ -186,11 +182,7 @@ def queue_platform_credit_memo(
     ).first()
     if tx is None or Refund.objects.filter(idempotency_key=tx.idempotency_key).exists():
         return None
-    invoices = list(
-        ErpDocument.objects.filter(order_id=order.pk, kind=DocumentKind.INVOICE)
-        .order_by("id")
-        .values_list("number", flat=True)
-    )
+    invoices = _invoice_numbers(order)
     return _queue(
         kind=DocumentKind.CREDIT_MEMO,
         number=platform_credit_memo_number(tx.pk),
@@ -199,6 +191,15 @@ def queue_platform_credit_memo(
         body=platform_credit_memo_body(order, tx, lines, invoices),
         payment_transaction_id=tx.pk,
         event=event,
+    )
+
+
+def _invoice_numbers(order: Order) -> list[str]:
+    """The order's invoices so far, oldest first (a credit memo names those it credits)."""
+    return list(
+        ErpDocument.objects.filter(order_id=order.pk, kind=DocumentKind.INVOICE)
+        .order_by("id")
+        .values_list("number", flat=True)
     )
 
 

@@ -280,12 +280,7 @@ def consume(*, reservation_id: int, quantity: int, actor: Actor) -> Reservation:
     require_atomic("consume()")
     if quantity <= 0:
         raise InvalidQuantity(quantity)
-    locked = lock_reservations([reservation_id])
-    if not locked:
-        raise NotFound(
-            f"No reservation {reservation_id}.", code=InventoryErrorCode.RESERVATION_NOT_FOUND
-        )
-    reservation = locked[0]
+    reservation = _lock_one(reservation_id)
     if reservation.status == ReservationStatus.CONSUMED:
         return reservation
     if reservation.status == ReservationStatus.RELEASED:
@@ -465,12 +460,7 @@ def release_units(*, reservation_id: int, quantity: int, actor: Actor, reason: s
     require_atomic("release_units()")
     if quantity <= 0:
         raise InvalidQuantity(quantity)
-    locked = lock_reservations([reservation_id])
-    if not locked:
-        raise NotFound(
-            f"No reservation {reservation_id}.", code=InventoryErrorCode.RESERVATION_NOT_FOUND
-        )
-    reservation = locked[0]
+    reservation = _lock_one(reservation_id)
     if reservation.status != ReservationStatus.ACTIVE:
         return 0
     if quantity >= reservation.quantity:
@@ -510,12 +500,7 @@ def split_reservation(*, reservation_id: int, quantity: int) -> Reservation:
     require_atomic("split_reservation()")
     if quantity <= 0:
         raise InvalidQuantity(quantity)
-    locked = lock_reservations([reservation_id])
-    if not locked:
-        raise NotFound(
-            f"No reservation {reservation_id}.", code=InventoryErrorCode.RESERVATION_NOT_FOUND
-        )
-    reservation = locked[0]
+    reservation = _lock_one(reservation_id)
     now = timezone.now()
     taken = Reservation.objects.filter(
         pk=reservation.pk, status=ReservationStatus.ACTIVE, quantity__gt=quantity
@@ -536,6 +521,15 @@ def split_reservation(*, reservation_id: int, quantity: int) -> Reservation:
         reference_id=reservation.reference_id,
         quantity=quantity,
     )
+
+
+def _lock_one(reservation_id: int) -> Reservation:
+    locked = lock_reservations([reservation_id])
+    if not locked:
+        raise NotFound(
+            f"No reservation {reservation_id}.", code=InventoryErrorCode.RESERVATION_NOT_FOUND
+        )
+    return locked[0]
 
 
 def _stock_level_ids(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:

@@ -37,7 +37,7 @@ from fulfillment.x12.apply import KIND, AdviceRefused, apply_advice
 from fulfillment.x12.connector import partner_settings
 from fulfillment.x12.mapping import advice_from_payload, advice_payload
 from fulfillment.x12.results import AdviceResult, ImportResult, X12ImportError
-from fulfillment.x12.sets import InboundSet, set_handler_for
+from fulfillment.x12.sets import InboundSet, refuse_set, set_handler_for
 from integrations.models import InboundMessage
 from integrations.services import AfterFailure, record_failure
 from integrations.x12 import (
@@ -296,21 +296,15 @@ def _failed(
     code: str,
     detail: str,
 ) -> AdviceResult:
-    record_failure(
+    return refuse_set(
+        kind=KIND,
         source=source,
         message_id=message_id,
-        kind=KIND,
         payload=payload,
-        error=X12ImportError(str(code), detail),
-        subject=number[:100],
-        then=AfterFailure.RETRY,
-    )
-    return AdviceResult(
-        message_id=message_id,
-        fulfillment=number,
-        outcome="failed",
-        error_code=str(code),
-        error=detail,
+        number=number,
+        code=code,
+        detail=detail,
+        transaction_set="945",
     )
 
 
