@@ -19,8 +19,7 @@ from migration.selectors import channel_order, cutover_status
 from migration.services.legacy_cancellation import LEGACY_CANCEL_REASON, apply_legacy_cancellation
 from migration.services.shadow import mirror_legacy_order
 from oms.api.errors import ERROR_SCHEMA
-from oms.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from oms.api.idempotency import run_idempotent
+from oms.api.idempotency import run_idempotent_request
 from oms.api.permissions import IsChannelClient, client_of
 from oms.core.actors import Actor
 from oms.core.errors import NotFound
@@ -82,14 +81,7 @@ class LegacyOrderMirrorView(APIView):
             )
             return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
 
-        return run_idempotent(
-            client=client,
-            key=request.headers.get(IDEMPOTENCY_HEADER),
-            method=request.method,
-            path=request.path,
-            data=request.data,
-            handler=create,
-        )
+        return run_idempotent_request(request, create)
 
 
 class LegacyOrderCancelView(APIView):
@@ -129,11 +121,4 @@ class LegacyOrderCancelView(APIView):
             order.refresh_from_db()
             return Response(OrderOutputSerializer(order).data)
 
-        return run_idempotent(
-            client=client,
-            key=request.headers.get(IDEMPOTENCY_HEADER),
-            method=request.method,
-            path=request.path,
-            data=request.data,
-            handler=cancel,
-        )
+        return run_idempotent_request(request, cancel)

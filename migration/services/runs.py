@@ -142,20 +142,8 @@ def run_import(
         if progress is not None:
             progress(report)
 
-    for item in read_records(input_path, mapping.format, csv_columns(mapping)):
-        if isinstance(item, ReadProblem):
-            report.error(RowError(item.line, item.code, detail=item.detail))
-            if item.fatal:
-                report.fatal = True
-                break
-            report.refused += 1
-            continue
-        report.rows_read += item.rows
-        report.records += 1
-        record = extractor.extract(item)
-        if record.skipped:
-            report.filtered += 1
-        elif _duplicate(record, importer, report, seen):
+    for _, record in mapped_records(mapping, input_path, report, extractor):
+        if _duplicate(record, importer, report, seen):
             pass
         elif record.errors:
             report.refuse(record.errors)
@@ -178,6 +166,20 @@ def clean_records(
     reader that compares rather than imports (the reconciliations): unreadable rows, filtered
     records and records with mapping errors are counted and reported (with their line) and not
     yielded; a fatal read problem ends the file."""
+    for item, record in mapped_records(mapping, input_path, report, extractor):
+        if record.errors:
+            report.refuse(record.errors)
+        else:
+            yield item, record
+
+
+def mapped_records(
+    mapping: Mapping, input_path: Path, report: Report, extractor: Extractor
+) -> Iterator[tuple[SourceRecord, CanonicalRecord]]:
+    """Every record of `input_path` through the mapping, with what was read, errors and all
+    (the import loop and clean_records decide about those): unreadable rows are reported with
+    their line and counted refused, filtered records counted; a fatal read problem ends the
+    file."""
     for item in read_records(input_path, mapping.format, csv_columns(mapping)):
         if isinstance(item, ReadProblem):
             report.error(RowError(item.line, item.code, detail=item.detail))
@@ -191,8 +193,6 @@ def clean_records(
         record = extractor.extract(item)
         if record.skipped:
             report.filtered += 1
-        elif record.errors:
-            report.refuse(record.errors)
         else:
             yield item, record
 
