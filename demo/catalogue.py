@@ -5,7 +5,7 @@ come from Random(42)."""
 import random
 from dataclasses import dataclass
 
-from inventory.models import Product, normalize_sku
+from inventory.models import Product, gtin_check_digit_ok, normalize_sku
 
 SEED = 42
 # Nobody has this one: its orders wait as backorders until stock arrives (README).
@@ -72,6 +72,16 @@ class ProductSpec:
     sku: str
     name: str
     weight_grams: int
+    upc: str = ""
+
+
+# The demo's UPC-A codes: a made-up GS1 company prefix, the item's position, a check digit.
+DEMO_UPC_PREFIX = "0812346"
+
+
+def demo_upc(position: int) -> str:
+    body = f"{DEMO_UPC_PREFIX}{position:04d}"
+    return next(body + str(d) for d in range(10) if gtin_check_digit_ok(body + str(d)))
 
 
 def demo_products() -> list[ProductSpec]:
@@ -88,10 +98,20 @@ def demo_products() -> list[ProductSpec]:
                 )
                 size_label = SIZE_LABELS.get(size, size)
                 label = ", ".join(p for p in (family.name, COLORS[color], size_label) if p)
-                products.append(ProductSpec(sku=normalize_sku(sku), name=label, weight_grams=grams))
+                products.append(
+                    ProductSpec(
+                        sku=normalize_sku(sku),
+                        name=label,
+                        weight_grams=grams,
+                        upc=demo_upc(len(products) + 1),
+                    )
+                )
     products.append(
         ProductSpec(
-            sku=LIMITED_EDITION_SKU, name="Limited Edition Jacket, Crimson, M", weight_grams=900
+            sku=LIMITED_EDITION_SKU,
+            name="Limited Edition Jacket, Crimson, M",
+            weight_grams=900,
+            upc=demo_upc(len(products) + 1),
         )
     )
     return products
@@ -100,9 +120,9 @@ def demo_products() -> list[ProductSpec]:
 def upsert_products(specs: list[ProductSpec]) -> dict[str, int]:
     """Create or refresh the products (keyed on SKU); returns their ids by SKU."""
     Product.objects.bulk_create(
-        [Product(sku=s.sku, name=s.name, weight_grams=s.weight_grams) for s in specs],
+        [Product(sku=s.sku, name=s.name, weight_grams=s.weight_grams, upc=s.upc) for s in specs],
         update_conflicts=True,
         unique_fields=["sku"],
-        update_fields=["name", "weight_grams", "updated_at"],
+        update_fields=["name", "weight_grams", "upc", "updated_at"],
     )
     return dict(Product.objects.filter(sku__in=[s.sku for s in specs]).values_list("sku", "pk"))

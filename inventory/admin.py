@@ -49,11 +49,11 @@ RECENT_MOVEMENTS = 50
 @admin.register(Product)
 class ProductAdmin(HistoryModelAdmin):
     form = HumanConstraintForm
-    list_display = ("sku", "name", "is_active", "weight_grams", "updated_at")
+    list_display = ("sku", "name", "upc", "is_active", "weight_grams", "updated_at")
     list_filter = ("is_active",)
-    search_fields = ("sku", "name")
+    search_fields = ("sku", "name", "=upc")
     ordering = ("sku",)
-    fields = ("sku", "name", "is_active", "weight_grams", ("created_at", "updated_at"))
+    fields = ("sku", "name", "upc", "is_active", "weight_grams", ("created_at", "updated_at"))
     readonly_fields = ("created_at", "updated_at")
 
     def has_delete_permission(self, request: HttpRequest, obj: Product | None = None) -> bool:

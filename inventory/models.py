@@ -8,6 +8,7 @@ the counters always equal the sum of their ledger deltas (inventory/services/led
 from datetime import datetime
 from typing import Any, NoReturn
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
@@ -22,9 +23,44 @@ def normalize_sku(value: str) -> str:
     return "".join(value.split()).upper()
 
 
+GTIN_LENGTHS = (8, 12, 13, 14)  # GTIN-8 (EAN-8), GTIN-12 (UPC-A), GTIN-13 (EAN-13), GTIN-14
+
+
+def gtin_check_digit_ok(digits: str) -> bool:
+    """The GS1 check digit: from the right, the digits before the check digit weigh 3, 1, 3...;
+    the check digit brings the weighted sum to a multiple of 10."""
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def normalize_upc(value: str | None) -> str | None:
+    """The canonical form of a UPC/EAN/GTIN (8, 12, 13 or 14 digits, valid check digit): as a
+    GTIN-14 without its leading zeros, but never shorter than 12 digits, so UPC-A 012345678905,
+    EAN-13 0012345678905 and GTIN-14 00012345678905 are one code, shown as the UPC-A a person
+    reads off the package. None for anything that is not such a code (spaces and dashes between
+    digit groups do not count)."""
+    if value is None:
+        return None
+    digits = "".join(str(value).replace("-", "").split())
+    if not digits.isdigit() or len(digits) not in GTIN_LENGTHS or not gtin_check_digit_ok(digits):
+        return None
+    return digits.zfill(14).lstrip("0").zfill(12)
+
+
 class Product(TimeStampedModel):
     sku = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=255)
+    # The code on the package (UPC-A, EAN-13, GTIN-14 or EAN-8), stored in canonical form
+    # (normalize_upc). Partners name items by it: an 850's UP/EN/UK ids, a 945's W12, a 944's W07.
+    upc = models.CharField(
+        "UPC / GTIN",
+        max_length=14,
+        blank=True,
+        default="",
+        help_text="The barcode number on the package: UPC-A (12 digits), EAN-13, GTIN-14 or "
+        "EAN-8, with its check digit. Trading partners' EDI names items by it.",
+    )
     is_active = models.BooleanField(default=True)
     weight_grams = models.PositiveIntegerField(null=True, blank=True)
     history = HistoricalRecords()
@@ -33,15 +69,38 @@ class Product(TimeStampedModel):
         ordering = ["sku"]
         constraints = [
             models.CheckConstraint(condition=~Q(sku=""), name="product_sku_not_empty"),
+            models.CheckConstraint(
+                condition=Q(upc="") | Q(upc__regex=r"^[0-9]{12,14}$"),
+                name="product_upc_canonical",
+                violation_error_message="The UPC / GTIN must be 8, 12, 13 or 14 digits.",
+            ),
+            models.UniqueConstraint(
+                fields=["upc"],
+                condition=~Q(upc=""),
+                name="product_upc_unique",
+                violation_error_message="Another product has this UPC / GTIN.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # Normalisation, not logic: the unique index must see the canonical form.
+        # Normalisation, not logic: the unique indexes must see the canonical forms.
         self.sku = normalize_sku(self.sku)
+        self.upc = normalize_upc(self.upc) or (self.upc or "").strip()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.upc and normalize_upc(self.upc) is None:
+            raise ValidationError(
+                {
+                    "upc": "Not a UPC / GTIN: 8, 12, 13 or 14 digits ending in a valid check "
+                    "digit (e.g. 012345678905)."
+                }
+            )
+        self.upc = normalize_upc(self.upc) or ""
 
 
 class NodeKind(models.TextChoices):

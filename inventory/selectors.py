@@ -1,5 +1,6 @@
 """Read queries of the inventory app, reused by the API, the admin, services and reports."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -34,6 +35,7 @@ from inventory.models import (
     ReservationStatus,
     StockLevel,
     normalize_sku,
+    normalize_upc,
 )
 from oms.core.errors import FieldError, InvalidInput
 from oms.core.geo import haversine_miles, resolve_postal_code
@@ -45,6 +47,15 @@ def products_by_sku(skus: list[str]) -> dict[str, Product]:
     """Active and inactive products keyed by normalised SKU (callers decide what inactive means)."""
     wanted = {normalize_sku(s) for s in skus}
     return {p.sku: p for p in Product.objects.filter(sku__in=wanted)}
+
+
+def products_by_upc(values: Iterable[str | None]) -> dict[str, Product]:
+    """Products keyed by canonical UPC (normalize_upc) for those of `values` that are UPC/GTIN
+    codes of a product; values that are not such codes are skipped."""
+    wanted = {code for value in values if (code := normalize_upc(value))}
+    if not wanted:
+        return {}
+    return {p.upc: p for p in Product.objects.filter(upc__in=wanted)}
 
 
 def pickup_nodes() -> NodeQuerySet:

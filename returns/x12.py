@@ -9,7 +9,8 @@ receipt, applied through `receive_return()` like a node API receipt:
   the return is expected at; a return expected at another node is refused `wrong_node`;
 - each W07 names an item of the return by any of its ids (W07-03 UPC case code, the qualified
   ids SK, VN, UP...), compared with the return lines' SKUs like a 945's W12 (case and spaces do
-  not count; products carry no separate UPC, so a UPC matches when it is the SKU); its W07-01
+  not count), else with their products' UPC/GTIN (`Product.upc`, any of UPC-A, EAN-13, GTIN-14
+  naming the same code); its W07-01
   units (each: EA, PC, UN or none) are counted against the lines of that SKU in order;
 - the message is `<ISA13>-<GS06>-<ST02>` from source `x12:<node>`, logged as kind `x12.944`
   with the 944 as read, so the same 944 twice (a file imported again, or sent again) has one
@@ -30,7 +31,7 @@ from fulfillment.x12.sets import InboundSet, refuse_set
 from integrations.models import InboundMessage, InboundStatus
 from integrations.services import fingerprint
 from integrations.x12 import WarehouseReceiptAdvice, X12Error, read_944
-from inventory.models import Node, normalize_sku
+from inventory.models import Node, normalize_sku, normalize_upc
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
 from returns.models import Return, ReturnLine
@@ -82,19 +83,28 @@ def receipt_payload(advice: WarehouseReceiptAdvice) -> dict[str, Any]:
 
 
 def received_per_line(
-    lines: list[dict[str, Any]], return_lines: list[tuple[int, str, int]]
+    lines: list[dict[str, Any]], return_lines: list[tuple[int, str, int, str]]
 ) -> tuple[dict[int, int], list[tuple[str, str]]]:
     """The units received per return line number, from the logged W07 lines and the return's
-    (line number, SKU, quantity) in line order; and the problems, as (code, detail)."""
+    (line number, SKU, quantity, product UPC or "") in line order; and the problems, as
+    (code, detail)."""
     by_sku: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for line_number, line_sku, line_quantity in return_lines:
+    sku_of_upc: dict[str, str] = {}
+    for line_number, line_sku, line_quantity, line_upc in return_lines:
         by_sku[normalize_sku(line_sku)].append((line_number, line_quantity))
-    received = {number: 0 for number, _, _ in return_lines}
+        if line_upc:
+            sku_of_upc[line_upc] = normalize_sku(line_sku)
+    received = {number: 0 for number, *_ in return_lines}
     problems: list[tuple[str, str]] = []
     for position, line in enumerate(lines, start=1):
         label = f"W07 {line.get('line_number') or position}"
         candidates = [line.get("upc_case_code"), *(value for _, value in line.get("item_ids", []))]
         sku = next((normalize_sku(c) for c in candidates if c and normalize_sku(c) in by_sku), None)
+        if sku is None:
+            sku = next(
+                (sku_of_upc[code] for c in candidates if (code := normalize_upc(c)) in sku_of_upc),
+                None,
+            )
         if sku is None:
             named = ", ".join(c for c in candidates if c) or "no item id"
             problems.append(("unknown_item", f"{label} ({named}) is no item of the return."))
@@ -233,7 +243,9 @@ def apply_receipt(
     return_lines = list(
         ReturnLine.objects.filter(rma=rma)
         .order_by("order_line__line_number", "id")
-        .values_list("order_line__line_number", "order_line__sku", "quantity")
+        .values_list(
+            "order_line__line_number", "order_line__sku", "quantity", "order_line__product__upc"
+        )
     )
     received, problems = received_per_line(payload.get("lines") or [], return_lines)
     if problems:

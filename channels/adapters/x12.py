@@ -38,7 +38,7 @@ from channels.adapters.base import (
     money,
     register_adapter,
 )
-from integrations.x12.common import ItemId
+from integrations.x12.common import GTIN_QUALIFIERS, ItemId
 from integrations.x12.write_ack import (
     LineAck,
     OrderAck,
@@ -47,7 +47,8 @@ from integrations.x12.write_ack import (
     write_855,
     write_856,
 )
-from inventory.selectors import products_by_sku
+from inventory.models import normalize_upc
+from inventory.selectors import products_by_sku, products_by_upc
 from orders.models import LineStatus, Order, OrderStatus, PaymentStatus
 
 if TYPE_CHECKING:
@@ -105,6 +106,12 @@ class X12(Adapter):
             product = known.get("".join(value.split()).upper())
             if product is not None:
                 return product.sku
+        # Then a package code (UP UPC, EN EAN, UK GTIN-14, UA...) that is a product's UPC/GTIN.
+        by_upc = products_by_upc([value for q, value in ranked if q in GTIN_QUALIFIERS])
+        for qualifier, value in ranked:
+            code = normalize_upc(value) if qualifier in GTIN_QUALIFIERS else None
+            if code in by_upc:
+                return by_upc[code].sku
         return ""
 
     def order_input(self, payload: dict[str, Any], settings: dict[str, Any]) -> OrderInput:

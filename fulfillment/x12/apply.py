@@ -129,8 +129,8 @@ def apply_advice(
 def lines_to_ship(fo: FulfillmentOrder) -> list[LineToShip]:
     """The fulfillment order's lines, by id, as the mapping reads them."""
     return [
-        LineToShip(id=pk, sku=sku, quantity=quantity)
-        for pk, sku, quantity in FulfillmentOrderLine.objects.filter(fulfillment=fo)
+        LineToShip(id=pk, sku=sku, quantity=quantity, upc=upc)
+        for pk, sku, quantity, upc in FulfillmentOrderLine.objects.filter(fulfillment=fo)
         .order_by("id")
-        .values_list("id", "order_line__sku", "quantity")
+        .values_list("id", "order_line__sku", "quantity", "order_line__product__upc")
     ]

@@ -6,8 +6,9 @@ no clock (the caller passes the fulfillment order's lines and `now`).
     advice_from_payload(payload)        and back, to apply a logged advice again
 
 - each W12 is matched to the fulfillment order's lines by SKU (SK/VN/VC/VP item id, then any
-  item id), W12-03 is the quantity shipped; a line shipped short (or not listed) is a short
-  shipment, rerouted like a short pick; nothing shipped at all is a rejection;
+  item id), else by an item id that is the UPC/GTIN of a line's product; W12-03 is the
+  quantity shipped; a line shipped short (or not listed) is a short shipment, rerouted like a
+  short pick; nothing shipped at all is a rejection;
 - carrier = W27-02 (SCAC, else "X12"), tracking numbers = the advice's N9 2I/CN/08 and MAN CP,
   else its bill of lading, else the fallback (`<file>-<index>`); ship date = W06-03 (else G62 11).
 """
@@ -29,7 +30,7 @@ from integrations.x12 import (
     ShipmentAdviceLine,
     WarehouseShippingAdvice,
 )
-from inventory.models import normalize_sku
+from inventory.models import normalize_sku, normalize_upc
 
 SHORT_REASON = "short shipped (945)"
 REJECT_REASON = "warehouse shipped nothing (945)"
@@ -45,6 +46,7 @@ class LineToShip:
     id: int
     sku: str
     quantity: int
+    upc: str = ""  # the product's UPC/GTIN (canonical), when it has one
 
 
 @dataclass(frozen=True)
@@ -91,14 +93,17 @@ def plan_shipment(
     """(fulfillment line id → units shipped, the packages) for ship_fulfillment().
     Raises X12ImportError for a W12 that cannot be matched or counted."""
     by_sku: dict[str, list[LineToShip]] = defaultdict(list)
+    sku_of_upc: dict[str, str] = {}
     for line in lines:
         by_sku[normalize_sku(line.sku)].append(line)
+        if line.upc:
+            sku_of_upc[line.upc] = normalize_sku(line.sku)
     if not advice.lines:
         raise X12ImportError("no_lines", f"The 945 for {number} has no W12 line.")
     shipped = {line.id: 0 for line in lines}
     contents: list[dict[int, int]] = []  # per W12: fulfillment line id → units
     for position, w12 in enumerate(advice.lines, start=1):
-        sku = _matching_sku(w12, by_sku)
+        sku = _matching_sku(w12, by_sku, sku_of_upc)
         if sku is None:
             ids = ", ".join(f"{i.qualifier} {i.value}" for i in w12.item_ids) or "no item id"
             raise X12ImportError(
@@ -122,11 +127,19 @@ def plan_shipment(
     return shipped, _packages(advice, contents, fallback_tracking)
 
 
-def _matching_sku(line: ShipmentAdviceLine, by_sku: dict[str, list[Any]]) -> str | None:
+def _matching_sku(
+    line: ShipmentAdviceLine, by_sku: dict[str, list[Any]], sku_of_upc: dict[str, str]
+) -> str | None:
+    """The SKU a W12 names: one of its ids that is a line's SKU, else one that is the UPC/GTIN
+    of a line's product (a warehouse that scans barcodes answers with them: UP/EN/UK ids)."""
     candidates = [line.sku, *(i.value for i in line.item_ids)]
     for candidate in candidates:
         if candidate and normalize_sku(candidate) in by_sku:
             return normalize_sku(candidate)
+    for candidate in candidates:
+        code = normalize_upc(candidate)
+        if code in sku_of_upc:
+            return sku_of_upc[code]
     return None
 
 

@@ -4,7 +4,7 @@ source has none) and opening stock (inventory's set_initial_stock: adjustment mo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from inventory.models import Node, NodeKind, Product, StockLevel, normalize_sku
+from inventory.models import Node, NodeKind, Product, StockLevel, normalize_sku, normalize_upc
 from inventory.services.ledger import InitialStock, set_initial_stock
 from migration.importers.base import Importer
 from migration.mapping.extract import CanonicalRecord, RowError
@@ -77,10 +77,22 @@ class ProductImporter(Importer):
         if not sku or len(sku) > 64:
             return [self.err(record, "bad_sku", "sku", "empty or longer than 64", sku)]
         clashes = SkuAlias.objects.filter(alias__in=self._aliases(record)).exclude(product__sku=sku)
-        return [
+        errors = [
             self.err(record, "alias_taken", "aliases", f"alias of {a.product_id}", a.alias)
             for a in clashes
         ]
+        raw_upc = str(record.fields.get("upc") or "").strip()
+        if raw_upc:
+            upc = normalize_upc(raw_upc)
+            if upc is None:
+                detail = "not a UPC/EAN/GTIN with its check digit"
+                errors.append(self.err(record, "bad_upc", "upc", detail, raw_upc))
+            elif owner := Product.objects.filter(upc=upc).exclude(sku=sku).first():
+                errors.append(self.err(record, "upc_taken", "upc", f"UPC of {owner.sku}", raw_upc))
+        return errors
+
+    def _upc(self, record: CanonicalRecord) -> str:
+        return normalize_upc(str(record.fields.get("upc") or "")) or ""
 
     def create(self, record: CanonicalRecord) -> str:
         fields = record.fields
@@ -88,6 +100,7 @@ class ProductImporter(Importer):
             sku=str(fields["sku"]),
             name=str(fields["name"])[:255],
             weight_grams=fields.get("weight_grams"),
+            upc=self._upc(record),
             is_active=fields.get("is_active") is not False,
         )
         self._save_aliases(product, record)
@@ -97,6 +110,8 @@ class ProductImporter(Importer):
         product = Product.objects.select_for_update(of=("self",)).get(pk=int(target_id))
         product.name = str(record.fields["name"])[:255]
         product.weight_grams = record.fields.get("weight_grams")
+        if record.fields.get("upc"):
+            product.upc = self._upc(record)
         product.is_active = record.fields.get("is_active") is not False
         product.save()
         self._save_aliases(product, record)

@@ -42,6 +42,7 @@ HEADER_FIELDS: dict[str, dict[str, bool]] = {
         "sku": True,
         "name": True,
         "weight_grams": False,
+        "upc": False,
         "aliases": False,
         "is_active": False,
     },

@@ -13,7 +13,7 @@ from fulfillment.tasks import import_x12_inbox_task
 from fulfillment.x12.inbox import import_945_file, import_x12_inbox
 from integrations.inbound import reprocess_message
 from integrations.models import InboundMessage
-from inventory.models import NodeConnector
+from inventory.models import NodeConnector, Product
 from oms.events.models import Event
 from returns.models import Return
 from returns.policy import RequestedLine
@@ -122,6 +122,21 @@ def test_a_944_receives_the_return_then_inspection_restocks_and_refunds(
     assert stock(x12_dc, "TEE") == (2, 0)
     assert ledger(x12_dc, "TEE", "return_restock") == [2]
     assert stock(nodes["dc"], "TEE") == (7, 0)  # shipped 3 of 10, nothing back there
+
+
+def test_a_944_that_names_the_item_by_its_barcode_receives_it(nodes, x12_dc, x12_dirs):
+    # given: the product has a UPC-A; the warehouse scans it and sends the EAN-13 form, no SKU
+    rma = returned(nodes, x12_dc)
+    Product.objects.filter(sku="TEE").update(upc="012345678905")
+    loop = ["LX*1", "W07*2*EA*0012345678905", "N9*LI*1"]
+
+    # when
+    result = import_945_file(drop(x12_dirs, "944-upc.edi", x12_944(rma.number, [loop])))
+
+    # then
+    assert [(a.transaction_set, a.outcome) for a in result.advices] == [("944", "received")]
+    rma.refresh_from_db()
+    assert [line.received_quantity for line in rma.lines.all()] == [2]
 
 
 def test_the_same_944_twice_has_one_effect(nodes, x12_dc, x12_dirs):
