@@ -29,6 +29,7 @@ from inventory.models import (
     Product,
     Reservation,
     StockLevel,
+    normalize_upc,
 )
 from inventory.selectors import (
     movements_for_staff,
@@ -58,6 +59,15 @@ class ProductAdmin(HistoryModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Product | None = None) -> bool:
         return False  # order lines and stock point at it: deactivate instead
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: Any, search_term: str
+    ) -> tuple[Any, bool]:
+        """A barcode finds its product in any of its forms (UPC-A, EAN-13, GTIN-14, spaced)."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if code := normalize_upc(search_term):
+            results = results | queryset.filter(upc=code)
+        return results, may_have_duplicates
 
 
 class NodeForm(HumanConstraintForm):

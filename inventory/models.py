@@ -55,7 +55,7 @@ class Product(TimeStampedModel):
     # (normalize_upc). Partners name items by it: an 850's UP/EN/UK ids, a 945's W12, a 944's W07.
     upc = models.CharField(
         "UPC / GTIN",
-        max_length=14,
+        max_length=20,  # room for a code typed as printed (spaces); stored as 12 to 14 digits
         blank=True,
         default="",
         help_text="The barcode number on the package: UPC-A (12 digits), EAN-13, GTIN-14 or "

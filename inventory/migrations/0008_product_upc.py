@@ -13,12 +13,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalproduct',
             name='upc',
-            field=models.CharField(blank=True, default='', help_text="The barcode number on the package: UPC-A (12 digits), EAN-13, GTIN-14 or EAN-8, with its check digit. Trading partners' EDI names items by it.", max_length=14, verbose_name='UPC / GTIN'),
+            field=models.CharField(blank=True, default='', help_text="The barcode number on the package: UPC-A (12 digits), EAN-13, GTIN-14 or EAN-8, with its check digit. Trading partners' EDI names items by it.", max_length=20, verbose_name='UPC / GTIN'),
         ),
         migrations.AddField(
             model_name='product',
             name='upc',
-            field=models.CharField(blank=True, default='', help_text="The barcode number on the package: UPC-A (12 digits), EAN-13, GTIN-14 or EAN-8, with its check digit. Trading partners' EDI names items by it.", max_length=14, verbose_name='UPC / GTIN'),
+            field=models.CharField(blank=True, default='', help_text="The barcode number on the package: UPC-A (12 digits), EAN-13, GTIN-14 or EAN-8, with its check digit. Trading partners' EDI names items by it.", max_length=20, verbose_name='UPC / GTIN'),
         ),
         migrations.AddConstraint(
             model_name='product',
