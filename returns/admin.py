@@ -24,6 +24,7 @@ from oms.core.actors import Actor
 from oms.core.admin_actions import ReadOnlyAdmin, ReadOnlyInline, adopt_created, dialog_action
 from oms.core.errors import DomainError, InvalidInput
 from oms.core.money import format_amount
+from oms.core.returns_desk import inspection_start
 from orders.payments.messages import describe_payment_error
 from orders.selectors import orders_for_staff
 from returns.models import (
@@ -183,7 +184,8 @@ class ReceiveForm(BaseDialogForm):
 
 
 class InspectForm(BaseDialogForm):
-    """A disposition for every unit received, per line (default: all back on sale)."""
+    """A disposition for every unit received, per line (default: all back on sale, but the units
+    the node reported damaged)."""
 
     note = forms.CharField(max_length=300, required=False)
 
@@ -192,13 +194,19 @@ class InspectForm(BaseDialogForm):
         rma = _staff_return_or_404(self.object_id)
         for line in _lines(rma):
             ol = line.order_line
+            initial = inspection_start(line.received_quantity, line.reported_damaged_quantity)
+            damaged = (
+                f", {line.reported_damaged_quantity} reported damaged by the node"
+                if line.reported_damaged_quantity
+                else ""
+            )
             for disposition, label in Disposition.choices:
                 self.fields[f"line_{ol.line_number}_{disposition}"] = forms.IntegerField(
-                    label=f"#{ol.line_number} {ol.sku} ({line.received_quantity} received): "
-                    f"{label}",
+                    label=f"#{ol.line_number} {ol.sku} ({line.received_quantity} received"
+                    f"{damaged}): {label}",
                     min_value=0,
                     max_value=line.received_quantity,
-                    initial=line.received_quantity if disposition == Disposition.RESTOCK else 0,
+                    initial=initial.get(disposition, 0),
                 )
 
     def dispositions(self) -> dict[int, dict[str, int]]:
@@ -245,6 +253,7 @@ class ReturnLineInline(ReadOnlyInline):
         "reason_code",
         "condition_reported",
         "received_quantity",
+        "reported_damaged_quantity",
         "restock_quantity",
         "damaged_quantity",
         "vendor_return_quantity",

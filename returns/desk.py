@@ -32,6 +32,7 @@ def _desk(rma: Return) -> DeskReturn:
                 reason=line.get_reason_code_display(),
                 condition=line.get_condition_reported_display(),
                 received=line.received_quantity,
+                reported_damaged=line.reported_damaged_quantity,
                 dispositions={k: v for k, v in line.disposition_counts().items() if v},
             )
             for line in rma.lines.all()

@@ -281,6 +281,9 @@ class ReturnLine(TimeStampedModel):
         max_length=10, choices=Condition.choices, default=Condition.UNKNOWN
     )
     received_quantity = models.PositiveIntegerField(default=0)
+    # Units the receiving node reported damaged on arrival (an X12 944's W13): the inspection
+    # starts from them; the inspector's dispositions decide.
+    reported_damaged_quantity = models.PositiveIntegerField(default=0)
     # Inspection: a disposition for every unit received (they add up to received_quantity).
     restock_quantity = models.PositiveIntegerField(default=0)
     damaged_quantity = models.PositiveIntegerField(default=0)

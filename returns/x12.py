@@ -12,6 +12,10 @@ receipt, applied through `receive_return()` like a node API receipt:
   not count), else with their products' UPC/GTIN (`Product.upc`, any of UPC-A, EAN-13, GTIN-14
   naming the same code); its W07-01
   units (each: EA, PC, UN or none) are counted against the lines of that SKU in order;
+- a W07's W13s report units received damaged (a damage reason W13-05, or a receiving
+  condition W13-03 in the node's `damaged_conditions` setting, default 01): they are kept on the
+  return lines (`reported_damaged_quantity`, in `return.received`) and the inspection starts
+  from them (the inspector still decides);
 - the message is `<ISA13>-<GS06>-<ST02>` from source `x12:<node>`, logged as kind `x12.944`
   with the 944 as read, so the same 944 twice (a file imported again, or sent again) has one
   effect; the same id with other content is refused `message_id_reused`.
@@ -23,8 +27,9 @@ a failed InboundMessage with that code, retried with backoff and re-processable 
 """
 
 from collections import defaultdict
+from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from fulfillment.x12.results import AdviceResult, X12ImportError
 from fulfillment.x12.sets import InboundSet, refuse_set
@@ -40,6 +45,9 @@ from returns.services.receipt import ReceiptMessage, receive_return_once
 KIND = "x12.944"  # one 944 receipt advice in the inbound message log
 TRANSACTION_SET = "944"
 EACH_UNITS = ("EA", "PC", "UN")  # each, piece, unit; a case (CA) cannot be counted in units
+# W13-03 receiving conditions read as damaged unless the node's connector settings say
+# otherwise (`damaged_conditions`); a W13 with a damage reason (W13-05) is damaged anyway.
+DAMAGED_CONDITIONS = ("01",)
 
 
 class ReceiptRefused(X12ImportError):
@@ -68,6 +76,22 @@ def receipt_payload(advice: WarehouseReceiptAdvice) -> dict[str, Any]:
                 "unit": line.unit,
                 "upc_case_code": line.upc_case_code,
                 "item_ids": [[item.qualifier, item.value] for item in line.item_ids],
+                # W13, only when sent: a 944 without them logs (and fingerprints) as before
+                **(
+                    {
+                        "exceptions": [
+                            {
+                                "quantity": None if e.quantity is None else str(e.quantity),
+                                "unit": e.unit,
+                                "condition": e.condition,
+                                "damage_reason": e.damage_reason,
+                            }
+                            for e in line.exceptions
+                        ]
+                    }
+                    if line.exceptions
+                    else {}
+                ),
             }
             for line in advice.lines
         ],
@@ -82,12 +106,36 @@ def receipt_payload(advice: WarehouseReceiptAdvice) -> dict[str, Any]:
 # -- W07 lines → units per return line ----------------------------------------------------------
 
 
+class Receipt(NamedTuple):
+    received: dict[int, int]  # units received per return line number
+    damaged: dict[int, int]  # of those, units the node reported damaged (W13)
+    problems: list[tuple[str, str]]  # (code, detail)
+
+
+def damaged_units(line: dict[str, Any], damaged_conditions: Collection[str]) -> int:
+    """The units of a logged W07 line its W13s report damaged: those with a damage reason
+    (W13-05) or a receiving condition (W13-03) the node's partner settings call damaged."""
+    total = Decimal(0)
+    for exception in line.get("exceptions") or []:
+        if exception.get("damage_reason") or exception.get("condition") in damaged_conditions:
+            try:
+                quantity = Decimal(str(exception.get("quantity")))
+            except InvalidOperation:
+                continue
+            if quantity.is_finite() and quantity > 0:
+                total += quantity
+    return int(total)
+
+
 def received_per_line(
-    lines: list[dict[str, Any]], return_lines: list[tuple[int, str, int, str]]
-) -> tuple[dict[int, int], list[tuple[str, str]]]:
+    lines: list[dict[str, Any]],
+    return_lines: list[tuple[int, str, int, str]],
+    damaged_conditions: Collection[str] = DAMAGED_CONDITIONS,
+) -> Receipt:
     """The units received per return line number, from the logged W07 lines and the return's
-    (line number, SKU, quantity, product UPC or "") in line order; and the problems, as
-    (code, detail)."""
+    (line number, SKU, quantity, product UPC or "") in line order; of those, the units its W13s
+    report damaged (given to the same return lines as the W07's units, never more than they
+    received); and the problems, as (code, detail)."""
     by_sku: dict[str, list[tuple[int, int]]] = defaultdict(list)
     sku_of_upc: dict[str, str] = {}
     for line_number, line_sku, line_quantity, line_upc in return_lines:
@@ -95,6 +143,7 @@ def received_per_line(
         if line_upc:
             sku_of_upc[line_upc] = normalize_sku(line_sku)
     received = {number: 0 for number, *_ in return_lines}
+    damaged = {number: 0 for number, *_ in return_lines}
     problems: list[tuple[str, str]] = []
     for position, line in enumerate(lines, start=1):
         label = f"W07 {line.get('line_number') or position}"
@@ -124,10 +173,14 @@ def received_per_line(
             )
             continue
         units = int(quantity)
+        broken = min(damaged_units(line, damaged_conditions), units)
         for number, expected in by_sku[sku]:
             take = min(units, expected - received[number])
             received[number] += take
             units -= take
+            hurt = min(broken, take)
+            damaged[number] += hurt
+            broken -= hurt
         if units:
             expected_total = sum(expected for _, expected in by_sku[sku])
             problems.append(
@@ -136,7 +189,7 @@ def received_per_line(
                     f"{label} receives more {sku} than the return expects ({expected_total}).",
                 )
             )
-    return received, problems
+    return Receipt(received, {n: q for n, q in damaged.items() if q}, problems)
 
 
 # -- apply --------------------------------------------------------------------------------------
@@ -247,7 +300,11 @@ def apply_receipt(
             "order_line__line_number", "order_line__sku", "quantity", "order_line__product__upc"
         )
     )
-    received, problems = received_per_line(payload.get("lines") or [], return_lines)
+    settings = node.connector_settings if node is not None else {}
+    conditions = (settings or {}).get("damaged_conditions", DAMAGED_CONDITIONS)
+    received, damaged, problems = received_per_line(
+        payload.get("lines") or [], return_lines, conditions
+    )
     if problems:
         raise refused(problems[0][0], "; ".join(detail for _, detail in problems))
     try:
@@ -256,6 +313,7 @@ def apply_receipt(
             node_id=node.pk,
             actor=actor or Actor.system(f"x12:{node.code}"),
             received=received,
+            damaged=damaged,
             message=ReceiptMessage(
                 source=source, message_id=message_id, kind=KIND, payload=payload
             ),

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from oms.core.returns_desk import DeskReturn
+from oms.core.returns_desk import DeskReturn, inspection_start
 
 DISPOSITIONS = (
     ("restock", "Back on sale"),
@@ -77,11 +77,12 @@ class InspectReturnForm(forms.Form):
         super().__init__(data, **kwargs)
         self.rma = rma
         for line in rma.lines:
+            start = inspection_start(line.received, line.reported_damaged)
             for key, _label in DISPOSITIONS:
                 self.fields[f"line_{line.line_number}_{key}"] = forms.IntegerField(
                     min_value=0,
                     max_value=line.received,
-                    initial=line.received if key == "restock" else 0,
+                    initial=start.get(key, 0),
                     widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "qty"}),
                 )
 

@@ -22,6 +22,7 @@ class DeskLine:
     condition: str
     received: int
     dispositions: dict[str, int]
+    reported_damaged: int = 0  # units the receiving node reported damaged (944 W13)
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,10 @@ def returns_desk() -> ReturnsDesk:
     if not _DESK:
         raise LookupError("no returns desk registered: no installed app keeps returns")
     return _DESK[0]
+
+
+def inspection_start(received: int, reported_damaged: int) -> dict[str, int]:
+    """Where an inspection of a line starts: the units the node reported damaged as damaged,
+    the rest back on sale. The inspector changes what they see otherwise."""
+    damaged = max(0, min(reported_damaged, received))
+    return {"restock": received - damaged, "damaged": damaged}

@@ -74,6 +74,7 @@ class ReturnLineOutputSerializer(serializers.ModelSerializer):
             "reason_code",
             "condition_reported",
             "received_quantity",
+            "reported_damaged_quantity",
             "dispositions",
         ]
 

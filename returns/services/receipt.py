@@ -74,12 +74,20 @@ def receive_return(
     actor: Actor,
     received: Mapping[int, int] | None = None,
     message: ReceiptMessage | None = None,
+    damaged: Mapping[int, int] | None = None,
 ) -> Return:
     """authorized | in_transit → received at `node_id`, with the units counted per line
     number (`received`; default: every unit asked for). At least one unit must arrive; none
-    more than asked. `return.received`; an even exchange's replacement is placed now."""
+    more than asked. `damaged`: units per line number the node reports damaged on arrival
+    (at most those received), kept for the inspection to start from. `return.received`; an
+    even exchange's replacement is placed now."""
     rma, _duplicate = receive_return_once(
-        return_id=return_id, node_id=node_id, actor=actor, received=received, message=message
+        return_id=return_id,
+        node_id=node_id,
+        actor=actor,
+        received=received,
+        message=message,
+        damaged=damaged,
     )
     return rma
 
@@ -91,6 +99,7 @@ def receive_return_once(
     actor: Actor,
     received: Mapping[int, int] | None = None,
     message: ReceiptMessage | None = None,
+    damaged: Mapping[int, int] | None = None,
 ) -> tuple[Return, bool]:
     """`receive_return()`, and whether `message` had been applied before (True: nothing was
     done now), for a caller that reports duplicates (the X12 944 import)."""
@@ -142,9 +151,25 @@ def receive_return_once(
             raise InvalidInput(
                 [FieldError("nothing_received", "Count at least one unit.", "received")]
             )
+        damaged = damaged or {}
+        damage_errors = [
+            FieldError(
+                "damaged_exceeds_received",
+                f"Line {n}: {q} reported damaged, {counts.get(n, 0)} received.",
+                f"damaged.{n}",
+            )
+            for n, q in damaged.items()
+            if not 0 <= q <= counts.get(n, 0)
+        ]
+        if damage_errors:
+            raise InvalidInput(damage_errors)
         for line in lines:
-            line.received_quantity = counts[line.order_line.line_number]
-            line.save(update_fields=["received_quantity", "updated_at"])
+            number = line.order_line.line_number
+            line.received_quantity = counts[number]
+            line.reported_damaged_quantity = damaged.get(number, 0)
+            line.save(
+                update_fields=["received_quantity", "reported_damaged_quantity", "updated_at"]
+            )
         now = timezone.now()
         rma.receive(node=node, at=now)
         rma.save(update_fields=["status", "received_node", "received_at", "updated_at"])
@@ -161,6 +186,12 @@ def receive_return_once(
                         "sku": line.order_line.sku,
                         "expected": line.quantity,
                         "received": line.received_quantity,
+                        # only when the node reported damage (944 W13)
+                        **(
+                            {"reported_damaged": line.reported_damaged_quantity}
+                            if line.reported_damaged_quantity
+                            else {}
+                        ),
                     }
                     for line in lines
                 ],

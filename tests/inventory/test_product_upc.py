@@ -119,12 +119,12 @@ def test_a_945_line_named_by_the_upc_ships_the_line_of_that_product():
 
 
 def test_a_944_w07_named_by_the_upc_receives_the_line_of_that_product():
-    received, problems = received_per_line(
+    received, damaged, problems = received_per_line(
         [
             {"line_number": "1", "quantity": "2", "unit": "EA", "upc_case_code": "0012345678905"},
             {"line_number": "2", "quantity": "1", "item_ids": [["UP", "4006381333931"]]},
         ],
         [(1, "TEE", 3, UPC_A), (2, "CAP", 1, "")],
     )
-    assert received == {1: 2, 2: 0}
+    assert (received, damaged) == ({1: 2, 2: 0}, {})
     assert problems == [("unknown_item", "W07 2 (4006381333931) is no item of the return.")]

@@ -45,6 +45,7 @@ def test_a_channel_opens_a_return_that_is_authorized_under_the_policy(web_api, o
             "reason_code": "size_fit",
             "condition_reported": "opened",
             "received_quantity": 0,
+            "reported_damaged_quantity": 0,
             "dispositions": {},
         }
     ]

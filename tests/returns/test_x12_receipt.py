@@ -8,6 +8,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from fulfillment.tasks import import_x12_inbox_task
 from fulfillment.x12.inbox import import_945_file, import_x12_inbox
@@ -137,6 +138,42 @@ def test_a_944_that_names_the_item_by_its_barcode_receives_it(nodes, x12_dc, x12
     assert [(a.transaction_set, a.outcome) for a in result.advices] == [("944", "received")]
     rma.refresh_from_db()
     assert [line.received_quantity for line in rma.lines.all()] == [2]
+
+
+def test_units_a_944_reports_damaged_start_the_inspection_as_damaged(
+    nodes, x12_dc, x12_dirs, admin_client
+):
+    # given: 2 TEE back, one of them damaged on arrival (W13 with a damage reason), and a W13
+    # of a condition the node does not call damaged (ignored)
+    rma = returned(nodes, x12_dc)
+    loop = w07_loop(1, "2", "TEE", extra=("W13*1*EA*01**CR", "W13*1*EA*99"))
+
+    # when
+    result = import_945_file(drop(x12_dirs, "944-w13.edi", x12_944(rma.number, [loop])))
+
+    # then: received 2, of which 1 reported damaged, in the event and on the line
+    assert [(a.transaction_set, a.outcome) for a in result.advices] == [("944", "received")]
+    line = rma.lines.get()
+    assert (line.received_quantity, line.reported_damaged_quantity) == (2, 1)
+    event = Event.objects.get(stream=rma.order.stream, type="return.received")
+    assert event.payload["lines"] == [
+        {"line_number": 1, "sku": "TEE", "expected": 2, "received": 2, "reported_damaged": 1}
+    ]
+    message = InboundMessage.objects.get(kind="x12.944")
+    assert message.payload["lines"][0]["exceptions"][0] == {
+        "quantity": "1",
+        "unit": "EA",
+        "condition": "01",
+        "damage_reason": "CR",
+    }
+
+    # and the console's inspection dialog starts from it: 1 back on sale, 1 damaged
+    page = admin_client.get(reverse("admin:returns_return_inspect_detail", args=[rma.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "1 reported damaged by the node" in html
+    assert 'name="line_1_restock" value="1"' in html
+    assert 'name="line_1_damaged" value="1"' in html
 
 
 def test_the_same_944_twice_has_one_effect(nodes, x12_dc, x12_dirs):
