@@ -25,6 +25,7 @@ import dataclasses
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
@@ -48,6 +49,8 @@ from integrations.x12 import (
     X12Error,
     write_940,
 )
+from inventory.models import normalize_sku
+from inventory.selectors import products_by_sku
 
 DEFAULT_SENDER_ID = "OMS"
 DEFAULT_VERSION = "004010"
@@ -87,9 +90,20 @@ def _text(value: str | None) -> str | None:
     return cleaned or None
 
 
-def build_940(payload: ReleasePayload, item_qualifier: str) -> WarehouseShippingOrder:
+def gtin_item_id(code: str) -> ItemId:
+    """A product's canonical UPC/GTIN as a W01 item id: UP for a UPC-A, EN for an EAN-13, UK
+    for a GTIN-14."""
+    return ItemId({12: "UP", 13: "EN"}.get(len(code), "UK"), code)
+
+
+def build_940(
+    payload: ReleasePayload, item_qualifier: str, upcs: Mapping[str, str] | None = None
+) -> WarehouseShippingOrder:
     """ReleasePayload → the writer's 940: depositor order number = the fulfillment number (the
-    945 comes back keyed on it), PO = the order number, N1 ST = where it goes."""
+    945 comes back keyed on it), PO = the order number, N1 ST = where it goes. `upcs`: the
+    products' UPC/GTIN by SKU, sent as a second item id of the line (W01-06/07) for a warehouse
+    that scans barcodes."""
+    upcs = upcs or {}
     ship_to = payload.ship_to
     party = Party(
         role="ST",
@@ -113,7 +127,14 @@ def build_940(payload: ReleasePayload, item_qualifier: str) -> WarehouseShipping
                 line_number=str(number),
                 quantity=Decimal(line.quantity),
                 unit="EA",
-                item_ids=(ItemId(item_qualifier, line.sku),),
+                item_ids=(
+                    ItemId(item_qualifier, line.sku),
+                    *(
+                        (gtin_item_id(upcs[normalize_sku(line.sku)]),)
+                        if upcs.get(normalize_sku(line.sku))
+                        else ()
+                    ),
+                ),
                 description=_text(line.name),
             )
             for number, line in enumerate(payload.lines, start=1)
@@ -121,7 +142,7 @@ def build_940(payload: ReleasePayload, item_qualifier: str) -> WarehouseShipping
     )
 
 
-def render_940(payload: ReleasePayload) -> str:
+def render_940(payload: ReleasePayload, upcs: Mapping[str, str] | None = None) -> str:
     """The 940 text for a release; X12Error when something cannot be written."""
     partner = partner_settings(payload.node_code, payload.settings)
     if partner["item_qualifier"] not in ITEM_QUALIFIERS:
@@ -132,7 +153,7 @@ def render_940(payload: ReleasePayload) -> str:
             "W01",
         )
     return write_940(
-        build_940(payload, partner["item_qualifier"]),
+        build_940(payload, partner["item_qualifier"], upcs),
         sender_id=partner["sender_id"],
         receiver_id=partner["receiver_id"],
         control_number=control_number_for(payload.fulfillment_id),
@@ -158,10 +179,16 @@ def write_atomically(folder: Path, name: str, data: bytes) -> Path:
     return target
 
 
+def product_upcs(release: ReleasePayload) -> dict[str, str]:
+    """The UPC/GTIN of the release's products that have one, by (normalised) SKU."""
+    products = products_by_sku([line.sku for line in release.lines])
+    return {sku: product.upc for sku, product in products.items() if product.upc}
+
+
 class X12FileConnector:
     def send(self, payload: ReleasePayload) -> ReleaseAck:
         try:
-            text = render_940(payload)
+            text = render_940(payload, product_upcs(payload))
         except X12Error as exc:
             raise ConnectorRefused(f"x12_{exc.code}", str(exc)) from None
         name = file_name_for(payload.number)
@@ -183,7 +210,8 @@ class X12FileConnector:
         status = str(release.settings.get(status_key) or ("F" if payload.kind == "cancel" else "R"))
         try:
             order = dataclasses.replace(
-                build_940(release, partner["item_qualifier"]), order_status=status
+                build_940(release, partner["item_qualifier"], product_upcs(release)),
+                order_status=status,
             )
             text = write_940(
                 order,

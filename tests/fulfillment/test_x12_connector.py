@@ -121,6 +121,26 @@ def test_sending_twice_writes_identical_bytes(x12_node, products, release, x12_d
     assert sorted(p.name for p in path.parent.iterdir()) == [f"{fo.number}.edi"]
 
 
+def test_a_product_with_a_barcode_is_listed_by_it_too(x12_node, products, release, x12_dirs):
+    # given: TEE has a UPC-A, MUG an EAN-13
+    products["TEE"].upc = "012345678905"
+    products["TEE"].save()
+    products["MUG"].upc = "4006381333931"
+    products["MUG"].save()
+    stocked(x12_node, products["TEE"], on_hand=5)
+    stocked(x12_node, products["MUG"], on_hand=5)
+
+    # when
+    fo = release(skus=["TEE", "MUG"], quantity=1)
+
+    # then: W01-04/05 the SKU, W01-06/07 the package code with its qualifier
+    (order,) = read_940s(outbox_file(x12_dirs, fo).read_bytes())
+    assert [line.item_ids for line in order.lines] == [
+        (ItemId("SK", "TEE"), ItemId("UP", "012345678905")),
+        (ItemId("SK", "MUG"), ItemId("EN", "4006381333931")),
+    ]
+
+
 def test_vendor_item_qualifier_from_the_node_settings(x12_node, products, release, x12_dirs):
     # given
     x12_node.connector_settings = {**x12_node.connector_settings, "item_qualifier": "VN"}
