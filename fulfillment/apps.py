@@ -26,9 +26,14 @@ class FulfillmentConfig(AppConfig):
         from fulfillment.services.shipping import TRACKING_KIND, reprocess_tracking
         from fulfillment.x12 import connector as x12_connector  # noqa: F401
         from fulfillment.x12.inbox import KIND, reprocess_advice
+
+        # A file node's stock report (846) is applied as an inventory snapshot (x12/stock.py).
+        from fulfillment.x12.sets import register_set_handler
+        from fulfillment.x12.stock import apply_inventory_advice
         from integrations.inbound import register_handler
         from oms.events.outbound import register_addition
 
+        register_set_handler("846", apply_inventory_advice)
         register_addition(FULFILLMENT_READY, pickup_code_for_notice)
         register_handler(KIND, reprocess_advice, retry=True)
         register_handler(TRACKING_KIND, reprocess_tracking, retry=True)

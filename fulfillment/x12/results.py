@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from oms.core.errors import DomainError
 
-APPLIED_OUTCOMES = ("shipped", "short_shipped", "rejected", "received")
+APPLIED_OUTCOMES = ("shipped", "short_shipped", "rejected", "received", "counted")
 
 
 class X12ImportError(DomainError):
@@ -18,9 +18,10 @@ class X12ImportError(DomainError):
 class AdviceResult:
     message_id: str  # <ISA13>-<GS06>-<ST02>
     # The document the set names, as sent ("" when empty): the fulfillment order (945 W06-02),
-    # the return (944 W17-04).
+    # the return (944 W17-04), the stock report's reference (846 BIA-03).
     fulfillment: str
-    outcome: str  # shipped | short_shipped | rejected | received | duplicate | failed
+    # shipped | short_shipped | rejected | received | counted | ignored_stale | duplicate | failed
+    outcome: str
     error_code: str = ""
     error: str = ""
     tracking_numbers: tuple[str, ...] = ()

@@ -29,6 +29,7 @@ from integrations.x12.envelope import (
 )
 from integrations.x12.errors import TOLERABLE_CODES, ErrorCode, X12Error, X12Issue
 from integrations.x12.invoice_810 import Invoice, InvoiceLine, read_810, write_810
+from integrations.x12.read_846 import InventoryAdvice, InventoryItem, StockQuantity, read_846
 from integrations.x12.read_856 import ShipNotice, ShipNoticeItem, ShipNoticeOrder, read_856
 from integrations.x12.read_940 import ShippingOrderLine, WarehouseShippingOrder, read_940
 from integrations.x12.read_944 import (
@@ -48,7 +49,7 @@ from integrations.x12.write import write_940, write_945
 
 Source = str | bytes | Interchange
 
-SUPPORTED_TRANSACTION_SETS = ("940", "944", "945", "856")
+SUPPORTED_TRANSACTION_SETS = ("940", "944", "945", "856", "846")
 
 
 def _read_all[T](
@@ -77,10 +78,21 @@ def read_856s(source: Source, *, strict: bool = True) -> tuple[ShipNotice, ...]:
     return _read_all(source, read_856, strict=strict)
 
 
+def read_846s(source: Source, *, strict: bool = True) -> tuple[InventoryAdvice, ...]:
+    return _read_all(source, read_846, strict=strict)
+
+
 def read_document(
     ts: TransactionSet,
-) -> WarehouseShippingOrder | WarehouseReceiptAdvice | WarehouseShippingAdvice | ShipNotice:
-    """The typed reading of a 940, 944, 945 or 856; ``unsupported_transaction_set`` for others."""
+) -> (
+    WarehouseShippingOrder
+    | WarehouseReceiptAdvice
+    | WarehouseShippingAdvice
+    | ShipNotice
+    | InventoryAdvice
+):
+    """The typed reading of a 940, 944, 945, 856 or 846; ``unsupported_transaction_set`` for
+    others."""
     if ts.id == "940":
         return read_940(ts)
     if ts.id == "944":
@@ -89,9 +101,11 @@ def read_document(
         return read_945(ts)
     if ts.id == "856":
         return read_856(ts)
+    if ts.id == "846":
+        return read_846(ts)
     raise X12Error(
         ErrorCode.UNSUPPORTED_TRANSACTION_SET,
-        f"no typed reader for transaction set {ts.id} (supported: 940, 944, 945, 856)",
+        f"no typed reader for transaction set {ts.id} (supported: 940, 944, 945, 856, 846)",
         ts.index,
         "ST",
     )
@@ -105,6 +119,8 @@ __all__ = [
     "ErrorCode",
     "FunctionalGroup",
     "Interchange",
+    "InventoryAdvice",
+    "InventoryItem",
     "Invoice",
     "InvoiceLine",
     "ItemId",
@@ -121,6 +137,7 @@ __all__ = [
     "ShipNoticeOrder",
     "ShipmentAdviceLine",
     "ShippingOrderLine",
+    "StockQuantity",
     "TransactionSet",
     "WarehouseReceiptAdvice",
     "WarehouseShippingAdvice",
@@ -131,6 +148,8 @@ __all__ = [
     "parse_interchanges",
     "read_856",
     "read_810",
+    "read_846",
+    "read_846s",
     "read_856s",
     "read_940",
     "read_940s",

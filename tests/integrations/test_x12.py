@@ -22,11 +22,13 @@ from integrations.x12 import (
     Reference,
     ShipmentAdviceLine,
     ShippingOrderLine,
+    StockQuantity,
     WarehouseShippingAdvice,
     WarehouseShippingOrder,
     X12Error,
     parse_interchange,
     parse_interchanges,
+    read_846s,
     read_856s,
     read_940,
     read_940s,
@@ -150,7 +152,7 @@ def test_corpus_envelope_strict_and_lenient(name):
         n
         for n in CORPUS_FILES
         if ENVELOPE[n][1] is not None
-        and not n.startswith(("x12_940", "x12_945", "x12_856", "x12_NEGATIVE"))
+        and not n.startswith(("x12_940", "x12_945", "x12_856", "x12_846", "x12_NEGATIVE"))
     ],
 )
 def test_transaction_sets_without_a_typed_reader_are_refused(name):
@@ -768,3 +770,20 @@ def test_contacts_do_not_end_a_party_loop():
     (order,) = read_940s(text)
     assert order.ship_to == ORDER.ship_to
     assert [str(segment) for segment in order.unknown_segments] == ["PER*IC*Ada"]
+
+
+@needs_corpus
+def test_the_corpus_846s_read_their_items_and_quantities():
+    (first,) = read_846s(corpus("x12_846__oopfactory_example1.edi"))
+    assert (first.purpose, first.report_type, first.reference) == ("00", "CM", "10353")
+    assert first.date == dt.date(2004, 8, 11)
+    (item,) = first.items
+    assert item.item_id("BP") == "46L5055"
+    assert item.quantity("QH") == StockQuantity("QH", Decimal(100), "EA")  # unit from UIT
+    assert read_document(parse_interchanges(corpus("x12_846__oopfactory_example1.edi"))[0]
+                         .transaction_sets[0]) == first  # fmt: skip
+
+    (second,) = read_846s(corpus("x12_846__oopfactory_example2.edi"), strict=False)
+    assert len(second.items) == 5
+    assert second.items[0].quantity("17") == StockQuantity("17", Decimal("1998.61"), "FT")
+    assert second.items[0].item_id("VN") == "H304L0750040"
