@@ -32,6 +32,7 @@ from demo.reverse import place_reverse_demo_orders
 from demo.routing import ensure_default_rule_set
 from demo.shopify import connect_demo_shopify
 from demo.stock import create_missing_stock
+from demo.x12 import connect_demo_3pl
 from inventory.models import NodeKind, StockLevel
 from ops.kpis.rollups import refresh as refresh_kpi_rollups
 from orders.services.api_clients import IssuedKey
@@ -74,6 +75,8 @@ def seed_demo() -> DemoData:
     beanies = [s.sku for s in specs if "-BEANIE-" in s.sku][:3]
     shopify = connect_demo_shopify(beanies)
     edi = connect_demo_edi([s.sku for s in specs if s.sku not in beanies][:6])
+    # A 3PL on X12 files, its stock from its 846 (demo/x12.py).
+    connect_demo_3pl([s.sku for s in specs if s.sku not in beanies][:6], now)
     reverse_placed = place_reverse_demo_orders()
     place_demo_returns()
     api_key = reissue_demo_key()

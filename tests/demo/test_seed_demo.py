@@ -8,7 +8,9 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
 
+from integrations.models import InboundMessage
 from inventory.models import Node, NodeKind, Product, StockLevel
+from inventory.selectors import find_ledger_mismatches
 from orders.models import ApiClient, Channel, Order
 from tests.conftest import bearer_client
 
@@ -59,7 +61,7 @@ def test_seed_demo_twice_loads_the_same_data_set():
         "distribution_centers": 2,
         "stores": 15,
         "products": 226,  # 225 + one limited edition nobody stocks (backorders)
-        "stock_levels": 17 * 226,
+        "stock_levels": 18 * 226,  # 2 DCs, 15 stores and the X12 3PL
     }
     assert set(Channel.objects.values_list("code", "default_currency")) == {
         ("web", "USD"),
@@ -85,7 +87,7 @@ def test_seed_demo_gives_every_node_a_stock_level_for_every_product():
 
     # then
     assert set(per_node.values()) == {Product.objects.count()}
-    assert len(per_node) == 17
+    assert len(per_node) == 18  # 2 DCs, 15 stores, the X12 3PL
     limited = StockLevel.objects.filter(product__sku="LTD-JACKET-CRIMSON-M")
     dc_stock = StockLevel.objects.filter(node__kind=NodeKind.DISTRIBUTION_CENTER).exclude(
         product__sku="LTD-JACKET-CRIMSON-M"
@@ -241,6 +243,27 @@ def test_seed_demo_gives_each_role_a_user_and_finance_an_export(settings, tmp_pa
     assert (export.kind, export.file_format, export.status) == ("payments", "xlsx", "done")
     seed()
     assert FinanceExport.objects.count() == 1  # once a day
+
+
+@pytest.mark.django_db
+def test_seed_demo_has_a_3pl_on_x12_that_reported_its_stock_with_an_846():
+    # given
+    seed()
+    seed()  # the same day's report again: one effect
+
+    # then: six SKUs counted (27, 34, ... 62), the others none, all through the ledger
+    node = Node.objects.get(code="3pl-memphis")
+    assert (node.connector, node.kind) == ("x12_file", NodeKind.THIRD_PARTY)
+    levels = StockLevel.objects.filter(node=node, on_hand__gt=0)
+    counted = sorted(levels.values_list("on_hand", flat=True))
+    assert counted == [27, 34, 41, 48, 55, 62]
+    assert (
+        InboundMessage.objects.filter(
+            source="x12:3pl-memphis", kind="inventory.snapshot", status="processed"
+        ).count()
+        == 1
+    )
+    assert find_ledger_mismatches() == []
 
 
 @pytest.mark.django_db
