@@ -29,10 +29,11 @@ a failed InboundMessage with that code, retried with backoff and re-processable 
 from collections import defaultdict
 from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any, NamedTuple
 
 from fulfillment.x12.results import AdviceResult, X12ImportError
-from fulfillment.x12.sets import InboundSet, refuse_set
+from fulfillment.x12.sets import InboundSet
 from integrations.models import InboundMessage, InboundStatus
 from integrations.services import fingerprint
 from integrations.x12 import WarehouseReceiptAdvice, X12Error, read_944
@@ -198,19 +199,7 @@ def received_per_line(
 def apply_receipt_advice(inbound: InboundSet) -> AdviceResult:
     """The inbox's handler for a 944 (fulfillment/x12/sets.py): read, apply, or keep refused."""
 
-    def failed(
-        source: str, payload: dict[str, Any], number: str, code: str, detail: str
-    ) -> AdviceResult:
-        return refuse_set(
-            kind=KIND,
-            source=source,
-            message_id=inbound.message_id,
-            payload=payload,
-            number=number,
-            code=code,
-            detail=detail,
-            transaction_set=TRANSACTION_SET,
-        )
+    failed = partial(inbound.refuse, KIND, TRANSACTION_SET)
 
     try:
         advice = read_944(inbound.ts)
@@ -226,12 +215,7 @@ def apply_receipt_advice(inbound: InboundSet) -> AdviceResult:
         )
     except ReceiptRefused as exc:
         return failed(exc.source, payload, exc.number, exc.code, exc.detail)
-    return AdviceResult(
-        message_id=inbound.message_id,
-        fulfillment=payload["return"],
-        outcome=outcome,
-        transaction_set=TRANSACTION_SET,
-    )
+    return inbound.result(TRANSACTION_SET, payload["return"], outcome)
 
 
 def apply_receipt(

@@ -31,6 +31,41 @@ class InboundSet:
     node: Node | None  # the node the file is from, when the inbox knows it
     fallback_source: str  # x12:<node>, else x12:isa:<ISA06> until the document names the node
 
+    def refuse(
+        self,
+        kind: str,
+        transaction_set: str,
+        source: str,
+        payload: dict[str, Any],
+        number: str,
+        code: str,
+        detail: str,
+    ) -> "AdviceResult":
+        """Keep this set as refused (refuse_set) under its message id."""
+        return refuse_set(
+            kind=kind,
+            source=source,
+            message_id=self.message_id,
+            payload=payload,
+            number=number,
+            code=code,
+            detail=detail,
+            transaction_set=transaction_set,
+        )
+
+    def result(
+        self, transaction_set: str, number: str, outcome: str, code: str = "", detail: str = ""
+    ) -> "AdviceResult":
+        """This set's line in the file's result."""
+        return AdviceResult(
+            message_id=self.message_id,
+            fulfillment=number,
+            outcome=outcome,
+            error_code=code,
+            error=detail,
+            transaction_set=transaction_set,
+        )
+
 
 SetHandler = Callable[[InboundSet], AdviceResult]
 

@@ -28,12 +28,13 @@ reserved opens an oversell. So a 3PL on X12 keeps oms's stock true the way an AP
 import datetime as dt
 import zoneinfo
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
 
 from fulfillment.x12.results import AdviceResult
-from fulfillment.x12.sets import InboundSet, refuse_set
+from fulfillment.x12.sets import InboundSet
 from integrations.x12 import InventoryAdvice, X12Error, read_846
 from integrations.x12.common import GTIN_QUALIFIERS, SKU_QUALIFIERS
 from inventory.exceptions import MessageIdReused
@@ -149,26 +150,9 @@ def apply_inventory_advice(inbound: InboundSet) -> AdviceResult:
     source = f"x12:{node.code}" if node else inbound.fallback_source
 
     def failed(payload: dict[str, Any], reference: str, code: str, detail: str) -> AdviceResult:
-        return refuse_set(
-            kind=KIND,
-            source=source,
-            message_id=inbound.message_id,
-            payload=payload,
-            number=reference,
-            code=code,
-            detail=detail,
-            transaction_set=TRANSACTION_SET,
-        )
+        return inbound.refuse(KIND, TRANSACTION_SET, source, payload, reference, code, detail)
 
-    def result(reference: str, outcome: str, code: str = "", detail: str = "") -> AdviceResult:
-        return AdviceResult(
-            message_id=inbound.message_id,
-            fulfillment=reference,
-            outcome=outcome,
-            error_code=code,
-            error=detail,
-            transaction_set=TRANSACTION_SET,
-        )
+    result = partial(inbound.result, TRANSACTION_SET)
 
     try:
         advice = read_846(inbound.ts)
