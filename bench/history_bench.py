@@ -42,7 +42,6 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -350,36 +349,14 @@ class Measures:
     def route(self, i: int) -> float:
         """route_order of a fresh 3-line order (captured untimed), as routing_bench does."""
         import routing_bench
-        from django.utils import timezone
 
         from fulfillment.services.routing import route_order
         from oms.core.actors import Actor
-        from orders.models import Channel, PaymentStatus
-        from orders.services.capture import AddressInput, LineInput, OrderInput, capture_order
+        from orders.models import Channel
+        from orders.services.capture import capture_order
 
-        place = self.rng.choice(self.zips)
-        external_id = f"hist-routing-{self.run}-{i}"
-        data = OrderInput(
-            external_id=external_id,
-            placed_at=timezone.now(),
-            currency="USD",
-            customer_name="Routing Bench",
-            customer_email="routing.bench@example.com",
-            shipping_address=AddressInput(
-                name="Routing Bench",
-                line1="100 Main Street",
-                city=place["city"].title(),
-                region=place["state"],
-                postal_code=place["zip_code"],
-                country="US",
-            ),
-            lines=[
-                LineInput(sku=s, quantity=q, unit_price=Decimal("9.99"))
-                for s, q in routing_bench.lines_for(self.rng, self.sample, 3)
-            ],
-            payment_status=PaymentStatus.AUTHORIZED,
-            payment_method="card",
-            payment_reference=external_id,
+        data = routing_bench.bench_order(
+            self.rng, self.zips, self.sample, 3, f"hist-routing-{self.run}-{i}"
         )
         actor = Actor.system("bench")
         order = capture_order(channel=Channel.objects.get(code="web"), data=data, actor=actor)

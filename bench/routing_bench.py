@@ -173,6 +173,46 @@ def lines_for(rng: random.Random, sample: list[str], size: int) -> list[tuple[st
     return [(s, rng.randint(1, 3)) for s in rng.sample(sample, size)]
 
 
+def bench_order(
+    rng: random.Random,
+    zips: list[dict[str, Any]],
+    sample: list[str],
+    size: int,
+    external_id: str,
+    who: str = "Routing Bench",
+) -> Any:
+    """A paid web order of `size` lines from `sample`, shipped to one of `zips` (the routing
+    bench's, the routing profile's and the history bench's orders)."""
+    from django.utils import timezone
+
+    from orders.models import PaymentStatus
+    from orders.services.capture import AddressInput, LineInput, OrderInput
+
+    place = rng.choice(zips)
+    return OrderInput(
+        external_id=external_id,
+        placed_at=timezone.now(),
+        currency="USD",
+        customer_name=who,
+        customer_email=f"{who.lower().replace(' ', '.')}@example.com",
+        shipping_address=AddressInput(
+            name=who,
+            line1="100 Main Street",
+            city=place["city"].title(),
+            region=place["state"],
+            postal_code=place["zip_code"],
+            country="US",
+        ),
+        lines=[
+            LineInput(sku=s, quantity=q, unit_price=Decimal("9.99"))
+            for s, q in lines_for(rng, sample, size)
+        ],
+        payment_status=PaymentStatus.AUTHORIZED,
+        payment_method="card",
+        payment_reference=external_id,
+    )
+
+
 # --- 2. plan_order alone -----------------------------------------------------------------------
 
 
@@ -243,13 +283,12 @@ def bench_plan(
 def bench_route(
     rng: random.Random, zips: list[dict[str, Any]], sample: list[str], orders: int, warmup: int
 ) -> dict[str, Any]:
-    from django.utils import timezone
 
     from fulfillment.models import RoutingDecision
     from fulfillment.services.routing import route_order
     from oms.core.actors import Actor
-    from orders.models import Channel, PaymentStatus
-    from orders.services.capture import AddressInput, LineInput, OrderInput, capture_order
+    from orders.models import Channel
+    from orders.services.capture import capture_order
 
     actor = Actor.system("bench")
     channel = Channel.objects.get(code="web")
@@ -260,30 +299,7 @@ def bench_route(
         outcomes: Counter[str] = Counter()
         decisions: list[int] = []
         for k in range(warmup + orders):
-            place = rng.choice(zips)
-            external_id = f"routing-{run_id}-{size}-{k}"
-            data = OrderInput(
-                external_id=external_id,
-                placed_at=timezone.now(),
-                currency="USD",
-                customer_name="Routing Bench",
-                customer_email="routing.bench@example.com",
-                shipping_address=AddressInput(
-                    name="Routing Bench",
-                    line1="100 Main Street",
-                    city=place["city"].title(),
-                    region=place["state"],
-                    postal_code=place["zip_code"],
-                    country="US",
-                ),
-                lines=[
-                    LineInput(sku=s, quantity=q, unit_price=Decimal("9.99"))
-                    for s, q in lines_for(rng, sample, size)
-                ],
-                payment_status=PaymentStatus.AUTHORIZED,
-                payment_method="card",
-                payment_reference=external_id,
-            )
+            data = bench_order(rng, zips, sample, size, f"routing-{run_id}-{size}-{k}")
             order = capture_order(channel=channel, data=data, actor=actor)
             t0 = time.perf_counter()
             decision = route_order(order_id=order.pk, actor=actor)

@@ -24,7 +24,6 @@ import statistics
 import sys
 import time
 import uuid
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,14 +52,13 @@ def main() -> int:
     import routing_bench
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
 
     from fulfillment.services.routing import route_order
     from inventory.models import Node
     from oms.core.actors import Actor
     from oms.core.process_tuning import freeze_startup_heap
-    from orders.models import Channel, PaymentStatus
-    from orders.services.capture import AddressInput, LineInput, OrderInput, capture_order
+    from orders.models import Channel
+    from orders.services.capture import capture_order
 
     rng = random.Random(args.seed)
     zips = routing_bench.contiguous_zips()
@@ -82,29 +80,8 @@ def main() -> int:
         cpu: list[float] = []
         statements: list[int] = []
         for k in range(args.warmup + args.orders):
-            place = rng.choice(zips)
-            external_id = f"routeprof-{run_id}-{size}-{k}"
-            data = OrderInput(
-                external_id=external_id,
-                placed_at=timezone.now(),
-                currency="USD",
-                customer_name="Routing Profile",
-                customer_email="routing.profile@example.com",
-                shipping_address=AddressInput(
-                    name="Routing Profile",
-                    line1="100 Main Street",
-                    city=place["city"].title(),
-                    region=place["state"],
-                    postal_code=place["zip_code"],
-                    country="US",
-                ),
-                lines=[
-                    LineInput(sku=s, quantity=q, unit_price=Decimal("9.99"))
-                    for s, q in routing_bench.lines_for(rng, sample, size)
-                ],
-                payment_status=PaymentStatus.AUTHORIZED,
-                payment_method="card",
-                payment_reference=external_id,
+            data = routing_bench.bench_order(
+                rng, zips, sample, size, f"routeprof-{run_id}-{size}-{k}", "Routing Profile"
             )
             order = capture_order(channel=channel, data=data, actor=actor)
             timed = k >= args.warmup
