@@ -131,6 +131,51 @@ def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
     return len(rows)
 
 
+_UPDATES: dict[tuple[type, str, tuple[str, ...], tuple[str, ...]], tuple[str, list, list]] = {}
+
+
+def update_row(
+    model: type[models.Model],
+    pk: Any,
+    values: dict[str, Any],
+    *,
+    where: dict[str, Any] | None = None,
+) -> int:
+    """`model.objects.filter(pk=pk, **where).update(**values)` for the hot paths (the idempotency
+    key's completion on every API write), with the statement's text built once per model and
+    field names instead of by the query compiler on every call. Values are plain values (no
+    expressions), each through its field's get_db_prep_save as update() does; `where` is
+    equality on concrete fields. Returns the number of rows changed. No signals, like update()
+    (which also bypasses save()); auto_now fields are not touched unless given."""
+    where = where or {}
+    using = router.db_for_write(model)
+    connection = connections[using]
+    key = (model, using, tuple(values), tuple(where))
+    plan = _UPDATES.get(key)
+    if plan is None:
+        meta = model._meta
+        qn = connection.ops.quote_name
+        fields: list[Any] = [meta.get_field(name) for name in values]  # concrete fields
+        conditions: list[Any] = [meta.pk, *(meta.get_field(name) for name in where)]
+        assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+        tests = " AND ".join(f"{qn(f.column)} = %s" for f in conditions)
+        # Identifiers only, from the model's options, each quoted; the values go as parameters.
+        statement = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {tests}"  # noqa: S608
+        plan = _UPDATES[key] = (statement, fields, conditions)
+    statement, fields, conditions = plan
+    params = [
+        f.get_db_prep_save(v, connection=connection)
+        for f, v in zip(fields, values.values(), strict=True)
+    ]
+    params += [
+        f.get_db_prep_save(v, connection=connection)
+        for f, v in zip(conditions, (pk, *where.values()), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return int(cursor.rowcount)
+
+
 class CompiledLookup[T: models.Model]:
     """`unique_or_none(build(value))`, with the SQL compiled once per thread.
 
