@@ -166,7 +166,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "oms.observability.middleware.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the plain policy's header built once (oms/core/csp.py).
+    "oms.core.csp.CSPMiddleware",
     "oms.core.csp.AreaPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oms.core.correlation.CorrelationIdMiddleware",
