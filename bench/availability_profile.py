@@ -82,6 +82,11 @@ def main() -> int:
 
     for _ in range(args.warmup):
         get()
+    # As the gunicorn workers do after start-up (oms/core/process_tuning.py): the start-up heap
+    # is skipped by the collector, so its pauses do not land on a measured request.
+    from oms.core.process_tuning import freeze_startup_heap
+
+    freeze_startup_heap()
     with CaptureQueriesContext(connection) as ctx:
         body = get()
     print(
