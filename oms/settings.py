@@ -123,9 +123,10 @@ if _proxy_ssl_header:
 # HSTS preload puts the domain on browser lists that take months to leave: an operator's choice
 # (DJANGO_SECURE_HSTS_PRELOAD), so Django's reminder about it is not a deployment error.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
-# The admin's and django-axes' "must be in MIDDLEWARE": those classes are in
-# OMS_BROWSER_MIDDLEWARE, which oms.core.browser checks for them instead (oms.E010-E012).
-SILENCED_SYSTEM_CHECKS += ["admin.E408", "admin.E409", "admin.E410", "axes.W002"]
+# The admin's, django-axes' and Django's deploy "must be in MIDDLEWARE" (CSRF): those classes
+# are in OMS_BROWSER_MIDDLEWARE, which oms.core.browser checks instead (oms.E010-E012, and
+# oms.W010 for the CSRF cookie, Django's security.W016, which looks in MIDDLEWARE only).
+SILENCED_SYSTEM_CHECKS += ["admin.E408", "admin.E409", "admin.E410", "axes.W002", "security.W003"]
 
 INSTALLED_APPS = [
     "unfold",

@@ -133,3 +133,22 @@ def browser_chain_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMes
                 )
             )
     return problems
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def browser_chain_csrf_cookie_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Django's security.W016 (its W003 and W016 look for CsrfViewMiddleware in MIDDLEWARE;
+    it is in OMS_BROWSER_MIDDLEWARE, which oms.E011 demands; W003 is silenced in settings)."""
+    if (
+        "django.middleware.csrf.CsrfViewMiddleware" in settings.OMS_BROWSER_MIDDLEWARE
+        and not settings.CSRF_USE_SESSIONS
+        and settings.CSRF_COOKIE_SECURE is not True
+    ):
+        return [
+            checks.Warning(
+                "CsrfViewMiddleware is in OMS_BROWSER_MIDDLEWARE, but CSRF_COOKIE_SECURE is not "
+                "True: a secure-only CSRF cookie is harder for network sniffers to steal.",
+                id="oms.W010",
+            )
+        ]
+    return []

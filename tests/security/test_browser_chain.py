@@ -158,3 +158,14 @@ def test_the_browser_chain_is_checked_like_the_admin_checks_middleware():
         OMS_BROWSER_MIDDLEWARE=[m for m in settings.OMS_BROWSER_MIDDLEWARE if "sessions" not in m]
     ):
         assert "oms.E011" in {m.id for m in checks.run_checks()}
+
+
+def test_the_csrf_cookie_deploy_check_follows_the_browser_chain():
+    # Django's security.W016 looks for CsrfViewMiddleware in MIDDLEWARE only: oms.W010 stands in
+    def deploy_ids():
+        return {m.id for m in checks.run_checks(include_deployment_checks=True)}
+
+    with override_settings(CSRF_COOKIE_SECURE=False):
+        assert "oms.W010" in deploy_ids()
+    with override_settings(CSRF_COOKIE_SECURE=True):
+        assert "oms.W010" not in deploy_ids()
