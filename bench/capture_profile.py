@@ -76,6 +76,11 @@ def main() -> int:
 
     for i in range(args.warmup):
         post(-1 - i)
+    # As the gunicorn workers do after start-up (oms/core/process_tuning.py): the start-up heap
+    # is skipped by the collector, so its pauses do not land on a measured request.
+    from oms.core.process_tuning import freeze_startup_heap
+
+    freeze_startup_heap()
 
     with CaptureQueriesContext(connection) as ctx:
         post(10**9)

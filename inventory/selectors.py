@@ -39,14 +39,22 @@ from inventory.models import (
 )
 from oms.core.errors import FieldError, InvalidInput
 from oms.core.geo import haversine_miles, resolve_postal_code
+from oms.core.queries import CompiledLookup
 
 MAX_AVAILABILITY_SKUS = 50
 
 
+# Products by SKU on every order capture: the SQL compiled once per thread and count
+# (oms/core/queries.py); the rows are read on every call.
+_products_by_skus: CompiledLookup[Product] = CompiledLookup(
+    lambda skus: Product.objects.filter(sku__in=skus)
+)
+
+
 def products_by_sku(skus: list[str]) -> dict[str, Product]:
     """Active and inactive products keyed by normalised SKU (callers decide what inactive means)."""
-    wanted = {normalize_sku(s) for s in skus}
-    return {p.sku: p for p in Product.objects.filter(sku__in=wanted)}
+    wanted = sorted({normalize_sku(s) for s in skus})
+    return {p.sku: p for p in _products_by_skus.rows(wanted)}
 
 
 def products_by_upc(values: Iterable[str | None]) -> dict[str, Product]:

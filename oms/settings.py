@@ -123,6 +123,10 @@ if _proxy_ssl_header:
 # HSTS preload puts the domain on browser lists that take months to leave: an operator's choice
 # (DJANGO_SECURE_HSTS_PRELOAD), so Django's reminder about it is not a deployment error.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# The admin's, django-axes' and Django's deploy "must be in MIDDLEWARE" (CSRF): those classes
+# are in OMS_BROWSER_MIDDLEWARE, which oms.core.browser checks instead (oms.E010-E012, and
+# oms.W010 for the CSRF cookie, Django's security.W016, which looks in MIDDLEWARE only).
+SILENCED_SYSTEM_CHECKS += ["admin.E408", "admin.E409", "admin.E410", "axes.W002", "security.W003"]
 
 INSTALLED_APPS = [
     "unfold",
@@ -163,23 +167,35 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "oms.observability.middleware.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the plain policy's header built once (oms/core/csp.py).
+    "oms.core.csp.CSPMiddleware",
     "oms.core.csp.AreaPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oms.core.correlation.CorrelationIdMiddleware",
     # A NUL (%00) in a path or query is a 400 before any view or query (oms/api/middleware.py).
     "oms.api.middleware.RefuseNulInUrlMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Runs OMS_BROWSER_MIDDLEWARE here, except for machine paths (oms/core/browser.py).
+    "oms.core.browser.BrowserMiddleware",
+]
+
+# The browser-only middleware, in order: for the admin, the store screens and every other page
+# a person opens; not for OMS_MACHINE_PATHS (API keys and platform webhooks, no session),
+# except the OMS_BROWSER_PATHS_UNDER_MACHINE, whose views authenticate by session or are pages.
+# Everything in MIDDLEWARE above runs for every path (docs/performance.md, docs/security.md).
+OMS_BROWSER_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a lockout into the readable page (oms/core/lockout.py).
     "axes.middleware.AxesMiddleware",
 ]
+OMS_MACHINE_PATHS = ("/api/", "/webhooks/")
+OMS_BROWSER_PATHS_UNDER_MACHINE = ("/api/docs/", "/api/v1/webhook-subscriptions/")
 
 # django-axes first: it refuses a locked-out (username, IP) before any password is checked.
 AUTHENTICATION_BACKENDS = [

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 
 from oms.api.clients import ApiClientLike, api_client_model
 from oms.api.keys import matches, split_prefix
-from oms.core.queries import CompiledLookup
+from oms.core.queries import CompiledLookup, update_row
 
 # The key's row by its prefix, on every request: its SQL compiled once (oms/core/queries.py).
 _client_by_prefix: CompiledLookup[Any] = CompiledLookup(
@@ -49,7 +49,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             client.last_used_at is None
             or (now - client.last_used_at).total_seconds() > _TOUCH_EVERY_SECONDS
         ):
-            model._default_manager.filter(pk=client.pk).update(last_used_at=now)
+            update_row(model, client.pk, {"last_used_at": now})
         return (None, client)
 
     def authenticate_header(self, request: Request) -> str:

@@ -28,7 +28,7 @@ from contextlib import nullcontext, suppress
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -39,6 +39,7 @@ from oms.api.errors import domain_error_response, exception_handler
 from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
 from oms.api.permissions import client_of
 from oms.core.errors import DomainError
+from oms.core.queries import insert_unless_conflict, update_row
 from oms.core.transactions import DATABASE_ERRORS
 
 HEADER = "Idempotency-Key"
@@ -199,16 +200,13 @@ def _claim(
             created_at=now,
             expires_at=now + settings.OMS_IDEMPOTENCY_KEY_TTL,
         )
-        try:
-            # The common case, a new key: one INSERT committed on its own. Outside any
-            # transaction (a request) that is the INSERT alone in autocommit, one round trip
-            # instead of BEGIN, INSERT, COMMIT; inside one (a test, a caller's atomic block) a
-            # savepoint keeps a duplicate key from breaking the caller's transaction.
-            with _own_transaction():
-                record.save(force_insert=True)
+        # The common case, a new key: one INSERT ... ON CONFLICT DO NOTHING, without the query
+        # compiler (oms/core/queries.py). Outside any transaction (a request) it commits on its
+        # own, in one round trip; inside one (a test, a caller's atomic block) a conflict
+        # raises nothing, so the caller's transaction stays usable without a savepoint.
+        if insert_unless_conflict(record):
             return _Claim.NEW, record
-        except IntegrityError:
-            pass  # the key exists: decide under its row lock
+        # the key exists: decide under its row lock
         with transaction.atomic():
             found = (
                 IdempotencyKey.objects.select_for_update(of=("self",))
@@ -226,12 +224,6 @@ def _claim(
                 lock_until=lock_until,
             )
     raise IdempotencyKeyInUse(key)
-
-
-def _own_transaction() -> Any:
-    """What makes one INSERT its own unit: nothing in autocommit (the statement is its own
-    transaction), a savepoint inside a caller's transaction."""
-    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
 
 
 def _decide(
@@ -271,11 +263,16 @@ def _reset(record: IdempotencyKey, *, method: str, path: str, fingerprint: str, 
 
 
 def _complete(record: IdempotencyKey, response: Response) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyKeyStatus.COMPLETED,
-        locked_until=None,
-        response_status=response.status_code,
-        response_body=response.data,
+    # The UPDATE of every keyed write, without the query compiler (oms/core/queries.py).
+    update_row(
+        IdempotencyKey,
+        record.pk,
+        {
+            "status": IdempotencyKeyStatus.COMPLETED,
+            "locked_until": None,
+            "response_status": response.status_code,
+            "response_body": response.data,
+        },
     )
 
 

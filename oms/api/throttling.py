@@ -2,9 +2,18 @@
 
 An authenticated call counts against its ApiClient (request.auth) at OMS_API_RATE; a call
 without a key (carrier webhooks, anything AllowAny) counts against the caller's IP at
-OMS_API_ANON_RATE. Counters live in Django's cache (Redis when REDIS_URL is set, so every
-process counts together). Over the rate: 429 `throttled` with Retry-After (oms/api/errors.py).
+OMS_API_ANON_RATE. Over the rate: 429 `throttled` with Retry-After (oms/api/errors.py).
 Rates are read from settings at each request, so they can be changed in a test.
+
+Counting is a fixed window: one counter per caller and window (the rate's period, aligned to
+the epoch), kept in Django's cache under the cache's own key prefix. On Redis (REDIS_URL set,
+so every process counts together) a request is **one round trip**: INCR and EXPIRE of its
+window's counter in one pipeline. DRF's SimpleRateThrottle made two (GET, then SET of a pickled
+list of every request time in the period: 6,000 floats at the default rate). A refused request
+waits until its window ends (Retry-After). Unlike the sliding log, a client can spend its budget
+at the end of one window and again at the start of the next (at most twice the rate over one
+period, never more than the rate within a window). Other caches (the embedded demo's memory, the
+tests') count with add() and incr().
 
 When the cache cannot be reached (Redis restarting, paused, partitioned) the call is let
 through and a warning logged: the rate limit is a guard against abuse, and making Redis a hard
@@ -13,39 +22,75 @@ dependency of order capture would turn a cache outage into an API outage
 """
 
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from oms.core.transactions import BROKER_ERRORS
 
 logger = logging.getLogger(__name__)
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-class ApiClientRateThrottle(SimpleRateThrottle):
-    cache_format = "throttle_%(scope)s_%(ident)s"
 
-    def __init__(self) -> None:  # the rate depends on the caller: chosen in allow_request
-        self.rate: str | None = None
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'6000/min' → (6000, 60), as DRF reads a rate (the period's first letter)."""
+    num, period = rate.split("/")
+    return int(num), _PERIODS[period[0]]
+
+
+class ApiClientRateThrottle(BaseThrottle):
+    cache_alias = "default"
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
 
     def allow_request(self, request: Request, view: Any) -> bool:
         client = request.auth
         if client is not None and getattr(client, "pk", None) is not None:
-            self.scope, self.rate = "api_client", settings.OMS_API_RATE
+            scope, rate, ident = "api_client", settings.OMS_API_RATE, str(client.pk)
         else:
-            self.scope, self.rate = "api_anon", settings.OMS_API_ANON_RATE
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+            scope, rate, ident = "api_anon", settings.OMS_API_ANON_RATE, self.get_ident(request)
+        if rate is None:
+            return True
+        limit, period = parse_rate(rate)
+        now = time.time()
+        window = int(now // period)
+        key = f"throttle_{scope}_{ident}_{period}_{window}"
         try:
-            return super().allow_request(request, view)
+            count = _hit(caches[self.cache_alias], key, period)
         except BROKER_ERRORS as exc:  # Redis errors, timeouts, refused connections
             logger.warning("rate limit not checked: the cache is unavailable (%r)", exc)
             return True
+        if count <= limit:
+            return True
+        self._wait = (window + 1) * period - now
+        return False
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        client = request.auth
-        # the client's pk was checked in allow_request; without one, the caller's address
-        ident = str(getattr(client, "pk", "")) if self.scope == "api_client" else None
-        ident = ident or self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+    def wait(self) -> float | None:
+        return self._wait
+
+
+def _hit(cache: Any, key: str, period: int) -> int:
+    """Count one request in the window's counter and return the count so far."""
+    if isinstance(cache, RedisCache):
+        # Django's key (KEY_PREFIX, version), so cache.get(key) reads the counter (an int is
+        # stored as a plain integer by Django's Redis serializer, so INCR works on it).
+        full_key = cache.make_and_validate_key(key)
+        client = cache._cache.get_client(full_key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, period)
+        count, _ = pipe.execute()
+        return int(count)
+    cache.add(key, 0, timeout=period)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add() and incr(): a new window's first request
+        cache.add(key, 1, timeout=period)
+        return 1

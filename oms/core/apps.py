@@ -8,4 +8,9 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Celery signal receivers that carry the correlation id into tasks (infrastructure only).
-        from oms.core import process_tuning, task_context  # noqa: F401
+        # The system check of the browser-only middleware chain.
+        from oms.core import (  # noqa: F401
+            browser,  # noqa: F401
+            process_tuning,
+            task_context,
+        )

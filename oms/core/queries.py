@@ -131,6 +131,51 @@ def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
     return len(rows)
 
 
+_UPDATES: dict[tuple[type, str, tuple[str, ...], tuple[str, ...]], tuple[str, list, list]] = {}
+
+
+def update_row(
+    model: type[models.Model],
+    pk: Any,
+    values: dict[str, Any],
+    *,
+    where: dict[str, Any] | None = None,
+) -> int:
+    """`model.objects.filter(pk=pk, **where).update(**values)` for the hot paths (the idempotency
+    key's completion on every API write), with the statement's text built once per model and
+    field names instead of by the query compiler on every call. Values are plain values (no
+    expressions), each through its field's get_db_prep_save as update() does; `where` is
+    equality on concrete fields. Returns the number of rows changed. No signals, like update()
+    (which also bypasses save()); auto_now fields are not touched unless given."""
+    where = where or {}
+    using = router.db_for_write(model)
+    connection = connections[using]
+    key = (model, using, tuple(values), tuple(where))
+    plan = _UPDATES.get(key)
+    if plan is None:
+        meta = model._meta
+        qn = connection.ops.quote_name
+        fields: list[Any] = [meta.get_field(name) for name in values]  # concrete fields
+        conditions: list[Any] = [meta.pk, *(meta.get_field(name) for name in where)]
+        assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+        tests = " AND ".join(f"{qn(f.column)} = %s" for f in conditions)
+        # Identifiers only, from the model's options, each quoted; the values go as parameters.
+        statement = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {tests}"  # noqa: S608
+        plan = _UPDATES[key] = (statement, fields, conditions)
+    statement, fields, conditions = plan
+    params = [
+        f.get_db_prep_save(v, connection=connection)
+        for f, v in zip(fields, values.values(), strict=True)
+    ]
+    params += [
+        f.get_db_prep_save(v, connection=connection)
+        for f, v in zip(conditions, (pk, *where.values()), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return int(cursor.rowcount)
+
+
 class CompiledLookup[T: models.Model]:
     """`unique_or_none(build(value))`, with the SQL compiled once per thread.
 
@@ -141,9 +186,14 @@ class CompiledLookup[T: models.Model]:
     the way Django's ModelIterable does (select_related objects included). Nothing is cached
     but the SQL text: every call reads the row. Querysets whose parameters do not contain the
     marker exactly once (or that annotate) are evaluated the ordinary way.
+
+    `rows(values)` is the same for a lookup by a list (`build` called with a list, e.g.
+    `filter(sku__in=values)`): every row, in no particular order, the SQL compiled once per
+    thread and number of values (up to MAX_LIST; longer lists go the ordinary way).
     """
 
     _MARKER = "\x00compiled-lookup-marker\x00"
+    MAX_LIST = 64
 
     def __init__(self, build: Callable[[Any], "models.QuerySet[T]"]) -> None:
         self._build = build
@@ -152,30 +202,54 @@ class CompiledLookup[T: models.Model]:
     def __call__(self, value: Any) -> T | None:
         state = getattr(self._local, "state", None)
         if state is None:
-            state = self._local.state = self._compile(self._build(self._MARKER).order_by()[:1])
+            state = self._local.state = self._compile(
+                self._build(self._MARKER).order_by()[:1], [self._MARKER]
+            )
         if state is False:
             return unique_or_none(self._build(value))
-        model, db, compiler, sql, params, index, init_list, start, end, populators = state
+        found = self._run(state, [value], one=True)
+        return found[0] if found else None
+
+    def rows(self, values: "list[Any]") -> "list[T]":
+        if not values or len(values) > self.MAX_LIST:
+            return list(self._build(values).order_by())
+        plans = getattr(self._local, "lists", None)
+        if plans is None:
+            plans = self._local.lists = {}
+        state = plans.get(len(values))
+        if state is None:
+            markers = [f"{self._MARKER}{n}" for n in range(len(values))]
+            state = plans[len(values)] = self._compile(self._build(markers).order_by(), markers)
+        if state is False:
+            return list(self._build(values).order_by())
+        return self._run(state, values, one=False)
+
+    @staticmethod
+    def _run(state: Any, values: "list[Any]", *, one: bool) -> "list[T]":
+        model, db, compiler, sql, params, where, init_list, start, end, populators = state
         params = list(params)
-        params[index] = value
+        for index, value in zip(where, values, strict=True):
+            params[index] = value
         with connections[db].cursor() as cursor:
             cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        [row] = list(compiler.results_iter(results=[[row]]))
-        obj = model.from_db(db, init_list, row[start:end])
-        for populator in populators:
-            populator.populate(row, obj)
-        return obj
+            found = [cursor.fetchone()] if one else cursor.fetchall()
+        if found == [None]:
+            return []
+        objs = []
+        for row in compiler.results_iter(results=[found]):
+            obj = model.from_db(db, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            objs.append(obj)
+        return objs
 
     @classmethod
-    def _compile(cls, queryset: "models.QuerySet[T]") -> Any:
+    def _compile(cls, queryset: "models.QuerySet[T]", markers: "list[str]") -> Any:
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
-        where = [i for i, p in enumerate(params) if p == cls._MARKER]
+        where = [params.index(m) if params.count(m) == 1 else -1 for m in markers]
         known_related = getattr(queryset, "_known_related_objects", None)  # Django's own state
-        if len(where) != 1 or compiler.annotation_col_map or known_related:
+        if -1 in where or compiler.annotation_col_map or known_related:
             return False
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
@@ -188,7 +262,7 @@ class CompiledLookup[T: models.Model]:
             compiler,
             sql,
             tuple(params),
-            where[0],
+            where,
             init_list,
             start,
             end,

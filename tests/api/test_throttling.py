@@ -1,13 +1,27 @@
 """API rates per client (docs/security.md): over OMS_API_RATE a client gets 429 `throttled`
 with Retry-After in the API's error shape; another client's budget is its own. Callers without
-a key are counted per IP at OMS_API_ANON_RATE."""
+a key are counted per IP at OMS_API_ANON_RATE. The counters are tested in the test settings'
+local memory and in the real Redis of REDIS_URL (one round trip per call, windows, fail-open)."""
+
+import os
+import time
+import uuid
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import override_settings
+from redis.connection import Connection
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
+
+
+def away_from_a_window_edge(period: int = 60) -> None:
+    """Counting is per fixed window (oms/api/throttling.py): start a test's calls at least two
+    seconds before the window ends, so they all fall in one."""
+    left = period - time.time() % period
+    if left < 2:
+        time.sleep(left + 0.01)
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +35,7 @@ def fresh_counters():
 def test_a_client_over_its_rate_gets_429_with_retry_after_and_others_are_unaffected(
     web_api, pos_api
 ):
+    away_from_a_window_edge()
     for _ in range(3):
         assert web_api.get("/api/v1/orders/").status_code == 200
 
@@ -40,6 +55,7 @@ def test_callers_without_a_key_are_counted_per_ip():
     anon = APIClient(REMOTE_ADDR="203.0.113.7")
     other = APIClient(REMOTE_ADDR="203.0.113.8")
     url = "/api/v1/webhooks/carriers/easypost/"
+    away_from_a_window_edge()
     statuses = [anon.post(url, {}, format="json").status_code for _ in range(3)]
     assert statuses[:2] != [429, 429]
     assert statuses[2] == 429
@@ -49,22 +65,92 @@ def test_callers_without_a_key_are_counted_per_ip():
     assert other.post(url, {}, format="json").status_code != 429
 
 
-class _UnreachableCache:
-    """A cache whose server does not answer (Redis restarting or paused)."""
+def _redis_cache(location: str, prefix: str) -> dict:
+    return {
+        "default": {
+            "BACKEND": "oms.core.cache.SharedClientRedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 
-    def get(self, *args, **kwargs):
-        from redis.exceptions import TimeoutError as RedisTimeout
 
-        raise RedisTimeout("Timeout reading from socket")
+@pytest.fixture
+def redis_counters():
+    """The throttle's counters in the test Redis (REDIS_URL), under a prefix of this test's own
+    so parallel test workers do not share them; removed afterwards."""
+    prefix = f"test-throttle-{uuid.uuid4().hex}"
+    with override_settings(CACHES=_redis_cache(os.environ["REDIS_URL"], prefix)):
+        yield caches["default"]
+        client = caches["default"]._cache.get_client(write=True)
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
 
-    set = get
+
+class _RoundTrips:
+    """Counts the commands sent to Redis and the times they were sent (one pipeline = one)."""
+
+    def __init__(self, monkeypatch):
+        self.sends, self.commands = 0, []
+        original = Connection.send_packed_command
+
+        def send(conn, command, check_health=True):
+            self.sends += 1
+            return original(conn, command, check_health)
+
+        original_pack = Connection.pack_commands
+
+        def pack(conn, commands):
+            self.commands.extend(str(c[0]).upper() for c in commands)
+            return original_pack(conn, commands)
+
+        monkeypatch.setattr(Connection, "send_packed_command", send)
+        monkeypatch.setattr(Connection, "pack_commands", pack)
 
 
-def test_without_its_cache_the_rate_limit_lets_calls_through(web_api, monkeypatch, caplog):
-    # given: Redis, which keeps the counters, does not answer
-    from oms.api.throttling import ApiClientRateThrottle
+@override_settings(OMS_API_RATE="3/min")
+def test_on_redis_each_call_is_one_round_trip_and_the_fourth_gets_429(
+    web_api, pos_api, redis_counters, monkeypatch
+):
+    away_from_a_window_edge()
+    web_api.get("/api/v1/orders/")  # connects to Redis (the handshake is not the count)
+    trips = _RoundTrips(monkeypatch)
 
-    monkeypatch.setattr(ApiClientRateThrottle, "cache", _UnreachableCache())
+    statuses = [web_api.get("/api/v1/orders/").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    # one send per request: INCR and EXPIRE in one pipeline (DRF's throttle sent a GET, then a SET)
+    assert trips.sends == 3
+    assert trips.commands == ["INCRBY", "EXPIRE"] * 3
+    response = web_api.get("/api/v1/orders/")
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert response.json()["code"] == "throttled"
+    assert response.json()["detail"].startswith("Request was throttled. Expected available in ")
+    # the counter is Redis's, expires with its window, and the other key has its own
+    client = redis_counters._cache.get_client(write=True)
+    [key] = [k for k in client.scan_iter(f"{redis_counters.key_prefix}:*") if b"api_client" in k]
+    assert 0 < client.ttl(key) <= 60
+    assert int(client.get(key)) == 5
+    assert pos_api.get("/api/v1/orders/").status_code == 200
+
+
+@override_settings(OMS_API_RATE="2/s")
+def test_on_redis_a_new_window_has_a_new_budget(web_api, redis_counters):
+    # start right after a second begins, so the three calls fall in one window
+    time.sleep(1 - time.time() % 1)
+    statuses = [web_api.get("/api/v1/orders/").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+    time.sleep(1 - time.time() % 1 + 0.01)
+
+    assert web_api.get("/api/v1/orders/").status_code == 200
+
+
+@override_settings(CACHES=_redis_cache("redis://127.0.0.1:1/0", "unreachable"))
+def test_without_its_cache_the_rate_limit_lets_calls_through(web_api, caplog):
+    # given: the Redis that keeps the counters does not answer (nothing listens on port 1)
 
     # when
     response = web_api.get("/api/v1/orders/")

@@ -9,7 +9,7 @@ from django.db import connection
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from oms.core.queries import insert_rows, insert_unless_conflict
+from oms.core.queries import insert_rows, insert_unless_conflict, update_row
 from oms.events.models import Event
 from orders.models import Order, OrderLine
 from tests.factories.inventory import ProductFactory
@@ -111,3 +111,49 @@ def test_insert_unless_conflict_inserts_once_then_reports_the_conflict():
     twin.external_id = "EXT-10"
     assert insert_unless_conflict(twin) is True
     assert Order.objects.get(pk=twin.pk).number == "OMS-TWIN-0001"
+
+
+def test_update_row_writes_what_update_writes_and_only_where_it_matches():
+    from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
+    from tests.factories.orders import issue_api_key
+
+    client = issue_api_key().client
+    now = timezone.now()
+
+    def key(name):
+        return IdempotencyKey.objects.create(
+            api_client=client,
+            key=name,
+            method="POST",
+            path="/api/v1/orders/",
+            fingerprint="f" * 64,
+            status=IdempotencyKeyStatus.IN_PROGRESS,
+            locked_until=now,
+            claimed_by_session=7,
+            created_at=now,
+            expires_at=now,
+        )
+
+    fast, slow = key("fast"), key("slow")
+    body = {"number": "OMS-1", "total": Decimal("9.99"), "lines": [{"sku": "A", "n": None}]}
+    values = {
+        "status": IdempotencyKeyStatus.COMPLETED,
+        "locked_until": None,
+        "response_status": 201,
+        "response_body": body,
+    }
+
+    assert update_row(IdempotencyKey, fast.pk, values) == 1
+    IdempotencyKey.objects.filter(pk=slow.pk).update(**values)
+
+    a, b = _columns(IdempotencyKey, fast.pk), _columns(IdempotencyKey, slow.pk)
+    a.pop("key"), b.pop("key")
+    assert a == b
+    assert a["status"][0] == "completed"
+    assert a["locked_until"][0] is None
+    # a condition that does not hold changes nothing
+    changed = update_row(
+        IdempotencyKey, fast.pk, {"response_status": 500}, where={"status": "in_progress"}
+    )
+    assert changed == 0
+    assert IdempotencyKey.objects.get(pk=fast.pk).response_status == 201
