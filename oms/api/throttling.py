@@ -15,13 +15,16 @@ at the end of one window and again at the start of the next (at most twice the r
 period, never more than the rate within a window). Other caches (the embedded demo's memory, the
 tests') count with add() and incr().
 
-When the cache cannot be reached (Redis restarting, paused, partitioned) the call is let
-through and a warning logged: the rate limit is a guard against abuse, and making Redis a hard
-dependency of order capture would turn a cache outage into an API outage
-(tests/chaos/test_faults.py; docs/security.md).
+When the cache cannot be reached (Redis restarting, paused, partitioned) each process counts on
+its own, in memory, with the same windows and limits, and logs a warning (once per window): the
+limit then holds per process (at most the number of web processes times the rate overall)
+instead of not at all, and order capture does not depend on Redis: a cache outage is not an API
+outage (tests/chaos/test_faults.py; docs/security.md). Counting goes back to Redis with the next
+call that reaches it.
 """
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -65,8 +68,7 @@ class ApiClientRateThrottle(BaseThrottle):
         try:
             count = _hit(caches[self.cache_alias], key, period)
         except BROKER_ERRORS as exc:  # Redis errors, timeouts, refused connections
-            logger.warning("rate limit not checked: the cache is unavailable (%r)", exc)
-            return True
+            count = _LOCAL.hit(key, window, exc)
         if count <= limit:
             return True
         self._wait = (window + 1) * period - now
@@ -74,6 +76,34 @@ class ApiClientRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self._wait
+
+
+class _LocalWindows:
+    """This process's counters while the shared cache is unreachable: one per caller and window,
+    only the current windows kept (a new window drops the older ones)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._window: dict[str, int] = {}  # key → its window, to drop the windows gone by
+        self._warned: int | None = None
+
+    def hit(self, key: str, window: int, error: BaseException) -> int:
+        with self._lock:
+            for old in [k for k, w in self._window.items() if w < window]:
+                del self._counts[old], self._window[old]
+            self._counts[key] = self._counts.get(key, 0) + 1
+            self._window[key] = window
+            count = self._counts[key]
+            warn, self._warned = self._warned != window, window
+        if warn:
+            logger.warning(
+                "rate limit counted in this process only: the cache is unavailable (%r)", error
+            )
+        return count
+
+
+_LOCAL = _LocalWindows()
 
 
 def _hit(cache: Any, key: str, period: int) -> int:

@@ -148,13 +148,17 @@ def test_on_redis_a_new_window_has_a_new_budget(web_api, redis_counters):
     assert web_api.get("/api/v1/orders/").status_code == 200
 
 
-@override_settings(CACHES=_redis_cache("redis://127.0.0.1:1/0", "unreachable"))
-def test_without_its_cache_the_rate_limit_lets_calls_through(web_api, caplog):
+@override_settings(
+    CACHES=_redis_cache("redis://127.0.0.1:1/0", "unreachable"), OMS_API_RATE="3/hour"
+)
+def test_without_its_cache_each_process_counts_on_its_own(web_api, pos_api, caplog):
     # given: the Redis that keeps the counters does not answer (nothing listens on port 1)
 
-    # when
-    response = web_api.get("/api/v1/orders/")
+    # when: four calls of one key, one of another
+    statuses = [web_api.get("/api/v1/orders/").status_code for _ in range(4)]
+    other = pos_api.get("/api/v1/orders/").status_code
 
-    # then: the call is served (not a 500, not a 429) and the skipped check is logged
-    assert response.status_code == 200
-    assert "rate limit not checked" in caplog.text
+    # then: served while under the rate (not a 500), refused over it, per key; logged once
+    assert statuses == [200, 200, 200, 429]
+    assert other == 200
+    assert caplog.text.count("rate limit counted in this process only") == 1
