@@ -32,7 +32,12 @@ from fulfillment.models import (
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from fulfillment.rules import RuleConfig
 from fulfillment.selectors import active_rule_set_for
-from fulfillment.services.rollup import DONE_FOR_CUSTOMER, LineFigures, line_figures, rollup_order
+from fulfillment.services.rollup import (
+    DONE_FOR_CUSTOMER,
+    LineFigures,
+    line_figures,
+    rollup_order_and_tail,
+)
 from fulfillment.sourcing import (
     CandidateNode,
     Destination,
@@ -47,6 +52,7 @@ from inventory.reservations import ReservationRequest, reserve
 from oms.core.actors import Actor
 from oms.core.geo import resolve_postal_code
 from oms.core.models import RuleSetStatus
+from oms.core.transactions import require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
 from orders.events import ORDER_BACKORDERED, ORDER_ROUTED, ORDER_UNROUTABLE
@@ -80,52 +86,64 @@ def route_order(*, order_id: int, actor: Actor, trigger: str = "capture") -> Rou
     """Route what is not yet reserved. Returns the new decision, or None when there was nothing
     to route (already allocated, closed, or every line fully reserved)."""
     with transaction.atomic():
-        order = lock_order(order_id)
-        if order.status not in ROUTABLE_STATUSES:
-            return None
-        state = _lock_lines(order)
-        lines = state.lines
-        missing = state.missing
-        if not any(missing.values()):
-            return None
-        rule_set, configured = _rule_set(state.rule_set_id, state.rule_set_updated_at)
-        rules = _without_failed_nodes(configured, state.failed_nodes)
-        started = time.perf_counter()
-        plans: list[Plan] = []
-        reserved: dict[int, int] = defaultdict(int)
-        taken: list[tuple[int, str, int]] = []  # (line id, node code, quantity) reserved
-        for _attempt in range(MAX_ATTEMPTS):
-            remaining = {line_id: qty - reserved[line_id] for line_id, qty in missing.items()}
-            if not any(remaining.values()):
-                break
-            inputs = load_routing_inputs(order, lines, remaining, rules=rules, rule_set=rule_set)
-            plan = plan_order(inputs.demand, inputs.nodes, rules, now=timezone.now())
-            plans.append(plan)
-            if not plan.assignments:
-                break
-            requests = [
-                ReservationRequest(
-                    node_id=a.node_id,
-                    product_id=_product_of(lines, a.line_id),
-                    quantity=a.quantity,
-                    order_line_id=a.line_id,
-                    stock_level_id=inputs.stock_level_ids.get(
-                        (a.node_id, _product_of(lines, a.line_id))
-                    ),
-                )
-                for a in plan.assignments
-            ]
-            results = reserve(requests=requests, actor=actor, reference_id=order.number)
-            for assignment, request, result in zip(
-                plan.assignments, requests, results, strict=True
-            ):
-                if result is not None:
-                    reserved[request.order_line_id] += request.quantity
-                    taken.append((request.order_line_id, assignment.node_code, request.quantity))
-            if all(result is not None for result in results):
-                break  # otherwise someone took stock meanwhile: plan the rest again
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        return _record(order, state, reserved, taken, plans, rule_set, trigger, elapsed_ms, actor)
+        return route_locked_order(lock_order(order_id), actor=actor, trigger=trigger).decision
+
+
+@dataclass(frozen=True)
+class Routed:
+    decision: RoutingDecision | None  # None: nothing to route
+    last_event: Event | None  # the last event routing appended to the order's stream, if any
+
+
+def route_locked_order(order: Order, *, actor: Actor, trigger: str = "capture") -> Routed:
+    """route_order() for a caller that already holds the order's lock in its transaction
+    (orchestration): no savepoint and no second lock of the same row. `order` is the instance
+    the caller locked; the roll-up updates its status in place. Also returns the last event
+    routing appended, for the caller's next event to follow without a sequence lookup."""
+    require_atomic("route_locked_order()")
+    if order.status not in ROUTABLE_STATUSES:
+        return Routed(None, None)
+    state = _lock_lines(order)
+    lines = state.lines
+    missing = state.missing
+    if not any(missing.values()):
+        return Routed(None, None)
+    rule_set, configured = _rule_set(state.rule_set_id, state.rule_set_updated_at)
+    rules = _without_failed_nodes(configured, state.failed_nodes)
+    started = time.perf_counter()
+    plans: list[Plan] = []
+    reserved: dict[int, int] = defaultdict(int)
+    taken: list[tuple[int, str, int]] = []  # (line id, node code, quantity) reserved
+    for _attempt in range(MAX_ATTEMPTS):
+        remaining = {line_id: qty - reserved[line_id] for line_id, qty in missing.items()}
+        if not any(remaining.values()):
+            break
+        inputs = load_routing_inputs(order, lines, remaining, rules=rules, rule_set=rule_set)
+        plan = plan_order(inputs.demand, inputs.nodes, rules, now=timezone.now())
+        plans.append(plan)
+        if not plan.assignments:
+            break
+        requests = [
+            ReservationRequest(
+                node_id=a.node_id,
+                product_id=_product_of(lines, a.line_id),
+                quantity=a.quantity,
+                order_line_id=a.line_id,
+                stock_level_id=inputs.stock_level_ids.get(
+                    (a.node_id, _product_of(lines, a.line_id))
+                ),
+            )
+            for a in plan.assignments
+        ]
+        results = reserve(requests=requests, actor=actor, reference_id=order.number)
+        for assignment, request, result in zip(plan.assignments, requests, results, strict=True):
+            if result is not None:
+                reserved[request.order_line_id] += request.quantity
+                taken.append((request.order_line_id, assignment.node_code, request.quantity))
+        if all(result is not None for result in results):
+            break  # otherwise someone took stock meanwhile: plan the rest again
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return _record(order, state, reserved, taken, plans, rule_set, trigger, elapsed_ms, actor)
 
 
 @dataclass
@@ -528,7 +546,7 @@ def _record(
     trigger: str,
     elapsed_ms: float,
     actor: Actor,
-) -> RoutingDecision:
+) -> Routed:
     lines, missing = state.lines, state.missing
     short = {
         line_id: qty - reserved[line_id]
@@ -570,7 +588,7 @@ def _record(
             subject=order,  # a stuck_order exception case follows (ops/handlers.py)
             previous=_stream_tail(order, state),
         )
-        return decision
+        return Routed(decision, None)
     allocations = _allocations(lines, taken)
     # The next event follows it: no sequence lookup.
     last_event: Event | None = _stream_tail(order, state)
@@ -608,8 +626,10 @@ def _record(
     figures = state.figures
     for line_id, quantity in reserved.items():
         figures[line_id].waiting_at_oms += quantity
-    rollup_order(order, lines=lines, last_event=last_event, figures=figures)
-    return decision
+    _changes, last_event = rollup_order_and_tail(
+        order, lines=lines, last_event=last_event, figures=figures
+    )
+    return Routed(decision, last_event)
 
 
 def _stream_tail(order: Order, state: LockedLines) -> Event:

@@ -132,50 +132,80 @@ def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
 
 
 class CompiledLookup[T: models.Model]:
-    """`unique_or_none(build(value))`, with the SQL compiled once per thread.
+    """`unique_or_none(build(*values))`, with the SQL compiled once per thread.
 
     The ORM compiles a queryset's SQL on every evaluation; for a lookup that runs on every API
-    request (the API key's row, with its select_related) the compiling cost more than the
-    query (bench/availability_profile.py). Here `build` runs once with a marker value, and each
-    call runs the same SQL with the marker replaced by `value`, turning the row into instances
-    the way Django's ModelIterable does (select_related objects included). Nothing is cached
-    but the SQL text: every call reads the row. Querysets whose parameters do not contain the
-    marker exactly once (or that annotate) are evaluated the ordinary way.
+    request (the API key's row, with its select_related) or every order (the order's lock) the
+    compiling cost more than the query (bench/availability_profile.py,
+    bench/orchestrate_profile.py). Here `build` runs once with marker values, and each call
+    runs the same SQL with each marker replaced by its value, turning the row into instances
+    the way Django's ModelIterable does (select_related objects and annotations included).
+    Nothing is cached but the SQL text: every call reads the row. Querysets whose parameters do
+    not contain each marker exactly once are evaluated the ordinary way.
     """
 
-    _MARKER = "\x00compiled-lookup-marker\x00"
+    _MARKER = "\x00compiled-lookup-marker-{}\x00"
+    _INT_MARKER = -7_346_129_811_234_567  # an integer field's marker (no real id is negative)
 
-    def __init__(self, build: Callable[[Any], "models.QuerySet[T]"]) -> None:
+    def __init__(
+        self, build: Callable[..., "models.QuerySet[T]"], *, kinds: tuple[type, ...] = (str,)
+    ) -> None:
+        """`kinds`: the type of each of build's arguments (str or int: the marker has to pass
+        the field's own conversion)."""
         self._build = build
+        self._kinds = kinds
         self._local = threading.local()
 
-    def __call__(self, value: Any) -> T | None:
+    def __call__(self, *values: Any) -> T | None:
+        rows = self._run(values, one=True)
+        return rows[0] if rows else None
+
+    def _queryset(self, queryset: "models.QuerySet[T]", one: bool) -> "models.QuerySet[T]":
+        return queryset.order_by()[:1] if one else queryset
+
+    def _run(self, values: tuple[Any, ...], *, one: bool) -> list[T]:
         state = getattr(self._local, "state", None)
         if state is None:
-            state = self._local.state = self._compile(self._build(self._MARKER).order_by()[:1])
+            markers = [
+                self._INT_MARKER - i if kind is int else self._MARKER.format(i)
+                for i, kind in enumerate(self._kinds)
+            ]
+            state = self._local.state = self._compile(
+                self._queryset(self._build(*markers), one), markers
+            )
         if state is False:
-            return unique_or_none(self._build(value))
-        model, db, compiler, sql, params, index, init_list, start, end, populators = state
+            return list(self._queryset(self._build(*values), one))
+        model, db, compiler, sql, params, where, init_list, start, end, populators, annotations = (
+            state
+        )
         params = list(params)
-        params[index] = value
+        for index, value in zip(where, values, strict=True):
+            params[index] = value
         with connections[db].cursor() as cursor:
             cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        [row] = list(compiler.results_iter(results=[[row]]))
-        obj = model.from_db(db, init_list, row[start:end])
-        for populator in populators:
-            populator.populate(row, obj)
-        return obj
+            rows = cursor.fetchall()
+        objs = []
+        for row in compiler.results_iter(results=[rows]):
+            obj = model.from_db(db, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, position in annotations:
+                setattr(obj, name, row[position])
+            objs.append(obj)
+        return objs
 
     @classmethod
-    def _compile(cls, queryset: "models.QuerySet[T]") -> Any:
+    def _compile(cls, queryset: "models.QuerySet[T]", markers: list[Any]) -> Any:
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
-        where = [i for i, p in enumerate(params) if p == cls._MARKER]
+        where = []
+        for marker in markers:
+            found = [i for i, p in enumerate(params) if type(p) is type(marker) and p == marker]
+            if len(found) != 1:
+                return False
+            where.append(found[0])
         known_related = getattr(queryset, "_known_related_objects", None)  # Django's own state
-        if len(where) != 1 or compiler.annotation_col_map or known_related:
+        if known_related:
             return False
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
@@ -188,9 +218,21 @@ class CompiledLookup[T: models.Model]:
             compiler,
             sql,
             tuple(params),
-            where[0],
+            tuple(where),
             init_list,
             start,
             end,
             populators,
+            tuple(compiler.annotation_col_map.items()),
         )
+
+
+class CompiledQuery[T: models.Model](CompiledLookup[T]):
+    """`list(build(*values))` (its own ordering kept), with the SQL compiled once per thread:
+    CompiledLookup for a queryset of several rows."""
+
+    def all(self, *values: Any) -> list[T]:
+        return self._run(values, one=False)
+
+    def __call__(self, *values: Any) -> T | None:  # pragma: no cover - use all()
+        raise TypeError("CompiledQuery: call all()")
