@@ -81,6 +81,36 @@ def _plan(
     return plan
 
 
+def insert_statement(
+    objs: "list[M]", connection: "BaseDatabaseWrapper"
+) -> tuple[str, list[Any], list[Any]] | None:
+    """The INSERT of `objs` (rows without a primary key yet) as bulk_create would send it, with
+    `RETURNING` the model's returned columns: (statement, parameters, returned fields), the
+    statement's text built once per model and row count. None where that shortcut does not
+    hold (see insert_rows); the caller then uses Django's compiler."""
+    plan = _plan(type(objs[0]), connection, len(objs), False)
+    if plan is None:
+        return None
+    statement, fields, returning = plan
+    params = _row_params(objs, fields, connection)
+    return None if params is None else (statement, params, returning)
+
+
+def _row_params(
+    objs: "list[M]", fields: list[Any], connection: "BaseDatabaseWrapper"
+) -> list[Any] | None:
+    params: list[Any] = []
+    for obj in objs:
+        # As bulk_create does: a related object's primary key into its *_id column.
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # Django's private API, not in the stubs
+        for field in fields:
+            value = field.pre_save(obj, add=True)
+            if hasattr(value, "resolve_expression"):
+                return None
+            params.append(field.get_db_prep_save(value, connection=connection))
+    return params
+
+
 def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
     model = type(objs[0])
     meta = model._meta
@@ -89,21 +119,13 @@ def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
     if not connection.features.can_return_columns_from_insert:  # pragma: no cover
         raise NotImplementedError(f"{connection.vendor} cannot return columns from INSERT")
     plan = _plan(model, connection, len(objs), ignore_conflicts)
-    params: list[Any] = []
+    params: list[Any] | None = []
     if plan is not None:
         statement, fields, returning = plan
-        for obj in objs:
-            # As bulk_create does: a related object's primary key into its *_id column.
-            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # Django's private API, not in the stubs
-            for field in fields:
-                value = field.pre_save(obj, add=True)
-                if hasattr(value, "resolve_expression"):
-                    plan = None
-                    break
-                params.append(field.get_db_prep_save(value, connection=connection))
-            if plan is None:
-                break
-    if plan is None:  # the compiler's way (also for SQLite)
+        params = _row_params(objs, fields, connection)
+        if params is None:
+            plan = None
+    if plan is None or params is None:  # the compiler's way (also for SQLite)
         if not ignore_conflicts:
             model._default_manager.using(using).bulk_create(objs)
             return len(objs)
@@ -175,17 +197,30 @@ class CompiledLookup[T: models.Model]:
             )
         if state is False:
             return list(self._queryset(self._build(*values), one))
-        model, db, compiler, sql, params, where, init_list, start, end, populators, annotations = (
-            state
-        )
+        (
+            model,
+            db,
+            compiler,
+            sql,
+            params,
+            where,
+            init_list,
+            start,
+            end,
+            populators,
+            annotations,
+            converters,
+        ) = state
         params = list(params)
         for index, value in zip(where, values, strict=True):
             params[index] = value
         with connections[db].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
         objs = []
-        for row in compiler.results_iter(results=[rows]):
+        for row in rows:
             obj = model.from_db(db, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
@@ -224,6 +259,8 @@ class CompiledLookup[T: models.Model]:
             end,
             populators,
             tuple(compiler.annotation_col_map.items()),
+            # What results_iter() would work out on every call: the columns' converters.
+            compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]),
         )
 
 
