@@ -14,7 +14,7 @@ missing quantity is planned again against fresh stock, at most MAX_ATTEMPTS time
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from django.db import connection, transaction
@@ -444,8 +444,16 @@ def candidate_nodes(
     # PostgreSQL: one statement text whatever the number of products; elsewhere (SQLite, make
     # run's demo) an IN list.
     products = "= ANY(%s)" if postgres else f"IN ({', '.join(['%s'] * len(product_ids))})"
+    # PostgreSQL: when each stock row was last reported, as whole microseconds since the epoch
+    # (exact: extract() is numeric), made a datetime below by adding a timedelta; psycopg's
+    # parsing of a timestamptz per row was a tenth of a 10-line route_order's CPU.
+    reported_column = (
+        "(extract(epoch FROM s.last_reported_at) * 1000000)::int8"
+        if postgres
+        else "s.last_reported_at"
+    )
     sql = f"""
-        SELECT {columns}, s.id, s.product_id, s.available, s.on_hand, s.last_reported_at
+        SELECT {columns}, s.id, s.product_id, s.available, s.on_hand, {reported_column}
         FROM {Node._meta.db_table} n
         LEFT JOIN {StockLevel._meta.db_table} s
             ON s.node_id = n.id AND s.product_id {products}
@@ -487,6 +495,8 @@ def candidate_nodes(
         pk, product_id, available, on_hand, reported = row[width:]
         if pk is None:
             continue
+        if postgres and reported is not None:
+            reported = _EPOCH + timedelta(microseconds=reported)
         if stock_level_ids is not None:
             stock_level_ids[(node_id, product_id)] = pk
         if stock_override is not None:
@@ -495,6 +505,9 @@ def candidate_nodes(
             available=available, on_hand=on_hand, last_reported_at=reported
         )
     return nodes
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _float_coordinates(row: tuple[Any, ...]) -> tuple[Any, ...]:
