@@ -31,7 +31,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Fulfillme
 from fulfillment.services.rollup import rollup_order
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
-from oms.core.queries import CompiledLookup, CompiledQuery, insert_rows
+from oms.core.queries import CompiledLookup, CompiledQuery, insert_rows, save_fields
 from oms.core.transactions import enqueue_on_commit, require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
@@ -241,15 +241,16 @@ def _record_release(
         gone = sorted(sent_line_ids - {line.pk for line in _line_ids.all(fulfillment_id)})
         fo.release(at=timezone.now(), node_reference=ack.reference)
         fo.release_attempts += 1
-        fo.save(
-            update_fields=[
+        save_fields(  # save(update_fields=...) without the query compiler
+            fo,
+            [
                 "status",
                 "released_at",
                 "node_reference",
                 "last_release_error",
                 "release_attempts",
                 "updated_at",
-            ]
+            ],
         )
         released = record_event(
             stream=order.stream,

@@ -20,6 +20,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, FulfillmentStatus
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
+from oms.core.queries import save_fields
 from oms.core.transactions import require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
@@ -278,7 +279,7 @@ def _rollup_header(
         order.complete()
         changes.append((before, order.status))
     if changes:
-        order.save(update_fields=["status", "updated_at"])
+        save_fields(order, ["status", "updated_at"])  # save(update_fields=...) without the compiler
     return changes
 
 
