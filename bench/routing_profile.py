@@ -7,7 +7,7 @@ first run adds bench/routing_bench.py's network of 200 nodes (same seed) if it i
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/oms_routeprof REDIS_URL=... \
     .venv/bin/python bench/routing_profile.py --orders 100 --sizes 3 [--list-queries] \
-        [--cprofile 40]
+        [--cprofile 40 [--cpu-clock]]
 
 The code measured is that of the current directory (sys.path[0] is the working directory), so
 two checkouts compare by running this script from each, alternating, on the same database.
@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20250301)
     parser.add_argument("--list-queries", action="store_true")
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N functions")
+    parser.add_argument("--cpu-clock", action="store_true", help="profile CPU, not wall time")
     parser.add_argument("--label", default="")
     args = parser.parse_args()
 
@@ -73,7 +74,11 @@ def main() -> int:
     actor = Actor.system("bench")
     channel = Channel.objects.get(code="web")
     run_id = uuid.uuid4().hex[:8]
-    profiler = cProfile.Profile() if args.cprofile else None
+    profiler = (
+        (cProfile.Profile(time.process_time) if args.cpu_clock else cProfile.Profile())
+        if args.cprofile
+        else None
+    )
     report = {"label": args.label, "sizes": {}}
     for size in [int(s) for s in args.sizes.split(",")]:
         wall: list[float] = []

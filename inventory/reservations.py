@@ -44,6 +44,7 @@ from inventory.selectors import active_reservations_for_order_lines
 from inventory.services.movements import movement, write_movements
 from oms.core.actors import Actor
 from oms.core.errors import NotFound
+from oms.core.queries import insert_statement
 from oms.core.transactions import require_atomic
 
 ORDER_REFERENCE = "order"
@@ -166,7 +167,12 @@ def _bulk_insert_sql(
     model: type[Model], objs: list[Any], *, returning: bool
 ) -> tuple[str, tuple[Any, ...]]:
     """The statement and parameters bulk_create would send for `objs` (rows without a primary
-    key yet), as one INSERT."""
+    key yet), as one INSERT: its text built once per model and row count where
+    oms.core.queries.insert_statement can (the returned columns are then always named; the
+    movements' CTE does not read them), else by Django's compiler."""
+    planned = insert_statement(objs, connection)
+    if planned is not None:
+        return planned[0], tuple(planned[1])
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
     for obj in objs:

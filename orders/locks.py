@@ -3,13 +3,21 @@ full list): order → its lines (by id) → node → reservations (by id) → st
 (node_id, product_id). Every helper refuses to run outside a transaction."""
 
 from oms.core.errors import NotFound
+from oms.core.queries import CompiledLookup
 from oms.core.transactions import require_atomic
 from orders.models import Order
+
+# Every service that changes an order takes this lock first, so its SELECT ... FOR UPDATE is
+# compiled once per thread (oms/core/queries.py): the row is still read and locked every time.
+_locked_order: CompiledLookup[Order] = CompiledLookup(
+    lambda order_id: Order.objects.select_for_update(of=("self",)).filter(pk=order_id),
+    kinds=(int,),
+)
 
 
 def lock_order(order_id: int) -> Order:
     require_atomic("lock_order()")
-    try:
-        return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
-    except Order.DoesNotExist:
-        raise NotFound(f"Order {order_id} does not exist.", code="order_not_found") from None
+    order = _locked_order(order_id)
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist.", code="order_not_found")
+    return order

@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from fulfillment.connectors import (
@@ -31,6 +31,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Fulfillme
 from fulfillment.services.rollup import rollup_order
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
+from oms.core.queries import CompiledLookup, CompiledQuery, insert_rows, save_fields
 from oms.core.transactions import enqueue_on_commit, require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
@@ -67,14 +68,24 @@ def create_fulfillment_orders_and_pending(
     orders are read once, for both their count (the new numbers) and the pending ones; the new
     ones go in with one INSERT for the headers and one for all their lines."""
     require_atomic("create_fulfillment_orders()")
+    # Read as tuples (reservation, node, line, quantity, node code, line number, sku): model
+    # instances of the reservation, its order line and its node cost more than the statement.
     unassigned = list(
         Reservation.objects.filter(
             order_line__order_id=order.pk,
             status=ReservationStatus.ACTIVE,
             fulfillment_line__isnull=True,
         )
-        .select_related("order_line", "node")
         .order_by("node_id", "order_line_id", "id")
+        .values_list(
+            "id",
+            "node_id",
+            "order_line_id",
+            "quantity",
+            "node__code",
+            "order_line__line_number",
+            "order_line__sku",
+        )
     )
     existing = list(
         FulfillmentOrder.objects.filter(order_id=order.pk)
@@ -84,12 +95,12 @@ def create_fulfillment_orders_and_pending(
     pending = [pk for pk, status in existing if status == FulfillmentStatus.PENDING]
     if not unassigned:
         return [], pending
-    by_node: dict[int, list[Reservation]] = defaultdict(list)
-    for reservation in unassigned:
-        by_node[reservation.node_id].append(reservation)
+    by_node: dict[int, list[tuple]] = defaultdict(list)
+    for row in unassigned:
+        by_node[row[1]].append(row)
     now = timezone.now()
     groups = sorted(by_node.items())
-    created = FulfillmentOrder.objects.bulk_create(
+    created = insert_rows(
         [
             FulfillmentOrder(
                 number=f"{order.number}-{len(existing) + index}",
@@ -102,13 +113,13 @@ def create_fulfillment_orders_and_pending(
             for index, (node_id, _reservations) in enumerate(groups, start=1)
         ]
     )
-    FulfillmentOrderLine.objects.bulk_create(
+    insert_rows(
         [
             FulfillmentOrderLine(
-                fulfillment=fo, order_line=r.order_line, reservation=r, quantity=r.quantity
+                fulfillment=fo, order_line_id=line_id, reservation_id=pk, quantity=quantity
             )
             for fo, (_node_id, reservations) in zip(created, groups, strict=True)
-            for r in reservations
+            for pk, _node, line_id, quantity, _code, _number, _sku in reservations
         ]
     )
     for fo, (_node_id, reservations) in zip(created, groups, strict=True):
@@ -118,15 +129,11 @@ def create_fulfillment_orders_and_pending(
             actor=actor,
             payload={
                 "fulfillment": fo.number,
-                "node": reservations[0].node.code,
+                "node": reservations[0][4],
                 "delivery_method": fo.delivery_method,
                 "lines": [
-                    {
-                        "line_number": r.order_line.line_number,
-                        "sku": r.order_line.sku,
-                        "quantity": r.quantity,
-                    }
-                    for r in reservations
+                    {"line_number": number, "sku": sku, "quantity": quantity}
+                    for _pk, _node, _line, quantity, _code, number, sku in reservations
                 ],
             },
             previous=last_event,
@@ -143,24 +150,62 @@ def schedule_release(fulfillment_ids: list[int]) -> None:
         enqueue_on_commit(release_fulfillment_task, fulfillment_id)
 
 
-def release_fulfillment(*, fulfillment_id: int) -> str:
-    """Send a pending fulfillment order to its node and record the release.
-
-    Returns what happened: released, not_pending, on_hold. Raises ConnectorUnavailable
-    (the task retries) and ConnectorRefused (terminal; recorded on the fulfillment order)."""
-    fo = (
+# The release's reads run once or twice per order, every one through the ORM's compiler: their
+# SQL is compiled once per thread instead (oms/core/queries.py); the rows are read every time.
+_to_release: CompiledLookup[FulfillmentOrder] = CompiledLookup(
+    lambda pk: (
         FulfillmentOrder.objects.select_related("node", "order", "order__pickup_node")
         .annotate(
             on_hold=Exists(
                 Hold.objects.filter(order_id=OuterRef("order_id"), status=HoldStatus.ACTIVE)
             )
         )
-        .filter(pk=fulfillment_id)
-        .first()
-    )
+        .filter(pk=pk)
+    ),
+    kinds=(int,),
+)
+_payload_lines: CompiledQuery[FulfillmentOrderLine] = CompiledQuery(
+    lambda pk: (
+        FulfillmentOrderLine.objects.select_related("order_line")
+        .filter(fulfillment_id=pk)
+        .order_by("id")
+    ),
+    kinds=(int,),
+)
+# Under the order lock: the fulfillment order, locked, with its node, and the order stream's
+# last event sequence (read after the order lock, so it sees every earlier holder's events).
+_locked_for_release: CompiledLookup[FulfillmentOrder] = CompiledLookup(
+    lambda pk, stream: (
+        FulfillmentOrder.objects.select_for_update(of=("self",))
+        .select_related("node")
+        .annotate(
+            stream_last_seq=Subquery(
+                Event.objects.filter(stream=stream)
+                .order_by()
+                .values("stream")
+                .annotate(last=Max("seq"))
+                .values("last")
+            )
+        )
+        .filter(pk=pk)
+    ),
+    kinds=(int, str),
+)
+_line_ids: CompiledQuery[FulfillmentOrderLine] = CompiledQuery(
+    lambda pk: FulfillmentOrderLine.objects.filter(fulfillment_id=pk).only("id").order_by("id"),
+    kinds=(int,),
+)
+
+
+def release_fulfillment(*, fulfillment_id: int) -> str:
+    """Send a pending fulfillment order to its node and record the release.
+
+    Returns what happened: released, not_pending, on_hold. Raises ConnectorUnavailable
+    (the task retries) and ConnectorRefused (terminal; recorded on the fulfillment order)."""
+    fo = _to_release(fulfillment_id)
     if fo is None or fo.status != FulfillmentStatus.PENDING:
         return "not_pending"
-    if fo.on_hold:  # the annotation above
+    if fo.on_hold:  # type: ignore[attr-defined]  # the annotation of _to_release
         return "on_hold"  # released by orchestration when the last hold goes
     connector = connector_for(fo.node.connector)
     payload = release_payload(fo)
@@ -186,27 +231,26 @@ def _record_release(
     order's order (it never changes)."""
     with transaction.atomic():
         order = lock_order(order_id)
-        fo = (
-            FulfillmentOrder.objects.select_for_update(of=("self",))
-            .select_related("node")
-            .get(pk=fulfillment_id)
-        )
+        fo = _locked_for_release(fulfillment_id, order.stream)
+        if fo is None:
+            raise FulfillmentOrder.DoesNotExist(f"fulfillment order {fulfillment_id}")
         if fo.status != FulfillmentStatus.PENDING:
             if fo.status == FulfillmentStatus.CANCELLED:
                 _sent_while_cancelled(order, fo, sorted(sent_line_ids))
             return False  # a concurrent run released it first, or it was cancelled
-        gone = sorted(sent_line_ids - set(fo.lines.values_list("pk", flat=True)))
+        gone = sorted(sent_line_ids - {line.pk for line in _line_ids.all(fulfillment_id)})
         fo.release(at=timezone.now(), node_reference=ack.reference)
         fo.release_attempts += 1
-        fo.save(
-            update_fields=[
+        save_fields(  # save(update_fields=...) without the query compiler
+            fo,
+            [
                 "status",
                 "released_at",
                 "node_reference",
                 "last_release_error",
                 "release_attempts",
                 "updated_at",
-            ]
+            ],
         )
         released = record_event(
             stream=order.stream,
@@ -218,6 +262,8 @@ def _record_release(
                 "connector": fo.node.connector,
                 "node_reference": fo.node_reference,
             },
+            # The stream's tail as read under the order lock just above: no sequence lookup.
+            previous=Event(stream=order.stream, seq=fo.stream_last_seq or 0),  # type: ignore[attr-defined]  # the annotation
         )
         rollup_order(order, last_event=released)
         if gone:
@@ -304,7 +350,7 @@ def release_payload(fo: FulfillmentOrder) -> ReleasePayload:
             name=line.order_line.name,
             quantity=line.quantity,
         )
-        for line in fo.lines.select_related("order_line").order_by("id")
+        for line in _payload_lines.all(fo.pk)
     )
     return ReleasePayload(
         fulfillment_id=fo.pk,

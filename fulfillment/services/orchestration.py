@@ -18,7 +18,7 @@ from fulfillment.services.fulfillment_orders import (
     create_fulfillment_orders_and_pending,
     schedule_release,
 )
-from fulfillment.services.routing import route_order
+from fulfillment.services.routing import route_locked_order
 from oms.core.actors import Actor
 from orders.locks import lock_order
 from orders.models import OPEN_ORDER_STATUSES, HoldStatus
@@ -77,8 +77,13 @@ def _orchestrate(
         elif order.holds.filter(status=HoldStatus.ACTIVE).exists():
             outcome = Outcome.ON_HOLD
         else:
-            decision = route_order(order_id=order.pk, actor=SYSTEM, trigger=trigger)
-            _created, pending = create_fulfillment_orders_and_pending(order=order, actor=SYSTEM)
+            # The order is locked here: routing neither opens a savepoint nor locks it again,
+            # and the fulfillment orders' events follow routing's without a sequence lookup.
+            routed = route_locked_order(order, actor=SYSTEM, trigger=trigger)
+            decision = routed.decision
+            _created, pending = create_fulfillment_orders_and_pending(
+                order=order, actor=SYSTEM, last_event=routed.last_event
+            )
             if schedule:
                 schedule_release(pending)
             outcome = (

@@ -9,15 +9,18 @@ fulfillment orders, under the order lock they already hold.
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from fulfillment.models import FulfillmentOrderLine
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, FulfillmentStatus
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
+from oms.core.queries import save_fields
 from oms.core.transactions import require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
@@ -52,6 +55,60 @@ def line_figures(line_ids: list[int]) -> dict[int, LineFigures]:
         if fo_status in DONE_FOR_CUSTOMER:
             figures[line_id].delivered += shipped
     return figures
+
+
+def _lines_with_figures(order_id: int) -> tuple[list[OrderLine], dict[int, LineFigures]]:
+    """The order's lines (by id) and line_figures() of each, in one statement instead of three
+    (PostgreSQL; the same sums as line_figures, per line in LATERAL subqueries)."""
+    line = OrderLine._meta.db_table
+    reservation = Reservation._meta.db_table
+    fo_line = FulfillmentOrderLine._meta.db_table
+    fo = FulfillmentOrder._meta.db_table
+    sql = f"""
+        SELECT l.*,
+            COALESCE(r.waiting, 0) AS rollup_waiting,
+            COALESCE(r.at_node, 0) AS rollup_at_node,
+            COALESCE(f.shipped, 0) AS rollup_shipped,
+            COALESCE(f.delivered, 0) AS rollup_delivered
+        FROM {line} l
+        LEFT JOIN LATERAL (
+            SELECT
+                SUM(res.quantity) FILTER (
+                    WHERE fo.status IS NULL OR NOT fo.status = ANY(%(at_node)s)
+                ) AS waiting,
+                SUM(res.quantity) FILTER (WHERE fo.status = ANY(%(at_node)s)) AS at_node
+            FROM {reservation} res
+            LEFT JOIN {fo_line} fl ON fl.reservation_id = res.id
+            LEFT JOIN {fo} fo ON fo.id = fl.fulfillment_id
+            WHERE res.order_line_id = l.id AND res.status = %(active)s
+        ) r ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT
+                SUM(fl.shipped_quantity) AS shipped,
+                SUM(fl.shipped_quantity) FILTER (WHERE fo.status = ANY(%(done)s)) AS delivered
+            FROM {fo_line} fl
+            JOIN {fo} fo ON fo.id = fl.fulfillment_id
+            WHERE fl.order_line_id = l.id AND fl.shipped_quantity > 0
+        ) f ON TRUE
+        WHERE l.order_id = %(order)s
+        ORDER BY l.id
+    """  # noqa: S608 - table names from models, values are parameters
+    params = {
+        "order": order_id,
+        "active": ReservationStatus.ACTIVE,
+        "at_node": [str(s) for s in AT_NODE_STATUSES],
+        "done": [str(s) for s in DONE_FOR_CUSTOMER],
+    }
+    lines: list[Any] = list(OrderLine.objects.raw(sql, params))
+    figures: dict[int, LineFigures] = defaultdict(LineFigures)
+    for row in lines:
+        figures[row.pk] = LineFigures(
+            waiting_at_oms=row.rollup_waiting,
+            at_node=row.rollup_at_node,
+            shipped=row.rollup_shipped,
+            delivered=row.rollup_delivered,
+        )
+    return lines, figures
 
 
 def _line_target(line: OrderLine, figures: LineFigures) -> str:
@@ -105,7 +162,33 @@ def rollup_order(
     `cancel_actor` (the cancellation that took its last line; `cause` is its event).
     `figures`: line_figures() of the live lines as they stand now, when the caller read them
     under its lock and knows what it changed since (route_order does: saves two reads)."""
+    return rollup_order_and_tail(
+        order,
+        lines=lines,
+        last_event=last_event,
+        cancel_reason=cancel_reason,
+        cancel_actor=cancel_actor,
+        cause=cause,
+        figures=figures,
+    )[0]
+
+
+def rollup_order_and_tail(
+    order: Order,
+    *,
+    lines: list[OrderLine] | None = None,
+    last_event: Event | None = None,
+    cancel_reason: str = "",
+    cancel_actor: Actor | None = None,
+    cause: Event | None = None,
+    figures: dict[int, LineFigures] | None = None,
+) -> tuple[list[tuple[str, str]], Event | None]:
+    """rollup_order(), and the last event of the order's stream this transaction appended
+    after it (`last_event` itself when the roll-up recorded none): what the caller's next event
+    follows without a sequence lookup."""
     require_atomic("rollup_order()")
+    if lines is None and figures is None and connection.vendor == "postgresql":
+        lines, figures = _lines_with_figures(order.pk)
     if lines is None:
         lines = list(OrderLine.objects.filter(order_id=order.pk).order_by("id"))
     live = [line for line in lines if line.status != LineStatus.CANCELLED]
@@ -138,7 +221,7 @@ def rollup_order(
             payload={"from": before, "to": after},
             previous=last_event,
         )
-    return changes
+    return changes, last_event
 
 
 def _cancel_when_nothing_is_left(
@@ -148,20 +231,21 @@ def _cancel_when_nothing_is_left(
     actor: Actor,
     cause: Event | None,
     last_event: Event | None,
-) -> list[tuple[str, str]]:
+) -> tuple[list[tuple[str, str]], Event | None]:
     """Every line is cancelled: so is the order, once (Order.cancel), with who and why."""
     if Order.objects.filter(pk=order.pk, status=OrderStatus.CANCELLED).exists():
         # Cancelled in this transaction through another instance of the row (a nested service
-        # call): bring this one up to date and record nothing twice.
+        # call): bring this one up to date and record nothing twice. The stream's tail is
+        # unknown here (another call appended to it).
         order.refresh_from_db(fields=["status", "cancelled_at", "cancel_reason"])
-        return []
+        return [], None
     if not can_proceed(order.cancel):
-        return []
+        return [], last_event
     before = order.status
     reason = reason or "every line was cancelled"
     order.cancel(reason=reason, at=timezone.now())
     order.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
-    record_event(
+    cancelled = record_event(
         stream=order.stream,
         type=ORDER_CANCELLED,
         actor=actor,
@@ -176,7 +260,7 @@ def _cancel_when_nothing_is_left(
         previous=last_event,
         subject=order,
     )
-    return [(before, order.status)]
+    return [(before, order.status)], cancelled
 
 
 def _rollup_header(
@@ -195,7 +279,7 @@ def _rollup_header(
         order.complete()
         changes.append((before, order.status))
     if changes:
-        order.save(update_fields=["status", "updated_at"])
+        save_fields(order, ["status", "updated_at"])  # save(update_fields=...) without the compiler
     return changes
 
 

@@ -1,8 +1,8 @@
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import connections, models, router
+from django.db import DatabaseError, connections, models, router
 from django.db.models import sql
 from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators
@@ -81,6 +81,36 @@ def _plan(
     return plan
 
 
+def insert_statement(
+    objs: "list[M]", connection: "BaseDatabaseWrapper"
+) -> tuple[str, list[Any], list[Any]] | None:
+    """The INSERT of `objs` (rows without a primary key yet) as bulk_create would send it, with
+    `RETURNING` the model's returned columns: (statement, parameters, returned fields), the
+    statement's text built once per model and row count. None where that shortcut does not
+    hold (see insert_rows); the caller then uses Django's compiler."""
+    plan = _plan(type(objs[0]), connection, len(objs), False)
+    if plan is None:
+        return None
+    statement, fields, returning = plan
+    params = _row_params(objs, fields, connection)
+    return None if params is None else (statement, params, returning)
+
+
+def _row_params(
+    objs: "list[M]", fields: list[Any], connection: "BaseDatabaseWrapper"
+) -> list[Any] | None:
+    params: list[Any] = []
+    for obj in objs:
+        # As bulk_create does: a related object's primary key into its *_id column.
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # Django's private API, not in the stubs
+        for field in fields:
+            value = field.pre_save(obj, add=True)
+            if hasattr(value, "resolve_expression"):
+                return None
+            params.append(field.get_db_prep_save(value, connection=connection))
+    return params
+
+
 def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
     model = type(objs[0])
     meta = model._meta
@@ -89,21 +119,13 @@ def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
     if not connection.features.can_return_columns_from_insert:  # pragma: no cover
         raise NotImplementedError(f"{connection.vendor} cannot return columns from INSERT")
     plan = _plan(model, connection, len(objs), ignore_conflicts)
-    params: list[Any] = []
+    params: list[Any] | None = []
     if plan is not None:
         statement, fields, returning = plan
-        for obj in objs:
-            # As bulk_create does: a related object's primary key into its *_id column.
-            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # Django's private API, not in the stubs
-            for field in fields:
-                value = field.pre_save(obj, add=True)
-                if hasattr(value, "resolve_expression"):
-                    plan = None
-                    break
-                params.append(field.get_db_prep_save(value, connection=connection))
-            if plan is None:
-                break
-    if plan is None:  # the compiler's way (also for SQLite)
+        params = _row_params(objs, fields, connection)
+        if params is None:
+            plan = None
+    if plan is None or params is None:  # the compiler's way (also for SQLite)
         if not ignore_conflicts:
             model._default_manager.using(using).bulk_create(objs)
             return len(objs)
@@ -134,6 +156,26 @@ def _insert(objs: "list[M]", *, ignore_conflicts: bool) -> int:
 _UPDATES: dict[tuple[type, str, tuple[str, ...], tuple[str, ...]], tuple[str, list, list]] = {}
 
 
+def _update_plan(
+    model: type[models.Model], using: str, names: "Sequence[str]", where: "Sequence[str]"
+) -> tuple[str, list[Any], list[Any]]:
+    """`UPDATE <table> SET <names> = %s WHERE <pk> = %s AND <where> = %s`, its text built once
+    per model, database and field names: (statement, the SET fields, the WHERE fields)."""
+    key = (model, using, tuple(names), tuple(where))
+    plan = _UPDATES.get(key)
+    if plan is None:
+        meta = model._meta
+        qn = connections[using].ops.quote_name
+        fields: list[Any] = [meta.get_field(name) for name in names]  # concrete fields
+        conditions: list[Any] = [meta.pk, *(meta.get_field(name) for name in where)]
+        assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+        tests = " AND ".join(f"{qn(f.column)} = %s" for f in conditions)
+        # Identifiers only, from the model's options, each quoted; the values go as parameters.
+        statement = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {tests}"  # noqa: S608
+        plan = _UPDATES[key] = (statement, fields, conditions)
+    return plan
+
+
 def update_row(
     model: type[models.Model],
     pk: Any,
@@ -150,19 +192,7 @@ def update_row(
     where = where or {}
     using = router.db_for_write(model)
     connection = connections[using]
-    key = (model, using, tuple(values), tuple(where))
-    plan = _UPDATES.get(key)
-    if plan is None:
-        meta = model._meta
-        qn = connection.ops.quote_name
-        fields: list[Any] = [meta.get_field(name) for name in values]  # concrete fields
-        conditions: list[Any] = [meta.pk, *(meta.get_field(name) for name in where)]
-        assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
-        tests = " AND ".join(f"{qn(f.column)} = %s" for f in conditions)
-        # Identifiers only, from the model's options, each quoted; the values go as parameters.
-        statement = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {tests}"  # noqa: S608
-        plan = _UPDATES[key] = (statement, fields, conditions)
-    statement, fields, conditions = plan
+    statement, fields, conditions = _update_plan(model, using, list(values), list(where))
     params = [
         f.get_db_prep_save(v, connection=connection)
         for f, v in zip(fields, values.values(), strict=True)
@@ -176,39 +206,81 @@ def update_row(
         return int(cursor.rowcount)
 
 
+def save_fields(obj: models.Model, fields: "Sequence[str]") -> None:
+    """`obj.save(update_fields=fields)` for the hot paths (the order's and a fulfillment
+    order's status after an FSM transition): the same `UPDATE ... SET ... WHERE pk`, each
+    field's pre_save (auto_now timestamps set on the object too) and get_db_prep_save, with the
+    statement's text built once per model and field list instead of by the query compiler.
+    Like save(update_fields=...), an UPDATE that finds no row raises DatabaseError. Unlike it,
+    no pre_save/post_save signals: only for models nothing listens to."""
+    model = type(obj)
+    using = router.db_for_write(model, instance=obj)
+    connection = connections[using]
+    statement, targets, _ = _update_plan(model, using, fields, ())
+    params = []
+    for field in targets:
+        value = field.pre_save(obj, add=False)
+        if hasattr(value, "resolve_expression"):  # an expression: the compiler's way
+            obj.save(update_fields=list(fields))
+            return
+        params.append(field.get_db_prep_save(value, connection=connection))
+    params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        if cursor.rowcount != 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
 class CompiledLookup[T: models.Model]:
-    """`unique_or_none(build(value))`, with the SQL compiled once per thread.
+    """`unique_or_none(build(*values))`, with the SQL compiled once per thread.
 
     The ORM compiles a queryset's SQL on every evaluation; for a lookup that runs on every API
-    request (the API key's row, with its select_related) the compiling cost more than the
-    query (bench/availability_profile.py). Here `build` runs once with a marker value, and each
-    call runs the same SQL with the marker replaced by `value`, turning the row into instances
-    the way Django's ModelIterable does (select_related objects included). Nothing is cached
-    but the SQL text: every call reads the row. Querysets whose parameters do not contain the
-    marker exactly once (or that annotate) are evaluated the ordinary way.
+    request (the API key's row, with its select_related) or every order (the order's lock) the
+    compiling cost more than the query (bench/availability_profile.py,
+    bench/orchestrate_profile.py). Here `build` runs once with marker values, and each call
+    runs the same SQL with each marker replaced by its value, turning the row into instances
+    the way Django's ModelIterable does (select_related objects and annotations included).
+    Nothing is cached but the SQL text: every call reads the row. Querysets whose parameters do
+    not contain each marker exactly once are evaluated the ordinary way.
 
     `rows(values)` is the same for a lookup by a list (`build` called with a list, e.g.
     `filter(sku__in=values)`): every row, in no particular order, the SQL compiled once per
     thread and number of values (up to MAX_LIST; longer lists go the ordinary way).
     """
 
-    _MARKER = "\x00compiled-lookup-marker\x00"
+    _MARKER = "\x00compiled-lookup-marker-{}\x00"
+    _INT_MARKER = -7_346_129_811_234_567  # an integer field's marker (no real id is negative)
     MAX_LIST = 64
 
-    def __init__(self, build: Callable[[Any], "models.QuerySet[T]"]) -> None:
+    def __init__(
+        self, build: Callable[..., "models.QuerySet[T]"], *, kinds: tuple[type, ...] = (str,)
+    ) -> None:
+        """`kinds`: the type of each of build's arguments (str or int: the marker has to pass
+        the field's own conversion)."""
         self._build = build
+        self._kinds = kinds
         self._local = threading.local()
 
-    def __call__(self, value: Any) -> T | None:
+    def __call__(self, *values: Any) -> T | None:
+        rows = self._run(values, one=True)
+        return rows[0] if rows else None
+
+    def _queryset(self, queryset: "models.QuerySet[T]", one: bool) -> "models.QuerySet[T]":
+        return queryset.order_by()[:1] if one else queryset
+
+    def _run(self, values: tuple[Any, ...], *, one: bool) -> list[T]:
         state = getattr(self._local, "state", None)
         if state is None:
+            markers = [
+                self._INT_MARKER - i if kind is int else self._MARKER.format(i)
+                for i, kind in enumerate(self._kinds)
+            ]
             state = self._local.state = self._compile(
-                self._build(self._MARKER).order_by()[:1], [self._MARKER]
+                self._queryset(self._build(*markers), one), markers
             )
         if state is False:
-            return unique_or_none(self._build(value))
-        found = self._run(state, [value], one=True)
-        return found[0] if found else None
+            return list(self._queryset(self._build(*values), one))
+        return self._execute(state, values)
 
     def rows(self, values: "list[Any]") -> "list[T]":
         if not values or len(values) > self.MAX_LIST:
@@ -218,38 +290,58 @@ class CompiledLookup[T: models.Model]:
             plans = self._local.lists = {}
         state = plans.get(len(values))
         if state is None:
-            markers = [f"{self._MARKER}{n}" for n in range(len(values))]
+            markers = [self._MARKER.format(f"list-{n}") for n in range(len(values))]
             state = plans[len(values)] = self._compile(self._build(markers).order_by(), markers)
         if state is False:
             return list(self._build(values).order_by())
-        return self._run(state, values, one=False)
+        return self._execute(state, tuple(values))
 
     @staticmethod
-    def _run(state: Any, values: "list[Any]", *, one: bool) -> "list[T]":
-        model, db, compiler, sql, params, where, init_list, start, end, populators = state
+    def _execute(state: Any, values: "tuple[Any, ...]") -> "list[T]":
+        (
+            model,
+            db,
+            compiler,
+            sql,
+            params,
+            where,
+            init_list,
+            start,
+            end,
+            populators,
+            annotations,
+            converters,
+        ) = state
         params = list(params)
         for index, value in zip(where, values, strict=True):
             params[index] = value
         with connections[db].cursor() as cursor:
             cursor.execute(sql, params)
-            found = [cursor.fetchone()] if one else cursor.fetchall()
-        if found == [None]:
-            return []
+            rows = cursor.fetchall()
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
         objs = []
-        for row in compiler.results_iter(results=[found]):
+        for row in rows:
             obj = model.from_db(db, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
+            for name, position in annotations:
+                setattr(obj, name, row[position])
             objs.append(obj)
         return objs
 
     @classmethod
-    def _compile(cls, queryset: "models.QuerySet[T]", markers: "list[str]") -> Any:
+    def _compile(cls, queryset: "models.QuerySet[T]", markers: list[Any]) -> Any:
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
-        where = [params.index(m) if params.count(m) == 1 else -1 for m in markers]
+        where = []
+        for marker in markers:
+            found = [i for i, p in enumerate(params) if type(p) is type(marker) and p == marker]
+            if len(found) != 1:
+                return False
+            where.append(found[0])
         known_related = getattr(queryset, "_known_related_objects", None)  # Django's own state
-        if -1 in where or compiler.annotation_col_map or known_related:
+        if known_related:
             return False
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
@@ -262,9 +354,23 @@ class CompiledLookup[T: models.Model]:
             compiler,
             sql,
             tuple(params),
-            where,
+            tuple(where),
             init_list,
             start,
             end,
             populators,
+            tuple(compiler.annotation_col_map.items()),
+            # What results_iter() would work out on every call: the columns' converters.
+            compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]),
         )
+
+
+class CompiledQuery[T: models.Model](CompiledLookup[T]):
+    """`list(build(*values))` (its own ordering kept), with the SQL compiled once per thread:
+    CompiledLookup for a queryset of several rows."""
+
+    def all(self, *values: Any) -> list[T]:
+        return self._run(values, one=False)
+
+    def __call__(self, *values: Any) -> T | None:  # pragma: no cover - use all()
+        raise TypeError("CompiledQuery: call all()")

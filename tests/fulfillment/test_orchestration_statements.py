@@ -17,10 +17,13 @@ from tests.factories.orders import captured_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Orchestration transaction (BEGIN…COMMIT; route_order's 12 statements inside it),
-# then the release: the fulfillment order with its hold check, its lines (the payload), and
-# the recorded release (BEGIN…COMMIT, 13 statements with the status roll-up).
-STATEMENTS_PER_ORDER = 38
+# Orchestration transaction (BEGIN…COMMIT: the order lock, the hold check, routing's 9
+# statements under that lock with no savepoint and no second lock, the fulfillment order and
+# its event after routing's without a sequence lookup), then the release: the fulfillment
+# order with its hold check, its lines (the payload), and the recorded release (BEGIN…COMMIT,
+# 11 statements with the status roll-up: the stream's tail read with the locked fulfillment
+# order, the lines and their figures in one statement).
+STATEMENTS_PER_ORDER = 31
 
 
 class _Queue:
@@ -57,7 +60,7 @@ def release_tasks(monkeypatch):
     return queue
 
 
-def test_orchestrating_and_releasing_a_three_line_order_takes_at_most_38_statements(
+def test_orchestrating_and_releasing_a_three_line_order_takes_at_most_31_statements(
     order, release_tasks
 ):
     orchestrate_order_task(order.pk)  # warm-up of per-process caches: another order
