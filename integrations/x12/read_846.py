@@ -168,8 +168,8 @@ def read_846(ts: TransactionSet) -> InventoryAdvice:
             "ST",
         )
     item_count = read_decimal(ctt, 1) if ctt is not None else None
-    if item_count is not None and item_count != item_count.to_integral_value():
-        raise invalid(ctt, 1, "a whole number of items")  # type: ignore[arg-type]
+    if ctt is not None and item_count is not None and item_count != int(item_count):
+        raise invalid(ctt, 1, "a whole number of items")
     return InventoryAdvice(
         purpose=bia.get(1) or "",
         report_type=bia.get(2) or "",
