@@ -366,6 +366,8 @@ class Reservation(ConcurrentTransitionMixin, TimeStampedModel):
         indexes = [
             models.Index(fields=["order_line", "status"], name="reservation_line_status_idx"),
             models.Index(fields=["stock_level", "status"], name="reservation_stock_status_idx"),
+            # Routing's load per node reads the reservations made since its last look.
+            models.Index(fields=["created_at"], name="reservation_created_idx"),
         ]
 
     def __str__(self) -> str:

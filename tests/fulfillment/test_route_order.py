@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from fulfillment import services as _services  # noqa: F401  (package import for patch paths)
 from fulfillment.models import RoutingDecision
@@ -351,3 +352,33 @@ def test_route_order_of_three_lines_takes_a_fixed_number_of_statements(network, 
     statements = [q["sql"] for q in queries.captured_queries]
     assert len(statements) == len(ROUTE_3_LINES_STATEMENTS), "\n".join(s[:160] for s in statements)
     assert event_types(order) == ["order.created", "order.routed", "order.status_changed"]
+
+
+def test_the_days_load_per_node_is_added_up_since_the_last_look_and_equals_a_full_count(
+    network, products, monkeypatch
+):
+    from datetime import timedelta
+
+    from fulfillment.services import routing
+
+    monkeypatch.setattr(routing, "LOAD_CACHE_SECONDS", 0.0)  # look again on every call
+    forget_cached_load()
+    stocked(network["east"], products["TEE"], on_hand=10)
+    east = network["east"].pk
+    first = captured_order(external_id="L-1", skus=["TEE"], shipping_address=NYC_ADDRESS)
+    route_order(order_id=first.pk, actor=SYSTEM)
+    assert routing.orders_routed_today_by_node()[east] == 1
+
+    # when: another order, whose reservation carries a time before the last look (a transaction
+    # that began earlier and committed later), and a look again with nothing new
+    second = captured_order(external_id="L-2", skus=["TEE"], shipping_address=NYC_ADDRESS)
+    route_order(order_id=second.pk, actor=SYSTEM)
+    Reservation.objects.filter(order_line__order=second).update(
+        created_at=timezone.now() - timedelta(seconds=60)
+    )
+    added = routing.orders_routed_today_by_node()[east]
+    again = routing.orders_routed_today_by_node()[east]
+
+    # then: each order once, as a count of the whole day gives
+    forget_cached_load()
+    assert (added, again, routing.orders_routed_today_by_node()[east]) == (2, 2, 2)
