@@ -9,6 +9,7 @@ from inventory.services.ledger import InitialStock, set_initial_stock
 from migration.importers.base import Importer
 from migration.mapping.extract import CanonicalRecord, RowError
 from migration.models import SkuAlias
+from oms.core.errors import FieldError, InvalidInput
 from oms.core.geo import resolve_postal_code
 
 CAPABILITIES = {"ship", "pickup", "curbside", "ship_from_store", "returns"}
@@ -96,11 +97,15 @@ class ProductImporter(Importer):
 
     def create(self, record: CanonicalRecord) -> str:
         fields = record.fields
+        upc = self._upc(record)
+        if upc and Product.objects.filter(upc=upc).exists():
+            # Another row of the same file took this code first (check() saw the database only).
+            raise InvalidInput([FieldError("upc_taken", "another product has this UPC", "upc")])
         product = Product.objects.create(
             sku=str(fields["sku"]),
             name=str(fields["name"])[:255],
             weight_grams=fields.get("weight_grams"),
-            upc=self._upc(record),
+            upc=upc,
             is_active=fields.get("is_active") is not False,
         )
         self._save_aliases(product, record)

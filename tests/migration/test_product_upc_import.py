@@ -50,3 +50,17 @@ def test_a_bad_or_taken_barcode_is_a_row_error(tmp_path):
     ]
     assert Product.objects.get(sku="A-3").upc == "081234500047"
     assert not Product.objects.filter(sku__in=["A-1", "A-2"]).exists()
+
+
+def test_two_rows_of_one_file_with_the_same_barcode_refuse_the_second(tmp_path):
+    path = tmp_path / "products.csv"
+    path.write_text(
+        "sku,title,weight_g,legacy_codes,upc\n"
+        "B-1,First,1,,081234500047\n"
+        "B-2,Same code as EAN-13,1,,0081234500047\n"
+    )
+
+    report = run(path)
+
+    assert [(e["code"], e["field"]) for e in report.errors] == [("upc_taken", "upc")]
+    assert dict(Product.objects.values_list("sku", "upc")) == {"B-1": "081234500047"}
