@@ -177,3 +177,39 @@ def test_a_store_associate_receives_a_return_at_the_counter(phone, shipped):
     assert StockLevel.objects.get(node=store, product__sku="TEE-BLK-M").on_hand == 1
     assert Return.objects.get(pk=rma.pk).status == "closed"
     assert Event.objects.filter(stream=order.stream, type="return.inspected").count() == 1
+
+
+def test_the_inspect_dialog_starts_from_the_damage_the_node_reported(desktop, shipped):
+    # given: 2 units back at the DC, 1 of them reported damaged on arrival (as a 944's W13 does)
+    from returns.services.receipt import receive_return
+    from returns.services.requests import authorize_return
+
+    superuser("carla")
+    rma = request_return(
+        order_id=shipped["order"].pk,
+        request=ReturnRequest(
+            lines=[RequestedLine(1, 2, "size_fit", "unopened")], return_node_code="dc-columbus"
+        ),
+        actor=SYSTEM,
+    )
+    authorize_return(return_id=rma.pk, actor=SYSTEM)
+    receive_return(
+        return_id=rma.pk, node_id=shipped["dc"].pk, actor=SYSTEM, received={1: 2}, damaged={1: 1}
+    )
+    page = desktop.page
+    change = f"/admin/returns/return/{rma.pk}/change/"
+    desktop.open(f"/admin/login/?next={change}")
+    page.locator("input[name=username]").fill("carla")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("input[name=password]").press("Enter")
+    expect(page).to_have_url(re.compile(re.escape(change) + "$"))
+
+    # when
+    inspect = page.get_by_role("link", name="Inspect")
+    inspect.or_(page.get_by_role("button", name="Inspect")).first.click()
+
+    # then: the damage is said and pre-filled; the rest back on sale
+    expect(page.get_by_text("1 reported damaged by the node").first).to_be_visible()
+    expect(page.locator("[name=line_1_restock]").last).to_have_value("1")
+    expect(page.locator("[name=line_1_damaged]").last).to_have_value("1")
+    desktop.shot("inspect-dialog-reported-damage")
