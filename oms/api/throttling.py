@@ -68,7 +68,7 @@ class ApiClientRateThrottle(BaseThrottle):
         try:
             count = _hit(caches[self.cache_alias], key, period)
         except BROKER_ERRORS as exc:  # Redis errors, timeouts, refused connections
-            count = _LOCAL.hit(key, window, exc)
+            count = _LOCAL.hit(key, period, window, exc)
         if count <= limit:
             return True
         self._wait = (window + 1) * period - now
@@ -85,15 +85,17 @@ class _LocalWindows:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
-        self._window: dict[str, int] = {}  # key → its window, to drop the windows gone by
+        # key → (its period, its window), to drop the windows gone by of the same period
+        self._window: dict[str, tuple[int, int]] = {}
         self._warned: int | None = None
 
-    def hit(self, key: str, window: int, error: BaseException) -> int:
+    def hit(self, key: str, period: int, window: int, error: BaseException) -> int:
         with self._lock:
-            for old in [k for k, w in self._window.items() if w < window]:
+            gone = [k for k, (p, w) in self._window.items() if p == period and w < window]
+            for old in gone:
                 del self._counts[old], self._window[old]
             self._counts[key] = self._counts.get(key, 0) + 1
-            self._window[key] = window
+            self._window[key] = (period, window)
             count = self._counts[key]
             warn, self._warned = self._warned != window, window
         if warn:
