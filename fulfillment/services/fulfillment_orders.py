@@ -9,6 +9,7 @@ runs as a task per fulfillment order: it calls the node's connector outside any 
 import logging
 from collections import defaultdict
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Subquery
@@ -28,7 +29,7 @@ from fulfillment.events import (
     FULFILLMENT_SENT_WHILE_CANCELLED,
 )
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
-from fulfillment.services.rollup import rollup_order
+from fulfillment.services.rollup import rollup_order, rollup_order_and_tail
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
 from oms.core.queries import CompiledLookup, CompiledQuery, insert_rows, save_fields
@@ -62,9 +63,10 @@ def create_fulfillment_orders(
 
 def create_fulfillment_orders_and_pending(
     *, order: Order, actor: Actor = SYSTEM, last_event: Event | None = None
-) -> tuple[list[FulfillmentOrder], list[int]]:
-    """create_fulfillment_orders(), and the ids of the order's pending fulfillment orders after
-    it (new and earlier ones, by id): what orchestration releases. The order's fulfillment
+) -> tuple[list[FulfillmentOrder], list[int], Event | None]:
+    """create_fulfillment_orders(), the ids of the order's pending fulfillment orders after
+    it (new and earlier ones, by id): what orchestration releases, and the stream's last event
+    this transaction appended (`last_event` when none was created). The order's fulfillment
     orders are read once, for both their count (the new numbers) and the pending ones; the new
     ones go in with one INSERT for the headers and one for all their lines."""
     require_atomic("create_fulfillment_orders()")
@@ -94,7 +96,7 @@ def create_fulfillment_orders_and_pending(
     )
     pending = [pk for pk, status in existing if status == FulfillmentStatus.PENDING]
     if not unassigned:
-        return [], pending
+        return [], pending, last_event
     by_node: dict[int, list[tuple]] = defaultdict(list)
     for row in unassigned:
         by_node[row[1]].append(row)
@@ -138,7 +140,7 @@ def create_fulfillment_orders_and_pending(
             },
             previous=last_event,
         )
-    return created, pending + [fo.pk for fo in created]
+    return created, pending + [fo.pk for fo in created], last_event
 
 
 def schedule_release(fulfillment_ids: list[int]) -> None:
@@ -220,6 +222,64 @@ def release_fulfillment(*, fulfillment_id: int) -> str:
     if released:
         connector.after_release(fo.pk, fo.node.connector_settings)
     return "released" if released else "not_pending"
+
+
+def release_pulled(
+    *, order: Order, fulfillment_ids: list[int], last_event: Event | None = None
+) -> list[int]:
+    """Release, in the caller's transaction, those of the order's pending fulfillment orders
+    whose node's connector pushes nothing (`pushes` False: the node pulls its work through the
+    API or the store screens; the simulated WMS). Their send() leaves the process with nothing,
+    so there is no reason to commit first and lock the order again: each is released here with
+    the same payload, event and roll-up as release_fulfillment(), its after_release() on commit.
+    The caller holds the order lock and has checked that no active hold stops the order.
+    `last_event`: the event the caller last appended to the order's stream in this transaction.
+    Returns the ids left for release_fulfillment() (connectors that push), in the given order."""
+    require_atomic("release_pulled()")
+    if not fulfillment_ids:
+        return []
+    pending = list(
+        FulfillmentOrder.objects.select_for_update(of=("self",))
+        .select_related("node")
+        .filter(pk__in=fulfillment_ids, status=FulfillmentStatus.PENDING)
+        .order_by("id")
+    )
+    pulled = {
+        fo.pk: fo for fo in pending if not getattr(connector_for(fo.node.connector), "pushes", True)
+    }
+    for fo in pulled.values():
+        fo.order = order  # the locked order: release_payload() reads it
+        connector = connector_for(fo.node.connector)
+        ack = connector.send(release_payload(fo))
+        fo.release(at=timezone.now(), node_reference=ack.reference)
+        fo.release_attempts += 1
+        save_fields(
+            fo,
+            [
+                "status",
+                "released_at",
+                "node_reference",
+                "last_release_error",
+                "release_attempts",
+                "updated_at",
+            ],
+        )
+        released = record_event(
+            stream=order.stream,
+            type=FULFILLMENT_RELEASED,
+            actor=SYSTEM,
+            payload={
+                "fulfillment": fo.number,
+                "node": fo.node.code,
+                "connector": fo.node.connector,
+                "node_reference": fo.node_reference,
+            },
+            previous=last_event,
+        )
+        _changes, last_event = rollup_order_and_tail(order, last_event=released)
+        settings = dict(fo.node.connector_settings)
+        transaction.on_commit(partial(connector.after_release, fo.pk, settings))
+    return [pk for pk in fulfillment_ids if pk not in pulled]
 
 
 def _record_release(
