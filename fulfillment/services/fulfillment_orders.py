@@ -8,6 +8,8 @@ runs as a task per fulfillment order: it calls the node's connector outside any 
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -30,7 +32,7 @@ from fulfillment.events import (
 )
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.services.rollup import rollup_order, rollup_order_and_tail
-from inventory.models import Reservation, ReservationStatus
+from inventory.models import Node, Reservation, ReservationStatus
 from oms.core.actors import Actor
 from oms.core.queries import CompiledLookup, CompiledQuery, insert_rows, save_fields
 from oms.core.transactions import enqueue_on_commit, require_atomic
@@ -61,6 +63,15 @@ def create_fulfillment_orders(
     return create_fulfillment_orders_and_pending(order=order, actor=actor, last_event=last_event)[0]
 
 
+@dataclass(frozen=True)
+class _Made:
+    """A fulfillment order's node (the columns release_pulled() reads: code, connector,
+    settings) and payload lines, as create_fulfillment_orders_and_pending() wrote them."""
+
+    node: Node
+    lines: tuple[ReleaseLine, ...]
+
+
 def create_fulfillment_orders_and_pending(
     *, order: Order, actor: Actor = SYSTEM, last_event: Event | None = None
 ) -> tuple[list[FulfillmentOrder], list[int], Event | None]:
@@ -70,7 +81,8 @@ def create_fulfillment_orders_and_pending(
     orders are read once, for both their count (the new numbers) and the pending ones; the new
     ones go in with one INSERT for the headers and one for all their lines."""
     require_atomic("create_fulfillment_orders()")
-    # Read as tuples (reservation, node, line, quantity, node code, line number, sku): model
+    # Read as tuples (reservation, node, line, quantity, node code, line number, sku, and for
+    # release_pulled() the line's name and the node's connector and its settings): model
     # instances of the reservation, its order line and its node cost more than the statement.
     unassigned = list(
         Reservation.objects.filter(
@@ -87,6 +99,9 @@ def create_fulfillment_orders_and_pending(
             "node__code",
             "order_line__line_number",
             "order_line__sku",
+            "order_line__name",
+            "node__connector",
+            "node__connector_settings",
         )
     )
     existing = list(
@@ -115,15 +130,29 @@ def create_fulfillment_orders_and_pending(
             for index, (node_id, _reservations) in enumerate(groups, start=1)
         ]
     )
-    insert_rows(
+    fo_lines = insert_rows(
         [
             FulfillmentOrderLine(
                 fulfillment=fo, order_line_id=line_id, reservation_id=pk, quantity=quantity
             )
             for fo, (_node_id, reservations) in zip(created, groups, strict=True)
-            for pk, _node, line_id, quantity, _code, _number, _sku in reservations
+            for pk, _node, line_id, quantity, *_rest in reservations
         ]
     )
+    lines_by_fo: dict[int, list[FulfillmentOrderLine]] = defaultdict(list)
+    for fo_line in fo_lines:
+        lines_by_fo[fo_line.fulfillment_id].append(fo_line)
+    for fo, (node_id, reservations) in zip(created, groups, strict=True):
+        # What release_pulled() needs of a fulfillment order made here, without reading it back:
+        # its node's code, connector and settings, and the release payload's lines.
+        first = reservations[0]
+        fo._made = _Made(  # type: ignore[attr-defined]  # read by release_pulled() only
+            node=Node(id=node_id, code=first[4], connector=first[8], connector_settings=first[9]),
+            lines=tuple(
+                ReleaseLine(line_id=fo_line.pk, sku=row[6], name=row[7], quantity=row[3])
+                for fo_line, row in zip(lines_by_fo[fo.pk], reservations, strict=True)
+            ),
+        )
     for fo, (_node_id, reservations) in zip(created, groups, strict=True):
         last_event = record_event(
             stream=order.stream,
@@ -135,7 +164,7 @@ def create_fulfillment_orders_and_pending(
                 "delivery_method": fo.delivery_method,
                 "lines": [
                     {"line_number": number, "sku": sku, "quantity": quantity}
-                    for _pk, _node, _line, quantity, _code, number, sku in reservations
+                    for _pk, _node, _line, quantity, _code, number, sku, *_rest in reservations
                 ],
             },
             previous=last_event,
@@ -225,7 +254,11 @@ def release_fulfillment(*, fulfillment_id: int) -> str:
 
 
 def release_pulled(
-    *, order: Order, fulfillment_ids: list[int], last_event: Event | None = None
+    *,
+    order: Order,
+    fulfillment_ids: list[int],
+    created: Sequence[FulfillmentOrder] = (),
+    last_event: Event | None = None,
 ) -> list[int]:
     """Release, in the caller's transaction, those of the order's pending fulfillment orders
     whose node's connector pushes nothing (`pushes` False: the node pulls its work through the
@@ -233,24 +266,35 @@ def release_pulled(
     so there is no reason to commit first and lock the order again: each is released here with
     the same payload, event and roll-up as release_fulfillment(), its after_release() on commit.
     The caller holds the order lock and has checked that no active hold stops the order.
-    `last_event`: the event the caller last appended to the order's stream in this transaction.
-    Returns the ids left for release_fulfillment() (connectors that push), in the given order."""
+    `created`: the fulfillment orders create_fulfillment_orders_and_pending() made in this
+    transaction (their node and lines are not read again). `last_event`: the event the caller
+    last appended to the order's stream in this transaction. Returns the ids left for
+    release_fulfillment() (connectors that push), in the given order."""
     require_atomic("release_pulled()")
-    if not fulfillment_ids:
-        return []
-    pending = list(
-        FulfillmentOrder.objects.select_for_update(of=("self",))
-        .select_related("node")
-        .filter(pk__in=fulfillment_ids, status=FulfillmentStatus.PENDING)
-        .order_by("id")
+    new = {fo.pk: fo for fo in created}
+    earlier = [pk for pk in fulfillment_ids if pk not in new]
+    pending = sorted(
+        [new[pk] for pk in fulfillment_ids if pk in new]
+        + list(  # pending before this transaction (a hold released): locked and read here
+            FulfillmentOrder.objects.select_for_update(of=("self",))
+            .select_related("node")
+            .filter(pk__in=earlier, status=FulfillmentStatus.PENDING)
+            .order_by("id")
+            if earlier
+            else []
+        ),
+        key=lambda fo: fo.pk,
     )
-    pulled = {
-        fo.pk: fo for fo in pending if not getattr(connector_for(fo.node.connector), "pushes", True)
-    }
-    for fo in pulled.values():
+    pulled: dict[int, tuple[FulfillmentOrder, Node, tuple[ReleaseLine, ...] | None]] = {}
+    for fo in pending:
+        made: _Made | None = getattr(fo, "_made", None)
+        node = made.node if made else fo.node
+        if not getattr(connector_for(node.connector), "pushes", True):
+            pulled[fo.pk] = (fo, node, made.lines if made else None)
+    for fo, node, lines in pulled.values():
         fo.order = order  # the locked order: release_payload() reads it
-        connector = connector_for(fo.node.connector)
-        ack = connector.send(release_payload(fo))
+        connector = connector_for(node.connector)
+        ack = connector.send(release_payload(fo, node=node, lines=lines))
         fo.release(at=timezone.now(), node_reference=ack.reference)
         fo.release_attempts += 1
         save_fields(
@@ -270,14 +314,14 @@ def release_pulled(
             actor=SYSTEM,
             payload={
                 "fulfillment": fo.number,
-                "node": fo.node.code,
-                "connector": fo.node.connector,
+                "node": node.code,
+                "connector": node.connector,
                 "node_reference": fo.node_reference,
             },
             previous=last_event,
         )
         _changes, last_event = rollup_order_and_tail(order, last_event=released)
-        settings = dict(fo.node.connector_settings)
+        settings = dict(node.connector_settings)
         transaction.on_commit(partial(connector.after_release, fo.pk, settings))
     return [pk for pk in fulfillment_ids if pk not in pulled]
 
@@ -387,9 +431,13 @@ def _note_release_error(fulfillment_id: int, message: str) -> None:
     logger.warning("release refused", extra={"fulfillment": fulfillment_id, "error": message})
 
 
-def release_payload(fo: FulfillmentOrder) -> ReleasePayload:
-    """What the connector is sent for this fulfillment order (its lines as they are now)."""
+def release_payload(
+    fo: FulfillmentOrder, *, node: Node | None = None, lines: tuple[ReleaseLine, ...] | None = None
+) -> ReleasePayload:
+    """What the connector is sent for this fulfillment order (its lines as they are now, read
+    here unless the caller just wrote them: `lines`; its node unless given: `node`)."""
     order = fo.order
+    node = node or fo.node
     ship_to = (
         {
             "name": order.ship_name,
@@ -401,29 +449,30 @@ def release_payload(fo: FulfillmentOrder) -> ReleasePayload:
             "country": order.ship_country,
         }
         if order.delivery_method == DeliveryMethod.SHIP
-        else {"name": order.customer_name, "pickup_node": fo.node.code}
+        else {"name": order.customer_name, "pickup_node": node.code}
     )
-    lines = tuple(
-        ReleaseLine(
-            line_id=line.pk,
-            sku=line.order_line.sku,
-            name=line.order_line.name,
-            quantity=line.quantity,
+    if lines is None:
+        lines = tuple(
+            ReleaseLine(
+                line_id=line.pk,
+                sku=line.order_line.sku,
+                name=line.order_line.name,
+                quantity=line.quantity,
+            )
+            for line in _payload_lines.all(fo.pk)
         )
-        for line in _payload_lines.all(fo.pk)
-    )
     return ReleasePayload(
         fulfillment_id=fo.pk,
         number=fo.number,
         order_number=order.number,
-        node_code=fo.node.code,
+        node_code=node.code,
         delivery_method=fo.delivery_method,
         service_level=fo.service_level,
         ship_to=ship_to,
         customer_name=order.customer_name,
         lines=lines,
         placed_at=order.placed_at,
-        settings=dict(fo.node.connector_settings),
+        settings=dict(node.connector_settings),
     )
 
 

@@ -84,12 +84,14 @@ def _orchestrate(
             # and the fulfillment orders' events follow routing's without a sequence lookup.
             routed = route_locked_order(order, actor=SYSTEM, trigger=trigger)
             decision = routed.decision
-            _created, pending, last_event = create_fulfillment_orders_and_pending(
+            created, pending, last_event = create_fulfillment_orders_and_pending(
                 order=order, actor=SYSTEM, last_event=routed.last_event
             )
             # Nodes that pull their work (the API connector) are released right here, under
             # this lock: one transaction and one commit per order instead of two.
-            pending = release_pulled(order=order, fulfillment_ids=pending, last_event=last_event)
+            pending = release_pulled(
+                order=order, fulfillment_ids=pending, created=created, last_event=last_event
+            )
             if schedule:
                 schedule_release(pending)
             outcome = (
