@@ -643,3 +643,59 @@ def test_availability_never_promises_what_reserve_has_taken(web_api, network):
     # 1 unit left at the DC: a reservation of 2 is refused, and the answer still says 1
     assert not take(dc, 2, "OMS-AVAIL-4")
     assert figures() == (0, 1, 1)
+
+
+PLAIN_QUERIES = [
+    "sku=TEE-1",
+    "sku=TEE-1&sku=mug-2&sku=TEE-1&postal_code=10001&country=us",
+    "sku=A&postal_code=&country=GB",
+    "sku=A&postal_code=SW1A%201AA&country=gb",
+    "sku=A&postal_code=10001&postal_code=94103",  # the last one, as QueryDict.get
+    "sku=A&country=US&country=CA",
+    "sku=A&other=1&utm_source=x",
+    f"sku={'X' * 64}&postal_code={'9' * 20}",
+]
+# Not plain: the serializer decides (trims, refuses, or reads another form).
+OTHER_QUERIES = [
+    f"sku={'X' * 65}",
+    f"sku=A&postal_code={'9' * 21}",
+    "sku=%20TEE-1%20",
+    "sku=TEE%201",
+    "sku=",
+    "sku=A&sku=",
+    "sku=A&postal_code=%2010001",
+    "sku=A&postal_code=10001%20",
+    "sku=A&country=",
+    "sku=A&country=USA",
+    "sku=A&country=U1",
+    "sku=A&country=%C3%9CS",
+    "sku=caf%C3%A9",
+    "sku[0]=A&sku[1]=B",
+    "postal_code=10001",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "plain"),
+    [(q, True) for q in PLAIN_QUERIES] + [(q, False) for q in OTHER_QUERIES],
+)
+def test_plain_availability_query_is_the_serializers_validated_data(query, plain):
+    """The view skips AvailabilityQueryInputSerializer for plain queries: what it takes must be
+    exactly what the serializer validates, and anything else is left to the serializer."""
+    from django.http import QueryDict
+
+    from inventory.api.serializers import AvailabilityQueryInputSerializer
+    from inventory.api.views import plain_availability_query
+
+    params = QueryDict(query)
+    serializer = AvailabilityQueryInputSerializer(data=params)
+    valid = serializer.is_valid()
+
+    taken = plain_availability_query(params)
+
+    if plain:
+        assert valid
+        assert taken == dict(serializer.validated_data)
+    else:
+        assert taken is None
