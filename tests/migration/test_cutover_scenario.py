@@ -13,7 +13,7 @@ from fulfillment.estimates import transit_days
 from fulfillment.models import FulfillmentOrder
 from fulfillment.services.handback import hand_back_order
 from fulfillment.services.orchestration import orchestrate_order
-from inventory.models import InventoryMovement, Reservation, ReservationStatus, StockLevel
+from inventory.models import InventoryMovement, Node, Reservation, ReservationStatus, StockLevel
 from inventory.selectors import find_ledger_mismatches
 from migration.mapping.schema import load_mapping
 from migration.models import CutoverPlan, LegacyDecision, LegacyHandoff
@@ -25,6 +25,7 @@ from oms.events.models import Event
 from orders.models import Order, OrderLine
 from orders.ownership import OwnershipQuery
 from tests.conftest import bearer_client
+from tests.factories.inventory import PUSHED
 from tests.factories.orders import ChannelFactory, issue_api_key
 from tests.factories.users import superuser
 from tests.migration.conftest import MAPPINGS
@@ -223,6 +224,11 @@ def test_phased_cutover_of_one_channel(django_capture_on_commit_callbacks, setti
 
     # -- phase 3: widened to 100 %; five orders in flight ------------------------------------
     set_mode("web", "canary", share="100", author=bob, approver=alice)
+    # Work is pushed to the nodes (as to an X12 or HTTP partner): an order stays pending
+    # between its routing and its release (a node that pulls is released in routing's own
+    # transaction, ADR 0019).
+    assert PUSHED.pushes
+    Node.objects.update(connector="pushed")
     in_flight = []
     for n in range(5):
         with django_capture_on_commit_callbacks(execute=n >= 3):  # 2 of them are released
