@@ -152,9 +152,7 @@ def test_a_send_the_broker_refuses_is_sent_again_by_celery(broker_queue, monkeyp
     assert [m["body"][0] for _, m in _messages(client, queue)] == [[1], [2], [3]]
 
 
-def test_a_broker_that_does_not_answer_is_logged_for_the_sweeper(
-    broker_queue, monkeypatch, caplog
-):
+def test_a_broker_that_does_not_answer_is_logged_for_the_sweeper(broker_queue, monkeypatch, caplog):
     # given: the template's producer times out (Redis paused)
     client, queue = _with_a_template_then_failing(
         broker_queue, monkeypatch, RedisTimeoutError("Timeout reading from socket")
