@@ -87,7 +87,7 @@ def _cursor(connection: "BaseDatabaseWrapper", server_binding: bool) -> Any:
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = psycopg.Cursor(connection.connection)
-        return connection._prepare_cursor(raw)
+        return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's private wrapper step, not in the stubs
 
 
 _STATEMENTS: dict[tuple[type, str, int, bool], tuple[str, list, list]] = {}

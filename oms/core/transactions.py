@@ -182,7 +182,7 @@ class _Template:
             "kwargsrepr": self.kwargsrepr,
         }
         properties = {**self.properties, "correlation_id": task_id}
-        body = (args, {}, self.embed)
+        body: tuple[tuple[Any, ...], dict[str, Any], Any] = (args, {}, self.embed)
         if signals.before_task_publish.receivers:
             signals.before_task_publish.send(
                 sender=name,
