@@ -55,12 +55,6 @@ _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _AMOUNT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,12})?")
 _ZERO = Decimal("0")
 
-_DELIVERY_METHODS = frozenset(DeliveryMethod.values)
-_SERVICE_LEVELS = frozenset(ServiceLevel.values)
-_PAYMENT_STATUSES = frozenset(
-    {PaymentStatus.PENDING.value, PaymentStatus.AUTHORIZED.value, PaymentStatus.PAID.value}
-)
-
 
 class _NotSure(Exception):
     """Leave this body to the serializer."""
@@ -93,6 +87,16 @@ def _amount(value: Any) -> Decimal:
     raise _NotSure
 
 
+def _choice(table: dict[str, Any], data: dict[str, Any], key: str, default: Any) -> Any:
+    """A ChoiceField's value (its default when the key is absent, as to_order_input's)."""
+    if key not in data:
+        return default
+    value = data[key]
+    if type(value) is not str or value not in table:
+        raise _NotSure
+    return table[value]
+
+
 def _section(data: dict[str, Any], key: str, allowed: frozenset[str]) -> dict[str, Any] | None:
     if key not in data:
         return None
@@ -107,7 +111,13 @@ class _Reader:
     time zone handling), so that part is DRF's code, not a copy of it."""
 
     def __init__(self) -> None:
-        self._placed_at = OrderCreateInputSerializer().fields["placed_at"]
+        fields = OrderCreateInputSerializer().fields
+        self._placed_at = fields["placed_at"]
+        # The choice fields' own tables: the value DRF hands over (an enum member where the
+        # serializer lists members), keyed by the string sent.
+        self._methods = dict(fields["delivery"].fields["method"].choice_strings_to_values)
+        self._levels = dict(fields["delivery"].fields["service_level"].choice_strings_to_values)
+        self._statuses = dict(fields["payment"].fields["status"].choice_strings_to_values)
 
     def read(self, data: Any) -> OrderInput:
         if type(data) is not dict or not data.keys() <= _TOP:
@@ -136,17 +146,10 @@ class _Reader:
                 raise _NotSure from None
 
         delivery = _section(data, "delivery", _DELIVERY) or {}
-        method = delivery.get("method", DeliveryMethod.SHIP.value)
-        service_level = delivery.get("service_level", ServiceLevel.STANDARD.value)
-        if type(method) is not str or method not in _DELIVERY_METHODS:
-            raise _NotSure
-        if type(service_level) is not str or service_level not in _SERVICE_LEVELS:
-            raise _NotSure
-
+        method = _choice(self._methods, delivery, "method", DeliveryMethod.SHIP)
+        service_level = _choice(self._levels, delivery, "service_level", ServiceLevel.STANDARD)
         payment = _section(data, "payment", _PAYMENT) or {}
-        payment_status = payment.get("status", PaymentStatus.PENDING.value)
-        if type(payment_status) is not str or payment_status not in _PAYMENT_STATUSES:
-            raise _NotSure
+        payment_status = _choice(self._statuses, payment, "status", PaymentStatus.PENDING)
 
         lines = data["lines"]
         if type(lines) is not list or not 0 < len(lines) <= _MAX_LINES:
