@@ -106,12 +106,69 @@ def _section(data: dict[str, Any], key: str, allowed: frozenset[str]) -> dict[st
     return value
 
 
+# What read() assumes of the serializer's text fields: (section, field, max_length, required).
+# _Reader checks it against OrderCreateInputSerializer when it is built and stays off (every
+# body to the serializer) if the serializer says otherwise, so a limit changed there can never
+# let through here what DRF refuses (tests/orders/test_order_input_fast_path.py checks it is on).
+TEXT_FIELDS = (
+    ("", "external_id", 100, True),
+    ("", "notes", 2000, False),
+    ("customer", "name", 200, True),
+    ("customer", "email", 254, False),
+    ("customer", "phone", 40, False),
+    ("delivery", "pickup_node", 32, False),
+    ("shipping_address", "name", 200, False),
+    ("shipping_address", "line1", 200, True),
+    ("shipping_address", "line2", 200, False),
+    ("shipping_address", "city", 100, True),
+    ("shipping_address", "region", 100, False),
+    ("shipping_address", "postal_code", 20, False),
+    ("payment", "method", 50, False),
+    ("payment", "reference", 100, False),
+    ("lines", "sku", 64, True),
+    ("lines", "external_line_id", 100, False),
+)
+_PLAIN_TEXT_VALIDATORS = {
+    "MaxLengthValidator",
+    "ProhibitNullCharactersValidator",
+    "ProhibitSurrogateCharactersValidator",
+    "EmailValidator",
+}
+
+
+def _matches(fields: Any) -> bool:
+    """Whether the serializer's fields are still the ones read() was written for."""
+    for section, name, max_length, required in TEXT_FIELDS:
+        parent = fields[section] if section else None
+        if parent is not None and hasattr(parent, "child"):
+            parent = parent.child
+        field = parent.fields[name] if parent is not None else fields[name]
+        if (
+            field.max_length != max_length
+            or field.required != required
+            or field.allow_blank == required
+            or not {type(v).__name__ for v in field.validators} <= _PLAIN_TEXT_VALIDATORS
+        ):
+            return False
+    lines = fields["lines"]
+    quantity = lines.child.fields["quantity"]
+    top = {name for name, field in fields.items() if field.required}
+    return (
+        lines.max_length == _MAX_LINES
+        and not lines.allow_empty
+        and quantity.max_value == _MAX_QUANTITY
+        and top == set(_REQUIRED)
+        and set(fields) >= _TOP
+    )
+
+
 class _Reader:
     """Reads one body; the serializer's own placed_at field parses the date (its bounds, its
     time zone handling), so that part is DRF's code, not a copy of it."""
 
     def __init__(self) -> None:
         fields = OrderCreateInputSerializer().fields
+        self.enabled = _matches(fields)
         self._placed_at = fields["placed_at"]
         # The choice fields' own tables: the value DRF hands over (an enum member where the
         # serializer lists members), keyed by the string sent.
@@ -226,6 +283,8 @@ def read_order_input(data: Any) -> OrderInput | None:
     global _reader  # noqa: PLW0603 - built on first use (the serializer's field needs the app)
     if _reader is None:
         _reader = _Reader()
+    if not _reader.enabled:
+        return None
     try:
         return _reader.read(data)
     except _NotSure:

@@ -239,3 +239,22 @@ def test_the_common_bodies_take_the_fast_path(body):
 def test_the_corpus_has_both_kinds():
     accepted = sum(read_order_input(copy.deepcopy(body)) is not None for body in CORPUS)
     assert 30 < accepted < len(CORPUS) - 60
+
+
+def test_the_fast_path_matches_the_serializer_it_was_written_for():
+    from orders.api import order_input
+
+    assert order_input._Reader().enabled
+
+
+def test_a_changed_limit_in_the_serializer_turns_the_fast_path_off(monkeypatch):
+    from orders.api import order_input
+
+    monkeypatch.setattr(order_input, "_reader", None)
+    changed = tuple(
+        (s, n, 1000 if n == "notes" else m, r) for s, n, m, r in order_input.TEXT_FIELDS
+    )
+    monkeypatch.setattr(order_input, "TEXT_FIELDS", changed)
+
+    assert read_order_input(copy.deepcopy(BENCH)) is None
+    monkeypatch.setattr(order_input, "_reader", None)
