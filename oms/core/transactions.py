@@ -77,7 +77,7 @@ def enqueue_on_commit(task: Any, *args: Any) -> None:
 # so the correlation id header is added as before): the worker cannot tell them apart
 # (tests/orders/test_publish_by_template.py compares them).
 #
-# Failure semantics (docs/adr/0019-publish-by-template.md): a send by template is one try. If the
+# Failure semantics (docs/adr/0020-publish-by-template.md): a send by template is one try. If the
 # broker refuses it (connection refused or reset: Redis restarting), Celery's own send runs
 # next, with its retry policy and reconnection, exactly as before. If the broker does not
 # answer in time (paused, partitioned), that is reported as a broker error like Celery's
