@@ -2,15 +2,31 @@
 full list): order → its lines (by id) → node → reservations (by id) → stock levels
 (node_id, product_id). Every helper refuses to run outside a transaction."""
 
+from django.db.models import Exists, OuterRef
+
 from oms.core.errors import NotFound
 from oms.core.queries import CompiledLookup
 from oms.core.transactions import require_atomic
-from orders.models import Order
+from orders.models import Hold, HoldStatus, Order
 
 # Every service that changes an order takes this lock first, so its SELECT ... FOR UPDATE is
 # compiled once per thread (oms/core/queries.py): the row is still read and locked every time.
 _locked_order: CompiledLookup[Order] = CompiledLookup(
     lambda order_id: Order.objects.select_for_update(of=("self",)).filter(pk=order_id),
+    kinds=(int,),
+)
+
+
+# The same lock, and whether an active hold stops the order, in one statement (orchestration
+# checks both on every run).
+_locked_order_held: CompiledLookup[Order] = CompiledLookup(
+    lambda order_id: (
+        Order.objects.select_for_update(of=("self",))
+        .annotate(
+            on_hold=Exists(Hold.objects.filter(order_id=OuterRef("pk"), status=HoldStatus.ACTIVE))
+        )
+        .filter(pk=order_id)
+    ),
     kinds=(int,),
 )
 
@@ -21,3 +37,12 @@ def lock_order(order_id: int) -> Order:
     if order is None:
         raise NotFound(f"Order {order_id} does not exist.", code="order_not_found")
     return order
+
+
+def lock_order_and_holds(order_id: int) -> tuple[Order, bool]:
+    """lock_order(), and whether the order has an active hold, read under that lock."""
+    require_atomic("lock_order_and_holds()")
+    order = _locked_order_held(order_id)
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist.", code="order_not_found")
+    return order, bool(order.on_hold)  # type: ignore[attr-defined]  # the annotation above

@@ -1,9 +1,10 @@
 """The node connector interface.
 
 `send()` is called by the release task outside any transaction (it may do network or file I/O)
-and must be idempotent per fulfillment number: the broker can deliver the task twice.
-`after_release()` runs after the release is committed (the simulated WMS schedules its answers
-there, so they can never arrive before we know the order was released).
+and must be idempotent per fulfillment number: the broker can deliver the task twice. A
+connector whose `pushes` is False sends nothing anywhere: orchestration releases to it inside
+its own transaction. `after_release()` runs after the release is committed (the simulated WMS
+schedules its answers there, so they can never arrive before we know the order was released).
 """
 
 from dataclasses import dataclass, field
@@ -66,6 +67,11 @@ class ReleaseAck:
 
 
 class NodeConnector(Protocol):
+    # False when send() leaves the process with nothing (no network, no file) and never
+    # refuses: orchestration then releases inside its own transaction, under the order lock it
+    # already holds, instead of committing first and locking again (release_pulled()).
+    pushes: bool
+
     def send(self, payload: ReleasePayload) -> ReleaseAck: ...
 
     def after_release(self, fulfillment_id: int, settings: dict[str, Any]) -> None: ...
@@ -77,6 +83,8 @@ class NodeConnector(Protocol):
 
 class ApiConnector:
     """The node works through the oms API (or the store screens): nothing to push."""
+
+    pushes = False
 
     def send(self, payload: ReleasePayload) -> ReleaseAck:
         return ReleaseAck(reference="")

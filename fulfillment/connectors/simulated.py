@@ -28,6 +28,8 @@ DEFAULT_STEP_SECONDS = 5
 
 
 class SimulatedWms:
+    pushes = False  # the "WMS" is our own task queue: its steps are scheduled after commit
+
     def send(self, payload: ReleasePayload) -> ReleaseAck:
         return ReleaseAck(reference=f"SIM-{payload.number}")
 

@@ -8,7 +8,10 @@ runs as a task per fulfillment order: it calls the node's connector outside any 
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Subquery
@@ -28,8 +31,8 @@ from fulfillment.events import (
     FULFILLMENT_SENT_WHILE_CANCELLED,
 )
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
-from fulfillment.services.rollup import rollup_order
-from inventory.models import Reservation, ReservationStatus
+from fulfillment.services.rollup import rollup_order, rollup_order_and_tail
+from inventory.models import Node, Reservation, ReservationStatus
 from oms.core.actors import Actor
 from oms.core.queries import CompiledLookup, CompiledQuery, insert_rows, save_fields
 from oms.core.transactions import enqueue_on_commit, require_atomic
@@ -60,15 +63,26 @@ def create_fulfillment_orders(
     return create_fulfillment_orders_and_pending(order=order, actor=actor, last_event=last_event)[0]
 
 
+@dataclass(frozen=True)
+class _Made:
+    """A fulfillment order's node (the columns release_pulled() reads: code, connector,
+    settings) and payload lines, as create_fulfillment_orders_and_pending() wrote them."""
+
+    node: Node
+    lines: tuple[ReleaseLine, ...]
+
+
 def create_fulfillment_orders_and_pending(
     *, order: Order, actor: Actor = SYSTEM, last_event: Event | None = None
-) -> tuple[list[FulfillmentOrder], list[int]]:
-    """create_fulfillment_orders(), and the ids of the order's pending fulfillment orders after
-    it (new and earlier ones, by id): what orchestration releases. The order's fulfillment
+) -> tuple[list[FulfillmentOrder], list[int], Event | None]:
+    """create_fulfillment_orders(), the ids of the order's pending fulfillment orders after
+    it (new and earlier ones, by id): what orchestration releases, and the stream's last event
+    this transaction appended (`last_event` when none was created). The order's fulfillment
     orders are read once, for both their count (the new numbers) and the pending ones; the new
     ones go in with one INSERT for the headers and one for all their lines."""
     require_atomic("create_fulfillment_orders()")
-    # Read as tuples (reservation, node, line, quantity, node code, line number, sku): model
+    # Read as tuples (reservation, node, line, quantity, node code, line number, sku, and for
+    # release_pulled() the line's name and the node's connector and its settings): model
     # instances of the reservation, its order line and its node cost more than the statement.
     unassigned = list(
         Reservation.objects.filter(
@@ -85,6 +99,9 @@ def create_fulfillment_orders_and_pending(
             "node__code",
             "order_line__line_number",
             "order_line__sku",
+            "order_line__name",
+            "node__connector",
+            "node__connector_settings",
         )
     )
     existing = list(
@@ -94,7 +111,7 @@ def create_fulfillment_orders_and_pending(
     )
     pending = [pk for pk, status in existing if status == FulfillmentStatus.PENDING]
     if not unassigned:
-        return [], pending
+        return [], pending, last_event
     by_node: dict[int, list[tuple]] = defaultdict(list)
     for row in unassigned:
         by_node[row[1]].append(row)
@@ -113,15 +130,29 @@ def create_fulfillment_orders_and_pending(
             for index, (node_id, _reservations) in enumerate(groups, start=1)
         ]
     )
-    insert_rows(
+    fo_lines = insert_rows(
         [
             FulfillmentOrderLine(
                 fulfillment=fo, order_line_id=line_id, reservation_id=pk, quantity=quantity
             )
             for fo, (_node_id, reservations) in zip(created, groups, strict=True)
-            for pk, _node, line_id, quantity, _code, _number, _sku in reservations
+            for pk, _node, line_id, quantity, *_rest in reservations
         ]
     )
+    lines_by_fo: dict[int, list[FulfillmentOrderLine]] = defaultdict(list)
+    for fo_line in fo_lines:
+        lines_by_fo[fo_line.fulfillment_id].append(fo_line)
+    for fo, (node_id, reservations) in zip(created, groups, strict=True):
+        # What release_pulled() needs of a fulfillment order made here, without reading it back:
+        # its node's code, connector and settings, and the release payload's lines.
+        first = reservations[0]
+        fo._made = _Made(  # type: ignore[attr-defined]  # read by release_pulled() only
+            node=Node(id=node_id, code=first[4], connector=first[8], connector_settings=first[9]),
+            lines=tuple(
+                ReleaseLine(line_id=fo_line.pk, sku=row[6], name=row[7], quantity=row[3])
+                for fo_line, row in zip(lines_by_fo[fo.pk], reservations, strict=True)
+            ),
+        )
     for fo, (_node_id, reservations) in zip(created, groups, strict=True):
         last_event = record_event(
             stream=order.stream,
@@ -133,12 +164,12 @@ def create_fulfillment_orders_and_pending(
                 "delivery_method": fo.delivery_method,
                 "lines": [
                     {"line_number": number, "sku": sku, "quantity": quantity}
-                    for _pk, _node, _line, quantity, _code, number, sku in reservations
+                    for _pk, _node, _line, quantity, _code, number, sku, *_rest in reservations
                 ],
             },
             previous=last_event,
         )
-    return created, pending + [fo.pk for fo in created]
+    return created, pending + [fo.pk for fo in created], last_event
 
 
 def schedule_release(fulfillment_ids: list[int]) -> None:
@@ -220,6 +251,79 @@ def release_fulfillment(*, fulfillment_id: int) -> str:
     if released:
         connector.after_release(fo.pk, fo.node.connector_settings)
     return "released" if released else "not_pending"
+
+
+def release_pulled(
+    *,
+    order: Order,
+    fulfillment_ids: list[int],
+    created: Sequence[FulfillmentOrder] = (),
+    last_event: Event | None = None,
+) -> list[int]:
+    """Release, in the caller's transaction, those of the order's pending fulfillment orders
+    whose node's connector pushes nothing (`pushes` False: the node pulls its work through the
+    API or the store screens; the simulated WMS). Their send() leaves the process with nothing,
+    so there is no reason to commit first and lock the order again: each is released here with
+    the same payload, event and roll-up as release_fulfillment(), its after_release() on commit.
+    The caller holds the order lock and has checked that no active hold stops the order.
+    `created`: the fulfillment orders create_fulfillment_orders_and_pending() made in this
+    transaction (their node and lines are not read again). `last_event`: the event the caller
+    last appended to the order's stream in this transaction. Returns the ids left for
+    release_fulfillment() (connectors that push), in the given order."""
+    require_atomic("release_pulled()")
+    new = {fo.pk: fo for fo in created}
+    earlier = [pk for pk in fulfillment_ids if pk not in new]
+    pending = sorted(
+        [new[pk] for pk in fulfillment_ids if pk in new]
+        + list(  # pending before this transaction (a hold released): locked and read here
+            FulfillmentOrder.objects.select_for_update(of=("self",))
+            .select_related("node")
+            .filter(pk__in=earlier, status=FulfillmentStatus.PENDING)
+            .order_by("id")
+            if earlier
+            else []
+        ),
+        key=lambda fo: fo.pk,
+    )
+    pulled: dict[int, tuple[FulfillmentOrder, Node, tuple[ReleaseLine, ...] | None]] = {}
+    for fo in pending:
+        made: _Made | None = getattr(fo, "_made", None)
+        node = made.node if made else fo.node
+        if not getattr(connector_for(node.connector), "pushes", True):
+            pulled[fo.pk] = (fo, node, made.lines if made else None)
+    for fo, node, lines in pulled.values():
+        fo.order = order  # the locked order: release_payload() reads it
+        connector = connector_for(node.connector)
+        ack = connector.send(release_payload(fo, node=node, lines=lines))
+        fo.release(at=timezone.now(), node_reference=ack.reference)
+        fo.release_attempts += 1
+        save_fields(
+            fo,
+            [
+                "status",
+                "released_at",
+                "node_reference",
+                "last_release_error",
+                "release_attempts",
+                "updated_at",
+            ],
+        )
+        released = record_event(
+            stream=order.stream,
+            type=FULFILLMENT_RELEASED,
+            actor=SYSTEM,
+            payload={
+                "fulfillment": fo.number,
+                "node": node.code,
+                "connector": node.connector,
+                "node_reference": fo.node_reference,
+            },
+            previous=last_event,
+        )
+        _changes, last_event = rollup_order_and_tail(order, last_event=released)
+        settings = dict(node.connector_settings)
+        transaction.on_commit(partial(connector.after_release, fo.pk, settings))
+    return [pk for pk in fulfillment_ids if pk not in pulled]
 
 
 def _record_release(
@@ -327,9 +431,13 @@ def _note_release_error(fulfillment_id: int, message: str) -> None:
     logger.warning("release refused", extra={"fulfillment": fulfillment_id, "error": message})
 
 
-def release_payload(fo: FulfillmentOrder) -> ReleasePayload:
-    """What the connector is sent for this fulfillment order (its lines as they are now)."""
+def release_payload(
+    fo: FulfillmentOrder, *, node: Node | None = None, lines: tuple[ReleaseLine, ...] | None = None
+) -> ReleasePayload:
+    """What the connector is sent for this fulfillment order (its lines as they are now, read
+    here unless the caller just wrote them: `lines`; its node unless given: `node`)."""
     order = fo.order
+    node = node or fo.node
     ship_to = (
         {
             "name": order.ship_name,
@@ -341,29 +449,30 @@ def release_payload(fo: FulfillmentOrder) -> ReleasePayload:
             "country": order.ship_country,
         }
         if order.delivery_method == DeliveryMethod.SHIP
-        else {"name": order.customer_name, "pickup_node": fo.node.code}
+        else {"name": order.customer_name, "pickup_node": node.code}
     )
-    lines = tuple(
-        ReleaseLine(
-            line_id=line.pk,
-            sku=line.order_line.sku,
-            name=line.order_line.name,
-            quantity=line.quantity,
+    if lines is None:
+        lines = tuple(
+            ReleaseLine(
+                line_id=line.pk,
+                sku=line.order_line.sku,
+                name=line.order_line.name,
+                quantity=line.quantity,
+            )
+            for line in _payload_lines.all(fo.pk)
         )
-        for line in _payload_lines.all(fo.pk)
-    )
     return ReleasePayload(
         fulfillment_id=fo.pk,
         number=fo.number,
         order_number=order.number,
-        node_code=fo.node.code,
+        node_code=node.code,
         delivery_method=fo.delivery_method,
         service_level=fo.service_level,
         ship_to=ship_to,
         customer_name=order.customer_name,
         lines=lines,
         placed_at=order.placed_at,
-        settings=dict(fo.node.connector_settings),
+        settings=dict(node.connector_settings),
     )
 
 

@@ -1,9 +1,11 @@
 """orchestrate_order(): take one order to its next step.
 
 Open and not held → route what is not yet reserved (active rule set) → one fulfillment order
-per node for the new reservations → release every pending fulfillment order to its node (a task
-per fulfillment order, on commit; the orchestration task releases them itself right after its
-commit instead: fulfillment/tasks.py, orchestrate_order_for_release). Safe to run any number of
+per node for the new reservations → release every pending fulfillment order to its node. Nodes
+whose connector pushes nothing (the API connector: the node pulls its work) are released in the
+same transaction (release_pulled); the others get a task per fulfillment order, on commit (the
+orchestration task releases them itself right after its commit instead: fulfillment/tasks.py,
+orchestrate_order_for_release). Safe to run any number of
 times, from any number of workers: every step locks the order and re-reads state, routing only
 routes what is not yet reserved, and a fulfillment order is only released from pending.
 """
@@ -16,12 +18,13 @@ from django.db import transaction
 from fulfillment.models import RoutingOutcome
 from fulfillment.services.fulfillment_orders import (
     create_fulfillment_orders_and_pending,
+    release_pulled,
     schedule_release,
 )
 from fulfillment.services.routing import route_locked_order
 from oms.core.actors import Actor
-from orders.locks import lock_order
-from orders.models import OPEN_ORDER_STATUSES, HoldStatus
+from orders.locks import lock_order_and_holds
+from orders.models import OPEN_ORDER_STATUSES
 from orders.ownership import OrderOwner
 
 logger = logging.getLogger(__name__)
@@ -69,20 +72,25 @@ def _orchestrate(
 ) -> tuple[Outcome, list[int]]:
     pending: list[int] = []
     with transaction.atomic():
-        order = lock_order(order_id)
+        order, on_hold = lock_order_and_holds(order_id)
         if order.status not in OPEN_ORDER_STATUSES:
             outcome = Outcome.CLOSED
         elif order.owner != OrderOwner.OMS:
             outcome = Outcome.NOT_OWNED
-        elif order.holds.filter(status=HoldStatus.ACTIVE).exists():
+        elif on_hold:
             outcome = Outcome.ON_HOLD
         else:
             # The order is locked here: routing neither opens a savepoint nor locks it again,
             # and the fulfillment orders' events follow routing's without a sequence lookup.
             routed = route_locked_order(order, actor=SYSTEM, trigger=trigger)
             decision = routed.decision
-            _created, pending = create_fulfillment_orders_and_pending(
+            created, pending, last_event = create_fulfillment_orders_and_pending(
                 order=order, actor=SYSTEM, last_event=routed.last_event
+            )
+            # Nodes that pull their work (the API connector) are released right here, under
+            # this lock: one transaction and one commit per order instead of two.
+            pending = release_pulled(
+                order=order, fulfillment_ids=pending, created=created, last_event=last_event
             )
             if schedule:
                 schedule_release(pending)

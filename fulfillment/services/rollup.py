@@ -57,57 +57,91 @@ def line_figures(line_ids: list[int]) -> dict[int, LineFigures]:
     return figures
 
 
-def _lines_with_figures(order_id: int) -> tuple[list[OrderLine], dict[int, LineFigures]]:
-    """The order's lines (by id) and line_figures() of each, in one statement instead of three
-    (PostgreSQL; the same sums as line_figures, per line in LATERAL subqueries)."""
-    line = OrderLine._meta.db_table
+def figures_sql(*, consumed: bool = False) -> tuple[str, str]:
+    """The select columns and LATERAL joins that add up, per order line aliased `l`, the same
+    sums as line_figures(): fig_waiting, fig_at_node, fig_shipped, fig_delivered, and with
+    `consumed` also fig_consumed (what consumed reservations shipped; routing counts it as
+    covered). One fragment for the roll-up's read and routing's line lock, so both count alike.
+    Its parameters come from figures_params(). PostgreSQL only."""
     reservation = Reservation._meta.db_table
     fo_line = FulfillmentOrderLine._meta.db_table
     fo = FulfillmentOrder._meta.db_table
-    sql = f"""
-        SELECT l.*,
-            COALESCE(r.waiting, 0) AS rollup_waiting,
-            COALESCE(r.at_node, 0) AS rollup_at_node,
-            COALESCE(f.shipped, 0) AS rollup_shipped,
-            COALESCE(f.delivered, 0) AS rollup_delivered
-        FROM {line} l
+    columns = (
+        "COALESCE(fig_r.waiting, 0) AS fig_waiting, "
+        "COALESCE(fig_r.at_node, 0) AS fig_at_node, "
+        + ("COALESCE(fig_r.consumed, 0) AS fig_consumed, " if consumed else "")
+        + "COALESCE(fig_f.shipped, 0) AS fig_shipped, "
+        "COALESCE(fig_f.delivered, 0) AS fig_delivered"
+    )
+    statuses = "IN (%(fig_active)s, %(fig_consumed)s)" if consumed else "= %(fig_active)s"
+    consumed_sum = (
+        ",\n                SUM(res.consumed_quantity) FILTER "
+        "(WHERE res.status = %(fig_consumed)s) AS consumed"
+        if consumed
+        else ""
+    )
+    joins = f"""
         LEFT JOIN LATERAL (
             SELECT
                 SUM(res.quantity) FILTER (
-                    WHERE fo.status IS NULL OR NOT fo.status = ANY(%(at_node)s)
+                    WHERE res.status = %(fig_active)s
+                    AND (fo.status IS NULL OR NOT fo.status = ANY(%(fig_at_node)s))
                 ) AS waiting,
-                SUM(res.quantity) FILTER (WHERE fo.status = ANY(%(at_node)s)) AS at_node
+                SUM(res.quantity) FILTER (
+                    WHERE res.status = %(fig_active)s AND fo.status = ANY(%(fig_at_node)s)
+                ) AS at_node{consumed_sum}
             FROM {reservation} res
             LEFT JOIN {fo_line} fl ON fl.reservation_id = res.id
             LEFT JOIN {fo} fo ON fo.id = fl.fulfillment_id
-            WHERE res.order_line_id = l.id AND res.status = %(active)s
-        ) r ON TRUE
+            WHERE res.order_line_id = l.id AND res.status {statuses}
+        ) fig_r ON TRUE
         LEFT JOIN LATERAL (
             SELECT
                 SUM(fl.shipped_quantity) AS shipped,
-                SUM(fl.shipped_quantity) FILTER (WHERE fo.status = ANY(%(done)s)) AS delivered
+                SUM(fl.shipped_quantity) FILTER (WHERE fo.status = ANY(%(fig_done)s)) AS delivered
             FROM {fo_line} fl
             JOIN {fo} fo ON fo.id = fl.fulfillment_id
             WHERE fl.order_line_id = l.id AND fl.shipped_quantity > 0
-        ) f ON TRUE
+        ) fig_f ON TRUE
+    """  # noqa: S608 - table names from models, values are parameters
+    return columns, joins
+
+
+def figures_params() -> dict[str, Any]:
+    """The parameters figures_sql()'s fragments name."""
+    return {
+        "fig_active": ReservationStatus.ACTIVE,
+        "fig_consumed": ReservationStatus.CONSUMED,
+        "fig_at_node": [str(s) for s in AT_NODE_STATUSES],
+        "fig_done": [str(s) for s in DONE_FOR_CUSTOMER],
+    }
+
+
+def figures_of(row: Any) -> LineFigures:
+    """A row read with figures_sql()'s columns, as LineFigures."""
+    return LineFigures(
+        waiting_at_oms=row.fig_waiting,
+        at_node=row.fig_at_node,
+        shipped=row.fig_shipped,
+        delivered=row.fig_delivered,
+    )
+
+
+def _lines_with_figures(order_id: int) -> tuple[list[OrderLine], dict[int, LineFigures]]:
+    """The order's lines (by id) and line_figures() of each, in one statement instead of three
+    (PostgreSQL; the same sums as line_figures, per line in LATERAL subqueries)."""
+    columns, joins = figures_sql()
+    sql = f"""
+        SELECT l.*, {columns}
+        FROM {OrderLine._meta.db_table} l
+        {joins}
         WHERE l.order_id = %(order)s
         ORDER BY l.id
     """  # noqa: S608 - table names from models, values are parameters
-    params = {
-        "order": order_id,
-        "active": ReservationStatus.ACTIVE,
-        "at_node": [str(s) for s in AT_NODE_STATUSES],
-        "done": [str(s) for s in DONE_FOR_CUSTOMER],
-    }
-    lines: list[Any] = list(OrderLine.objects.raw(sql, params))
+    lines: list[Any] = list(OrderLine.objects.raw(sql, {"order": order_id, **figures_params()}))
     figures: dict[int, LineFigures] = defaultdict(LineFigures)
     for row in lines:
-        figures[row.pk] = LineFigures(
-            waiting_at_oms=row.rollup_waiting,
-            at_node=row.rollup_at_node,
-            shipped=row.rollup_shipped,
-            delivered=row.rollup_delivered,
-        )
+        figures[row.pk] = figures_of(row)
     return lines, figures
 
 

@@ -29,12 +29,13 @@ from fulfillment.models import (
     RoutingOutcome,
     RoutingRuleSet,
 )
-from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES
 from fulfillment.rules import RuleConfig
 from fulfillment.selectors import active_rule_set_for
 from fulfillment.services.rollup import (
-    DONE_FOR_CUSTOMER,
     LineFigures,
+    figures_of,
+    figures_params,
+    figures_sql,
     line_figures,
     rollup_order_and_tail,
 )
@@ -170,19 +171,14 @@ def _lock_lines(order: Order) -> LockedLines:
     if connection.vendor != "postgresql":
         return _lock_lines_portable(order)
     line = OrderLine._meta.db_table
-    reservation = Reservation._meta.db_table
     fo_line = FulfillmentOrderLine._meta.db_table
     fo = FulfillmentOrder._meta.db_table
     node = Node._meta.db_table
     event = Event._meta.db_table
     rule_set = RoutingRuleSet._meta.db_table
+    figure_columns, figure_joins = figures_sql(consumed=True)
     sql = f"""
-        SELECT l.*,
-            COALESCE(r.waiting, 0) AS routing_waiting,
-            COALESCE(r.at_node, 0) AS routing_at_node,
-            COALESCE(r.consumed, 0) AS routing_consumed,
-            COALESCE(f.shipped, 0) AS routing_shipped,
-            COALESCE(f.delivered, 0) AS routing_delivered,
+        SELECT l.*, {figure_columns},
             ARRAY(
                 SELECT DISTINCT n.code FROM {fo} fo
                 JOIN {node} n ON n.id = fo.node_id
@@ -195,29 +191,7 @@ def _lock_lines(order: Order) -> LockedLines:
             rs.id AS routing_rule_set_id,
             rs.updated_at AS routing_rule_set_updated_at
         FROM {line} l
-        LEFT JOIN LATERAL (
-            SELECT
-                SUM(res.quantity) FILTER (
-                    WHERE res.status = %(active)s
-                    AND (fo.status IS NULL OR NOT fo.status = ANY(%(at_node)s))
-                ) AS waiting,
-                SUM(res.quantity) FILTER (
-                    WHERE res.status = %(active)s AND fo.status = ANY(%(at_node)s)
-                ) AS at_node,
-                SUM(res.consumed_quantity) FILTER (WHERE res.status = %(consumed)s) AS consumed
-            FROM {reservation} res
-            LEFT JOIN {fo_line} fl ON fl.reservation_id = res.id
-            LEFT JOIN {fo} fo ON fo.id = fl.fulfillment_id
-            WHERE res.order_line_id = l.id AND res.status IN (%(active)s, %(consumed)s)
-        ) r ON TRUE
-        LEFT JOIN LATERAL (
-            SELECT
-                SUM(fl.shipped_quantity) AS shipped,
-                SUM(fl.shipped_quantity) FILTER (WHERE fo.status = ANY(%(done)s)) AS delivered
-            FROM {fo_line} fl
-            JOIN {fo} fo ON fo.id = fl.fulfillment_id
-            WHERE fl.order_line_id = l.id AND fl.shipped_quantity > 0
-        ) f ON TRUE
+        {figure_joins}
         LEFT JOIN LATERAL (
             SELECT s.id, s.updated_at FROM {rule_set} s
             WHERE s.status = %(rule_set_active)s
@@ -234,12 +208,9 @@ def _lock_lines(order: Order) -> LockedLines:
         "stream": order.stream,
         "channel": order.channel_id,
         "rejected": FulfillmentStatus.REJECTED,
-        "active": ReservationStatus.ACTIVE,
-        "consumed": ReservationStatus.CONSUMED,
-        "at_node": [str(s) for s in AT_NODE_STATUSES],
-        "done": [str(s) for s in DONE_FOR_CUSTOMER],
         "rule_set_active": RuleSetStatus.ACTIVE,
         "cancelled": LineStatus.CANCELLED,
+        **figures_params(),
     }
     lines: list[Any] = list(OrderLine.objects.raw(sql, params))
     missing: dict[int, int] = {}
@@ -247,14 +218,9 @@ def _lock_lines(order: Order) -> LockedLines:
     for line in lines:
         # A consumed reservation covers only what it shipped (its rest was released);
         # cancelled units (a partial cancel) are not routed.
-        covered = line.routing_waiting + line.routing_at_node + line.routing_consumed
+        covered = line.fig_waiting + line.fig_at_node + line.fig_consumed
         missing[line.pk] = max(0, line.live_quantity - covered)
-        figures[line.pk] = LineFigures(
-            waiting_at_oms=line.routing_waiting,
-            at_node=line.routing_at_node,
-            shipped=line.routing_shipped,
-            delivered=line.routing_delivered,
-        )
+        figures[line.pk] = figures_of(line)
     first = lines[0] if lines else None
     return LockedLines(
         lines=lines,

@@ -186,6 +186,8 @@ def product_upcs(release: ReleasePayload) -> dict[str, str]:
 
 
 class X12FileConnector:
+    pushes = True  # a 940 file written to the partner's outbox
+
     def send(self, payload: ReleasePayload) -> ReleaseAck:
         try:
             text = render_940(payload, product_upcs(payload))

@@ -3,6 +3,12 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from fulfillment.connectors.base import (
+    NodeRequestPayload,
+    ReleaseAck,
+    ReleasePayload,
+    register_connector,
+)
 from inventory.models import (
     InventoryMovement,
     MovementReason,
@@ -13,6 +19,32 @@ from inventory.models import (
 )
 from inventory.services.ledger import InitialStock, set_initial_stock
 from oms.core.actors import Actor
+
+
+class PushedNodeSystem:
+    """A node system oms pushes work to (as the X12 and HTTP connectors do), standing in for
+    one tests cannot reach: it keeps what it was sent. A node on it (connector="pushed") keeps
+    its fulfillment orders pending until a release task sends them, where a node on the API
+    connector is released in orchestration's own transaction."""
+
+    pushes = True
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, payload: ReleasePayload) -> ReleaseAck:
+        self.sent.append(payload.number)
+        return ReleaseAck(reference=f"PUSHED-{payload.number}")
+
+    def after_release(self, fulfillment_id: int, settings: dict) -> None:
+        return None
+
+    def send_request(self, payload: NodeRequestPayload) -> None:
+        return None
+
+
+PUSHED = PushedNodeSystem()
+register_connector("pushed", PUSHED)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -124,13 +156,17 @@ class InventoryMovementFactory(factory.django.DjangoModelFactory):
     occurred_at = factory.LazyFunction(timezone.now)
 
 
-def two_dcs(*, sku: str = "TEE", on_hand: int = 5):
+def two_dcs(*, sku: str = "TEE", on_hand: int = 5, connector: str = "api"):
     """dc-east (Columbus, priority 10) and dc-west (Reno, priority 20), each with `on_hand`
-    units of one product."""
+    units of one product, on `connector`."""
     product = ProductFactory(sku=sku)
-    east = NodeFactory(code="dc-east", priority=10)
+    east = NodeFactory(code="dc-east", priority=10, connector=connector)
     west = NodeFactory(
-        code="dc-west", priority=20, latitude=Decimal("39.53"), longitude=Decimal("-119.75")
+        code="dc-west",
+        priority=20,
+        latitude=Decimal("39.53"),
+        longitude=Decimal("-119.75"),
+        connector=connector,
     )
     stocked(east, product, on_hand=on_hand)
     stocked(west, product, on_hand=on_hand)

@@ -1,6 +1,7 @@
 """What the orchestration worker sends to PostgreSQL for one 3-line order on one node with an
-API connector (issue 17): routing, the fulfillment order, and its release in the same task
-(no release task per fulfillment order). Pinned so that a change cannot add statements
+API connector (issue 17): routing, the fulfillment order, and its release in the same
+transaction (the node pulls its work: nothing leaves the process, so no second transaction and
+no release task per fulfillment order). Pinned so that a change cannot add statements
 unnoticed; lower them when an optimisation lands."""
 
 import pytest
@@ -9,21 +10,23 @@ from django.test.utils import CaptureQueriesContext
 
 from fulfillment import tasks
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
+from fulfillment.services.orchestration import orchestrate_order_for_release
 from fulfillment.tasks import orchestrate_order_task
 from oms.events.models import Event
 from orders.models import LineStatus, OrderStatus
-from tests.factories.inventory import NodeFactory, ProductFactory, stocked
+from tests.factories.inventory import PUSHED, NodeFactory, ProductFactory, stocked
 from tests.factories.orders import captured_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Orchestration transaction (BEGIN…COMMIT: the order lock, the hold check, routing's 9
-# statements under that lock with no savepoint and no second lock, the fulfillment order and
-# its event after routing's without a sequence lookup), then the release: the fulfillment
-# order with its hold check, its lines (the payload), and the recorded release (BEGIN…COMMIT,
-# 11 statements with the status roll-up: the stream's tail read with the locked fulfillment
-# order, the lines and their figures in one statement).
-STATEMENTS_PER_ORDER = 31
+# One transaction (BEGIN…COMMIT): the order lock with its hold check in one statement, routing's
+# 9 statements under that lock with no savepoint and no second lock, the fulfillment order and
+# its event after routing's without a sequence lookup (its node's connector and its lines'
+# names read with the reservations), then the release under the same lock with nothing read
+# back: its update and event, and the status roll-up (the lines and their figures in one
+# statement). 31 when the release was a second transaction that locked the order again and
+# read the fulfillment order back (ADR 0019).
+STATEMENTS_PER_ORDER = 23
 
 
 class _Queue:
@@ -60,7 +63,7 @@ def release_tasks(monkeypatch):
     return queue
 
 
-def test_orchestrating_and_releasing_a_three_line_order_takes_at_most_31_statements(
+def test_orchestrating_and_releasing_a_three_line_order_takes_at_most_23_statements(
     order, release_tasks
 ):
     orchestrate_order_task(order.pk)  # warm-up of per-process caches: another order
@@ -75,6 +78,7 @@ def test_orchestrating_and_releasing_a_three_line_order_takes_at_most_31_stateme
     other.refresh_from_db()
     assert other.status == OrderStatus.RELEASED
     assert release_tasks.sent == []  # released in the task itself, no task per fulfillment
+    assert [q["sql"] for q in ctx.captured_queries].count("COMMIT") == 1  # one transaction
 
 
 def test_the_worker_releases_inline_with_the_same_events_in_sequence(order, release_tasks):
@@ -118,3 +122,41 @@ def test_a_purged_order_is_nothing_to_do(release_tasks):
     orchestrate_order_task(10**9)
 
     assert release_tasks.sent == []
+
+
+def test_a_node_the_work_is_pushed_to_is_released_after_the_commit_as_before(
+    monkeypatch, release_tasks
+):
+    # given: one line at an API node (pulls its work) and one at a node oms pushes work to
+    monkeypatch.setattr("fulfillment.handlers.orchestrate_order_task", _Queue())
+    pulls = NodeFactory(code="dc-pulls", connector="api")
+    pushed = NodeFactory(code="dc-pushed", connector="pushed")
+    stocked(pulls, ProductFactory(sku="TEE"), on_hand=10)
+    stocked(pushed, ProductFactory(sku="MUG"), on_hand=10)
+    order = captured_order(skus=["TEE", "MUG"], quantity=1)
+    sent_before = len(PUSHED.sent)
+
+    # when: orchestrated, its transaction only (what the task does before it sends anything)
+    outcome, left = orchestrate_order_for_release(order_id=order.pk)
+
+    # then: the API node's fulfillment order was released in that transaction; the pushed
+    # one is left pending, nothing sent yet
+    by_node = {fo.node.code: fo for fo in FulfillmentOrder.objects.filter(order=order)}
+    assert by_node["dc-pulls"].status == FulfillmentStatus.RELEASED
+    assert by_node["dc-pushed"].status == FulfillmentStatus.PENDING
+    assert left == [by_node["dc-pushed"].pk]
+    assert len(PUSHED.sent) == sent_before
+
+    # when: the task's release after the commit (a second run releases what is left)
+    orchestrate_order_task(order.pk)
+
+    # then: sent once, released, the order released, the stream's events in sequence
+    assert PUSHED.sent[sent_before:] == [by_node["dc-pushed"].number]
+    assert set(FulfillmentOrder.objects.filter(order=order).values_list("status", flat=True)) == {
+        FulfillmentStatus.RELEASED
+    }
+    order.refresh_from_db()
+    assert order.status == OrderStatus.RELEASED
+    events = list(Event.objects.filter(stream=order.stream).order_by("seq"))
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.type for e in events].count("fulfillment.released") == 2

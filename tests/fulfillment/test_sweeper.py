@@ -37,7 +37,7 @@ def test_finds_orders_never_orchestrated_but_not_held_or_fresh_ones(db):
 
 
 def test_finds_pending_fulfillments_and_expired_pickups(django_capture_on_commit_callbacks):
-    dc = NodeFactory(code="dc-east")
+    dc = NodeFactory(code="dc-east", connector="pushed")  # an API node is released at once
     stocked(dc, ProductFactory(sku="TEE"), on_hand=5)
     order = captured_order(skus=["TEE"])
     orchestrate_order(order_id=order.pk)  # release task "lost": on-commit never ran

@@ -208,7 +208,7 @@ def test_a_fulfillment_cancelled_while_being_sent_raises_a_case(pending):
 
 
 def test_a_line_partly_at_a_node_is_still_refused_and_nothing_changes(db):
-    two_dcs(on_hand=2)
+    two_dcs(on_hand=2, connector="pushed")
     order = captured_order(skus=["TEE"], quantity=4)
     orchestrate_order(order_id=order.pk)
     first, second = FulfillmentOrder.objects.filter(order=order).order_by("id")
