@@ -205,6 +205,25 @@ class Node(TimeStampedModel):
         return [name for name, enabled in flags.items() if enabled]
 
 
+class NodeNetworkVersion(models.Model):
+    """One row whose `token` changes, in the same transaction, whenever what availability
+    reads of the node network changes: a node added or deleted, or its code, kind,
+    coordinates, can_ship, can_pickup or is_active updated (database triggers on
+    inventory_node, migration inventory 0010, so QuerySet.update() and raw SQL count too; a
+    feed's last_snapshot_at does not). A random token, not a counter, so a rolled-back change
+    or a flushed table never brings back a value a process has seen with other nodes.
+
+    get_availability reads the token in the statement that reads the stock and keeps the
+    nodes per process while it is unchanged (inventory/selectors.py); no row: nothing is kept.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"node network {self.token}"
+
+
 class StockLevel(TimeStampedModel):
     """How much of one product one node holds.
 

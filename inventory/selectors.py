@@ -27,6 +27,7 @@ from inventory.models import (
     InventoryMovement,
     MovementReason,
     Node,
+    NodeNetworkVersion,
     NodeQuerySet,
     NodeReconciliation,
     Oversell,
@@ -249,6 +250,10 @@ class Location:
     longitude: float
     state: str
 
+    @property
+    def coordinates(self) -> tuple[float, float]:
+        return (self.latitude, self.longitude)
+
 
 class NodeAvailability(NamedTuple):
     """One SKU at one serving node (a tuple: 600 of them for 3 SKUs over 200 nodes)."""
@@ -303,7 +308,7 @@ class Availability:
 def get_availability(
     *, skus: list[str], postal_code: str, country: str, pickup_radius_miles: float
 ) -> Availability:
-    """What each SKU has to offer a customer at (postal_code, country), in two queries.
+    """What each SKU has to offer a customer at (postal_code, country), in one statement.
 
     `network_available` sums max(available, 0) over active nodes that ship. `nodes` lists the
     active nodes that could serve the address: every shipping node, and pickup nodes within
@@ -311,10 +316,13 @@ def get_availability(
     A negative `available` (a node counted fewer units than it has reserved) shows as 0.
     Raises InvalidInput (unknown SKU, more than 50 SKUs) and UnknownPostalCode (US only).
 
-    Stock is read on every call (no cache: a reservation is gone from the very next answer).
-    A storefront calls this on every product and cart page, so it reads tuples, not model
-    instances, and the nodes with their stock of the wanted products in one statement (a LEFT
-    JOIN, so nodes without a stock row still show, with 0).
+    Stock is read on every call (no cache: a reservation is gone from the very next answer):
+    the products by SKU with their stock rows, and the node network's version token, in one
+    statement. The nodes themselves (code, kind, coordinates, capabilities) and the serving
+    list per address are kept per process while that token is unchanged (_NodeNetwork): a
+    node added, deleted, deactivated or edited changes the token in its own transaction
+    (NodeNetworkVersion), so the very next answer reads the nodes again. A storefront calls
+    this on every product and cart page, so it reads tuples, not model instances.
     """
     wanted = list(dict.fromkeys(normalize_sku(s) for s in skus))
     if len(wanted) > MAX_AVAILABILITY_SKUS:
@@ -329,9 +337,18 @@ def get_availability(
         )
     country = country.strip().upper() or "US"
     location = _locate(postal_code.strip(), country)
+    products: dict[str, tuple[int, bool]] = {}
+    stock: dict[int, dict[int, int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_availability_sql("products", len(wanted)), wanted)
-        products = {sku: (pk, bool(is_active)) for pk, sku, is_active in cursor.fetchall()}
+        cursor.execute(_availability_sql("stock", len(wanted)), wanted)
+        rows = cursor.fetchall()
+    for product_id, sku, is_active, node_id, available, _ in rows:
+        levels = stock.get(product_id)
+        if levels is None:
+            products[sku] = (product_id, bool(is_active))
+            levels = stock[product_id] = {}
+        if node_id is not None:  # a stock row of the product (the SQL gives max(available, 0))
+            levels[node_id] = available
     unknown = [
         FieldError(InventoryErrorCode.UNKNOWN_SKU, f"No product with SKU {sku!r}.", f"sku[{i}]")
         for i, sku in enumerate(wanted)
@@ -339,44 +356,20 @@ def get_availability(
     ]
     if unknown:
         raise InvalidInput(unknown)
-    nodes: dict[int, tuple[Any, ...]] = {}
-    stock: dict[int, dict[int, int]] = {pk: {} for pk, _ in products.values()}
-    with connection.cursor() as cursor:
-        product_ids = [pk for pk, _ in products.values()]
-        cursor.execute(_availability_sql("nodes", len(product_ids)), product_ids)
-        for row in cursor.fetchall():
-            nodes.setdefault(row[0], row)
-            if row[7] is not None:  # a stock row of one of the products
-                stock[row[7]][row[0]] = row[8] if row[8] > 0 else 0
-    serving: list[tuple[tuple[tuple[int, float], str], int, ServingNode]] = []
-    for node_id, (_, code, kind, latitude, longitude, can_ship, pickup, _, _) in nodes.items():
-        ships = bool(can_ship)
-        distance = (
-            None
-            if location is None
-            else _distance_miles(location.latitude, location.longitude, latitude, longitude)
-        )
-        picks_up = bool(pickup) and distance is not None and distance <= pickup_radius_miles
-        if ships or picks_up:
-            order = (0, distance) if distance is not None else (1, 0.0)
-            serving.append(
-                ((order, code), node_id, ServingNode(code, kind, distance, ships, picks_up))
-            )
-    serving.sort(key=lambda s: s[0])
-    shared = tuple(s[2] for s in serving)
-    node_ids = [s[1] for s in serving]
-    shipping = [node.can_ship for node in shared]
+    serving = _node_network(rows[0][5]).serving(location, pickup_radius_miles)
+    node_ids = serving.node_ids
+    count = len(node_ids)
     items = []
     for sku in wanted:
         product_id, is_active = products[sku]
-        available = tuple(map(stock[product_id].get, node_ids, repeat(0, len(node_ids))))
+        available = tuple(map(stock[product_id].get, node_ids, repeat(0, count)))
         items.append(
             SkuAvailability(
                 sku=sku,
                 is_active=is_active,
-                network_available=sum(compress(available, shipping)),
+                network_available=sum(compress(available, serving.shipping)),
                 available=available,
-                serving=shared,
+                serving=serving.nodes,
             )
         )
     return Availability(
@@ -384,9 +377,85 @@ def get_availability(
         country=country,
         location=location,
         pickup_radius_miles=pickup_radius_miles,
-        serving=shared,
+        serving=serving.nodes,
         items=tuple(items),
     )
+
+
+class _ServingList(NamedTuple):
+    nodes: tuple[ServingNode, ...]  # nearest first (no address: by code)
+    node_ids: tuple[int, ...]  # the same order
+    shipping: tuple[bool, ...]  # the same order: counts in network_available
+
+
+class _NodeNetwork:
+    """The active nodes that ship or offer pickup, as read with version token `token`, and
+    the serving lists computed from them per (location, radius). Nothing about stock.
+
+    Kept per process (module global) only when the token is known; a changed token replaces
+    it as a whole. Serving lists are kept for up to MAX_SERVING_LISTS addresses (then all are
+    dropped and computed again as asked for): about 30 kB each at 200 nodes, and the API's
+    template of each as much again (inventory/api/serializers.py)."""
+
+    MAX_SERVING_LISTS = 512
+
+    def __init__(self, token: int | None, rows: list[tuple[Any, ...]]) -> None:
+        self.token = token
+        self.rows = rows
+        self._serving: dict[tuple[float | None, float | None, float], _ServingList] = {}
+
+    def serving(self, location: Location | None, radius: float) -> _ServingList:
+        key = (None, None, radius) if location is None else (*location.coordinates, radius)
+        found = self._serving.get(key)
+        if found is None:
+            if len(self._serving) >= self.MAX_SERVING_LISTS:
+                self._serving.clear()
+            found = self._serving[key] = self._compute(location, radius)
+        return found
+
+    def _compute(self, location: Location | None, radius: float) -> _ServingList:
+        serving: list[tuple[tuple[tuple[int, float], str], int, ServingNode]] = []
+        for node_id, code, kind, latitude, longitude, can_ship, pickup, _ in self.rows:
+            ships = bool(can_ship)
+            distance = (
+                None
+                if location is None
+                else _distance_miles(location.latitude, location.longitude, latitude, longitude)
+            )
+            picks_up = bool(pickup) and distance is not None and distance <= radius
+            if ships or picks_up:
+                order = (0, distance) if distance is not None else (1, 0.0)
+                serving.append(
+                    ((order, code), node_id, ServingNode(code, kind, distance, ships, picks_up))
+                )
+        serving.sort(key=lambda s: s[0])
+        return _ServingList(
+            nodes=tuple(s[2] for s in serving),
+            node_ids=tuple(s[1] for s in serving),
+            shipping=tuple(s[2].can_ship for s in serving),
+        )
+
+
+_kept_network: _NodeNetwork | None = None
+
+
+def _node_network(token: int | None) -> _NodeNetwork:
+    """The nodes for a request whose stock statement read version `token`: the process's kept
+    ones if read with that same token, else read again (with the token, in one statement).
+    Without a token (no NodeNetworkVersion row, e.g. a flushed test database) nothing is kept.
+    """
+    global _kept_network
+    kept = _kept_network
+    if token is not None and kept is not None and kept.token == token:
+        return kept
+    with connection.cursor() as cursor:
+        cursor.execute(_availability_sql("nodes", 0))
+        rows = cursor.fetchall()
+    # The token read with the nodes (not the stock statement's: it may have changed since).
+    network = _NodeNetwork(rows[0][-1] if rows else None, rows)
+    if network.token is not None:
+        _kept_network = network
+    return network
 
 
 def _in(count: int) -> str:
@@ -395,35 +464,44 @@ def _in(count: int) -> str:
 
 @lru_cache(maxsize=2 * MAX_AVAILABILITY_SKUS)
 def _availability_sql(kind: str, count: int) -> str:
-    """The statements of get_availability for `count` SKUs or products, written once per
-    process: building them with the ORM on every request cost more than running them
+    """The statements of get_availability for `count` SKUs, written once per process:
+    building them with the ORM on every request cost more than running them
     (bench/availability_profile.py). Portable SQL (PostgreSQL and the embedded SQLite); the
     names come from the models, so a renamed table or column still matches."""
     product, node, level = Product._meta, Node._meta, StockLevel._meta
+    version = NodeNetworkVersion._meta
     quote = connection.ops.quote_name
 
     def col(meta: Any, name: str, alias: str = "") -> str:
         return f"{alias}{quote(meta.get_field(name).column)}"
 
-    if kind == "products":
-        columns = f"{col(product, 'id')}, {col(product, 'sku')}, {col(product, 'is_active')}"
+    token = (
+        f"(SELECT {col(version, 'token', 'v.')} FROM {quote(version.db_table)} v "  # noqa: S608  # names from the models
+        f"WHERE {col(version, 'id', 'v.')} = 1)"
+    )
+    if kind == "stock":
+        # The products by SKU, each with its stock rows (one row with NULLs when it has none),
+        # max(available, 0), and the node network's token in the same snapshot.
+        p, s = "p.", "s."
+        available = col(level, "available", s)
         return (
-            f"SELECT {columns} "  # noqa: S608  # names from the models, values are parameters
-            f"FROM {quote(product.db_table)} WHERE {col(product, 'sku')} {_in(count)}"
+            f"SELECT {col(product, 'id', p)}, "  # noqa: S608  # names from the models, values are parameters
+            f"{col(product, 'sku', p)}, {col(product, 'is_active', p)}, "
+            f"{col(level, 'node', s)}, "
+            f"CASE WHEN {available} > 0 THEN {available} ELSE 0 END, {token} "
+            f"FROM {quote(product.db_table)} p LEFT JOIN {quote(level.db_table)} s "
+            f"ON {col(level, 'product', s)} = {col(product, 'id', p)} "
+            f"WHERE {col(product, 'sku', p)} {_in(count)}"
         )
-    # Active nodes that ship or offer pickup, each with its stock rows of the wanted products
-    # (one row per stock row; one row with NULLs when it has none). Coordinates as floats.
-    n, s = "n.", "s."
+    # Active nodes that ship or offer pickup (coordinates as floats), with the token.
+    n = "n."
     return (
-        f"SELECT {col(node, 'id', n)}, "  # noqa: S608  # names from the models, values are parameters
+        f"SELECT {col(node, 'id', n)}, "  # noqa: S608  # names from the models, no values
         f"{col(node, 'code', n)}, {col(node, 'kind', n)}, "
         f"CAST({col(node, 'latitude', n)} AS DOUBLE PRECISION), "
         f"CAST({col(node, 'longitude', n)} AS DOUBLE PRECISION), "
-        f"{col(node, 'can_ship', n)}, {col(node, 'can_pickup', n)}, "
-        f"{col(level, 'product', s)}, {col(level, 'available', s)} "
-        f"FROM {quote(node.db_table)} n LEFT JOIN {quote(level.db_table)} s "
-        f"ON {col(level, 'node', s)} = {col(node, 'id', n)} "
-        f"AND {col(level, 'product', s)} {_in(count)} "
+        f"{col(node, 'can_ship', n)}, {col(node, 'can_pickup', n)}, {token} "
+        f"FROM {quote(node.db_table)} n "
         f"WHERE {col(node, 'is_active', n)} "
         f"AND ({col(node, 'can_ship', n)} OR {col(node, 'can_pickup', n)})"
     )

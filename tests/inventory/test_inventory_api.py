@@ -404,10 +404,16 @@ def test_availability_refusals_are_400(web_api, network, _case, params, code, fi
     assert [e["field"] for e in body["errors"]] == ([field] if field else [])
 
 
-def test_availability_takes_three_statements_for_1_or_50_skus(web_api, network):
-    """Pinned: a storefront calls this on every page (docs/performance.md). The API key, the
-    products, and the serving nodes with their stock of those products in one LEFT JOIN; the
-    rate limit is in Redis. A fourth statement is a regression."""
+def tables_read(captured):
+    names = ("orders_apiclient", "inventory_product", "inventory_node")
+    return [next(t for t in names if t in q["sql"]) for q in captured.captured_queries]
+
+
+def test_availability_takes_two_statements_for_1_or_50_skus(web_api, network):
+    """Pinned: a storefront calls this on every page (docs/performance.md). The API key, then
+    the products with their stock rows and the node network's version in one LEFT JOIN; the
+    nodes are kept per process while that version is unchanged; the rate limit is in Redis.
+    A third statement is a regression."""
     # given
     skus = [ProductFactory(sku=f"BULK-{i:02d}").sku for i in range(49)]
     web_api.get(AVAILABILITY, {"sku": "TEE-1"})  # warm up: the key's last_used_at is written
@@ -422,12 +428,83 @@ def test_availability_takes_three_statements_for_1_or_50_skus(web_api, network):
     assert (first.status_code, second.status_code) == (200, 200)
     assert len(second.json()["items"]) == 50
     for captured in (one, fifty):
-        tables = [
-            next(t for t in ("orders_apiclient", "inventory_product", "inventory_node") if t in q)
-            for q in (query["sql"] for query in captured.captured_queries)
-        ]
-        assert tables == ["orders_apiclient", "inventory_product", "inventory_node"]
-    assert "inventory_stocklevel" in one.captured_queries[2]["sql"]
+        assert tables_read(captured) == ["orders_apiclient", "inventory_product"]
+        assert "inventory_stocklevel" in captured.captured_queries[1]["sql"]
+        assert "inventory_nodenetworkversion" in captured.captured_queries[1]["sql"]
+
+
+def nodes_near_10001(web_api, sku="TEE-1"):
+    [item] = web_api.get(AVAILABILITY, {"sku": sku, "postal_code": "10001"}).json()["items"]
+    return {n["node"]: n for n in item["nodes"]}, item["network_available"]
+
+
+def test_availability_shows_a_node_change_in_the_very_next_answer(web_api, network):
+    """The nodes are kept per process, but never past a change: each of these is in the very
+    next answer (the triggers of inventory 0010 change NodeNetworkVersion's token)."""
+    from inventory.models import Node
+
+    nodes, total = nodes_near_10001(web_api)
+    assert (set(nodes), total) == ({"dc-columbus", "store-nyc", "store-phl"}, 100)
+
+    # a node deactivated with save()
+    dc = Node.objects.get(code="dc-columbus")
+    dc.is_active = False
+    dc.save()
+    nodes, total = nodes_near_10001(web_api)
+    assert (set(nodes), total) == ({"store-nyc", "store-phl"}, 0)
+
+    # reactivated and moved next door with QuerySet.update() (no save(), no signal)
+    Node.objects.filter(code="dc-columbus").update(
+        is_active=True, latitude=Decimal("40.7506"), longitude=Decimal("-73.9888")
+    )
+    nodes, total = nodes_near_10001(web_api)
+    assert (nodes["dc-columbus"]["distance_miles"], total) == (0.4, 100)
+
+    # a store far away starts to offer pickup within the radius? No: bos is 188 mi away; but
+    # it starts to ship, so it serves the address
+    Node.objects.filter(code="store-bos").update(can_ship=True)
+    nodes, total = nodes_near_10001(web_api)
+    assert nodes["store-bos"]["can_ship"] is True
+    assert total == 105
+
+    # a node renamed (its code), and a new node
+    Node.objects.filter(code="store-phl").update(code="store-philly", kind="warehouse")
+    StoreFactory(code="store-new", latitude=Decimal("40.7000"), longitude=Decimal("-74.0000"))
+    nodes, _ = nodes_near_10001(web_api)
+    assert "store-phl" not in nodes
+    assert nodes["store-philly"]["kind"] == "warehouse"
+    assert nodes["store-new"]["available"] == 0
+
+    # a node deleted (with its stock rows)
+    from inventory.models import StockLevel
+
+    StockLevel.objects.filter(node__code="store-new").delete()
+    Node.objects.filter(code="store-new").delete()
+    nodes, _ = nodes_near_10001(web_api)
+    assert "store-new" not in nodes
+
+
+def test_availability_reads_the_nodes_again_only_after_a_network_change(web_api, network):
+    """A feed's last_snapshot_at, or a node's name or capacity, is not what availability shows:
+    the kept nodes stay; a change of what it shows reads them again, once."""
+    from django.utils import timezone
+
+    from inventory.models import Node
+
+    web_api.get(AVAILABILITY, {"sku": "TEE-1"})  # warm up
+
+    def tables_of_next_answer():
+        with CaptureQueriesContext(connection) as captured:
+            assert web_api.get(AVAILABILITY, {"sku": "TEE-1"}).status_code == 200
+        return tables_read(captured)
+
+    Node.objects.filter(code="dc-columbus").update(
+        last_snapshot_at=timezone.now(), name="Columbus", daily_capacity=5
+    )
+    assert tables_of_next_answer() == ["orders_apiclient", "inventory_product"]
+    Node.objects.filter(code="dc-columbus").update(can_pickup=True)
+    assert tables_of_next_answer() == ["orders_apiclient", "inventory_product", "inventory_node"]
+    assert tables_of_next_answer() == ["orders_apiclient", "inventory_product"]
 
 
 def test_availability_counts_only_active_shipping_nodes_in_the_network(web_api, network):
@@ -471,7 +548,8 @@ def serializer_bytes(params, indent=None):
 def test_availability_body_is_byte_identical_to_the_serializers(web_api, network, params):
     """The view writes its JSON directly (AvailabilityJSON, for speed): the bytes must be the
     ones AvailabilityOutputSerializer would have rendered, including an inactive product, a
-    non-ASCII node code, U+2028 (escaped by DRF) and a negative available shown as 0."""
+    non-ASCII node code, U+2028 (escaped by DRF), a node code with % in it (the rows are a
+    %-template) and a negative available shown as 0."""
     # given: the oddities a hand-written encoder could get wrong
     StoreFactory(
         code='köln-\u2028"x',
@@ -479,6 +557,7 @@ def test_availability_body_is_byte_identical_to_the_serializers(web_api, network
         latitude=Decimal("40.7000"),
         longitude=Decimal("-74.0000"),
     )
+    StoreFactory(code="pct-%d-%s-%%", latitude=Decimal("40.7100"), longitude=Decimal("-74.0100"))
     stocked(network["dc"], ProductFactory(sku="OFF-3", is_active=False), on_hand=4)
 
     # when
@@ -564,3 +643,59 @@ def test_availability_never_promises_what_reserve_has_taken(web_api, network):
     # 1 unit left at the DC: a reservation of 2 is refused, and the answer still says 1
     assert not take(dc, 2, "OMS-AVAIL-4")
     assert figures() == (0, 1, 1)
+
+
+PLAIN_QUERIES = [
+    "sku=TEE-1",
+    "sku=TEE-1&sku=mug-2&sku=TEE-1&postal_code=10001&country=us",
+    "sku=A&postal_code=&country=GB",
+    "sku=A&postal_code=SW1A%201AA&country=gb",
+    "sku=A&postal_code=10001&postal_code=94103",  # the last one, as QueryDict.get
+    "sku=A&country=US&country=CA",
+    "sku=A&other=1&utm_source=x",
+    f"sku={'X' * 64}&postal_code={'9' * 20}",
+]
+# Not plain: the serializer decides (trims, refuses, or reads another form).
+OTHER_QUERIES = [
+    f"sku={'X' * 65}",
+    f"sku=A&postal_code={'9' * 21}",
+    "sku=%20TEE-1%20",
+    "sku=TEE%201",
+    "sku=",
+    "sku=A&sku=",
+    "sku=A&postal_code=%2010001",
+    "sku=A&postal_code=10001%20",
+    "sku=A&country=",
+    "sku=A&country=USA",
+    "sku=A&country=U1",
+    "sku=A&country=%C3%9CS",
+    "sku=caf%C3%A9",
+    "sku[0]=A&sku[1]=B",
+    "postal_code=10001",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "plain"),
+    [(q, True) for q in PLAIN_QUERIES] + [(q, False) for q in OTHER_QUERIES],
+)
+def test_plain_availability_query_is_the_serializers_validated_data(query, plain):
+    """The view skips AvailabilityQueryInputSerializer for plain queries: what it takes must be
+    exactly what the serializer validates, and anything else is left to the serializer."""
+    from django.http import QueryDict
+
+    from inventory.api.serializers import AvailabilityQueryInputSerializer
+    from inventory.api.views import plain_availability_query
+
+    params = QueryDict(query)
+    serializer = AvailabilityQueryInputSerializer(data=params)
+    valid = serializer.is_valid()
+
+    taken = plain_availability_query(params)
+
+    if plain:
+        assert valid
+        assert taken == dict(serializer.validated_data)
+    else:
+        assert taken is None
