@@ -39,7 +39,7 @@ from oms.api.errors import domain_error_response, exception_handler
 from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
 from oms.api.permissions import client_of
 from oms.core.errors import DomainError
-from oms.core.queries import insert_unless_conflict, update_row
+from oms.core.queries import insert_unless_conflict_bound, update_row
 from oms.core.transactions import DATABASE_ERRORS
 
 HEADER = "Idempotency-Key"
@@ -204,7 +204,7 @@ def _claim(
         # compiler (oms/core/queries.py). Outside any transaction (a request) it commits on its
         # own, in one round trip; inside one (a test, a caller's atomic block) a conflict
         # raises nothing, so the caller's transaction stays usable without a savepoint.
-        if insert_unless_conflict(record):
+        if insert_unless_conflict_bound(record):
             return _Claim.NEW, record
         # the key exists: decide under its row lock
         with transaction.atomic():

@@ -1,11 +1,19 @@
 """Helpers that enforce the transaction rules of docs/architecture.md."""
 
 import logging
+import os
+import threading
+from contextlib import suppress
 from typing import Any
 
+from celery import signals
+from celery.app.task import Task
+from celery.utils import uuid
+from celery.utils.saferepr import saferepr
 from django.db import InterfaceError, OperationalError, connection, transaction
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +38,15 @@ class _SendOnCommit:
     `args`, so what was scheduled can be read (tests do)."""
 
     def __init__(self, task: Any, args: tuple[Any, ...]) -> None:
+        self.task = task
         self.func = task.delay
         self.args = args
         self.name = str(getattr(task, "name", task))
 
     def __call__(self) -> None:
         try:
-            self.func(*self.args)
+            if not send_by_template(self.task, self.args):
+                self.func(*self.args)
         except BROKER_ERRORS as exc:
             logger.warning(
                 "task not sent: the broker is unavailable; the sweeper will send it again",
@@ -52,3 +62,203 @@ def enqueue_on_commit(task: Any, *args: Any) -> None:
     (fulfillment/services/sweeper.py), so a lost message costs a short delay, whereas raising
     here would turn a committed request into an error for its caller (docs/adr/0009)."""
     transaction.on_commit(_SendOnCommit(task, args))
+
+
+# --- Publishing by template -------------------------------------------------------------------
+#
+# `task.delay()` costs about 0.6 ms of CPU in the web process (bench/capture_profile.py): Celery
+# merges the task's options, routes it, builds the message headers, acquires a producer and
+# wraps the publish in its retry machinery, for a message that differs from the last one of the
+# same task only by its id and arguments. So the first send of a task in a thread goes through
+# Celery as usual, with a producer that writes down what Celery hands to kombu's
+# `Producer.publish`; later sends reuse that record with a new task id and arguments and call
+# `Producer.publish` directly. The message on the wire is the one Celery would send (the same
+# headers, properties, routing and serializer; the before/after_task_publish signals still fire,
+# so the correlation id header is added as before): the worker cannot tell them apart
+# (tests/orders/test_publish_by_template.py compares them).
+#
+# Failure semantics (docs/adr/0020-publish-by-template.md): a send by template is one try. If the
+# broker refuses it (connection refused or reset: Redis restarting), Celery's own send runs
+# next, with its retry policy and reconnection, exactly as before. If the broker does not
+# answer in time (paused, partitioned), that is reported as a broker error like Celery's
+# exhausted retries were: enqueue_on_commit logs it and the sweeper sends the work again;
+# trying again would only hold the request longer against a broker that is not answering.
+
+_CORRELATION_HEADER = "oms_correlation_id"  # added by oms/core/task_context.py on every send
+_PER_MESSAGE_HEADERS = frozenset({"id", "root_id", "argsrepr", "kwargsrepr", _CORRELATION_HEADER})
+_PUBLISH_ARGUMENTS = frozenset(
+    {
+        "routing_key",
+        "delivery_mode",
+        "mandatory",
+        "immediate",
+        "priority",
+        "content_type",
+        "content_encoding",
+        "serializer",
+        "compression",
+        "exchange",
+        "retry",
+        "retry_policy",
+        "declare",
+        "expiration",
+        "timeout",
+        "confirm_timeout",
+    }
+)
+# A message the template may stand for: no ETA, expiry, parent task, group or shadow name, a
+# first try, its own root.
+_PLAIN_HEADERS = {"eta": None, "expires": None, "parent_id": None, "group": None, "shadow": None}
+_TIMEOUTS: tuple[type[BaseException], ...] = (RedisTimeoutError, TimeoutError)
+
+_templates = threading.local()
+
+
+class _RecordingProducer:
+    """A kombu Producer for one ordinary `apply_async`: publishes as the producer it wraps does,
+    and keeps the body and keyword arguments Celery passed to `publish`."""
+
+    def __init__(self, producer: Any) -> None:
+        self._producer = producer
+        self.body: Any = None
+        self.kwargs: dict[str, Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._producer, name)
+
+    def publish(self, body: Any, **kwargs: Any) -> Any:
+        self.body = body
+        self.kwargs = {**kwargs, "headers": dict(kwargs.get("headers") or {})}
+        return self._producer.publish(body, **kwargs)
+
+
+class _Template:
+    """How Celery publishes one task in this thread, from a recorded send."""
+
+    def __init__(self, task: Any, body: Any, kwargs: dict[str, Any]) -> None:
+        kwargs = dict(kwargs)
+        self.headers = {
+            key: value
+            for key, value in kwargs.pop("headers").items()
+            if key not in _PER_MESSAGE_HEADERS
+        }
+        self.embed = body[2]
+        self.properties = {k: kwargs.pop(k) for k in list(kwargs) if k not in _PUBLISH_ARGUMENTS}
+        # One try (failures: send_by_template); the queue was declared by the recorded send,
+        # and Celery's own send declares it again after a reconnection.
+        self.publish_kwargs = {**kwargs, "retry": False, "declare": []}
+        self.signal_kwargs = {
+            "exchange": kwargs.get("exchange"),
+            "routing_key": kwargs.get("routing_key"),
+        }
+        self.declare = kwargs.get("declare")
+        self.retry_policy = kwargs.get("retry_policy")
+        self.argsrepr_maxsize = task.app.amqp.argsrepr_maxsize
+        self.kwargsrepr = saferepr({}, task.app.amqp.kwargsrepr_maxsize)
+        self.maxlevels = task.app.conf.task_repr_maxlevels
+
+    @staticmethod
+    def from_recording(task: Any, recorder: _RecordingProducer) -> "_Template | None":
+        body, kwargs = recorder.body, recorder.kwargs
+        if kwargs is None or not isinstance(body, tuple) or len(body) != 3 or body[1]:
+            return None
+        headers = kwargs["headers"]
+        plain = (
+            all(key in headers and headers[key] is None for key in _PLAIN_HEADERS)
+            and headers.get("retries") == 0
+            and headers.get("id") is not None
+            and headers.get("root_id") == headers["id"] == kwargs.get("correlation_id")
+            and headers.get("kwargsrepr") == saferepr({}, task.app.amqp.kwargsrepr_maxsize)
+        )
+        return _Template(task, body, kwargs) if plain else None
+
+    def publish(self, producer: Any, name: str, args: tuple[Any, ...]) -> None:
+        task_id = uuid()
+        headers = {
+            **self.headers,
+            "id": task_id,
+            "root_id": task_id,
+            "argsrepr": _argsrepr(args, self.argsrepr_maxsize, self.maxlevels),
+            "kwargsrepr": self.kwargsrepr,
+        }
+        properties = {**self.properties, "correlation_id": task_id}
+        body: tuple[tuple[Any, ...], dict[str, Any], Any] = (args, {}, self.embed)
+        if signals.before_task_publish.receivers:
+            signals.before_task_publish.send(
+                sender=name,
+                body=body,
+                declare=self.declare,
+                headers=headers,
+                properties=properties,
+                retry_policy=self.retry_policy,
+                **self.signal_kwargs,
+            )
+        producer.publish(body, headers=headers, **self.publish_kwargs, **properties)
+        if signals.after_task_publish.receivers:
+            signals.after_task_publish.send(
+                sender=name, body=body, headers=headers, **self.signal_kwargs
+            )
+
+
+def _argsrepr(args: tuple[Any, ...], maxsize: int, maxlevels: int) -> str:
+    """Celery's `argsrepr` header: saferepr, which for a few integers (an id) is repr."""
+    if len(args) <= 4 and all(type(arg) is int for arg in args):
+        text = repr(args)
+        if len(text) < maxsize:
+            return text
+    return saferepr(args, maxsize, maxlevels=maxlevels)
+
+
+def _sends_plainly(task: Any) -> bool:
+    """A Celery task sent the ordinary way: to a broker (not eager), with Celery's own
+    apply_async, from outside a task (whose sends carry their parent's ids)."""
+    return (
+        isinstance(task, Task)
+        and type(task).apply_async is Task.apply_async
+        and not task.app.conf.task_always_eager
+        and task.app.current_worker_task is None
+    )
+
+
+def send_by_template(task: Any, args: tuple[Any, ...]) -> bool:
+    """Send `task` with `args` as `task.delay(*args)` would, cheaply (see above). False when this
+    send is not for a template (not a plain send, or the broker refused it): the caller then
+    calls `task.delay`. A broker that does not answer in time raises, as delay's retries would
+    once spent."""
+    task = getattr(task, "_get_current_object", lambda: task)()  # shared_task's Proxy
+    if not _sends_plainly(task):
+        return False
+    state = _templates.__dict__
+    if state.get("pid") != os.getpid():  # a forked child: nothing of the parent's connection
+        state.clear()
+        state["pid"], state["by_task"] = os.getpid(), {}
+    templates: dict[tuple[Any, ...], _Template | None] = state["by_task"]
+    name = task.name
+    conf = task.app.conf
+    # Routing reads the configuration on every send (tests point the default queue at their
+    # own worker): a template stands for one task under one routing configuration.
+    key = (name, conf.task_default_queue, id(conf.task_routes), id(conf.task_queues))
+    if key not in templates:
+        with task.app.producer_or_acquire() as producer:
+            recorder = _RecordingProducer(producer)
+            task.apply_async(args, producer=recorder)
+        templates[key] = _Template.from_recording(task, recorder)
+        return True
+    template = templates[key]
+    if template is None:
+        return False
+    producer = state.get("producer")
+    if producer is None:
+        # This thread's own producer and connection (connected on first use), kept: not one
+        # of the pool's, so a thread holding it never starves Celery's own sends.
+        producer = state["producer"] = task.app.amqp.Producer(task.app.connection_for_write())
+    try:
+        template.publish(producer, name, args)
+    except BaseException as exc:
+        state.pop("producer", None)
+        with suppress(Exception):
+            producer.connection.release()
+        if isinstance(exc, _TIMEOUTS) or not isinstance(exc, BROKER_ERRORS):
+            raise
+        return False  # refused: Celery's own send, with its retries and reconnection
+    return True

@@ -23,7 +23,7 @@ from oms.core.money import (
     minor_units,
 )
 from oms.core.prefetch import attach_prefetched
-from oms.core.queries import insert_rows, insert_unless_conflict, unique_or_none
+from oms.core.queries import insert_rows_bound, insert_unless_conflict_bound, unique_or_none
 from oms.events.services import record_event
 from orders.events import ORDER_CREATED
 from orders.exceptions import DuplicateOrder, LineErrorCode, OrderErrorCode
@@ -152,7 +152,7 @@ def _insert_with_unique_number(order: Order) -> str | None:
     """Insert the order row; on a (channel, external_id) conflict return the existing order's
     number instead (a concurrent request with the same external id won, or an earlier one)."""
     for _attempt in range(3):
-        if insert_unless_conflict(order):
+        if insert_unless_conflict_bound(order):
             return None
         existing = unique_or_none(
             Order.objects.filter(channel=order.channel, external_id=order.external_id)
@@ -474,7 +474,7 @@ def _insert_lines_and_events(
         )
         for index, line in enumerate(data.lines)
     ]
-    insert_rows(lines)
+    insert_rows_bound(lines)
     attach_prefetched(order, lines=lines, holds=[])
     record_event(
         stream=stream_for_order(order.number),
