@@ -295,35 +295,44 @@ def release_pulled(
         fo.order = order  # the locked order: release_payload() reads it
         connector = connector_for(node.connector)
         ack = connector.send(release_payload(fo, node=node, lines=lines))
-        fo.release(at=timezone.now(), node_reference=ack.reference)
-        fo.release_attempts += 1
-        save_fields(
-            fo,
-            [
-                "status",
-                "released_at",
-                "node_reference",
-                "last_release_error",
-                "release_attempts",
-                "updated_at",
-            ],
-        )
-        released = record_event(
-            stream=order.stream,
-            type=FULFILLMENT_RELEASED,
-            actor=SYSTEM,
-            payload={
-                "fulfillment": fo.number,
-                "node": node.code,
-                "connector": node.connector,
-                "node_reference": fo.node_reference,
-            },
-            previous=last_event,
-        )
+        released = _mark_released(order, fo, node, ack, previous=last_event)
         _changes, last_event = rollup_order_and_tail(order, last_event=released)
         settings = dict(node.connector_settings)
         transaction.on_commit(partial(connector.after_release, fo.pk, settings))
     return [pk for pk in fulfillment_ids if pk not in pulled]
+
+
+def _mark_released(
+    order: Order, fo: FulfillmentOrder, node: Node, ack: ReleaseAck, *, previous: Event | None
+) -> Event:
+    """The release of a pending fulfillment order, under the order lock: its status, time and
+    the node's reference saved without the query compiler, and `fulfillment.released` after
+    `previous` (the stream's tail). The caller rolls the order's statuses up."""
+    fo.release(at=timezone.now(), node_reference=ack.reference)
+    fo.release_attempts += 1
+    save_fields(
+        fo,
+        [
+            "status",
+            "released_at",
+            "node_reference",
+            "last_release_error",
+            "release_attempts",
+            "updated_at",
+        ],
+    )
+    return record_event(
+        stream=order.stream,
+        type=FULFILLMENT_RELEASED,
+        actor=SYSTEM,
+        payload={
+            "fulfillment": fo.number,
+            "node": node.code,
+            "connector": node.connector,
+            "node_reference": fo.node_reference,
+        },
+        previous=previous,
+    )
 
 
 def _record_release(
@@ -343,29 +352,11 @@ def _record_release(
                 _sent_while_cancelled(order, fo, sorted(sent_line_ids))
             return False  # a concurrent run released it first, or it was cancelled
         gone = sorted(sent_line_ids - {line.pk for line in _line_ids.all(fulfillment_id)})
-        fo.release(at=timezone.now(), node_reference=ack.reference)
-        fo.release_attempts += 1
-        save_fields(  # save(update_fields=...) without the query compiler
+        released = _mark_released(
+            order,
             fo,
-            [
-                "status",
-                "released_at",
-                "node_reference",
-                "last_release_error",
-                "release_attempts",
-                "updated_at",
-            ],
-        )
-        released = record_event(
-            stream=order.stream,
-            type=FULFILLMENT_RELEASED,
-            actor=SYSTEM,
-            payload={
-                "fulfillment": fo.number,
-                "node": fo.node.code,
-                "connector": fo.node.connector,
-                "node_reference": fo.node_reference,
-            },
+            fo.node,
+            ack,
             # The stream's tail as read under the order lock just above: no sequence lookup.
             previous=Event(stream=order.stream, seq=fo.stream_last_seq or 0),  # type: ignore[attr-defined]  # the annotation
         )
