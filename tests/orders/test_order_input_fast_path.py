@@ -8,39 +8,15 @@ from decimal import Decimal
 
 import pytest
 
+from bench.capture_load import order_body as bench_order_body
 from orders.api.order_input import read_order_input
 from orders.api.serializers import OrderCreateInputSerializer
 from tests.api.test_orders_api import order_body
 
 
 def _bench_like(seed: int) -> dict:
-    rng = random.Random(seed)
-    return {
-        "external_id": f"B-{seed}",
-        "placed_at": "2026-12-06T21:00:00.123456+00:00",
-        "currency": "USD",
-        "customer": {
-            "name": "Bench Customer",
-            "email": "bench.customer@example.com",
-            "phone": "+1 614 555 0100",
-        },
-        "delivery": {"method": "ship", "service_level": "standard"},
-        "shipping_address": {
-            "name": "Bench Customer",
-            "line1": "100 Main Street",
-            "line2": "Apt 4",
-            "city": "Columbus",
-            "region": "OH",
-            "postal_code": "43215",
-            "country": "US",
-        },
-        "payment": {"status": "authorized", "method": "card", "reference": f"B-{seed}"},
-        "lines": [
-            {"sku": f"BENCH-{rng.randint(1, 9999):05d}", "quantity": rng.randint(1, 3)}
-            | {"unit_price": "9.99"}
-            for _ in range(3)
-        ],
-    }
+    """What `make bench` posts (bench/capture_load.py), with a fixed seed."""
+    return bench_order_body(random.Random(seed), f"B-{seed}", 9999)
 
 
 def _set(body: dict, path: str, value) -> dict:
