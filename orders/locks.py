@@ -2,12 +2,11 @@
 full list): order → its lines (by id) → node → reservations (by id) → stock levels
 (node_id, product_id). Every helper refuses to run outside a transaction."""
 
-from django.db.models import Exists, OuterRef
-
 from oms.core.errors import NotFound
 from oms.core.queries import CompiledLookup
 from oms.core.transactions import require_atomic
-from orders.models import Hold, HoldStatus, Order
+from orders.models import Order
+from orders.selectors import active_hold_exists
 
 # Every service that changes an order takes this lock first, so its SELECT ... FOR UPDATE is
 # compiled once per thread (oms/core/queries.py): the row is still read and locked every time.
@@ -22,9 +21,7 @@ _locked_order: CompiledLookup[Order] = CompiledLookup(
 _locked_order_held: CompiledLookup[Order] = CompiledLookup(
     lambda order_id: (
         Order.objects.select_for_update(of=("self",))
-        .annotate(
-            on_hold=Exists(Hold.objects.filter(order_id=OuterRef("pk"), status=HoldStatus.ACTIVE))
-        )
+        .annotate(on_hold=active_hold_exists())
         .filter(pk=order_id)
     ),
     kinds=(int,),

@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Sum
 
 from oms.core.errors import NotFound
 from oms.core.money import minor_units
@@ -14,6 +14,7 @@ from oms.events.selectors import events_for_stream
 from orders.models import (
     ApiClient,
     Hold,
+    HoldStatus,
     Order,
     OrderLine,
     OrderQuerySet,
@@ -22,6 +23,12 @@ from orders.models import (
     TransactionStatus,
 )
 from orders.payments.held import held_by_platform
+
+
+def active_hold_exists(order_ref: str = "pk") -> Exists:
+    """EXISTS (an active hold of the outer row's order): a per-row flag, not a read of holds.
+    `order_ref` names the outer row's order id: "pk" on orders, "order_id" on an order's rows."""
+    return Exists(Hold.objects.filter(order_id=OuterRef(order_ref), status=HoldStatus.ACTIVE))
 
 
 def orders_visible_to_client(client: ApiClient) -> OrderQuerySet:

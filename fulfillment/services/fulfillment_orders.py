@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Subquery
+from django.db.models import Max, Subquery
 from django.utils import timezone
 
 from fulfillment.connectors import (
@@ -39,7 +39,8 @@ from oms.core.transactions import enqueue_on_commit, require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
 from orders.locks import lock_order
-from orders.models import DeliveryMethod, Hold, HoldStatus, Order, ServiceLevel
+from orders.models import DeliveryMethod, Order, ServiceLevel
+from orders.selectors import active_hold_exists
 
 logger = logging.getLogger(__name__)
 
@@ -186,11 +187,7 @@ def schedule_release(fulfillment_ids: list[int]) -> None:
 _to_release: CompiledLookup[FulfillmentOrder] = CompiledLookup(
     lambda pk: (
         FulfillmentOrder.objects.select_related("node", "order", "order__pickup_node")
-        .annotate(
-            on_hold=Exists(
-                Hold.objects.filter(order_id=OuterRef("order_id"), status=HoldStatus.ACTIVE)
-            )
-        )
+        .annotate(on_hold=active_hold_exists("order_id"))
         .filter(pk=pk)
     ),
     kinds=(int,),

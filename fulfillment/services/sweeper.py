@@ -25,8 +25,9 @@ from fulfillment.models import (
     RoutingDecision,
 )
 from inventory.models import StockLevel
-from orders.models import Hold, HoldStatus, LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
+from orders.models import LineStatus, Order, OrderLine, OrderStatus, PaymentStatus
 from orders.ownership import OrderOwner
+from orders.selectors import active_hold_exists
 
 GRACE = timedelta(seconds=settings.OMS_SWEEP_GRACE_SECONDS)
 PAYMENT_GRACE = timedelta(minutes=5)
@@ -57,8 +58,8 @@ class DueWork:
 
 
 def find_due_work(*, now: datetime) -> DueWork:
-    active_hold = Exists(Hold.objects.filter(order=OuterRef("pk"), status=HoldStatus.ACTIVE))
-    held_fo = Exists(Hold.objects.filter(order=OuterRef("order_id"), status=HoldStatus.ACTIVE))
+    active_hold = active_hold_exists()
+    held_fo = active_hold_exists("order_id")
     return DueWork(
         orchestrate=list(
             Order.objects.filter(

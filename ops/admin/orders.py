@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -37,7 +37,7 @@ from orders.models import (
     OrderStatus,
     PaymentStatus,
 )
-from orders.selectors import orders_for_staff
+from orders.selectors import active_hold_exists, orders_for_staff
 from orders.services.cancellation import CANCELLABLE, cancel_order_line
 from orders.services.customer_service import add_order_note, resend_confirmation
 from orders.services.holds import place_hold, release_hold
@@ -68,10 +68,8 @@ HOLD_STATUS_COLOURS = {HoldStatus.ACTIVE: "warning", HoldStatus.RELEASED: "succe
 
 
 def _active_holds() -> Exists:
-    """EXISTS (an active hold of the outer order): a per-row flag, not a read of holds.
-    orders.selectors has no hold selector to build it from."""
-    active = Hold.objects.filter(order=OuterRef("pk"), status=HoldStatus.ACTIVE)  # rule-ok
-    return Exists(active)
+    """EXISTS (an active hold of the outer order): a per-row flag, not a read of holds."""
+    return active_hold_exists()
 
 
 def _staff_order_or_404(object_id: Any) -> Order:

@@ -20,8 +20,9 @@ from ops.rule_schema import threshold_errors
 from ops.selectors import active_exception_rule_set, current_thresholds
 from ops.services.cases import raise_exception_case
 from ops.services.reconcile import reconcile_open_cases
-from orders.models import Hold, HoldStatus, LineStatus, Order, OrderLine
+from orders.models import LineStatus, Order, OrderLine
 from orders.ownership import OrderOwner
+from orders.selectors import active_hold_exists
 
 
 def detect_stuck_orders(*, now: datetime | None = None) -> list[int]:
@@ -35,7 +36,6 @@ def detect_stuck_orders(*, now: datetime | None = None) -> list[int]:
         .annotate(last=Max("occurred_at"))
         .values("last")
     )
-    held = Hold.objects.filter(order=OuterRef("pk"), status=HoldStatus.ACTIVE)
     raised = []
     for status, minutes in sorted(current_thresholds()["stuck_minutes"].items()):
         cutoff = now - timedelta(minutes=int(minutes))
@@ -44,7 +44,7 @@ def detect_stuck_orders(*, now: datetime | None = None) -> list[int]:
             Order.objects.filter(status=status, owner=OrderOwner.OMS, updated_at__lt=cutoff)
             .annotate(last_event=Coalesce(Subquery(last_event), F("updated_at")))
             .filter(last_event__lt=cutoff)
-            .exclude(Exists(held))
+            .exclude(active_hold_exists())
             .order_by("id")
         )
         for order in stuck:
