@@ -44,7 +44,7 @@ from inventory.selectors import active_reservations_for_order_lines
 from inventory.services.movements import movement, write_movements
 from oms.core.actors import Actor
 from oms.core.errors import NotFound
-from oms.core.queries import insert_statement
+from oms.core.queries import bound_cursor, insert_statement
 from oms.core.transactions import require_atomic
 
 ORDER_REFERENCE = "order"
@@ -149,7 +149,7 @@ def _insert_with_movements(
     reservation_sql, reservation_params = _bulk_insert_sql(
         Reservation, reservations, returning=True
     )
-    with connection.cursor() as cursor:
+    with bound_cursor(connection) as cursor:  # prepared after a few runs of each row count
         cursor.execute(
             f"WITH movements AS ({movement_sql}) {reservation_sql}",
             (*movement_params, *reservation_params),
@@ -228,7 +228,7 @@ def _take(takes: list[tuple[int, int]], *, now: datetime) -> list[bool]:
         WHERE s.id = w.id AND k.id = s.id AND s.available >= w.quantity
         RETURNING s.id
     """  # noqa: S608 - the table name from the model, values are parameters
-    with connection.cursor() as cursor:
+    with bound_cursor(connection) as cursor:  # one text for every order: prepared
         cursor.execute(sql, [ids, [quantity for _, quantity in takes], now])
         done = {row[0] for row in cursor.fetchall()}
     return [level in done for level in ids]

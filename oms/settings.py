@@ -32,6 +32,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 EMBEDDED = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if not EMBEDDED:
+    # Django binds values on the client (its cursors never prepare). The few hot statements
+    # bound by the server (oms.core.queries.bound_cursor) are prepared by psycopg on their
+    # fifth run on a connection, so PostgreSQL stops parsing and planning them: Django leaves
+    # psycopg's threshold off unless asked (ADR 0022). Behind a pooler in transaction mode,
+    # set DB_PREPARE_THRESHOLD=0 ... only if it does not keep prepared statements per client.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5) or None
+    )
 
 # Refused outside DEBUG (checked below, and in docs/security.md).
 KNOWN_PLACEHOLDER_SECRET_KEYS = frozenset(

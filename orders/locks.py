@@ -25,6 +25,7 @@ _locked_order_held: CompiledLookup[Order] = CompiledLookup(
         .filter(pk=order_id)
     ),
     kinds=(int,),
+    bound=True,
 )
 
 

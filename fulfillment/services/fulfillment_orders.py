@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Max, Subquery
 from django.utils import timezone
 
@@ -31,15 +32,26 @@ from fulfillment.events import (
     FULFILLMENT_SENT_WHILE_CANCELLED,
 )
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
-from fulfillment.services.rollup import rollup_order, rollup_order_and_tail
+from fulfillment.services.rollup import (
+    LineFigures,
+    StatusWrites,
+    rollup_order,
+    rollup_order_and_tail,
+)
 from inventory.models import Node, Reservation, ReservationStatus
 from oms.core.actors import Actor
-from oms.core.queries import CompiledLookup, CompiledQuery, insert_rows, save_fields
+from oms.core.queries import (
+    CompiledLookup,
+    CompiledQuery,
+    bound_cursor,
+    insert_rows_bound,
+    save_fields,
+)
 from oms.core.transactions import enqueue_on_commit, require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
 from orders.locks import lock_order
-from orders.models import DeliveryMethod, Order, ServiceLevel
+from orders.models import DeliveryMethod, Order, OrderLine, ServiceLevel
 from orders.selectors import active_hold_exists
 
 logger = logging.getLogger(__name__)
@@ -71,6 +83,7 @@ class _Made:
 
     node: Node
     lines: tuple[ReleaseLine, ...]
+    moves: tuple[tuple[int, int], ...]  # (order line id, quantity) its release takes to the node
 
 
 def create_fulfillment_orders_and_pending(
@@ -82,34 +95,7 @@ def create_fulfillment_orders_and_pending(
     orders are read once, for both their count (the new numbers) and the pending ones; the new
     ones go in with one INSERT for the headers and one for all their lines."""
     require_atomic("create_fulfillment_orders()")
-    # Read as tuples (reservation, node, line, quantity, node code, line number, sku, and for
-    # release_pulled() the line's name and the node's connector and its settings): model
-    # instances of the reservation, its order line and its node cost more than the statement.
-    unassigned = list(
-        Reservation.objects.filter(
-            order_line__order_id=order.pk,
-            status=ReservationStatus.ACTIVE,
-            fulfillment_line__isnull=True,
-        )
-        .order_by("node_id", "order_line_id", "id")
-        .values_list(
-            "id",
-            "node_id",
-            "order_line_id",
-            "quantity",
-            "node__code",
-            "order_line__line_number",
-            "order_line__sku",
-            "order_line__name",
-            "node__connector",
-            "node__connector_settings",
-        )
-    )
-    existing = list(
-        FulfillmentOrder.objects.filter(order_id=order.pk)
-        .order_by("id")
-        .values_list("id", "status")
-    )
+    unassigned, existing = _unassigned_and_existing(order.pk)
     pending = [pk for pk, status in existing if status == FulfillmentStatus.PENDING]
     if not unassigned:
         return [], pending, last_event
@@ -118,7 +104,7 @@ def create_fulfillment_orders_and_pending(
         by_node[row[1]].append(row)
     now = timezone.now()
     groups = sorted(by_node.items())
-    created = insert_rows(
+    created = insert_rows_bound(
         [
             FulfillmentOrder(
                 number=f"{order.number}-{len(existing) + index}",
@@ -131,7 +117,7 @@ def create_fulfillment_orders_and_pending(
             for index, (node_id, _reservations) in enumerate(groups, start=1)
         ]
     )
-    fo_lines = insert_rows(
+    fo_lines = insert_rows_bound(
         [
             FulfillmentOrderLine(
                 fulfillment=fo, order_line_id=line_id, reservation_id=pk, quantity=quantity
@@ -153,6 +139,7 @@ def create_fulfillment_orders_and_pending(
                 ReleaseLine(line_id=fo_line.pk, sku=row[6], name=row[7], quantity=row[3])
                 for fo_line, row in zip(lines_by_fo[fo.pk], reservations, strict=True)
             ),
+            moves=tuple((row[2], row[3]) for row in reservations),
         )
     for fo, (_node_id, reservations) in zip(created, groups, strict=True):
         last_event = record_event(
@@ -171,6 +158,45 @@ def create_fulfillment_orders_and_pending(
             previous=last_event,
         )
     return created, pending + [fo.pk for fo in created], last_event
+
+
+def _unassigned_and_existing(order_id: int) -> tuple[list[tuple], list[tuple[int, str]]]:
+    """The order's active reservations no fulfillment order line has yet, by node, line and
+    id, as tuples (reservation, node, line, quantity, node code, line number, sku, and for
+    release_pulled() the line's name and the node's connector and its settings: model
+    instances cost more than the statement), and its fulfillment orders (id, status) by id.
+    Two statements whose text never changes, bound by the server: prepared after a few
+    orders (the ORM's compiling and PostgreSQL's planning of the first cost more than
+    running it)."""
+    connection = connections[router.db_for_read(Reservation)]
+    qn = connection.ops.quote_name
+    unassigned_sql = f"""
+        SELECT r.id, r.node_id, r.order_line_id, r.quantity, n.code, l.line_number, l.sku,
+            l.name, n.connector, n.connector_settings
+        FROM {qn(Reservation._meta.db_table)} r
+        JOIN {qn(OrderLine._meta.db_table)} l ON l.id = r.order_line_id
+        JOIN {qn(Node._meta.db_table)} n ON n.id = r.node_id
+        WHERE l.order_id = %s AND r.status = %s
+          AND NOT EXISTS (
+              SELECT 1 FROM {qn(FulfillmentOrderLine._meta.db_table)} fl
+              WHERE fl.reservation_id = r.id
+          )
+        ORDER BY r.node_id, r.order_line_id, r.id
+    """  # noqa: S608 - table names from models, values are parameters
+    existing_sql = f"""
+        SELECT id, status FROM {qn(FulfillmentOrder._meta.db_table)}
+        WHERE order_id = %s ORDER BY id
+    """  # noqa: S608 - the table name from the model, the value is a parameter
+    settings_field: Any = Node._meta.get_field("connector_settings")  # its from_db_value()
+    with bound_cursor(connection) as cursor:
+        cursor.execute(unassigned_sql, [order_id, str(ReservationStatus.ACTIVE)])
+        unassigned = [
+            (*row[:9], settings_field.from_db_value(row[9], None, connection))
+            for row in cursor.fetchall()
+        ]
+        cursor.execute(existing_sql, [order_id])
+        existing = [(pk, status) for pk, status in cursor.fetchall()]
+    return unassigned, existing
 
 
 def schedule_release(fulfillment_ids: list[int]) -> None:
@@ -256,6 +282,9 @@ def release_pulled(
     fulfillment_ids: list[int],
     created: Sequence[FulfillmentOrder] = (),
     last_event: Event | None = None,
+    lines: list[OrderLine] | None = None,
+    figures: dict[int, LineFigures] | None = None,
+    writes: StatusWrites | None = None,
 ) -> list[int]:
     """Release, in the caller's transaction, those of the order's pending fulfillment orders
     whose node's connector pushes nothing (`pushes` False: the node pulls its work through the
@@ -265,7 +294,11 @@ def release_pulled(
     The caller holds the order lock and has checked that no active hold stops the order.
     `created`: the fulfillment orders create_fulfillment_orders_and_pending() made in this
     transaction (their node and lines are not read again). `last_event`: the event the caller
-    last appended to the order's stream in this transaction. Returns the ids left for
+    last appended to the order's stream in this transaction. `lines` and `figures`: the
+    order's live lines and their figures as the transaction's last roll-up left them
+    (routing's): each release's roll-up then moves the fulfillment order's quantities from
+    waiting at the OMS to at the node in them instead of reading them again. `writes`: the
+    transaction's deferred status writes (rollup.StatusWrites). Returns the ids left for
     release_fulfillment() (connectors that push), in the given order."""
     require_atomic("release_pulled()")
     new = {fo.pk: fo for fo in created}
@@ -282,18 +315,28 @@ def release_pulled(
         ),
         key=lambda fo: fo.pk,
     )
-    pulled: dict[int, tuple[FulfillmentOrder, Node, tuple[ReleaseLine, ...] | None]] = {}
+    pulled: dict[int, tuple[FulfillmentOrder, Node, _Made | None]] = {}
     for fo in pending:
         made: _Made | None = getattr(fo, "_made", None)
         node = made.node if made else fo.node
         if not getattr(connector_for(node.connector), "pushes", True):
-            pulled[fo.pk] = (fo, node, made.lines if made else None)
-    for fo, node, lines in pulled.values():
+            pulled[fo.pk] = (fo, node, made)
+    if any(made is None for _fo, _node, made in pulled.values()):
+        lines = figures = None  # an earlier fulfillment order's lines are not known here
+    for fo, node, made in pulled.values():
         fo.order = order  # the locked order: release_payload() reads it
         connector = connector_for(node.connector)
-        ack = connector.send(release_payload(fo, node=node, lines=lines))
+        ack = connector.send(release_payload(fo, node=node, lines=made.lines if made else None))
         released = _mark_released(order, fo, node, ack, previous=last_event)
-        _changes, last_event = rollup_order_and_tail(order, last_event=released)
+        if made is not None and lines is not None and figures is not None:
+            for line_id, quantity in made.moves:
+                figures[line_id].waiting_at_oms -= quantity
+                figures[line_id].at_node += quantity
+            _changes, last_event = rollup_order_and_tail(
+                order, lines=lines, figures=figures, last_event=released, writes=writes
+            )
+        else:
+            _changes, last_event = rollup_order_and_tail(order, last_event=released, writes=writes)
         settings = dict(node.connector_settings)
         transaction.on_commit(partial(connector.after_release, fo.pk, settings))
     return [pk for pk in fulfillment_ids if pk not in pulled]

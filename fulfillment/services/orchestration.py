@@ -21,6 +21,7 @@ from fulfillment.services.fulfillment_orders import (
     release_pulled,
     schedule_release,
 )
+from fulfillment.services.rollup import StatusWrites
 from fulfillment.services.routing import route_locked_order
 from oms.core.actors import Actor
 from orders.locks import lock_order_and_holds
@@ -82,7 +83,10 @@ def _orchestrate(
         else:
             # The order is locked here: routing neither opens a savepoint nor locks it again,
             # and the fulfillment orders' events follow routing's without a sequence lookup.
-            routed = route_locked_order(order, actor=SYSTEM, trigger=trigger)
+            # The roll-ups' status moves (allocated, then released) are written once, at the
+            # end: their events are recorded as they happen (rollup.StatusWrites).
+            writes = StatusWrites()
+            routed = route_locked_order(order, actor=SYSTEM, trigger=trigger, writes=writes)
             decision = routed.decision
             created, pending, last_event = create_fulfillment_orders_and_pending(
                 order=order, actor=SYSTEM, last_event=routed.last_event
@@ -90,8 +94,15 @@ def _orchestrate(
             # Nodes that pull their work (the API connector) are released right here, under
             # this lock: one transaction and one commit per order instead of two.
             pending = release_pulled(
-                order=order, fulfillment_ids=pending, created=created, last_event=last_event
+                order=order,
+                fulfillment_ids=pending,
+                created=created,
+                last_event=last_event,
+                lines=routed.lines,
+                figures=routed.figures,
+                writes=writes,
             )
+            writes.flush()
             if schedule:
                 schedule_release(pending)
             outcome = (

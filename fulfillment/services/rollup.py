@@ -8,7 +8,8 @@ fulfillment orders, under the order lock they already hold.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -20,7 +21,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, FulfillmentStatus
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
-from oms.core.queries import save_fields
+from oms.core.queries import bound_cursor, raw_bound, save_fields
 from oms.core.transactions import require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
@@ -37,6 +38,51 @@ class LineFigures:
     at_node: int = 0  # reserved, released, not shipped
     shipped: int = 0  # shipped or picked up
     delivered: int = 0  # delivered or picked up
+
+
+@dataclass
+class StatusWrites:
+    """The order and line statuses one transaction's roll-ups moved, written once at its end.
+
+    Orchestration rolls an order up twice under one lock: allocated when routing reserves,
+    released when a node that pulls its work gets it. Each roll-up records its
+    `order.status_changed` event at once (the history is unchanged), but the rows are written
+    only by flush(): one UPDATE of the order and one per final line status instead of one per
+    move. Every status UPDATE of the order rewrites all its indexes, the five trigram GIN
+    indexes of the console's search among them (a status is indexed, so it is never a HOT
+    update): about 1 ms of PostgreSQL's CPU each (docs/performance.md). Nothing in between may
+    read those statuses from the database; a caller that must flushes first."""
+
+    order: Order | None = None
+    lines: dict[int, OrderLine] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        by_status: dict[str, list[int]] = defaultdict(list)
+        for line in self.lines.values():
+            by_status[line.status].append(line.pk)
+        now = timezone.now()
+        for status, line_ids in sorted(by_status.items()):
+            _update_line_statuses(line_ids, status, now)
+        if self.order is not None:
+            save_fields(self.order, ["status", "updated_at"])
+        self.order = None
+        self.lines = {}
+
+
+def _update_line_statuses(line_ids: list[int], status: str, now: datetime) -> None:
+    """`OrderLine.objects.filter(pk__in=line_ids).update(status=status, updated_at=now)`; on
+    PostgreSQL one statement text whatever the number of lines (an array), bound by the server
+    and so prepared after a few orders, instead of compiled by the ORM every time."""
+    if connection.vendor != "postgresql":
+        OrderLine.objects.filter(pk__in=line_ids).update(status=status, updated_at=now)
+        return
+    qn = connection.ops.quote_name
+    with bound_cursor(connection) as cursor:
+        cursor.execute(
+            f"UPDATE {qn(OrderLine._meta.db_table)} SET status = %s, updated_at = %s "  # noqa: S608 - the table from the model
+            "WHERE id = ANY(%s)",
+            [str(status), now, line_ids],
+        )
 
 
 def line_figures(line_ids: list[int]) -> dict[int, LineFigures]:
@@ -138,7 +184,7 @@ def _lines_with_figures(order_id: int) -> tuple[list[OrderLine], dict[int, LineF
         WHERE l.order_id = %(order)s
         ORDER BY l.id
     """  # noqa: S608 - table names from models, values are parameters
-    lines: list[Any] = list(OrderLine.objects.raw(sql, {"order": order_id, **figures_params()}))
+    lines: list[Any] = raw_bound(OrderLine, sql, {"order": order_id, **figures_params()})
     figures: dict[int, LineFigures] = defaultdict(LineFigures)
     for row in lines:
         figures[row.pk] = figures_of(row)
@@ -216,11 +262,15 @@ def rollup_order_and_tail(
     cancel_actor: Actor | None = None,
     cause: Event | None = None,
     figures: dict[int, LineFigures] | None = None,
+    writes: StatusWrites | None = None,
 ) -> tuple[list[tuple[str, str]], Event | None]:
     """rollup_order(), and the last event of the order's stream this transaction appended
     after it (`last_event` itself when the roll-up recorded none): what the caller's next event
-    follows without a sequence lookup."""
+    follows without a sequence lookup. With `writes`, the statuses moved are left to
+    writes.flush() instead of written here (the events are recorded here all the same)."""
     require_atomic("rollup_order()")
+    if lines is None and writes is not None:
+        writes.flush()  # the lines are read below: with what this transaction moved
     if lines is None and figures is None and connection.vendor == "postgresql":
         lines, figures = _lines_with_figures(order.pk)
     if lines is None:
@@ -239,14 +289,21 @@ def rollup_order_and_tail(
         if target != line.status:
             getattr(line, _LINE_TRANSITIONS[target])()  # the FSM checks the move is legal
             by_target[line.status].append(line.pk)
-    now = timezone.now()
-    for target, line_ids in sorted(by_target.items()):
-        OrderLine.objects.filter(pk__in=line_ids).update(status=target, updated_at=now)
+            if writes is not None:
+                writes.lines[line.pk] = line
+    if writes is None:
+        now = timezone.now()
+        for target, line_ids in sorted(by_target.items()):
+            OrderLine.objects.filter(pk__in=line_ids).update(status=target, updated_at=now)
     if not live and lines:
+        if writes is not None:
+            writes.flush()  # it reads the order's status back
         return _cancel_when_nothing_is_left(
             order, lines, cancel_reason, cancel_actor or ROLLUP, cause, last_event
         )
-    changes = _rollup_header(order, list(targets.values()), shipped_any)
+    changes = _rollup_header(order, list(targets.values()), shipped_any, save=writes is None)
+    if changes and writes is not None:
+        writes.order = order
     for before, after in changes:
         last_event = record_event(
             stream=order.stream,
@@ -298,7 +355,7 @@ def _cancel_when_nothing_is_left(
 
 
 def _rollup_header(
-    order: Order, line_statuses: list[str], shipped_any: bool
+    order: Order, line_statuses: list[str], shipped_any: bool, *, save: bool = True
 ) -> list[tuple[str, str]]:
     if not line_statuses or order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         return []
@@ -312,7 +369,7 @@ def _rollup_header(
         before = order.status
         order.complete()
         changes.append((before, order.status))
-    if changes:
+    if changes and save:
         save_fields(order, ["status", "updated_at"])  # save(update_fields=...) without the compiler
     return changes
 

@@ -1,3 +1,4 @@
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -81,13 +82,75 @@ def _cursor(connection: "BaseDatabaseWrapper", server_binding: bool) -> Any:
     as Django wraps its cursors (database errors translated, queries logged when asked)."""
     if not server_binding or connection.vendor != "postgresql":
         return connection.cursor()
-    import psycopg  # only PostgreSQL gets here
-
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        raw = psycopg.Cursor(connection.connection)
+        raw = _bound_cursor_class()(connection.connection)
         return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's private wrapper step, not in the stubs
+
+
+@functools.cache
+def _bound_cursor_class() -> type:
+    """psycopg's Cursor (values bound by the server), which also keeps the statement it ran
+    prepared: psycopg records it only when it is not, and Django's query log (DEBUG,
+    CaptureQueriesContext) reads that record."""
+    import psycopg  # only PostgreSQL gets here
+
+    class BoundCursor(psycopg.Cursor):  # rows are tuples
+        def _send_query_prepared(
+            self, name: bytes, pgq: Any, *, binary: bool | None = None
+        ) -> None:
+            self._query = pgq
+            super()._send_query_prepared(name, pgq, binary=binary)
+
+    return BoundCursor
+
+
+def bound_cursor(connection: "BaseDatabaseWrapper") -> Any:
+    """A cursor whose values are bound by the server (PostgreSQL's extended protocol) on
+    `connection`: psycopg prepares a statement it has run a few times on the connection, and
+    the server then neither parses nor plans it again. For the hot statements whose text is
+    always the same (orchestration's per-order reads and writes): the routing line lock's
+    planning alone was 1 ms of PostgreSQL's CPU per order, more than running it
+    (docs/performance.md). The ordinary cursor elsewhere than PostgreSQL. Parameters as
+    psycopg takes them (`%s` or `%(name)s`; a list is an array)."""
+    return _cursor(connection, True)
+
+
+def raw_bound[R: models.Model](model: type[R], statement: str, params: Any) -> list[R]:
+    """`list(model.objects.raw(statement, params))` through bound_cursor(): the model's
+    columns become an instance each (its fields' from_db_value applied, as raw() does), and
+    every other column an attribute of it. On other databases, raw() itself."""
+    using = router.db_for_read(model)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return list(model._default_manager.db_manager(using).raw(statement, params))
+    with bound_cursor(connection) as cursor:
+        cursor.execute(statement, params)
+        names = [column.name for column in cursor.description]
+        rows = cursor.fetchall()
+    position = {name: i for i, name in enumerate(names)}
+    # In the model's field order (Model.from_db takes the values so), whatever the columns'.
+    fields = [f for f in model._meta.concrete_fields if f.column in position]
+    columns = [position[f.column] for f in fields]
+    attnames = [f.attname for f in fields]
+    known = {f.column for f in fields}
+    extra = [(i, name) for i, name in enumerate(names) if name not in known]
+    converters = [
+        (n, field.from_db_value)
+        for n, field in enumerate(fields)
+        if hasattr(field, "from_db_value")
+    ]
+    objs = []
+    for row in rows:
+        values = [row[i] for i in columns]
+        for n, convert in converters:
+            values[n] = convert(values[n], None, connection)
+        obj = model.from_db(using, attnames, values)
+        for i, name in extra:
+            setattr(obj, name, row[i])
+        objs.append(obj)
+    return objs
 
 
 _STATEMENTS: dict[tuple[type, str, int, bool], tuple[str, list, list]] = {}
@@ -252,7 +315,8 @@ def save_fields(obj: models.Model, fields: "Sequence[str]") -> None:
     """`obj.save(update_fields=fields)` for the hot paths (the order's and a fulfillment
     order's status after an FSM transition): the same `UPDATE ... SET ... WHERE pk`, each
     field's pre_save (auto_now timestamps set on the object too) and get_db_prep_save, with the
-    statement's text built once per model and field list instead of by the query compiler.
+    statement's text built once per model and field list instead of by the query compiler,
+    and its values bound by the server (prepared after a few runs on a connection).
     Like save(update_fields=...), an UPDATE that finds no row raises DatabaseError. Unlike it,
     no pre_save/post_save signals: only for models nothing listens to."""
     model = type(obj)
@@ -267,7 +331,7 @@ def save_fields(obj: models.Model, fields: "Sequence[str]") -> None:
             return
         params.append(field.get_db_prep_save(value, connection=connection))
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
-    with connection.cursor() as cursor:
+    with bound_cursor(connection) as cursor:  # one text per model and fields: prepared
         cursor.execute(statement, params)
         if cursor.rowcount != 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")
@@ -295,12 +359,18 @@ class CompiledLookup[T: models.Model]:
     MAX_LIST = 64
 
     def __init__(
-        self, build: Callable[..., "models.QuerySet[T]"], *, kinds: tuple[type, ...] = (str,)
+        self,
+        build: Callable[..., "models.QuerySet[T]"],
+        *,
+        kinds: tuple[type, ...] = (str,),
+        bound: bool = False,
     ) -> None:
         """`kinds`: the type of each of build's arguments (str or int: the marker has to pass
-        the field's own conversion)."""
+        the field's own conversion). `bound`: run it through bound_cursor() (prepared after a
+        few runs on a connection), for a lookup every order runs."""
         self._build = build
         self._kinds = kinds
+        self._bound = bound
         self._local = threading.local()
 
     def __call__(self, *values: Any) -> T | None:
@@ -338,8 +408,7 @@ class CompiledLookup[T: models.Model]:
             return list(self._build(values).order_by())
         return self._execute(state, tuple(values))
 
-    @staticmethod
-    def _execute(state: Any, values: "tuple[Any, ...]") -> "list[T]":
+    def _execute(self, state: Any, values: "tuple[Any, ...]") -> "list[T]":
         (
             model,
             db,
@@ -357,7 +426,8 @@ class CompiledLookup[T: models.Model]:
         params = list(params)
         for index, value in zip(where, values, strict=True):
             params[index] = value
-        with connections[db].cursor() as cursor:
+        connection = connections[db]
+        with bound_cursor(connection) if self._bound else connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:

@@ -1,12 +1,10 @@
 """inventory/reservations.py: reserve, release, consume, release_for_order_lines."""
 
-import re
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.exceptions import InvalidQuantity, ReservationRefused
@@ -125,13 +123,20 @@ def test_reserve_runs_stock_updates_in_node_then_product_order():
     levels = [stocked(n, p, on_hand=5) for n in (second, first) for p in (b, a)]
     requests = [request_for(level, 1) for level in levels]
 
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
     # when
-    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+    with transaction.atomic(), connection.execute_wrapper(record):
         reserve(requests=requests, actor=ACTOR, reference_id="OMS-AAAA-0003")
 
-    # then: one statement takes every row; it locks them in the order of its id array
-    [statement] = [q["sql"] for q in queries.captured_queries if "FOR UPDATE OF s" in q["sql"]]
-    locked = [int(i) for i in re.search(r"unnest\('\{([\d,]+)\}'", statement).group(1).split(",")]
+    # then: one statement takes every row; it locks them in the order of its id array (its
+    # first parameter, bound by the server)
+    [(statement, params)] = [(sql, p) for sql, p in sent if "FOR UPDATE OF s" in sql]
+    locked = list(params[0])
     assert locked == [lv.pk for lv in sorted(levels, key=lambda lv: (lv.node_id, lv.product_id))]
     assert "ORDER BY w.position" in statement
     assert [counters(level) for level in levels] == [(5, 1, 4)] * 4
