@@ -11,6 +11,7 @@ tests/chaos/test_ack_timeouts.py. A worker runs it as `celery -A tests.chaos.ack
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from oms.celery import app
 
@@ -18,7 +19,7 @@ __all__ = ["app"]
 
 
 @app.task(name="chaos.hold", bind=True)
-def hold(self, folder: str, seconds: float) -> None:  # type: ignore[no-untyped-def]
+def hold(self: Any, folder: str, seconds: float) -> None:
     (Path(folder) / str(self.request.id)).touch()
     time.sleep(seconds)
 
