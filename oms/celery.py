@@ -3,6 +3,9 @@
 At-least-once delivery: late acks plus reject-on-worker-lost mean a task whose worker dies is
 delivered again, so every task must be idempotent (it re-reads state and does nothing when the
 work is already done). Prefetch 1 keeps a killed worker from taking a batch of messages with it.
+An ack Redis does not take (paused, partitioned) still frees its process's prefetch slot
+(oms/core/broker.py, QoS): otherwise a worker whose every process acked during the outage would
+never read the queue again.
 """
 
 import os

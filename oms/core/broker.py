@@ -1,5 +1,5 @@
 """kombu's Redis transport with one redis.Redis client per channel and pool instead of one per
-command.
+command, and acknowledgements that free their prefetch slot even when Redis does not answer.
 
 kombu.transport.redis builds a new redis.Redis object for every publish and every ack
 (`Channel.conn_or_acquire`), and building one fills a table of about 170 response callbacks: a
@@ -9,15 +9,57 @@ connection from its pool per command and is safe to share, so the channel keeps 
 new one only when its pool was replaced (after a fork or a reconnect, kombu drops the pool).
 The asynchronous client the worker polls with (BRPOP) is kombu's own, unchanged.
 
+Acknowledgements (QoS below): kombu's Redis QoS removes an acked message from the unacked
+index in Redis first and from the channel's own count of messages in hand second, so an ack
+that raises (Redis paused past the socket timeout, a connection reset) leaves the message
+counted as in hand for good. With late acks and a prefetch of one per process, a worker whose
+every process finished a task while Redis was not answering ("Couldn't ack ... TimeoutError")
+never reads the queue again, even once Redis is back: no orchestration, no sweep
+(tests/chaos/test_faults.py, test_ack_timeouts.py). Here the slot is freed either way, and an
+ack Redis did not take is sent again with the next one; if none comes, the message stays in the
+unacked index and Redis redelivers it after the visibility timeout (every task is idempotent).
+
 Used when the broker is Redis (oms/settings.py, CELERY_BROKER_TRANSPORT).
 """
 
 from typing import Any
 
-from kombu.transport import redis
+from kombu.transport import redis, virtual
+
+
+class QoS(redis.QoS):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Delivery tags acked while Redis did not answer: still in its unacked index.
+        self.acks_not_sent: set[str] = set()
+
+    def ack(self, delivery_tag: str) -> None:
+        tags = [*self.acks_not_sent, delivery_tag]
+        try:
+            with self.pipe_or_acquire() as pipe:
+                pipe.zrem(self.unacked_index_key, *tags).hdel(self.unacked_key, *tags).execute()
+        except BaseException:
+            self.acks_not_sent.add(delivery_tag)
+            raise  # Celery logs "Couldn't ack"
+        else:
+            self.acks_not_sent.clear()
+        finally:
+            virtual.QoS.ack(self, delivery_tag)  # the prefetch slot, freed either way
+
+    def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        if not requeue:
+            self.ack(delivery_tag)
+            return
+        try:
+            # Back to the queue's head; if Redis does not take it, the message stays in the
+            # unacked index and comes back after the visibility timeout.
+            self.restore_by_tag(delivery_tag, leftmost=True)
+        finally:
+            virtual.QoS.ack(self, delivery_tag)
 
 
 class Channel(redis.Channel):
+    QoS = QoS
     _reused_client: Any = None
 
     def _create_client(self, asynchronous: bool = False) -> Any:

@@ -223,14 +223,14 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
-def app_env(pg: Postgres, redis: Redis, **extra: str) -> dict[str, str]:
-    """The environment of every app process: production settings (debug off) on our servers."""
+def app_env(pg: Postgres | None, redis: Redis, **extra: str) -> dict[str, str]:
+    """The environment of every app process: production settings (debug off) on our servers
+    (without `pg`, a process that needs only the broker: no DATABASE_URL)."""
     drop = {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER"}
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PYTEST")}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "oms.settings",
-            "DATABASE_URL": pg.url(),
             "REDIS_URL": redis.url,
             "DJANGO_SECRET_KEY": "chaos-" + secrets.token_urlsafe(48),
             "DJANGO_DEBUG": "0",
@@ -244,6 +244,8 @@ def app_env(pg: Postgres, redis: Redis, **extra: str) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
+    if pg is not None:
+        env["DATABASE_URL"] = pg.url()
     env.update(extra)
     return env
 
@@ -329,7 +331,9 @@ def gunicorn(env: dict[str, str], folder: Path, port: int) -> Process:
     )
 
 
-def celery_worker(env: dict[str, str], folder: Path, name: str = "worker") -> Process:
+def celery_worker(
+    env: dict[str, str], folder: Path, name: str = "worker", app: str = "oms", *options: str
+) -> Process:
     return Process(
         name,
         [
@@ -337,7 +341,7 @@ def celery_worker(env: dict[str, str], folder: Path, name: str = "worker") -> Pr
             "-m",
             "celery",
             "-A",
-            "oms",
+            app,
             "worker",
             "--concurrency",
             "2",
@@ -347,6 +351,7 @@ def celery_worker(env: dict[str, str], folder: Path, name: str = "worker") -> Pr
             "INFO",
             "--hostname",
             f"{name}-{secrets.token_hex(3)}@%h",
+            *options,
         ],
         env,
         folder,

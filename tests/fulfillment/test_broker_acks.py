@@ -1,0 +1,86 @@
+"""An ack Redis did not take (oms/core/broker.py, QoS) frees the worker's prefetch slot: kombu's
+Redis QoS kept such a message counted as in hand, and a worker whose every process acked while
+Redis was paused never read the queue again (tests/chaos/test_ack_timeouts.py runs that worker).
+The ack Redis missed is sent with the next one."""
+
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from kombu import Connection, Exchange, Queue
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from oms.core.broker import QoS
+
+
+@pytest.fixture
+def channel_and_queue():
+    name = f"test-acks-{uuid.uuid4().hex[:8]}"
+    options = {"unacked_key": f"{name}-unacked", "unacked_index_key": f"{name}-unacked-index"}
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    with Connection(
+        settings.CELERY_BROKER_URL,
+        transport="oms.core.broker:Transport",
+        transport_options=options,
+    ) as conn:
+        queue = Queue(name, Exchange(name), routing_key=name)
+        producer = conn.Producer()
+        for n in range(3):
+            producer.publish({"n": n}, exchange=queue.exchange, routing_key=name, declare=[queue])
+        channel = conn.channel()
+        channel.basic_qos(0, 1, False)  # a prefetch of one, as a worker process has
+        try:
+            yield channel, queue(channel), client, options
+        finally:
+            client.delete(name, *options.values())
+
+
+def _timing_out(*args, **kwargs):
+    raise RedisTimeoutError("Timeout reading from socket")
+
+
+def test_an_ack_redis_does_not_take_frees_the_slot_and_goes_out_with_the_next(
+    channel_and_queue, monkeypatch
+):
+    channel, queue, client, keys = channel_and_queue
+    assert isinstance(channel.qos, QoS)
+    first = queue.get(no_ack=False)
+    assert first.payload == {"n": 0}
+    assert not channel.qos.can_consume()  # the one slot is taken
+
+    # when: Redis does not answer the ack (paused past the socket timeout)
+    with monkeypatch.context() as patched:
+        patched.setattr(redis.client.Pipeline, "execute", _timing_out)
+        with pytest.raises(RedisTimeoutError):
+            first.ack()
+
+    # then: the slot is free (the next message can be taken), the first is still unacked in Redis
+    assert channel.qos.can_consume()
+    assert client.zcard(keys["unacked_index_key"]) == 1
+    second = queue.get(no_ack=False)
+    assert second.payload == {"n": 1}
+
+    # when: the next ack is taken, then both are acked (nothing to redeliver after the
+    # visibility timeout)
+    second.ack()
+    assert client.zcard(keys["unacked_index_key"]) == 0
+    assert client.hlen(keys["unacked_key"]) == 0
+    assert channel.qos.acks_not_sent == set()
+    third = queue.get(no_ack=False)
+    third.ack()
+    assert third.payload == {"n": 2}
+
+
+def test_a_requeue_redis_does_not_take_frees_the_slot_too(channel_and_queue, monkeypatch):
+    channel, queue, client, keys = channel_and_queue
+    first = queue.get(no_ack=False)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(redis.client.Pipeline, "execute", _timing_out)
+        with pytest.raises(RedisTimeoutError):
+            first.reject(requeue=True)
+
+    # the slot is free; the message stays unacked in Redis (back after the visibility timeout)
+    assert channel.qos.can_consume()
+    assert client.zcard(keys["unacked_index_key"]) == 1
