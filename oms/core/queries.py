@@ -224,13 +224,15 @@ def update_row(
     values: dict[str, Any],
     *,
     where: dict[str, Any] | None = None,
+    bound: bool = False,
 ) -> int:
     """`model.objects.filter(pk=pk, **where).update(**values)` for the hot paths (the idempotency
     key's completion on every API write), with the statement's text built once per model and
     field names instead of by the query compiler on every call. Values are plain values (no
     expressions), each through its field's get_db_prep_save as update() does; `where` is
     equality on concrete fields. Returns the number of rows changed. No signals, like update()
-    (which also bypasses save()); auto_now fields are not touched unless given."""
+    (which also bypasses save()); auto_now fields are not touched unless given. `bound`: the
+    values bound by the server and the statement prepared, as insert_rows_bound does."""
     where = where or {}
     using = router.db_for_write(model)
     connection = connections[using]
@@ -243,7 +245,7 @@ def update_row(
         f.get_db_prep_save(v, connection=connection)
         for f, v in zip(conditions, (pk, *where.values()), strict=True)
     ]
-    with connection.cursor() as cursor:
+    with _cursor(connection, bound) as cursor:
         cursor.execute(statement, params)
         return int(cursor.rowcount)
 
@@ -295,12 +297,19 @@ class CompiledLookup[T: models.Model]:
     MAX_LIST = 64
 
     def __init__(
-        self, build: Callable[..., "models.QuerySet[T]"], *, kinds: tuple[type, ...] = (str,)
+        self,
+        build: Callable[..., "models.QuerySet[T]"],
+        *,
+        kinds: tuple[type, ...] = (str,),
+        bound: bool = False,
     ) -> None:
         """`kinds`: the type of each of build's arguments (str or int: the marker has to pass
-        the field's own conversion)."""
+        the field's own conversion). `bound`: the values bound by the server and the statement
+        prepared after a few runs on a connection (as insert_rows_bound does), for a lookup
+        every request runs with a statement text that does not vary."""
         self._build = build
         self._kinds = kinds
+        self._bound = bound
         self._local = threading.local()
 
     def __call__(self, *values: Any) -> T | None:
@@ -322,7 +331,7 @@ class CompiledLookup[T: models.Model]:
             )
         if state is False:
             return list(self._queryset(self._build(*values), one))
-        return self._execute(state, values)
+        return self._execute(state, values, self._bound)
 
     def rows(self, values: "list[Any]") -> "list[T]":
         if not values or len(values) > self.MAX_LIST:
@@ -336,10 +345,10 @@ class CompiledLookup[T: models.Model]:
             state = plans[len(values)] = self._compile(self._build(markers).order_by(), markers)
         if state is False:
             return list(self._build(values).order_by())
-        return self._execute(state, tuple(values))
+        return self._execute(state, tuple(values), self._bound)
 
     @staticmethod
-    def _execute(state: Any, values: "tuple[Any, ...]") -> "list[T]":
+    def _execute(state: Any, values: "tuple[Any, ...]", bound: bool = False) -> "list[T]":
         (
             model,
             db,
@@ -357,7 +366,7 @@ class CompiledLookup[T: models.Model]:
         params = list(params)
         for index, value in zip(where, values, strict=True):
             params[index] = value
-        with connections[db].cursor() as cursor:
+        with _cursor(connections[db], bound) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from oms.core.actors import Actor
 from oms.core.bulk import copy_rows
 from oms.core.correlation import get_correlation_id
-from oms.core.queries import insert_rows
+from oms.core.queries import insert_rows_bound
 from oms.core.transactions import require_atomic
 from oms.events import handlers, registry
 from oms.events.models import Event
@@ -68,7 +68,9 @@ def record_event(
         payload=payload,
         occurred_at=occurred_at or timezone.now(),
     )
-    insert_rows([event])  # an INSERT, as save(force_insert=True), without the compiler
+    # An INSERT, as save(force_insert=True), without the compiler; the values (the payload
+    # among them) bound by the server and the statement prepared (oms/core/queries.py).
+    insert_rows_bound([event])
     handlers.dispatch(event, subject)
     return event
 
