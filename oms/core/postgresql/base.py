@@ -16,6 +16,7 @@ not catch quickly either: a peer that vanished without closing (its TCP timeout 
 import select
 from typing import Any
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg import pq
 
@@ -30,7 +31,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             idle = connection.info.transaction_status == _IDLE
             readable = idle and bool(select.select([connection.fileno()], [], [], 0)[0])
-        except (OSError, ValueError, base.Database.Error):
+        except (OSError, ValueError, psycopg.Error):
             return False
         if idle and not readable:
             return True
