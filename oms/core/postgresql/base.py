@@ -30,9 +30,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return False
         try:
             idle = connection.info.transaction_status == _IDLE
-            readable = idle and bool(select.select([connection.fileno()], [], [], 0)[0])
+            readable = idle and _has_input(connection.fileno())
         except (OSError, ValueError, psycopg.Error):
             return False
         if idle and not readable:
             return True
         return bool(super().is_usable())
+
+
+def _has_input(fd: int) -> bool:
+    """Whether the socket has something to read, or was closed or failed (POLLHUP, POLLERR),
+    without waiting. poll(), not select(): a descriptor number above 1023 is fine."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
