@@ -45,10 +45,11 @@ from oms.core.queries import CompiledLookup
 MAX_AVAILABILITY_SKUS = 50
 
 
-# Products by SKU on every order capture: the SQL compiled once per thread and count
-# (oms/core/queries.py); the rows are read on every call.
+# Products by SKU on every order capture: the SQL compiled once per thread and count, the SKUs
+# bound by the server and the statement prepared per count (oms/core/queries.py); the rows are
+# read on every call.
 _products_by_skus: CompiledLookup[Product] = CompiledLookup(
-    lambda skus: Product.objects.filter(sku__in=skus)
+    lambda skus: Product.objects.filter(sku__in=skus), bound=True
 )
 
 

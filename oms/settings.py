@@ -25,6 +25,10 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 DATABASES["default"].setdefault(
     "CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True)
 )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, with a health check that skips its SELECT 1 when the socket shows the
+    # session idle and the server silent (oms/core/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "oms.core.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default: a single-process demo. IMMEDIATE transactions make SQLite take its
     # write lock at BEGIN, so two requests never both read-then-write and deadlock.

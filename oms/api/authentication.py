@@ -12,9 +12,11 @@ from oms.api.clients import ApiClientLike, api_client_model
 from oms.api.keys import matches, split_prefix
 from oms.core.queries import CompiledLookup, update_row
 
-# The key's row by its prefix, on every request: its SQL compiled once (oms/core/queries.py).
+# The key's row by its prefix, on every request: its SQL compiled once, the prefix bound by the
+# server and the statement prepared after a few runs on a connection (oms/core/queries.py).
 _client_by_prefix: CompiledLookup[Any] = CompiledLookup(
-    lambda prefix: api_client_model()._default_manager.authenticating(prefix)  # type: ignore[attr-defined]  # the port's contract (oms/api/clients.py)
+    lambda prefix: api_client_model()._default_manager.authenticating(prefix),  # type: ignore[attr-defined]  # the port's contract (oms/api/clients.py)
+    bound=True,
 )
 
 # last_used_at is written at most this often per client, so hot clients do not turn every read

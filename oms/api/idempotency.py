@@ -263,7 +263,8 @@ def _reset(record: IdempotencyKey, *, method: str, path: str, fingerprint: str, 
 
 
 def _complete(record: IdempotencyKey, response: Response) -> None:
-    # The UPDATE of every keyed write, without the query compiler (oms/core/queries.py).
+    # The UPDATE of every keyed write, without the query compiler, its values (the stored
+    # response among them) bound by the server and the statement prepared (oms/core/queries.py).
     update_row(
         IdempotencyKey,
         record.pk,
@@ -273,6 +274,7 @@ def _complete(record: IdempotencyKey, response: Response) -> None:
             "response_status": response.status_code,
             "response_body": response.data,
         },
+        bound=True,
     )
 
 

@@ -1,9 +1,13 @@
+import datetime
+import decimal
 import functools
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import DatabaseError, connections, models, router
+from django.db.models import fields as model_fields
 from django.db.models import sql
 from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators
@@ -155,6 +159,57 @@ def raw_bound[R: models.Model](model: type[R], statement: str, params: Any) -> l
 
 _STATEMENTS: dict[tuple[type, str, int, bool], tuple[str, list, list]] = {}
 
+# What a field's get_db_prep_save does with a value on PostgreSQL, for the fields whose
+# conversion is Django's own (not overridden by the field's class, e.g. an encrypted field): for
+# these kinds of value it returns the value itself, so the INSERT of a capture's rows need not
+# run the chain of five calls per value. Any other value, and any other field, goes through
+# get_db_prep_save as before (which also raises for what it refuses: a non-finite Decimal).
+_SLOW, _TEXT, _DATETIME, _UUID, _DECIMAL = range(5)
+_F = model_fields
+
+
+def _value_kind(field: Any) -> int:
+    cls = type(field)
+    if cls.get_db_prep_save is not _F.Field.get_db_prep_save:
+        return _SLOW
+    prep, db_prep, to_python = cls.get_prep_value, cls.get_db_prep_value, cls.to_python
+    plain = db_prep is _F.Field.get_db_prep_value
+    if plain and prep is _F.CharField.get_prep_value and to_python is _F.CharField.to_python:
+        return _TEXT  # any str (a TextChoices member too) or None, as CharField.to_python
+    if plain and prep is _F.TextField.get_prep_value and to_python is _F.TextField.to_python:
+        return _TEXT
+    if (
+        db_prep is _F.DateTimeField.get_db_prep_value
+        and prep is _F.DateTimeField.get_prep_value
+        and to_python is _F.DateTimeField.to_python
+    ):
+        return _DATETIME  # an aware datetime or None (a naive one warns: the slow way)
+    if db_prep is _F.UUIDField.get_db_prep_value and to_python is _F.UUIDField.to_python:
+        return _UUID  # a UUID or None, PostgreSQL having a native uuid type
+    if (
+        db_prep is _F.DecimalField.get_db_prep_value
+        and prep is _F.DecimalField.get_prep_value
+        and to_python is _F.DecimalField.to_python
+    ):
+        return _DECIMAL  # a finite Decimal or None (the backend's adapt_decimalfield_value
+        # returns it as it is)
+    return _SLOW
+
+
+def _as_is(kind: int, value: Any) -> bool:
+    """Whether get_db_prep_save(value) is `value` itself, for a field of this kind."""
+    if value is None:
+        return kind != _SLOW
+    if kind == _TEXT:
+        return isinstance(value, str)
+    if kind == _DATETIME:
+        return type(value) is datetime.datetime and value.tzinfo is not None
+    if kind == _UUID:
+        return type(value) is uuid.UUID
+    if kind == _DECIMAL:
+        return type(value) is decimal.Decimal and value.is_finite()
+    return False
+
 
 def _plan(
     model: type[models.Model], connection: "BaseDatabaseWrapper", rows: int, ignore: bool
@@ -180,7 +235,9 @@ def _plan(
         + (" ON CONFLICT DO NOTHING" if ignore else "")
         + f" RETURNING {returned}"
     )
-    plan = (statement, fields, returning)
+    # Per field: the field, whether its pre_save is only the attribute's value, its kind.
+    specs = [(f, f.attname, type(f).pre_save is _F.Field.pre_save, _value_kind(f)) for f in fields]
+    plan = (statement, specs, returning)
     _STATEMENTS[key] = plan
     return plan
 
@@ -195,23 +252,27 @@ def insert_statement(
     plan = _plan(type(objs[0]), connection, len(objs), False)
     if plan is None:
         return None
-    statement, fields, returning = plan
-    params = _row_params(objs, fields, connection)
+    statement, specs, returning = plan
+    params = _row_params(objs, specs, connection)
     return None if params is None else (statement, params, returning)
 
 
 def _row_params(
-    objs: "list[M]", fields: list[Any], connection: "BaseDatabaseWrapper"
+    objs: "list[M]", specs: list[Any], connection: "BaseDatabaseWrapper"
 ) -> list[Any] | None:
     params: list[Any] = []
+    append = params.append
     for obj in objs:
         # As bulk_create does: a related object's primary key into its *_id column.
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # Django's private API, not in the stubs
-        for field in fields:
-            value = field.pre_save(obj, add=True)
+        for field, attname, plain, kind in specs:
+            value = getattr(obj, attname) if plain else field.pre_save(obj, add=True)
+            if kind and _as_is(kind, value):
+                append(value)
+                continue
             if hasattr(value, "resolve_expression"):
                 return None
-            params.append(field.get_db_prep_save(value, connection=connection))
+            append(field.get_db_prep_save(value, connection=connection))
     return params
 
 
@@ -225,8 +286,8 @@ def _insert(objs: "list[M]", *, ignore_conflicts: bool, server_binding: bool = F
     plan = _plan(model, connection, len(objs), ignore_conflicts)
     params: list[Any] | None = []
     if plan is not None:
-        statement, fields, returning = plan
-        params = _row_params(objs, fields, connection)
+        statement, specs, returning = plan
+        params = _row_params(objs, specs, connection)
         if params is None:
             plan = None
     if plan is None or params is None:  # the compiler's way (also for SQLite)
@@ -287,13 +348,15 @@ def update_row(
     values: dict[str, Any],
     *,
     where: dict[str, Any] | None = None,
+    bound: bool = False,
 ) -> int:
     """`model.objects.filter(pk=pk, **where).update(**values)` for the hot paths (the idempotency
     key's completion on every API write), with the statement's text built once per model and
     field names instead of by the query compiler on every call. Values are plain values (no
     expressions), each through its field's get_db_prep_save as update() does; `where` is
     equality on concrete fields. Returns the number of rows changed. No signals, like update()
-    (which also bypasses save()); auto_now fields are not touched unless given."""
+    (which also bypasses save()); auto_now fields are not touched unless given. `bound`: the
+    values bound by the server and the statement prepared, as insert_rows_bound does."""
     where = where or {}
     using = router.db_for_write(model)
     connection = connections[using]
@@ -306,7 +369,7 @@ def update_row(
         f.get_db_prep_save(v, connection=connection)
         for f, v in zip(conditions, (pk, *where.values()), strict=True)
     ]
-    with connection.cursor() as cursor:
+    with _cursor(connection, bound) as cursor:
         cursor.execute(statement, params)
         return int(cursor.rowcount)
 
@@ -366,8 +429,9 @@ class CompiledLookup[T: models.Model]:
         bound: bool = False,
     ) -> None:
         """`kinds`: the type of each of build's arguments (str or int: the marker has to pass
-        the field's own conversion). `bound`: run it through bound_cursor() (prepared after a
-        few runs on a connection), for a lookup every order runs."""
+        the field's own conversion). `bound`: the values bound by the server and the statement
+        prepared after a few runs on a connection (as insert_rows_bound does), for a lookup
+        every request runs with a statement text that does not vary."""
         self._build = build
         self._kinds = kinds
         self._bound = bound
@@ -392,7 +456,7 @@ class CompiledLookup[T: models.Model]:
             )
         if state is False:
             return list(self._queryset(self._build(*values), one))
-        return self._execute(state, values)
+        return self._execute(state, values, self._bound)
 
     def rows(self, values: "list[Any]") -> "list[T]":
         if not values or len(values) > self.MAX_LIST:
@@ -406,9 +470,10 @@ class CompiledLookup[T: models.Model]:
             state = plans[len(values)] = self._compile(self._build(markers).order_by(), markers)
         if state is False:
             return list(self._build(values).order_by())
-        return self._execute(state, tuple(values))
+        return self._execute(state, tuple(values), self._bound)
 
-    def _execute(self, state: Any, values: "tuple[Any, ...]") -> "list[T]":
+    @staticmethod
+    def _execute(state: Any, values: "tuple[Any, ...]", bound: bool = False) -> "list[T]":
         (
             model,
             db,
@@ -426,8 +491,7 @@ class CompiledLookup[T: models.Model]:
         params = list(params)
         for index, value in zip(where, values, strict=True):
             params[index] = value
-        connection = connections[db]
-        with bound_cursor(connection) if self._bound else connection.cursor() as cursor:
+        with _cursor(connections[db], bound) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:

@@ -68,8 +68,8 @@ def record_event(
         payload=payload,
         occurred_at=occurred_at or timezone.now(),
     )
-    # An INSERT, as save(force_insert=True), without the compiler, its values bound by the server
-    # (prepared after a few events on a connection; quoting the payload into the text cost more).
+    # An INSERT, as save(force_insert=True), without the compiler; the values (the payload
+    # among them) bound by the server and the statement prepared (oms/core/queries.py).
     insert_rows_bound([event])
     handlers.dispatch(event, subject)
     return event
