@@ -24,6 +24,7 @@ from fulfillment.services.fulfillment_orders import (
 from fulfillment.services.rollup import StatusWrites
 from fulfillment.services.routing import route_locked_order
 from oms.core.actors import Actor
+from oms.events.services import events_in_one_insert
 from orders.locks import lock_order_and_holds
 from orders.models import OPEN_ORDER_STATUSES
 from orders.ownership import OrderOwner
@@ -72,7 +73,9 @@ def _orchestrate(
     *, order_id: int, trigger: str, schedule: bool = True
 ) -> tuple[Outcome, list[int]]:
     pending: list[int] = []
-    with transaction.atomic():
+    # The events without a subject (routed, status changes, fulfillment created and released)
+    # go in with one INSERT at the end of the block, inside the transaction.
+    with transaction.atomic(), events_in_one_insert():
         order, on_hold = lock_order_and_holds(order_id)
         if order.status not in OPEN_ORDER_STATUSES:
             outcome = Outcome.CLOSED

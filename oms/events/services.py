@@ -1,6 +1,9 @@
 """record_event(): the only way an Event is written."""
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +50,7 @@ def record_event(
     """
     require_atomic("record_event()")
     event_type = registry.get(type)
+    pending: list[Event] | None = getattr(_batch, "pending", None)
     if first_in_stream:
         seq = 1
     elif previous is not None:
@@ -54,6 +58,8 @@ def record_event(
             raise ValueError(f"previous event is of stream {previous.stream!r}, not {stream!r}")
         seq = previous.seq + 1
     else:
+        if pending:
+            _write(pending)  # the sequence is read from the table
         seq = _last_seq(stream) + 1
     event = Event(
         stream=stream,
@@ -68,11 +74,46 @@ def record_event(
         payload=payload,
         occurred_at=occurred_at or timezone.now(),
     )
+    if pending is not None and subject is None:
+        pending.append(event)  # no handler runs for it: written when the batch ends
+        return event
+    if pending:
+        _write(pending)  # a handler may read the stream: everything before its event first
     # An INSERT, as save(force_insert=True), without the compiler; the values (the payload
     # among them) bound by the server and the statement prepared (oms/core/queries.py).
     insert_rows_bound([event])
     handlers.dispatch(event, subject)
     return event
+
+
+_batch = threading.local()
+
+
+@contextmanager
+def events_in_one_insert() -> Iterator[None]:
+    """Within the block (inside the caller's transaction, which it must not outlive), events
+    recorded without a subject are written together when it ends: one multi-row INSERT instead
+    of one per event (orchestration records five per order). Nothing changes for the events
+    themselves: each gets its sequence, time and id when recorded, and the batch is written
+    before an event with a subject (its handlers may read the stream) and before a sequence
+    is read from the table. An exception in the block writes nothing (the transaction rolls
+    back anyway). Nested blocks join the outer one."""
+    require_atomic("events_in_one_insert()")
+    if getattr(_batch, "pending", None) is not None:
+        yield
+        return
+    _batch.pending = []
+    try:
+        yield
+        _write(_batch.pending)
+    finally:
+        _batch.pending = None
+
+
+def _write(pending: list[Event]) -> None:
+    if pending:
+        insert_rows_bound(pending)
+        pending.clear()
 
 
 def _last_seq(stream: str) -> int:
