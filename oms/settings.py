@@ -25,6 +25,10 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 DATABASES["default"].setdefault(
     "CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True)
 )
+# PostgreSQL through Django's backend with a health check that asks the socket first and sends
+# `SELECT 1` only when something is waiting on it (oms/core/postgresql/base.py).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "oms.core.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default: a single-process demo. IMMEDIATE transactions make SQLite take its
     # write lock at BEGIN, so two requests never both read-then-write and deadlock.
