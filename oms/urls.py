@@ -9,10 +9,13 @@ from oms.observability import views as observability
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    # Inventory's three literal paths first: availability, on every storefront page, no longer
+    # tries the order, fulfillment and webhook patterns before its own (none of theirs is one
+    # of these paths, so no route changes).
+    path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("fulfillment.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
-    path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("returns.api.urls")),
     path("api/v1/", include("migration.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -14,6 +14,10 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import Model
 
+# The PostgreSQL notification channel on which a change to the API clients or their channels is
+# announced (the triggers of orders migration 0010; oms/api/authentication.py listens).
+API_CLIENTS_CHANGED = "oms_api_clients_changed"
+
 
 class ApiClientLike(Protocol):
     pk: Any

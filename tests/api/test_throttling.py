@@ -162,3 +162,40 @@ def test_without_its_cache_each_process_counts_on_its_own(web_api, pos_api, capl
     assert statuses == [200, 200, 200, 429]
     assert other == 200
     assert caplog.text.count("rate limit counted in this process only") == 1
+
+
+@override_settings(OMS_API_RATE="2000/min")
+def test_on_redis_a_high_rate_takes_counts_a_few_at_a_time_and_never_passes_the_rate(
+    web_api, redis_counters, monkeypatch
+):
+    # A lease (oms/api/throttling.py): at 2,000/min one INCRBY 2 serves two calls of this
+    # process; near the limit the process gets only what is left of the window's budget.
+    from oms.api.throttling import lease_size
+
+    assert lease_size(999) == 1
+    assert lease_size(2000) == 2
+    assert lease_size(6000) == 6
+    assert lease_size(10**6) == 8
+    away_from_a_window_edge()
+    web_api.get("/api/v1/orders/")  # connects to Redis, takes a lease of 2 (one left)
+    trips = _RoundTrips(monkeypatch)
+
+    statuses = [web_api.get("/api/v1/orders/").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 200]
+    assert trips.commands == ["INCRBY", "EXPIRE"]  # the first call used the lease left over
+    client = redis_counters._cache.get_client(write=True)
+    [key] = [k for k in client.scan_iter(f"{redis_counters.key_prefix}:*") if b"api_client" in k]
+    assert int(client.get(key)) == 4
+
+    # given: other processes counted the window up to one call short of the rate
+    client.set(key, 1999, keepttl=True)
+
+    # when: this process's lease is used up: it asks for two more and gets the one left
+    assert web_api.get("/api/v1/orders/").status_code == 200  # INCRBY 2 → 2001: one granted
+    assert int(client.get(key)) == 2001
+    response = web_api.get("/api/v1/orders/")  # INCRBY 2 → 2003: nothing left
+
+    # then
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
