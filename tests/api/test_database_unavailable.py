@@ -121,29 +121,3 @@ def test_the_health_check_sends_nothing_on_a_quiet_connection(web_api, monkeypat
     # then: no SELECT 1 was sent, and the connection is the same
     assert checks == []
     assert wrapper.connection is raw
-
-
-def test_a_session_the_server_ended_is_replaced_by_the_health_check(web_api):
-    # given: a warm connection, then the server ends that session between two requests
-    assert web_api.get("/api/v1/orders/").status_code == 200
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    url = connection.settings_dict
-    with psycopg.connect(
-        host=url["HOST"] or "127.0.0.1",
-        port=url["PORT"] or 5432,
-        user=url["USER"],
-        dbname=url["NAME"],
-        password=url["PASSWORD"] or None,
-        autocommit=True,
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])  # waits for its end
-
-    # when: a server starts the next request (request_started runs close_old_connections)
-    close_old_connections()
-    response = web_api.get("/api/v1/orders/")
-
-    # then: the socket had the server's goodbye on it, so SELECT 1 ran, failed, and the
-    # request was served on a new connection
-    assert response.status_code == 200
