@@ -40,8 +40,8 @@ if not EMBEDDED:
     # Django binds values on the client (its cursors never prepare). The few hot statements
     # bound by the server (oms.core.queries.bound_cursor) are prepared by psycopg on their
     # fifth run on a connection, so PostgreSQL stops parsing and planning them: Django leaves
-    # psycopg's threshold off unless asked (ADR 0022). Behind a pooler in transaction mode,
-    # set DB_PREPARE_THRESHOLD=0 ... only if it does not keep prepared statements per client.
+    # psycopg's threshold off unless asked (ADR 0022). Behind a pooler in transaction mode that
+    # does not keep prepared statements per client, set DB_PREPARE_THRESHOLD=0.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5) or None
     )
