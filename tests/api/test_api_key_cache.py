@@ -6,7 +6,6 @@ inside a transaction nothing is kept (and notifications only come with commits).
 
 import select
 
-import psycopg
 import pytest
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from orders.models import ApiClient, Channel
 from orders.services.api_clients import revoke_api_client
+from tests.sessions import other_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,15 +29,7 @@ def _key_reads(web_api) -> tuple[int, int]:
 
 def _other_session():
     """A session of its own, as another web process or an operator's shell has."""
-    s = connection.settings_dict
-    return psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        dbname=s["NAME"],
-        password=s["PASSWORD"] or None,
-        autocommit=True,
-    )
+    return other_session(connection.settings_dict)
 
 
 def _wait_for_notification() -> None:

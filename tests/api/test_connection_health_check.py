@@ -2,10 +2,11 @@
 session the server still holds is usable without a `SELECT 1`; a session the server ended is
 not, and is replaced before the request's first query."""
 
-import psycopg
 import pytest
 from django.db import close_old_connections, connections
 from django.db.backends.postgresql import base as django_postgresql
+
+from tests.sessions import other_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,14 +26,7 @@ def selects(monkeypatch):
 
 
 def _terminate(pid: int, settings: dict) -> None:
-    with psycopg.connect(
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        dbname=settings["NAME"],
-        password=settings["PASSWORD"] or None,
-        autocommit=True,
-    ) as admin:
+    with other_session(settings) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
         # the ended session's socket is readable once the server has closed it
         admin.execute("SELECT pg_sleep(0.2)")

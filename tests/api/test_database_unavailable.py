@@ -8,7 +8,6 @@ replaced."""
 
 import socket
 
-import psycopg
 import pytest
 from django.db import (
     InterfaceError,
@@ -19,6 +18,7 @@ from django.db import (
 )
 
 from oms.api.errors import exception_handler
+from tests.sessions import other_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,15 +59,7 @@ def test_a_session_the_server_ended_is_a_503_then_replaced(web_api):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (pid,) = cursor.fetchone()
-    url = connection.settings_dict
-    with psycopg.connect(
-        host=url["HOST"] or "127.0.0.1",
-        port=url["PORT"] or 5432,
-        user=url["USER"],
-        dbname=url["NAME"],
-        password=url["PASSWORD"] or None,
-        autocommit=True,
-    ) as admin:
+    with other_session(connection.settings_dict) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
 
     # when: the next request runs on the ended session
