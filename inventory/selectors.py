@@ -40,7 +40,7 @@ from inventory.models import (
 )
 from oms.core.errors import FieldError, InvalidInput
 from oms.core.geo import haversine_miles, resolve_postal_code
-from oms.core.queries import CompiledLookup
+from oms.core.queries import CompiledLookup, bound_cursor
 
 MAX_AVAILABILITY_SKUS = 50
 
@@ -340,7 +340,9 @@ def get_availability(
     location = _locate(postal_code.strip(), country)
     products: dict[str, tuple[int, bool]] = {}
     stock: dict[int, dict[int, int]] = {}
-    with connection.cursor() as cursor:
+    # Bound by the server: prepared after a few requests for each number of SKUs, so
+    # PostgreSQL stops planning it (about 0.2 ms of its CPU per request).
+    with bound_cursor(connection) as cursor:
         cursor.execute(_availability_sql("stock", len(wanted)), wanted)
         rows = cursor.fetchall()
     for product_id, sku, is_active, node_id, available, _ in rows:
