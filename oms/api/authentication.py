@@ -1,7 +1,6 @@
 """`Authorization: Bearer <key>` for API clients. The authenticated principal is the ApiClient
 (request.auth); request.user stays None because API clients are not people."""
 
-import select
 import threading
 from typing import Any
 
@@ -13,6 +12,7 @@ from rest_framework.request import Request
 
 from oms.api.clients import API_CLIENTS_CHANGED, ApiClientLike, api_client_model
 from oms.api.keys import matches, split_prefix
+from oms.core.postgresql.base import has_input
 from oms.core.queries import CompiledLookup, update_row
 
 # The key's row by its prefix, on every request: its SQL compiled once, the prefix bound by the
@@ -116,9 +116,7 @@ def _drain(conn: Any) -> bool:
         if conn.closed or conn.broken:
             return False
         pgconn = conn.pgconn
-        poller = select.poll()
-        poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
-        if not poller.poll(0):
+        if not has_input(pgconn.socket):  # the health check's own look at the socket
             return True
         pgconn.consume_input()
         while (notify := pgconn.notifies()) is not None:

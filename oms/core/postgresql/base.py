@@ -30,7 +30,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return False
         try:
             idle = connection.info.transaction_status == _IDLE
-            readable = idle and _has_input(connection.fileno())
+            readable = idle and has_input(connection.fileno())
         except (OSError, ValueError, psycopg.Error):
             return False
         if idle and not readable:
@@ -38,9 +38,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return bool(super().is_usable())
 
 
-def _has_input(fd: int) -> bool:
+def has_input(fd: int) -> bool:
     """Whether the socket has something to read, or was closed or failed (POLLHUP, POLLERR),
     without waiting. poll(), not select(): a descriptor number above 1023 is fine."""
     poller = select.poll()
-    poller.register(fd, select.POLLIN)
+    poller.register(fd, select.POLLIN | select.POLLPRI)
     return bool(poller.poll(0))
