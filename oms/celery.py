@@ -59,6 +59,14 @@ app.conf.update(
     },
     # Keep Django's LOGGING (JSON lines with correlation ids) in workers too.
     worker_hijack_root_logger=False,
+    # Celery's Django fix-up closes every database connection before and after each task
+    # unless told to reuse them: each task then opened a PostgreSQL session of its own (a
+    # backend started, authenticated, its caches cold) and no prepared statement (ADR 0022)
+    # outlived one task. Connections now live as in a web request: Django's
+    # close_old_connections() before and after each task (DB_CONN_MAX_AGE, the health check,
+    # a connection an error left unusable; oms/core/task_context.py). The fix-up's own close
+    # still runs every 1,000 tasks (ADR 0023).
+    CELERY_DB_REUSE_MAX=1000,
     # Redis redelivers an unacked message after this; it must exceed the longest task.
     # Socket timeouts: a paused or unreachable Redis (SIGSTOP, a network partition) accepts
     # the TCP connection and then never answers; without them a publish waits forever.

@@ -58,3 +58,42 @@ def test_releasing_the_last_hold_schedules_orchestration_again(celery_worker, we
     assert released.status_code == 200
     line = celery_worker.wait_for('"correlation_id": "release-1"')
     assert json.loads(line)["outcome"] == "backordered"
+
+
+def test_a_worker_keeps_its_database_session_from_one_task_to_the_next(web_api):
+    """Celery's Django fix-up closed the worker's connection before and after every task: each
+    order opened a PostgreSQL session of its own, and no prepared statement outlived one task
+    (ADR 0023). The worker now keeps it as a web process does between requests."""
+    from django.db import connection
+
+    from tests.celery_worker import running_worker
+
+    dc = NodeFactory(code="dc-east")
+    stocked(dc, ProductFactory(sku="TEE-1"), on_hand=10)
+    stocked(dc, ProductFactory(sku="MUG-2"), on_hand=10)
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+    def worker_sessions() -> set[tuple[int, object]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, backend_start FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name = 'oms-test-worker'"
+            )
+            return set(cursor.fetchall())
+
+    def released(number: str) -> bool:
+        return Order.objects.get(number=number).status == OrderStatus.RELEASED
+
+    with running_worker({"DATABASE_URL": f"{url}?application_name=oms-test-worker"}):
+        sessions = []
+        for n in range(3):
+            body = order_body(f"keep-session-{n}")
+            response = web_api.post("/api/v1/orders/", body, format="json")
+            assert response.status_code == 201
+            number = response.json()["number"]
+            wait_until(lambda number=number: released(number), what=f"release of {number}")
+            sessions.append(worker_sessions())
+
+    assert len(sessions[0]) == 1  # the worker's one session, open between tasks
+    assert sessions[0] == sessions[1] == sessions[2]  # the same backend, started once
