@@ -9,7 +9,6 @@ header and is restored around the task body.
 from typing import Any
 
 from celery.signals import before_task_publish, task_postrun, task_prerun
-
 from django.db import close_old_connections
 
 from oms.core.correlation import _current, get_correlation_id, new_correlation_id
