@@ -294,7 +294,7 @@ def rollup_order_and_tail(
     if writes is None:
         now = timezone.now()
         for target, line_ids in sorted(by_target.items()):
-            OrderLine.objects.filter(pk__in=line_ids).update(status=target, updated_at=now)
+            _update_line_statuses(line_ids, target, now)  # bound, prepared after a few
     if not live and lines:
         if writes is not None:
             writes.flush()  # it reads the order's status back
