@@ -57,7 +57,7 @@ from oms.core.models import RuleSetStatus
 from oms.core.queries import bound_cursor, insert_rows_bound, raw_bound
 from oms.core.transactions import require_atomic
 from oms.events.models import Event
-from oms.events.services import record_event
+from oms.events.services import events_in_one_insert, record_event
 from orders.events import ORDER_BACKORDERED, ORDER_ROUTED, ORDER_UNROUTABLE
 from orders.locks import lock_order
 from orders.models import DeliveryMethod, LineStatus, Order, OrderLine, OrderStatus
@@ -88,7 +88,9 @@ class RoutingInputs:
 def route_order(*, order_id: int, actor: Actor, trigger: str = "capture") -> RoutingDecision | None:
     """Route what is not yet reserved. Returns the new decision, or None when there was nothing
     to route (already allocated, closed, or every line fully reserved)."""
-    with transaction.atomic():
+    # Its events (order.routed or .backordered, order.status_changed) in one INSERT at the end
+    # (none has a handler; order.unroutable, which has, writes the batch before it).
+    with transaction.atomic(), events_in_one_insert():
         return route_locked_order(lock_order(order_id), actor=actor, trigger=trigger).decision
 
 
