@@ -285,13 +285,16 @@ def _lock_lines_portable(order: Order) -> LockedLines:
 # does, and _lock_lines reads that on every routing. The row and its validated config are kept
 # per process, keyed by id and checked against updated_at (every transition saves the row).
 _rule_sets: dict[int, tuple[datetime, RoutingRuleSet, RuleConfig]] = {}
+# The built-in defaults, for channels without an active rule set: validated once (a frozen
+# model, shared as the cached rule sets' configs are) instead of on every routing.
+_BUILT_IN_RULES = RuleConfig()
 
 
 def _rule_set(
     rule_set_id: int | None, updated_at: datetime | None
 ) -> tuple[RoutingRuleSet | None, RuleConfig]:
     if rule_set_id is None or updated_at is None:
-        return None, RuleConfig()
+        return None, _BUILT_IN_RULES
     cached = _rule_sets.get(rule_set_id)
     if cached is None or cached[0] != updated_at:
         rule_set = RoutingRuleSet.objects.get(pk=rule_set_id)

@@ -25,7 +25,6 @@ from celery.signals import worker_process_init
 
 from oms.core.geo import preload_zip_areas
 
-
 # (young, middle, old): a young collection every 50,000 net allocations, the middle
 # generation every 20 young ones, the old one every 10 middle ones (and only when the objects
 # waiting for it are a quarter of those already there: CPython's own rule).
