@@ -16,6 +16,7 @@ Only numbers from one session compare: the machine is shared.
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -24,6 +25,7 @@ import statistics
 import sys
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,7 @@ def main() -> int:
     parser.add_argument("--list-queries", action="store_true")
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N functions")
     parser.add_argument("--cpu-clock", action="store_true", help="profile CPU, not wall time")
+    parser.add_argument("--sort", default="cumulative", help="cProfile's order (e.g. tottime)")
     parser.add_argument("--label", default="")
     args = parser.parse_args()
 
@@ -80,26 +83,57 @@ def main() -> int:
         else None
     )
     report = {"label": args.label, "sizes": {}}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    # Time spent in the garbage collector while route_order runs (gc.callbacks).
+    gc_state = {"start": 0.0, "spent": 0.0, "on": False, "max": 0.0, "full": 0}
+
+    def _gc_callback(phase: str, info: dict) -> None:
+        if not gc_state["on"]:
+            return
+        if phase == "start":
+            gc_state["start"] = time.perf_counter()
+        else:
+            pause = time.perf_counter() - gc_state["start"]
+            gc_state["spent"] += pause
+            gc_state["max"] = max(gc_state["max"], pause)
+            gc_state["full"] += info["generation"] == 2
+
+    gc.callbacks.append(_gc_callback)
     for size in [int(s) for s in args.sizes.split(",")]:
         wall: list[float] = []
         cpu: list[float] = []
         statements: list[int] = []
+        backend_cpu = gc_ms = 0.0
+        gc_hits = 0
+        gc_state.update(max=0.0, full=0)
         for k in range(args.warmup + args.orders):
             data = routing_bench.bench_order(
                 rng, zips, sample, size, f"routeprof-{run_id}-{size}-{k}", "Routing Profile"
             )
             order = capture_order(channel=channel, data=data, actor=actor)
             timed = k >= args.warmup
-            with CaptureQueriesContext(connection) as queries:
+            # The statements are counted on the untimed warm-up orders (and the one listed):
+            # Django's query log (a debug cursor) would add its own cost to the timed ones, which
+            # run as in bench/routing_bench.py.
+            counted = not timed or (args.list_queries and k == args.warmup)
+            with CaptureQueriesContext(connection) if counted else nullcontext() as queries:
                 if profiler is not None and timed:
                     profiler.enable()
+                b0 = _backend_cpu(backend)
+                gc_state.update(spent=0.0, on=True)
                 c0, t0 = time.process_time(), time.perf_counter()
                 decision = route_order(order_id=order.pk, actor=actor)
                 t1, c1 = time.perf_counter(), time.process_time()
+                gc_state["on"] = False
+                b1 = _backend_cpu(backend)
                 if profiler is not None and timed:
                     profiler.disable()
             if decision is None:
                 raise SystemExit(f"route_order routed nothing for fresh order {order.number}")
+            if counted and k >= args.warmup // 2:
+                statements.append(len(queries.captured_queries))
             if args.list_queries and k == args.warmup:
                 print(f"-- statements of one route_order, {size} lines ({decision.outcome}):")
                 for q in queries.captured_queries:
@@ -107,7 +141,9 @@ def main() -> int:
             if timed:
                 wall.append((t1 - t0) * 1000)
                 cpu.append((c1 - c0) * 1000)
-                statements.append(len(queries.captured_queries))
+                backend_cpu += b1 - b0
+                gc_ms += gc_state["spent"] * 1000
+                gc_hits += gc_state["spent"] > 0
         wall.sort()
         cpu.sort()
         row = {
@@ -115,21 +151,42 @@ def main() -> int:
             "statements_median": statistics.median(statements),
             "statements_max": max(statements),
             "wall_p50_ms": round(routing_bench.percentile(wall, 50), 2),
+            "wall_p90_ms": round(routing_bench.percentile(wall, 90), 2),
             "wall_p99_ms": round(routing_bench.percentile(wall, 99), 2),
             "cpu_p50_ms": round(routing_bench.percentile(cpu, 50), 2),
             "cpu_mean_ms": round(statistics.mean(cpu), 2),
+            "cpu_p99_ms": round(routing_bench.percentile(cpu, 99), 2),
+            # The PostgreSQL backend's CPU (from /proc, clock ticks: a mean over many orders).
+            "backend_cpu_mean_ms": round(backend_cpu / len(wall) * 1000, 2),
+            "gc_ms_per_order": round(gc_ms / len(wall), 3),
+            "orders_with_gc": gc_hits,
+            "gc_max_ms": round(gc_state["max"] * 1000, 2),
+            "gc_full_collections": gc_state["full"],
         }
         report["sizes"][str(size)] = row
         print(
             f"{args.label or 'route_order'} {size:>2} lines: statements {row['statements_median']}"
             f" (max {row['statements_max']}), wall p50/p99 {row['wall_p50_ms']}/"
             f"{row['wall_p99_ms']} ms, process CPU p50 {row['cpu_p50_ms']} ms "
-            f"(mean {row['cpu_mean_ms']}), n={row['n']}"
+            f"(mean {row['cpu_mean_ms']}, p99 {row['cpu_p99_ms']}), PostgreSQL backend CPU "
+            f"mean {row['backend_cpu_mean_ms']} ms, GC {row['gc_ms_per_order']} ms/order "
+            f"({row['orders_with_gc']} orders, longest {row['gc_max_ms']} ms, "
+            f"{row['gc_full_collections']} full), n={row['n']}"
         )
     if profiler is not None:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.cprofile)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.cprofile)
     print(json.dumps(report))
     return 0
+
+
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a PostgreSQL backend on this machine has used so far
+    (/proc; 0 when the server is elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

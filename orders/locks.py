@@ -9,10 +9,13 @@ from orders.models import Order
 from orders.selectors import active_hold_exists
 
 # Every service that changes an order takes this lock first, so its SELECT ... FOR UPDATE is
-# compiled once per thread (oms/core/queries.py): the row is still read and locked every time.
+# compiled once per thread (oms/core/queries.py) and bound by the server, so prepared after a
+# few runs on a connection (PostgreSQL planned it on every call): the row is still read and
+# locked every time.
 _locked_order: CompiledLookup[Order] = CompiledLookup(
     lambda order_id: Order.objects.select_for_update(of=("self",)).filter(pk=order_id),
     kinds=(int,),
+    bound=True,
 )
 
 

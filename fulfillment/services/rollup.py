@@ -61,10 +61,16 @@ class StatusWrites:
         for line in self.lines.values():
             by_status[line.status].append(line.pk)
         now = timezone.now()
-        for status, line_ids in sorted(by_status.items()):
-            _update_line_statuses(line_ids, status, now)
-        if self.order is not None:
-            save_fields(self.order, ["status", "updated_at"])
+        groups = sorted(by_status.items())
+        if self.order is not None and connection.vendor == "postgresql":
+            # The lines' UPDATEs ride in the order's (data-modifying CTEs): one round trip.
+            along = [_line_statuses_statement(ids, status, now) for status, ids in groups]
+            save_fields(self.order, ["status", "updated_at"], along=along)
+        else:
+            for status, line_ids in groups:
+                _update_line_statuses(line_ids, status, now)
+            if self.order is not None:
+                save_fields(self.order, ["status", "updated_at"])
         self.order = None
         self.lines = {}
 
@@ -76,13 +82,21 @@ def _update_line_statuses(line_ids: list[int], status: str, now: datetime) -> No
     if connection.vendor != "postgresql":
         OrderLine.objects.filter(pk__in=line_ids).update(status=status, updated_at=now)
         return
-    qn = connection.ops.quote_name
     with bound_cursor(connection) as cursor:
-        cursor.execute(
-            f"UPDATE {qn(OrderLine._meta.db_table)} SET status = %s, updated_at = %s "  # noqa: S608 - the table from the model
-            "WHERE id = ANY(%s)",
-            [str(status), now, line_ids],
-        )
+        cursor.execute(*_line_statuses_statement(line_ids, status, now))
+
+
+def _line_statuses_statement(
+    line_ids: list[int], status: str, now: datetime
+) -> tuple[str, list[Any]]:
+    """PostgreSQL's UPDATE of `line_ids` to `status` (an array: one text whatever the number
+    of lines)."""
+    qn = connection.ops.quote_name
+    return (
+        f"UPDATE {qn(OrderLine._meta.db_table)} SET status = %s, updated_at = %s "  # noqa: S608 - the table from the model
+        "WHERE id = ANY(%s)",
+        [str(status), now, line_ids],
+    )
 
 
 def line_figures(line_ids: list[int]) -> dict[int, LineFigures]:
@@ -271,6 +285,11 @@ def rollup_order_and_tail(
     require_atomic("rollup_order()")
     if lines is None and writes is not None:
         writes.flush()  # the lines are read below: with what this transaction moved
+    # Without the caller's writes, this roll-up's own, written before its events (one
+    # statement on PostgreSQL for the lines and the order: StatusWrites.flush).
+    own_writes = writes is None
+    if writes is None:
+        writes = StatusWrites()
     if lines is None and figures is None and connection.vendor == "postgresql":
         lines, figures = _lines_with_figures(order.pk)
     if lines is None:
@@ -278,7 +297,6 @@ def rollup_order_and_tail(
     live = [line for line in lines if line.status != LineStatus.CANCELLED]
     if figures is None:
         figures = line_figures([line.pk for line in live])
-    by_target: dict[str, list[int]] = defaultdict(list)
     targets: dict[int, str] = {}
     shipped_any = False
     for line in live:
@@ -288,22 +306,17 @@ def rollup_order_and_tail(
         shipped_any = shipped_any or f.shipped > 0
         if target != line.status:
             getattr(line, _LINE_TRANSITIONS[target])()  # the FSM checks the move is legal
-            by_target[line.status].append(line.pk)
-            if writes is not None:
-                writes.lines[line.pk] = line
-    if writes is None:
-        now = timezone.now()
-        for target, line_ids in sorted(by_target.items()):
-            OrderLine.objects.filter(pk__in=line_ids).update(status=target, updated_at=now)
+            writes.lines[line.pk] = line
     if not live and lines:
-        if writes is not None:
-            writes.flush()  # it reads the order's status back
+        writes.flush()  # it reads the order's status back
         return _cancel_when_nothing_is_left(
             order, lines, cancel_reason, cancel_actor or ROLLUP, cause, last_event
         )
-    changes = _rollup_header(order, list(targets.values()), shipped_any, save=writes is None)
-    if changes and writes is not None:
+    changes = _rollup_header(order, list(targets.values()), shipped_any)
+    if changes:
         writes.order = order
+    if own_writes:
+        writes.flush()
     for before, after in changes:
         last_event = record_event(
             stream=order.stream,
@@ -355,8 +368,9 @@ def _cancel_when_nothing_is_left(
 
 
 def _rollup_header(
-    order: Order, line_statuses: list[str], shipped_any: bool, *, save: bool = True
+    order: Order, line_statuses: list[str], shipped_any: bool
 ) -> list[tuple[str, str]]:
+    """Move the order's status after its lines' (in memory: StatusWrites.flush writes it)."""
     if not line_statuses or order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         return []
     target = _order_target(line_statuses, shipped_any)
@@ -369,8 +383,6 @@ def _rollup_header(
         before = order.status
         order.complete()
         changes.append((before, order.status))
-    if changes and save:
-        save_fields(order, ["status", "updated_at"])  # save(update_fields=...) without the compiler
     return changes
 
 

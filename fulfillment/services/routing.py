@@ -57,7 +57,7 @@ from oms.core.models import RuleSetStatus
 from oms.core.queries import bound_cursor, insert_rows_bound, raw_bound
 from oms.core.transactions import require_atomic
 from oms.events.models import Event
-from oms.events.services import record_event
+from oms.events.services import events_in_one_insert, record_event
 from orders.events import ORDER_BACKORDERED, ORDER_ROUTED, ORDER_UNROUTABLE
 from orders.locks import lock_order
 from orders.models import DeliveryMethod, LineStatus, Order, OrderLine, OrderStatus
@@ -88,7 +88,9 @@ class RoutingInputs:
 def route_order(*, order_id: int, actor: Actor, trigger: str = "capture") -> RoutingDecision | None:
     """Route what is not yet reserved. Returns the new decision, or None when there was nothing
     to route (already allocated, closed, or every line fully reserved)."""
-    with transaction.atomic():
+    # Its events (order.routed or .backordered, order.status_changed) in one INSERT at the end
+    # (none has a handler; order.unroutable, which has, writes the batch before it).
+    with transaction.atomic(), events_in_one_insert():
         return route_locked_order(lock_order(order_id), actor=actor, trigger=trigger).decision
 
 
@@ -283,13 +285,16 @@ def _lock_lines_portable(order: Order) -> LockedLines:
 # does, and _lock_lines reads that on every routing. The row and its validated config are kept
 # per process, keyed by id and checked against updated_at (every transition saves the row).
 _rule_sets: dict[int, tuple[datetime, RoutingRuleSet, RuleConfig]] = {}
+# The built-in defaults, for channels without an active rule set: validated once (a frozen
+# model, shared as the cached rule sets' configs are) instead of on every routing.
+_BUILT_IN_RULES = RuleConfig()
 
 
 def _rule_set(
     rule_set_id: int | None, updated_at: datetime | None
 ) -> tuple[RoutingRuleSet | None, RuleConfig]:
     if rule_set_id is None or updated_at is None:
-        return None, RuleConfig()
+        return None, _BUILT_IN_RULES
     cached = _rule_sets.get(rule_set_id)
     if cached is None or cached[0] != updated_at:
         rule_set = RoutingRuleSet.objects.get(pk=rule_set_id)
@@ -443,49 +448,59 @@ def candidate_nodes(
     if not postgres:  # coordinates come back as Decimal or str: the planner takes floats
         rows = [_float_coordinates(row) for row in rows]
     load = orders_routed_today_by_node()
+    # 200 nodes and their stock rows per order: the frozen dataclasses' generated __init__
+    # (object.__setattr__ per field) cost about a third of this function's CPU. Each instance
+    # is made with object.__new__ and its __dict__ filled directly: the same objects (fields,
+    # equality, hashing, immutability), as planner._report does for CandidateReport.
+    new = object.__new__
     nodes: list[CandidateNode] = []
+    append = nodes.append
     stock: dict[int, StockInfo] = {}
     width = len(NODE_FIELDS)
+    last_node = None
+    epoch, micro = _EPOCH, _MICROSECOND
     for row in rows:
         node_id = row[0]
-        if not nodes or nodes[-1].node_id != node_id:
+        if node_id != last_node:
+            last_node = node_id
             stock = {}
-            nodes.append(
-                CandidateNode(
-                    node_id=node_id,
-                    code=row[1],
-                    name=row[2],
-                    kind=row[3],
-                    latitude=row[4],
-                    longitude=row[5],
-                    priority=row[6],
-                    fulfillment_region=row[7],
-                    is_active=row[8],
-                    can_ship=row[9],
-                    can_pickup=row[10],
-                    can_curbside=row[11],
-                    can_ship_from_store=row[12],
-                    daily_capacity=row[13],
-                    capacity_used_today=load.get(node_id, 0),
-                    stock=stock,
-                )
+            node = new(CandidateNode)
+            node.__dict__.update(
+                node_id=node_id,
+                code=row[1],
+                name=row[2],
+                kind=row[3],
+                latitude=row[4],
+                longitude=row[5],
+                priority=row[6],
+                fulfillment_region=row[7],
+                is_active=row[8],
+                can_ship=row[9],
+                can_pickup=row[10],
+                can_curbside=row[11],
+                can_ship_from_store=row[12],
+                daily_capacity=row[13],
+                capacity_used_today=load.get(node_id, 0),
+                stock=stock,
             )
+            append(node)
         pk, product_id, available, on_hand, reported = row[width:]
         if pk is None:
             continue
         if postgres and reported is not None:
-            reported = _EPOCH + timedelta(microseconds=reported)
+            reported = epoch + micro * reported
         if stock_level_ids is not None:
             stock_level_ids[(node_id, product_id)] = pk
         if stock_override is not None:
             available = stock_override.get((node_id, product_id), available)
-        stock[product_id] = StockInfo(
-            available=available, on_hand=on_hand, last_reported_at=reported
-        )
+        info = new(StockInfo)
+        info.__dict__.update(available=available, on_hand=on_hand, last_reported_at=reported)
+        stock[product_id] = info
     return nodes
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _float_coordinates(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -1,7 +1,6 @@
 """What `plan_order` returns: the `Plan` and its parts. `Plan.to_dict()` is the whole plan;
 `Plan.to_stored_dict()` is the compact form a routing decision stores."""
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -75,10 +74,17 @@ class Plan:
         chosen: list[CandidateReport] = []
         others: list[CandidateReport] = []
         ineligible: list[CandidateReport] = []
-        counts: Counter[str] = Counter()
+        counts: dict[str, int] = {}
         for c in self.candidates:
-            if c.excluded:
-                counts.update({e.filter for e in c.excluded})
+            excluded_by = c.excluded
+            if excluded_by:
+                # Counter.update() per node was a third of this method's CPU (200 nodes).
+                if len(excluded_by) == 1:
+                    name = excluded_by[0].filter
+                    counts[name] = counts.get(name, 0) + 1
+                else:
+                    for name in {e.filter for e in excluded_by}:
+                        counts[name] = counts.get(name, 0) + 1
             if c.node_id in chosen_ids:
                 chosen.append(c)
             elif c.eligible:

@@ -7,6 +7,15 @@ moves everything alive at start-up into a permanent generation the collector ski
 docs recommend it for pre-fork servers). Tables every request may need are built first, so
 that none is built inside a request or task and they are frozen with the rest (the ZIP code
 areas routing and availability locate addresses with).
+
+The collector's first threshold is raised too (700 → 50,000 net allocations per young
+collection). A route_order over 200 nodes allocates tens of thousands of container objects, so
+at 700 every route_order paid several young collections and, every 20 to 50 orders, a full
+collection of the unfrozen heap of 4-7 ms (bench/routing_profile.py prints both): on 1 to 3 %
+of the orders, which is routing's p99. At 50,000 a collection comes a few times per thousand
+orders, and the collector's CPU per 10-line route_order fell from 0.4-0.65 ms to 0.05-0.13 ms
+(docs/performance.md, "route_order's tail"). The objects are the same, only collected later:
+a cycle lives at most 50,000 allocations longer.
 """
 
 import gc
@@ -16,11 +25,17 @@ from celery.signals import worker_process_init
 
 from oms.core.geo import preload_zip_areas
 
+# (young, middle, old): a young collection every 50,000 net allocations, the middle
+# generation every 20 young ones, the old one every 10 middle ones (and only when the objects
+# waiting for it are a quarter of those already there: CPython's own rule).
+GC_THRESHOLDS = (50_000, 20, 10)
+
 
 def freeze_startup_heap() -> None:
     preload_zip_areas()
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @worker_process_init.connect

@@ -396,30 +396,55 @@ def update_row(
         return int(cursor.rowcount)
 
 
-def save_fields(obj: models.Model, fields: "Sequence[str]") -> None:
+def save_fields(
+    obj: models.Model,
+    fields: "Sequence[str]",
+    *,
+    along: "Sequence[tuple[str, Sequence[Any]]]" = (),
+) -> None:
     """`obj.save(update_fields=fields)` for the hot paths (the order's and a fulfillment
     order's status after an FSM transition): the same `UPDATE ... SET ... WHERE pk`, each
     field's pre_save (auto_now timestamps set on the object too) and get_db_prep_save, with the
     statement's text built once per model and field list instead of by the query compiler,
     and its values bound by the server (prepared after a few runs on a connection).
     Like save(update_fields=...), an UPDATE that finds no row raises DatabaseError. Unlike it,
-    no pre_save/post_save signals: only for models nothing listens to."""
+    no pre_save/post_save signals: only for models nothing listens to.
+
+    `along`: other data-modifying statements (statement, parameters) of the same transaction,
+    on PostgreSQL sent in the same statement as data-modifying CTEs (one round trip; each sees
+    the same snapshot, so they must not touch `obj`'s row, nor each other's rows); elsewhere,
+    run first, one by one."""
     model = type(obj)
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
     statement, targets, _ = _update_plan(model, using, fields, ())
-    params = []
+    params: list[Any] = []
     for field in targets:
         value = field.pre_save(obj, add=False)
         if hasattr(value, "resolve_expression"):  # an expression: the compiler's way
+            _run_along(connection, along)
             obj.save(update_fields=list(fields))
             return
         params.append(field.get_db_prep_save(value, connection=connection))
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    if along and connection.vendor == "postgresql":
+        ctes = ", ".join(f"along_{i} AS ({sql_text})" for i, (sql_text, _) in enumerate(along))
+        statement = f"WITH {ctes} {statement}"
+        params = [value for _, values in along for value in values] + params
+    else:
+        _run_along(connection, along)
     with bound_cursor(connection) as cursor:  # one text per model and fields: prepared
         cursor.execute(statement, params)
         if cursor.rowcount != 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+def _run_along(
+    connection: "BaseDatabaseWrapper", along: "Sequence[tuple[str, Sequence[Any]]]"
+) -> None:
+    for sql_text, values in along:
+        with bound_cursor(connection) as cursor:
+            cursor.execute(sql_text, list(values))
 
 
 class CompiledLookup[T: models.Model]:

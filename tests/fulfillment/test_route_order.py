@@ -314,9 +314,11 @@ def test_a_node_at_its_daily_capacity_is_passed_over(network, products):
 # lock the order; lock the lines and read their coverage, progress, the failed nodes, the
 # stream's last event and the active rule set; the day's load per node (cached per process for
 # a few seconds; counted here); the candidates (nodes with their stock); one UPDATE reserving
-# every stock row; the reservations with their ledger movements; the decision; order.routed; the
-# lines' and the order's new status; order.status_changed. Inside the test's transaction
-# atomic() is a savepoint (2 statements) where production has BEGIN and COMMIT.
+# every stock row; the reservations with their ledger movements; the decision; the lines' and
+# the order's new status (one statement: rollup.StatusWrites.flush); order.routed and
+# order.status_changed in one INSERT (recorded in that order, written together at the end:
+# oms.events.services.events_in_one_insert). Inside the test's transaction atomic() is a
+# savepoint (2 statements) where production has BEGIN and COMMIT.
 ROUTE_3_LINES_STATEMENTS = [
     "SAVEPOINT",
     "SELECT orders_order FOR UPDATE",
@@ -326,10 +328,8 @@ ROUTE_3_LINES_STATEMENTS = [
     "UPDATE inventory_stocklevel (all rows)",
     "INSERT inventory_reservation with INSERT inventory_inventorymovement (one statement)",
     "INSERT fulfillment_routingdecision",
-    "INSERT events_event (order.routed)",
-    "UPDATE orders_orderline",
-    "UPDATE orders_order",
-    "INSERT events_event (order.status_changed)",
+    "UPDATE orders_order with UPDATE orders_orderline (one statement)",
+    "INSERT events_event (order.routed, order.status_changed: one statement)",
     "RELEASE SAVEPOINT",
 ]
 
