@@ -342,16 +342,26 @@ def get_availability(
     stock: dict[int, dict[int, int]] = {}
     # Bound by the server: prepared after a few requests for each number of SKUs, so
     # PostgreSQL stops planning it (about 0.2 ms of its CPU per request).
-    with bound_cursor(connection) as cursor:
-        cursor.execute(_availability_sql("stock", len(wanted)), wanted)
+    by_product = connection.vendor == "postgresql"
+    with bound_cursor(connection, binary=by_product) as cursor:
+        statement = _availability_sql("stock" if by_product else "stock rows", len(wanted))
+        cursor.execute(statement, wanted)
         rows = cursor.fetchall()
-    for product_id, sku, is_active, node_id, available, _ in rows:
-        levels = stock.get(product_id)
-        if levels is None:
+    if by_product:
+        # One row per product: its stock rows' node ids and max(available, 0), two arrays in
+        # the same order (NULL when it has none). dict(zip()) does in C what a loop over the
+        # 600 rows of 3 SKUs at 200 nodes did in Python.
+        for product_id, sku, is_active, node_ids, levels, _ in rows:
             products[sku] = (product_id, bool(is_active))
-            levels = stock[product_id] = {}
-        if node_id is not None:  # a stock row of the product (the SQL gives max(available, 0))
-            levels[node_id] = available
+            stock[product_id] = {} if node_ids is None else dict(zip(node_ids, levels, strict=True))
+    else:
+        for product_id, sku, is_active, node_id, available, _ in rows:
+            levels = stock.get(product_id)
+            if levels is None:
+                products[sku] = (product_id, bool(is_active))
+                levels = stock[product_id] = {}
+            if node_id is not None:  # a stock row of the product (max(available, 0))
+                levels[node_id] = available
     unknown = [
         FieldError(InventoryErrorCode.UNKNOWN_SKU, f"No product with SKU {sku!r}.", f"sku[{i}]")
         for i, sku in enumerate(wanted)
@@ -482,11 +492,25 @@ def _availability_sql(kind: str, count: int) -> str:
         f"(SELECT {col(version, 'token', 'v.')} FROM {quote(version.db_table)} v "  # noqa: S608  # names from the models
         f"WHERE {col(version, 'id', 'v.')} = 1)"
     )
+    p, s = "p.", "s."
+    available = col(level, "available", s)
     if kind == "stock":
-        # The products by SKU, each with its stock rows (one row with NULLs when it has none),
-        # max(available, 0), and the node network's token in the same snapshot.
-        p, s = "p.", "s."
-        available = col(level, "available", s)
+        # PostgreSQL: one row per product found by SKU, with its stock rows' node ids and
+        # max(available, 0) as two arrays aggregated in one pass (so in the same order; NULL
+        # for a product without stock rows), and the node network's token in the same snapshot.
+        return (
+            f"SELECT {col(product, 'id', p)}, "  # noqa: S608  # names from the models, values are parameters
+            f"{col(product, 'sku', p)}, {col(product, 'is_active', p)}, a.nodes, a.available, "
+            f"{token} FROM {quote(product.db_table)} p CROSS JOIN LATERAL ("
+            f"SELECT array_agg({col(level, 'node', s)}) AS nodes, "
+            f"array_agg(CASE WHEN {available} > 0 THEN {available} ELSE 0 END) AS available "
+            f"FROM {quote(level.db_table)} s "
+            f"WHERE {col(level, 'product', s)} = {col(product, 'id', p)}) a "
+            f"WHERE {col(product, 'sku', p)} {_in(count)}"
+        )
+    if kind == "stock rows":
+        # Elsewhere (the embedded SQLite): the products by SKU, each with its stock rows (one
+        # row with NULLs when it has none), max(available, 0), and the token.
         return (
             f"SELECT {col(product, 'id', p)}, "  # noqa: S608  # names from the models, values are parameters
             f"{col(product, 'sku', p)}, {col(product, 'is_active', p)}, "

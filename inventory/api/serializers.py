@@ -160,8 +160,9 @@ class AvailabilityJSON(PreRenderedJSON):
         items = [
             f'{{"sku":{json_str(str(item.sku))},"is_active":{json_bool(item.is_active)}'
             f',"network_available":{int(item.network_available)},"nodes":['
-            # every node's row, with its units put in by one C call (%d of ints is str(int))
-            + nodes % tuple(map(int, item.available))
+            # every node's row, with its units put in by one C call (%d writes int(value), as
+            # IntegerField does; the selector's tuple as it is: tuple() of a tuple is itself)
+            + nodes % tuple(item.available)
             + "]}"
             for item in answer.items
         ]

@@ -13,8 +13,10 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.http import QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,12 +30,14 @@ from inventory.api.serializers import (
     SnapshotInputSerializer,
 )
 from inventory.exceptions import FeedNotAllowed, InventoryErrorCode
-from inventory.selectors import get_availability, node_accepts_feeds_from
+from inventory.selectors import Availability, get_availability, node_accepts_feeds_from
 from inventory.services.feeds import apply_adjustment, apply_snapshot
-from oms.api.clients import ApiClientLike
+from oms.api.authentication import ApiKeyAuthentication
+from oms.api.clients import ApiClientLike, is_api_client
 from oms.api.errors import ERROR_SCHEMA
-from oms.api.permissions import IsNodeClient, client_of
+from oms.api.permissions import IsApiClient, IsNodeClient, client_of
 from oms.api.renderers import FastJSONRenderer
+from oms.api.throttling import ApiClientRateThrottle
 from oms.core.actors import Actor
 
 DEFAULT_PICKUP_RADIUS_MILES = 50.0
@@ -160,8 +164,87 @@ def plain_availability_query(params: QueryDict) -> dict[str, Any] | None:
     return None
 
 
+# What a plain storefront call asks for: DRF's negotiation would pick FastJSONRenderer with
+# `application/json` and no parameters (an `indent`, a `format` or anything else: DRF decides).
+_PLAIN_ACCEPT = (None, "*/*", "application/json")
+_PLAIN_QUERY_KEYS = frozenset(("sku", "postal_code", "country"))
+
+
 class AvailabilityView(APIView):
+    """A plain call (GET, a kept API key within its rate, a query plain_availability_query
+    takes, JSON accepted as is) is answered by _plain_answer without DRF's Request, content
+    negotiation and Response; DRF's dispatch answers everything else, with its own statuses,
+    headers and error shapes. Both give the same bytes and headers (tests/inventory/
+    test_inventory_api.py compares them): a storefront asks on every page, and DRF's own
+    path was a fifth of the web process's CPU per availability request (docs/performance.md).
+    """
+
     renderer_classes = [FastJSONRenderer]  # writes AvailabilityJSON's bytes (docs/adr/0010)
+
+    # Set by _plain_answer once this request's rate limit was counted: DRF's dispatch, when it
+    # takes over (an error after that), does not count the same call a second time.
+    _throttled: list[float | None] | None = None
+    _throttle_passed = False
+    # What _plain_answer's call of the selector raised: get() raises it for DRF to answer.
+    _raised: Exception | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        answer = self._plain_answer(request, args, kwargs)
+        if answer is not None:
+            return answer
+        return super().dispatch(request, *args, **kwargs)
+
+    def _plain_answer(
+        self, request: HttpRequest, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> HttpResponse | None:
+        """The 200 answer of a plain call, as DRF's dispatch writes it (initial(): negotiation,
+        authentication, permission, rate limit; the view; finalize_response(): the Allow
+        header; the rendering), or None to leave the call to DRF. Nothing is counted or
+        changed before the key is accepted, and DRF's dispatch is told what was (above)."""
+        if (
+            request.method != "GET"
+            or kwargs
+            or request.META.get("HTTP_ACCEPT") not in _PLAIN_ACCEPT
+            or self.authentication_classes != [ApiKeyAuthentication]
+            or self.permission_classes != [IsApiClient]
+            or self.throttle_classes != [ApiClientRateThrottle]
+            or self.versioning_class is not None
+            or not _PLAIN_QUERY_KEYS.issuperset(request.GET)
+        ):
+            return None
+        try:
+            found = ApiKeyAuthentication().authenticate(request)  # type: ignore[arg-type]  # reads META only
+        except APIException:
+            return None  # DRF answers it (the same exception again)
+        if found is None or not is_api_client(found[1]):
+            return None
+        plain = plain_availability_query(request.GET)
+        if plain is None:
+            return None
+        # The rate limit, counted once: DRF's check_throttles() with the request's client.
+        throttle = ApiClientRateThrottle()
+        if not throttle.allow_request(_Authenticated(found[1]), self):  # type: ignore[arg-type]  # reads .auth only
+            self._throttled = [throttle.wait()]
+            return None
+        self._throttle_passed = True
+        try:
+            availability = _availability(plain)
+        except Exception as exc:  # noqa: BLE001 - DRF's dispatch answers it (get() raises it)
+            self._raised = exc
+            return None
+        body = FastJSONRenderer().render(AvailabilityJSON(availability), "application/json", {})
+        response = HttpResponse(body, content_type=FastJSONRenderer.media_type)
+        for name, value in self.default_response_headers.items():
+            response[name] = value
+        return response
+
+    def check_throttles(self, request: Request) -> None:
+        if self._throttle_passed:
+            return  # counted by _plain_answer, within the rate
+        if self._throttled is not None:
+            durations = [d for d in self._throttled if d is not None]
+            self.throttled(request, max(durations, default=None))
+        super().check_throttles(request)
 
     @extend_schema(
         summary="Available to promise per SKU, near an address",
@@ -180,17 +263,29 @@ class AvailabilityView(APIView):
     )
     def get(self, request: Request) -> Response:
         client_of(request)
+        if self._raised is not None:
+            raise self._raised
         plain = plain_availability_query(request.query_params)
         if plain is None:
             query = AvailabilityQueryInputSerializer(data=request.query_params)
             query.is_valid(raise_exception=True)
             plain = query.validated_data
-        availability = get_availability(
-            skus=plain["sku"],
-            postal_code=plain["postal_code"],
-            country=plain["country"],
-            pickup_radius_miles=float(
-                getattr(settings, "OMS_PICKUP_RADIUS_MILES", DEFAULT_PICKUP_RADIUS_MILES)
-            ),
-        )
-        return Response(AvailabilityJSON(availability))
+        return Response(AvailabilityJSON(_availability(plain)))
+
+
+class _Authenticated:
+    """What the rate limit reads of a DRF Request: the API client (request.auth)."""
+
+    def __init__(self, client: ApiClientLike) -> None:
+        self.auth = client
+
+
+def _availability(plain: dict[str, Any]) -> Availability:
+    return get_availability(
+        skus=plain["sku"],
+        postal_code=plain["postal_code"],
+        country=plain["country"],
+        pickup_radius_miles=float(
+            getattr(settings, "OMS_PICKUP_RADIUS_MILES", DEFAULT_PICKUP_RADIUS_MILES)
+        ),
+    )

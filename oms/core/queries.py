@@ -80,7 +80,7 @@ def insert_rows_bound(objs: "list[M]") -> "list[M]":
 _MAX_BOUND_PARAMS = 65_535
 
 
-def _cursor(connection: "BaseDatabaseWrapper", server_binding: bool) -> Any:
+def _cursor(connection: "BaseDatabaseWrapper", server_binding: bool, binary: bool = False) -> Any:
     """`connection.cursor()`, or with `server_binding` a cursor of psycopg's own class (values
     bound by the server, statements prepared after a few runs) on the same connection, wrapped
     as Django wraps its cursors (database errors translated, queries logged when asked)."""
@@ -90,7 +90,12 @@ def _cursor(connection: "BaseDatabaseWrapper", server_binding: bool) -> Any:
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = _bound_cursor_class()(connection.connection)
+        if binary:  # results in PostgreSQL's binary format, as connection.cursor(binary=True)
+            raw.format = BINARY
         return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's private wrapper step, not in the stubs
+
+
+BINARY = 1  # psycopg.pq.Format.BINARY
 
 
 @functools.cache
@@ -132,7 +137,7 @@ def _bound_cursor_class() -> type:
     return BoundCursor
 
 
-def bound_cursor(connection: "BaseDatabaseWrapper") -> Any:
+def bound_cursor(connection: "BaseDatabaseWrapper", *, binary: bool = False) -> Any:
     """A cursor whose values are bound by the server (PostgreSQL's extended protocol) on
     `connection`: psycopg prepares a statement it has run a few times on the connection, and
     the server then neither parses nor plans it again. For the hot statements whose text is
@@ -140,7 +145,7 @@ def bound_cursor(connection: "BaseDatabaseWrapper") -> Any:
     planning alone was 1 ms of PostgreSQL's CPU per order, more than running it
     (docs/performance.md). The ordinary cursor elsewhere than PostgreSQL. Parameters as
     psycopg takes them (`%s` or `%(name)s`; a list is an array)."""
-    return _cursor(connection, True)
+    return _cursor(connection, True, binary)
 
 
 def raw_bound[R: models.Model](model: type[R], statement: str, params: Any) -> list[R]:

@@ -1,9 +1,11 @@
 """The inventory API as a contract: feeds (snapshots, adjustments) and availability."""
 
+import time
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -699,3 +701,83 @@ def test_plain_availability_query_is_the_serializers_validated_data(query, plain
         assert taken == dict(serializer.validated_data)
     else:
         assert taken is None
+
+
+def _headers(response):
+    return {k: v for k, v in response.items() if k != "X-Correlation-ID"}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sku": ["tee-1", "MUG-2"], "postal_code": "10001"},
+        {"sku": "TEE-1", "postal_code": "SW1A 1AA", "country": "gb"},
+        {"sku": "NOPE-9"},  # 400 unknown_sku: raised in the plain path, answered by DRF
+        {"sku": "TEE-1", "postal_code": "00000"},  # 400 unknown_postal_code, the same way
+    ],
+)
+def test_availability_plain_calls_are_answered_as_drf_answers_them(web_api, network, params):
+    """A plain call (JSON accepted as is) is answered without DRF's Request and Response
+    (AvailabilityView._plain_answer); asking for JSON with a parameter goes through DRF's
+    dispatch. Status, headers and bytes are the same."""
+    from rest_framework.response import Response
+
+    # when
+    plain = web_api.get(AVAILABILITY, params, HTTP_ACCEPT="application/json")
+    drf = web_api.get(AVAILABILITY, params, HTTP_ACCEPT="application/json; charset=utf-8")
+    no_accept = web_api.get(AVAILABILITY, params)
+
+    # then
+    ok = plain.status_code == 200
+    assert isinstance(plain, Response) is not ok
+    assert isinstance(drf, Response)
+    assert isinstance(no_accept, Response) is not ok
+    assert plain.status_code == drf.status_code == no_accept.status_code
+    assert plain.content == drf.content == no_accept.content
+    assert _headers(plain) == _headers(drf) == _headers(no_accept)
+    assert plain["Allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer oms_nope_x", "Token abc"],
+)
+def test_availability_without_a_good_key_is_drfs_answer(network, header):
+    client = APIClient()
+    if header:
+        client.credentials(HTTP_AUTHORIZATION=header)
+
+    response = client.get(AVAILABILITY, {"sku": "TEE-1"}, HTTP_ACCEPT="application/json")
+
+    assert response.status_code in (401, 403)
+    assert response.json()["code"] in (
+        "not_authenticated",
+        "invalid_api_key",
+        "invalid_authorization_header",
+    )
+
+
+@override_settings(OMS_API_RATE="3/min")
+def test_availability_counts_each_call_once_whichever_path_answers_it(web_api, network):
+    """The plain path counts the call; when DRF's dispatch then answers it (an error), it does
+    not count it again, and over the rate it answers DRF's 429."""
+    from django.core.cache import cache
+
+    cache.clear()
+    left = 60 - time.time() % 60
+    if left < 2:  # all calls in one window of the rate
+        time.sleep(left + 0.01)
+    json_ = {"HTTP_ACCEPT": "application/json"}
+
+    statuses = [
+        web_api.get(AVAILABILITY, {"sku": "NOPE-9"}, **json_).status_code,
+        web_api.get(AVAILABILITY, {"sku": "TEE-1"}, **json_).status_code,
+        web_api.get(AVAILABILITY, {"sku": "TEE-1"}, **json_).status_code,
+    ]
+    refused = web_api.get(AVAILABILITY, {"sku": "TEE-1"}, **json_)
+    cache.clear()
+
+    assert statuses == [400, 200, 200]
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "throttled"
+    assert 0 < int(refused["Retry-After"]) <= 60
