@@ -1,11 +1,18 @@
 """Seed the bench database: channel `web`, one node, N products BENCH-00001.. with stock, an API
 key for the `web` channel written to a file (mode 0600), and a history of already captured
-orders (lines, order.created events, idempotency keys) so that the order tables are not empty.
+orders (lines, order.created events, idempotency keys, and what their orchestration left: a
+consumed reservation per line, a shipped fulfillment order with its lines) so that neither the
+order tables nor the routing and fulfillment tables are empty.
 
 Why the history: on empty order tables PostgreSQL plans for empty tables, and those plans stay
 (row-lock checks of foreign keys are cached per connection) or are wrong (`.first()` lookups
 walk an index of every order of the channel), so capture slows down as the run adds orders.
-With a few thousand rows and fresh statistics the plans are those of a live system.
+With a few thousand rows and fresh statistics the plans are those of a live system. The same
+holds for what orchestration reads (reservations, fulfillment orders and their lines): seeded
+empty, bench/run.sh's ANALYZE recorded them as empty, and for the first half minute of the
+end-to-end run, until autovacuum analyzed them again, PostgreSQL planned orchestration's reads
+for empty tables while they filled (about 3 ms instead of 0.1 for the unassigned reservations'
+read, the biggest single cost of the run; pg_stat_statements, docs/performance.md).
 
 Run against a freshly migrated database (bench/run.sh does it):
 
@@ -97,13 +104,20 @@ def main() -> None:
 
 def seed_history(count: int, products: list[Any], client: Any) -> None:
     """`count` captured orders of the last 30 days, 3 lines each, with their order.created
-    events and completed idempotency keys, written in bulk (no stock is reserved)."""
+    events and completed idempotency keys, and what their orchestration left behind: per line a
+    reservation at bench-dc consumed by the shipment, per order a shipped fulfillment order with
+    its lines. Written in bulk: no stock figure moves (consumed reservations hold nothing)."""
     from django.db import transaction
     from django.utils import timezone
 
+    from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
+    from inventory.models import Node, Reservation, ReservationStatus, StockLevel
     from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
     from oms.events.models import Event
     from orders.models import Channel, Order, OrderLine, PaymentStatus
+
+    node = Node.objects.get(code="bench-dc")
+    stock_level_of = dict(StockLevel.objects.filter(node=node).values_list("product_id", "id"))
 
     rng = random.Random(42)
     channel = Channel.objects.get(code="web")
@@ -191,6 +205,52 @@ def seed_history(count: int, products: list[Any], client: Any) -> None:
             OrderLine.objects.bulk_create([line for group in lines for line in group])
             Event.objects.bulk_create(events)
             IdempotencyKey.objects.bulk_create(keys)
+            shipped = [order.placed_at + timedelta(days=1) for order in orders]
+            reservations = Reservation.objects.bulk_create(
+                [
+                    Reservation(
+                        node=node,
+                        product_id=line.product_id,
+                        stock_level_id=stock_level_of[line.product_id],
+                        order_line=line,
+                        quantity=line.quantity,
+                        consumed_quantity=line.quantity,
+                        status=ReservationStatus.CONSUMED,
+                        consumed_at=at,
+                    )
+                    for group, at in zip(lines, shipped, strict=True)
+                    for line in group
+                ]
+            )
+            fulfillments = FulfillmentOrder.objects.bulk_create(
+                [
+                    FulfillmentOrder(
+                        number=f"{order.number}-1",
+                        order=order,
+                        node=node,
+                        status=FulfillmentStatus.SHIPPED,
+                        delivery_method="ship",
+                        service_level="standard",
+                        released_at=order.placed_at,
+                        shipped_at=at,
+                    )
+                    for order, at in zip(orders, shipped, strict=True)
+                ]
+            )
+            reservation_of = iter(reservations)
+            FulfillmentOrderLine.objects.bulk_create(
+                [
+                    FulfillmentOrderLine(
+                        fulfillment=fo,
+                        order_line=line,
+                        reservation=next(reservation_of),
+                        quantity=line.quantity,
+                        shipped_quantity=line.quantity,
+                    )
+                    for fo, group in zip(fulfillments, lines, strict=True)
+                    for line in group
+                ]
+            )
 
 
 if __name__ == "__main__":
