@@ -251,6 +251,32 @@ def seed_history(count: int, products: list[Any], client: Any) -> None:
                     for line in group
                 ]
             )
+            # Made when the order was placed, as orchestration would have (auto_now_add wrote
+            # today's time): the node-capacity count reads today's reservations only.
+            _backdate_orchestration(
+                [order.pk for order in orders], Reservation, FulfillmentOrder, FulfillmentOrderLine
+            )
+
+
+def _backdate_orchestration(order_ids: list[int], *models: Any) -> None:
+    """created_at/updated_at of the history's reservations, fulfillment orders and their lines
+    set to their order's placed_at."""
+    from django.db import connection
+
+    reservation, fulfillment, fulfillment_line = (m._meta.db_table for m in models)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {reservation} r SET created_at = o.placed_at, updated_at = o.placed_at
+              FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
+             WHERE l.id = r.order_line_id AND o.id = ANY(%(ids)s);
+            UPDATE {fulfillment} f SET created_at = o.placed_at, updated_at = o.placed_at
+              FROM orders_order o WHERE o.id = f.order_id AND o.id = ANY(%(ids)s);
+            UPDATE {fulfillment_line} fl SET created_at = f.created_at, updated_at = f.created_at
+              FROM {fulfillment} f WHERE f.id = fl.fulfillment_id AND f.order_id = ANY(%(ids)s);
+            """,  # noqa: S608 - table names from the models, values are parameters
+            {"ids": order_ids},
+        )
 
 
 if __name__ == "__main__":
