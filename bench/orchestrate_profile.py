@@ -132,13 +132,10 @@ def main() -> int:
 
 
 def _backend_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a PostgreSQL backend on this machine has used so far
-    (/proc; 0 when the server is elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds a PostgreSQL backend on this machine has used so far (bench/proc_cpu.py)."""
+    from proc_cpu import cpu_seconds  # bench/ is on sys.path (above)
+
+    return cpu_seconds(pid)
 
 
 if __name__ == "__main__":
