@@ -25,6 +25,7 @@ Used when the broker is Redis (oms/settings.py, CELERY_BROKER_TRANSPORT).
 from typing import Any
 
 from kombu.transport import redis, virtual
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class QoS(redis.QoS):
@@ -63,6 +64,14 @@ class Channel(redis.Channel):
     _reused_client: Any = None
 
     def _create_client(self, asynchronous: bool = False) -> Any:
+        if self.connection.client is None:
+            # The transport was closed (the broker was lost and the worker is tearing the
+            # connection down): kombu would build a new pool from connection details that are
+            # gone and raise AttributeError, which no caller expects and which stops the
+            # worker ("Unrecoverable error", tests/chaos/test_faults.py's Redis restart).
+            # A connection error is what a lost broker raises: the closing code ignores it,
+            # the worker reconnects, and unacked messages come back from Redis's unacked index.
+            raise RedisConnectionError("the broker connection is closed")
         if asynchronous:
             return super()._create_client(asynchronous=True)  # type: ignore[misc]  # kombu has no stubs for it
         client = self._reused_client
