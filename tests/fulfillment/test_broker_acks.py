@@ -84,3 +84,19 @@ def test_a_requeue_redis_does_not_take_frees_the_slot_too(channel_and_queue, mon
     # the slot is free; the message stays unacked in Redis (back after the visibility timeout)
     assert channel.qos.can_consume()
     assert client.zcard(keys["unacked_index_key"]) == 1
+
+
+def test_a_channel_of_a_closed_transport_raises_a_connection_error(channel_and_queue):
+    """When Redis is lost, the worker closes its connection and a channel may still ask for a
+    client (restoring unacked messages): kombu then built a pool from connection details that
+    were gone and raised AttributeError, which stopped the worker (tests/chaos, Redis restart).
+    A connection error is what the closing code ignores."""
+    channel, _queue, _client, _keys = channel_and_queue
+    transport = channel.connection
+    saved, transport.client = transport.client, None  # what kombu's close leaves
+    channel._pool = None  # and the pools it dropped
+    try:
+        with pytest.raises(redis.exceptions.ConnectionError):
+            channel._create_client()
+    finally:
+        transport.client = saved
