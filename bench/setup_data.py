@@ -263,15 +263,18 @@ def _backdate_orchestration(order_ids: list[int], *models: Any) -> None:
     set to their order's placed_at."""
     from django.db import connection
 
+    from orders.models import Order, OrderLine
+
     reservation, fulfillment, fulfillment_line = (m._meta.db_table for m in models)
+    order, line = Order._meta.db_table, OrderLine._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {reservation} r SET created_at = o.placed_at, updated_at = o.placed_at
-              FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
+              FROM {line} l JOIN {order} o ON o.id = l.order_id
              WHERE l.id = r.order_line_id AND o.id = ANY(%(ids)s);
             UPDATE {fulfillment} f SET created_at = o.placed_at, updated_at = o.placed_at
-              FROM orders_order o WHERE o.id = f.order_id AND o.id = ANY(%(ids)s);
+              FROM {order} o WHERE o.id = f.order_id AND o.id = ANY(%(ids)s);
             UPDATE {fulfillment_line} fl SET created_at = f.created_at, updated_at = f.created_at
               FROM {fulfillment} f WHERE f.id = fl.fulfillment_id AND f.order_id = ANY(%(ids)s);
             """,  # noqa: S608 - table names from the models, values are parameters
