@@ -51,6 +51,9 @@ export CELERY_BROKER_URL=$REDIS_URL CELERY_TASK_ALWAYS_EAGER=0
 export DJANGO_SETTINGS_MODULE=oms.settings
 export DJANGO_SECRET_KEY="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export DJANGO_DEBUG=0 DB_CONN_MAX_AGE=60
+# The bench's one API client posts well over the default allowance (6000/min): at 272 orders/s
+# a 23 s load took 397 429s. The throttle still runs on every call; only its limit is the bench's.
+export OMS_API_RATE=${OMS_API_RATE:-1000000/min}
 # A password-less local PostgreSQL over plain http: allowed explicitly (docs/security.md).
 export OMS_ALLOW_INSECURE_DATABASE_PASSWORD=1 OMS_PROFILE=development
 export OMS_FIELD_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
