@@ -23,8 +23,10 @@ $(UV):
 	$(BOOTSTRAP_PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 
+# Bytecode compiled at install: otherwise every process (each gunicorn and Celery worker) compiles
+# what it imports from source at start, and what it imports lazily in its first request or task.
 .venv/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(BOOTSTRAP_PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(BOOTSTRAP_PYTHON)
 	@touch $@
 
 install: .venv/.synced ## Create .venv and install the locked dependencies

@@ -57,7 +57,6 @@ export OMS_API_RATE=${OMS_API_RATE:-1000000/min}
 # A password-less local PostgreSQL over plain http: allowed explicitly (docs/security.md).
 export OMS_ALLOW_INSECURE_DATABASE_PASSWORD=1 OMS_PROFILE=development
 export OMS_FIELD_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
-export PYTHONDONTWRITEBYTECODE=1
 
 if [ ! -f "$FLOOR_DIR/run_floor.sh" ]; then
   echo "no run_floor.sh in FLOOR_DIR=$FLOOR_DIR (from $ROOT): set FLOOR_DIR to the SQL floor" >&2

@@ -10,6 +10,7 @@ from oms.core import geo
 def test_a_process_that_froze_its_start_up_heap_locates_any_us_zip_without_building_an_area():
     # A fresh interpreter: this process's tables may be built already.
     script = (
+        "import django; django.setup(); "
         "from oms.core import geo; from oms.core.process_tuning import freeze_startup_heap; "
         "freeze_startup_heap(); before = geo._zip_area.cache_info().misses; "
         "places = [geo.resolve_postal_code(z, 'US') for z in "
