@@ -10,6 +10,7 @@ from django.db import DatabaseError, connections, models, router
 from django.db.models import fields as model_fields
 from django.db.models import sql
 from django.db.models.constants import OnConflict
+from django.db.models.fields.related import ForeignKey
 from django.db.models.query import get_related_populators
 
 if TYPE_CHECKING:
@@ -191,12 +192,24 @@ _STATEMENTS: dict[tuple[type, str, int, bool], tuple[str, list, list]] = {}
 # these kinds of value it returns the value itself, so the INSERT of a capture's rows need not
 # run the chain of five calls per value. Any other value, and any other field, goes through
 # get_db_prep_save as before (which also raises for what it refuses: a non-finite Decimal).
-_SLOW, _TEXT, _DATETIME, _UUID, _DECIMAL = range(5)
+# Integers: an IntegerField's value (not a bool) goes as Django's psycopg adapter wraps it
+# (Int2/Int4/Int8, the field's `wrap`), a foreign key's to an auto primary key as it is.
+_SLOW, _TEXT, _DATETIME, _UUID, _DECIMAL, _BOOL, _INT, _AUTO_FK = range(8)
 _F = model_fields
 
 
 def _value_kind(field: Any) -> int:
     cls = type(field)
+    if isinstance(field, ForeignKey) and cls.get_db_prep_save is ForeignKey.get_db_prep_save:
+        target = type(field.target_field)
+        if (
+            issubclass(target, _F.AutoFieldMixin)
+            and target.get_db_prep_save is _F.Field.get_db_prep_save
+            and target.get_db_prep_value is _F.AutoFieldMixin.get_db_prep_value
+            and target.get_prep_value is _F.IntegerField.get_prep_value
+        ):
+            return _AUTO_FK  # an int or None: int(value) and the backend's validate_autopk_value
+        return _SLOW
     if cls.get_db_prep_save is not _F.Field.get_db_prep_save:
         return _SLOW
     prep, db_prep, to_python = cls.get_prep_value, cls.get_db_prep_value, cls.to_python
@@ -205,6 +218,14 @@ def _value_kind(field: Any) -> int:
         return _TEXT  # any str (a TextChoices member too) or None, as CharField.to_python
     if plain and prep is _F.TextField.get_prep_value and to_python is _F.TextField.to_python:
         return _TEXT
+    if plain and prep is _F.BooleanField.get_prep_value and to_python is _F.BooleanField.to_python:
+        return _BOOL  # True, False or None, as BooleanField.to_python returns them
+    if (
+        db_prep is _F.IntegerField.get_db_prep_value
+        and prep is _F.IntegerField.get_prep_value
+        and not isinstance(field, _F.AutoFieldMixin)
+    ):
+        return _INT
     if (
         db_prep is _F.DateTimeField.get_db_prep_value
         and prep is _F.DateTimeField.get_prep_value
@@ -223,6 +244,22 @@ def _value_kind(field: Any) -> int:
     return _SLOW
 
 
+def _int_wrapper(field: Any, kind: int, connection: "BaseDatabaseWrapper") -> Any:
+    """What adapt_integerfield_value wraps an IntegerField's int in (psycopg 3's Int2, Int4 or
+    Int8, by the field's internal type); None where the backend does otherwise (the field's
+    values then go the slow way)."""
+    if kind != _INT:
+        return None
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    ops = connection.ops
+    type_map = getattr(ops, "integerfield_type_map", None)
+    own = DatabaseOperations.adapt_integerfield_value
+    if type_map is None or type(ops).adapt_integerfield_value is not own:
+        return None
+    return type_map.get(field.get_internal_type())
+
+
 def _as_is(kind: int, value: Any) -> bool:
     """Whether get_db_prep_save(value) is `value` itself, for a field of this kind."""
     if value is None:
@@ -235,6 +272,10 @@ def _as_is(kind: int, value: Any) -> bool:
         return type(value) is uuid.UUID
     if kind == _DECIMAL:
         return type(value) is decimal.Decimal and value.is_finite()
+    if kind == _BOOL:
+        return type(value) is bool
+    if kind == _AUTO_FK:
+        return type(value) is int
     return False
 
 
@@ -262,8 +303,15 @@ def _plan(
         + (" ON CONFLICT DO NOTHING" if ignore else "")
         + f" RETURNING {returned}"
     )
-    # Per field: the field, whether its pre_save is only the attribute's value, its kind.
-    specs = [(f, f.attname, type(f).pre_save is _F.Field.pre_save, _value_kind(f)) for f in fields]
+    # Per field: the field, whether its pre_save is only the attribute's value, its kind, and
+    # for an integer the wrapper its value goes in.
+    specs = []
+    for f in fields:
+        kind = _value_kind(f)
+        wrap = _int_wrapper(f, kind, connection)
+        if kind == _INT and wrap is None:
+            kind = _SLOW
+        specs.append((f, f.attname, type(f).pre_save is _F.Field.pre_save, kind, wrap))
     plan = (statement, specs, returning)
     _STATEMENTS[key] = plan
     return plan
@@ -292,8 +340,11 @@ def _row_params(
     for obj in objs:
         # As bulk_create does: a related object's primary key into its *_id column.
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # Django's private API, not in the stubs
-        for field, attname, plain, kind in specs:
+        for field, attname, plain, kind, wrap in specs:
             value = getattr(obj, attname) if plain else field.pre_save(obj, add=True)
+            if kind == _INT and type(value) is int:
+                append(wrap(value))
+                continue
             if kind and _as_is(kind, value):
                 append(value)
                 continue
