@@ -44,7 +44,7 @@ from inventory.selectors import active_reservations_for_order_lines
 from inventory.services.movements import movement, write_movements
 from oms.core.actors import Actor
 from oms.core.errors import NotFound
-from oms.core.queries import bound_cursor, insert_statement
+from oms.core.queries import bound_cursor, insert_statement, opaque_array
 from oms.core.transactions import require_atomic
 
 ORDER_REFERENCE = "order"
@@ -190,11 +190,14 @@ def _take(takes: list[tuple[int, int]], *, now: datetime) -> list[bool]:
     """`reserved = reserved + q WHERE available >= q` for each (stock level id, q), in the
     given order (the lock order); returns, per item, whether it was taken.
 
-    Distinct stock levels go in one statement: a CTE locks the rows in the given order
-    (`ORDER BY` under `FOR UPDATE`), then one UPDATE takes each whose `available` still covers
-    its quantity. Under READ COMMITTED the UPDATE re-checks that condition on the newest
-    version of a row another transaction changed meanwhile, exactly as a one-row UPDATE does,
-    so two buyers can still never both take the last unit. When one stock level appears twice
+    Distinct stock levels go in one statement: a CTE locks, in the given order (`ORDER BY`
+    under `FOR UPDATE`), the rows whose `available` covers their quantity, then one UPDATE takes
+    each whose `available` still covers it. Under READ COMMITTED both re-check that condition
+    on the newest version of a row another transaction changed meanwhile, exactly as a one-row
+    UPDATE does, so two buyers can still never both take the last unit. A row that cannot be
+    taken is not locked, whatever plan PostgreSQL picks: locking it anyway (as the generic plan
+    did, which evaluates the lock first) held a sold-out row to the end of the transaction, and
+    buyers falling back to each other's nodes deadlocked (tests/concurrency). When one stock level appears twice
     (two lines of the same product at one node), each is taken on its own, one UPDATE each,
     so that each stays all or nothing."""
     if not takes:
@@ -212,13 +215,17 @@ def _take(takes: list[tuple[int, int]], *, now: datetime) -> list[bool]:
             for level, quantity in takes
         ]
     table = StockLevel._meta.db_table
+    # The arrays hidden from the planner (opaque_array): one generic plan, not one per order.
+    ids_param, quantities_param = opaque_array("bigint[]"), opaque_array("integer[]")
     sql = f"""
         WITH wanted AS (
             SELECT w.id, w.quantity, w.position
-            FROM unnest(%s::bigint[], %s::integer[]) WITH ORDINALITY AS w(id, quantity, position)
+            FROM unnest({ids_param}, {quantities_param})
+                WITH ORDINALITY AS w(id, quantity, position)
         ),
         locked AS MATERIALIZED (
             SELECT s.id FROM {table} s JOIN wanted w ON w.id = s.id
+            WHERE s.available >= w.quantity
             ORDER BY w.position
             FOR UPDATE OF s
         )

@@ -21,7 +21,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.models.fulfillment_orders import AT_NODE_STATUSES, FulfillmentStatus
 from inventory.models import Reservation, ReservationStatus
 from oms.core.actors import Actor
-from oms.core.queries import bound_cursor, raw_bound, save_fields
+from oms.core.queries import bound_cursor, opaque_array, raw_bound, save_fields
 from oms.core.transactions import require_atomic
 from oms.events.models import Event
 from oms.events.services import record_event
@@ -94,7 +94,7 @@ def _line_statuses_statement(
     qn = connection.ops.quote_name
     return (
         f"UPDATE {qn(OrderLine._meta.db_table)} SET status = %s, updated_at = %s "  # noqa: S608 - the table from the model
-        "WHERE id = ANY(%s)",
+        f"WHERE id = ANY({opaque_array('bigint[]')})",  # a generic plan: see opaque_array
         [str(status), now, line_ids],
     )
 

@@ -54,7 +54,7 @@ from inventory.reservations import ReservationRequest, reserve
 from oms.core.actors import Actor
 from oms.core.geo import resolve_postal_code
 from oms.core.models import RuleSetStatus
-from oms.core.queries import bound_cursor, insert_rows_bound, raw_bound
+from oms.core.queries import bound_cursor, insert_rows_bound, opaque_array, raw_bound
 from oms.core.transactions import require_atomic
 from oms.events.models import Event
 from oms.events.services import events_in_one_insert, record_event
@@ -426,7 +426,12 @@ def candidate_nodes(
     )
     # PostgreSQL: one statement text whatever the number of products; elsewhere (SQLite, make
     # run's demo) an IN list.
-    products = "= ANY(%s)" if postgres else f"IN ({', '.join(['%s'] * len(product_ids))})"
+    # The array hidden from the planner (opaque_array): one generic plan, not one per order.
+    products = (
+        f"= ANY({opaque_array('bigint[]')})"
+        if postgres
+        else f"IN ({', '.join(['%s'] * len(product_ids))})"
+    )
     # PostgreSQL: when each stock row was last reported, as whole microseconds since the epoch
     # (exact: extract() is numeric), made a datetime below by adding a timedelta; psycopg's
     # parsing of a timestamptz per row was a tenth of a 10-line route_order's CPU.
