@@ -197,9 +197,9 @@ def _take(takes: list[tuple[int, int]], *, now: datetime) -> list[bool]:
     UPDATE does, so two buyers can still never both take the last unit. A row that cannot be
     taken is not locked, whatever plan PostgreSQL picks: locking it anyway (as the generic plan
     did, which evaluates the lock first) held a sold-out row to the end of the transaction, and
-    buyers falling back to each other's nodes deadlocked (tests/concurrency). When one stock level appears twice
-    (two lines of the same product at one node), each is taken on its own, one UPDATE each,
-    so that each stays all or nothing."""
+    buyers falling back to each other's nodes deadlocked (tests/concurrency). When one stock
+    level appears twice (two lines of the same product at one node), each is taken on its own,
+    one UPDATE each, so that each stays all or nothing."""
     if not takes:
         return []
     ids = [level for level, _ in takes]
