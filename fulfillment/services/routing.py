@@ -405,6 +405,8 @@ NODE_FIELDS = (
     "can_ship_from_store",
     "daily_capacity",
 )
+# CandidateNode's attribute for each of NODE_FIELDS' columns (the node's id is its node_id).
+_NODE_ATTRIBUTES = ("node_id", *NODE_FIELDS[1:])
 
 
 def candidate_nodes(
@@ -470,21 +472,9 @@ def candidate_nodes(
             last_node = node_id
             stock = {}
             node = new(CandidateNode)
+            # The row's first columns are NODE_FIELDS, in order (zip stops at their end).
             node.__dict__.update(
-                node_id=node_id,
-                code=row[1],
-                name=row[2],
-                kind=row[3],
-                latitude=row[4],
-                longitude=row[5],
-                priority=row[6],
-                fulfillment_region=row[7],
-                is_active=row[8],
-                can_ship=row[9],
-                can_pickup=row[10],
-                can_curbside=row[11],
-                can_ship_from_store=row[12],
-                daily_capacity=row[13],
+                zip(_NODE_ATTRIBUTES, row, strict=False),
                 capacity_used_today=load.get(node_id, 0),
                 stock=stock,
             )
