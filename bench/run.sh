@@ -79,9 +79,19 @@ stop_gunicorn() {
   GUNICORN_PID=""
 }
 
+FLUSHER_PID=""
+
+stop_flusher() {
+  [ -n "$FLUSHER_PID" ] || return 0
+  kill -TERM "$FLUSHER_PID" 2>/dev/null || true
+  wait "$FLUSHER_PID" 2>/dev/null || true
+  FLUSHER_PID=""
+}
+
 cleanup() {
   local rc=$?
   stop_gunicorn
+  stop_flusher
   redis-cli -h 127.0.0.1 -p 6379 -n "$REDIS_DB" FLUSHDB >/dev/null 2>&1 || true
   rm -rf "$TMP"
   exit "$rc"
@@ -99,6 +109,9 @@ createdb "$BENCH_DB"
 # Fresh statistics for every table (the history makes the order tables non-empty: see
 # setup_data.py for why that matters), and a clean checkpoint, as the floor does.
 psql -q -d "$BENCH_DB" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+# Beat's merge of the search indexes' pending lists (ADR 0028), for the whole run.
+"$PY" bench/search_flusher.py >"$RESULTS/search-flusher.log" 2>&1 &
+FLUSHER_PID=$!
 
 PORT=${BENCH_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 : >"$GUNICORN_LOG"
@@ -261,6 +274,8 @@ if [ "${FIN_ROWS:-1000000}" != 0 ]; then
   FIN_ROWS=${FIN_ROWS:-1000000} "$PY" bench/finance_export_bench.py || FIN_RC=$?
 fi
 
+stop_flusher
+cat "$RESULTS/search-flusher.log"
 "$PY" bench/summary.py --results "$RESULTS" --since "$RUN_STARTED" || true
 
 if [ "$LOAD_RC" != 0 ] || [ "$FLOOR_RC" != 0 ] || [ "$REPORT_RC" != 0 ] || [ "$E2E_RC" != 0 ] || [ "$SCALE_RC" != 0 ] || [ "$HISTORY_RC" != 0 ] || [ "$ROUTING_RC" != 0 ] || [ "$KPI_RC" != 0 ] || [ "$MIGRATION_RC" != 0 ] || [ "$FIN_RC" != 0 ]; then

@@ -3,11 +3,18 @@
 from celery import shared_task
 
 from ops.services.detectors import run_detectors
+from ops.services.search_indexes import flush_pending_lists
 
 
 @shared_task
 def detect_exceptions_task() -> dict[str, int]:
     return run_detectors()
+
+
+@shared_task
+def flush_search_indexes_task() -> dict[str, int]:
+    """Merge the order search indexes' pending lists (ops/services/search_indexes.py)."""
+    return flush_pending_lists().pages
 
 
 @shared_task

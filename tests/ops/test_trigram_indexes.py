@@ -1,10 +1,13 @@
-"""The order search's trigram indexes (ops migrations 0007 and 0016): all eight exist on
-PostgreSQL, as GIN indexes with no pending list (fastupdate off), so that no capture pays for
-merging thousands of orders' trigrams inline; the console's icontains search still uses them."""
+"""The order search's trigram indexes (ops migrations 0007, 0016 and 0017): all eight exist on
+PostgreSQL, as GIN indexes with a pending list (fastupdate on, 4 MB) that the beat task
+`flush_search_indexes_task` merges (ADR 0028); the console's icontains search uses them and finds
+an order whether its trigrams are still in the list or merged."""
 
 import pytest
 from django.db import connection
 
+from ops.services.search_indexes import SEARCH_INDEXES
+from ops.tasks import flush_search_indexes_task
 from tests.factories.orders import ChannelFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +30,7 @@ def postgresql():
         pytest.skip("trigram indexes are PostgreSQL only")
 
 
-def test_trigram_indexes_are_gin_without_pending_list(postgresql):
+def test_trigram_indexes_are_gin_with_a_4_mb_pending_list(postgresql):
     with connection.cursor() as cur:
         cur.execute(
             """
@@ -44,7 +47,8 @@ def test_trigram_indexes_are_gin_without_pending_list(postgresql):
     for name, table in TRIGRAM_INDEXES.items():
         assert found[name][0] == table
         assert found[name][1] == "gin"
-        assert "fastupdate=off" in found[name][2], name
+        assert "fastupdate=on" in found[name][2], name
+        assert "gin_pending_list_limit=4096" in found[name][2], name
 
 
 def test_the_console_search_is_served_by_the_index(postgresql):
@@ -77,3 +81,49 @@ def test_the_console_search_is_served_by_the_index(postgresql):
         cur.execute("SET LOCAL enable_seqscan = off")
         cur.execute("SET LOCAL enable_indexscan = off")
     assert "ops_trgm_order_email" in search.explain()
+
+
+def test_the_service_knows_every_trigram_index(postgresql):
+    assert set(SEARCH_INDEXES) == set(TRIGRAM_INDEXES)
+
+
+def test_the_beat_task_merges_what_captures_left_in_the_pending_lists(postgresql):
+    """New orders' trigrams wait in the lists, where the search finds them; the task merges
+    them into the indexes (the order indexes' lists had pages, then none), and the search
+    finds the same order from the index alone."""
+    from orders.models import Order
+
+    flush_search_indexes_task()  # whatever earlier tests left
+    channel = ChannelFactory(code="web")
+    Order.objects.create(
+        number="OMS-PEND-0001",
+        external_id="pending-1",
+        channel=channel,
+        placed_at="2026-01-05T10:00:00Z",
+        currency="USD",
+        customer_name="Pending Customer",
+        customer_email="katherine.johnson@example.com",
+        customer_phone="+1 757 555 0199",
+        ship_line1="1 Main Street",
+    )
+
+    def search() -> list[str]:
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute("SET LOCAL enable_indexscan = off")
+        found = Order.objects.filter(customer_email__icontains="JOHNSON").order_by()
+        assert "ops_trgm_order_email" in found.explain()
+        return list(found.values_list("number", flat=True))
+
+    assert search() == ["OMS-PEND-0001"]  # from the pending list
+    merged = flush_search_indexes_task()
+    for name in (
+        "ops_trgm_order_number",
+        "ops_trgm_order_external_id",
+        "ops_trgm_order_email",
+        "ops_trgm_order_name",
+        "ops_trgm_order_phone",
+    ):
+        assert merged[name] >= 1, (name, merged)
+    assert sum(flush_search_indexes_task().values()) == 0  # nothing left
+    assert search() == ["OMS-PEND-0001"]  # from the index
