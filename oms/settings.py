@@ -304,6 +304,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["oms.api.permissions.IsApiClient"],
     "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's negotiation, its answer kept per Accept header (oms/api/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "oms.api.negotiation.RememberingContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "oms.api.errors.exception_handler",
