@@ -9,8 +9,7 @@ format suffix, an answer it refuses (406) and headers past the cache's bound go 
 every time, so what is chosen, and every error, is DRF's own.
 """
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
@@ -24,9 +23,10 @@ class RememberingContentNegotiation(DefaultContentNegotiation):
     def select_renderer(
         self,
         request: Request,
-        renderers: Sequence[BaseRenderer],
+        renderers: Iterable[BaseRenderer],
         format_suffix: str | None = None,
     ) -> tuple[BaseRenderer, str]:
+        renderers = renderers if isinstance(renderers, list) else list(renderers)
         if format_suffix or self.settings.URL_FORMAT_OVERRIDE in request.query_params:
             return super().select_renderer(request, renderers, format_suffix)
         key = (request.META.get("HTTP_ACCEPT", "*/*"), tuple(type(r) for r in renderers))
@@ -40,5 +40,5 @@ class RememberingContentNegotiation(DefaultContentNegotiation):
         return renderers[position], media_type
 
 
-def _position(renderers: Sequence[Any], renderer: Any) -> int:
+def _position(renderers: Sequence[BaseRenderer], renderer: BaseRenderer) -> int:
     return next(i for i, candidate in enumerate(renderers) if candidate is renderer)
