@@ -22,6 +22,7 @@ def main() -> int:
 
     django.setup()
     from django.conf import settings
+    from django.db import connection
 
     from oms.celery import app
     from ops.services.search_indexes import flush_pending_lists
@@ -45,6 +46,7 @@ def main() -> int:
         due += every
         started = time.monotonic()
         report = flush_pending_lists()
+        connection.close()  # no session held between merges (other tools copy the database)
         longest = max(longest, time.monotonic() - started)
         runs += 1
         pages += report.total_pages
