@@ -45,6 +45,7 @@ from oms.core.queries import (
     CompiledQuery,
     bound_cursor,
     insert_rows_bound,
+    new_row,
     save_fields,
 )
 from oms.core.transactions import enqueue_on_commit, require_atomic
@@ -106,7 +107,8 @@ def create_fulfillment_orders_and_pending(
     groups = sorted(by_node.items())
     created = insert_rows_bound(
         [
-            FulfillmentOrder(
+            new_row(
+                FulfillmentOrder,
                 number=f"{order.number}-{len(existing) + index}",
                 order=order,
                 node_id=node_id,
@@ -119,8 +121,12 @@ def create_fulfillment_orders_and_pending(
     )
     fo_lines = insert_rows_bound(
         [
-            FulfillmentOrderLine(
-                fulfillment=fo, order_line_id=line_id, reservation_id=pk, quantity=quantity
+            new_row(
+                FulfillmentOrderLine,
+                fulfillment=fo,
+                order_line_id=line_id,
+                reservation_id=pk,
+                quantity=quantity,
             )
             for fo, (_node_id, reservations) in zip(created, groups, strict=True)
             for pk, _node, line_id, quantity, *_rest in reservations

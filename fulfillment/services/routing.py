@@ -54,7 +54,7 @@ from inventory.reservations import ReservationRequest, reserve
 from oms.core.actors import Actor
 from oms.core.geo import resolve_postal_code
 from oms.core.models import RuleSetStatus
-from oms.core.queries import bound_cursor, insert_rows_bound, opaque_array, raw_bound
+from oms.core.queries import bound_cursor, insert_rows_bound, new_row, opaque_array, raw_bound
 from oms.core.transactions import require_atomic
 from oms.events.models import Event
 from oms.events.services import events_in_one_insert, record_event
@@ -582,7 +582,8 @@ def _record(
         outcome = RoutingOutcome.PARTIALLY_BACKORDERED
     else:
         outcome = RoutingOutcome.BACKORDERED
-    decision = RoutingDecision(
+    decision = new_row(
+        RoutingDecision,
         order=order,
         rule_set=rule_set,
         rule_set_label=str(rule_set) if rule_set else "built-in defaults",

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from inventory.models import InventoryMovement, MovementReason, StockLevel
 from oms.core.actors import Actor
+from oms.core.queries import new_row
 from oms.core.transactions import require_atomic
 
 OMS_SOURCE = "oms"
@@ -30,7 +31,8 @@ def movement(
 ) -> InventoryMovement:
     """An unsaved ledger row; write it with `write_movements()` in the same transaction as the
     counter change it describes."""
-    return InventoryMovement(
+    return new_row(
+        InventoryMovement,
         node_id=node_id,
         product_id=product_id,
         delta_on_hand=delta_on_hand,

@@ -39,7 +39,7 @@ from oms.api.errors import domain_error_response, exception_handler
 from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
 from oms.api.permissions import client_of
 from oms.core.errors import DomainError
-from oms.core.queries import insert_unless_conflict_bound, update_row
+from oms.core.queries import insert_unless_conflict_bound, new_row, update_row
 from oms.core.transactions import DATABASE_ERRORS
 
 HEADER = "Idempotency-Key"
@@ -188,7 +188,8 @@ def _claim(
     for _attempt in range(2):
         now = timezone.now()
         lock_until = now + settings.OMS_IDEMPOTENCY_LOCK_TIMEOUT
-        record = IdempotencyKey(
+        record = new_row(
+            IdempotencyKey,
             api_client_id=client.pk,  # the port: the kernel holds an ApiClientLike
             key=key,
             method=method,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from oms.core.actors import Actor
 from oms.core.bulk import copy_rows
 from oms.core.correlation import get_correlation_id
-from oms.core.queries import insert_rows_bound
+from oms.core.queries import insert_rows_bound, new_row
 from oms.core.transactions import require_atomic
 from oms.events import handlers, registry
 from oms.events.models import Event
@@ -61,7 +61,8 @@ def record_event(
         if pending:
             _write(pending)  # the sequence is read from the table
         seq = _last_seq(stream) + 1
-    event = Event(
+    event = new_row(
+        Event,
         stream=stream,
         seq=seq,
         type=event_type.name,

@@ -23,7 +23,12 @@ from oms.core.money import (
     minor_units,
 )
 from oms.core.prefetch import attach_prefetched
-from oms.core.queries import insert_rows_bound, insert_unless_conflict_bound, unique_or_none
+from oms.core.queries import (
+    insert_rows_bound,
+    insert_unless_conflict_bound,
+    new_row,
+    unique_or_none,
+)
 from oms.events.services import record_event
 from orders.events import ORDER_CREATED
 from orders.exceptions import DuplicateOrder, LineErrorCode, OrderErrorCode
@@ -414,7 +419,8 @@ def _new_order(
             cutover_narrowing=channel.cutover_narrowing or {},
         )
     )
-    return Order(
+    return new_row(
+        Order,
         number=new_order_number(),
         owner=owner,
         is_legacy_mirror=data.legacy_mirror,
@@ -459,7 +465,8 @@ def _insert_lines_and_events(
     actor: Actor,
 ) -> None:
     lines = [
-        OrderLine(
+        new_row(
+            OrderLine,
             order=order,
             line_number=index + 1,
             external_line_id=line.external_line_id,
