@@ -2,13 +2,10 @@
 
 CLIENTS worker processes (one process each, so the client does not queue on one GIL) post valid
 3-line orders back to back: a warm-up that is not counted, then a measured window of DURATION
-seconds. Each request is one HTTP/1.1 exchange on its own connection, written and read on a plain
-socket (`post()`): gunicorn's sync workers close the connection after every response anyway, and
-http.client's request and response objects cost the client about three times the CPU (180 against
-60 us a request with nothing else running, 0.6-0.8 ms under the bench's load). The client shares
-the machine with the server it measures, as the SQL floor's pgbench (C) does with PostgreSQL, so
-what it burns is taken from the server. Every request's completion time,
-latency and status are recorded; only responses that complete inside the measured window count.
+seconds. Each request is one HTTP/1.1 exchange on its own connection (bench/http_exchange.py:
+a plain socket, not http.client, so that the client takes less of the server's CPU). Every
+request's completion time, latency and status are recorded; only responses that complete
+inside the measured window count.
 
 Prints orders/s (201s only), p50/p95/p99 latency, and errors by status (any non-201 is an
 error; connection failures are reported as status 0). Writes the numbers as JSON to --json-out.
@@ -23,7 +20,6 @@ import os
 import queue
 import random
 import resource
-import socket
 import sys
 import time
 import uuid
@@ -31,6 +27,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from http_exchange import end_head, exchange, request_head
 
 CONNECT_ERROR = 0  # "status" recorded when the request got no HTTP response at all
 SAMPLES_PER_STATUS = 3
@@ -69,45 +67,6 @@ def order_body(rng: random.Random, external_id: str, nskus: int) -> dict[str, An
     }
 
 
-class BadResponse(OSError):
-    """What came back was not an HTTP/1.x response."""
-
-
-def request_head(host: str, port: int, key: str) -> bytes:
-    """The request line and the headers every order shares (the Idempotency-Key and the length
-    follow per request)."""
-    return (
-        f"POST /api/v1/orders/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
-        "Accept: application/json\r\nConnection: close\r\n"
-    ).encode()
-
-
-def post(
-    address: tuple[str, int], head: bytes, idempotency_key: str, body: bytes
-) -> tuple[int, bytes]:
-    """One POST on a new connection, read to the server's close: (status, response body).
-
-    The request asks for "Connection: close", which is what gunicorn's sync workers do to every
-    connection, so the server sees the same exchange as from http.client. Raises OSError (a
-    refused or reset connection, a timeout, or BadResponse).
-    """
-    with socket.create_connection(address, timeout=60) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(
-            b"%sIdempotency-Key: %s\r\nContent-Length: %d\r\n\r\n%s"
-            % (head, idempotency_key.encode(), len(body), body)
-        )
-        chunks = []
-        while data := sock.recv(65536):
-            chunks.append(data)
-    response = b"".join(chunks)
-    header, separator, payload = response.partition(b"\r\n\r\n")
-    if not separator or not header.startswith(b"HTTP/1.") or not header[9:12].isdigit():
-        raise BadResponse(f"not an HTTP response: {response[:200]!r}")
-    return int(header[9:12]), payload
-
-
 def worker(
     index: int,
     host: str,
@@ -125,7 +84,17 @@ def worker(
 ) -> None:
     rng = random.Random(f"{run_id}-{index}")
     address = (host, port)
-    head = request_head(host, port, key)
+    head = request_head(
+        "POST",
+        "/api/v1/orders/",
+        host,
+        port,
+        {
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        },
+    )
     records: list[tuple[float, float, int]] = []  # (completed_at, latency_s, status)
     samples: dict[int, list[str]] = {}
     barrier.wait(timeout=120)
@@ -151,7 +120,8 @@ def worker(
         idempotency_key = f"{external_id}-{uuid.uuid4().hex}"
         t0 = time.monotonic()
         try:
-            status, payload = post(address, head, idempotency_key, body)
+            request = end_head(head + b"Idempotency-Key: %s\r\n" % idempotency_key.encode(), body)
+            status, payload = exchange(address, request)
         except OSError as exc:
             status, payload = CONNECT_ERROR, f"{type(exc).__name__}: {exc}".encode()
         t1 = time.monotonic()

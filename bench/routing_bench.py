@@ -28,7 +28,6 @@ the exit status (the machine is shared: see bench/README.md).
 """
 
 import argparse
-import http.client
 import json
 import math
 import multiprocessing as mp
@@ -339,8 +338,10 @@ def availability_worker(
 ) -> None:
     from urllib.parse import urlencode
 
+    from http_exchange import end_head, exchange, request_head
+
     rng = random.Random(f"availability-{index}")
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    address = ("127.0.0.1", port)
     headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
     records: list[tuple[float, int]] = []
     samples: dict[int, list[str]] = {}
@@ -350,19 +351,17 @@ def availability_worker(
         query += [("postal_code", AVAILABILITY_POSTAL_CODE), ("country", "US")]
         t0 = time.perf_counter()
         try:
-            conn.request("GET", f"/api/v1/availability/?{urlencode(query)}", headers=headers)
-            response = conn.getresponse()
-            payload = response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
+            target = f"/api/v1/availability/?{urlencode(query)}"
+            status, payload = exchange(
+                address, end_head(request_head("GET", target, *address, headers))
+            )
+        except OSError as exc:
             status, payload = CONNECT_ERROR, f"{type(exc).__name__}: {exc}".encode()
         t1 = time.perf_counter()
         if n >= warmup:
             records.append(((t1 - t0) * 1000, status))
         if status != 200 and len(samples.setdefault(status, [])) < 3:
             samples[status].append(payload[:1000].decode("utf-8", "replace"))
-    conn.close()
     out.put({"records": records, "samples": samples})
 
 
