@@ -13,18 +13,6 @@ from django.db import DatabaseError, connection
 
 logger = logging.getLogger(__name__)
 
-# ops migrations 0007 (created), 0016 and 0017 (storage parameters).
-SEARCH_INDEXES = (
-    "ops_trgm_order_number",
-    "ops_trgm_order_external_id",
-    "ops_trgm_order_email",
-    "ops_trgm_order_name",
-    "ops_trgm_order_phone",
-    "ops_trgm_line_sku",
-    "ops_trgm_fo_number",
-    "ops_trgm_shipment_tracking",
-)
-
 
 @dataclass
 class FlushReport:
@@ -40,7 +28,9 @@ class FlushReport:
 
 
 def flush_pending_lists() -> FlushReport:
-    """Merge every search index's pending list into the index, one index at a time.
+    """Merge the pending list of every GIN index in the schema that keeps one into the index
+    (the eight search indexes of ops migrations 0007 and 0017, and any GIN index added with a
+    list later), one index at a time.
 
     Concurrent inserts keep appending while an index is merged (PostgreSQL merges one list at a
     time and an insert never waits for it). Nothing to do on SQLite, which has no such index.
@@ -49,9 +39,14 @@ def flush_pending_lists() -> FlushReport:
     if connection.vendor != "postgresql":
         return report
     with connection.cursor() as cursor:
+        # fastupdate is on unless an index says otherwise (PostgreSQL's default).
         cursor.execute(
-            "SELECT relname, oid FROM pg_class WHERE relkind = 'i' AND relname = ANY(%s)",
-            [list(SEARCH_INDEXES)],
+            """
+            SELECT c.relname, c.oid FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+            WHERE c.relkind = 'i' AND am.amname = 'gin'
+              AND c.relnamespace = current_schema()::regnamespace
+              AND NOT coalesce('fastupdate=off' = ANY(c.reloptions), false)
+            """
         )
         indexes = sorted(cursor.fetchall())
         for name, oid in indexes:
