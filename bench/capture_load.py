@@ -28,8 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from http_exchange import end_head, exchange, request_head
-
 CONNECT_ERROR = 0  # "status" recorded when the request got no HTTP response at all
 SAMPLES_PER_STATUS = 3
 
@@ -82,6 +80,10 @@ def worker(
     interval: float = 0.0,
     offset: float = 0.0,
 ) -> None:
+    # Here, not at the top: the tests import this module as bench.capture_load (order_body),
+    # and only a worker, started by this script from bench/, sends requests.
+    from http_exchange import end_head, exchange, request_head
+
     rng = random.Random(f"{run_id}-{index}")
     address = (host, port)
     head = request_head(

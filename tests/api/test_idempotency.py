@@ -2,6 +2,7 @@
 per-client scope, expiry and recovery from a request that died holding the key."""
 
 import threading
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -72,6 +73,12 @@ def test_same_key_with_a_different_body_is_422(web_api):
     assert Order.objects.count() == 1
 
 
+def _session_listed(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [pid])
+        return cursor.fetchone()[0]
+
+
 @contextmanager
 def a_live_session():
     """Another database session that stays open for the block (a request still running, in
@@ -126,6 +133,11 @@ def test_a_claim_whose_session_died_is_taken_over_at_once(web_api):
     record = IdempotencyKey.objects.get(key="key-1")
     with a_live_session() as pid:
         pass  # a session that has ended (its pid no longer in pg_stat_activity)
+    # The server process ends a moment after its client closes: until then it is still listed.
+    deadline = time.monotonic() + 10
+    while _session_listed(pid):
+        assert time.monotonic() < deadline, f"session {pid} still listed after 10 s"
+        time.sleep(0.01)
     IdempotencyKey.objects.filter(pk=record.pk).update(
         status=IdempotencyKeyStatus.IN_PROGRESS,
         locked_until=timezone.now() + timedelta(seconds=30),
