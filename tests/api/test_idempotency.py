@@ -73,6 +73,18 @@ def test_same_key_with_a_different_body_is_422(web_api):
     assert Order.objects.count() == 1
 
 
+def _session_row(pid: int) -> tuple:
+    """What pg_stat_activity says of `pid` (a failure's message: the ended session itself, or a
+    new one that was given its pid)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT backend_start, state, backend_type, client_port, left(query, 80) "
+            "FROM pg_stat_activity WHERE pid = %s",
+            [pid],
+        )
+        return cursor.fetchone()
+
+
 def _session_listed(pid: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [pid])
@@ -136,7 +148,7 @@ def test_a_claim_whose_session_died_is_taken_over_at_once(web_api):
     # The server process ends a moment after its client closes: until then it is still listed.
     deadline = time.monotonic() + 10
     while _session_listed(pid):
-        assert time.monotonic() < deadline, f"session {pid} still listed after 10 s"
+        assert time.monotonic() < deadline, (pid, _session_row(pid))  # which session has it
         time.sleep(0.01)
     IdempotencyKey.objects.filter(pk=record.pk).update(
         status=IdempotencyKeyStatus.IN_PROGRESS,
