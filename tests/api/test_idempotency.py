@@ -1,7 +1,6 @@
 """Idempotency-Key contract (docs/api.md): replay, reuse, in-use, 4xx kept, 5xx forgotten,
 per-client scope, expiry and recovery from a request that died holding the key."""
 
-import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -18,6 +17,7 @@ from tests.api.test_orders_api import order_body
 from tests.conftest import bearer_client
 from tests.factories.inventory import ProductFactory
 from tests.factories.orders import ChannelFactory, issue_api_key
+from tests.sessions import other_session
 
 pytestmark = pytest.mark.django_db
 
@@ -93,29 +93,14 @@ def _session_listed(pid: int) -> bool:
 
 @contextmanager
 def a_live_session():
-    """Another database session that stays open for the block (a request still running, in
-    its own thread and connection); yields its backend pid."""
-    ready, done = threading.Event(), threading.Event()
-    pid: list[int] = []
+    """Another database session that stays open for the block (a request still running in
+    another process); yields its backend pid and closes it at the end of the block.
 
-    def hold():
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                pid.append(cursor.fetchone()[0])
-            ready.set()
-            done.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield pid[0]
-    finally:
-        done.set()
-        thread.join()
+    A plain psycopg connection, not Django's connection in a thread: closing that one is left
+    to Django's per-thread bookkeeping, which under the full suite left the session open."""
+    with other_session(connection.settings_dict) as session:
+        pid = session.info.backend_pid
+        yield pid
 
 
 def test_a_request_while_the_first_still_runs_is_409(web_api):
