@@ -10,7 +10,10 @@ from celery import signals
 from celery.app.task import Task
 from celery.utils import uuid
 from celery.utils.saferepr import saferepr
+from django.conf import settings as django_settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from kombu import serialization
+from kombu.entity import maybe_delivery_mode
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -156,6 +159,19 @@ class _Template:
         self.argsrepr_maxsize = task.app.amqp.argsrepr_maxsize
         self.kwargsrepr = saferepr({}, task.app.amqp.kwargsrepr_maxsize)
         self.maxlevels = task.app.conf.task_repr_maxlevels
+        # A message to the anonymous exchange (the routing key is the queue: Celery's default
+        # queue) with no compression, expiry or priority: the channel can write it itself
+        # (oms/core/broker.py, Channel.publish_plain) instead of kombu's Producer.publish.
+        self.routing_key = kwargs.get("routing_key")
+        self.serializer = kwargs.get("serializer")
+        self.delivery_mode = maybe_delivery_mode(kwargs.get("delivery_mode"))
+        self.plain = (
+            kwargs.get("exchange") == ""
+            and isinstance(self.routing_key, str)
+            and self.delivery_mode is not None
+            and not any(kwargs.get(k) for k in ("compression", "expiration", "priority"))
+            and not any(kwargs.get(k) for k in ("content_type", "mandatory", "immediate"))
+        )
 
     @staticmethod
     def from_recording(task: Any, recorder: _RecordingProducer) -> "_Template | None":
@@ -193,7 +209,13 @@ class _Template:
                 retry_policy=self.retry_policy,
                 **self.signal_kwargs,
             )
-        producer.publish(body, headers=headers, **self.publish_kwargs, **properties)
+        publish_plain = getattr(producer.channel, "publish_plain", None) if self.plain else None
+        if publish_plain is None:
+            producer.publish(body, headers=headers, **self.publish_kwargs, **properties)
+        else:
+            content_type, encoding, data = serialization.dumps(body, self.serializer)
+            properties["delivery_mode"] = self.delivery_mode
+            publish_plain(data, content_type, encoding, headers, properties, self.routing_key)
         if signals.after_task_publish.receivers:
             signals.after_task_publish.send(
                 sender=name, body=body, headers=headers, **self.signal_kwargs
@@ -209,15 +231,63 @@ def _argsrepr(args: tuple[Any, ...], maxsize: int, maxlevels: int) -> str:
     return saferepr(args, maxsize, maxlevels=maxlevels)
 
 
-def _sends_plainly(task: Any) -> bool:
+def _sends_plainly(task: Any, routing: "_Routing") -> bool:
     """A Celery task sent the ordinary way: to a broker (not eager), with Celery's own
     apply_async, from outside a task (whose sends carry their parent's ids)."""
     return (
         isinstance(task, Task)
         and type(task).apply_async is Task.apply_async
-        and not task.app.conf.task_always_eager
+        and not routing.eager
         and task.app.current_worker_task is None
     )
+
+
+class _Routing:
+    """What of the Celery configuration decides how a task is sent: eager or not, and the
+    routing (the default queue, the routes and queues tables).
+
+    Celery's configuration is a chain of maps that ends in Django's settings; each read tries
+    several spellings of the key in each map (45 µs a read, four per send: more than the
+    LPUSH itself). So the reads are kept, per thread, until the configuration may have
+    changed: a key set on `app.conf` (its `changes` map: tests point the default queue at
+    their own worker) or Django's settings overridden (override_settings replaces the
+    settings object)."""
+
+    __slots__ = ("eager", "key", "seen")
+
+    def __init__(self, conf: Any, seen: tuple[Any, ...]) -> None:
+        self.seen = seen
+        self.eager = bool(conf.task_always_eager)
+        self.key = (conf.task_default_queue, id(conf.task_routes), id(conf.task_queues))
+
+    @staticmethod
+    def seen_of(conf: Any) -> tuple[Any, ...]:
+        # The objects themselves, not their ids (kept alive here, none can be mistaken for a
+        # later one at the same address); compared with == (identity first).
+        changes = conf.changes
+        return (
+            conf,
+            object.__getattribute__(django_settings, "_wrapped"),
+            len(changes),
+            *(changes.get(name, _UNSET) for name in _ROUTING_SETTINGS),
+        )
+
+
+_UNSET = object()
+_ROUTING_SETTINGS = ("task_always_eager", "task_default_queue", "task_routes", "task_queues")
+
+
+def _routing_of(task: Any) -> _Routing | None:
+    app = getattr(task, "app", None)
+    if app is None:
+        return None
+    conf = app.conf
+    state = _templates.__dict__
+    seen = _Routing.seen_of(conf)
+    routing: _Routing | None = state.get("routing")
+    if routing is None or routing.seen != seen:
+        routing = state["routing"] = _Routing(conf, seen)
+    return routing
 
 
 def send_by_template(task: Any, args: tuple[Any, ...]) -> bool:
@@ -226,18 +296,17 @@ def send_by_template(task: Any, args: tuple[Any, ...]) -> bool:
     calls `task.delay`. A broker that does not answer in time raises, as delay's retries would
     once spent."""
     task = getattr(task, "_get_current_object", lambda: task)()  # shared_task's Proxy
-    if not _sends_plainly(task):
-        return False
     state = _templates.__dict__
     if state.get("pid") != os.getpid():  # a forked child: nothing of the parent's connection
         state.clear()
         state["pid"], state["by_task"] = os.getpid(), {}
+    routing = _routing_of(task)
+    if routing is None or not _sends_plainly(task, routing):
+        return False
     templates: dict[tuple[Any, ...], _Template | None] = state["by_task"]
     name = task.name
-    conf = task.app.conf
-    # Routing reads the configuration on every send (tests point the default queue at their
-    # own worker): a template stands for one task under one routing configuration.
-    key = (name, conf.task_default_queue, id(conf.task_routes), id(conf.task_queues))
+    # A template stands for one task under one routing configuration.
+    key = (name, *routing.key)
     if key not in templates:
         with task.app.producer_or_acquire() as producer:
             recorder = _RecordingProducer(producer)

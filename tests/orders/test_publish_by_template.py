@@ -5,6 +5,7 @@ back to Celery's own; a broker that does not answer is reported like an exhauste
 
 import base64
 import json
+import socket
 import uuid
 
 import pytest
@@ -15,7 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from fulfillment.tasks import allocate_backorders_task, orchestrate_order_task
 from oms.celery import app
-from oms.core import transactions
+from oms.core import broker, transactions
 from oms.core.correlation import _current
 from oms.core.transactions import _SendOnCommit, enqueue_on_commit, send_by_template
 
@@ -86,6 +87,8 @@ def test_a_send_by_template_is_the_message_celery_sends(broker_queue, task, args
     assert reference["properties"]["delivery_info"]["routing_key"] == queue
     for _, message in messages[1:]:
         assert message == reference
+    # and the two sends by template were written by the channel itself (publish_plain)
+    assert transactions._templates.__dict__["producer"].channel._held_connection is not None
 
 
 def test_a_template_follows_the_default_queue(broker_queue):
@@ -117,11 +120,18 @@ def test_eager_tasks_and_stand_ins_are_not_sent_by_template(settings):
 
 
 class _FailingProducer:
+    """A producer whose channel fails as the broker would: Producer.publish and the channel's
+    own plain publish raise `error`."""
+
     def __init__(self, error):
         self.error = error
         self.connection = self
+        self.channel = self
 
     def publish(self, *args, **kwargs):
+        raise self.error
+
+    def publish_plain(self, *args, **kwargs):
         raise self.error
 
     def release(self):
@@ -150,6 +160,30 @@ def test_a_send_the_broker_refuses_is_sent_again_by_celery(broker_queue, monkeyp
     assert "producer" not in transactions._templates.__dict__
     _SendOnCommit(orchestrate_order_task, (3,))()  # a new producer, by template again
     assert [m["body"][0] for _, m in _messages(client, queue)] == [[1], [2], [3]]
+
+
+def test_a_held_connection_the_broker_refuses_falls_back_to_celery(broker_queue):
+    # given: a template, and the channel's held connection pointing at a port where nothing
+    # listens (the broker gone; a real refused connection, not a stand-in)
+    client, queue = broker_queue
+    _SendOnCommit(orchestrate_order_task, (1,))()
+    _SendOnCommit(orchestrate_order_task, (2,))()
+    channel = transactions._templates.__dict__["producer"].channel
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    gone = redis.ConnectionPool(host="127.0.0.1", port=free_port, socket_connect_timeout=1)
+    channel._held_connection = broker._HeldConnection(gone)
+    channel._held_connection.pool = channel.pool  # kept by the channel as its own
+
+    # when
+    _SendOnCommit(orchestrate_order_task, (3,))()
+
+    # then: Celery's own send delivered it, and the next send by template works again
+    assert [m["body"][0] for _, m in _messages(client, queue)] == [[1], [2], [3]]
+    assert "producer" not in transactions._templates.__dict__
+    _SendOnCommit(orchestrate_order_task, (4,))()
+    assert [m["body"][0] for _, m in _messages(client, queue)] == [[1], [2], [3], [4]]
 
 
 def test_a_broker_that_does_not_answer_is_logged_for_the_sweeper(broker_queue, monkeypatch, caplog):
