@@ -173,6 +173,11 @@ def _claimer_gone(record: IdempotencyKey) -> bool:
     if own == record.claimed_by_session:
         return True  # this very connection claimed it, so that request is over
     with transaction.get_connection().cursor() as cursor:
+        # PostgreSQL keeps what pg_stat_activity showed first in a transaction until the
+        # transaction ends: inside a caller's transaction that read it before, a session that
+        # has ended since would still be listed (409 until the lock timeout), and one that
+        # started since would be missing (its key taken over while it runs). A new snapshot.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)",
             [record.claimed_by_session],
