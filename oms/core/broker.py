@@ -9,6 +9,14 @@ connection from its pool per command and is safe to share, so the channel keeps 
 new one only when its pool was replaced (after a fork or a reconnect, kombu drops the pool).
 The asynchronous client the worker polls with (BRPOP) is kombu's own, unchanged.
 
+The hottest commands go further (Channel.held_connection): the web process's orchestration
+message (Channel.publish_plain, oms/core/transactions.py) and the worker's bookkeeping of each
+delivery and ack (QoS.append, QoS.ack) run on one connection the channel keeps out of its pool.
+A redis.Redis command takes a connection from the pool, checks it has nothing unread (a select()
+call), runs in retry and observability wrappers and gives the connection back: 115 µs of CPU
+for an LPUSH against 47 µs on the held connection, and 190 against 100 µs for a delivery's
+MULTI/ZADD/HSET/EXEC. The commands and their replies are the same; errors are redis-py's.
+
 Acknowledgements (QoS below): kombu's Redis QoS removes an acked message from the unacked
 index in Redis first and from the channel's own count of messages in hand second, so an ack
 that raises (Redis paused past the socket timeout, a connection reset) leaves the message
@@ -22,11 +30,13 @@ unacked index and Redis redelivers it after the visibility timeout (every task i
 Used when the broker is Redis (oms/settings.py, CELERY_BROKER_TRANSPORT).
 """
 
+from time import time
 from typing import Any
 
 from kombu.transport import redis, virtual
 from kombu.utils.json import dumps
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 
 class QoS(redis.QoS):
@@ -35,11 +45,25 @@ class QoS(redis.QoS):
         # Delivery tags acked while Redis did not answer: still in its unacked index.
         self.acks_not_sent: set[str] = set()
 
+    def append(self, message: Any, delivery_tag: str) -> None:
+        """kombu's: the delivered message into the unacked index and hash (in one MULTI/EXEC,
+        as kombu's pipeline sends them), then counted as in hand; on the channel's held
+        connection (Channel.held_connection) instead of a pipeline of the pool's, which cost
+        twice the CPU (190 against 100 µs a message)."""
+        delivery = message.delivery_info
+        payload = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
+        self.channel.held_connection().transaction(
+            ("ZADD", self.unacked_index_key, time(), delivery_tag),
+            ("HSET", self.unacked_key, delivery_tag, payload),
+        )
+        virtual.QoS.append(self, message, delivery_tag)
+
     def ack(self, delivery_tag: str) -> None:
         tags = [*self.acks_not_sent, delivery_tag]
         try:
-            with self.pipe_or_acquire() as pipe:
-                pipe.zrem(self.unacked_index_key, *tags).hdel(self.unacked_key, *tags).execute()
+            self.channel.held_connection().transaction(
+                ("ZREM", self.unacked_index_key, *tags), ("HDEL", self.unacked_key, *tags)
+            )
         except BaseException:
             self.acks_not_sent.add(delivery_tag)
             raise  # Celery logs "Couldn't ack"
@@ -91,10 +115,18 @@ class Channel(redis.Channel):
             self._put(routing_key, message)
             return
         key = self._q_for_pri(routing_key, self._get_message_priority(message, reverse=False))
+        self.held_connection().command("LPUSH", key, dumps(message))
+
+    def held_connection(self) -> "_HeldConnection":
+        """This channel's own connection for its commands (a publish, a delivery's and an
+        ack's bookkeeping): made by its pool, with the pool's settings (database, timeouts),
+        and kept out of it. A new one after the pool was replaced (a reconnection)."""
         connection = self._held_connection
         if connection is None or connection.pool is not self.pool:
+            if connection is not None:
+                connection.disconnect()
             connection = self._held_connection = _HeldConnection(self.pool)
-        connection.lpush(key, dumps(message))
+        return connection
 
     def close(self) -> None:
         held, self._held_connection = self._held_connection, None
@@ -120,19 +152,42 @@ class Channel(redis.Channel):
 
 
 class _HeldConnection:
-    """One connection made by a channel's pool and kept out of it, for publish_plain."""
+    """One connection made by a channel's pool and kept out of it (Channel.held_connection).
+    Errors are redis-py's (ConnectionError, TimeoutError, ResponseError), raised after the
+    connection is closed: whatever was half sent or unread goes with it, and the next command
+    connects again."""
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
         self.connection = pool.make_connection()
 
-    def lpush(self, key: str, payload: str) -> None:
+    def command(self, *args: Any) -> Any:
         try:
-            self.connection.send_command("LPUSH", key, payload)
-            self.connection.read_response()
+            self.connection.send_command(*args)
+            return self.connection.read_response()
         except BaseException:
-            self.connection.disconnect()  # whatever was half sent or unread goes with it
+            self.connection.disconnect()
             raise
+
+    def transaction(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """`commands` in one MULTI/EXEC, sent in one write (as redis-py's pipeline does)."""
+        connection = self.connection
+        try:
+            connection.send_packed_command(
+                connection.pack_commands([("MULTI",), *commands, ("EXEC",)])
+            )
+            for _ in range(len(commands) + 1):  # OK, then QUEUED for each command
+                connection.read_response()
+            results = connection.read_response()
+        except BaseException:
+            connection.disconnect()
+            raise
+        if results is None:
+            raise ResponseError("the transaction was discarded (EXEC returned nil)")
+        for result in results:
+            if isinstance(result, ResponseError):
+                raise result
+        return list(results)
 
     def disconnect(self) -> None:
         self.connection.disconnect()

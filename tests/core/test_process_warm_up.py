@@ -15,12 +15,16 @@ freeze_startup_heap()
 from django.urls import resolve
 from oms.celery import app
 from oms.core.countries import iso_countries
+from django.utils.functional import empty
 before = set(sys.modules)
 match = resolve("/api/v1/orders/")
 new = sorted(set(sys.modules) - before)
 assert not new, new
 assert app.finalized
 assert iso_countries.cache_info().currsize == 1
+from django.core.validators import EmailValidator
+assert EmailValidator.domain_regex._wrapped is not empty
+assert EmailValidator.user_regex._wrapped is not empty
 print(match.func.view_class.__name__)
 """
 

@@ -3,7 +3,10 @@ Redis QoS kept such a message counted as in hand, and a worker whose every proce
 Redis was paused never read the queue again (tests/chaos/test_ack_timeouts.py runs that worker).
 The ack Redis missed is sent with the next one."""
 
+import socket
+import threading
 import uuid
+from contextlib import contextmanager, suppress
 
 import pytest
 import redis
@@ -11,7 +14,35 @@ from django.conf import settings
 from kombu import Connection, Exchange, Queue
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from oms.core.broker import QoS
+from oms.core.broker import QoS, _HeldConnection
+
+
+@contextmanager
+def a_silent_server():
+    """A TCP server on a free local port that accepts connections and never answers (Redis
+    paused: SIGSTOP, a partition); yields the port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    taken: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            with suppress(TimeoutError, OSError):
+                taken.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in taken:
+            conn.close()
+        listener.close()
 
 
 @pytest.fixture
@@ -49,11 +80,16 @@ def test_an_ack_redis_does_not_take_frees_the_slot_and_goes_out_with_the_next(
     assert first.payload == {"n": 0}
     assert not channel.qos.can_consume()  # the one slot is taken
 
-    # when: Redis does not answer the ack (paused past the socket timeout)
-    with monkeypatch.context() as patched:
-        patched.setattr(redis.client.Pipeline, "execute", _timing_out)
+    # when: Redis does not answer the ack (paused past the socket timeout): the channel's held
+    # connection goes to a server that takes the connection and never answers
+    with a_silent_server() as port:
+        channel._held_connection = _HeldConnection(
+            redis.ConnectionPool(host="127.0.0.1", port=port, socket_timeout=0.5)
+        )
+        channel._held_connection.pool = channel.pool  # kept by the channel as its own
         with pytest.raises(RedisTimeoutError):
             first.ack()
+    channel._held_connection = None  # Redis answers again: the next command connects anew
 
     # then: the slot is free (the next message can be taken), the first is still unacked in Redis
     assert channel.qos.can_consume()
@@ -100,3 +136,23 @@ def test_a_channel_of_a_closed_transport_raises_a_connection_error(channel_and_q
             channel._create_client()
     finally:
         transport.client = saved
+
+
+def test_a_delivered_message_is_kept_as_kombu_keeps_it_and_restored_from_there(
+    channel_and_queue,
+):
+    # given: a message taken and not acked (its bookkeeping written on the held connection)
+    channel, queue, client, keys = channel_and_queue
+    first = queue.get(no_ack=False)
+    tag = first.delivery_tag
+    assert client.zscore(keys["unacked_index_key"], tag) is not None
+    assert client.hexists(keys["unacked_key"], tag)
+
+    # when: kombu restores what was in hand (a worker shutting down)
+    channel.qos.restore_unacked()
+
+    # then: the message is back in its queue, whole, and the bookkeeping is gone
+    assert client.zcard(keys["unacked_index_key"]) == 0
+    assert client.hlen(keys["unacked_key"]) == 0
+    payloads = [queue.get(no_ack=True).payload for _ in range(3)]
+    assert sorted(p["n"] for p in payloads) == [0, 1, 2]
