@@ -31,7 +31,7 @@ Used when the broker is Redis (oms/settings.py, CELERY_BROKER_TRANSPORT).
 """
 
 from time import time
-from typing import Any
+from typing import Any, cast
 
 from kombu.transport import redis, virtual
 from kombu.utils.json import dumps
@@ -52,7 +52,7 @@ class QoS(redis.QoS):
         twice the CPU (190 against 100 µs a message)."""
         delivery = message.delivery_info
         payload = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
-        self.channel.held_connection().transaction(
+        _own(self.channel).held_connection().transaction(
             ("ZADD", self.unacked_index_key, time(), delivery_tag),
             ("HSET", self.unacked_key, delivery_tag, payload),
         )
@@ -61,7 +61,7 @@ class QoS(redis.QoS):
     def ack(self, delivery_tag: str) -> None:
         tags = [*self.acks_not_sent, delivery_tag]
         try:
-            self.channel.held_connection().transaction(
+            _own(self.channel).held_connection().transaction(
                 ("ZREM", self.unacked_index_key, *tags), ("HDEL", self.unacked_key, *tags)
             )
         except BaseException:
@@ -111,10 +111,12 @@ class Channel(redis.Channel):
         connection is closed; the next call connects again."""
         message = self.prepare_message(body, 0, content_type, content_encoding, headers, properties)
         self._inplace_augment_message(message, "", routing_key)
-        if self._expires and routing_key in self._expires:  # queues with x-expires
+        expires = self._expires  # type: ignore[attr-defined]  # kombu's stubs lack it
+        if expires and routing_key in expires:  # queues with x-expires
             self._put(routing_key, message)
             return
-        key = self._q_for_pri(routing_key, self._get_message_priority(message, reverse=False))
+        priority = self._get_message_priority(message, reverse=False)
+        key = self._q_for_pri(routing_key, priority)  # type: ignore[attr-defined]  # as above
         self.held_connection().command("LPUSH", key, dumps(message))
 
     def held_connection(self) -> "_HeldConnection":
@@ -149,6 +151,11 @@ class Channel(redis.Channel):
         if client is None or client.connection_pool is not self.pool:
             client = self._reused_client = super()._create_client()  # type: ignore[misc]  # as above
         return client
+
+
+def _own(channel: Any) -> "Channel":
+    """The QoS's channel, which is this module's Channel (the transport makes no other)."""
+    return cast("Channel", channel)
 
 
 class _HeldConnection:
