@@ -73,26 +73,28 @@ def test_same_key_with_a_different_body_is_422(web_api):
     assert Order.objects.count() == 1
 
 
-def _session_row(pid: int) -> tuple:
-    """What pg_stat_activity says of `pid` (a failure's message: the ended session itself, or a
-    new one that was given its pid)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT backend_start, state, backend_type, client_port, left(query, 80) "
-            "FROM pg_stat_activity WHERE pid = %s",
-            [pid],
-        )
-        return cursor.fetchone()
+def _wait_until_ended(pid: int) -> None:
+    """Until PostgreSQL no longer lists the session `pid` (its server process exits a moment
+    after its client closes), seen from a session of its own: the test's transaction would
+    keep its first look at pg_stat_activity until it ends."""
+    with other_session(connection.settings_dict) as observer:
+        deadline = time.monotonic() + 10
+        while observer.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [pid]
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline, pid
+            time.sleep(0.01)
 
 
-def _session_listed(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        # The test runs in one transaction, and PostgreSQL keeps a transaction's first look at
-        # pg_stat_activity until it ends: without a new snapshot a session seen once is listed
-        # for good (the cause of this file's flaky failure in the full suite).
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [pid])
-        return cursor.fetchone()[0]
+def _left_in_progress(record: IdempotencyKey, pid: int, body: dict) -> None:
+    """The key as a request of session `pid` leaves it when it dies mid-way with `body`:
+    claimed, in progress for 30 s more."""
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        status=IdempotencyKeyStatus.IN_PROGRESS,
+        locked_until=timezone.now() + timedelta(seconds=30),
+        claimed_by_session=pid,
+        fingerprint=_fingerprint_of(body),
+    )
 
 
 @contextmanager
@@ -134,17 +136,8 @@ def test_a_claim_whose_session_died_is_taken_over_at_once(web_api):
     record = IdempotencyKey.objects.get(key="key-1")
     with a_live_session() as pid:
         pass  # a session that has ended (its pid no longer in pg_stat_activity)
-    # The server process ends a moment after its client closes: until then it is still listed.
-    deadline = time.monotonic() + 10
-    while _session_listed(pid):
-        assert time.monotonic() < deadline, (pid, _session_row(pid))  # which session has it
-        time.sleep(0.01)
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyKeyStatus.IN_PROGRESS,
-        locked_until=timezone.now() + timedelta(seconds=30),
-        claimed_by_session=pid,
-        fingerprint=_fingerprint_of(order_body(external_id="retry")),
-    )
+    _wait_until_ended(pid)
+    _left_in_progress(record, pid, order_body(external_id="retry"))
 
     # when: the client retries at once
     response = post(web_api, order_body(external_id="retry"), "key-1")
@@ -163,20 +156,8 @@ def test_a_claim_whose_session_ended_after_the_transaction_looked_is_taken_over(
     with a_live_session() as pid, connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
         assert cursor.fetchone()[0] == 1
-    # the session has ended: seen from another session (a fresh look of its own)
-    with other_session(connection.settings_dict) as observer:
-        deadline = time.monotonic() + 10
-        while observer.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [pid]
-        ).fetchone()[0]:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyKeyStatus.IN_PROGRESS,
-        locked_until=timezone.now() + timedelta(seconds=30),
-        claimed_by_session=pid,
-        fingerprint=_fingerprint_of(order_body(external_id="retry")),
-    )
+    _wait_until_ended(pid)
+    _left_in_progress(record, pid, order_body(external_id="retry"))
 
     # when: the retry, in the same transaction
     response = post(web_api, order_body(external_id="retry"), "key-1")
