@@ -202,6 +202,7 @@ def _bound_cursor_class() -> type:
     class BoundCursor(psycopg.Cursor):  # rows are tuples
         _query_cls = CachedQuery
         _own_transformer: Any = None
+        _keep_transformer = True
 
         def _start_query(self, query: Any = None) -> Any:
             # psycopg makes a new Transformer (its values' dumpers, its results' loaders) for
@@ -212,26 +213,27 @@ def _bound_cursor_class() -> type:
             # class takes its connection's spare Transformer, and gives it back when closed,
             # for the next one. Only a closed cursor gives it back: it can fetch nothing more,
             # so no two open cursors ever share one (a cursor opened while another holds it
-            # makes its own). Nothing here changes a Transformer's adapters.
-            if self._own_transformer is None:
+            # makes its own). Not given back: one a COPY gave row dumpers to, one closed inside
+            # a pipeline block (its results come later). No cursor here registers adapters.
+            if self._own_transformer is None and not self.closed:
                 spare = self._conn.__dict__.pop("_oms_spare_transformer", None)
                 self._own_transformer = spare or adapt.Transformer(self)
-            # psycopg keeps `_tx` for the query it ran last: so it builds none to throw away
-            self._tx, self._last_query = self._own_transformer, query
+            if self._own_transformer is not None:
+                # psycopg keeps `_tx` for the query it ran last: so it builds none to discard
+                self._tx, self._last_query = self._own_transformer, query
             yield from super()._start_query(query)
-            self._tx = self._own_transformer
+            if self._own_transformer is not None:
+                self._tx = self._own_transformer
+
+        def copy(self, *args: Any, **kwargs: Any) -> Any:
+            self._keep_transformer = False  # COPY sets row dumpers on it for good
+            return super().copy(*args, **kwargs)
 
         def close(self) -> None:
             super().close()
             kept, self._own_transformer = self._own_transformer, None
-            if kept is not None:
+            if kept is not None and self._keep_transformer and self._conn._pipeline is None:
                 self._conn.__dict__["_oms_spare_transformer"] = kept
-
-        def _send_query_prepared(
-            self, name: bytes, pgq: Any, *, binary: bool | None = None
-        ) -> None:
-            self._query = pgq
-            super()._send_query_prepared(name, pgq, binary=binary)
 
     return BoundCursor
 

@@ -249,32 +249,36 @@ class _Routing:
     Celery's configuration is a chain of maps that ends in Django's settings; each read tries
     several spellings of the key in each map (45 µs a read, four per send: more than the
     LPUSH itself). So the reads are kept, per thread, until the configuration may have
-    changed: a key set on `app.conf` (its `changes` map: tests point the default queue at
-    their own worker) or Django's settings overridden (override_settings replaces the
-    settings object)."""
+    changed: another app or Django settings object (override_settings replaces it), a key
+    added to `app.conf` (its `changes` map: tests point the default queue at their own
+    worker), or a new value for one of the four keys there or in Django's settings. Not seen:
+    a second change of a key already in `changes` under another spelling of its name."""
 
-    __slots__ = ("eager", "key", "seen")
+    __slots__ = ("app_conf", "eager", "key", "settings", "values")
 
-    def __init__(self, conf: Any, seen: tuple[Any, ...]) -> None:
-        self.seen = seen
+    def __init__(self, conf: Any, settings: Any, values: tuple[Any, ...]) -> None:
+        # The objects themselves, not their ids (kept alive here, none can be mistaken for a
+        # later one at the same address).
+        self.app_conf, self.settings, self.values = conf, settings, values
         self.eager = bool(conf.task_always_eager)
         self.key = (conf.task_default_queue, id(conf.task_routes), id(conf.task_queues))
 
+    def holds_for(self, conf: Any, settings: Any, values: tuple[Any, ...]) -> bool:
+        return self.app_conf is conf and self.settings is settings and self.values == values
+
     @staticmethod
-    def seen_of(conf: Any) -> tuple[Any, ...]:
-        # The objects themselves, not their ids (kept alive here, none can be mistaken for a
-        # later one at the same address); compared with == (identity first).
+    def values_of(conf: Any, settings: Any) -> tuple[Any, ...]:
         changes = conf.changes
         return (
-            conf,
-            object.__getattribute__(django_settings, "_wrapped"),
             len(changes),
             *(changes.get(name, _UNSET) for name in _ROUTING_SETTINGS),
+            *(getattr(settings, name, _UNSET) for name in _DJANGO_ROUTING_SETTINGS),
         )
 
 
 _UNSET = object()
 _ROUTING_SETTINGS = ("task_always_eager", "task_default_queue", "task_routes", "task_queues")
+_DJANGO_ROUTING_SETTINGS = tuple(f"CELERY_{name.upper()}" for name in _ROUTING_SETTINGS)
 
 
 def _routing_of(task: Any) -> _Routing | None:
@@ -282,11 +286,11 @@ def _routing_of(task: Any) -> _Routing | None:
     if app is None:
         return None
     conf = app.conf
-    state = _templates.__dict__
-    seen = _Routing.seen_of(conf)
-    routing: _Routing | None = state.get("routing")
-    if routing is None or routing.seen != seen:
-        routing = state["routing"] = _Routing(conf, seen)
+    settings = object.__getattribute__(django_settings, "_wrapped")
+    values = _Routing.values_of(conf, settings)
+    routing: _Routing | None = _templates.__dict__.get("routing")
+    if routing is None or not routing.holds_for(conf, settings, values):
+        routing = _templates.__dict__["routing"] = _Routing(conf, settings, values)
     return routing
 
 

@@ -51,3 +51,16 @@ def test_a_binary_cursor_reads_its_rows_in_binary_after_a_text_one():
     with bound_cursor(connection, binary=True) as binary:
         binary.execute("SELECT %s::int[], %s::numeric", [[3, 4], Decimal("2.5")])
         assert binary.fetchone() == ([3, 4], Decimal("2.5"))
+
+
+def test_a_transformer_a_copy_used_is_not_handed_on():
+    with bound_cursor(connection) as copying:
+        with copying.cursor.copy("COPY (SELECT 1, 'a') TO STDOUT") as copy:
+            copy.set_types(["int4", "text"])
+            assert list(copy.rows()) == [(1, "a")]
+        used = copying.cursor._tx
+
+    with bound_cursor(connection) as next_one:
+        next_one.execute(STATEMENT, VALUES)
+        assert list(next_one.fetchone()) == VALUES
+        assert next_one.cursor._tx is not used

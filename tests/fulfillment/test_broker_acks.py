@@ -156,3 +156,36 @@ def test_a_delivered_message_is_kept_as_kombu_keeps_it_and_restored_from_there(
     assert client.hlen(keys["unacked_key"]) == 0
     payloads = [queue.get(no_ack=True).payload for _ in range(3)]
     assert sorted(p["n"] for p in payloads) == [0, 1, 2]
+
+
+def test_a_held_connection_the_server_closed_is_made_again_before_use(channel_and_queue):
+    # given: the held connection idle, then closed by Redis (its `timeout`, CLIENT KILL)
+    channel, queue, client, keys = channel_and_queue
+    first = queue.get(no_ack=False)
+    first.ack()
+    held = channel.held_connection().connection
+    held_id = held.send_command("CLIENT", "ID") or held.read_response()
+    assert client.client_kill_filter(_id=held_id) == 1
+
+    # when: the next delivery's bookkeeping and ack
+    second = queue.get(no_ack=False)
+    second.ack()
+
+    # then: written on a new connection, nothing lost
+    assert second.payload == {"n": 1}
+    assert client.zcard(keys["unacked_index_key"]) == 0
+    assert client.hlen(keys["unacked_key"]) == 0
+
+
+def test_an_ack_on_a_channel_of_a_closed_transport_raises_a_connection_error(channel_and_queue):
+    # the late ack of the old channel after the broker was lost (see the test above)
+    channel, queue, _client, _keys = channel_and_queue
+    message = queue.get(no_ack=False)
+    transport = channel.connection
+    saved, transport.client = transport.client, None
+    channel._pool = None
+    try:
+        with pytest.raises(redis.exceptions.ConnectionError):
+            message.ack()
+    finally:
+        transport.client = saved
