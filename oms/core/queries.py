@@ -225,6 +225,12 @@ def _bound_cursor_class() -> type:
             if self._own_transformer is not None:
                 self._tx = self._own_transformer
 
+        def _send_query_prepared(
+            self, name: bytes, pgq: Any, *, binary: bool | None = None
+        ) -> None:
+            self._query = pgq  # what Django's query log reads (psycopg keeps it only unprepared)
+            super()._send_query_prepared(name, pgq, binary=binary)
+
         def copy(self, *args: Any, **kwargs: Any) -> Any:
             self._keep_transformer = False  # COPY sets row dumpers on it for good
             return super().copy(*args, **kwargs)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from oms.core.queries import bound_cursor
 
@@ -64,3 +65,18 @@ def test_a_transformer_a_copy_used_is_not_handed_on():
         next_one.execute(STATEMENT, VALUES)
         assert list(next_one.fetchone()) == VALUES
         assert next_one.cursor._tx is not used
+
+
+def test_the_query_log_shows_each_statement_once_it_is_prepared():
+    # psycopg prepares a statement after its 5th run and then no longer records it on the
+    # cursor; Django's query log (CaptureQueriesContext, DEBUG) reads that record
+    statement = "SELECT %s::int * 2"
+    with CaptureQueriesContext(connection) as ctx:
+        for n in range(8):
+            with bound_cursor(connection) as cursor:
+                cursor.execute(statement, [n])
+                assert cursor.fetchone() == (2 * n,)
+
+    assert [query["sql"] for query in ctx.captured_queries] == [
+        "SELECT $1::int * 2" for _ in range(8)
+    ]
