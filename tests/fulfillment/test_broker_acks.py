@@ -3,10 +3,7 @@ Redis QoS kept such a message counted as in hand, and a worker whose every proce
 Redis was paused never read the queue again (tests/chaos/test_ack_timeouts.py runs that worker).
 The ack Redis missed is sent with the next one."""
 
-import socket
-import threading
 import uuid
-from contextlib import contextmanager, suppress
 
 import pytest
 import redis
@@ -15,34 +12,7 @@ from kombu import Connection, Exchange, Queue
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from oms.core.broker import QoS, _HeldConnection
-
-
-@contextmanager
-def a_silent_server():
-    """A TCP server on a free local port that accepts connections and never answers (Redis
-    paused: SIGSTOP, a partition); yields the port."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    taken: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            with suppress(TimeoutError, OSError):
-                taken.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for conn in taken:
-            conn.close()
-        listener.close()
+from tests.servers import a_silent_server
 
 
 @pytest.fixture

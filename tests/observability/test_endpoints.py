@@ -1,20 +1,13 @@
 """/metrics (content and access), /readyz (200, and 503 naming the failed dependency)."""
 
-import socket
-
 import pytest
 from django.db import OperationalError
 
 from oms.api.tasks import purge_expired_idempotency_keys_task
 from oms.observability import views
+from tests.servers import closed_port
 
 pytestmark = pytest.mark.django_db
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_metrics_show_http_requests_by_route_and_status(client):

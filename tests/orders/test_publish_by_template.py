@@ -5,20 +5,18 @@ back to Celery's own; a broker that does not answer is reported like an exhauste
 
 import base64
 import json
-import socket
 import uuid
 
 import pytest
 import redis
 from django.conf import settings
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from fulfillment.tasks import allocate_backorders_task, orchestrate_order_task
 from oms.celery import app
 from oms.core import broker, transactions
 from oms.core.correlation import _current
 from oms.core.transactions import _SendOnCommit, enqueue_on_commit, send_by_template
+from tests.servers import a_silent_server, closed_port
 
 # What differs between two messages of one task by design: the task id and the delivery tag.
 _PER_MESSAGE = {"id", "root_id", "correlation_id", "delivery_tag"}
@@ -119,38 +117,23 @@ def test_eager_tasks_and_stand_ins_are_not_sent_by_template(settings):
     assert send_by_template(StandIn(), (1,)) is False
 
 
-class _FailingProducer:
-    """A producer whose channel fails as the broker would: Producer.publish and the channel's
-    own plain publish raise `error`."""
-
-    def __init__(self, error):
-        self.error = error
-        self.connection = self
-        self.channel = self
-
-    def publish(self, *args, **kwargs):
-        raise self.error
-
-    def publish_plain(self, *args, **kwargs):
-        raise self.error
-
-    def release(self):
-        pass
-
-
-def _with_a_template_then_failing(broker_queue, monkeypatch, error):
+def _with_a_template_then(broker_queue, pool):
+    """A template recorded (message [1] sent), then the thread's channel holding a connection
+    of `pool` as its own: a broker gone or not answering, on real sockets."""
     client, queue = broker_queue
     _SendOnCommit(orchestrate_order_task, (1,))()  # records the template
-    state = transactions._templates.__dict__
-    monkeypatch.setitem(state, "producer", _FailingProducer(error))
+    _SendOnCommit(orchestrate_order_task, (1,))()  # sends by it: the thread's channel is made
+    client.lpop(queue)  # that second [1] (the newest) is not part of the test
+    channel = transactions._templates.__dict__["producer"].channel
+    channel._held_connection = broker._HeldConnection(pool)
+    channel._held_connection.pool = channel.pool  # kept by the channel as its own
     return client, queue
 
 
-def test_a_send_the_broker_refuses_is_sent_again_by_celery(broker_queue, monkeypatch):
-    # given: the template's producer finds the connection refused (Redis restarting)
-    client, queue = _with_a_template_then_failing(
-        broker_queue, monkeypatch, RedisConnectionError("Connection refused")
-    )
+def test_a_send_the_broker_refuses_is_sent_again_by_celery(broker_queue):
+    # given: the template's connection is refused (Redis restarting)
+    gone = redis.ConnectionPool(host="127.0.0.1", port=closed_port(), socket_connect_timeout=1)
+    client, queue = _with_a_template_then(broker_queue, gone)
 
     # when
     _SendOnCommit(orchestrate_order_task, (2,))()
@@ -162,41 +145,17 @@ def test_a_send_the_broker_refuses_is_sent_again_by_celery(broker_queue, monkeyp
     assert [m["body"][0] for _, m in _messages(client, queue)] == [[1], [2], [3]]
 
 
-def test_a_held_connection_the_broker_refuses_falls_back_to_celery(broker_queue):
-    # given: a template, and the channel's held connection pointing at a port where nothing
-    # listens (the broker gone; a real refused connection, not a stand-in)
-    client, queue = broker_queue
-    _SendOnCommit(orchestrate_order_task, (1,))()
-    _SendOnCommit(orchestrate_order_task, (2,))()
-    channel = transactions._templates.__dict__["producer"].channel
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free_port = probe.getsockname()[1]
-    gone = redis.ConnectionPool(host="127.0.0.1", port=free_port, socket_connect_timeout=1)
-    channel._held_connection = broker._HeldConnection(gone)
-    channel._held_connection.pool = channel.pool  # kept by the channel as its own
+def test_a_broker_that_does_not_answer_is_logged_for_the_sweeper(broker_queue, caplog):
+    # given: the template's connection goes to a broker that never answers (Redis paused)
+    with a_silent_server() as port:
+        silent = redis.ConnectionPool(host="127.0.0.1", port=port, socket_timeout=0.5)
+        client, queue = _with_a_template_then(broker_queue, silent)
+        fallback = []
+        send = _SendOnCommit(orchestrate_order_task, (2,))
+        send.func = lambda *args: fallback.append(args)
 
-    # when
-    _SendOnCommit(orchestrate_order_task, (3,))()
-
-    # then: Celery's own send delivered it, and the next send by template works again
-    assert [m["body"][0] for _, m in _messages(client, queue)] == [[1], [2], [3]]
-    assert "producer" not in transactions._templates.__dict__
-    _SendOnCommit(orchestrate_order_task, (4,))()
-    assert [m["body"][0] for _, m in _messages(client, queue)] == [[1], [2], [3], [4]]
-
-
-def test_a_broker_that_does_not_answer_is_logged_for_the_sweeper(broker_queue, monkeypatch, caplog):
-    # given: the template's producer times out (Redis paused)
-    client, queue = _with_a_template_then_failing(
-        broker_queue, monkeypatch, RedisTimeoutError("Timeout reading from socket")
-    )
-    fallback = []
-    send = _SendOnCommit(orchestrate_order_task, (2,))
-    send.func = lambda *args: fallback.append(args)
-
-    # when
-    send()
+        # when
+        send()
 
     # then: not tried again (that would only hold the request longer): logged, as when
     # Celery's retries are spent; the sweeper sends the work again
