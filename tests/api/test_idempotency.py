@@ -100,10 +100,9 @@ def _left_in_progress(record: IdempotencyKey, pid: int, body: dict) -> None:
 @contextmanager
 def a_live_session():
     """Another database session that stays open for the block (a request still running in
-    another process); yields its backend pid and closes it at the end of the block.
-
-    A plain psycopg connection, not Django's connection in a thread: closing that one is left
-    to Django's per-thread bookkeeping, which under the full suite left the session open."""
+    another process); yields its backend pid and closes it at the end of the block. Whether
+    it has ended is for _wait_until_ended to say: a look from the test's own transaction at
+    pg_stat_activity would be that transaction's first look, kept until it ends."""
     with other_session(connection.settings_dict) as session:
         pid = session.info.backend_pid
         yield pid
