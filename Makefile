@@ -36,9 +36,12 @@ run: install ## Migrate, load demo data and serve on http://127.0.0.1:8000 (SQLi
 	$(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The suite runs on one pytest-xdist worker per core (PYTEST_WORKERS=0: in this process alone).
+PYTEST_WORKERS ?= auto
+
 test: install ## Run the whole suite against PostgreSQL and Redis on 127.0.0.1 (not tests/chaos)
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) OMS_ALLOW_INSECURE_KEY=1 OMS_PROFILE=development \
-		$(PY) -m pytest --create-db --ignore=tests/chaos $(PYTEST_ARGS)
+		$(PY) -m pytest --create-db --ignore=tests/chaos -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The fault tests start their own PostgreSQL cluster and Redis server on free ports (never the
 # ones above) and need no test database: docs/security.md, "Faults of the database and the broker".
