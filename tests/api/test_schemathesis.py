@@ -10,11 +10,11 @@ schema-valid and schema-violating data. Asserts 0 failures of any check, so 0 se
 operation and phase, and MAX_SECONDS per part of the API. schemathesis 4 fuzzes until its time
 is up, so the time is what each part costs.
 
-The API is fuzzed in PARTS, one test each, so that `make test`'s workers run them side by side.
-Whole, it was one four-minute test, run last (a transactional test) on one worker while the
-other had nothing left to do. A part holds every operation its stateful links join, and every
-operation is in exactly one part (test_every_operation_is_fuzzed_in_exactly_one_part); the same
-four minutes in four parts give each operation as much fuzzing as before.
+The API is fuzzed in PARTS, one test each, so that `make test`'s workers can share them: whole,
+it was one four-minute test for a single worker. A part holds every operation its stateful links
+join, and every operation is in exactly one part
+(test_every_operation_is_fuzzed_in_exactly_one_part); the four parts take the four minutes the
+whole took.
 
 Two settings say what the API is, not what to overlook:
 - `with-security-parameters = false`: the credentials are real and sent by this test, so
