@@ -37,13 +37,7 @@ def channel_and_queue():
             client.delete(name, *options.values())
 
 
-def _timing_out(*args, **kwargs):
-    raise RedisTimeoutError("Timeout reading from socket")
-
-
-def test_an_ack_redis_does_not_take_frees_the_slot_and_goes_out_with_the_next(
-    channel_and_queue, monkeypatch
-):
+def test_an_ack_redis_does_not_take_frees_the_slot_and_goes_out_with_the_next(channel_and_queue):
     channel, queue, client, keys = channel_and_queue
     assert isinstance(channel.qos, QoS)
     first = queue.get(no_ack=False)
@@ -78,16 +72,24 @@ def test_an_ack_redis_does_not_take_frees_the_slot_and_goes_out_with_the_next(
     assert third.payload == {"n": 2}
 
 
-def test_a_requeue_redis_does_not_take_frees_the_slot_too(channel_and_queue, monkeypatch):
+def test_a_requeue_redis_does_not_take_frees_the_slot_too(channel_and_queue):
     channel, queue, client, keys = channel_and_queue
     first = queue.get(no_ack=False)
 
-    with monkeypatch.context() as patched:
-        patched.setattr(redis.client.Pipeline, "execute", _timing_out)
-        with pytest.raises(RedisTimeoutError):
-            first.reject(requeue=True)
+    # when: Redis does not answer the requeue (kombu's restore, on the channel's pool): the pool
+    # goes to a server that takes the connection and never answers
+    kept = channel._pool
+    with a_silent_server() as port:
+        channel._pool = redis.ConnectionPool(host="127.0.0.1", port=port, socket_timeout=0.5)
+        try:
+            with pytest.raises(RedisTimeoutError):
+                first.reject(requeue=True)
+        finally:
+            channel._pool.disconnect()
+            channel._pool = kept
 
-    # the slot is free; the message stays unacked in Redis (back after the visibility timeout)
+    # then: the slot is free; the message stays unacked in Redis (back after the visibility
+    # timeout)
     assert channel.qos.can_consume()
     assert client.zcard(keys["unacked_index_key"]) == 1
 
