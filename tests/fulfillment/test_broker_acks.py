@@ -11,8 +11,8 @@ from django.conf import settings
 from kombu import Connection, Exchange, Queue
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from oms.core.broker import QoS, _HeldConnection
-from tests.servers import a_silent_server
+from oms.core.broker import QoS
+from tests.servers import a_silent_server, hold_on
 
 
 @pytest.fixture
@@ -47,10 +47,7 @@ def test_an_ack_redis_does_not_take_frees_the_slot_and_goes_out_with_the_next(ch
     # when: Redis does not answer the ack (paused past the socket timeout): the channel's held
     # connection goes to a server that takes the connection and never answers
     with a_silent_server() as port:
-        channel._held_connection = _HeldConnection(
-            redis.ConnectionPool(host="127.0.0.1", port=port, socket_timeout=0.5)
-        )
-        channel._held_connection.pool = channel.pool  # kept by the channel as its own
+        hold_on(channel, redis.ConnectionPool(host="127.0.0.1", port=port, socket_timeout=0.5))
         with pytest.raises(RedisTimeoutError):
             first.ack()
     channel._held_connection = None  # Redis answers again: the next command connects anew
