@@ -13,8 +13,8 @@ is up, so the time is what each part costs.
 The API is fuzzed in PARTS, one test each, so that `make test`'s workers can share them: whole,
 it was one four-minute test for a single worker. A part holds every operation its stateful links
 join, and every operation is in exactly one part
-(test_every_operation_is_fuzzed_in_exactly_one_part); the four parts take the four minutes the
-whole took.
+(test_every_operation_is_fuzzed_in_exactly_one_part_with_the_operations_it_links_to); the four
+parts take the four minutes the whole took.
 
 Two settings say what the API is, not what to overlook:
 - `with-security-parameters = false`: the credentials are real and sent by this test, so
@@ -38,6 +38,7 @@ from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.wsgi import get_wsgi_application
 from django.db import connections
+from drf_spectacular.generators import SchemaGenerator
 from schemathesis.engine import events
 from schemathesis.transport.wsgi import WSGITransport
 
@@ -65,8 +66,8 @@ REFERENCES_DATA = [
 
 
 # The API's parts by path; the schema's links (capture → read, events, hold → release; subscribe
-# → read, change, delete) stay inside one part, and the parts without links skip the stateful
-# phase (schemathesis reports it as an error there).
+# → read, change, delete) stay inside one part, and a part whose operations have no links skips
+# the stateful phase (schemathesis reports it as an error there).
 PARTS = {
     "orders": r"^/api/v1/(orders|availability)/",
     "returns": r"^/api/v1/returns/",
@@ -75,7 +76,34 @@ PARTS = {
         r"^/api/v1/(inventory|webhook-subscriptions|cutover|webhooks)/|^/webhooks/"
     ),
 }
-WITHOUT_LINKS = {"returns", "fulfillments"}
+
+
+def _part_of(path: str) -> list[str]:
+    return [name for name, regex in PARTS.items() if re.search(regex, path)]
+
+
+def _links(schema: dict) -> list[tuple[str, str]]:
+    """(path of the operation answering, path of the operation it links to) for every link."""
+    paths = {
+        operation["operationId"]: path
+        for path, item in schema["paths"].items()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    return [
+        (path, paths[link["operationId"]])
+        for path, item in schema["paths"].items()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for response in operation.get("responses", {}).values()
+        for link in (response.get("links") or {}).values()
+    ]
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict:
+    """The schema /api/schema/ serves (as tests/contracts/test_api_schema_contract.py reads it)."""
+    return SchemaGenerator().get_schema(request=None, public=True)
 
 
 @pytest.fixture
@@ -120,7 +148,7 @@ def world(transactional_db, wsgi_transport, monkeypatch):
         connections[alias].close()
 
 
-def _config(world, part=None):
+def _config(world, part, stateful):
     channel = {"Authorization": f"Bearer {world['channel_key']}"}
     node = {"Authorization": f"Bearer {world['node_key']}"}
     staff = {"Cookie": f"sessionid={world['session']}; csrftoken={CSRF}", "X-CSRFToken": CSRF}
@@ -149,10 +177,10 @@ def _config(world, part=None):
                 "with-security-parameters": False,
             },
             "checks": {"enabled": True},
-            "phases": {"stateful": {"enabled": part not in WITHOUT_LINKS, "max-steps": 10}},
+            "phases": {"stateful": {"enabled": stateful, "max-steps": 10}},
             "operations": [
                 # schemathesis 4 selects operations by configuration: the rest are turned off
-                *([{"exclude-path-regex": PARTS[part], "enabled": False}] if part else []),
+                {"exclude-path-regex": PARTS[part], "enabled": False},
                 *operations,
                 *({"include-path-regex": path, "checks": accepts_400} for path in REFERENCES_DATA),
             ],
@@ -173,30 +201,31 @@ def _describe(recorder, case_id, check):
     )
 
 
-def _schema(world, part=None):
-    return schemathesis.openapi.from_wsgi(
-        "/api/schema/?format=json", get_wsgi_application(), config=_config(world, part)
-    )
-
-
-def test_every_operation_is_fuzzed_in_exactly_one_part(world):
+@pytest.mark.django_db
+def test_every_operation_is_fuzzed_in_exactly_one_part_with_the_operations_it_links_to(openapi):
     # given
-    paths = _schema(world).raw_schema["paths"]
+    paths = openapi["paths"]
 
     # when
-    parts = {
-        path: [name for name, regex in PARTS.items() if re.search(regex, path)] for path in paths
-    }
+    parts = {path: _part_of(path) for path in paths}
+    links = _links(openapi)
 
     # then
     assert len(paths) >= 35
     assert {path: names for path, names in parts.items() if len(names) != 1} == {}
+    assert len(links) >= 7
+    assert [(a, b) for a, b in links if _part_of(a) != _part_of(b)] == []
 
 
 @pytest.mark.parametrize("part", PARTS)
-def test_schemathesis_finds_no_server_error_and_no_undocumented_status(world, part):
-    # given
-    schema = _schema(world, part)
+def test_schemathesis_finds_no_server_error_and_no_undocumented_status(world, openapi, part):
+    # given: the part's operations, through its schema links too when it has any
+    stateful = any(_part_of(path) == [part] for path, _ in _links(openapi))
+    schema = schemathesis.openapi.from_wsgi(
+        "/api/schema/?format=json",
+        get_wsgi_application(),
+        config=_config(world, part, stateful),
+    )
 
     # when
     cases, failures, errors, finished = 0, set(), [], None
