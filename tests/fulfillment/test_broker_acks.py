@@ -4,6 +4,7 @@ Redis was paused never read the queue again (tests/chaos/test_ack_timeouts.py ru
 The ack Redis missed is sent with the next one."""
 
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -35,6 +36,19 @@ def channel_and_queue():
             yield channel, queue(channel), client, options
         finally:
             client.delete(name, *options.values())
+
+
+@contextmanager
+def _transport_closed(channel):
+    """`channel`'s transport as kombu's close leaves it (no client, the pools dropped), for the
+    block."""
+    transport = channel.connection
+    saved, transport.client = transport.client, None
+    channel._pool = None
+    try:
+        yield
+    finally:
+        transport.client = saved
 
 
 def test_an_ack_redis_does_not_take_frees_the_slot_and_goes_out_with_the_next(channel_and_queue):
@@ -97,14 +111,8 @@ def test_a_channel_of_a_closed_transport_raises_a_connection_error(channel_and_q
     were gone and raised AttributeError, which stopped the worker (tests/chaos, Redis restart).
     A connection error is what the closing code ignores."""
     channel, _queue, _client, _keys = channel_and_queue
-    transport = channel.connection
-    saved, transport.client = transport.client, None  # what kombu's close leaves
-    channel._pool = None  # and the pools it dropped
-    try:
-        with pytest.raises(redis.exceptions.ConnectionError):
-            channel._create_client()
-    finally:
-        transport.client = saved
+    with _transport_closed(channel), pytest.raises(redis.exceptions.ConnectionError):
+        channel._create_client()
 
 
 def test_a_delivered_message_is_kept_as_kombu_keeps_it_and_restored_from_there(
@@ -150,11 +158,5 @@ def test_an_ack_on_a_channel_of_a_closed_transport_raises_a_connection_error(cha
     # the late ack of the old channel after the broker was lost (see the test above)
     channel, queue, _client, _keys = channel_and_queue
     message = queue.get(no_ack=False)
-    transport = channel.connection
-    saved, transport.client = transport.client, None
-    channel._pool = None
-    try:
-        with pytest.raises(redis.exceptions.ConnectionError):
-            message.ack()
-    finally:
-        transport.client = saved
+    with _transport_closed(channel), pytest.raises(redis.exceptions.ConnectionError):
+        message.ack()
