@@ -1,12 +1,23 @@
+"""seed_demo, run twice on one database as `make run` may be run again: every test reads that
+database (or the two outputs) and checks what one part of the demo left.
+
+The module seeds once for all its tests (`seeded`, in an outer transaction rolled back at the
+end, as tests/security/test_role_matrix.py builds its world): each seed takes seconds, and the
+tests only read, each in its own savepoint, so they see the same two seeds they saw when each
+ran them itself."""
+
 import re
 from collections import Counter
+from dataclasses import dataclass
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count
-from django.test import Client
+from django.test import Client, override_settings
 
 from integrations.models import InboundMessage
 from inventory.models import Node, NodeKind, Product, StockLevel
@@ -20,13 +31,6 @@ KEY_PATTERN = re.compile(
 PASSWORD_PATTERN = re.compile(
     r"Admin: http://127\.0\.0\.1:8000/admin/  user: admin  password: (\S+)"
 )
-
-
-@pytest.fixture(autouse=True)
-def _x12_folders(settings, tmp_path):
-    """The EDI demo partner's inbox and outbox in a scratch folder."""
-    settings.OMS_X12_INBOX_DIR = tmp_path / "inbox"
-    settings.OMS_X12_OUTBOX_DIR = tmp_path / "outbox"
 
 
 def seed() -> str:
@@ -45,16 +49,48 @@ def counts() -> dict[str, int]:
     }
 
 
+@dataclass(frozen=True)
+class Seeded:
+    first: str  # the first seed's output
+    first_counts: dict[str, int]  # counts() right after it
+    second: str  # the second seed's output
+    inbox: Path  # the EDI demo partner's inbox and outbox (scratch folders)
+    outbox: Path
+    exports: Path  # where the finance export was written
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("seed_demo")
+    folders = {
+        "OMS_X12_INBOX_DIR": folder / "inbox",
+        "OMS_X12_OUTBOX_DIR": folder / "outbox",
+        "OMS_EXPORT_DIR": folder / "exports",
+    }
+    folders["OMS_EXPORT_DIR"].mkdir()
+    with django_db_blocker.unblock(), override_settings(**folders):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            first = seed()
+            first_counts = counts()
+            yield Seeded(
+                first=first,
+                first_counts=first_counts,
+                second=seed(),
+                inbox=folders["OMS_X12_INBOX_DIR"],
+                outbox=folders["OMS_X12_OUTBOX_DIR"],
+                exports=folders["OMS_EXPORT_DIR"],
+            )
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.mark.django_db
-def test_seed_demo_twice_loads_the_same_data_set():
-    # given
-    seed()
-    first = counts()
+def test_seed_demo_twice_loads_the_same_data_set(seeded):
+    first = seeded.first_counts
 
-    # when
-    output = seed()
-
-    # then
     assert counts() == first
     assert first == {
         "channels": 6,  # web, pos, marketplace, the Shopify and EDI demos, the outlet mid-cutover
@@ -73,19 +109,14 @@ def test_seed_demo_twice_loads_the_same_data_set():
     }
     assert (
         "Demo data: 3 channels, 17 nodes (2 distribution centers, 15 stores), 226 products, "
-        "3842 stock levels." in output
+        "3842 stock levels." in seeded.second
     )
 
 
 @pytest.mark.django_db
-def test_seed_demo_gives_every_node_a_stock_level_for_every_product():
-    # given
-    seed()
-
-    # when
+def test_seed_demo_gives_every_node_a_stock_level_for_every_product(seeded):
     per_node = dict(Node.objects.annotate(n=Count("stock_levels")).values_list("code", "n"))
 
-    # then
     assert set(per_node.values()) == {Product.objects.count()}
     assert len(per_node) == 18  # 2 DCs, 15 stores, the X12 3PL
     limited = StockLevel.objects.filter(product__sku="LTD-JACKET-CRIMSON-M")
@@ -101,15 +132,10 @@ def test_seed_demo_gives_every_node_a_stock_level_for_every_product():
 
 
 @pytest.mark.django_db
-def test_seed_demo_nodes_have_the_documented_capabilities():
-    # given
-    seed()
-
-    # when
+def test_seed_demo_nodes_have_the_documented_capabilities(seeded):
     dcs = Node.objects.filter(kind=NodeKind.DISTRIBUTION_CENTER)
     stores = Node.objects.filter(kind=NodeKind.STORE)
 
-    # then
     assert {tuple(n.capabilities) for n in dcs} == {("ship",)}
     assert {(n.priority, n.daily_capacity) for n in dcs} == {(10, 5000)}
     assert {n.priority for n in stores} == {50}
@@ -121,17 +147,12 @@ def test_seed_demo_nodes_have_the_documented_capabilities():
 
 
 @pytest.mark.django_db
-def test_seed_demo_prints_a_web_api_key_that_authenticates_and_revokes_the_previous_one():
-    # given
-    first_key = KEY_PATTERN.search(seed()).group(1)
+def test_seed_demo_prints_a_web_api_key_that_authenticates_and_revokes_the_previous_one(seeded):
+    first_key = KEY_PATTERN.search(seeded.first).group(1)
+    second_key = KEY_PATTERN.search(seeded.second).group(1)
 
-    # when
-    output = seed()
-
-    # then
-    second_key = KEY_PATTERN.search(output).group(1)
     assert f'curl -H "Authorization: Bearer {second_key}" http://127.0.0.1:8000/api/v1/orders/' in (
-        output
+        seeded.second
     )
     assert bearer_client(second_key).get("/api/v1/orders/").status_code == 200
     response = bearer_client(first_key).get("/api/v1/orders/")
@@ -143,14 +164,10 @@ def test_seed_demo_prints_a_web_api_key_that_authenticates_and_revokes_the_previ
 
 
 @pytest.mark.django_db
-def test_seed_demo_prints_an_admin_password_that_logs_in():
-    # given
-    first_password = PASSWORD_PATTERN.search(seed()).group(1)
+def test_seed_demo_prints_an_admin_password_that_logs_in(seeded):
+    first_password = PASSWORD_PATTERN.search(seeded.first).group(1)
+    password = PASSWORD_PATTERN.search(seeded.second).group(1)
 
-    # when
-    password = PASSWORD_PATTERN.search(seed()).group(1)
-
-    # then
     assert password != first_password
     assert Client().login(username="admin", password=password) is True
     assert Client().login(username="admin", password=first_password) is False
@@ -159,16 +176,9 @@ def test_seed_demo_prints_an_admin_password_that_logs_in():
 
 
 @pytest.mark.django_db
-def test_seed_demo_places_the_demo_orders_once():
-    # given
-    first = seed()
-
-    # when
-    second = seed()
-
-    # then
-    assert "Placed 36 demo orders" in first
-    assert "Placed" not in second
+def test_seed_demo_places_the_demo_orders_once(seeded):
+    assert "Placed 36 demo orders" in seeded.first
+    assert "Placed" not in seeded.second
     demo = Order.objects.filter(external_id__startswith="DEMO-")
     assert demo.count() == 36
     assert Counter(demo.values_list("delivery_method", flat=True)) == {
@@ -182,14 +192,7 @@ def test_seed_demo_places_the_demo_orders_once():
 
 
 @pytest.mark.django_db
-def test_seed_demo_connects_a_shopify_channel_with_its_documented_order_once():
-    # given
-    first = seed()
-
-    # when
-    second = seed()
-
-    # then
+def test_seed_demo_connects_a_shopify_channel_with_its_documented_order_once(seeded):
     from channels.models import ChannelConnection
 
     connection = ChannelConnection.objects.get(channel__code="shopify-demo")
@@ -201,15 +204,12 @@ def test_seed_demo_connects_a_shopify_channel_with_its_documented_order_once():
     assert set(order.lines.values_list("sku", flat=True)) == set(
         connection.settings["sku_map"].values()
     )
-    assert f"captured {order.number}" in first
-    assert f"duplicate {order.number}" in second
+    assert f"captured {order.number}" in seeded.first
+    assert f"duplicate {order.number}" in seeded.second
 
 
 @pytest.mark.django_db
-def test_seed_demo_shows_a_cancelled_order_and_a_partial_cancel():
-    seed()
-    seed()
-
+def test_seed_demo_shows_a_cancelled_order_and_a_partial_cancel(seeded):
     reverse = Order.objects.filter(external_id__startswith="REV-DEMO-").order_by("external_id")
     cancelled, partial = reverse
     line = partial.lines.get()
@@ -222,12 +222,10 @@ def test_seed_demo_shows_a_cancelled_order_and_a_partial_cancel():
 
 
 @pytest.mark.django_db
-def test_seed_demo_gives_each_role_a_user_and_finance_an_export(settings, tmp_path):
-    settings.OMS_EXPORT_DIR = tmp_path
-    out = seed()
-    password = PASSWORD_PATTERN.search(out).group(1)
+def test_seed_demo_gives_each_role_a_user_and_finance_an_export(seeded):
+    password = PASSWORD_PATTERN.search(seeded.second).group(1)
 
-    assert "One user per role, same password: cs, finance, ops" in out
+    assert "One user per role, same password: cs, finance, ops" in seeded.first
     for username, group in (
         ("cs", "customer_service"),
         ("finance", "finance"),
@@ -239,19 +237,15 @@ def test_seed_demo_gives_each_role_a_user_and_finance_an_export(settings, tmp_pa
         assert Client().login(username=username, password=password) is True
     from ops.models import FinanceExport
 
-    [export] = FinanceExport.objects.all()
+    [export] = FinanceExport.objects.all()  # once a day: the second seed made none
     assert (export.kind, export.file_format, export.status) == ("payments", "xlsx", "done")
-    seed()
-    assert FinanceExport.objects.count() == 1  # once a day
+    assert [p.name for p in seeded.exports.iterdir() if p.is_file()] != []
 
 
 @pytest.mark.django_db
-def test_seed_demo_has_a_3pl_on_x12_that_reported_its_stock_with_an_846():
-    # given
-    seed()
-    seed()  # the same day's report again: one effect
-
-    # then: six SKUs counted (27, 34, ... 62), the others none, all through the ledger
+def test_seed_demo_has_a_3pl_on_x12_that_reported_its_stock_with_an_846(seeded):
+    # the same day's report twice (two seeds): one effect. Six SKUs counted (27, 34, ... 62),
+    # the others none, all through the ledger
     node = Node.objects.get(code="3pl-memphis")
     assert (node.connector, node.kind) == ("x12_file", NodeKind.THIRD_PARTY)
     levels = StockLevel.objects.filter(node=node, on_hand__gt=0)
@@ -267,18 +261,15 @@ def test_seed_demo_has_a_3pl_on_x12_that_reported_its_stock_with_an_846():
 
 
 @pytest.mark.django_db
-def test_seed_demo_takes_the_edi_partners_purchase_order_from_its_inbox_once(settings):
-    first = seed()
-    second = seed()
-
-    assert "EDI channel edi-demo" in first
-    assert "EDI channel edi-demo" not in second  # nothing dropped again
+def test_seed_demo_takes_the_edi_partners_purchase_order_from_its_inbox_once(seeded):
+    assert "EDI channel edi-demo" in seeded.first
+    assert "EDI channel edi-demo" not in seeded.second  # nothing dropped again
     assert Order.objects.filter(channel__code="edi-demo", external_id="08292233294").count() == 1
-    outbox = settings.OMS_X12_OUTBOX_DIR / "channels" / "edi-demo"
+    outbox = seeded.outbox / "channels" / "edi-demo"
     names = sorted(p.name for p in outbox.iterdir())
     assert "997-ABCDEFGHIJKLMNO-000003438.edi" in names
     assert "TA1-ABCDEFGHIJKLMNO-000003438.edi" in names
-    processed = settings.OMS_X12_INBOX_DIR / "channels" / "edi-demo" / "processed"
+    processed = seeded.inbox / "channels" / "edi-demo" / "processed"
     assert sorted(p.name for p in processed.iterdir()) == [
         "PO-08292233294-resent.edi",
         "PO-08292233294.edi",
