@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import django_fsm
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -39,30 +38,6 @@ def migrate(targets: list[tuple[str, str]]) -> Any:
     executor.migrate(targets)
     executor.loader.build_graph()
     return executor.loader.project_state(targets).apps
-
-
-class _LiveModelsOnly:
-    """django_fsm's class_prepared, connecting the FSM fields of live models only.
-
-    Every FSM field connects a receiver to class_prepared when its model class is built, and
-    a migration builds the historical models (module `__fake__`) of each state it passes
-    through again and again: migrating back here left about 450 receivers, every model built
-    called them all, and that was half the time of each migration (a historical model has no
-    transition methods for a receiver to collect)."""
-
-    def __init__(self, signal: Any) -> None:
-        self.signal = signal
-
-    def connect(self, receiver: Any, *args: Any, **kwargs: Any) -> None:
-        field = getattr(receiver, "__self__", None)
-        if getattr(getattr(field, "base_cls", None), "__module__", None) == "__fake__":
-            return
-        self.signal.connect(receiver, *args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _fsm_receivers_of_live_models_only(monkeypatch):
-    monkeypatch.setattr(django_fsm, "class_prepared", _LiveModelsOnly(django_fsm.class_prepared))
 
 
 @pytest.fixture
