@@ -29,6 +29,9 @@ class _LiveModelsOnly:
             return
         self.signal.connect(receiver, *args, **kwargs)
 
+    def __getattr__(self, name: str) -> Any:  # everything else is the signal's own
+        return getattr(self.signal, name)
+
 
 @pytest.fixture(scope="session")
 def _fsm_receivers_of_live_models_only():
