@@ -12,6 +12,7 @@ from rest_framework.request import Request
 
 from oms.api.clients import API_CLIENTS_CHANGED, ApiClientLike, api_client_model
 from oms.api.keys import matches, split_prefix
+from oms.core.headers import request_header
 from oms.core.postgresql.base import has_input
 from oms.core.queries import CompiledLookup, update_row
 
@@ -138,10 +139,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[Any, ApiClientLike] | None:
-        # META, not DRF's get_authorization_header(): that reads request.headers, a mapping
-        # Django builds from every META key on first use (20-30 of them under gunicorn), about
-        # 3 % of an availability request's CPU, for this one header (docs/performance.md).
-        header = request.META.get("HTTP_AUTHORIZATION", "")
+        # Not DRF's get_authorization_header(), which reads request.headers (oms/core/headers.py)
+        header = request_header(request, "Authorization") or ""
         if isinstance(header, bytes):  # a test client may hand bytes; WSGI hands latin-1 str
             header = header.decode("latin-1")
         if not header:

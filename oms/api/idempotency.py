@@ -39,6 +39,7 @@ from oms.api.errors import domain_error_response, exception_handler
 from oms.api.models import IdempotencyKey, IdempotencyKeyStatus
 from oms.api.permissions import client_of
 from oms.core.errors import DomainError
+from oms.core.headers import request_header
 from oms.core.queries import insert_unless_conflict_bound, new_row, update_row
 from oms.core.transactions import DATABASE_ERRORS
 
@@ -145,7 +146,7 @@ def run_idempotent_request(
     return run_idempotent(
         atomic=atomic,
         client=client_of(request),
-        key=request.headers.get(HEADER),
+        key=request_header(request, HEADER),
         method=request.method or "POST",  # a routed request always has one
         path=request.path,
         data=request.data,

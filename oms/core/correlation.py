@@ -10,8 +10,9 @@ from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
+from oms.core.headers import request_header
+
 HEADER = "X-Correlation-ID"
-_META_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # as WSGI passes the header
 _VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _current: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
@@ -46,9 +47,7 @@ class CorrelationIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # META, not request.headers: building that mapping from every META key cost ~35 us per
-        # request (bench/availability_profile.py), and nothing else on an API request needs it.
-        with correlation_scope(request.META.get(_META_KEY)) as correlation_id:
+        with correlation_scope(request_header(request, HEADER)) as correlation_id:
             request.correlation_id = correlation_id  # type: ignore[attr-defined]  # our own request attribute
             response = self.get_response(request)
             response[HEADER] = correlation_id
